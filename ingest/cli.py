@@ -1,0 +1,309 @@
+"""`python -m ingest`: run the ingest once or on a schedule, show its status, reset it.
+
+Exit status: 0 success; 1 a cycle failed (API, network, database); 2 a configuration
+problem (the message names the setting); 3 another ingest is already running.
+Errors a user can meet are one line on stderr; tracebacks only with --verbose.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from db.engine import DatabaseSetupError, open_database
+from ingest.client import CredentialsRejected, HostUnreachable, MimecastClient
+from ingest.lock import AlreadyRunning, single_writer
+from ingest.poller import ChunkProgress, CycleFailed, CycleResult, Poller, one_line
+from ingest.settings import ConfigError, Settings, load_settings
+from ingest.status import collect_status
+from ingest.store import Store
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_RUNNING = 0, 1, 2, 3
+
+log = logging.getLogger("ingest")
+
+
+class UserError(Exception):
+    """A problem the user fixes; carries the exit status."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m ingest",
+        description="Copy Mimecast archive search logs into a local database.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser("run", help="poll on a schedule (every POLL_SECONDS)")
+    run.add_argument("--once", action="store_true", help="run one cycle and exit")
+    status = commands.add_parser("status", help="cursor, recent runs, totals, rejects")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    reset = commands.add_parser("reset-cursor", help="forget the cursor: backfill again")
+    reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    return parser
+
+
+def configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(message)s",
+        datefmt="%Y-%m-%d %H:%M:%S",
+        stream=sys.stderr,
+    )
+    for noisy in ("urllib3", "alembic", "filelock"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _fmt_time(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "—"
+
+
+def report_chunk(progress: ChunkProgress) -> None:
+    counts = progress.counts
+    remaining = progress.total - progress.index
+    eta = ""
+    if remaining and progress.index:
+        eta = f" · about {progress.elapsed_seconds / progress.index * remaining:.0f} s left"
+    log.info(
+        "%s %d/%d  %s → %s  fetched %d, new %d, duplicates %d, rejected %d%s",
+        "backfill" if progress.kind == "bootstrap" else "delta",
+        progress.index,
+        progress.total,
+        _fmt_time(progress.start),
+        _fmt_time(progress.end),
+        counts.fetched,
+        counts.inserted,
+        counts.duplicates,
+        counts.rejected,
+        eta,
+    )
+
+
+def summarise(result: CycleResult, seconds: float, tokens: int) -> str:
+    c = result.counts
+    verdict = "done" if result.status == "ok" else "interrupted, will resume"
+    return (
+        f"{'backfill' if result.kind == 'bootstrap' else 'delta'} {verdict}: "
+        f"{_fmt_time(result.window_start)} → {_fmt_time(result.window_end)}; "
+        f"{c.fetched} fetched, {c.inserted} new, {c.duplicates} duplicates, "
+        f"{c.rejected} rejected, {c.out_of_window} outside the window; "
+        f"{result.api_requests} API requests ({tokens} tokens) in {seconds:.1f} s; "
+        f"cursor {_fmt_time(result.cursor) if result.cursor else 'unchanged'}"
+    )
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM/SIGINT ask the ingest to finish its page, commit and exit cleanly."""
+
+    def handle(signum: int, _frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        log.info(
+            "%s received: finishing the current page, then exiting", signal.Signals(signum).name
+        )
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def open_engine(settings: Settings) -> Engine:
+    try:
+        return open_database(settings.effective_database_url)
+    except DatabaseSetupError as exc:
+        raise UserError(str(exc), EXIT_CONFIG) from None
+
+
+def make_client(settings: Settings) -> MimecastClient:
+    client_id, client_secret = settings.require_credentials()
+    return MimecastClient(settings.mimecast_base_url, client_id, client_secret)
+
+
+def run_one_cycle(poller: Poller) -> CycleResult:
+    started = time.monotonic()
+    tokens_before = poller.client.tokens_fetched
+    result = poller.run_cycle()
+    seconds = time.monotonic() - started
+    log.info(summarise(result, seconds, poller.client.tokens_fetched - tokens_before))
+    return result
+
+
+def command_run(settings: Settings, once: bool) -> int:
+    client = make_client(settings)
+    engine = open_engine(settings)
+    stop = threading.Event()
+    try:
+        with single_writer(engine), stop_on_signals(stop):
+            client.check_credentials()
+            poller = Poller(settings, Store(engine), client, stop=stop, on_chunk=report_chunk)
+            if once:
+                run_one_cycle(poller)
+                return EXIT_OK
+            return run_forever(poller, settings.poll_seconds, stop)
+    except AlreadyRunning as exc:
+        raise UserError(str(exc), EXIT_RUNNING) from None
+    except (CredentialsRejected, HostUnreachable) as exc:
+        raise UserError(str(exc), EXIT_CONFIG) from None
+    except CycleFailed as exc:
+        raise UserError(
+            f"the ingest failed: {exc} (the cursor was not moved past it)", EXIT_FAILED
+        ) from None
+    finally:
+        client.close()
+        engine.dispose()
+
+
+def run_forever(poller: Poller, poll_seconds: int, stop: threading.Event) -> int:
+    """Run a cycle every `poll_seconds`; an overrunning cycle is not run twice."""
+    log.info("polling every %d s; Ctrl-C or SIGTERM stops after the current page", poll_seconds)
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            run_one_cycle(poller)
+        except CycleFailed as exc:
+            log.error("cycle failed, will retry at the next poll: %s", exc)
+        next_due = started + poll_seconds
+        stop.wait(max(0.0, next_due - time.monotonic()))
+    log.info("stopped")
+    return EXIT_OK
+
+
+RUN_HEADER = (
+    f"{'#':>5}  {'kind':<9} {'status':<11} {'started':<32} "
+    f"{'pages':>5} {'fetched':>7} {'new':>7} {'dup':>6} {'rej':>4} {'req':>5}  error"
+)
+RUN_ROW = (
+    "{id:>5}  {kind:<9} {status:<11} {started_at:<32} {pages:>5} {fetched:>7} "
+    "{inserted:>7} {duplicates:>6} {rejected:>4} {api_requests:>5}  {error_text}"
+)
+
+
+def print_status(status: dict[str, Any]) -> None:
+    totals = status["totals"]
+    lines = [
+        f"database         {status['database']}"
+        + (f" ({status['database_bytes']:,} bytes)" if status["database_bytes"] else ""),
+        f"cursor           {status['cursor'] or 'none (the first run will backfill)'}",
+        f"bootstrap done   {'yes' if status['bootstrap_done'] else 'no'}",
+        f"search logs      {totals['search_logs']:,} "
+        f"(from {totals['first_event'] or '—'} to {totals['last_event'] or '—'})",
+        f"rejected records {totals['rejected_records']:,}",
+    ]
+    for label, run in (
+        ("last ok run", status["last_ok_run"]),
+        ("last failed", status["last_failed_run"]),
+    ):
+        if run:
+            lines.append(
+                f"{label:<16} #{run['id']} finished {run['finished_at']}"
+                + (f": {run['error']}" if run["error"] else "")
+            )
+    if status["recent_runs"]:
+        lines += ["", "recent runs (newest first)", RUN_HEADER]
+        lines += [
+            RUN_ROW.format(**run, error_text=run["error"] or "") for run in status["recent_runs"]
+        ]
+    if status["recent_rejects"]:
+        lines.append("")
+        lines.append("recent rejected records")
+        for reject in status["recent_rejects"]:
+            raw = reject["raw_json"]
+            raw = raw if len(raw) <= 80 else raw[:77] + "..."
+            lines.append(f"  #{reject['id']} {reject['rejected_at']}  {reject['reason']}  {raw}")
+    print("\n".join(lines))
+
+
+def command_status(settings: Settings, as_json: bool) -> int:
+    engine = open_engine(settings)
+    try:
+        status = collect_status(engine)
+    finally:
+        engine.dispose()
+    if as_json:
+        print(json.dumps(status, indent=2, ensure_ascii=False))
+    else:
+        print_status(status)
+    return EXIT_OK
+
+
+def command_reset_cursor(settings: Settings, yes: bool) -> int:
+    engine = open_engine(settings)
+    try:
+        store = Store(engine)
+        if not yes:
+            if not sys.stdin.isatty():
+                raise UserError(
+                    "reset-cursor needs confirmation: run it in a terminal or pass --yes",
+                    EXIT_CONFIG,
+                )
+            print(
+                f"The cursor is {store.cursor() or 'not set'}. Resetting it makes the next run "
+                f"backfill {settings.initial_backfill_days} days again (stored rows are kept and "
+                "never doubled)."
+            )
+            if input("Reset the cursor? [y/N] ").strip().lower() not in ("y", "yes"):
+                print("Nothing changed.")
+                return EXIT_OK
+        with single_writer(engine):
+            store.reset_cursor()
+        print("Cursor reset: the next run backfills INITIAL_BACKFILL_DAYS days.")
+        return EXIT_OK
+    except AlreadyRunning as exc:
+        raise UserError(str(exc), EXIT_RUNNING) from None
+    finally:
+        engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.verbose)
+    try:
+        settings = load_settings()
+        if args.command == "run":
+            return command_run(settings, args.once)
+        if args.command == "status":
+            return command_status(settings, args.json)
+        return command_reset_cursor(settings, args.yes)
+    except ConfigError as exc:
+        return fail(str(exc), EXIT_CONFIG, args.verbose)
+    except UserError as exc:
+        return fail(str(exc), exc.status, args.verbose)
+    except (DatabaseSetupError, AlreadyRunning) as exc:
+        return fail(
+            str(exc),
+            EXIT_CONFIG if isinstance(exc, DatabaseSetupError) else EXIT_RUNNING,
+            args.verbose,
+        )
+    except SQLAlchemyError as exc:
+        return fail(f"database error: {one_line(exc)}", EXIT_FAILED, args.verbose)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def fail(message: str, status: int, verbose: bool) -> int:
+    if verbose:
+        log.debug("details", exc_info=True)
+    print(f"error: {message}", file=sys.stderr)
+    return status

@@ -1,0 +1,196 @@
+"""Windows and the cursor: what to fetch in a cycle, and when the cursor may move.
+
+A cycle fetches [cursor − LOOKBACK_SECONDS, now] (or the backfill on the first run) in
+chunks of at most a day, oldest first. Pages stream into the database as they arrive;
+the cursor moves to a chunk's end only once every page of that chunk is committed, so a
+crash resumes at the last finished chunk and nothing is lost or doubled.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from ingest.client import MimecastClient
+from ingest.records import EventKeyer, SearchEvent, parse_record
+from ingest.settings import Settings
+from ingest.store import PageBatch, PageCounts, Store
+
+log = logging.getLogger(__name__)
+
+CHUNK = timedelta(days=1)
+
+
+@dataclass
+class ChunkProgress:
+    """Reported after each committed chunk, for progress lines."""
+
+    kind: str
+    index: int
+    total: int
+    start: datetime
+    end: datetime
+    counts: PageCounts
+    elapsed_seconds: float
+
+
+@dataclass
+class CycleResult:
+    run_id: int
+    kind: str
+    window_start: datetime
+    window_end: datetime
+    status: str  # ok | interrupted
+    counts: PageCounts = field(default_factory=PageCounts)
+    api_requests: int = 0
+    cursor: datetime | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+class CycleFailed(Exception):
+    """The cycle stopped on an error; the cursor stays at the last committed chunk."""
+
+
+def utc_now_seconds() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def plan_windows(start: datetime, end: datetime, chunk: timedelta = CHUNK) -> list[tuple]:
+    """[start, end] cut into consecutive windows of at most `chunk`, oldest first."""
+    windows = []
+    cursor = start
+    while cursor < end:
+        upper = min(cursor + chunk, end)
+        windows.append((cursor, upper))
+        cursor = upper
+    return windows
+
+
+def choose_window(
+    settings: Settings, cursor: datetime | None, bootstrap_done: bool, now: datetime
+) -> tuple[str, datetime, list[str]]:
+    """The cycle's kind and start: backfill, resumed backfill, or delta with overlap."""
+    warnings: list[str] = []
+    if cursor is not None and cursor > now:
+        warnings.append(
+            f"the cursor {cursor.isoformat()} is ahead of this machine's clock "
+            f"({now.isoformat()}); fetching from the clock's time instead — check the clock"
+        )
+        cursor = now
+    if cursor is None:
+        return "bootstrap", now - timedelta(days=settings.initial_backfill_days), warnings
+    if not bootstrap_done:
+        return "bootstrap", cursor, warnings
+    return "delta", cursor - timedelta(seconds=settings.lookback_seconds), warnings
+
+
+def sort_page(
+    records: list, window: tuple[datetime, datetime], keyer: EventKeyer, anchor: list[str]
+) -> PageBatch:
+    """Validate and key one page's records; keep only those inside the window."""
+    batch = PageBatch(fetched=len(records))
+    start, end = window
+    for record in records:
+        parsed = parse_record(record)
+        if isinstance(parsed, SearchEvent):
+            anchor[0] = parsed.create_time.isoformat()
+            if not start <= parsed.create_time <= end:
+                batch.out_of_window += 1
+                continue
+            batch.events.append((keyer.event_key(parsed), parsed))
+        else:
+            batch.rejections.append((keyer.reject_key(parsed, anchor[0]), parsed))
+    return batch
+
+
+class Poller:
+    """Runs cycles against one client and one store."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        client: MimecastClient,
+        *,
+        stop: threading.Event | None = None,
+        on_chunk: Callable[[ChunkProgress], None] | None = None,
+        clock: Callable[[], datetime] = utc_now_seconds,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.client = client
+        self.stop = stop or threading.Event()
+        self.on_chunk = on_chunk
+        self.clock = clock
+
+    def run_cycle(self) -> CycleResult:
+        """One cycle; raises CycleFailed (with the run recorded as failed) on error."""
+        now = self.clock()
+        self.store.close_abandoned_runs()
+        kind, start, warnings = choose_window(
+            self.settings, self.store.cursor(), self.store.bootstrap_done(), now
+        )
+        for warning in warnings:
+            log.warning(warning)
+        run_id = self.store.start_run(kind, start, now)
+        result = CycleResult(run_id, kind, start, now, "ok", warnings=warnings)
+        requests_before = self.client.requests_made
+        try:
+            self._fetch_windows(result, plan_windows(start, now))
+        except Exception as exc:
+            result.api_requests = self.client.requests_made - requests_before
+            message = one_line(exc)
+            self.store.finish_run(run_id, "failed", result.counts, result.api_requests, message)
+            raise CycleFailed(message) from exc
+        result.api_requests = self.client.requests_made - requests_before
+        self.store.finish_run(run_id, result.status, result.counts, result.api_requests)
+        return result
+
+    def _fetch_windows(self, result: CycleResult, windows: list[tuple]) -> None:
+        started = time.monotonic()
+        if not windows and result.kind == "bootstrap":
+            self.store.advance_cursor(result.window_end, bootstrap_done=True)
+        for index, window in enumerate(windows, start=1):
+            chunk_counts = PageCounts()
+            for batch in self._batches(window):
+                page_counts = self.store.write_page(batch, result.run_id, window)
+                chunk_counts.add(page_counts)
+                result.counts.add(page_counts)
+                if self.stop.is_set():
+                    result.status = "interrupted"
+                    return  # this chunk is incomplete: the cursor stays before it
+            last = index == len(windows)
+            self.store.advance_cursor(
+                window[1], bootstrap_done=True if (last and result.kind == "bootstrap") else None
+            )
+            result.cursor = window[1]
+            if self.on_chunk:
+                self.on_chunk(
+                    ChunkProgress(
+                        result.kind,
+                        index,
+                        len(windows),
+                        window[0],
+                        window[1],
+                        chunk_counts,
+                        time.monotonic() - started,
+                    )
+                )
+            if self.stop.is_set() and not last:
+                result.status = "interrupted"
+                return
+
+    def _batches(self, window: tuple[datetime, datetime]) -> Iterator[PageBatch]:
+        keyer = EventKeyer()
+        anchor = [window[1].isoformat()]
+        for page in self.client.iter_pages(*window):
+            yield sort_page(page.records, window, keyer, anchor)
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,155 @@
+"""Turning one raw search-log record into a row to store, or a reason to reject it.
+
+Mimecast gives search logs no id, and two genuine searches can be identical in every
+field. `EventKeyer` therefore keys a record by its content plus its occurrence number
+among identical records in the same window: twins get different keys, while re-reading
+the same second in an overlapping window reproduces the same keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+# 2026-11-12T16:22:16+0000, …Z, …+00:00, optional fraction; other offsets are converted.
+_CREATE_TIME = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$"
+)
+
+# The fields that identify a search. Fields Mimecast may add later do not change a key.
+IDENTITY_FIELDS = (
+    "emailAddr",
+    "source",
+    "searchText",
+    "searchReason",
+    "description",
+    "searchPath",
+    "isAdmin",
+    "museQuery",
+)
+
+
+@dataclass(frozen=True)
+class SearchEvent:
+    """A valid record, normalised for storage; `identity` is its content hash."""
+
+    create_time: datetime
+    email_addr: str
+    source: str | None
+    search_text: str | None
+    search_reason: str | None
+    description: str | None
+    search_path: str | None
+    muse_query: str | None
+    is_admin: bool | None
+    raw_json: str
+    identity: str
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A record that cannot be stored, with the reason and what was received."""
+
+    reason: str
+    raw_json: str
+
+
+def parse_create_time(value: object) -> datetime:
+    """An aware UTC datetime from Mimecast's `createTime`; ValueError if it is not one."""
+    if not isinstance(value, str):
+        raise ValueError(f"createTime is {type(value).__name__}, not a string")
+    match = _CREATE_TIME.match(value.strip())
+    if not match:
+        raise ValueError(f"createTime {value[:40]!r} is not yyyy-MM-ddTHH:mm:ss+0000")
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    offset = "+00:00" if offset == "Z" else offset
+    if ":" not in offset:
+        offset = f"{offset[:3]}:{offset[3:]}"
+    text = f"{year}-{month}-{day}T{hour}:{minute}:{second}{(fraction or '')[:7]}{offset}"
+    try:
+        return datetime.fromisoformat(text).astimezone(UTC)
+    except ValueError as exc:
+        raise ValueError(f"createTime {value[:40]!r} is not a valid date: {exc}") from None
+
+
+def to_raw_json(record: object) -> str:
+    """The record as received (key order kept), as JSON text."""
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=repr)
+
+
+def _optional_text(record: dict[str, Any], name: str) -> str | None:
+    value = record.get(name)
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _hash(*parts: str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def parse_record(record: object) -> SearchEvent | Rejection:
+    """Validate one record; anything that is not a storable search becomes a Rejection."""
+    raw_json = to_raw_json(record)
+    if not isinstance(record, dict):
+        return Rejection(f"record is {type(record).__name__}, not an object", raw_json)
+    if "createTime" not in record:
+        return Rejection("createTime is missing", raw_json)
+    try:
+        create_time = parse_create_time(record["createTime"])
+    except ValueError as exc:
+        return Rejection(str(exc), raw_json)
+    email = record.get("emailAddr")
+    if not isinstance(email, str):
+        what = "missing" if email is None else f"{type(email).__name__}, not a string"
+        return Rejection(f"emailAddr is {what}", raw_json)
+    is_admin = record.get("isAdmin")
+    identity_values = {name: record.get(name) for name in IDENTITY_FIELDS}
+    identity = _hash(
+        create_time.strftime("%Y-%m-%dT%H:%M:%S.%f"),
+        json.dumps(identity_values, sort_keys=True, ensure_ascii=False, default=repr),
+    )
+    return SearchEvent(
+        create_time=create_time,
+        email_addr=email.strip().lower(),
+        source=_optional_text(record, "source"),
+        search_text=_optional_text(record, "searchText"),
+        search_reason=_optional_text(record, "searchReason"),
+        description=_optional_text(record, "description"),
+        search_path=_optional_text(record, "searchPath"),
+        muse_query=_optional_text(record, "museQuery"),
+        is_admin=is_admin if isinstance(is_admin, bool) else None,
+        raw_json=raw_json,
+        identity=identity,
+    )
+
+
+class EventKeyer:
+    """Numbers identical records within one window, so twins keep distinct keys."""
+
+    def __init__(self) -> None:
+        self._seen: Counter[str] = Counter()
+
+    def event_key(self, event: SearchEvent) -> str:
+        occurrence = self._seen[event.identity]
+        self._seen[event.identity] += 1
+        return _hash("event", event.identity, str(occurrence))
+
+    def reject_key(self, rejection: Rejection, anchor: str) -> str:
+        """Key a rejected record by its content and `anchor`, the createTime of the valid
+        record served just before it (or the window's end): a record with no usable time
+        then keeps one key across overlapping windows, yet identical malformed records
+        at different places in the stream stay distinct."""
+        identity = _hash("rejected", rejection.raw_json, anchor)
+        occurrence = self._seen[identity]
+        self._seen[identity] += 1
+        return _hash(identity, str(occurrence))

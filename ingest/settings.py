@@ -1,0 +1,170 @@
+"""Every setting of the ingest and the dashboard, declared once.
+
+The README's configuration table is tested against `SETTINGS`, so a setting cannot exist
+in the code without being documented (and the other way round). Values come from the
+environment, and from a `.env` file for anything the environment does not set.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+DEFAULT_BASE_URL = "https://api.services.mimecast.com"
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message names it and says what is expected."""
+
+
+def _positive_int(name: str, raw: str, *, allow_zero: bool = False) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < 0 or (value == 0 and not allow_zero):
+        least = "0 or more" if allow_zero else "at least 1"
+        raise ConfigError(f"{name} must be {least}, got {value}")
+    return value
+
+
+def _base_url(name: str, raw: str) -> str:
+    url = raw.strip().rstrip("/")
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(f"{name} must be an http(s) URL such as {DEFAULT_BASE_URL}, got {raw!r}")
+    return url
+
+
+def _time_zone(name: str, raw: str) -> str:
+    try:
+        ZoneInfo(raw.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{name} must be an IANA time zone such as UTC or Europe/London, got {raw!r}"
+        ) from None
+    return raw.strip()
+
+
+def _text(_name: str, raw: str) -> str:
+    return raw.strip()
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One setting: its environment variable, default, meaning and parser."""
+
+    name: str
+    default: str | None
+    help: str
+    parse: Callable[[str, str], Any]
+    secret: bool = False
+
+
+SETTINGS: tuple[SettingSpec, ...] = (
+    SettingSpec("MIMECAST_CLIENT_ID", None, "API 2.0 client id", _text),
+    SettingSpec("MIMECAST_CLIENT_SECRET", None, "API 2.0 client secret", _text, secret=True),
+    SettingSpec(
+        "MIMECAST_BASE_URL",
+        DEFAULT_BASE_URL,
+        "API host: global, `https://uk-api.services.mimecast.com`, "
+        "`https://us-api.services.mimecast.com`, or a simulator",
+        _base_url,
+    ),
+    SettingSpec(
+        "INITIAL_BACKFILL_DAYS",
+        "30",
+        "days fetched by the first run",
+        _positive_int,
+    ),
+    SettingSpec("POLL_SECONDS", "3600", "interval of the scheduled loop", _positive_int),
+    SettingSpec(
+        "LOOKBACK_SECONDS",
+        "7200",
+        "overlap re-read on every delta poll, to catch late-arriving events",
+        lambda n, r: _positive_int(n, r, allow_zero=True),
+    ),
+    SettingSpec("DB_PATH", "data/searchlogs.db", "SQLite file (its folder is created)", _text),
+    SettingSpec(
+        "DATABASE_URL",
+        None,
+        "any SQLAlchemy URL, e.g. `postgresql+psycopg://user:pw@host/db`; wins over `DB_PATH`",
+        _text,
+    ),
+    SettingSpec(
+        "DISPLAY_TZ",
+        "UTC",
+        "time zone the dashboard buckets days and shows times in",
+        _time_zone,
+    ),
+)
+
+_SPECS = {spec.name: spec for spec in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Parsed settings. The secret is kept out of `repr` so it cannot leak into a log."""
+
+    mimecast_client_id: str | None
+    mimecast_client_secret: str | None = field(repr=False)
+    mimecast_base_url: str
+    initial_backfill_days: int
+    poll_seconds: int
+    lookback_seconds: int
+    db_path: str
+    database_url: str | None
+    display_tz: str
+
+    @property
+    def effective_database_url(self) -> str:
+        """DATABASE_URL if set, else a SQLite URL for DB_PATH."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{Path(self.db_path).expanduser()}"
+
+    def require_credentials(self) -> tuple[str, str]:
+        """Both credentials, or a ConfigError naming the missing one."""
+        for spec_name, value in (
+            ("MIMECAST_CLIENT_ID", self.mimecast_client_id),
+            ("MIMECAST_CLIENT_SECRET", self.mimecast_client_secret),
+        ):
+            if not value:
+                raise ConfigError(
+                    f"{spec_name} is not set: put your Mimecast API 2.0 credentials in .env "
+                    "(see .env.example), or run the demo against the simulator"
+                )
+        assert self.mimecast_client_id and self.mimecast_client_secret
+        return self.mimecast_client_id, self.mimecast_client_secret
+
+
+def read_environment(env_file: str | os.PathLike[str] | None = ".env") -> dict[str, str]:
+    """The process environment over the `.env` file: a real variable always wins."""
+    merged: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    merged.update(os.environ)
+    return merged
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Parse every setting; the first invalid one raises ConfigError."""
+    env = read_environment() if environ is None else environ
+    values: dict[str, Any] = {}
+    for spec in SETTINGS:
+        raw = env.get(spec.name)
+        if raw is None or raw.strip() == "":
+            raw = spec.default
+        values[spec.name.lower()] = None if raw is None else spec.parse(spec.name, raw)
+    return Settings(**values)
+
+
+def spec(name: str) -> SettingSpec:
+    return _SPECS[name]

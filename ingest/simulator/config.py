@@ -1,0 +1,43 @@
+"""Every knob of the simulator, declared once.
+
+The CLI flags, the Python API and the tests all build a `SimConfig`; defaults describe a quiet,
+healthy tenant (no faults) with two months of history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from ingest.simulator.timefmt import utc_now
+
+DEFAULT_CLIENT_ID = "sim-client-id"
+DEFAULT_CLIENT_SECRET = "sim-client-secret"
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """How the simulated tenant behaves. Rates are probabilities per search-log request."""
+
+    seed: int = 42
+    days: int = 60
+    events_per_day: int = 300
+    client_id: str = DEFAULT_CLIENT_ID
+    client_secret: str = DEFAULT_CLIENT_SECRET
+    token_lifetime: int = 1799
+    rate_429: float = 0.0
+    rate_5xx: float = 0.0
+    rate_fail200: float = 0.0
+    rate_drop: float = 0.0
+    rate_limit_reset_ms: int = 200
+    malformed_rate: float = 0.0
+    late_fraction: float = 0.02
+    twin_fraction: float = 0.01
+    clock: Callable[[], datetime] = utc_now
+    host: str = "127.0.0.1"
+    port: int = 0
+    verbose: bool = False
+    # Generated days are kept in an LRU bounded by event count, so 35,000 events/day fit in
+    # memory without regenerating the day a client is paging through.
+    cache_events: int = 800_000

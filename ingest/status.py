@@ -1,0 +1,114 @@
+"""What state the ingest is in: shared by `python -m ingest status` and the status page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, desc, select
+
+from db.engine import sqlite_path
+from db.models import IngestRun, RejectedRecord
+from ingest.store import Store
+
+RUN_FIELDS = (
+    "id",
+    "kind",
+    "status",
+    "started_at",
+    "finished_at",
+    "window_start",
+    "window_end",
+    "pages",
+    "fetched",
+    "inserted",
+    "duplicates",
+    "out_of_window",
+    "rejected",
+    "api_requests",
+    "error",
+)
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def database_size_bytes(engine: Engine) -> int | None:
+    """Bytes on disk for SQLite (file plus WAL); PostgreSQL's own figure otherwise."""
+    path = sqlite_path(engine.url.render_as_string(hide_password=False))
+    if path is not None:
+        return sum(
+            p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists()
+        )
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT pg_database_size(current_database())")).scalar()
+    return None
+
+
+def collect_status(engine: Engine, *, runs: int = 10, rejects: int = 10) -> dict[str, Any]:
+    """Cursor, bootstrap state, totals, recent runs, last ok/failed run, recent rejects."""
+    store = Store(engine)
+    with engine.connect() as conn:
+        recent = (
+            conn.execute(select(IngestRun).order_by(desc(IngestRun.id)).limit(runs))
+            .mappings()
+            .all()
+        )
+        last_ok = (
+            conn.execute(
+                select(IngestRun)
+                .where(IngestRun.status == "ok")
+                .order_by(desc(IngestRun.id))
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+        last_failed = (
+            conn.execute(
+                select(IngestRun)
+                .where(IngestRun.status == "failed")
+                .order_by(desc(IngestRun.id))
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+        rejected = (
+            conn.execute(
+                select(
+                    RejectedRecord.id,
+                    RejectedRecord.rejected_at,
+                    RejectedRecord.reason,
+                    RejectedRecord.raw_json,
+                )
+                .order_by(desc(RejectedRecord.id))
+                .limit(rejects)
+            )
+            .mappings()
+            .all()
+        )
+
+    def run_dict(row: Any) -> dict[str, Any] | None:
+        if row is None:
+            return None
+        run = row["IngestRun"]
+        return {name: _iso(getattr(run, name)) for name in RUN_FIELDS}
+
+    cursor = store.cursor()
+    totals = {k: _iso(v) for k, v in store.totals().items()}
+    return {
+        "cursor": _iso(cursor),
+        "bootstrap_done": store.bootstrap_done(),
+        "totals": totals,
+        "database": engine.url.render_as_string(hide_password=True),
+        "database_bytes": database_size_bytes(engine),
+        "last_ok_run": run_dict(last_ok),
+        "last_failed_run": run_dict(last_failed),
+        "recent_runs": [run_dict(row) for row in recent],
+        "recent_rejects": [{k: _iso(v) for k, v in dict(row).items()} for row in rejected],
+    }

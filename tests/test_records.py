@@ -1,0 +1,102 @@
+"""Records: validation, normalisation, and keys that keep twins but not re-reads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from ingest.records import EventKeyer, Rejection, SearchEvent, parse_create_time, parse_record
+
+RECORD = {
+    "createTime": "2026-11-12T16:22:16+0000",
+    "emailAddr": "  Admin@Example.com ",
+    "source": "archive",
+    "searchText": "[Status : held]",
+    "searchReason": "",
+    "description": "Message Tracking Search",
+}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-12T16:22:16+0000",
+        "2026-11-12T16:22:16Z",
+        "2026-11-12T16:22:16+00:00",
+        "2026-11-12T17:22:16+0100",
+        "2026-11-12T16:22:16.000+0000",
+    ],
+)
+def test_create_time_forms_all_mean_the_same_utc_instant(text):
+    assert parse_create_time(text) == datetime(2026, 11, 12, 16, 22, 16, tzinfo=UTC)
+
+
+def test_email_is_trimmed_and_lower_cased_for_grouping():
+    event = parse_record(RECORD)
+    assert isinstance(event, SearchEvent)
+    assert event.email_addr == "admin@example.com"
+
+
+def test_raw_json_keeps_the_record_as_received():
+    event = parse_record(RECORD)
+    assert isinstance(event, SearchEvent)
+    assert '"emailAddr":"  Admin@Example.com "' in event.raw_json
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        ({"emailAddr": "a@b.c"}, "createTime is missing"),
+        ({"createTime": "not a date", "emailAddr": "a@b.c"}, "is not yyyy-MM-ddTHH:mm:ss+0000"),
+        ({"createTime": "2026-11-12T16:22:16", "emailAddr": "a@b.c"}, "is not yyyy-MM-dd"),
+        ({"createTime": "2026-13-12T16:22:16+0000", "emailAddr": "a@b.c"}, "not a valid date"),
+        ({"createTime": 1700000000, "emailAddr": "a@b.c"}, "createTime is int"),
+        ({"createTime": "2026-11-12T16:22:16+0000"}, "emailAddr is missing"),
+        ({"createTime": "2026-11-12T16:22:16+0000", "emailAddr": 5}, "emailAddr is int"),
+        ("just a string", "record is str, not an object"),
+        (None, "record is NoneType, not an object"),
+        (42, "record is int, not an object"),
+    ],
+)
+def test_invalid_records_are_rejected_with_a_reason(record, reason):
+    result = parse_record(record)
+    assert isinstance(result, Rejection)
+    assert reason in result.reason
+
+
+def test_identical_twins_in_one_window_get_distinct_keys():
+    keyer = EventKeyer()
+    first, second = parse_record(RECORD), parse_record(dict(RECORD))
+    assert keyer.event_key(first) != keyer.event_key(second)
+
+
+def test_rereading_a_window_reproduces_the_same_keys():
+    def keys() -> list[str]:
+        keyer = EventKeyer()
+        return [keyer.event_key(parse_record(dict(RECORD))) for _ in range(3)]
+
+    assert keys() == keys()
+
+
+def test_unknown_extra_fields_do_not_change_the_key():
+    with_extra = {**RECORD, "someNewField": "x"}
+    assert EventKeyer().event_key(parse_record(RECORD)) == EventKeyer().event_key(
+        parse_record(with_extra)
+    )
+
+
+def test_same_search_by_other_user_or_second_has_another_key():
+    other_user = {**RECORD, "emailAddr": "b@example.com"}
+    other_second = {**RECORD, "createTime": "2026-11-12T16:22:17+0000"}
+    keys = {EventKeyer().event_key(parse_record(r)) for r in (RECORD, other_user, other_second)}
+    assert len(keys) == 3
+
+
+def test_identical_malformed_records_at_different_places_stay_distinct():
+    keyer = EventKeyer()
+    rejection = parse_record(None)
+    assert isinstance(rejection, Rejection)
+    assert keyer.reject_key(rejection, "2026-11-12T10:00:00+00:00") != EventKeyer().reject_key(
+        rejection, "2026-11-12T11:00:00+00:00"
+    )

@@ -1,0 +1,42 @@
+"""Windows: backfill chunks, resumed backfill, delta with overlap, clock skew."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from ingest.poller import choose_window, plan_windows
+from ingest.settings import load_settings
+
+NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
+SETTINGS = load_settings({"INITIAL_BACKFILL_DAYS": "3", "LOOKBACK_SECONDS": "7200"})
+
+
+def test_backfill_is_cut_into_day_chunks_oldest_first():
+    windows = plan_windows(NOW - timedelta(days=3), NOW)
+    assert [w[0] for w in windows] == [NOW - timedelta(days=d) for d in (3, 2, 1)]
+    assert windows[-1][1] == NOW
+    assert all(b[0] == a[1] for a, b in zip(windows, windows[1:], strict=False))
+
+
+def test_first_run_backfills_initial_backfill_days():
+    assert choose_window(SETTINGS, None, False, NOW)[:2] == ("bootstrap", NOW - timedelta(days=3))
+
+
+def test_interrupted_backfill_resumes_at_the_cursor():
+    cursor = NOW - timedelta(days=1, hours=5)
+    assert choose_window(SETTINGS, cursor, False, NOW)[:2] == ("bootstrap", cursor)
+
+
+def test_delta_rereads_the_lookback_window_before_the_cursor():
+    cursor = NOW - timedelta(hours=1)
+    assert choose_window(SETTINGS, cursor, True, NOW)[:2] == ("delta", cursor - timedelta(hours=2))
+
+
+def test_cursor_in_the_future_is_reported_and_clamped_to_now():
+    kind, start, warnings = choose_window(SETTINGS, NOW + timedelta(days=2), True, NOW)
+    assert (kind, start) == ("delta", NOW - timedelta(hours=2))
+    assert "ahead of this machine's clock" in warnings[0]
+
+
+def test_empty_window_plans_no_chunks():
+    assert plan_windows(NOW, NOW) == []
