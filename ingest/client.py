@@ -145,18 +145,24 @@ class MimecastClient:
         ceiling = min(BACKOFF_MAX_SECONDS, BACKOFF_FIRST_SECONDS * 2 ** (state.attempt_number - 1))
         return random.uniform(ceiling / 2, ceiling)  # exponential backoff, jittered
 
-    def _log_retry(self, state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        wait = state.next_action.sleep if state.next_action else 0.0
-        log.warning("retrying in %.1f s after: %s", wait, exc)
+    @staticmethod
+    def _retry_logger(level: int) -> Callable[[RetryCallState], None]:
+        def log_retry(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            wait = state.next_action.sleep if state.next_action else 0.0
+            log.log(level, "retrying in %.1f s after: %s", wait, exc)
 
-    def _with_retries(self, call: Callable[[], Any]) -> Any:
+        return log_retry
+
+    def _with_retries(
+        self, call: Callable[[], Any], attempts: int | None = None, log_level: int = logging.WARNING
+    ) -> Any:
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
-            stop=stop_after_attempt(self._max_attempts),
+            stop=stop_after_attempt(attempts or self._max_attempts),
             wait=self._wait,
             sleep=self._sleep,
-            before_sleep=self._log_retry,
+            before_sleep=self._retry_logger(log_level),
             reraise=True,
         )
         return retrying(call)
@@ -215,10 +221,10 @@ class MimecastClient:
         assert self._token is not None
         return self._token
 
-    def check_credentials(self) -> None:
-        """Fetch a token now: fails fast on bad credentials or an unreachable host."""
+    def check_credentials(self, attempts: int = 3) -> None:
+        """Fetch a token now: fails fast, in one line, on bad credentials or a wrong host."""
         try:
-            self._ensure_token()
+            self._with_retries(self._fetch_token, attempts=attempts, log_level=logging.DEBUG)
         except TransientError as exc:
             if "cannot connect" in str(exc) or "timed out" in str(exc):
                 raise HostUnreachable(

@@ -96,8 +96,7 @@ def collect_status(engine: Engine, *, runs: int = 10, rejects: int = 10) -> dict
     def run_dict(row: Any) -> dict[str, Any] | None:
         if row is None:
             return None
-        run = row["IngestRun"]
-        return {name: _iso(getattr(run, name)) for name in RUN_FIELDS}
+        return {name: _iso(row[name]) for name in RUN_FIELDS}
 
     cursor = store.cursor()
     totals = {k: _iso(v) for k, v in store.totals().items()}

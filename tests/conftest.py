@@ -9,15 +9,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from db.engine import open_database
 from ingest.client import MimecastClient
-from ingest.poller import CycleResult, Poller
+from ingest.poller import CycleResult, Poller, utc_now_seconds
 from ingest.settings import Settings, load_settings
 from ingest.simulator import SimConfig, Simulator
 from ingest.store import Store
@@ -62,32 +63,47 @@ def run_cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 12
     )
 
 
-def run_ingest_once(settings: Settings, **client_kwargs) -> CycleResult:
+def run_ingest_once(
+    settings: Settings, clock: Callable[[], datetime] | None = None, **client_kwargs
+) -> CycleResult:
     """One cycle in-process: the same Poller, Store and client the CLI uses."""
     engine = open_database(settings.effective_database_url)
     client = MimecastClient(
         settings.mimecast_base_url, SIM_ID, settings.mimecast_client_secret or "", **client_kwargs
     )
     try:
-        return Poller(settings, Store(engine), client).run_cycle()
+        poller = Poller(settings, Store(engine), client, clock=clock or utc_now_seconds)
+        return poller.run_cycle()
     finally:
         client.close()
         engine.dispose()
 
 
+def fixed_clock(moment: datetime) -> Callable[[], datetime]:
+    return lambda: moment
+
+
+def settled_now(margin_seconds: int = 120) -> datetime:
+    """A 'now' far enough in the past that every on-time simulator event is visible."""
+    return utc_now_seconds() - timedelta(seconds=margin_seconds)
+
+
 @pytest.fixture
 def sim_config() -> SimConfig:
-    return SimConfig(seed=7, days=10, events_per_day=120)
+    """Small, and with no late arrivals, so the truth is settled; late events are added
+    explicitly by the tests that need them."""
+    return SimConfig(seed=7, days=10, events_per_day=120, late_fraction=0.0)
 
 
 @pytest.fixture
 def sim(sim_config: SimConfig) -> Iterator[Simulator]:
-    simulator = Simulator(sim_config)
-    simulator.start()
-    try:
+    with Simulator(sim_config) as simulator:
         yield simulator
-    finally:
-        simulator.stop()
+
+
+@pytest.fixture
+def sim_url(sim: Simulator) -> str:
+    return sim.base_url
 
 
 @pytest.fixture
@@ -96,8 +112,8 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(sim: Simulator, db_path: Path) -> Settings:
-    return make_settings(sim.base_url, db_path)
+def settings(sim_url: str, db_path: Path) -> Settings:
+    return make_settings(sim_url, db_path)
 
 
 def with_settings(settings: Settings, **changes) -> Settings:

@@ -40,4 +40,4 @@ class SimConfig:
     verbose: bool = False
     # Generated days are kept in an LRU bounded by event count, so 35,000 events/day fit in
     # memory without regenerating the day a client is paging through.
-    cache_events: int = 800_000
+    cache_events: int = 500_000

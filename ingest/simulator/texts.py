@@ -84,7 +84,7 @@ HOSTILE_TEXT = (
     "C:\\Users\\Public\\",
     "\u202eexe.pdf",
     "pay\u200broll",
-    'He said "hi"\r\nand left \'quietly\'',
+    "He said \"hi\"\r\nand left 'quietly'",
     "%s%s%n",
     "x" * 600,
 )

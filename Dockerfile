@@ -1,0 +1,27 @@
+# The dashboard by default; the ingest runs from the same image with
+# `python -m ingest run` (see docker-compose.yml).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DB_PATH=/data/searchlogs.db
+
+RUN useradd --create-home --uid 10001 app \
+    && mkdir /data && chown app /data
+
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+COPY --chown=app:app . .
+
+USER app
+VOLUME ["/data"]
+EXPOSE 8501
+
+# No curl in a slim image: ask Streamlit's health endpoint with Python itself.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).status != 200)"]
+
+CMD ["python", "-m", "streamlit", "run", "streamlit_app.py", "--server.port=8501", "--server.address=0.0.0.0"]

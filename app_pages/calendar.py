@@ -1,0 +1,128 @@
+"""`/calendar?month=YYYY-MM` or `?year=YYYY` — searches per day; click a day to open it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from dashboard import cached, chrome, export, figures
+from dashboard.filters import (
+    P_DATE,
+    P_MONTH,
+    P_YEAR,
+    month_end,
+    month_of,
+    parse_month,
+    parse_year,
+    shift_month,
+    shown,
+)
+from dashboard.formatting import plural
+
+ctx = chrome.page_start("Calendar")
+
+raw_month = st.query_params.get(P_MONTH)
+raw_year = st.query_params.get(P_YEAR)
+year = parse_year(raw_year) if raw_year else None
+month = parse_month(raw_month) if raw_month else None
+if raw_year and year is None:
+    chrome.page_problem(f"Ignored year={shown(raw_year)}: expected a year such as 2026.")
+if raw_month and month is None:
+    chrome.page_problem(
+        f"Ignored month={shown(raw_month)}: expected YYYY-MM such as "
+        f"{month_of(ctx.today):%Y-%m}; showing {month_of(ctx.filters.end):%Y-%m}."
+    )
+
+view = "year" if year is not None else "month"
+if view == "year":
+    assert year is not None
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    label = str(year)
+else:
+    first = month or month_of(ctx.filters.end)
+    last = month_end(first)
+    label = f"{first:%B %Y}"
+
+
+def _go(**params: str) -> None:
+    """Show another period: same filters, new `month` or `year` (a new history entry)."""
+    for key in (P_MONTH, P_YEAR):
+        if key in st.query_params:
+            del st.query_params[key]
+    st.query_params.update(params)
+
+
+nav = st.columns([1, 1, 1, 3])
+if view == "month":
+    before, after = shift_month(first, -1), shift_month(first, 1)
+    nav[0].button(
+        f"← {before:%b %Y}",
+        on_click=_go,
+        kwargs={P_MONTH: f"{before:%Y-%m}"},
+    )
+    nav[1].button(
+        f"{after:%b %Y} →",
+        on_click=_go,
+        kwargs={P_MONTH: f"{after:%Y-%m}"},
+    )
+    nav[2].button(f"Whole {first.year}", on_click=_go, kwargs={P_YEAR: str(first.year)})
+else:
+    assert year is not None
+    nav[0].button(f"← {year - 1}", on_click=_go, kwargs={P_YEAR: str(year - 1)})
+    nav[1].button(f"{year + 1} →", on_click=_go, kwargs={P_YEAR: str(year + 1)})
+    this_month = month_of(ctx.today) if ctx.today.year == year else date(year, 1, 1)
+    nav[2].button("Month view", on_click=_go, kwargs={P_MONTH: f"{this_month:%Y-%m}"})
+
+st.subheader(label)
+filters = ctx.filters.for_days(first, last)
+per_day = cached.searches_per_day(ctx.url, ctx.version, filters, ctx.tz)
+total = int(per_day["searches"].sum())
+cols = st.columns(3)
+cols[0].metric(f"Searches in {label}", f"{total:,}")
+cols[1].metric("Days with searches", f"{int((per_day['searches'] > 0).sum()):,}")
+if total:
+    busiest = per_day.loc[per_day["searches"].idxmax()]
+    cols[2].metric(
+        "Busiest day",
+        busiest["date"].isoformat(),
+        help=f"{plural(int(busiest['searches']), 'search')}",
+    )
+else:
+    cols[2].metric("Busiest day", "—")
+
+event = st.plotly_chart(
+    figures.calendar_figure(per_day, view=view, today=ctx.today),
+    on_select="rerun",
+    selection_mode="points",
+    key=f"calendar_{view}_{first}",
+    width="content",
+    config={"displayModeBar": False},
+)
+clicked = figures.selected_day(event, per_day)
+if clicked is not None:
+    st.switch_page("app_pages/day.py", query_params=ctx.query(**{P_DATE: clicked.isoformat()}))
+st.caption("Click a day to see its searches, grouped by user, or pick a date:")
+
+pick, go, _ = st.columns([2, 1, 3], vertical_alignment="bottom")
+chosen = pick.date_input("Open a day", value=min(max(ctx.today, first), last), format="YYYY-MM-DD")
+if go.button("Open day", icon=":material/today:") and chosen:
+    st.switch_page("app_pages/day.py", query_params=ctx.query(**{P_DATE: chosen.isoformat()}))
+
+down = st.columns([1, 1, 4])
+down[0].download_button(
+    "Per day (CSV)",
+    data=export.per_day_csv(per_day),
+    file_name=export.file_name("searches-per-day", first, last),
+    mime="text/csv",
+    on_click="ignore",
+    icon=":material/download:",
+)
+down[1].download_button(
+    "Per day (JSON)",
+    data=export.per_day_json(per_day),
+    file_name=export.file_name("searches-per-day", first, last, suffix="json"),
+    mime="application/json",
+    on_click="ignore",
+    icon=":material/download:",
+)

@@ -1,0 +1,96 @@
+"""`/day?date=YYYY-MM-DD` — one day's searches, grouped by user."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import streamlit as st
+
+from dashboard import cached, chrome, export
+from dashboard.filters import P_DATE, P_EMAIL, parse_day, shown
+from dashboard.formatting import literal, plural
+from db import queries
+
+PER_USER = 200
+
+ctx = chrome.page_start("Day")
+raw = st.query_params.get(P_DATE)
+day = parse_day(raw) if raw else None
+if raw and day is None:
+    chrome.page_problem(
+        f"Ignored date={shown(raw)}: expected YYYY-MM-DD such as {ctx.today}; showing today."
+    )
+if day is None:
+    day = ctx.today
+
+
+def _go(new_day: str) -> None:
+    st.query_params[P_DATE] = new_day
+
+
+st.subheader(f"{day:%A} {day.isoformat()}")
+nav = st.columns([1, 1, 4])
+before, after = day - timedelta(days=1), day + timedelta(days=1)
+nav[0].button(f"← {before:%a %d %b}", on_click=_go, args=(before.isoformat(),))
+nav[1].button(f"{after:%a %d %b} →", on_click=_go, args=(after.isoformat(),))
+
+filters = ctx.filters.for_days(day, day)
+counts = cached.user_counts(ctx.url, ctx.version, filters, ctx.tz)
+total = int(counts["searches"].sum())
+hours = cached.hour_weekday_counts(ctx.url, ctx.version, filters, ctx.tz)
+by_hour = hours.groupby("hour")["searches"].sum()
+cols = st.columns(3)
+cols[0].metric("Searches", f"{total:,}")
+cols[1].metric("Users", f"{len(counts):,}")
+if total:
+    hour = int(by_hour.idxmax())
+    cols[2].metric(
+        "Busiest hour",
+        f"{hour:02d}:00–{hour:02d}:59",
+        plural(int(by_hour.max()), "search"),
+        delta_color="off",
+        delta_arrow="off",
+    )
+else:
+    cols[2].metric("Busiest hour", "—")
+if not total:
+    st.info("No searches on this day with the current filters.")
+    st.stop()
+
+rows = cached.searches_by_user(ctx.url, ctx.version, filters, ctx.tz, PER_USER)
+columns = {
+    "time": st.column_config.DatetimeColumn("Time", format="HH:mm:ss"),
+    "source": st.column_config.TextColumn("Source"),
+    "search_text": st.column_config.TextColumn("Search text", width="large"),
+    "search_reason": st.column_config.TextColumn("Reason"),
+    "description": st.column_config.TextColumn("Search type"),
+}
+for email, searches in zip(counts["email"], counts["searches"], strict=True):
+    label = f"{literal(str(email))} — {plural(int(searches), 'search')}"
+    with st.expander(label):
+        mine = rows[rows["email"] == email].drop(columns=["email"])
+        st.dataframe(mine, hide_index=True, width="stretch", column_config=columns)
+        if searches > len(mine):
+            st.caption(f"The newest {len(mine):,} of {int(searches):,} are shown here.")
+        st.page_link(
+            "app_pages/user.py",
+            label="All of this user's searches",
+            icon=":material/person:",
+            query_params=ctx.query(**{P_EMAIL: str(email)}),
+        )
+
+
+def _whole_day() -> bytes:
+    return export.csv_from_chunks(
+        queries.iter_searches(ctx.engine, filters, ctx.tz), queries.SEARCH_COLUMNS
+    )
+
+
+st.download_button(
+    f"Download all {plural(total, 'search')} of {day} (CSV)",
+    data=_whole_day,
+    file_name=export.file_name("searches", day),
+    mime="text/csv",
+    on_click="ignore",
+    icon=":material/download:",
+)

@@ -1,0 +1,150 @@
+"""`/status` — is the ingest healthy? Runs, cursor, rejects, size; reset the cursor."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import cached, chrome
+from dashboard.formatting import escape_markdown, format_age, format_bytes, format_time
+from db.engine import DatabaseSetupError
+from ingest.lock import AlreadyRunning, single_writer
+from ingest.status import RUN_FIELDS
+from ingest.store import Store
+
+CONFIRM_KEY = "confirm_reset_cursor"
+
+ctx = chrome.page_start("Ingest status")
+status = cached.ingest_status(ctx.url, ctx.version)
+now = datetime.now(UTC)
+
+
+def _moment(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _when(run: dict[str, Any] | None) -> tuple[str, str | None]:
+    """A run's finish time and how long ago, for a metric's value and help."""
+    finished = _moment(run["finished_at"]) if run else None
+    if finished is None:
+        return "never", None
+    return format_time(finished, ctx.tz, seconds=False), f"{format_age(now - finished)} ago"
+
+
+ok_value, ok_age = _when(status["last_ok_run"])
+failed_value, failed_age = _when(status["last_failed_run"])
+totals = status["totals"]
+cols = st.columns(4)
+cols[0].metric("Last successful poll", ok_value, help=ok_age)
+cols[1].metric("Last failed poll", failed_value, help=failed_age)
+cols[2].metric(
+    "Cursor",
+    format_time(_moment(status["cursor"]), ctx.tz, seconds=False),
+    help="Everything up to this instant is stored; the next delta run starts here, "
+    "less the LOOKBACK_SECONDS overlap.",
+)
+cols[3].metric("Backfill done", "yes" if status["bootstrap_done"] else "no")
+cols = st.columns(4)
+cols[0].metric("Searches stored", f"{totals['search_logs']:,}")
+cols[1].metric("Rejected records", f"{totals['rejected_records']:,}")
+cols[2].metric("Database size", format_bytes(status["database_bytes"]))
+cols[3].metric("Poll interval", f"{ctx.settings.poll_seconds:,} s")
+st.caption(
+    f"Stored searches from {escape_markdown(format_time(_moment(totals['first_event']), ctx.tz))}"
+    f" to {escape_markdown(format_time(_moment(totals['last_event']), ctx.tz))}."
+)
+st.text(f"Database: {status['database']}")
+
+failed = status["last_failed_run"]
+if failed and failed.get("error"):
+    st.markdown("**Error of the last failed poll**")
+    st.code(failed["error"], language=None, wrap_lines=True)
+
+
+def _times(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
+    for name in names:
+        if name in frame:
+            frame[name] = pd.to_datetime(frame[name], utc=True, format="ISO8601").dt.tz_convert(
+                ctx.tz
+            )
+    return frame
+
+
+st.subheader("Recent runs")
+runs = pd.DataFrame(status["recent_runs"], columns=list(RUN_FIELDS))
+if runs.empty:
+    st.info(f"No ingest run yet. Run `{chrome.INGEST_COMMAND}`.")
+else:
+    runs = _times(runs, ("started_at", "finished_at", "window_start", "window_end"))
+    stamp = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")
+    st.dataframe(
+        runs,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "id": st.column_config.NumberColumn("Run", format="%d"),
+            "started_at": stamp,
+            "finished_at": stamp,
+            "window_start": stamp,
+            "window_end": stamp,
+            "inserted": st.column_config.NumberColumn("new", format="%d"),
+            "error": st.column_config.TextColumn("error", width="large"),
+        },
+    )
+
+st.subheader("Rejected records")
+rejects = pd.DataFrame(
+    status["recent_rejects"], columns=["id", "rejected_at", "reason", "raw_json"]
+)
+if rejects.empty:
+    st.caption("None: every record received could be stored.")
+else:
+    st.caption(f"The newest {len(rejects)} of {totals['rejected_records']:,}, exactly as received.")
+    st.dataframe(
+        _times(rejects, ("rejected_at",)),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "rejected_at": st.column_config.DatetimeColumn(
+                "rejected at", format="YYYY-MM-DD HH:mm:ss"
+            ),
+            "raw_json": st.column_config.TextColumn("record as received", width="large"),
+        },
+    )
+
+st.subheader("Reset the cursor")
+st.caption(
+    "Forgets how far the ingest got: its next run fetches the last "
+    f"{ctx.settings.initial_backfill_days} days (INITIAL\\_BACKFILL\\_DAYS) again. Stored "
+    "searches are kept and never doubled. Use it after fixing a gap, not routinely."
+)
+confirmed = st.checkbox(
+    "I understand that the next ingest run will backfill again.", key=CONFIRM_KEY
+)
+
+
+def _reset() -> None:
+    try:
+        with single_writer(ctx.engine):
+            Store(ctx.engine).reset_cursor()
+    except (AlreadyRunning, DatabaseSetupError) as exc:
+        st.session_state["reset_result"] = ("error", str(exc))
+    else:
+        st.session_state["reset_result"] = ("ok", "Cursor reset: the next run backfills.")
+    st.session_state[CONFIRM_KEY] = False
+
+
+st.button(
+    "Reset cursor",
+    type="primary",
+    disabled=not confirmed,
+    on_click=_reset,
+    icon=":material/restart_alt:",
+)
+result = st.session_state.pop("reset_result", None)
+if result:
+    kind, message = result
+    (st.success if kind == "ok" else st.error)(escape_markdown(message))

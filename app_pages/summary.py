@@ -1,0 +1,101 @@
+"""`/` — who searched the archive, how much, and when: one row per user."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import cached, chrome, export
+from dashboard.formatting import format_age, format_time, plural
+
+ctx = chrome.page_start("Searches by user")
+summary = cached.summary_by_user(ctx.url, ctx.version, ctx.filters, ctx.tz)
+per_day = cached.searches_per_day(ctx.url, ctx.version, ctx.filters, ctx.tz)
+
+total = int(summary["searches"].sum())
+busiest = per_day.loc[per_day["searches"].idxmax()] if total else None
+cols = st.columns(4)
+cols[0].metric(
+    "Searches",
+    f"{total:,}",
+    chart_data=list(per_day["searches"]),
+    chart_type="bar",
+    help="The bars show searches per day.",
+)
+cols[1].metric("Active users", f"{len(summary):,}")
+if busiest is not None:
+    cols[2].metric(
+        "Busiest day",
+        f"{busiest['date']:%a %Y-%m-%d}",
+        plural(int(busiest["searches"]), "search"),
+        delta_color="off",
+        delta_arrow="off",
+    )
+else:
+    cols[2].metric("Busiest day", "—")
+last_ok = ctx.health.last_ok_finished
+cols[3].metric(
+    "Last successful ingest",
+    format_time(last_ok, ctx.tz, seconds=False)[11:] if last_ok else "never",
+    f"{format_time(last_ok, ctx.tz)[:10]} · {format_age(datetime.now(UTC) - last_ok)} ago"
+    if last_ok
+    else None,
+    delta_color="off",
+    delta_arrow="off",
+)
+st.caption(
+    f"{ctx.filters.start} to {ctx.filters.end} · select a row to open that user's "
+    "history, or use the link in the last column to open it in a new tab."
+)
+
+table = summary.assign(
+    reason_share=summary["reason_share"] * 100,
+    history=[ctx.link("user", email=email) for email in summary["email"]],
+)
+event = st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    on_select="rerun",
+    selection_mode="single-row",
+    key="summary_table",
+    height=min(38 + 35 * len(table), 720),
+    column_config={
+        "email": st.column_config.TextColumn("User"),
+        "searches": st.column_config.NumberColumn("Searches", format="%d", width="small"),
+        "active_days": st.column_config.NumberColumn("Active days", format="%d", width="small"),
+        "first_search": st.column_config.DatetimeColumn("First search", format="YYYY-MM-DD HH:mm"),
+        "last_search": st.column_config.DatetimeColumn("Last search", format="YYYY-MM-DD HH:mm"),
+        "top_description": st.column_config.TextColumn("Most common search type"),
+        "reason_share": st.column_config.NumberColumn(
+            "With a reason",
+            format="%.0f%%",
+            width="small",
+            help="Share of searches with a search reason",
+        ),
+        "history": st.column_config.LinkColumn("History", display_text="open ↗", width="small"),
+    },
+)
+if event.selection.rows:
+    chosen = summary.iloc[event.selection.rows[0]]["email"]
+    st.switch_page("app_pages/user.py", query_params=ctx.query(email=str(chosen)))
+
+download = summary.rename(
+    columns={
+        "email": "user",
+        "active_days": "active_days",
+        "top_description": "most_common_search_type",
+        "reason_share": "share_with_reason",
+    }
+)
+download["share_with_reason"] = download["share_with_reason"].round(4)
+st.download_button(
+    "Download this table (CSV)",
+    data=export.to_csv(pd.DataFrame(download)),
+    file_name=export.file_name("searches-by-user", ctx.filters.start, ctx.filters.end),
+    mime="text/csv",
+    on_click="ignore",
+    icon=":material/download:",
+)

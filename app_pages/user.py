@@ -1,0 +1,109 @@
+"""`/user?email=<address>` — one user's searches: figures, when they search, and the list."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import streamlit as st
+
+from dashboard import cached, chrome, export, figures
+from dashboard.filters import P_EMAIL, parse_email, shown
+from dashboard.formatting import format_time, literal, plural
+from db import queries
+
+PAGE_ROWS = 100
+
+ctx = chrome.page_start("User history")
+raw = st.query_params.get(P_EMAIL)
+email = parse_email(raw) if raw else None
+if raw and email is None:
+    chrome.page_problem(f"Ignored email={shown(raw)}: not an e-mail address.")
+
+if email is None:
+    users = cached.filter_options(ctx.url, ctx.version).users
+    if not users:
+        st.info("No users to show yet.")
+        st.stop()
+    picked = st.selectbox("Choose a user", users, index=None, placeholder="e-mail address")
+    if picked is None:
+        st.stop()
+    st.query_params[P_EMAIL] = picked
+    st.rerun()
+
+assert email is not None
+filters = ctx.filters.for_user(email)
+st.subheader(literal(email))
+if ctx.filters.users and email not in ctx.filters.users:
+    st.caption("The sidebar's user filter does not apply on this page.")
+summary = cached.summary_by_user(ctx.url, ctx.version, filters, ctx.tz)
+if summary.empty:
+    st.info(
+        f"No searches by this user from {ctx.filters.start} to {ctx.filters.end} with the "
+        "current filters. Widen the dates or clear filters in the sidebar."
+    )
+    st.stop()
+
+row = summary.iloc[0]
+cols = st.columns(4)
+cols[0].metric("Searches", f"{int(row['searches']):,}")
+cols[1].metric("Active days", f"{int(row['active_days']):,}")
+cols[2].metric(
+    "Searches per active day", f"{row['searches'] / max(int(row['active_days']), 1):,.1f}"
+)
+cols[3].metric("With a reason", f"{row['reason_share']:.0%}")
+top = row["top_description"]
+st.markdown(
+    f"First search **{format_time(row['first_search'], ctx.tz)}** · "
+    f"last search **{format_time(row['last_search'], ctx.tz)}** · "
+    "most common search type " + (literal(top) if isinstance(top, str) and top else "—")
+)
+
+left, right = st.columns(2)
+with left:
+    st.markdown("**Searches per day**")
+    per_day = cached.searches_per_day(ctx.url, ctx.version, filters, ctx.tz)
+    st.plotly_chart(figures.per_day_bars(per_day), config={"displayModeBar": False})
+with right:
+    st.markdown("**By hour and weekday** (office hours Mon–Fri 08–18 outlined)")
+    grid = cached.hour_weekday_counts(ctx.url, ctx.version, filters, ctx.tz)
+    st.plotly_chart(figures.hour_weekday_heatmap(grid), config={"displayModeBar": False})
+
+total = cached.count_searches(ctx.url, ctx.version, filters, ctx.tz)
+pages = max(1, math.ceil(total / PAGE_ROWS))
+st.markdown(f"**Searches** · {plural(total, 'search')}, newest first")
+# A new key per filter set sends the list back to its first page when filters change.
+list_key = hashlib.sha256(repr(filters).encode()).hexdigest()[:12]
+page_number = st.pagination(pages, key=f"user_list_{list_key}") if pages > 1 else 1
+offset = (page_number - 1) * PAGE_ROWS
+rows = cached.search_page(ctx.url, ctx.version, filters, ctx.tz, PAGE_ROWS, offset)
+st.caption(f"Rows {offset + 1:,}–{offset + len(rows):,} of {total:,}")
+st.dataframe(
+    rows.drop(columns=["email"]),
+    hide_index=True,
+    height=560,
+    width="stretch",
+    column_config={
+        "time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss"),
+        "source": st.column_config.TextColumn("Source"),
+        "search_text": st.column_config.TextColumn("Search text", width="large"),
+        "search_reason": st.column_config.TextColumn("Reason"),
+        "description": st.column_config.TextColumn("Search type"),
+    },
+)
+
+
+def _all_rows() -> bytes:
+    return export.csv_from_chunks(
+        queries.iter_searches(ctx.engine, filters, ctx.tz), queries.SEARCH_COLUMNS
+    )
+
+
+st.download_button(
+    f"Download all {plural(total, 'search')} (CSV)",
+    data=_all_rows,
+    file_name=export.file_name("searches", email, ctx.filters.start, ctx.filters.end),
+    mime="text/csv",
+    on_click="ignore",
+    icon=":material/download:",
+)

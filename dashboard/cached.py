@@ -1,0 +1,86 @@
+"""`db.queries` behind Streamlit's caches, keyed on the database's data version.
+
+Every cached answer takes the database URL and `version` (from `queries.data_version`,
+read afresh on each rerun), so rows stored by a new poll show up at once, without a TTL;
+answers for older versions simply age out of the bounded cache.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy import Engine
+
+from db import queries
+from db.engine import open_database
+from db.queries import FilterOptions, IngestHealth, SearchFilters
+from ingest.status import collect_status
+
+ENTRIES = 64
+
+
+@st.cache_resource(show_spinner=False)
+def engine(url: str) -> Engine:
+    """One engine (and one schema upgrade) per database per server process."""
+    return open_database(url)
+
+
+def data_version(url: str) -> str:
+    """Not cached: this is what tells the caches below that the data changed."""
+    return queries.data_version(engine(url))
+
+
+@st.cache_data(show_spinner=False, max_entries=ENTRIES)
+def ingest_health(url: str, version: str) -> IngestHealth:
+    return queries.ingest_health(engine(url))
+
+
+@st.cache_data(show_spinner=False, max_entries=ENTRIES)
+def filter_options(url: str, version: str) -> FilterOptions:
+    return queries.filter_options(engine(url))
+
+
+@st.cache_data(show_spinner=False, max_entries=ENTRIES)
+def summary_by_user(url: str, version: str, filters: SearchFilters, tz: str) -> pd.DataFrame:
+    return queries.summary_by_user(engine(url), filters, tz)
+
+
+@st.cache_data(show_spinner=False, max_entries=ENTRIES)
+def searches_per_day(url: str, version: str, filters: SearchFilters, tz: str) -> pd.DataFrame:
+    return queries.searches_per_day(engine(url), filters, tz)
+
+
+@st.cache_data(show_spinner=False, max_entries=ENTRIES)
+def hour_weekday_counts(url: str, version: str, filters: SearchFilters, tz: str) -> pd.DataFrame:
+    return queries.hour_weekday_counts(engine(url), filters, tz)
+
+
+@st.cache_data(show_spinner=False, max_entries=ENTRIES)
+def user_counts(url: str, version: str, filters: SearchFilters, tz: str) -> pd.DataFrame:
+    return queries.user_counts(engine(url), filters, tz)
+
+
+@st.cache_data(show_spinner=False, max_entries=ENTRIES)
+def count_searches(url: str, version: str, filters: SearchFilters, tz: str) -> int:
+    return queries.count_searches(engine(url), filters, tz)
+
+
+@st.cache_data(show_spinner=False, max_entries=ENTRIES)
+def search_page(
+    url: str, version: str, filters: SearchFilters, tz: str, limit: int, offset: int
+) -> pd.DataFrame:
+    return queries.search_page(engine(url), filters, tz, limit=limit, offset=offset)
+
+
+@st.cache_data(show_spinner=False, max_entries=ENTRIES)
+def searches_by_user(
+    url: str, version: str, filters: SearchFilters, tz: str, per_user: int
+) -> pd.DataFrame:
+    return queries.searches_by_user(engine(url), filters, tz, per_user=per_user)
+
+
+@st.cache_data(show_spinner=False, max_entries=ENTRIES)
+def ingest_status(url: str, version: str) -> dict[str, Any]:
+    return collect_status(engine(url), runs=20, rejects=50)

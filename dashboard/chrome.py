@@ -1,0 +1,327 @@
+"""What every page shows around its content, and the state it is built from.
+
+`streamlit_app.py` calls `build_context` once per rerun: settings, database, the data
+version that keys every cache, and the sidebar filters (kept in the URL so a copied link
+reproduces the view). Each page then calls `page_start`, which titles the page and shows
+the notices an analyst must not miss: demo data, missing or stale data, bad link values,
+and the time zone in use.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from urllib.parse import quote, urlencode, urlparse
+from zoneinfo import ZoneInfo
+
+import streamlit as st
+from sqlalchemy import Engine
+
+from dashboard import cached
+from dashboard.filters import (
+    EARLIEST,
+    FILTER_KEYS,
+    LATEST,
+    MAX_TEXT,
+    QueryValues,
+    default_filters,
+    filter_part,
+    filters_to_query,
+    parse_filters,
+)
+from dashboard.formatting import escape_markdown, format_age, format_time
+from db.engine import DatabaseSetupError
+from db.queries import SYSTEM_SENDER, FilterOptions, IngestHealth, SearchFilters
+from ingest.settings import ConfigError, Settings, load_settings
+
+CONTEXT_KEY = "_dashboard_context"
+LAST_QUERY_KEY = "_filters_query"
+LAST_FILTERS_KEY = "_filters"
+K_DATES, K_USERS, K_SOURCES, K_TYPES, K_TEXT, K_SYSTEM = (
+    "filter_dates",
+    "filter_users",
+    "filter_sources",
+    "filter_types",
+    "filter_text",
+    "filter_system",
+)
+INGEST_COMMAND = "python -m ingest run --once"
+
+
+@dataclass(frozen=True)
+class Context:
+    """One rerun's view of settings, data and filters, shared by the chrome and the page."""
+
+    settings: Settings
+    url: str
+    version: str
+    tz: str
+    today: date
+    filters: SearchFilters
+    health: IngestHealth
+    problems: tuple[str, ...] = ()
+
+    @property
+    def engine(self) -> Engine:
+        return cached.engine(self.url)
+
+    def query(self, **extra: str) -> dict[str, str | list[str]]:
+        """The current filters as query parameters, plus a page's own (`email=…`)."""
+        return {**filters_to_query(self.filters), **extra}
+
+    def link(self, path: str, **extra: str) -> str:
+        """A relative link to a page with the current filters: `user?email=…&from=…`."""
+        return f"{path}?{urlencode(self.query(**extra), doseq=True, quote_via=quote)}"
+
+
+# --- start-up -------------------------------------------------------------------------
+
+
+def settings_or_stop() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        st.error(f"Configuration error: {escape_markdown(str(exc))}", icon=":material/error:")
+        st.stop()
+
+
+def engine_or_stop(url: str) -> Engine:
+    try:
+        return cached.engine(url)
+    except DatabaseSetupError as exc:
+        st.error(f"Cannot open the database: {escape_markdown(str(exc))}", icon=":material/error:")
+        st.stop()
+
+
+def today_in(tz: str) -> date:
+    return datetime.now(ZoneInfo(tz)).date()
+
+
+def build_context(settings: Settings, *, dates_from_page: str | None = None) -> Context:
+    """Everything a page needs for this rerun; renders the sidebar filters."""
+    url = settings.effective_database_url
+    engine_or_stop(url)
+    version = cached.data_version(url)
+    tz = settings.display_tz
+    today = today_in(tz)
+    options = cached.filter_options(url, version)
+    filters, problems = sidebar_filters(options, today, dates_from_page=dates_from_page)
+    context = Context(
+        settings=settings,
+        url=url,
+        version=version,
+        tz=tz,
+        today=today,
+        filters=filters,
+        health=cached.ingest_health(url, version),
+        problems=tuple(problems),
+    )
+    st.session_state[CONTEXT_KEY] = context
+    return context
+
+
+def current() -> Context:
+    """The context `streamlit_app.py` built for this rerun (built here if run alone)."""
+    context = st.session_state.get(CONTEXT_KEY)
+    if context is None:
+        context = build_context(settings_or_stop())
+    return context
+
+
+# --- sidebar filters ------------------------------------------------------------------
+
+
+def _seed(filters: SearchFilters) -> None:
+    """Put `filters` into the sidebar widgets (before they are drawn, or in a callback)."""
+    state = st.session_state
+    state[K_DATES] = (filters.start, filters.end)
+    state[K_USERS] = list(filters.users)
+    state[K_SOURCES] = list(filters.sources)
+    state[K_TYPES] = list(filters.descriptions)
+    state[K_TEXT] = filters.text
+    state[K_SYSTEM] = filters.include_system
+
+
+def _current_query() -> dict[str, list[str]]:
+    return {key: st.query_params.get_all(key) for key in st.query_params}
+
+
+def _write_query(filters: SearchFilters) -> None:
+    """Mirror `filters` into the URL, leaving a page's own parameters alone."""
+    wanted = filters_to_query(filters)
+    for key in FILTER_KEYS:
+        if key in wanted:
+            value = wanted[key]
+            if st.query_params.get_all(key) != ([value] if isinstance(value, str) else value):
+                st.query_params[key] = value
+        elif key in st.query_params:
+            del st.query_params[key]
+    st.session_state[LAST_QUERY_KEY] = filter_part(wanted)
+    st.session_state[LAST_FILTERS_KEY] = filters
+
+
+def _with_selected(options: tuple[str, ...], selected: list[str]) -> list[str]:
+    """Options plus values from a link that are not (yet) in the database."""
+    return list(options) + [value for value in selected if value not in options]
+
+
+def _user_label(email: str) -> str:
+    return "<> (system)" if email == SYSTEM_SENDER else email
+
+
+def sidebar_filters(
+    options: FilterOptions,
+    today: date,
+    *,
+    dates_from_page: str | None = None,
+    params: QueryValues | None = None,
+) -> tuple[SearchFilters, list[str]]:
+    """Draw the filters; return them and any problems with the link's values.
+
+    The URL wins when it changed from outside (a pasted link, the back button); a page
+    switch that dropped the query string keeps the filters already chosen.
+    """
+    state = st.session_state
+    incoming = filter_part(_current_query() if params is None else params)
+    problems: list[str] = []
+    if incoming and incoming != state.get(LAST_QUERY_KEY):
+        parsed, problems = parse_filters(incoming, today)
+        _seed(parsed)
+    elif K_DATES not in state:
+        _seed(state.get(LAST_FILTERS_KEY) or default_filters(today))
+
+    bar = st.sidebar
+    bar.header("Filters")
+    picked = bar.date_input(
+        "Dates",
+        key=K_DATES,
+        min_value=EARLIEST,
+        max_value=LATEST,
+        format="YYYY-MM-DD",
+        disabled=dates_from_page is not None,
+        help=dates_from_page or "Whole days in the display time zone, both ends included.",
+    )
+    users = bar.multiselect(
+        "Users",
+        _with_selected(options.users, state.get(K_USERS, [])),
+        key=K_USERS,
+        format_func=_user_label,
+        placeholder="All users",
+    )
+    sources = bar.multiselect(
+        "Source",
+        _with_selected(options.sources, state.get(K_SOURCES, [])),
+        key=K_SOURCES,
+        placeholder="All sources",
+    )
+    types = bar.multiselect(
+        "Search type",
+        _with_selected(options.descriptions, state.get(K_TYPES, [])),
+        key=K_TYPES,
+        placeholder="All search types",
+        help="The description Mimecast gives each search.",
+    )
+    text = bar.text_input(
+        "Search text contains",
+        key=K_TEXT,
+        max_chars=MAX_TEXT,
+        help="Case-insensitive for A–Z; matched anywhere in the search text.",
+    )
+    include_system = bar.toggle(
+        "Include system searches (sender \\<\\>)",
+        key=K_SYSTEM,
+        help="Searches the system itself made. Included by default so totals match "
+        "the archive's own count.",
+    )
+    previous: SearchFilters = state.get(LAST_FILTERS_KEY) or default_filters(today)
+    if isinstance(picked, tuple) and len(picked) == 2:
+        start, end = picked
+    else:
+        start, end = previous.start, previous.end
+        bar.caption("Pick the last day of the range.")
+    filters = SearchFilters(
+        start=start,
+        end=end,
+        users=tuple(users),
+        sources=tuple(sources),
+        descriptions=tuple(types),
+        text=text.strip(),
+        include_system=include_system,
+    )
+    bar.button(
+        "Reset filters",
+        on_click=_seed,
+        args=(default_filters(today),),
+        icon=":material/restart_alt:",
+    )
+    _write_query(filters)
+    return filters, problems
+
+
+# --- notices --------------------------------------------------------------------------
+
+
+def is_loopback_url(url: str) -> bool:
+    host = (urlparse(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def data_warnings(health: IngestHealth, poll_seconds: int, now: datetime) -> list[str]:
+    """Markdown lines for missing or stale data (the caller shows them as warnings)."""
+    if not health.has_searches:
+        return [
+            "No searches are stored yet. Run the ingest to fetch them: "
+            f"`{INGEST_COMMAND}` — then reload this page."
+        ]
+    lines = []
+    limit = timedelta(seconds=2 * poll_seconds)
+    if health.last_ok_finished is None:
+        lines.append(
+            "No successful ingest run is recorded: the figures may be incomplete. "
+            f"Run `{INGEST_COMMAND}` and see the Status page."
+        )
+    elif now - health.last_ok_finished > limit:
+        lines.append(
+            f"The last successful ingest finished {format_age(now - health.last_ok_finished)} "
+            f"ago, more than twice POLL\\_SECONDS ({poll_seconds:,} s): newer searches may "
+            "be missing. See the Status page."
+        )
+    if health.last_run_status == "failed" and health.last_run_error:
+        lines.append(
+            "The latest ingest run failed: " + escape_markdown(health.last_run_error[:300])
+        )
+    return lines
+
+
+def page_start(title: str) -> Context:
+    """Title the page and show the notices every page carries."""
+    context = current()
+    st.title(title)
+    settings = context.settings
+    if is_loopback_url(settings.mimecast_base_url):
+        st.info(
+            "**Demo data** — MIMECAST\\_BASE\\_URL points at a simulator on this machine "
+            f"({escape_markdown(settings.mimecast_base_url)}); these are not real searches.",
+            icon=":material/science:",
+        )
+    for line in data_warnings(context.health, settings.poll_seconds, datetime.now(UTC)):
+        st.warning(line, icon=":material/warning:")
+    for problem in context.problems:
+        st.warning(escape_markdown(problem), icon=":material/link_off:")
+    last_ok = context.health.last_ok_finished
+    st.caption(
+        f"Times and days in **{escape_markdown(context.tz)}** (DISPLAY\\_TZ) · "
+        f"last successful ingest {escape_markdown(format_time(last_ok, context.tz))}"
+    )
+    return context
+
+
+def page_problem(message: str) -> None:
+    """A one-line warning about a page parameter (plain text, shown literally)."""
+    st.warning(escape_markdown(message), icon=":material/link_off:")

@@ -1,0 +1,230 @@
+"""Plotly figures, built from the data layer's small frames and testable without a browser.
+
+The calendar is a grid of square scatter markers (weekday rows × week columns) rather
+than a `go.Heatmap`: Streamlit reports clicks on scatter points but not on heatmap cells
+(streamlit issue 8760), and a click on a day must open that day.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from db.queries import WEEKDAYS
+
+OFFICE_HOURS = (8, 18)  # 08:00–17:59, Monday to Friday: outlined on the heatmap
+EMPTY_COLOUR = "#ebedf0"
+COLOURS = ("#c6dbef", "#6baed6", "#2171b5", "#08306b")
+MONTH_NAMES = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
+
+
+def _colourscale() -> list[list[float | str]]:
+    """Grey for exactly zero, then light to dark blue."""
+    steps: list[list[float | str]] = [[0.0, EMPTY_COLOUR], [1e-9, COLOURS[0]]]
+    for index, colour in enumerate(COLOURS[1:], start=1):
+        steps.append([index / (len(COLOURS) - 1), colour])
+    return steps
+
+
+def calendar_layout(days: list[date]) -> pd.DataFrame:
+    """Where each day sits: row = weekday (0 = Monday, top), column = week since the first."""
+    if not days:
+        return pd.DataFrame({"date": [], "row": [], "column": []})
+    first_monday = days[0] - timedelta(days=days[0].weekday())
+    return pd.DataFrame(
+        {
+            "date": days,
+            "row": [day.weekday() for day in days],
+            "column": [(day - first_monday).days // 7 for day in days],
+        }
+    )
+
+
+def calendar_figure(
+    per_day: pd.DataFrame, *, view: str = "month", today: date | None = None
+) -> go.Figure:
+    """A clickable calendar of searches per day; `view` is "month" or "year".
+
+    Points keep the order of `per_day`, and each carries its ISO date as customdata[0].
+    Days after `today` are faded: no searches there yet is not news.
+    """
+    days = list(per_day["date"])
+    counts = [int(n) for n in per_day["searches"]]
+    grid = calendar_layout(days)
+    top = max(counts, default=0)
+    month = view == "month"
+    cell = 52 if month else 15
+    columns = int(grid["column"].max()) + 1 if len(grid) else 1
+    text_colours = ["white" if top and n > 0.55 * top else "#31333f" for n in counts]
+    figure = go.Figure(
+        go.Scatter(
+            x=grid["column"],
+            y=grid["row"],
+            mode="markers+text" if month else "markers",
+            text=[str(day.day) for day in days] if month else None,
+            textfont={"color": text_colours, "size": 13},
+            marker={
+                "symbol": "square",
+                "size": cell - 4,
+                "color": counts,
+                "cmin": 0,
+                "cmax": max(top, 1),
+                "colorscale": _colourscale(),
+                "showscale": True,
+                "colorbar": {"title": {"text": "searches"}, "thickness": 12},
+                "line": {"width": 1, "color": "white"},
+                "opacity": [0.35 if today and day > today else 1.0 for day in days],
+            },
+            customdata=[
+                [day.isoformat(), WEEKDAYS[day.weekday()], n]
+                for day, n in zip(days, counts, strict=True)
+            ],
+            hovertemplate="%{customdata[0]} (%{customdata[1]})<br>"
+            "%{customdata[2]:,} searches<extra>click to open the day</extra>",
+        )
+    )
+    tick_columns: list[int] = []
+    tick_labels: list[str] = []
+    if not month:
+        for day, column in zip(grid["date"], grid["column"], strict=True):
+            if day.day == 1:
+                tick_columns.append(int(column))
+                tick_labels.append(MONTH_NAMES[day.month - 1])
+    figure.update_layout(
+        width=cell * columns + 190,
+        height=cell * 7 + 70,
+        margin={"l": 50, "r": 20, "t": 20 if month else 30, "b": 20},
+        plot_bgcolor="rgba(0,0,0,0)",
+        showlegend=False,
+        clickmode="event+select",
+        dragmode=False,
+    )
+    figure.update_xaxes(
+        range=[-0.5, columns - 0.5],
+        showgrid=False,
+        zeroline=False,
+        fixedrange=True,
+        tickvals=tick_columns,
+        ticktext=tick_labels,
+        side="top",
+        showticklabels=not month,
+    )
+    figure.update_yaxes(
+        range=[6.5, -0.5],
+        tickvals=list(range(7)),
+        ticktext=list(WEEKDAYS),
+        showgrid=False,
+        zeroline=False,
+        fixedrange=True,
+    )
+    return figure
+
+
+def selected_day(selection: object, per_day: pd.DataFrame) -> date | None:
+    """The day a calendar click selected, from Streamlit's plotly selection state."""
+    points = []
+    if isinstance(selection, dict) or hasattr(selection, "get"):
+        inner = selection.get("selection") or {}  # type: ignore[union-attr]
+        points = inner.get("points") or []
+    for point in points:
+        custom = point.get("customdata")
+        if isinstance(custom, list | tuple) and custom:
+            try:
+                return date.fromisoformat(str(custom[0]))
+            except ValueError:
+                pass
+        index = point.get("point_index", point.get("pointIndex"))
+        if isinstance(index, int) and 0 <= index < len(per_day):
+            return per_day["date"].iloc[index]
+    return None
+
+
+def per_day_bars(per_day: pd.DataFrame) -> go.Figure:
+    figure = go.Figure(
+        go.Bar(
+            x=[day.isoformat() for day in per_day["date"]],
+            y=per_day["searches"],
+            marker_color=COLOURS[2],
+            hovertemplate="%{x}<br>%{y:,} searches<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        height=280,
+        margin={"l": 40, "r": 10, "t": 10, "b": 30},
+        bargap=0.15,
+        yaxis_title="searches",
+    )
+    figure.update_xaxes(type="date", tickformat="%d %b")
+    return figure
+
+
+def hour_weekday_heatmap(grid: pd.DataFrame) -> go.Figure:
+    """Searches by local hour (columns) and weekday (rows), office hours outlined."""
+    z = [
+        [
+            int(grid.loc[(grid["weekday"] == weekday) & (grid["hour"] == hour), "searches"].sum())
+            for hour in range(24)
+        ]
+        for weekday in range(7)
+    ]
+    figure = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=list(range(24)),
+            y=list(range(7)),
+            colorscale=[[0.0, EMPTY_COLOUR], [1e-9, COLOURS[0]], [1.0, COLOURS[3]]],
+            zmin=0,
+            xgap=2,
+            ygap=2,
+            customdata=[[WEEKDAYS[weekday]] * 24 for weekday in range(7)],
+            hovertemplate="%{customdata} %{x:02d}:00–%{x:02d}:59<br>%{z:,} searches<extra></extra>",
+            colorbar={"title": {"text": "searches"}, "thickness": 12},
+        )
+    )
+    start, end = OFFICE_HOURS
+    figure.add_shape(
+        type="rect",
+        x0=start - 0.5,
+        x1=end - 0.5,
+        y0=-0.5,
+        y1=4.5,
+        line={"color": "#ff4b4b", "width": 2, "dash": "dot"},
+        fillcolor="rgba(0,0,0,0)",
+    )
+    figure.update_layout(
+        height=300,
+        margin={"l": 50, "r": 10, "t": 10, "b": 40},
+        plot_bgcolor="rgba(0,0,0,0)",
+    )
+    figure.update_xaxes(
+        tickvals=list(range(0, 24, 2)),
+        ticktext=[f"{hour:02d}" for hour in range(0, 24, 2)],
+        title_text="hour of day",
+        showgrid=False,
+        zeroline=False,
+        fixedrange=True,
+    )
+    figure.update_yaxes(
+        tickvals=list(range(7)),
+        ticktext=list(WEEKDAYS),
+        range=[6.5, -0.5],
+        showgrid=False,
+        zeroline=False,
+        fixedrange=True,
+    )
+    return figure

@@ -1,0 +1,219 @@
+"""Filters and page parameters ↔ the URL query string, with validation.
+
+A copied link must reproduce the view, so every filter lives in the query string. Values
+come from whoever wrote the link: each one is checked, and a bad one is dropped with a
+one-line message (plain text — the caller escapes it for display) instead of an error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, timedelta
+
+from db.queries import SYSTEM_SENDER, SearchFilters
+
+DEFAULT_DAYS = 30
+EARLIEST = date(1990, 1, 1)
+LATEST = date(2100, 12, 31)
+MAX_TEXT = 200
+MAX_VALUE = 500
+MAX_VALUES = 100
+
+# Query-string names, one place: the sidebar, links and tests all use these.
+P_FROM, P_TO, P_USER, P_SOURCE, P_TYPE, P_TEXT, P_SYSTEM = (
+    "from",
+    "to",
+    "user",
+    "source",
+    "type",
+    "q",
+    "system",
+)
+FILTER_KEYS = (P_FROM, P_TO, P_USER, P_SOURCE, P_TYPE, P_TEXT, P_SYSTEM)
+P_EMAIL, P_MONTH, P_YEAR, P_DATE = "email", "month", "year", "date"
+
+SYSTEM_EXCLUDED = "exclude"
+SYSTEM_INCLUDED = "include"
+
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_YEAR = re.compile(r"^\d{4}$")
+# Permissive on purpose: real addresses carry apostrophes and non-ASCII letters.
+_EMAIL = re.compile(r"^[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+$")
+
+QueryValues = Mapping[str, str | list[str]]
+
+
+def shown(raw: str, limit: int = 40) -> str:
+    """A user-supplied value quoted for a message, shortened."""
+    text = raw if len(raw) <= limit else raw[: limit - 1] + "…"
+    return repr(text)
+
+
+def _values(params: QueryValues, key: str) -> list[str]:
+    value = params.get(key)
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _last(params: QueryValues, key: str) -> str | None:
+    values = _values(params, key)
+    return values[-1] if values else None
+
+
+def default_filters(today: date) -> SearchFilters:
+    """The last DEFAULT_DAYS days up to `today`, everyone, system sender included."""
+    return SearchFilters(start=today - timedelta(days=DEFAULT_DAYS - 1), end=today)
+
+
+def parse_day(raw: str) -> date | None:
+    """A YYYY-MM-DD date between EARLIEST and LATEST, or None."""
+    if not _DAY.match(raw.strip()):
+        return None
+    try:
+        day = date.fromisoformat(raw.strip())
+    except ValueError:
+        return None
+    return day if EARLIEST <= day <= LATEST else None
+
+
+def parse_month(raw: str) -> date | None:
+    """The first day of a YYYY-MM month, or None."""
+    match = _MONTH.match(raw.strip())
+    if not match:
+        return None
+    year, month = int(match[1]), int(match[2])
+    if not 1 <= month <= 12:
+        return None
+    first = date(year, month, 1)
+    return first if EARLIEST <= first <= LATEST else None
+
+
+def parse_year(raw: str) -> int | None:
+    if not _YEAR.match(raw.strip()):
+        return None
+    year = int(raw.strip())
+    return year if EARLIEST.year <= year <= LATEST.year else None
+
+
+def parse_email(raw: str) -> str | None:
+    """A stored-form address (trimmed, lower case), `<>` for the system, or None."""
+    value = raw.strip().lower()
+    if value == SYSTEM_SENDER:
+        return value
+    if len(value) > 320 or not _EMAIL.match(value):
+        return None
+    return value
+
+
+def _texts(params: QueryValues, key: str, label: str, problems: list[str]) -> tuple[str, ...]:
+    kept: list[str] = []
+    for raw in _values(params, key):
+        if not raw or len(raw) > MAX_VALUE or any(ord(c) < 32 for c in raw):
+            problems.append(f"Ignored {key}={shown(raw)}: not a valid {label}.")
+        elif raw not in kept:
+            kept.append(raw)
+    if len(kept) > MAX_VALUES:
+        problems.append(f"Kept the first {MAX_VALUES} values of {key}.")
+        kept = kept[:MAX_VALUES]
+    return tuple(kept)
+
+
+def parse_filters(params: QueryValues, today: date) -> tuple[SearchFilters, list[str]]:
+    """Filters from a query string; anything missing or invalid takes its default."""
+    problems: list[str] = []
+    default = default_filters(today)
+    start, end = default.start, default.end
+    dates: dict[str, date | None] = {}
+    for key in (P_FROM, P_TO):
+        raw = _last(params, key)
+        if raw is None:
+            continue
+        dates[key] = parse_day(raw)
+        if dates[key] is None:
+            problems.append(
+                f"Ignored {key}={shown(raw)}: not a date between {EARLIEST} and {LATEST} "
+                "(expected YYYY-MM-DD)."
+            )
+    start = dates.get(P_FROM) or start
+    end = dates.get(P_TO) or end
+    if end < start:
+        problems.append(
+            f"The date range ends ({end}) before it starts ({start}): "
+            f"showing the last {DEFAULT_DAYS} days instead."
+        )
+        start, end = default.start, default.end
+
+    users: list[str] = []
+    for raw in _values(params, P_USER):
+        email = parse_email(raw)
+        if email is None:
+            problems.append(f"Ignored user={shown(raw)}: not an e-mail address.")
+        elif email not in users:
+            users.append(email)
+
+    text = _last(params, P_TEXT) or ""
+    if len(text) > MAX_TEXT:
+        problems.append(f"The search text was cut to {MAX_TEXT} characters.")
+        text = text[:MAX_TEXT]
+
+    include_system = True
+    system = _last(params, P_SYSTEM)
+    if system is not None:
+        if system not in (SYSTEM_EXCLUDED, SYSTEM_INCLUDED):
+            problems.append(
+                f"Ignored system={shown(system)}: expected {SYSTEM_INCLUDED!r} or "
+                f"{SYSTEM_EXCLUDED!r}; the system sender is included."
+            )
+        include_system = system != SYSTEM_EXCLUDED
+
+    filters = SearchFilters(
+        start=start,
+        end=end,
+        users=tuple(users[:MAX_VALUES]),
+        sources=_texts(params, P_SOURCE, "source", problems),
+        descriptions=_texts(params, P_TYPE, "search type", problems),
+        text=text,
+        include_system=include_system,
+    )
+    return filters, problems
+
+
+def filters_to_query(filters: SearchFilters) -> dict[str, str | list[str]]:
+    """The query-string form of `filters`; dates always, other filters when set."""
+    query: dict[str, str | list[str]] = {
+        P_FROM: filters.start.isoformat(),
+        P_TO: filters.end.isoformat(),
+    }
+    if filters.users:
+        query[P_USER] = list(filters.users)
+    if filters.sources:
+        query[P_SOURCE] = list(filters.sources)
+    if filters.descriptions:
+        query[P_TYPE] = list(filters.descriptions)
+    if filters.text:
+        query[P_TEXT] = filters.text
+    if not filters.include_system:
+        query[P_SYSTEM] = SYSTEM_EXCLUDED
+    return query
+
+
+def filter_part(params: QueryValues) -> dict[str, list[str]]:
+    """Only the filter keys of a query string, each as a list (for comparisons)."""
+    return {key: _values(params, key) for key in FILTER_KEYS if _values(params, key)}
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def month_end(first: date) -> date:
+    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)
+
+
+def shift_month(first: date, months: int) -> date:
+    index = first.year * 12 + first.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)

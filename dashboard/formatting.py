@@ -1,0 +1,79 @@
+"""Small, exact renderings of times, ages, sizes and text for labels and messages."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+# Every ASCII punctuation character may be backslash-escaped in CommonMark.
+_MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def escape_markdown(text: str) -> str:
+    """`text` shown literally where Streamlit renders Markdown (labels, metrics, alerts).
+
+    Search text and addresses come from outside: `**`, `[link](…)`, `:red[…]`, `$…$` or
+    `<b>` must appear as typed, never as formatting. Line breaks become spaces.
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _CONTROL.sub(" ", text))
+
+
+def literal(text: str) -> str:
+    """`text` as a Markdown code span: shown exactly, never formatted or auto-linked.
+
+    For data (addresses, search types) in labels, headings and metrics. Escaping alone is
+    not enough there: Streamlit still turns `kate.o'neil@example.com` into a link to
+    `neil@example.com`. The fence is longer than any run of backticks inside.
+    """
+    flat = _CONTROL.sub(" ", text)
+    longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") or not flat.strip() else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
+
+
+def format_time(moment: datetime | None, tz: str, *, seconds: bool = True) -> str:
+    """`2026-03-30 01:30:00 CEST` in the display zone, or an em dash."""
+    if moment is None:
+        return "—"
+    local = moment.astimezone(ZoneInfo(tz))
+    pattern = "%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z"
+    return local.strftime(pattern)
+
+
+def format_age(age: timedelta) -> str:
+    """`45 s`, `12 min`, `3 h 5 min`, `2 d 4 h`."""
+    total = max(int(age.total_seconds()), 0)
+    days, rest = divmod(total, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min"
+    return f"{secs} s"
+
+
+def format_bytes(size: int | None) -> str:
+    if size is None:
+        return "—"
+    if size < 1024:
+        return f"{size:,} bytes"
+    value = size / 1024
+    for unit in ("KB", "MB", "GB"):
+        if value < 1024:
+            return f"{value:,.1f} {unit}"
+        value /= 1024
+    return f"{value:,.1f} TB"
+
+
+def plural(count: int, word: str) -> str:
+    """`1 search`, `2 searches`, `3 users`."""
+    if count == 1:
+        return f"{count:,} {word}"
+    suffix = "es" if word.endswith(("s", "sh", "ch", "x")) else "s"
+    return f"{count:,} {word}{suffix}"

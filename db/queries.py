@@ -1,0 +1,463 @@
+"""Every question the dashboard asks the database, answered as a small DataFrame.
+
+Aggregation happens in SQL (`select()`, bound parameters, GROUP BY); only grouped results
+reach pandas, and lists of searches are paged or streamed in chunks. SQLite has no time
+zones, so searches are counted per UTC bucket — an hour, or 15 minutes where DISPLAY_TZ
+has a non-whole-hour offset — and those buckets are turned into local days and hours here
+with zoneinfo, which stays right across DST changes. Pages call only what this module
+exports, so a later change can answer the same questions from rollup tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Engine,
+    Select,
+    and_,
+    case,
+    desc,
+    func,
+    literal_column,
+    select,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from db.models import IngestRun, KeyValue, SearchLog
+
+SYSTEM_SENDER = "<>"
+"""The address Mimecast reports for searches made by the system itself."""
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+SEARCH_COLUMNS = ("time", "email", "source", "search_text", "search_reason", "description")
+"""The columns of a list of searches, in the order pages and CSV exports show them."""
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """What the analyst asked to see: whole days `start`..`end` in the display time zone."""
+
+    start: date
+    end: date
+    users: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    descriptions: tuple[str, ...] = ()
+    text: str = ""
+    include_system: bool = True
+
+    def for_days(self, start: date, end: date) -> SearchFilters:
+        return replace(self, start=start, end=end)
+
+    def for_user(self, email: str) -> SearchFilters:
+        return replace(self, users=(email,))
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """The values the sidebar offers, as stored."""
+
+    users: tuple[str, ...]
+    sources: tuple[str, ...]
+    descriptions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IngestHealth:
+    """Enough to warn about missing or stale data on every page."""
+
+    has_searches: bool
+    last_ok_finished: datetime | None
+    last_run_status: str | None
+    last_run_finished: datetime | None
+    last_run_error: str | None
+
+
+# --- time -----------------------------------------------------------------------------
+
+
+def utc_bounds(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
+    """[start 00:00, (end + 1) 00:00) in `tz`, as UTC instants: the WHERE clause's range."""
+    zone = ZoneInfo(tz)
+    lower = datetime.combine(start, time(), zone).astimezone(UTC)
+    upper = datetime.combine(end + timedelta(days=1), time(), zone).astimezone(UTC)
+    return lower, upper
+
+
+def bucket_seconds(tz: str, lower: datetime, upper: datetime) -> int:
+    """3600 if `tz` is a whole number of hours from UTC throughout [lower, upper], else 900.
+
+    Offsets change only at DST and law changes, never twice a day, so one look a day
+    (plus the end) finds any half- or quarter-hour offset (India, Nepal, Lord Howe).
+    """
+    zone = ZoneInfo(tz)
+    moment = lower
+    while True:
+        offset = moment.astimezone(zone).utcoffset()
+        if offset is not None and offset.total_seconds() % 3600:
+            return 900
+        if moment >= upper:
+            return 3600
+        moment = min(moment + timedelta(hours=12), upper)
+
+
+class epoch_bucket(FunctionElement[int]):
+    """floor(unix seconds of a UTC timestamp / N), for GROUP BY on SQLite and PostgreSQL.
+
+    N is rendered as a literal so the same expression text appears in SELECT and GROUP BY.
+    """
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "epoch_bucket"
+
+
+@compiles(epoch_bucket, "sqlite")
+def _epoch_bucket_sqlite(element: epoch_bucket, compiler: SQLCompiler, **kw: Any) -> str:
+    column, seconds = list(element.clauses)
+    return (
+        f"(CAST(strftime('%s', {compiler.process(column, **kw)}) AS INTEGER)"
+        f" / {compiler.process(seconds, **kw)})"
+    )
+
+
+@compiles(epoch_bucket, "postgresql")
+def _epoch_bucket_postgresql(element: epoch_bucket, compiler: SQLCompiler, **kw: Any) -> str:
+    column, seconds = list(element.clauses)
+    return (
+        f"CAST(floor(EXTRACT(EPOCH FROM {compiler.process(column, **kw)})"
+        f" / {compiler.process(seconds, **kw)}) AS BIGINT)"
+    )
+
+
+def _bucket(seconds: int) -> epoch_bucket:
+    return epoch_bucket(SearchLog.create_time, literal_column(str(int(seconds))))
+
+
+def _local_times(buckets: pd.Series, seconds: int, tz: str) -> pd.Series:
+    """Bucket numbers as the local start time of each bucket."""
+    utc = pd.to_datetime(buckets.astype("int64") * seconds, unit="s", utc=True)
+    return utc.dt.tz_convert(tz)
+
+
+def _as_local(values: pd.Series, tz: str) -> pd.Series:
+    """Aware datetimes (or an empty column) as datetime64 in `tz`."""
+    return pd.to_datetime(values, utc=True).dt.tz_convert(tz)
+
+
+# --- filters --------------------------------------------------------------------------
+
+
+def has_reason() -> ColumnElement[bool]:
+    """A search with a reason: not NULL and not blank (the API sends "" when none)."""
+    return and_(SearchLog.search_reason.is_not(None), func.trim(SearchLog.search_reason) != "")
+
+
+def conditions(filters: SearchFilters, tz: str) -> list[ColumnElement[bool]]:
+    """The WHERE clause for `filters`: every value is a bound parameter."""
+    lower, upper = utc_bounds(filters.start, filters.end, tz)
+    where = [SearchLog.create_time >= lower, SearchLog.create_time < upper]
+    if filters.users:
+        where.append(SearchLog.email_addr.in_(filters.users))
+    if filters.sources:
+        where.append(SearchLog.source.in_(filters.sources))
+    if filters.descriptions:
+        where.append(SearchLog.description.in_(filters.descriptions))
+    if filters.text:
+        where.append(SearchLog.search_text.icontains(filters.text, autoescape=True))
+    if not filters.include_system:
+        where.append(SearchLog.email_addr != SYSTEM_SENDER)
+    return where
+
+
+def _frame(engine: Engine, statement: Select[Any], columns: Sequence[str]) -> pd.DataFrame:
+    with engine.connect() as conn:
+        rows = conn.execute(statement).all()
+    return pd.DataFrame([tuple(row) for row in rows], columns=list(columns))
+
+
+# --- state ----------------------------------------------------------------------------
+
+
+def data_version(engine: Engine) -> str:
+    """Changes whenever the ingest stores rows, finishes a run or moves the cursor.
+
+    Cheap (primary-key maxima), so it is read on every rerun and keys every cache.
+    """
+    statement = select(
+        select(func.max(SearchLog.id)).scalar_subquery(),
+        select(func.max(IngestRun.id)).scalar_subquery(),
+        select(func.max(IngestRun.finished_at)).scalar_subquery(),
+        select(func.count()).select_from(KeyValue).scalar_subquery(),
+        select(func.max(KeyValue.updated_at)).scalar_subquery(),
+    )
+    with engine.connect() as conn:
+        values = conn.execute(statement).one()
+    return "|".join("" if value is None else str(value) for value in values)
+
+
+def ingest_health(engine: Engine) -> IngestHealth:
+    with engine.connect() as conn:
+        has_searches = conn.execute(select(SearchLog.id).limit(1)).first() is not None
+        last_ok = conn.execute(
+            select(func.max(IngestRun.finished_at)).where(IngestRun.status == "ok")
+        ).scalar()
+        last = conn.execute(
+            select(IngestRun.status, IngestRun.finished_at, IngestRun.error)
+            .where(IngestRun.status != "running")
+            .order_by(desc(IngestRun.id))
+            .limit(1)
+        ).first()
+    return IngestHealth(
+        has_searches=has_searches,
+        last_ok_finished=last_ok,
+        last_run_status=last.status if last else None,
+        last_run_finished=last.finished_at if last else None,
+        last_run_error=last.error if last else None,
+    )
+
+
+def filter_options(engine: Engine) -> FilterOptions:
+    """Distinct users, sources and search types, sorted (NULLs left out)."""
+
+    def distinct(column: Any) -> tuple[str, ...]:
+        with engine.connect() as conn:
+            values = conn.execute(
+                select(column).where(column.is_not(None)).distinct().order_by(column)
+            ).scalars()
+            return tuple(values)
+
+    return FilterOptions(
+        users=distinct(SearchLog.email_addr),
+        sources=distinct(SearchLog.source),
+        descriptions=distinct(SearchLog.description),
+    )
+
+
+# --- aggregates -----------------------------------------------------------------------
+
+
+def bucket_counts(
+    engine: Engine, filters: SearchFilters, tz: str, *, by_user: bool = False
+) -> tuple[pd.DataFrame, int]:
+    """Searches per UTC bucket (and per user): columns [email,] bucket, searches.
+
+    Returns the frame and the bucket length in seconds.
+    """
+    lower, upper = utc_bounds(filters.start, filters.end, tz)
+    seconds = bucket_seconds(tz, lower, upper)
+    bucket = _bucket(seconds).label("bucket")
+    keys: list[Any] = [SearchLog.email_addr.label("email")] if by_user else []
+    statement = (
+        select(*keys, bucket, func.count().label("searches"))
+        .where(*conditions(filters, tz))
+        .group_by(*keys, bucket)
+    )
+    columns = ["email", "bucket", "searches"] if by_user else ["bucket", "searches"]
+    return _frame(engine, statement, columns), seconds
+
+
+def _days(start: date, end: date) -> pd.DatetimeIndex:
+    return pd.date_range(start, end, freq="D")
+
+
+def searches_per_day(engine: Engine, filters: SearchFilters, tz: str) -> pd.DataFrame:
+    """Every day of the range (zeros included): columns date (datetime.date), searches."""
+    buckets, seconds = bucket_counts(engine, filters, tz)
+    return per_day_from_buckets(buckets, seconds, tz, filters.start, filters.end)
+
+
+def per_day_from_buckets(
+    buckets: pd.DataFrame, seconds: int, tz: str, start: date, end: date
+) -> pd.DataFrame:
+    local = _local_times(buckets["bucket"], seconds, tz)
+    counts = buckets.groupby(local.dt.date)["searches"].sum()
+    days = [day.date() for day in _days(start, end)]
+    result = pd.DataFrame({"date": days})
+    result["searches"] = [int(counts.get(day, 0)) for day in days]
+    return result
+
+
+def hour_weekday_counts(engine: Engine, filters: SearchFilters, tz: str) -> pd.DataFrame:
+    """A full 7 × 24 grid: columns weekday (0 = Monday), hour (local), searches."""
+    buckets, seconds = bucket_counts(engine, filters, tz)
+    local = _local_times(buckets["bucket"], seconds, tz)
+    counts = buckets.groupby([local.dt.day_of_week, local.dt.hour])["searches"].sum()
+    grid = pd.MultiIndex.from_product([range(7), range(24)], names=["weekday", "hour"])
+    counts.index.names = ["weekday", "hour"]
+    result = counts.reindex(grid, fill_value=0).reset_index()
+    result["searches"] = result["searches"].astype("int64")
+    return result
+
+
+def summary_by_user(engine: Engine, filters: SearchFilters, tz: str) -> pd.DataFrame:
+    """One row per user, most searches first.
+
+    Columns: email, searches, active_days, first_search, last_search (local time),
+    top_description (most common; ties go to the alphabetically first), reason_share (0–1).
+    """
+    where = conditions(filters, tz)
+    totals = _frame(
+        engine,
+        select(
+            SearchLog.email_addr,
+            func.count(),
+            func.min(SearchLog.create_time),
+            func.max(SearchLog.create_time),
+            func.sum(case((has_reason(), 1), else_=0)),
+        )
+        .where(*where)
+        .group_by(SearchLog.email_addr),
+        ["email", "searches", "first_search", "last_search", "with_reason"],
+    )
+    by_description = _frame(
+        engine,
+        select(SearchLog.email_addr, SearchLog.description, func.count())
+        .where(*where, SearchLog.description.is_not(None))
+        .group_by(SearchLog.email_addr, SearchLog.description),
+        ["email", "description", "n"],
+    )
+    buckets, seconds = bucket_counts(engine, filters, tz, by_user=True)
+
+    local_days = _local_times(buckets["bucket"], seconds, tz).dt.date
+    active_days = (
+        pd.DataFrame({"email": buckets["email"], "day": local_days})
+        .groupby("email")["day"]
+        .nunique()
+    )
+    top = (
+        by_description.sort_values(["email", "n", "description"], ascending=[True, False, True])
+        .drop_duplicates("email")
+        .set_index("email")["description"]
+    )
+    result = totals.assign(
+        searches=totals["searches"].astype("int64"),
+        active_days=totals["email"].map(active_days).fillna(0).astype("int64"),
+        first_search=_as_local(totals["first_search"], tz),
+        last_search=_as_local(totals["last_search"], tz),
+        top_description=totals["email"].map(top),
+        reason_share=(totals["with_reason"].astype("float64") / totals["searches"]).fillna(0.0),
+    )
+    result = result[
+        [
+            "email",
+            "searches",
+            "active_days",
+            "first_search",
+            "last_search",
+            "top_description",
+            "reason_share",
+        ]
+    ]
+    return result.sort_values(["searches", "email"], ascending=[False, True]).reset_index(drop=True)
+
+
+def user_counts(engine: Engine, filters: SearchFilters, tz: str) -> pd.DataFrame:
+    """Searches per user, most first: columns email, searches."""
+    searches = func.count().label("searches")
+    frame = _frame(
+        engine,
+        select(SearchLog.email_addr, searches)
+        .where(*conditions(filters, tz))
+        .group_by(SearchLog.email_addr)
+        .order_by(desc(searches), SearchLog.email_addr),
+        ["email", "searches"],
+    )
+    frame["searches"] = frame["searches"].astype("int64")
+    return frame
+
+
+def count_searches(engine: Engine, filters: SearchFilters, tz: str) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).select_from(SearchLog).where(*conditions(filters, tz))
+            ).scalar_one()
+        )
+
+
+# --- lists of searches ------------------------------------------------------------------
+
+_LIST_COLUMNS = (
+    SearchLog.create_time,
+    SearchLog.email_addr,
+    SearchLog.source,
+    SearchLog.search_text,
+    SearchLog.search_reason,
+    SearchLog.description,
+)
+
+
+def _newest_first(filters: SearchFilters, tz: str) -> Select[Any]:
+    return (
+        select(*_LIST_COLUMNS)
+        .where(*conditions(filters, tz))
+        .order_by(desc(SearchLog.create_time), desc(SearchLog.id))
+    )
+
+
+def _search_frame(rows: Sequence[Any], tz: str) -> pd.DataFrame:
+    frame = pd.DataFrame([tuple(row) for row in rows], columns=list(SEARCH_COLUMNS))
+    frame["time"] = _as_local(frame["time"], tz)
+    return frame
+
+
+def search_page(
+    engine: Engine, filters: SearchFilters, tz: str, *, limit: int, offset: int = 0
+) -> pd.DataFrame:
+    """One page of matching searches, newest first (LIMIT/OFFSET in SQL)."""
+    with engine.connect() as conn:
+        rows = conn.execute(_newest_first(filters, tz).limit(limit).offset(offset)).all()
+    return _search_frame(rows, tz)
+
+
+def iter_searches(
+    engine: Engine, filters: SearchFilters, tz: str, *, chunk_rows: int = 5_000
+) -> Iterator[pd.DataFrame]:
+    """Every matching search, newest first, in chunks streamed from the database."""
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(
+            _newest_first(filters, tz)
+        )
+        for rows in result.partitions(chunk_rows):
+            yield _search_frame(rows, tz)
+
+
+def searches_by_user(
+    engine: Engine, filters: SearchFilters, tz: str, *, per_user: int = 200
+) -> pd.DataFrame:
+    """The newest `per_user` searches of each user (a window function, not every row).
+
+    Columns: SEARCH_COLUMNS, ordered by user then newest first.
+    """
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=SearchLog.email_addr,
+            order_by=(desc(SearchLog.create_time), desc(SearchLog.id)),
+        )
+        .label("rank")
+    )
+    ranked = (
+        select(*_LIST_COLUMNS, SearchLog.id.label("row_id"), rank)
+        .where(*conditions(filters, tz))
+        .subquery()
+    )
+    statement = (
+        select(*(ranked.c[column.key] for column in _LIST_COLUMNS))
+        .where(ranked.c.rank <= per_user)
+        .order_by(ranked.c.email_addr, desc(ranked.c.create_time), desc(ranked.c.row_id))
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(statement).all()
+    return _search_frame(rows, tz)

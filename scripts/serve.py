@@ -1,0 +1,144 @@
+"""Run the ingest loop and the dashboard together (and, with --demo, the API simulator).
+
+`scripts/demo` and `scripts/start` call this after setting up `.venv`. Ctrl-C or SIGTERM
+stops every process it started; if one of them dies, the others are stopped too and the
+exit status says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+
+from ingest.settings import ConfigError, load_settings  # noqa: E402
+
+DEMO_SETTINGS = {
+    "MIMECAST_CLIENT_ID": "sim-client-id",
+    "MIMECAST_CLIENT_SECRET": "sim-client-secret",
+    "DB_PATH": "data/demo.db",
+    "INITIAL_BACKFILL_DAYS": "60",
+    "POLL_SECONDS": "60",
+    "LOOKBACK_SECONDS": "7200",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.1)
+    return False
+
+
+class Processes:
+    """The child processes, stopped together."""
+
+    def __init__(self) -> None:
+        self.children: list[tuple[str, subprocess.Popen]] = []
+
+    def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
+        process = subprocess.Popen([sys.executable, *args], cwd=PROJECT_ROOT, env=env)
+        self.children.append((name, process))
+        return process
+
+    def first_exited(self) -> tuple[str, int] | None:
+        for name, process in self.children:
+            if process.poll() is not None:
+                return name, process.returncode
+        return None
+
+    def stop_all(self) -> None:
+        for _name, process in reversed(self.children):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for _name, process in self.children:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--demo", action="store_true", help="use the built-in API simulator")
+    parser.add_argument("--port", type=int, default=8501, help="dashboard port (default 8501)")
+    parser.add_argument(
+        "--address", default="127.0.0.1", help="dashboard address (default 127.0.0.1 only)"
+    )
+    args = parser.parse_args(argv)
+
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "PYTHONUNBUFFERED": "1"}
+    processes = Processes()
+    stopping = False
+
+    def request_stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        if args.demo:
+            sim_port = free_port()
+            env.update(DEMO_SETTINGS, MIMECAST_BASE_URL=f"http://127.0.0.1:{sim_port}")
+            processes.start("simulator", ["-m", "ingest.simulator", "--port", str(sim_port)], env)
+            if not wait_for_port(sim_port):
+                print("error: the API simulator did not start", file=sys.stderr)
+                return 1
+        try:
+            settings = load_settings(env)
+            settings.require_credentials()
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        processes.start("ingest", ["-m", "ingest", "run"], env)
+        processes.start(
+            "dashboard",
+            [
+                "-m", "streamlit", "run", "streamlit_app.py",
+                "--server.port", str(args.port),
+                "--server.address", args.address,
+            ],
+            env,
+        )
+        where = "demo data from the built-in simulator" if args.demo else settings.mimecast_base_url
+        print(
+            f"\n  Dashboard: http://localhost:{args.port}   ({where})\n"
+            "  The ingest backfills, then polls every "
+            f"{settings.poll_seconds} s. Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        while not stopping:
+            exited = processes.first_exited()
+            if exited:
+                name, code = exited
+                print(f"error: the {name} stopped (exit status {code}); stopping the rest",
+                      file=sys.stderr)
+                return 1
+            time.sleep(0.3)
+        print("stopping…", file=sys.stderr)
+        return 0
+    finally:
+        processes.stop_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""Assertions against the simulator's ground truth."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from db.models import IngestRun, RejectedRecord, SearchLog
+from ingest.records import SearchEvent, parse_record
+
+
+def canonical(record: object) -> str:
+    return json.dumps(record, sort_keys=True, ensure_ascii=False)
+
+
+def stored_records(
+    db_url: str, start: datetime | None = None, end: datetime | None = None
+) -> Counter[str]:
+    """Stored search logs (those in [start, end] if given), as canonical JSON, with multiplicity."""
+    statement = select(SearchLog.raw_json)
+    if start is not None:
+        statement = statement.where(SearchLog.create_time >= start)
+    if end is not None:
+        statement = statement.where(SearchLog.create_time <= end)
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(statement).scalars().all()
+    finally:
+        engine.dispose()
+    return Counter(canonical(json.loads(raw)) for raw in rows)
+
+
+def stored_rejects(db_url: str) -> Counter[str]:
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(RejectedRecord.raw_json)).scalars().all()
+    finally:
+        engine.dispose()
+    return Counter(canonical(json.loads(raw)) for raw in rows)
+
+
+def expected_records(truth: list[object], start: datetime, end: datetime) -> Counter[str]:
+    """Valid truth records whose createTime lies in [start, end]."""
+    expected: Counter[str] = Counter()
+    for record in truth:
+        parsed = parse_record(record)
+        if isinstance(parsed, SearchEvent) and start <= parsed.create_time <= end:
+            expected[canonical(record)] += 1
+    return expected
+
+
+def difference(expected: Counter[str], actual: Counter[str]) -> str:
+    missing = expected - actual
+    extra = actual - expected
+    return f"missing {sum(missing.values())}: {list(missing)[:3]}; extra {sum(extra.values())}: {list(extra)[:3]}"
+
+
+def _missing_file(db_url: str) -> bool:
+    return db_url.startswith("sqlite:///") and not Path(db_url.removeprefix("sqlite:///")).exists()
+
+
+def row_count(db_url: str, table: str = "search_logs") -> int:
+    if _missing_file(db_url):
+        return 0
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            try:
+                return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar() or 0
+            except Exception:
+                return 0
+    finally:
+        engine.dispose()
+
+
+def runs(db_url: str) -> list[IngestRun]:
+    if _missing_file(db_url):
+        return []
+    engine = create_engine(db_url)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            try:
+                return list(session.scalars(select(IngestRun).order_by(IngestRun.id)).all())
+            except OperationalError:
+                return []  # the schema is not there yet
+    finally:
+        engine.dispose()
+
+
+def count_where(db_url: str, *criteria) -> int:
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(SearchLog).where(*criteria)).scalar()
+    finally:
+        engine.dispose()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0, step: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return condition()
