@@ -26,7 +26,9 @@ st.set_page_config(
 )
 
 PAGES = {
-    "": st.Page("app_pages/summary.py", title="Summary by user", icon=":material/group:", default=True),
+    "": st.Page(
+        "app_pages/summary.py", title="Summary by user", icon=":material/group:", default=True
+    ),
     "user": st.Page(
         "app_pages/user.py", title="User history", icon=":material/person:", url_path="user"
     ),
@@ -44,16 +46,10 @@ PAGES = {
         url_path="status",
     ),
 }
-DATES_FROM_PAGE = {
-    "calendar": "On the calendar, the month or year chosen on the page sets the dates.",
-    "day": "On this page, the day chosen on the page sets the dates.",
-    "status": "The status page is not filtered.",
-}
-
 page = st.navigation(list(PAGES.values()))
 settings = chrome.settings_or_stop()
 try:
-    chrome.build_context(settings, dates_from_page=DATES_FROM_PAGE.get(page.url_path))
+    chrome.build_context(settings, page.url_path)
     page.run()
 except SQLAlchemyError as exc:
     log.exception("database error while drawing %s", page.url_path or "/")

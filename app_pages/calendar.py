@@ -22,26 +22,51 @@ from dashboard.formatting import plural
 
 ctx = chrome.page_start("Calendar")
 
-raw_month = st.query_params.get(P_MONTH)
-raw_year = st.query_params.get(P_YEAR)
-year = parse_year(raw_year) if raw_year else None
-month = parse_month(raw_month) if raw_month else None
-if raw_year and year is None:
-    chrome.page_problem(f"Ignored year={shown(raw_year)}: expected a year such as 2026.")
-if raw_month and month is None:
-    chrome.page_problem(
-        f"Ignored month={shown(raw_month)}: expected YYYY-MM such as "
-        f"{month_of(ctx.today):%Y-%m}; showing {month_of(ctx.filters.end):%Y-%m}."
-    )
+LAST_VIEW = "_last_calendar_view"
 
-view = "year" if year is not None else "month"
+
+def _from_url() -> tuple[str, str] | None:
+    """("year", "2026") or ("month", "2026-03") from the URL; bad values are reported."""
+    for key, parse, expected in (
+        (P_YEAR, parse_year, "expected a year such as 2026."),
+        (P_MONTH, parse_month, f"expected YYYY-MM such as {ctx.today:%Y-%m}."),
+    ):
+        raw = st.query_params.get(key)
+        if raw is None:
+            continue
+        if parse(raw) is not None:
+            return key, raw
+        chrome.page_problem(f"Ignored {key}={shown(raw)}: {expected}")
+        del st.query_params[key]
+    return None
+
+
+# Without a period in the URL, show the one this session last looked at, else the month
+# of the sidebar range's end; either way the URL then names what is shown.
+kind, raw = (
+    _from_url()
+    or st.session_state.get(LAST_VIEW)
+    or (
+        P_MONTH,
+        f"{month_of(ctx.filters.end):%Y-%m}",
+    )
+)
+st.session_state[LAST_VIEW] = (kind, raw)
+st.query_params[kind] = raw
+other = P_MONTH if kind == P_YEAR else P_YEAR
+if other in st.query_params:
+    del st.query_params[other]
+
+view = "year" if kind == P_YEAR else "month"
 if view == "year":
+    year = parse_year(raw)
     assert year is not None
     first, last = date(year, 1, 1), date(year, 12, 31)
     label = str(year)
 else:
-    first = month or month_of(ctx.filters.end)
-    last = month_end(first)
+    month = parse_month(raw)
+    assert month is not None
+    first, last = month, month_end(month)
     label = f"{first:%B %Y}"
 
 
@@ -68,7 +93,7 @@ if view == "month":
     )
     nav[2].button(f"Whole {first.year}", on_click=_go, kwargs={P_YEAR: str(first.year)})
 else:
-    assert year is not None
+    year = first.year
     nav[0].button(f"← {year - 1}", on_click=_go, kwargs={P_YEAR: str(year - 1)})
     nav[1].button(f"{year + 1} →", on_click=_go, kwargs={P_YEAR: str(year + 1)})
     this_month = month_of(ctx.today) if ctx.today.year == year else date(year, 1, 1)
@@ -105,7 +130,9 @@ if clicked is not None:
 st.caption("Click a day to see its searches, grouped by user, or pick a date:")
 
 pick, go, _ = st.columns([2, 1, 3], vertical_alignment="bottom")
-chosen = pick.date_input("Open a day", value=min(max(ctx.today, first), last), format="YYYY-MM-DD")
+chosen = pick.date_input(
+    "Open a day", value=min(max(ctx.today, first), last), format="YYYY-MM-DD", key="open_day"
+)
 if go.button("Open day", icon=":material/today:") and chosen:
     st.switch_page("app_pages/day.py", query_params=ctx.query(**{P_DATE: chosen.isoformat()}))
 

@@ -7,21 +7,17 @@ from datetime import timedelta
 import streamlit as st
 
 from dashboard import cached, chrome, export
-from dashboard.filters import P_DATE, P_EMAIL, parse_day, shown
+from dashboard.filters import P_DATE, P_EMAIL, parse_day
 from dashboard.formatting import literal, plural
 from db import queries
 
 PER_USER = 200
 
 ctx = chrome.page_start("Day")
-raw = st.query_params.get(P_DATE)
-day = parse_day(raw) if raw else None
-if raw and day is None:
-    chrome.page_problem(
-        f"Ignored date={shown(raw)}: expected YYYY-MM-DD such as {ctx.today}; showing today."
-    )
+day = chrome.page_param(P_DATE, parse_day, f"expected YYYY-MM-DD such as {ctx.today}.")
 if day is None:
     day = ctx.today
+    st.query_params[P_DATE] = day.isoformat()
 
 
 def _go(new_day: str) -> None:
@@ -59,7 +55,7 @@ if not total:
 
 rows = cached.searches_by_user(ctx.url, ctx.version, filters, ctx.tz, PER_USER)
 columns = {
-    "time": st.column_config.DatetimeColumn("Time", format="HH:mm:ss"),
+    "time": st.column_config.DatetimeColumn("Time", format="HH:mm:ss Z"),
     "source": st.column_config.TextColumn("Source"),
     "search_text": st.column_config.TextColumn("Search text", width="large"),
     "search_reason": st.column_config.TextColumn("Reason"),

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from dashboard import cached, chrome
-from dashboard.formatting import escape_markdown, format_age, format_bytes, format_time
+from dashboard.formatting import escape_markdown, format_age, format_bytes, format_time, time_metric
+from dashboard.notices import INGEST_COMMAND
 from db.engine import DatabaseSetupError
 from ingest.lock import AlreadyRunning, single_writer
 from ingest.status import RUN_FIELDS
@@ -26,32 +27,37 @@ def _moment(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) and value else None
 
 
-def _when(run: dict[str, Any] | None) -> tuple[str, str | None]:
-    """A run's finish time and how long ago, for a metric's value and help."""
-    finished = _moment(run["finished_at"]) if run else None
-    if finished is None:
-        return "never", None
-    return format_time(finished, ctx.tz, seconds=False), f"{format_age(now - finished)} ago"
+def _finished(run: dict[str, Any] | None) -> datetime | None:
+    return _moment(run["finished_at"]) if run else None
 
 
-ok_value, ok_age = _when(status["last_ok_run"])
-failed_value, failed_age = _when(status["last_failed_run"])
+def _time_metric(column: Any, label: str, moment: datetime | None, help: str | None) -> None:
+    value, delta = time_metric(moment, ctx.tz, now)
+    column.metric(label, value, delta, delta_color="off", delta_arrow="off", help=help)
+
+
 totals = status["totals"]
 cols = st.columns(4)
-cols[0].metric("Last successful poll", ok_value, help=ok_age)
-cols[1].metric("Last failed poll", failed_value, help=failed_age)
-cols[2].metric(
+_time_metric(cols[0], "Last successful poll", _finished(status["last_ok_run"]), None)
+_time_metric(cols[1], "Last failed poll", _finished(status["last_failed_run"]), None)
+_time_metric(
+    cols[2],
     "Cursor",
-    format_time(_moment(status["cursor"]), ctx.tz, seconds=False),
-    help="Everything up to this instant is stored; the next delta run starts here, "
-    "less the LOOKBACK_SECONDS overlap.",
+    _moment(status["cursor"]),
+    "Everything up to this instant is stored; the next delta run starts here, "
+    "less the LOOKBACK\\_SECONDS overlap.",
 )
 cols[3].metric("Backfill done", "yes" if status["bootstrap_done"] else "no")
 cols = st.columns(4)
 cols[0].metric("Searches stored", f"{totals['search_logs']:,}")
 cols[1].metric("Rejected records", f"{totals['rejected_records']:,}")
 cols[2].metric("Database size", format_bytes(status["database_bytes"]))
-cols[3].metric("Poll interval", f"{ctx.settings.poll_seconds:,} s")
+cols[3].metric(
+    "Poll interval",
+    format_age(timedelta(seconds=ctx.settings.poll_seconds)),
+    help="POLL\\_SECONDS: the ingest's schedule; pages warn when the last successful "
+    "poll is more than twice this old.",
+)
 st.caption(
     f"Stored searches from {escape_markdown(format_time(_moment(totals['first_event']), ctx.tz))}"
     f" to {escape_markdown(format_time(_moment(totals['last_event']), ctx.tz))}."
@@ -76,22 +82,36 @@ def _times(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
 st.subheader("Recent runs")
 runs = pd.DataFrame(status["recent_runs"], columns=list(RUN_FIELDS))
 if runs.empty:
-    st.info(f"No ingest run yet. Run `{chrome.INGEST_COMMAND}`.")
+    st.info(f"No ingest run yet. Run `{INGEST_COMMAND}`.")
 else:
     runs = _times(runs, ("started_at", "finished_at", "window_start", "window_end"))
-    stamp = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")
+
+    def stamp(label: str) -> Any:
+        return st.column_config.DatetimeColumn(label, format="YYYY-MM-DD HH:mm:ss")
+
+    def count(label: str) -> Any:
+        return st.column_config.NumberColumn(label, format="%d")
+
     st.dataframe(
         runs,
         hide_index=True,
         width="stretch",
         column_config={
-            "id": st.column_config.NumberColumn("Run", format="%d"),
-            "started_at": stamp,
-            "finished_at": stamp,
-            "window_start": stamp,
-            "window_end": stamp,
-            "inserted": st.column_config.NumberColumn("new", format="%d"),
-            "error": st.column_config.TextColumn("error", width="large"),
+            "id": count("Run"),
+            "kind": st.column_config.TextColumn("Kind"),
+            "status": st.column_config.TextColumn("Status"),
+            "started_at": stamp("Started"),
+            "finished_at": stamp("Finished"),
+            "window_start": stamp("Window from"),
+            "window_end": stamp("Window to"),
+            "pages": count("Pages"),
+            "fetched": count("Fetched"),
+            "inserted": count("New"),
+            "duplicates": count("Duplicates"),
+            "out_of_window": count("Outside window"),
+            "rejected": count("Rejected"),
+            "api_requests": count("API requests"),
+            "error": st.column_config.TextColumn("Error", width="large"),
         },
     )
 
@@ -108,10 +128,12 @@ else:
         hide_index=True,
         width="stretch",
         column_config={
+            "id": st.column_config.NumberColumn("Id", format="%d"),
             "rejected_at": st.column_config.DatetimeColumn(
-                "rejected at", format="YYYY-MM-DD HH:mm:ss"
+                "Rejected at", format="YYYY-MM-DD HH:mm:ss"
             ),
-            "raw_json": st.column_config.TextColumn("record as received", width="large"),
+            "reason": st.column_config.TextColumn("Reason"),
+            "raw_json": st.column_config.TextColumn("Record as received", width="large"),
         },
     )
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import cached, chrome, export
-from dashboard.formatting import format_age, format_time, plural
+from dashboard.formatting import plural, time_metric
 
 ctx = chrome.page_start("Searches by user")
 summary = cached.summary_by_user(ctx.url, ctx.version, ctx.filters, ctx.tz)
@@ -35,15 +34,9 @@ if busiest is not None:
     )
 else:
     cols[2].metric("Busiest day", "—")
-last_ok = ctx.health.last_ok_finished
+ingest_time, ingest_day = time_metric(ctx.health.last_ok_finished, ctx.tz, datetime.now(UTC))
 cols[3].metric(
-    "Last successful ingest",
-    format_time(last_ok, ctx.tz, seconds=False)[11:] if last_ok else "never",
-    f"{format_time(last_ok, ctx.tz)[:10]} · {format_age(datetime.now(UTC) - last_ok)} ago"
-    if last_ok
-    else None,
-    delta_color="off",
-    delta_arrow="off",
+    "Last successful ingest", ingest_time, ingest_day, delta_color="off", delta_arrow="off"
 )
 st.caption(
     f"{ctx.filters.start} to {ctx.filters.end} · select a row to open that user's "
@@ -70,7 +63,7 @@ event = st.dataframe(
         "last_search": st.column_config.DatetimeColumn("Last search", format="YYYY-MM-DD HH:mm"),
         "top_description": st.column_config.TextColumn("Most common search type"),
         "reason_share": st.column_config.NumberColumn(
-            "With a reason",
+            "With reason",
             format="%.0f%%",
             width="small",
             help="Share of searches with a search reason",
@@ -85,7 +78,6 @@ if event.selection.rows:
 download = summary.rename(
     columns={
         "email": "user",
-        "active_days": "active_days",
         "top_description": "most_common_search_type",
         "reason_share": "share_with_reason",
     }
@@ -93,7 +85,7 @@ download = summary.rename(
 download["share_with_reason"] = download["share_with_reason"].round(4)
 st.download_button(
     "Download this table (CSV)",
-    data=export.to_csv(pd.DataFrame(download)),
+    data=export.to_csv(download),
     file_name=export.file_name("searches-by-user", ctx.filters.start, ctx.filters.end),
     mime="text/csv",
     on_click="ignore",

@@ -8,17 +8,14 @@ import math
 import streamlit as st
 
 from dashboard import cached, chrome, export, figures
-from dashboard.filters import P_EMAIL, parse_email, shown
+from dashboard.filters import P_EMAIL, parse_email
 from dashboard.formatting import format_time, literal, plural
 from db import queries
 
 PAGE_ROWS = 100
 
 ctx = chrome.page_start("User history")
-raw = st.query_params.get(P_EMAIL)
-email = parse_email(raw) if raw else None
-if raw and email is None:
-    chrome.page_problem(f"Ignored email={shown(raw)}: not an e-mail address.")
+email = chrome.page_param(P_EMAIL, parse_email, "not an e-mail address.")
 
 if email is None:
     users = cached.filter_options(ctx.url, ctx.version).users
@@ -77,14 +74,17 @@ list_key = hashlib.sha256(repr(filters).encode()).hexdigest()[:12]
 page_number = st.pagination(pages, key=f"user_list_{list_key}") if pages > 1 else 1
 offset = (page_number - 1) * PAGE_ROWS
 rows = cached.search_page(ctx.url, ctx.version, filters, ctx.tz, PAGE_ROWS, offset)
-st.caption(f"Rows {offset + 1:,}–{offset + len(rows):,} of {total:,}")
+st.caption(
+    f"Rows {offset + 1:,}–{offset + len(rows):,} of {total:,} · to search the whole list, "
+    "use “Search text contains” in the sidebar (the table's own search sees this page only)."
+)
 st.dataframe(
     rows.drop(columns=["email"]),
     hide_index=True,
     height=560,
     width="stretch",
     column_config={
-        "time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss"),
+        "time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss Z"),
         "source": st.column_config.TextColumn("Source"),
         "search_text": st.column_config.TextColumn("Search text", width="large"),
         "search_reason": st.column_config.TextColumn("Reason"),

@@ -9,10 +9,11 @@ and the time zone in use.
 
 from __future__ import annotations
 
-import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from urllib.parse import quote, urlencode, urlparse
+from datetime import UTC, date, datetime
+from typing import TypeVar
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 import streamlit as st
@@ -24,18 +25,30 @@ from dashboard.filters import (
     FILTER_KEYS,
     LATEST,
     MAX_TEXT,
-    QueryValues,
+    P_DATE,
+    P_EMAIL,
+    P_MONTH,
+    P_YEAR,
     default_filters,
     filter_part,
     filters_to_query,
     parse_filters,
+    shown,
 )
-from dashboard.formatting import escape_markdown, format_age, format_time
+from dashboard.formatting import escape_markdown, format_time
+from dashboard.notices import data_warnings, describe_filters, is_loopback_url
 from db.engine import DatabaseSetupError
 from db.queries import SYSTEM_SENDER, FilterOptions, IngestHealth, SearchFilters
 from ingest.settings import ConfigError, Settings, load_settings
 
+T = TypeVar("T")
 CONTEXT_KEY = "_dashboard_context"
+PAGE_PARAMS = {"user": (P_EMAIL,), "calendar": (P_MONTH, P_YEAR), "day": (P_DATE,)}
+PAGE_NOTES = {
+    "calendar": "On the calendar, the month or year chosen on the page sets the dates.",
+    "day": "On this page, the day chosen on the page sets the dates.",
+    "status": "The status page is not filtered.",
+}
 LAST_QUERY_KEY = "_filters_query"
 LAST_FILTERS_KEY = "_filters"
 K_DATES, K_USERS, K_SOURCES, K_TYPES, K_TEXT, K_SYSTEM = (
@@ -46,7 +59,6 @@ K_DATES, K_USERS, K_SOURCES, K_TYPES, K_TEXT, K_SYSTEM = (
     "filter_text",
     "filter_system",
 )
-INGEST_COMMAND = "python -m ingest run --once"
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,7 @@ class Context:
     today: date
     filters: SearchFilters
     health: IngestHealth
+    page: str = ""
     problems: tuple[str, ...] = ()
 
     @property
@@ -98,15 +111,20 @@ def today_in(tz: str) -> date:
     return datetime.now(ZoneInfo(tz)).date()
 
 
-def build_context(settings: Settings, *, dates_from_page: str | None = None) -> Context:
-    """Everything a page needs for this rerun; renders the sidebar filters."""
+def build_context(settings: Settings, page: str = "") -> Context:
+    """Everything a page needs for this rerun; renders the sidebar filters.
+
+    `page` is the page's url_path: it decides which query parameters belong in the URL
+    and how the sidebar applies (dates come from the calendar and day pages themselves).
+    """
     url = settings.effective_database_url
     engine_or_stop(url)
     version = cached.data_version(url)
     tz = settings.display_tz
     today = today_in(tz)
     options = cached.filter_options(url, version)
-    filters, problems = sidebar_filters(options, today, dates_from_page=dates_from_page)
+    _drop_foreign_params(page)
+    filters, problems = sidebar_filters(options, today, page=page)
     context = Context(
         settings=settings,
         url=url,
@@ -115,6 +133,7 @@ def build_context(settings: Settings, *, dates_from_page: str | None = None) -> 
         today=today,
         filters=filters,
         health=cached.ingest_health(url, version),
+        page=page,
         problems=tuple(problems),
     )
     st.session_state[CONTEXT_KEY] = context
@@ -127,6 +146,37 @@ def current() -> Context:
     if context is None:
         context = build_context(settings_or_stop())
     return context
+
+
+def _drop_foreign_params(page: str) -> None:
+    """Remove another page's parameters (`date` on the calendar after the back button)."""
+    allowed = set(FILTER_KEYS) | set(PAGE_PARAMS.get(page, ()))
+    for key in list(st.query_params):
+        if key not in allowed:
+            del st.query_params[key]
+
+
+def page_param(name: str, parse: Callable[[str], T | None], expected: str) -> T | None:
+    """A page's own URL parameter (`email`, `month`, `date`), validated and remembered.
+
+    A bad value gets a one-line warning and is dropped from the URL. A missing one falls
+    back to what this session last showed on the page (opening it from the menu, or going
+    back to it, shows the same thing), written back to the URL so a copied link matches.
+    """
+    remembered = f"_last_{name}"
+    raw = st.query_params.get(name)
+    if raw is not None:
+        value = parse(raw)
+        if value is not None:
+            st.session_state[remembered] = raw
+            return value
+        page_problem(f"Ignored {name}={shown(raw)}: {expected}")
+        del st.query_params[name]
+    raw = st.session_state.get(remembered)
+    if raw is None:
+        return None
+    st.query_params[name] = raw
+    return parse(raw)
 
 
 # --- sidebar filters ------------------------------------------------------------------
@@ -174,8 +224,7 @@ def sidebar_filters(
     options: FilterOptions,
     today: date,
     *,
-    dates_from_page: str | None = None,
-    params: QueryValues | None = None,
+    page: str = "",
 ) -> tuple[SearchFilters, list[str]]:
     """Draw the filters; return them and any problems with the link's values.
 
@@ -183,7 +232,7 @@ def sidebar_filters(
     switch that dropped the query string keeps the filters already chosen.
     """
     state = st.session_state
-    incoming = filter_part(_current_query() if params is None else params)
+    incoming = filter_part(_current_query())
     problems: list[str] = []
     if incoming and incoming != state.get(LAST_QUERY_KEY):
         parsed, problems = parse_filters(incoming, today)
@@ -193,19 +242,24 @@ def sidebar_filters(
 
     bar = st.sidebar
     bar.header("Filters")
+    note = PAGE_NOTES.get(page)
+    unfiltered = page == "status"
+    if note:
+        bar.caption(note)
     picked = bar.date_input(
         "Dates",
         key=K_DATES,
         min_value=EARLIEST,
         max_value=LATEST,
         format="YYYY-MM-DD",
-        disabled=dates_from_page is not None,
-        help=dates_from_page or "Whole days in the display time zone, both ends included.",
+        disabled=note is not None,
+        help="Whole days in the display time zone, both ends included.",
     )
     users = bar.multiselect(
         "Users",
         _with_selected(options.users, state.get(K_USERS, [])),
         key=K_USERS,
+        disabled=unfiltered,
         format_func=_user_label,
         placeholder="All users",
     )
@@ -213,24 +267,28 @@ def sidebar_filters(
         "Source",
         _with_selected(options.sources, state.get(K_SOURCES, [])),
         key=K_SOURCES,
+        disabled=unfiltered,
         placeholder="All sources",
     )
     types = bar.multiselect(
         "Search type",
         _with_selected(options.descriptions, state.get(K_TYPES, [])),
         key=K_TYPES,
+        disabled=unfiltered,
         placeholder="All search types",
         help="The description Mimecast gives each search.",
     )
     text = bar.text_input(
         "Search text contains",
         key=K_TEXT,
+        disabled=unfiltered,
         max_chars=MAX_TEXT,
         help="Case-insensitive for A–Z; matched anywhere in the search text.",
     )
     include_system = bar.toggle(
         "Include system searches (sender \\<\\>)",
         key=K_SYSTEM,
+        disabled=unfiltered,
         help="Searches the system itself made. Included by default so totals match "
         "the archive's own count.",
     )
@@ -254,49 +312,13 @@ def sidebar_filters(
         on_click=_seed,
         args=(default_filters(today),),
         icon=":material/restart_alt:",
+        disabled=unfiltered,
     )
     _write_query(filters)
     return filters, problems
 
 
 # --- notices --------------------------------------------------------------------------
-
-
-def is_loopback_url(url: str) -> bool:
-    host = (urlparse(url).hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def data_warnings(health: IngestHealth, poll_seconds: int, now: datetime) -> list[str]:
-    """Markdown lines for missing or stale data (the caller shows them as warnings)."""
-    if not health.has_searches:
-        return [
-            "No searches are stored yet. Run the ingest to fetch them: "
-            f"`{INGEST_COMMAND}` — then reload this page."
-        ]
-    lines = []
-    limit = timedelta(seconds=2 * poll_seconds)
-    if health.last_ok_finished is None:
-        lines.append(
-            "No successful ingest run is recorded: the figures may be incomplete. "
-            f"Run `{INGEST_COMMAND}` and see the Status page."
-        )
-    elif now - health.last_ok_finished > limit:
-        lines.append(
-            f"The last successful ingest finished {format_age(now - health.last_ok_finished)} "
-            f"ago, more than twice POLL\\_SECONDS ({poll_seconds:,} s): newer searches may "
-            "be missing. See the Status page."
-        )
-    if health.last_run_status == "failed" and health.last_run_error:
-        lines.append(
-            "The latest ingest run failed: " + escape_markdown(health.last_run_error[:300])
-        )
-    return lines
 
 
 def page_start(title: str) -> Context:
@@ -319,6 +341,9 @@ def page_start(title: str) -> Context:
         f"Times and days in **{escape_markdown(context.tz)}** (DISPLAY\\_TZ) · "
         f"last successful ingest {escape_markdown(format_time(last_ok, context.tz))}"
     )
+    active = describe_filters(context.filters, users=context.page != "user")
+    if active and context.page != "status":
+        st.caption(active)
     return context
 
 

@@ -85,7 +85,7 @@ def calendar_figure(
                 "cmin": 0,
                 "cmax": max(top, 1),
                 "colorscale": _colourscale(),
-                "showscale": True,
+                "showscale": top > 0,
                 "colorbar": {"title": {"text": "searches"}, "thickness": 12},
                 "line": {"width": 1, "color": "white"},
                 "opacity": [0.35 if today and day > today else 1.0 for day in days],

@@ -43,16 +43,29 @@ def format_time(moment: datetime | None, tz: str, *, seconds: bool = True) -> st
     return local.strftime(pattern)
 
 
+def time_metric(moment: datetime | None, tz: str, now: datetime) -> tuple[str, str | None]:
+    """A metric's value and delta for an instant: `18:36 CET`, `2026-11-26 · 12 min ago`.
+
+    The day goes in the delta so the value stays short enough not to be cut off.
+    """
+    if moment is None:
+        return "never", None
+    local = moment.astimezone(ZoneInfo(tz))
+    age = now - moment
+    when = "from now" if age < timedelta(0) else "ago"
+    return local.strftime("%H:%M %Z"), f"{local:%Y-%m-%d} · {format_age(abs(age))} {when}"
+
+
 def format_age(age: timedelta) -> str:
-    """`45 s`, `12 min`, `3 h 5 min`, `2 d 4 h`."""
+    """`45 s`, `12 min`, `3 h 5 min`, `1 h`, `2 d 4 h`."""
     total = max(int(age.total_seconds()), 0)
     days, rest = divmod(total, 86_400)
     hours, rest = divmod(rest, 3_600)
     minutes, secs = divmod(rest, 60)
     if days:
-        return f"{days} d {hours} h"
+        return f"{days} d {hours} h" if hours else f"{days} d"
     if hours:
-        return f"{hours} h {minutes} min"
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     if minutes:
         return f"{minutes} min"
     return f"{secs} s"

@@ -287,14 +287,21 @@ class MimecastClient:
             raise MimecastError(f"Mimecast reported a failure: {messages}")
         return body
 
+    def _read_page(
+        self, window: dict[str, str], page_token: str | None
+    ) -> tuple[dict[str, Any], list[Any]]:
+        body = self._search_page(window, page_token)
+        return body, _records_of(body)
+
     def iter_pages(self, start: datetime, end: datetime) -> Iterator[Page]:
         """Every page for [start, end], one at a time, so pages stream to the database."""
         window = {"start": format_api_time(start), "end": format_api_time(end)}
         page_token: str | None = None
         number = 0
         while True:
-            body = self._with_retries(lambda token=page_token: self._search_page(window, token))
-            records = _records_of(body)
+            body, records = self._with_retries(
+                lambda token=page_token: self._read_page(window, token)
+            )
             number += 1
             if not records:
                 return
@@ -330,24 +337,26 @@ def _json_body(response: requests.Response) -> Any:
 
 
 def _records_of(body: dict[str, Any]) -> list[Any]:
-    """The logs of a page. `data` must be a list of objects each holding a `logs` list."""
+    """The logs of a page. An empty page is `data: []` or `data: [{"logs": []}]`; anything
+    else that is not a list of objects holding a `logs` list is a broken response, retried
+    and then reported, never read as "no more data" (that would lose the page)."""
     data = body.get("data")
-    if data is None:
-        return []
     if not isinstance(data, list):
-        raise MimecastError(
+        raise TransientError(
             f"the search-log response's 'data' is {type(data).__name__}, not a list"
         )
     records: list[Any] = []
     for item in data:
-        if not isinstance(item, dict):
-            raise MimecastError("the search-log response's 'data' holds a non-object")
-        logs = item.get("logs")
-        if logs is None:
-            continue
+        logs = item.get("logs") if isinstance(item, dict) else None
         if not isinstance(logs, list):
-            raise MimecastError(f"the search-log response's 'logs' is {type(logs).__name__}")
+            raise TransientError(
+                f"the search-log response's 'logs' is {type(logs).__name__}, not a list"
+            )
         records.extend(logs)
+    if records:
+        meta = body.get("meta")
+        if not isinstance(meta, dict) or not isinstance(meta.get("pagination"), dict):
+            raise TransientError("the search-log response has logs but no meta.pagination")
     return records
 
 

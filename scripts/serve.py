@@ -113,9 +113,14 @@ def main(argv: list[str] | None = None) -> int:
         processes.start(
             "dashboard",
             [
-                "-m", "streamlit", "run", "streamlit_app.py",
-                "--server.port", str(args.port),
-                "--server.address", args.address,
+                "-m",
+                "streamlit",
+                "run",
+                "streamlit_app.py",
+                "--server.port",
+                str(args.port),
+                "--server.address",
+                args.address,
             ],
             env,
         )
@@ -130,8 +135,10 @@ def main(argv: list[str] | None = None) -> int:
             exited = processes.first_exited()
             if exited:
                 name, code = exited
-                print(f"error: the {name} stopped (exit status {code}); stopping the rest",
-                      file=sys.stderr)
+                print(
+                    f"error: the {name} stopped (exit status {code}); stopping the rest",
+                    file=sys.stderr,
+                )
                 return 1
             time.sleep(0.3)
         print("stopping…", file=sys.stderr)

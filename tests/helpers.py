@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -62,7 +62,10 @@ def expected_records(truth: list[object], start: datetime, end: datetime) -> Cou
 def difference(expected: Counter[str], actual: Counter[str]) -> str:
     missing = expected - actual
     extra = actual - expected
-    return f"missing {sum(missing.values())}: {list(missing)[:3]}; extra {sum(extra.values())}: {list(extra)[:3]}"
+    return (
+        f"missing {sum(missing.values())}: {list(missing)[:3]}; "
+        f"extra {sum(extra.values())}: {list(extra)[:3]}"
+    )
 
 
 def _missing_file(db_url: str) -> bool:
@@ -93,15 +96,6 @@ def runs(db_url: str) -> list[IngestRun]:
                 return list(session.scalars(select(IngestRun).order_by(IngestRun.id)).all())
             except OperationalError:
                 return []  # the schema is not there yet
-    finally:
-        engine.dispose()
-
-
-def count_where(db_url: str, *criteria) -> int:
-    engine = create_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(SearchLog).where(*criteria)).scalar()
     finally:
         engine.dispose()
 

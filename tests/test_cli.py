@@ -90,7 +90,12 @@ def test_rejected_secret_stops_with_exit_2_and_is_never_printed(sim_url, db_path
 def test_secret_and_token_never_appear_in_any_output(sim, sim_url, db_path, tmp_path):
     env = sim_env(sim_url, db_path)
     outputs = []
-    for args in (["-v", "run", "--once"], ["-v", "run", "--once"], ["status"], ["status", "--json"]):
+    for args in (
+        ["-v", "run", "--once"],
+        ["-v", "run", "--once"],
+        ["status"],
+        ["status", "--json"],
+    ):
         result = run_cli(args, env, tmp_path)
         assert result.returncode == 0, result.stderr
         outputs.append(result.stdout + result.stderr)

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from dashboard import export, figures
-from dashboard.chrome import data_warnings, is_loopback_url
 from dashboard.filters import (
     default_filters,
     filter_part,
@@ -23,6 +22,7 @@ from dashboard.filters import (
     shift_month,
 )
 from dashboard.formatting import escape_markdown, format_age, format_bytes, literal, plural
+from dashboard.notices import data_warnings, describe_filters, is_loopback_url
 from db.queries import IngestHealth, SearchFilters
 
 TODAY = date(2026, 3, 31)
@@ -183,11 +183,11 @@ def hostile_frame() -> pd.DataFrame:
 
 
 GOLDEN_CSV = (
-    "time,email,search_text,search_reason,description,searches\n"
+    "time,email,search_text,search_reason,description,searches\r\n"
     '2026-03-30T01:30:00+02:00,a@example.com,"\'=HYPERLINK(""http://evil"",""x"")",'
-    "'@SUM(A1),\"'\rCR\",-2\n"
-    "2026-03-29T01:30:00+01:00,<>,'+1+1,'\tTab,\"line one\nline two\",3\n"
-    '2026-03-28T11:00:00+01:00,b@example.com,\'-2,,"plain, with comma",0\n'
+    "'@SUM(A1),\"'\rCR\",-2\r\n"
+    "2026-03-29T01:30:00+01:00,<>,'+1+1,'\tTab,\"line one\nline two\",3\r\n"
+    '2026-03-28T11:00:00+01:00,b@example.com,\'-2,,"plain, with comma",0\r\n'
 )
 
 
@@ -202,7 +202,7 @@ def test_streamed_csv_is_the_same_file_with_one_header() -> None:
 
 
 def test_an_empty_export_still_has_its_header() -> None:
-    assert export.csv_from_chunks([], ["time", "email"]) == b"time,email\n"
+    assert export.csv_from_chunks([], ["time", "email"]) == b"time,email\r\n"
 
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
@@ -224,7 +224,7 @@ def test_per_day_downloads_match_the_original_api() -> None:
     assert export.per_day_json(per_day) == (
         '[{"date": "2026-03-01", "count": 4}, {"date": "2026-03-02", "count": 0}]'
     )
-    assert export.per_day_csv(per_day) == "date,count\n2026-03-01,4\n2026-03-02,0\n"
+    assert export.per_day_csv(per_day) == "date,count\r\n2026-03-01,4\r\n2026-03-02,0\r\n"
 
 
 def test_download_names_are_safe_on_every_system() -> None:
@@ -252,7 +252,8 @@ def test_month_calendar_places_each_day_under_its_weekday() -> None:
     assert where["2026-03-01"] == (0, 6)  # a Sunday: first column, bottom row
     assert where["2026-03-02"] == (1, 0)  # Monday: next week, top row
     assert where["2026-03-31"] == (5, 1)  # Tuesday of the sixth week
-    assert list(trace.marker.color)[0] == 5 and list(trace.marker.color)[30] == 7
+    colours = list(trace.marker.color)
+    assert (colours[0], colours[30]) == (5, 7)
     assert list(trace.text)[:3] == ["1", "2", "3"]
     assert list(figure.layout.yaxis.ticktext) == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
@@ -346,6 +347,24 @@ def test_a_failed_last_run_is_reported_with_its_error_escaped() -> None:
     assert lines == ["The latest ingest run failed: HTTP 500\\: \\*\\*boom\\*\\* \\<b\\>"]
 
 
+def test_active_filters_are_named_next_to_the_figures() -> None:
+    assert describe_filters(default_filters(TODAY)) is None
+    filters = SearchFilters(
+        start=TODAY,
+        end=TODAY,
+        users=("a@example.com", "b@example.com", "c@example.com", "d@example.com"),
+        descriptions=("**x**",),
+        text="`<img>`",
+        include_system=False,
+    )
+    assert describe_filters(filters) == (
+        "Filtered: user `a@example.com`, `b@example.com`, `c@example.com`, and 1 more · "
+        "search type `**x**` · search text contains `` `<img>` `` · "
+        "without the system sender `<>`"
+    )
+    assert describe_filters(filters, users=False).startswith("Filtered: search type")
+
+
 @pytest.mark.parametrize(
     ("url", "loopback"),
     [
@@ -379,6 +398,8 @@ def test_formatting_helpers() -> None:
     assert format_age(timedelta(minutes=12, seconds=5)) == "12 min"
     assert format_age(timedelta(hours=3, minutes=5)) == "3 h 5 min"
     assert format_age(timedelta(days=2, hours=4)) == "2 d 4 h"
+    assert format_age(timedelta(hours=1)) == "1 h"
+    assert format_age(timedelta(days=3, minutes=5)) == "3 d"
     assert format_bytes(512) == "512 bytes"
     assert format_bytes(1536) == "1.5 KB"
     assert format_bytes(5 * 1024**3) == "5.0 GB"

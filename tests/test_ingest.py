@@ -7,9 +7,11 @@ nothing doubled, every reject accounted for.
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 
+from db.engine import open_database
 from ingest.client import MimecastClient
 from ingest.poller import CycleFailed, Poller
 from ingest.store import Store
@@ -28,8 +30,6 @@ from tests.helpers import (
     stored_records,
     stored_rejects,
 )
-
-from db.engine import open_database
 
 
 def assert_matches_truth(sim, settings, start, end):
@@ -70,7 +70,7 @@ def test_backfill_is_fetched_in_day_chunks_oldest_first_committing_the_cursor_ea
     assert chunks[0][0] == now - timedelta(days=7)
     assert chunks[-1][1] == now
     assert all(end - start <= timedelta(days=1) for start, end in chunks)
-    assert all(later[0] == earlier[1] for earlier, later in zip(chunks, chunks[1:], strict=False))
+    assert all(later[0] == earlier[1] for earlier, later in pairwise(chunks))
     assert cursors == [end for _start, end in chunks]
 
 
@@ -85,9 +85,10 @@ def test_second_run_is_a_delta_that_duplicates_nothing(sim, settings):
     assert result.counts.duplicates > 0, "the lookback window re-reads stored events"
     start = now - timedelta(days=settings.initial_backfill_days)
     assert_matches_truth(sim, settings, start, later)
-    assert sum(stored_records(settings.effective_database_url).values()) == sum(
-        before.values()
-    ) + result.counts.inserted
+    assert (
+        sum(stored_records(settings.effective_database_url).values())
+        == sum(before.values()) + result.counts.inserted
+    )
 
 
 def test_identical_twins_are_both_kept_across_overlapping_polls(sim, settings):
@@ -192,19 +193,22 @@ def test_wrong_secret_is_reported_as_rejected_credentials(sim_url, db_path):
 def test_malformed_records_are_rejected_one_by_one_with_reasons(sim_url, db_path):
     from ingest.simulator import SimConfig, Simulator
 
-    with Simulator(SimConfig(seed=3, days=5, events_per_day=100, late_fraction=0.0,
-                             malformed_rate=0.05)) as noisy:
+    with Simulator(
+        SimConfig(seed=3, days=5, events_per_day=100, late_fraction=0.0, malformed_rate=0.05)
+    ) as noisy:
         settings = make_settings(noisy.base_url, db_path, INITIAL_BACKFILL_DAYS="3")
         now = settled_now()
         run_ingest_once(settings, clock=fixed_clock(now))
-        run_ingest_once(settings, clock=fixed_clock(now + timedelta(minutes=1)))
+        later = now + timedelta(minutes=1)
+        run_ingest_once(settings, clock=fixed_clock(later))
         start = now - timedelta(days=3)
-        valid, malformed = noisy.truth(start, now)
-        from tests.helpers import canonical
+        valid, malformed = noisy.truth(start, later)
         from collections import Counter
+
+        from tests.helpers import canonical
 
         expected_rejects = Counter(canonical(r) for r in malformed)
         assert len(malformed) > 5
         assert stored_rejects(settings.effective_database_url) == expected_rejects
-        expected = expected_records(valid, start, now)
+        expected = expected_records(valid, start, later)
         assert stored_records(settings.effective_database_url) == expected

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -105,7 +106,7 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def make_sim(clock: FakeClock):
+def make_sim(clock: FakeClock) -> Iterator[Callable[..., Simulator]]:
     started: list[Simulator] = []
 
     def make(**overrides: object) -> Simulator:
@@ -121,7 +122,7 @@ def make_sim(clock: FakeClock):
 
 
 @pytest.fixture
-def sim(make_sim) -> Simulator:
+def sim(make_sim: Callable[..., Simulator]) -> Simulator:
     return make_sim()
 
 
@@ -187,7 +188,9 @@ def test_expired_token_gets_401(sim: Simulator, clock: FakeClock) -> None:
 # --- windows -----------------------------------------------------------------------------------
 
 
-def test_same_window_returns_same_events_across_restarts(make_sim, clock: FakeClock) -> None:
+def test_same_window_returns_same_events_across_restarts(
+    make_sim: Callable[..., Simulator], clock: FakeClock
+) -> None:
     start, end = day_window(NOW - timedelta(days=4))
     first = Client(make_sim().base_url)
     first.login()
@@ -371,7 +374,9 @@ def test_twins_are_identical(client: Client) -> None:
         raise AssertionError("twins should be served next to each other")
 
 
-def test_late_events_become_visible_later(make_sim, clock: FakeClock) -> None:
+def test_late_events_become_visible_later(
+    make_sim: Callable[..., Simulator], clock: FakeClock
+) -> None:
     sim = make_sim(late_fraction=0.3)
     api = Client(sim.base_url)
     api.login()
@@ -390,7 +395,7 @@ def test_late_events_become_visible_later(make_sim, clock: FakeClock) -> None:
     assert old_but_new, "events created well before the first read arrived late"
 
 
-def test_truth_matches_served_records(make_sim) -> None:
+def test_truth_matches_served_records(make_sim: Callable[..., Simulator]) -> None:
     sim = make_sim(malformed_rate=0.03)
     api = Client(sim.base_url)
     api.login()
@@ -402,7 +407,7 @@ def test_truth_matches_served_records(make_sim) -> None:
     assert malformed
 
 
-def test_malformed_records_cover_every_kind(make_sim) -> None:
+def test_malformed_records_cover_every_kind(make_sim: Callable[..., Simulator]) -> None:
     sim = make_sim(malformed_rate=0.05)
     _, malformed = sim.truth(NOW - timedelta(days=6), NOW)
     kinds = set()
@@ -524,6 +529,17 @@ def test_queued_faults_are_served_once_in_order(sim: Simulator, client: Client) 
     assert statuses == [500, 502, 503, 401, 403, 200]
 
 
+def test_ok_in_the_queue_lets_a_request_through(sim: Simulator, client: Client) -> None:
+    sim.queue_faults(["ok", "ok", "500"])
+    assert [client.search().status_code for _ in range(4)] == [200, 200, 500, 200]
+
+
+def test_issued_tokens_are_listed_for_leak_checks(sim: Simulator) -> None:
+    api = Client(sim.base_url)
+    tokens = [api.login(), api.login()]
+    assert sim.issued_tokens() == tokens
+
+
 def test_403_names_the_missing_permission(sim: Simulator, client: Client) -> None:
     sim.queue_faults(["403"])
     error = client.search().json()["fail"][0]["errors"][0]
@@ -573,7 +589,7 @@ def test_token_endpoint_faults_can_be_queued(sim: Simulator) -> None:
     assert api.request_token().status_code == 200
 
 
-def test_fault_rates_are_reproducible_from_the_seed(make_sim) -> None:
+def test_fault_rates_are_reproducible_from_the_seed(make_sim: Callable[..., Simulator]) -> None:
     def outcomes() -> list[str]:
         sim = make_sim(rate_429=0.2, rate_5xx=0.2, rate_fail200=0.2)
         api = Client(sim.base_url)

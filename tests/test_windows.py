@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from ingest.poller import choose_window, plan_windows
 from ingest.settings import load_settings
@@ -15,7 +16,7 @@ def test_backfill_is_cut_into_day_chunks_oldest_first():
     windows = plan_windows(NOW - timedelta(days=3), NOW)
     assert [w[0] for w in windows] == [NOW - timedelta(days=d) for d in (3, 2, 1)]
     assert windows[-1][1] == NOW
-    assert all(b[0] == a[1] for a, b in zip(windows, windows[1:], strict=False))
+    assert all(b[0] == a[1] for a, b in pairwise(windows))
 
 
 def test_first_run_backfills_initial_backfill_days():
@@ -40,3 +41,20 @@ def test_cursor_in_the_future_is_reported_and_clamped_to_now():
 
 def test_empty_window_plans_no_chunks():
     assert plan_windows(NOW, NOW) == []
+
+
+def test_only_records_inside_the_requested_window_are_kept():
+    from ingest.poller import sort_page
+    from ingest.records import EventKeyer
+
+    window = (NOW - timedelta(hours=1), NOW)
+    records = [
+        {"createTime": "2026-11-26T12:00:00+0000", "emailAddr": "edge@x.com"},
+        {"createTime": "2026-11-26T11:00:00+0000", "emailAddr": "edge@x.com"},
+        {"createTime": "2026-11-26T12:00:01+0000", "emailAddr": "after@x.com"},
+        {"createTime": "2026-11-26T10:59:59+0000", "emailAddr": "before@x.com"},
+    ]
+    batch = sort_page(records, window, EventKeyer(), [NOW.isoformat()])
+    assert [event.create_time for _key, event in batch.events] == [NOW, window[0]]
+    assert batch.out_of_window == 2
+    assert batch.fetched == 4

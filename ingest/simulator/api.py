@@ -77,7 +77,8 @@ class MimecastApi:
         self._store = EventStore(config)
         self._faults = FaultPlan(config)
         self._token_lifetime = config.token_lifetime
-        self._tokens: dict[str, int] = {}
+        self._tokens: dict[str, int] = {}  # token -> expiry (epoch seconds)
+        self._issued: list[str] = []  # every token ever issued, for leak checks
         self._stats = Stats()
         self._routes: dict[tuple[str, str], Callable[[str | None, bytes, str], Reply]] = {
             ("POST", TOKEN_PATH): self._token,
@@ -133,6 +134,11 @@ class MimecastApi:
         with self._lock:
             self._faults.reset_ms = milliseconds
 
+    def issued_tokens(self) -> list[str]:
+        """Every access token handed out, for tests that check no output leaks one."""
+        with self._lock:
+            return list(self._issued)
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -186,6 +192,7 @@ class MimecastApi:
         with self._lock:
             self._forget_expired_tokens(now)
             self._tokens[token] = now + self._token_lifetime
+            self._issued.append(token)
             self._stats.tokens_issued += 1
             lifetime = self._token_lifetime
         doc = {"access_token": token, "token_type": "Bearer", "expires_in": lifetime, "scope": ""}

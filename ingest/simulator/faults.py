@@ -19,6 +19,7 @@ from ingest.simulator.reply import DROP, Reply, fail_doc, fail_reply, json_reply
 
 ENDPOINTS = ("search", "token")
 RATE_NAMES = ("rate_429", "rate_5xx", "rate_fail200", "rate_drop")
+PASS = "ok"  # a queue placeholder: serve this request normally, then go on with the queue
 REPLACING_FAULTS = (
     "429",
     "500",
@@ -55,7 +56,7 @@ class FaultPlan:
     def queue(self, kinds: list[str], endpoint: str) -> None:
         if endpoint not in ENDPOINTS:
             raise ValueError(f"endpoint must be one of {ENDPOINTS}, not {endpoint!r}")
-        allowed = REPLACING_FAULTS + (SHAPE_FAULTS if endpoint == "search" else ())
+        allowed = (PASS, *REPLACING_FAULTS, *(SHAPE_FAULTS if endpoint == "search" else ()))
         unknown = [kind for kind in kinds if kind not in allowed]
         if unknown:
             raise ValueError(f"unknown {endpoint} fault(s) {unknown}; known: {list(allowed)}")
@@ -72,7 +73,8 @@ class FaultPlan:
     def next_fault(self, endpoint: str) -> str | None:
         queue = self._queues[endpoint]
         if queue:
-            return queue.popleft()
+            kind = queue.popleft()
+            return None if kind == PASS else kind
         if endpoint != "search":
             return None
         draw = self._rng.random()

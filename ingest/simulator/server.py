@@ -95,8 +95,8 @@ class _Server(ThreadingHTTPServer):
 class Simulator:
     """The simulated Mimecast API on a background thread.
 
-    >>> with Simulator(SimConfig(seed=7)) as sim:  # doctest: +SKIP
-    ...     requests.post(f"{sim.base_url}/oauth/token", data={...})
+    `with Simulator(SimConfig(seed=7)) as sim:` starts it on a free loopback port and stops it
+    on exit; `sim.base_url` is what the ingest uses as MIMECAST_BASE_URL.
     """
 
     def __init__(self, config: SimConfig | None = None) -> None:
@@ -178,6 +178,10 @@ class Simulator:
 
     def set_token_lifetime(self, seconds: int) -> None:
         self.api.set_token_lifetime(seconds)
+
+    def issued_tokens(self) -> list[str]:
+        """Every access token issued so far, for tests that check no output leaks one."""
+        return self.api.issued_tokens()
 
     def clear_faults(self) -> None:
         """Empty the fault queues and set every rate to 0."""

@@ -1,0 +1,115 @@
+"""Storage rules, on SQLite and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import inspect, text
+
+from db.engine import open_database
+from ingest.lock import AlreadyRunning, single_writer
+from ingest.poller import sort_page
+from ingest.records import EventKeyer
+from ingest.store import PageBatch, Store
+from tests.conftest import fixed_clock, make_settings, run_ingest_once, settled_now
+from tests.helpers import difference, expected_records, runs, stored_records
+
+RECORDS = [
+    {"createTime": "2026-11-12T16:22:16+0000", "emailAddr": "a@example.com", "searchText": "x"},
+    {"createTime": "2026-11-12T16:22:16+0000", "emailAddr": "a@example.com", "searchText": "x"},
+    {"createTime": "2026-11-12T16:22:17+0000", "emailAddr": "B@example.com", "searchText": "y"},
+    None,
+]
+
+
+def write(store: Store, run_id: int, records: list) -> object:
+    from ingest.records import parse_create_time
+
+    window = (parse_create_time("2026-11-12T00:00:00Z"), parse_create_time("2026-11-13T00:00:00Z"))
+    batch: PageBatch = sort_page(records, window, EventKeyer(), [window[1].isoformat()])
+    return store.write_page(batch, run_id, window)
+
+
+def test_schema_is_created_by_migrations_and_reopening_is_a_no_op(db_url):
+    engine = open_database(db_url)
+    open_database(db_url).dispose()
+    tables = set(inspect(engine).get_table_names())
+    assert {"search_logs", "kv", "ingest_runs", "rejected_records", "alembic_version"} <= tables
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+    indexes = {ix["name"] for ix in inspect(engine).get_indexes("search_logs")}
+    assert "ix_search_logs_create_time" in indexes
+
+
+def test_writing_the_same_page_twice_stores_it_once_and_counts_duplicates(db_url):
+    store = Store(open_database(db_url))
+    window = settled_now()
+    run_id = store.start_run("bootstrap", window - timedelta(days=1), window)
+    first = write(store, run_id, RECORDS)
+    second = write(store, run_id, RECORDS)
+    assert (first.inserted, first.duplicates, first.rejected) == (3, 0, 1)
+    assert (second.inserted, second.duplicates) == (0, 3)
+    totals = store.totals()
+    assert totals["search_logs"] == 3, "twins kept, re-read not doubled"
+    assert totals["rejected_records"] == 1, "a re-read reject is not doubled either"
+
+
+def test_cursor_round_trips_as_utc_and_reset_forgets_it(db_url):
+    store = Store(open_database(db_url))
+    moment = settled_now()
+    store.advance_cursor(moment, bootstrap_done=True)
+    assert store.cursor() == moment and store.cursor().utcoffset() == timedelta(0)
+    assert store.bootstrap_done()
+    store.reset_cursor()
+    assert store.cursor() is None and not store.bootstrap_done()
+
+
+def test_only_one_writer_holds_the_lock(db_url):
+    engine = open_database(db_url)
+    other = open_database(db_url)
+    with single_writer(engine), pytest.raises(AlreadyRunning), single_writer(other):
+        pass
+    with single_writer(other):
+        pass  # released when the first writer finished
+
+
+def test_readers_are_not_blocked_while_a_page_is_written(db_url):
+    store = Store(open_database(db_url))
+    reader = open_database(db_url)
+    errors: list[Exception] = []
+    done = threading.Event()
+
+    def read_steadily() -> None:
+        while not done.is_set():
+            try:
+                with reader.connect() as conn:
+                    conn.execute(text("SELECT count(*) FROM search_logs")).scalar()
+            except Exception as exc:  # any error reaching a reader fails the test
+                errors.append(exc)
+
+    thread = threading.Thread(target=read_steadily)
+    thread.start()
+    try:
+        moment = settled_now()
+        run_id = store.start_run("bootstrap", moment, moment)
+        for second in range(200):
+            write(store, run_id, [{**RECORDS[0], "searchText": f"s{second}"}])
+    finally:
+        done.set()
+        thread.join()
+    assert errors == []
+
+
+def test_full_ingest_from_the_simulator_is_exact(sim, sim_url, tmp_path, db_url):
+    settings = make_settings(sim_url, tmp_path / "unused.db", DATABASE_URL=db_url)
+    now = settled_now()
+    run_ingest_once(settings, clock=fixed_clock(now))
+    run_ingest_once(settings, clock=fixed_clock(now + timedelta(minutes=3)))
+    start = now - timedelta(days=7)
+    valid, _ = sim.truth(start, now + timedelta(minutes=3))
+    expected = expected_records(valid, start, now + timedelta(minutes=3))
+    actual = stored_records(db_url)
+    assert actual == expected, difference(expected, actual)
+    assert [run.status for run in runs(db_url)] == ["ok", "ok"]
