@@ -27,8 +27,8 @@ cols[1].metric("Active users", f"{len(summary):,}")
 if busiest is not None:
     cols[2].metric(
         "Busiest day",
-        f"{busiest['date']:%a %Y-%m-%d}",
-        plural(int(busiest["searches"]), "search"),
+        busiest["date"].isoformat(),
+        f"{busiest['date']:%a} · {plural(int(busiest['searches']), 'search')}",
         delta_color="off",
         delta_arrow="off",
     )

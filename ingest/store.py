@@ -77,13 +77,14 @@ def _event_row(key: str, event: SearchEvent, run_id: int, now: datetime) -> dict
 def _insert_new(conn: Connection, table: Any, key_column: str, rows: Sequence[dict]) -> int:
     if not rows:
         return 0
+    # executemany with RETURNING: one cached statement, batched by SQLAlchemy's
+    # "insertmanyvalues", instead of compiling a new multi-VALUES statement per page.
     statement = (
         _insert(conn, table)
-        .values(list(rows))
         .on_conflict_do_nothing(index_elements=[key_column])
         .returning(table.c[key_column])
     )
-    return len(conn.execute(statement).all())
+    return len(conn.execute(statement, list(rows)).all())
 
 
 class Store:

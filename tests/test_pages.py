@@ -108,7 +108,9 @@ def test_summary_shows_exact_figures(known: Engine) -> None:
     # In Berlin, c's search (22:30 UTC on the 31st) is on 1 April: outside the range.
     assert shown["Searches"] == "6"
     assert shown["Active users"] == "3"
-    assert shown["Busiest day"] == "Sun 2026-03-29"
+    assert shown["Busiest day"] == "2026-03-29"
+    busiest = next(m for m in at.metric if m.label == "Busiest day")
+    assert busiest.delta == "Sun · 3 searches"
     table = at.dataframe[0].value
     assert list(table["email"]) == ["a@example.com", "b@example.com", "<>"]
     assert list(table["searches"]) == [3, 2, 1]
