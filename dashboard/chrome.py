@@ -9,7 +9,9 @@ and the time zone in use.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TypeVar
@@ -321,8 +323,29 @@ def sidebar_filters(
 # --- notices --------------------------------------------------------------------------
 
 
+_navigation = threading.local()
+
+
+@contextmanager
+def navigation_running() -> Iterator[None]:
+    """Mark this script run as one that went through `dashboard.app.main`."""
+    _navigation.active = True
+    try:
+        yield
+    finally:
+        _navigation.active = False
+
+
 def page_start(title: str) -> Context:
-    """Title the page and show the notices every page carries."""
+    """Title the page and show the notices every page carries.
+
+    Run on its own by Streamlit's legacy `pages/` mode (see `dashboard/app.py`), a page
+    hands over to the real navigation, which runs it again, then stops this run."""
+    if not getattr(_navigation, "active", False):
+        from dashboard.app import main
+
+        main()
+        st.stop()
     context = current()
     st.title(title)
     settings = context.settings

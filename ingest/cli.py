@@ -70,6 +70,10 @@ def configure_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _fmt_time(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "—"
 
@@ -95,7 +99,7 @@ def report_chunk(progress: ChunkProgress) -> None:
     )
 
 
-def summarise(result: CycleResult, seconds: float, tokens: int) -> str:
+def summarise(result: CycleResult, seconds: float) -> str:
     c = result.counts
     verdict = "done" if result.status == "ok" else "interrupted, will resume"
     return (
@@ -103,7 +107,8 @@ def summarise(result: CycleResult, seconds: float, tokens: int) -> str:
         f"{_fmt_time(result.window_start)} → {_fmt_time(result.window_end)}; "
         f"{c.fetched} fetched, {c.inserted} new, {c.duplicates} duplicates, "
         f"{c.rejected} rejected, {c.out_of_window} outside the window; "
-        f"{result.api_requests} API requests ({tokens} tokens) in {seconds:.1f} s; "
+        f"{result.api_requests} API requests ({plural(result.tokens, 'new token')}) "
+        f"in {seconds:.1f} s; "
         f"cursor {_fmt_time(result.cursor) if result.cursor else 'unchanged'}"
     )
 
@@ -142,10 +147,8 @@ def make_client(settings: Settings) -> MimecastClient:
 
 def run_one_cycle(poller: Poller) -> CycleResult:
     started = time.monotonic()
-    tokens_before = poller.client.tokens_fetched
     result = poller.run_cycle()
-    seconds = time.monotonic() - started
-    log.info(summarise(result, seconds, poller.client.tokens_fetched - tokens_before))
+    log.info(summarise(result, time.monotonic() - started))
     return result
 
 

@@ -297,7 +297,7 @@ class MimecastClient:
         """Every page for [start, end], one at a time, so pages stream to the database."""
         window = {"start": format_api_time(start), "end": format_api_time(end)}
         page_token: str | None = None
-        number = 0
+        number = served = 0
         while True:
             body, records = self._with_retries(
                 lambda token=page_token: self._read_page(window, token)
@@ -305,10 +305,11 @@ class MimecastClient:
             number += 1
             if not records:
                 return
+            served += len(records)
             yield Page(records=records, number=number)
             page_token = _next_token(body)
-            if not page_token:
-                return
+            if not page_token or served >= _total_count(body, default=served + 1):
+                return  # no next page, or every record the server counted is in hand
 
 
 def _connection_reason(exc: requests.ConnectionError) -> str:
@@ -358,6 +359,16 @@ def _records_of(body: dict[str, Any]) -> list[Any]:
         if not isinstance(meta, dict) or not isinstance(meta.get("pagination"), dict):
             raise TransientError("the search-log response has logs but no meta.pagination")
     return records
+
+
+def _total_count(body: dict[str, Any], default: int) -> int:
+    """`meta.pagination.totalCount` where the server sends one (saves the empty last page)."""
+    meta = body.get("meta")
+    pagination = meta.get("pagination") if isinstance(meta, dict) else None
+    total = pagination.get("totalCount") if isinstance(pagination, dict) else None
+    return (
+        total if isinstance(total, int) and not isinstance(total, bool) and total > 0 else default
+    )
 
 
 def _next_token(body: dict[str, Any]) -> str | None:

@@ -47,6 +47,7 @@ class CycleResult:
     status: str  # ok | interrupted
     counts: PageCounts = field(default_factory=PageCounts)
     api_requests: int = 0
+    tokens: int = 0
     cursor: datetime | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -126,6 +127,8 @@ class Poller:
         self.stop = stop or threading.Event()
         self.on_chunk = on_chunk
         self.clock = clock
+        self._tokens_counted = 0
+        self._requests_counted = 0  # requests before a cycle (the start-up token) count too
 
     def run_cycle(self) -> CycleResult:
         """One cycle; raises CycleFailed (with the run recorded as failed) on error."""
@@ -138,17 +141,22 @@ class Poller:
             log.warning(warning)
         run_id = self.store.start_run(kind, start, now)
         result = CycleResult(run_id, kind, start, now, "ok", warnings=warnings)
-        requests_before = self.client.requests_made
         try:
             self._fetch_windows(result, plan_windows(start, now))
         except Exception as exc:
-            result.api_requests = self.client.requests_made - requests_before
+            self._count_requests(result)
             message = one_line(exc)
             self.store.finish_run(run_id, "failed", result.counts, result.api_requests, message)
             raise CycleFailed(message) from exc
-        result.api_requests = self.client.requests_made - requests_before
+        self._count_requests(result)
         self.store.finish_run(run_id, result.status, result.counts, result.api_requests)
         return result
+
+    def _count_requests(self, result: CycleResult) -> None:
+        result.api_requests = self.client.requests_made - self._requests_counted
+        result.tokens = self.client.tokens_fetched - self._tokens_counted
+        self._requests_counted = self.client.requests_made
+        self._tokens_counted = self.client.tokens_fetched
 
     def _fetch_windows(self, result: CycleResult, windows: list[tuple]) -> None:
         started = time.monotonic()

@@ -23,10 +23,10 @@ APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 MARCH = {"from": "2026-03-28", "to": "2026-03-31"}
 PAGES = {
     "summary": None,
-    "user": "app_pages/user.py",
-    "calendar": "app_pages/calendar.py",
-    "day": "app_pages/day.py",
-    "status": "app_pages/status.py",
+    "user": "pages/user.py",
+    "calendar": "pages/calendar.py",
+    "day": "pages/day.py",
+    "status": "pages/status.py",
 }
 
 
@@ -164,7 +164,7 @@ def test_filters_stay_when_the_sidebar_navigation_drops_the_query_string(
     known: Engine,
 ) -> None:
     at = open_page("summary", **MARCH, user="b@example.com")
-    at.switch_page("app_pages/calendar.py")
+    at.switch_page("pages/calendar.py")
     at.query_params.clear()  # what a click in the page menu does
     at.query_params["month"] = "2026-03"
     at.run()
@@ -178,11 +178,11 @@ def test_a_page_shows_what_it_last_showed_when_opened_without_parameters(
 ) -> None:
     at = open_page("calendar", month="2026-02", **MARCH)
     assert "Searches in February 2026" in metrics(at)
-    at.switch_page("app_pages/day.py")
+    at.switch_page("pages/day.py")
     at.query_params.clear()
     at.query_params["date"] = "2026-03-29"
     at.run()
-    at.switch_page("app_pages/calendar.py")
+    at.switch_page("pages/calendar.py")
     at.query_params.clear()  # the menu (or the back button) brings no month
     at.run()
     assert_clean(at)

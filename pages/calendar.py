@@ -126,7 +126,7 @@ event = st.plotly_chart(
 )
 clicked = figures.selected_day(event, per_day)
 if clicked is not None:
-    st.switch_page("app_pages/day.py", query_params=ctx.query(**{P_DATE: clicked.isoformat()}))
+    st.switch_page("pages/day.py", query_params=ctx.query(**{P_DATE: clicked.isoformat()}))
 st.caption("Click a day to see its searches, grouped by user, or pick a date:")
 
 pick, go, _ = st.columns([2, 1, 3], vertical_alignment="bottom")
@@ -134,7 +134,7 @@ chosen = pick.date_input(
     "Open a day", value=min(max(ctx.today, first), last), format="YYYY-MM-DD", key="open_day"
 )
 if go.button("Open day", icon=":material/today:") and chosen:
-    st.switch_page("app_pages/day.py", query_params=ctx.query(**{P_DATE: chosen.isoformat()}))
+    st.switch_page("pages/day.py", query_params=ctx.query(**{P_DATE: chosen.isoformat()}))
 
 down = st.columns([1, 1, 4])
 down[0].download_button(

@@ -73,7 +73,7 @@ event = st.dataframe(
 )
 if event.selection.rows:
     chosen = summary.iloc[event.selection.rows[0]]["email"]
-    st.switch_page("app_pages/user.py", query_params=ctx.query(email=str(chosen)))
+    st.switch_page("pages/user.py", query_params=ctx.query(email=str(chosen)))
 
 download = summary.rename(
     columns={

@@ -69,7 +69,7 @@ for email, searches in zip(counts["email"], counts["searches"], strict=True):
         if searches > len(mine):
             st.caption(f"The newest {len(mine):,} of {int(searches):,} are shown here.")
         st.page_link(
-            "app_pages/user.py",
+            "pages/user.py",
             label="All of this user's searches",
             icon=":material/person:",
             query_params=ctx.query(**{P_EMAIL: str(email)}),

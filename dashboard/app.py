@@ -1,0 +1,68 @@
+"""The dashboard's navigation and shared chrome, run by `streamlit_app.py`.
+
+Pages live in `pages/`. Streamlit still has a legacy mode for a folder of that name: on a
+freshly started server, until some run has called `st.navigation`, a deep link such as
+`/user?email=…` runs `pages/user.py` on its own. Every page therefore starts with
+`chrome.page_start`, which notices that it runs outside this navigation and runs `main()`
+instead — the same page, with the real menu, layout and filters.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
+
+from dashboard import chrome
+from dashboard.chrome import navigation_running
+from dashboard.formatting import escape_markdown
+
+log = logging.getLogger("dashboard")
+
+
+def main() -> None:
+    """Build the navigation, the shared context, and run the page the URL names."""
+    st.set_page_config(
+        page_title="Archive search logs",
+        page_icon=":material/manage_search:",
+        layout="wide",
+    )
+
+    pages = {
+        "": st.Page(
+            "pages/summary.py", title="Summary by user", icon=":material/group:", default=True
+        ),
+        "user": st.Page(
+            "pages/user.py", title="User history", icon=":material/person:", url_path="user"
+        ),
+        "calendar": st.Page(
+            "pages/calendar.py",
+            title="Calendar",
+            icon=":material/calendar_month:",
+            url_path="calendar",
+        ),
+        "day": st.Page("pages/day.py", title="Day", icon=":material/today:", url_path="day"),
+        "status": st.Page(
+            "pages/status.py",
+            title="Ingest status",
+            icon=":material/monitor_heart:",
+            url_path="status",
+        ),
+    }
+    page = st.navigation(list(pages.values()))
+    settings = chrome.settings_or_stop()
+    try:
+        chrome.build_context(settings, page.url_path)
+        with navigation_running():
+            page.run()
+    except SQLAlchemyError as exc:
+        log.exception("database error while drawing %s", page.url_path or "/")
+        first_line = (str(getattr(exc, "orig", exc)).strip().splitlines() or [type(exc).__name__])[
+            0
+        ]
+        st.error(
+            f"Database error: {escape_markdown(first_line)} — check that the database is "
+            "reachable, then reload the page.",
+            icon=":material/error:",
+        )
