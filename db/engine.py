@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 
 
 class DatabaseSetupError(Exception):
@@ -51,6 +52,11 @@ def make_engine(url: str, *, create_folder: bool = True) -> Engine:
             "DATABASE_URL is not a valid SQLAlchemy URL: expected e.g. "
             "sqlite:///data/searchlogs.db or postgresql+psycopg://user:password@host/db"
         ) from None
+    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise DatabaseSetupError(
+            f"DATABASE_URL uses {parsed.get_backend_name()!r}, which is not supported: use "
+            "sqlite:///path/to/file.db or postgresql+psycopg://user:password@host/db"
+        )
     path = sqlite_path(url)
     if path is not None and create_folder:
         try:

@@ -213,3 +213,19 @@ def test_sigkill_mid_backfill_then_resume_leaves_exactly_the_expected_rows(db_pa
         assert sum(actual.values()) > 20_000
     assert utc_now_seconds() - now < timedelta(minutes=10)
     assert PROJECT_ROOT.exists()
+
+
+def test_database_that_is_not_sqlite_gives_a_one_line_answer(sim_url, tmp_path):
+    not_a_db = tmp_path / "notes.db"
+    not_a_db.write_text("these are my notes\n" * 100)
+    result = run_cli(["run", "--once"], sim_env(sim_url, not_a_db), tmp_path)
+    assert result.returncode == 2
+    assert_one_line_error(result, "is not a SQLite database", "DB_PATH")
+    assert not_a_db.read_text() == "these are my notes\n" * 100, "nothing was written to it"
+
+
+def test_unsupported_database_url_names_the_supported_ones(sim_url, db_path, tmp_path):
+    env = sim_env(sim_url, db_path, DATABASE_URL="mysql://user@host/db")
+    result = run_cli(["status"], env, tmp_path)
+    assert result.returncode == 2
+    assert_one_line_error(result, "'mysql'", "postgresql+psycopg://")
