@@ -23,6 +23,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
+from bench.ingest_scenarios import child_env  # noqa: E402
 from ingest.simulator import SimConfig, Simulator  # noqa: E402
 from tests.helpers import expected_records, runs, stored_records  # noqa: E402
 
@@ -39,15 +40,7 @@ def run(events: int, days: int) -> dict[str, float | int | str]:
     )
     with tempfile.TemporaryDirectory() as folder, Simulator(config) as sim:
         db_path = Path(folder) / "bench.db"
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("MIMECAST_", "DB_"))},
-            "PYTHONPATH": str(PROJECT_ROOT),
-            "MIMECAST_CLIENT_ID": config.client_id,
-            "MIMECAST_CLIENT_SECRET": config.client_secret,
-            "MIMECAST_BASE_URL": sim.base_url,
-            "DB_PATH": str(db_path),
-            "INITIAL_BACKFILL_DAYS": str(days),
-        }
+        env = child_env(sim, db_path, days)
         started = time.perf_counter()
         child = subprocess.Popen(
             [sys.executable, "-m", "ingest", "run", "--once"],
