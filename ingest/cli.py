@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from db.engine import DatabaseSetupError, open_database
 from ingest.client import CredentialsRejected, HostUnreachable, MimecastClient
-from ingest.lock import AlreadyRunning, single_writer
+from ingest.lock import AlreadyRunning, cycle_lock, single_writer
 from ingest.poller import ChunkProgress, CycleFailed, CycleResult, Poller, one_line
 from ingest.settings import ConfigError, Settings, load_settings
 from ingest.status import collect_status
@@ -147,7 +147,8 @@ def make_client(settings: Settings) -> MimecastClient:
 
 def run_one_cycle(poller: Poller) -> CycleResult:
     started = time.monotonic()
-    result = poller.run_cycle()
+    with cycle_lock(poller.store.engine):
+        result = poller.run_cycle()
     log.info(summarise(result, time.monotonic() - started))
     return result
 
@@ -186,6 +187,8 @@ def run_forever(poller: Poller, poll_seconds: int, stop: threading.Event) -> int
             run_one_cycle(poller)
         except CycleFailed as exc:
             log.error("cycle failed, will retry at the next poll: %s", exc)
+        except AlreadyRunning as exc:  # a cursor reset holds the cycle lock for a moment
+            log.warning("poll skipped, will retry at the next poll: %s", exc)
         next_due = started + poll_seconds
         stop.wait(max(0.0, next_due - time.monotonic()))
     log.info("stopped")
@@ -268,7 +271,7 @@ def command_reset_cursor(settings: Settings, yes: bool) -> int:
             if input("Reset the cursor? [y/N] ").strip().lower() not in ("y", "yes"):
                 print("Nothing changed.")
                 return EXIT_OK
-        with single_writer(engine):
+        with cycle_lock(engine):
             store.reset_cursor()
         print("Cursor reset: the next run backfills INITIAL_BACKFILL_DAYS days.")
         return EXIT_OK

@@ -1,8 +1,13 @@
 """One writer at a time: a second ingest exits at once instead of interleaving writes.
 
-SQLite uses a lock file beside the database (filelock: released by the OS if the process
-dies, even by SIGKILL); PostgreSQL uses a session advisory lock, which the server
-releases when the connection goes away.
+Two locks. `single_writer` is held by an ingest process for its whole life, so a second
+ingest exits at once. `cycle_lock` is held only while a cycle writes, and by a cursor
+reset: a reset (from the CLI or the status page) then succeeds while the scheduled loop
+sleeps between polls, and never lands in the middle of a cycle that would overwrite it.
+
+SQLite uses lock files beside the database (filelock: released by the OS if the process
+dies, even by SIGKILL); PostgreSQL uses session advisory locks, which the server releases
+when the connection goes away.
 """
 
 from __future__ import annotations
@@ -22,36 +27,57 @@ class AlreadyRunning(Exception):
     """Another ingest holds the writer lock for this database."""
 
 
-def _advisory_key(database: str) -> int:
-    digest = hashlib.sha256(f"mimecast-search-logs:{database}".encode()).digest()
+ALREADY_RUNNING = (
+    "another ingest is already writing to this database ({where}); "
+    "wait for it to finish or stop it first"
+)
+CYCLE_RUNNING = (
+    "the ingest is in the middle of a poll ({where}); try again when it has finished "
+    "(python -m ingest status shows the running poll)"
+)
+
+
+def _advisory_key(database: str, purpose: str) -> int:
+    digest = hashlib.sha256(f"mimecast-search-logs:{purpose}:{database}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
 @contextmanager
 def single_writer(engine: Engine) -> Iterator[None]:
-    """Hold the writer lock for the database behind `engine`, or raise AlreadyRunning."""
+    """Held by an ingest process for its life; raises AlreadyRunning if another holds it."""
+    with _lock(engine, "", ALREADY_RUNNING):
+        yield
+
+
+@contextmanager
+def cycle_lock(engine: Engine) -> Iterator[None]:
+    """Held while a cycle writes, and by a cursor reset; AlreadyRunning if busy."""
+    with _lock(engine, "cycle", CYCLE_RUNNING):
+        yield
+
+
+@contextmanager
+def _lock(engine: Engine, purpose: str, message: str) -> Iterator[None]:
     url = engine.url.render_as_string(hide_password=False)
     path = sqlite_path(url)
     if engine.dialect.name == "postgresql":
-        with _advisory_lock(engine):
+        with _advisory_lock(engine, purpose, message):
             yield
     elif path is not None:
-        with _file_lock(Path(f"{path}.lock")):
+        suffix = f".{purpose}.lock" if purpose else ".lock"
+        with _file_lock(Path(f"{path}{suffix}"), message):
             yield
     else:
         yield  # an in-memory database has only one process by definition
 
 
 @contextmanager
-def _file_lock(lock_path: Path) -> Iterator[None]:
+def _file_lock(lock_path: Path, message: str) -> Iterator[None]:
     lock = FileLock(str(lock_path), timeout=0)
     try:
         lock.acquire()
     except Timeout:
-        raise AlreadyRunning(
-            f"another ingest is already writing to this database (lock {lock_path}); "
-            "wait for it to finish or stop it first"
-        ) from None
+        raise AlreadyRunning(message.format(where=f"lock {lock_path}")) from None
     except OSError as exc:
         raise DatabaseSetupError(
             f"cannot create the lock file {lock_path}: {exc.strerror}; "
@@ -64,16 +90,13 @@ def _file_lock(lock_path: Path) -> Iterator[None]:
 
 
 @contextmanager
-def _advisory_lock(engine: Engine) -> Iterator[None]:
-    key = _advisory_key(engine.url.database or "")
+def _advisory_lock(engine: Engine, purpose: str, message: str) -> Iterator[None]:
+    key = _advisory_key(engine.url.database or "", purpose)
     with engine.connect() as conn:
         got = conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
         conn.commit()
         if not got:
-            raise AlreadyRunning(
-                "another ingest is already writing to this database (PostgreSQL advisory "
-                "lock held); wait for it to finish or stop it first"
-            )
+            raise AlreadyRunning(message.format(where="PostgreSQL advisory lock held"))
         try:
             yield
         finally:

@@ -12,7 +12,7 @@ from dashboard import cached, chrome
 from dashboard.formatting import escape_markdown, format_age, format_bytes, format_time, time_metric
 from dashboard.notices import INGEST_COMMAND
 from db.engine import DatabaseSetupError
-from ingest.lock import AlreadyRunning, single_writer
+from ingest.lock import AlreadyRunning, cycle_lock
 from ingest.status import RUN_FIELDS
 from ingest.store import Store
 
@@ -150,7 +150,7 @@ confirmed = st.checkbox(
 
 def _reset() -> None:
     try:
-        with single_writer(ctx.engine):
+        with cycle_lock(ctx.engine):
             Store(ctx.engine).reset_cursor()
     except (AlreadyRunning, DatabaseSetupError) as exc:
         st.session_state["reset_result"] = ("error", str(exc))

@@ -229,3 +229,20 @@ def test_unsupported_database_url_names_the_supported_ones(sim_url, db_path, tmp
     result = run_cli(["status"], env, tmp_path)
     assert result.returncode == 2
     assert_one_line_error(result, "'mysql'", "postgresql+psycopg://")
+
+
+def test_reset_cursor_works_while_the_scheduled_loop_sleeps(sim, sim_url, db_path, tmp_path):
+    env = sim_env(sim_url, db_path, POLL_SECONDS="3600")
+    url = f"sqlite:///{db_path}"
+    process = _spawn(["run"], env, tmp_path)
+    try:
+        assert wait_until(lambda: [r.status for r in runs(url)] == ["ok"], timeout=60)
+        reset = run_cli(["reset-cursor", "--yes"], env, tmp_path)
+        assert reset.returncode == 0, reset.stderr
+        second = run_cli(["run", "--once"], env, tmp_path)
+        assert second.returncode == 3, "the loop still owns the database"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    status = json.loads(run_cli(["status", "--json"], env, tmp_path).stdout)
+    assert status["cursor"] is None and status["bootstrap_done"] is False
