@@ -1,0 +1,73 @@
+"""The Dockerfile and docker-compose.yml run the commands the rest of the suite exercises.
+
+No Docker engine runs here, so the image's own commands are run directly: the dashboard
+command from `CMD`, then the `HEALTHCHECK` against it, and the compose services' commands.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+
+from tests.conftest import PROJECT_ROOT, subprocess_env
+from tests.helpers import wait_until
+
+DOCKERFILE = (PROJECT_ROOT / "Dockerfile").read_text()
+COMPOSE = (PROJECT_ROOT / "docker-compose.yml").read_text()
+
+
+def exec_form(instruction: str) -> list[str]:
+    """The JSON exec form of a Dockerfile instruction (`CMD [...]`), continuation lines joined."""
+    text = DOCKERFILE.replace("\\\n", " ")
+    lines = [line for line in text.splitlines() if line.startswith(instruction + " ")]
+    assert lines, f"no {instruction} in the Dockerfile"
+    return json.loads(lines[-1].split("CMD", 1)[1].strip())
+
+
+def with_port(args: list[str], port: int) -> list[str]:
+    return [sys.executable if arg == "python" else arg.replace("8501", str(port)) for arg in args]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_image_runs_as_a_non_root_user_on_a_slim_base():
+    assert re.search(r"^FROM python:3\.\d+-slim", DOCKERFILE, re.M)
+    assert re.search(r"^USER app$", DOCKERFILE, re.M)
+
+
+def test_dashboard_command_serves_and_the_healthcheck_passes(tmp_path):
+    port = free_port()
+    env = subprocess_env({"DB_PATH": str(tmp_path / "searchlogs.db")})
+    server = subprocess.Popen(
+        with_port(exec_form("CMD"), port),
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        healthcheck = with_port(exec_form("HEALTHCHECK"), port)
+
+        def healthy() -> bool:
+            return subprocess.run(healthcheck, capture_output=True, timeout=10).returncode == 0
+
+        assert wait_until(healthy, timeout=60, step=0.5)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    assert subprocess.run(healthcheck, capture_output=True, timeout=10).returncode != 0
+
+
+def test_compose_runs_the_ingest_loop_and_the_dashboard_from_one_image_and_volume():
+    commands = re.findall(r"command: (\[.*\])", COMPOSE)
+    assert [json.loads(command) for command in commands] == [["python", "-m", "ingest", "run"]]
+    assert COMPOSE.count("env_file: .env") == 2
+    assert COMPOSE.count("- searchlogs:/data") == 2
+    assert '"127.0.0.1:8501:8501"' in COMPOSE
