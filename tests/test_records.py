@@ -100,3 +100,16 @@ def test_identical_malformed_records_at_different_places_stay_distinct():
     assert keyer.reject_key(rejection, "2026-11-12T10:00:00+00:00") != EventKeyer().reject_key(
         rejection, "2026-11-12T11:00:00+00:00"
     )
+
+
+def test_event_keys_never_change_between_versions():
+    """Stored rows carry these keys: if the derivation changed, the next overlapping poll
+    after an upgrade would store every re-read event a second time."""
+    keyer = EventKeyer()
+    event = parse_record(RECORD)
+    assert (
+        keyer.event_key(event) == "95682f949134a3d9c3c65ac052168e6d8212c74955e3a39b97ebd0b96a2de809"
+    )
+    assert (
+        keyer.event_key(event) == "338f11850d572b10ab4b7583d6257c3d5137d21cc71591794c8f6d45c89646c4"
+    )
