@@ -43,7 +43,11 @@ from db.engine import open_database  # noqa: E402
 from db.models import SearchLog  # noqa: E402
 from db.queries import SYSTEM_SENDER  # noqa: E402
 from ingest.simulator import texts  # noqa: E402
-from ingest.store import PageCounts, Store  # noqa: E402
+from ingest.store import (  # noqa: E402
+    PageCounts,
+    Store,
+    rebuild_filter_values,
+)
 
 DAY = 86_400
 CHUNK_ROWS = 200_000
@@ -436,6 +440,7 @@ def generate(
         (_insert_postgres if postgres else _insert_sqlite)(engine, _chunks(work))
         first = datetime.fromtimestamp(int(drawn.seconds[0]), UTC) if events else now
         _record_run(engine, events, first - timedelta(seconds=1), now)
+        rebuild_filter_values(engine)
         seconds = time.perf_counter() - started
         counts = np.bincount(drawn.user, minlength=len(tenant.emails))
         return {

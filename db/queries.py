@@ -33,7 +33,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from db.models import IngestRun, KeyValue, SearchLog
+from db.models import FilterValue, IngestRun, KeyValue, SearchLog
 
 SYSTEM_SENDER = "<>"
 """The address Mimecast reports for searches made by the system itself."""
@@ -228,19 +228,21 @@ def ingest_health(engine: Engine) -> IngestHealth:
 
 
 def filter_options(engine: Engine) -> FilterOptions:
-    """Distinct users, sources and search types, sorted (NULLs left out)."""
-
-    def distinct(column: Any) -> tuple[str, ...]:
-        with engine.connect() as conn:
-            values = conn.execute(
-                select(column).where(column.is_not(None)).distinct().order_by(column)
-            ).scalars()
-            return tuple(values)
-
+    """Distinct users, sources and search types, sorted; from the small `filter_values`
+    table the ingest keeps, never from a scan of every search."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(FilterValue.kind, FilterValue.value).order_by(
+                FilterValue.kind, FilterValue.value
+            )
+        ).all()
+    by_kind: dict[str, list[str]] = {"user": [], "source": [], "description": []}
+    for kind, value in rows:
+        by_kind.setdefault(kind, []).append(value)
     return FilterOptions(
-        users=distinct(SearchLog.email_addr),
-        sources=distinct(SearchLog.source),
-        descriptions=distinct(SearchLog.description),
+        users=tuple(by_kind["user"]),
+        sources=tuple(by_kind["source"]),
+        descriptions=tuple(by_kind["description"]),
     )
 
 

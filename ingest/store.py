@@ -15,7 +15,15 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from db.models import IngestRun, KeyValue, RejectedRecord, SearchLog, utc_now
+from db.models import (
+    FILTER_VALUE_COLUMNS,
+    FilterValue,
+    IngestRun,
+    KeyValue,
+    RejectedRecord,
+    SearchLog,
+    utc_now,
+)
 from ingest.records import Rejection, SearchEvent
 
 CURSOR_KEY = "last_polled_end_utc"
@@ -85,6 +93,39 @@ def _insert_new(conn: Connection, table: Any, key_column: str, rows: Sequence[di
         .returning(table.c[key_column])
     )
     return len(conn.execute(statement, list(rows)).all())
+
+
+def _remember_filter_values(conn: Connection, events: list[tuple[str, SearchEvent]]) -> None:
+    """Add this page's users, sources and search types to `filter_values` (same transaction)."""
+    values = {("user", event.email_addr) for _key, event in events}
+    values |= {("source", event.source) for _key, event in events if event.source is not None}
+    values |= {
+        ("description", event.description)
+        for _key, event in events
+        if event.description is not None
+    }
+    if values:
+        statement = _insert(conn, FilterValue.__table__).on_conflict_do_nothing(
+            index_elements=["kind", "value"]
+        )
+        conn.execute(statement, [{"kind": kind, "value": value} for kind, value in sorted(values)])
+
+
+def rebuild_filter_values(engine: Engine) -> None:
+    """Recompute `filter_values` from every stored search (for rows written around the
+    ingest, such as the benchmark's generator)."""
+    from sqlalchemy import literal, union
+
+    table = FilterValue.__table__
+    with engine.begin() as conn:
+        conn.execute(delete(FilterValue))
+        selects = [
+            select(literal(kind).label("kind"), SearchLog.__table__.c[column].label("value"))
+            .where(SearchLog.__table__.c[column].is_not(None))
+            .distinct()
+            for kind, column in FILTER_VALUE_COLUMNS.items()
+        ]
+        conn.execute(table.insert().from_select(["kind", "value"], union(*selects)))
 
 
 class Store:
@@ -215,6 +256,7 @@ class Store:
         with self.engine.begin() as conn:
             inserted = _insert_new(conn, SearchLog.__table__, "event_key", event_rows)
             _insert_new(conn, RejectedRecord.__table__, "reject_key", reject_rows)
+            _remember_filter_values(conn, batch.events)
         return PageCounts(
             pages=1,
             fetched=batch.fetched,

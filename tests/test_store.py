@@ -38,7 +38,7 @@ def test_schema_is_created_by_migrations_and_reopening_is_a_no_op(db_url):
     tables = set(inspect(engine).get_table_names())
     assert {"search_logs", "kv", "ingest_runs", "rejected_records", "alembic_version"} <= tables
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
     indexes = {ix["name"] for ix in inspect(engine).get_indexes("search_logs")}
     assert "ix_search_logs_create_time" in indexes
 
@@ -113,3 +113,57 @@ def test_full_ingest_from_the_simulator_is_exact(sim, sim_url, tmp_path, db_url)
     actual = stored_records(db_url)
     assert actual == expected, difference(expected, actual)
     assert [run.status for run in runs(db_url)] == ["ok", "ok"]
+
+
+def test_filter_values_are_exactly_the_distinct_stored_values(sim, sim_url, tmp_path, db_url):
+    from db.queries import filter_options
+
+    settings = make_settings(sim_url, tmp_path / "unused.db", DATABASE_URL=db_url)
+    run_ingest_once(settings, clock=fixed_clock(settled_now()))
+    engine = open_database(db_url)
+    with engine.connect() as conn:
+
+        def distinct(column: str) -> tuple[str, ...]:
+            rows = conn.execute(
+                text(f"SELECT DISTINCT {column} FROM search_logs WHERE {column} IS NOT NULL")
+            ).scalars()
+            return tuple(sorted(rows))
+
+        expected = (distinct("email_addr"), distinct("source"), distinct("description"))
+    options = filter_options(engine)
+    actual = (
+        tuple(sorted(options.users)),
+        tuple(sorted(options.sources)),
+        tuple(sorted(options.descriptions)),
+    )
+    assert actual == expected
+    assert len(options.users) > 10
+
+
+def test_upgrading_an_existing_database_fills_the_new_filter_values(db_url):
+    from alembic import command
+
+    from db.engine import alembic_config, make_engine, upgrade_schema
+
+    engine = make_engine(db_url)
+    command.upgrade(alembic_config(engine), "0001")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO search_logs (event_key, create_time, email_addr, source, "
+                "description, raw_json, ingested_at) VALUES "
+                "('k1', '2026-11-01 10:00:00', 'a@x.com', 'archive', 'Archive Search', '{}', "
+                "'2026-11-01 10:00:00'), "
+                "('k2', '2026-11-01 11:00:00', 'b@x.com', NULL, 'Archive Search', '{}', "
+                "'2026-11-01 11:00:00')"
+            )
+        )
+    upgrade_schema(engine)
+    with engine.connect() as conn:
+        rows = set(conn.execute(text("SELECT kind, value FROM filter_values")).all())
+    assert rows == {
+        ("user", "a@x.com"),
+        ("user", "b@x.com"),
+        ("source", "archive"),
+        ("description", "Archive Search"),
+    }
