@@ -11,6 +11,8 @@ from dashboard.filters import P_DATE, P_EMAIL, parse_day
 from dashboard.formatting import literal, plural
 from db import queries
 
+MAX_EXPANDERS = 40
+"""Users shown with their searches; on a busy day the rest are listed with counts."""
 PER_USER = 200
 
 ctx = chrome.page_start("Day")
@@ -61,7 +63,8 @@ columns = {
     "search_reason": st.column_config.TextColumn("Reason"),
     "description": st.column_config.TextColumn("Search type"),
 }
-for email, searches in zip(counts["email"], counts["searches"], strict=True):
+shown_users = counts.head(MAX_EXPANDERS)
+for email, searches in zip(shown_users["email"], shown_users["searches"], strict=True):
     label = f"{literal(str(email))} — {plural(int(searches), 'search')}"
     with st.expander(label):
         mine = rows[rows["email"] == email].drop(columns=["email"])
@@ -74,6 +77,25 @@ for email, searches in zip(counts["email"], counts["searches"], strict=True):
             icon=":material/person:",
             query_params=ctx.query(**{P_EMAIL: str(email)}),
         )
+
+
+if len(counts) > MAX_EXPANDERS:
+    rest = counts.iloc[MAX_EXPANDERS:]
+    st.caption(
+        f"…and {plural(len(rest), 'more user')} with fewer searches "
+        f"({plural(int(rest['searches'].sum()), 'search')}): open one from this list, "
+        "narrow the filters, or download the whole day below."
+    )
+    st.dataframe(
+        rest.assign(history=[ctx.link("user", **{P_EMAIL: str(e)}) for e in rest["email"]]),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "email": st.column_config.TextColumn("User"),
+            "searches": st.column_config.NumberColumn("Searches"),
+            "history": st.column_config.LinkColumn("History", display_text="open ↗"),
+        },
+    )
 
 
 def _whole_day() -> bytes:

@@ -65,7 +65,6 @@ event = st.dataframe(
         "reason_share": st.column_config.NumberColumn(
             "With reason",
             format="%.0f%%",
-            width="small",
             help="Share of searches with a search reason",
         ),
         "history": st.column_config.LinkColumn("History", display_text="open ↗", width="small"),

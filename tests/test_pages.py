@@ -415,6 +415,22 @@ def test_day_groups_searches_by_user(known: Engine) -> None:
     assert list(at.expander[1].dataframe[0].value["search_text"]) == ["Invoice March"]
 
 
+def test_busy_day_opens_the_40_busiest_users_and_lists_the_rest(engine: Engine) -> None:
+    busy = [
+        record(f"2026-03-29T10:{n % 60:02d}:00", f"user{n:03d}@example.com", searchText="x")
+        for n in range(45)
+        for _ in range(1 + (45 - n) // 10)
+    ]
+    store_records(engine, busy)
+    at = open_page("day", date="2026-03-29", **MARCH)
+    assert_clean(at)
+    assert len(at.expander) == 40
+    assert at.expander[0].label.startswith("`user000@example.com`")
+    assert any("and 5 more users with fewer searches" in c.value for c in at.caption)
+    rest = at.dataframe[-1].value
+    assert list(rest["email"]) == [f"user{n:03d}@example.com" for n in range(40, 45)]
+
+
 def test_day_previous_and_next(known: Engine) -> None:
     at = open_page("day", date="2026-03-29")
     next(b for b in at.button if b.label.endswith("→")).click().run()
