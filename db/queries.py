@@ -124,9 +124,11 @@ class epoch_bucket(FunctionElement[int]):
 
 @compiles(epoch_bucket, "sqlite")
 def _epoch_bucket_sqlite(element: epoch_bucket, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite stores 'YYYY-MM-DD HH:MM:SS.ffffff' and rounds a fraction to milliseconds, so
+    # 59.9996 s would land in the next second (and bucket); the first 19 characters floor it.
     column, seconds = list(element.clauses)
     return (
-        f"(CAST(strftime('%s', {compiler.process(column, **kw)}) AS INTEGER)"
+        f"(unixepoch(substr({compiler.process(column, **kw)}, 1, 19))"
         f" / {compiler.process(seconds, **kw)})"
     )
 
@@ -135,8 +137,8 @@ def _epoch_bucket_sqlite(element: epoch_bucket, compiler: SQLCompiler, **kw: Any
 def _epoch_bucket_postgresql(element: epoch_bucket, compiler: SQLCompiler, **kw: Any) -> str:
     column, seconds = list(element.clauses)
     return (
-        f"CAST(floor(EXTRACT(EPOCH FROM {compiler.process(column, **kw)})"
-        f" / {compiler.process(seconds, **kw)}) AS BIGINT)"
+        f"(CAST(floor(EXTRACT(EPOCH FROM {compiler.process(column, **kw)})) AS BIGINT)"
+        f" / {compiler.process(seconds, **kw)})"
     )
 
 

@@ -95,7 +95,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "DATABASE_URL",
         None,
-        "any SQLAlchemy URL, e.g. `postgresql+psycopg://user:pw@host/db`; wins over `DB_PATH`",
+        "a SQLAlchemy URL for SQLite or PostgreSQL, e.g. "
+        "`postgresql+psycopg://user:pw@host/db`; wins over `DB_PATH`",
         _text,
     ),
     SettingSpec(
