@@ -38,7 +38,13 @@ from dashboard.filters import (
     shown,
 )
 from dashboard.formatting import escape_markdown, format_time
-from dashboard.notices import data_warnings, describe_filters, is_loopback_url
+from dashboard.notices import (
+    OPEN_ACCESS_NOTICE,
+    data_warnings,
+    describe_filters,
+    is_loopback_url,
+    sign_in_configured,
+)
 from db.engine import DatabaseSetupError
 from db.queries import SYSTEM_SENDER, FilterOptions, IngestHealth, SearchFilters
 from ingest.settings import ConfigError, Settings, load_settings
@@ -355,6 +361,8 @@ def page_start(title: str) -> Context:
             f"({escape_markdown(settings.mimecast_base_url)}); these are not real searches.",
             icon=":material/science:",
         )
+    if not sign_in_configured(st.secrets):
+        st.caption(f":material/lock_open: {OPEN_ACCESS_NOTICE}")
     for line in data_warnings(context.health, settings.poll_seconds, datetime.now(UTC)):
         st.warning(line, icon=":material/warning:")
     for problem in context.problems:

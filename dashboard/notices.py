@@ -77,3 +77,18 @@ def data_warnings(health: IngestHealth, poll_seconds: int, now: datetime) -> lis
             "The latest ingest run failed: " + escape_markdown(health.last_run_error[:300])
         )
     return lines
+
+
+OPEN_ACCESS_NOTICE = (
+    "No sign-in is configured: anyone who can reach this dashboard sees every search in "
+    "it. It listens on 127.0.0.1 only unless started with another address; put it behind "
+    "your reverse proxy's sign-in before you share it."
+)
+
+
+def sign_in_configured(secrets: object) -> bool:
+    """Whether `.streamlit/secrets.toml` has an `[auth]` section (Streamlit's OIDC sign-in)."""
+    try:
+        return "auth" in secrets  # type: ignore[operator]
+    except Exception:  # no secrets file at all
+        return False

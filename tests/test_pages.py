@@ -476,3 +476,19 @@ def test_reset_cursor_needs_an_explicit_confirmation(known: Engine) -> None:
     assert Store(known).cursor() is None
     assert metrics(at)["Backfill done"] == "no"
     assert not at.checkbox(key="confirm_reset_cursor").value
+
+
+def test_every_page_says_that_without_sign_in_anyone_who_can_reach_it_sees_the_data(
+    known: Engine,
+) -> None:
+    for name in PAGES:
+        at = open_page(name, **MARCH)
+        assert_clean(at)
+        assert any("No sign-in is configured" in c.value for c in at.caption), name
+
+
+def test_streamlit_listens_on_loopback_unless_told_otherwise() -> None:
+    import tomllib
+
+    config = tomllib.loads((APP.parent / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["address"] == "127.0.0.1"
