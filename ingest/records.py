@@ -34,7 +34,7 @@ IDENTITY_FIELDS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SearchEvent:
     """A valid record, normalised for storage; `identity` is its content hash."""
 
@@ -84,7 +84,10 @@ def parse_create_time(value: object) -> datetime:
 
 def to_raw_json(record: object) -> str:
     """The record as received (key order kept), as JSON text."""
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=repr)
+    return _ENCODER.encode(record)
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=repr)
 
 
 def _optional_text(record: dict[str, Any], name: str) -> str | None:
