@@ -43,6 +43,12 @@ def filter_options(url: str, version: str) -> FilterOptions:
 
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)
+def activity(url: str, version: str, filters: SearchFilters, tz: str) -> queries.Activity:
+    """The summary and user pages' figures: two or three statements, not four or six."""
+    return queries.activity(engine(url), filters, tz)
+
+
+@st.cache_data(show_spinner=False, max_entries=ENTRIES)
 def summary_by_user(url: str, version: str, filters: SearchFilters, tz: str) -> pd.DataFrame:
     return queries.summary_by_user(engine(url), filters, tz)
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     and_,
     case,
     desc,
+    distinct,
     func,
     literal_column,
     select,
@@ -112,7 +113,8 @@ def bucket_seconds(tz: str, lower: datetime, upper: datetime) -> int:
 
 
 class epoch_bucket(FunctionElement[int]):
-    """floor(unix seconds of a UTC timestamp / N), for GROUP BY on SQLite and PostgreSQL.
+    """floor((unix seconds of a UTC timestamp + shift) / N), for GROUP BY on SQLite and
+    PostgreSQL; the optional shift (seconds) moves UTC to a local clock.
 
     N is rendered as a literal so the same expression text appears in SELECT and GROUP BY.
     """
@@ -122,28 +124,68 @@ class epoch_bucket(FunctionElement[int]):
     name = "epoch_bucket"
 
 
+def _epoch_bucket_sql(element: epoch_bucket, compiler: SQLCompiler, epoch: str, **kw: Any) -> str:
+    column, seconds, *shift = (compiler.process(clause, **kw) for clause in element.clauses)
+    shifted = "".join(f" + {value}" for value in shift)
+    return f"(({epoch.format(column)}{shifted}) / {seconds})"
+
+
 @compiles(epoch_bucket, "sqlite")
 def _epoch_bucket_sqlite(element: epoch_bucket, compiler: SQLCompiler, **kw: Any) -> str:
     # SQLite stores 'YYYY-MM-DD HH:MM:SS.ffffff' and rounds a fraction to milliseconds, so
     # 59.9996 s would land in the next second (and bucket); the first 19 characters floor it.
-    column, seconds = list(element.clauses)
-    return (
-        f"(unixepoch(substr({compiler.process(column, **kw)}, 1, 19))"
-        f" / {compiler.process(seconds, **kw)})"
-    )
+    return _epoch_bucket_sql(element, compiler, "unixepoch(substr({}, 1, 19))", **kw)
 
 
 @compiles(epoch_bucket, "postgresql")
 def _epoch_bucket_postgresql(element: epoch_bucket, compiler: SQLCompiler, **kw: Any) -> str:
-    column, seconds = list(element.clauses)
-    return (
-        f"(CAST(floor(EXTRACT(EPOCH FROM {compiler.process(column, **kw)})) AS BIGINT)"
-        f" / {compiler.process(seconds, **kw)})"
+    # An integer epoch: EXTRACT returns numeric since PostgreSQL 14.
+    return _epoch_bucket_sql(
+        element, compiler, "CAST(floor(EXTRACT(EPOCH FROM {})) AS BIGINT)", **kw
     )
 
 
 def _bucket(seconds: int) -> epoch_bucket:
     return epoch_bucket(SearchLog.create_time, literal_column(str(int(seconds))))
+
+
+def offset_changes(tz: str, lower: datetime, upper: datetime) -> list[tuple[datetime, int]]:
+    """(from this UTC instant, seconds east of UTC) for every offset `tz` has in [lower, upper].
+
+    Found like `bucket_seconds` (offsets never change twice in 12 hours), then to the second.
+    """
+    zone = ZoneInfo(tz)
+
+    def offset(epoch: int) -> int:
+        delta = datetime.fromtimestamp(epoch, UTC).astimezone(zone).utcoffset()
+        return int(delta.total_seconds()) if delta is not None else 0
+
+    first, last = int(lower.timestamp()), int(upper.timestamp())
+    changes = [(first, offset(first))]
+    moment = first
+    while moment < last:
+        following = min(moment + 12 * 3600, last)
+        if offset(following) != changes[-1][1]:
+            low, high = moment, following
+            while high - low > 1:
+                middle = (low + high) // 2
+                low, high = (middle, high) if offset(middle) == changes[-1][1] else (low, middle)
+            changes.append((high, offset(high)))
+        moment = following
+    return [(datetime.fromtimestamp(epoch, UTC), seconds) for epoch, seconds in changes]
+
+
+def _local_day(tz: str, lower: datetime, upper: datetime) -> epoch_bucket:
+    """The local date of each search in `tz`, as days since 1970-01-01, computed in SQL."""
+    (_, offset), *changes = offset_changes(tz, lower, upper)
+    shift: ColumnElement[Any] = literal_column(str(offset))
+    if changes:
+        whens = []
+        for start, following in changes:
+            whens.append((SearchLog.create_time < start, literal_column(str(offset))))
+            offset = following
+        shift = case(*whens, else_=literal_column(str(offset)))
+    return epoch_bucket(SearchLog.create_time, literal_column("86400"), shift)
 
 
 def _local_times(buckets: pd.Series, seconds: int, tz: str) -> pd.Series:
@@ -295,6 +337,10 @@ def per_day_from_buckets(
 def hour_weekday_counts(engine: Engine, filters: SearchFilters, tz: str) -> pd.DataFrame:
     """A full 7 × 24 grid: columns weekday (0 = Monday), hour (local), searches."""
     buckets, seconds = bucket_counts(engine, filters, tz)
+    return hour_weekday_from_buckets(buckets, seconds, tz)
+
+
+def hour_weekday_from_buckets(buckets: pd.DataFrame, seconds: int, tz: str) -> pd.DataFrame:
     local = _local_times(buckets["bucket"], seconds, tz)
     counts = buckets.groupby([local.dt.day_of_week, local.dt.hour])["searches"].sum()
     grid = pd.MultiIndex.from_product([range(7), range(24)], names=["weekday", "hour"])
@@ -304,66 +350,123 @@ def hour_weekday_counts(engine: Engine, filters: SearchFilters, tz: str) -> pd.D
     return result
 
 
+SUMMARY_COLUMNS = (
+    "email",
+    "searches",
+    "active_days",
+    "first_search",
+    "last_search",
+    "top_description",
+    "reason_share",
+)
+
+
 def summary_by_user(engine: Engine, filters: SearchFilters, tz: str) -> pd.DataFrame:
     """One row per user, most searches first.
 
-    Columns: email, searches, active_days, first_search, last_search (local time),
-    top_description (most common; ties go to the alphabetically first), reason_share (0–1).
+    Columns: SUMMARY_COLUMNS — email, searches, active_days, first_search, last_search (local
+    time), top_description (most common; ties go to the alphabetically first), reason_share
+    (0–1).
     """
-    where = conditions(filters, tz)
-    totals = _frame(
+    return _summary(_by_description(engine, filters, tz), _active_days(engine, filters, tz), tz)
+
+
+def _active_days(engine: Engine, filters: SearchFilters, tz: str) -> pd.Series:
+    """Local days with a search, per user, counted in SQL: a row per user, not per hour."""
+    lower, upper = utc_bounds(filters.start, filters.end, tz)
+    frame = _frame(
+        engine,
+        select(SearchLog.email_addr, func.count(distinct(_local_day(tz, lower, upper))))
+        .where(*conditions(filters, tz))
+        .group_by(SearchLog.email_addr),
+        ["email", "active_days"],
+    )
+    return frame.set_index("email")["active_days"]
+
+
+def _by_description(engine: Engine, filters: SearchFilters, tz: str) -> pd.DataFrame:
+    """Per (user, search type, NULL included): searches, first, last and with a reason.
+
+    One pass over the rows answers every per-user figure but active days.
+    """
+    return _frame(
         engine,
         select(
             SearchLog.email_addr,
+            SearchLog.description,
             func.count(),
             func.min(SearchLog.create_time),
             func.max(SearchLog.create_time),
             func.sum(case((has_reason(), 1), else_=0)),
         )
-        .where(*where)
-        .group_by(SearchLog.email_addr),
-        ["email", "searches", "first_search", "last_search", "with_reason"],
-    )
-    by_description = _frame(
-        engine,
-        select(SearchLog.email_addr, SearchLog.description, func.count())
-        .where(*where, SearchLog.description.is_not(None))
+        .where(*conditions(filters, tz))
         .group_by(SearchLog.email_addr, SearchLog.description),
-        ["email", "description", "n"],
+        ["email", "description", "searches", "first_search", "last_search", "with_reason"],
     )
-    buckets, seconds = bucket_counts(engine, filters, tz, by_user=True)
 
-    local_days = _local_times(buckets["bucket"], seconds, tz).dt.date
-    active_days = (
-        pd.DataFrame({"email": buckets["email"], "day": local_days})
-        .groupby("email")["day"]
-        .nunique()
+
+def _summary(by_description: pd.DataFrame, active_days: pd.Series, tz: str) -> pd.DataFrame:
+    """`summary_by_user` from `_by_description` and the active days per user."""
+    if by_description.empty:
+        return pd.DataFrame({column: [] for column in SUMMARY_COLUMNS})
+    rows = by_description.assign(
+        searches=by_description["searches"].astype("int64"),
+        with_reason=by_description["with_reason"].astype("int64"),
+        first_search=_as_local(by_description["first_search"], tz),
+        last_search=_as_local(by_description["last_search"], tz),
     )
+    totals = rows.groupby("email", as_index=False).agg(
+        searches=("searches", "sum"),
+        first_search=("first_search", "min"),
+        last_search=("last_search", "max"),
+        with_reason=("with_reason", "sum"),
+    )
+    typed = rows[rows["description"].notna()]
     top = (
-        by_description.sort_values(["email", "n", "description"], ascending=[True, False, True])
+        typed.sort_values(["email", "searches", "description"], ascending=[True, False, True])
         .drop_duplicates("email")
         .set_index("email")["description"]
     )
     result = totals.assign(
-        searches=totals["searches"].astype("int64"),
         active_days=totals["email"].map(active_days).fillna(0).astype("int64"),
-        first_search=_as_local(totals["first_search"], tz),
-        last_search=_as_local(totals["last_search"], tz),
         top_description=totals["email"].map(top),
-        reason_share=(totals["with_reason"].astype("float64") / totals["searches"]).fillna(0.0),
+        reason_share=totals["with_reason"].astype("float64") / totals["searches"],
     )
-    result = result[
-        [
-            "email",
-            "searches",
-            "active_days",
-            "first_search",
-            "last_search",
-            "top_description",
-            "reason_share",
-        ]
-    ]
+    result = result[list(SUMMARY_COLUMNS)]
     return result.sort_values(["searches", "email"], ascending=[False, True]).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Every figure of the summary and user pages, from few passes over the searches."""
+
+    summary: pd.DataFrame
+    """`summary_by_user`."""
+    per_day: pd.DataFrame
+    """`searches_per_day`."""
+    hour_weekday: pd.DataFrame
+    """`hour_weekday_counts`."""
+    searches: int
+    """`count_searches`."""
+
+
+def activity(engine: Engine, filters: SearchFilters, tz: str) -> Activity:
+    """The per-user summary, days, hours and total from three passes over the searches (per
+    bucket, per user and search type, per user for active days) instead of one per figure;
+    two for a single user, whose active days are in their buckets."""
+    buckets, seconds = bucket_counts(engine, filters, tz)
+    by_description = _by_description(engine, filters, tz)
+    if len(filters.users) == 1:
+        days = _local_times(buckets["bucket"], seconds, tz).dt.date.nunique()
+        active_days = pd.Series(days, index=by_description["email"].unique(), dtype="int64")
+    else:
+        active_days = _active_days(engine, filters, tz)
+    return Activity(
+        summary=_summary(by_description, active_days, tz),
+        per_day=per_day_from_buckets(buckets, seconds, tz, filters.start, filters.end),
+        hour_weekday=hour_weekday_from_buckets(buckets, seconds, tz),
+        searches=int(buckets["searches"].sum()),
+    )
 
 
 def user_counts(engine: Engine, filters: SearchFilters, tz: str) -> pd.DataFrame:

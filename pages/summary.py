@@ -10,8 +10,8 @@ from dashboard import cached, chrome, export
 from dashboard.formatting import plural, time_metric
 
 ctx = chrome.page_start("Searches by user")
-summary = cached.summary_by_user(ctx.url, ctx.version, ctx.filters, ctx.tz)
-per_day = cached.searches_per_day(ctx.url, ctx.version, ctx.filters, ctx.tz)
+activity = cached.activity(ctx.url, ctx.version, ctx.filters, ctx.tz)
+summary, per_day = activity.summary, activity.per_day
 
 total = int(summary["searches"].sum())
 busiest = per_day.loc[per_day["searches"].idxmax()] if total else None

@@ -33,7 +33,8 @@ filters = ctx.filters.for_user(email)
 st.subheader(literal(email))
 if ctx.filters.users and email not in ctx.filters.users:
     st.caption("The sidebar's user filter does not apply on this page.")
-summary = cached.summary_by_user(ctx.url, ctx.version, filters, ctx.tz)
+activity = cached.activity(ctx.url, ctx.version, filters, ctx.tz)
+summary = activity.summary
 if summary.empty:
     st.info(
         f"No searches by this user from {ctx.filters.start} to {ctx.filters.end} with the "
@@ -59,14 +60,14 @@ st.markdown(
 left, right = st.columns(2)
 with left:
     st.markdown("**Searches per day**")
-    per_day = cached.searches_per_day(ctx.url, ctx.version, filters, ctx.tz)
-    st.plotly_chart(figures.per_day_bars(per_day), config={"displayModeBar": False})
+    st.plotly_chart(figures.per_day_bars(activity.per_day), config={"displayModeBar": False})
 with right:
     st.markdown("**By hour and weekday** (office hours Mon–Fri 08–18 outlined)")
-    grid = cached.hour_weekday_counts(ctx.url, ctx.version, filters, ctx.tz)
-    st.plotly_chart(figures.hour_weekday_heatmap(grid), config={"displayModeBar": False})
+    st.plotly_chart(
+        figures.hour_weekday_heatmap(activity.hour_weekday), config={"displayModeBar": False}
+    )
 
-total = cached.count_searches(ctx.url, ctx.version, filters, ctx.tz)
+total = activity.searches
 pages = max(1, math.ceil(total / PAGE_ROWS))
 st.markdown(f"**Searches** · {plural(total, 'search')}, newest first")
 # A new key per filter set sends the list back to its first page when filters change.

@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, text, update
 
 from db import queries
 from db.engine import open_database
+from db.models import SearchLog
 from db.queries import SYSTEM_SENDER, SearchFilters
 from ingest.records import EventKeyer, SearchEvent, parse_record
 from ingest.store import PageBatch, PageCounts, Store
@@ -178,6 +179,33 @@ def test_active_days_are_counted_in_the_display_time_zone(known: Engine) -> None
     assert days("Europe/Berlin") == 3
 
 
+def test_active_days_follow_every_offset_change_in_the_range(engine: Engine) -> None:
+    store_records(
+        engine,
+        [
+            record("2026-03-28T23:30:00", "d@example.com"),  # Berlin 00:30 CET, 29 March
+            record("2026-10-24T22:30:00", "d@example.com"),  # Berlin 00:30 CEST, 25 October
+            record("2026-10-25T22:30:00", "d@example.com"),  # Berlin 23:30 CET, 25 October
+        ],
+    )
+    year = SearchFilters(start=date(2026, 1, 1), end=date(2026, 12, 31))
+
+    def days(tz: str) -> int:
+        return int(queries.summary_by_user(engine, year, tz).loc[0, "active_days"])
+
+    assert (days("Europe/Berlin"), days("UTC")) == (2, 3)
+
+
+def test_offset_changes_are_found_to_the_second() -> None:
+    lower, upper = queries.utc_bounds(date(2026, 1, 1), date(2026, 12, 31), "Europe/Berlin")
+    assert queries.offset_changes("Europe/Berlin", lower, upper) == [
+        (lower, 3600),
+        (datetime(2026, 3, 29, 1, tzinfo=UTC), 7200),
+        (datetime(2026, 10, 25, 1, tzinfo=UTC), 3600),
+    ]
+    assert queries.offset_changes("Asia/Kolkata", lower, upper) == [(lower, 19800)]
+
+
 def test_most_common_type_ties_go_to_the_alphabetically_first(engine: Engine) -> None:
     store_records(
         engine,
@@ -264,6 +292,56 @@ def test_hour_weekday_grid_in_a_half_hour_zone(known: Engine) -> None:
     assert grid.loc[(6, 23), "searches"] == 1  # Sunday 23:59
     assert grid.loc[(0, 0), "searches"] == 1  # Monday 00:00
     assert grid["searches"].sum() == 2
+
+
+def test_the_last_fraction_of_a_second_stays_in_its_hour_and_day(engine: Engine) -> None:
+    # SQLite rounds fractions to milliseconds: 23:59:59.9999 must not become the next day.
+    store_records(engine, [record("2026-03-28T23:59:59", "f@example.com")])
+    late = datetime(2026, 3, 28, 23, 59, 59, 999_900, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(update(SearchLog).values(create_time=late))
+    assert per_day(engine, MARCH, "UTC")["2026-03-28"] == 1
+    grid = queries.hour_weekday_counts(engine, MARCH, "UTC").set_index(["weekday", "hour"])
+    assert grid.loc[(5, 23), "searches"] == 1  # Saturday 23:00–24:00
+    assert queries.summary_by_user(engine, MARCH, "UTC").loc[0, "active_days"] == 1
+
+
+def test_a_fraction_of_a_second_does_not_move_a_search_out_of_its_hour(engine: Engine) -> None:
+    store_records(engine, [record("2026-03-28T10:00:00", "f@example.com")])
+    with engine.begin() as conn:
+        conn.execute(
+            update(SearchLog).values(
+                create_time=datetime(2026, 3, 28, 10, 0, 0, 500_000, tzinfo=UTC)
+            )
+        )
+    buckets, seconds = queries.bucket_counts(engine, MARCH, "UTC")
+    assert seconds == 3600
+    assert list(buckets["bucket"]) == [
+        int(datetime(2026, 3, 28, 10, tzinfo=UTC).timestamp()) // 3600
+    ]
+    assert buckets["bucket"].dtype == "int64"
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Europe/Berlin", "Asia/Kolkata"])
+@pytest.mark.parametrize(
+    "filters",
+    [
+        MARCH,
+        MARCH.for_user("a@example.com"),
+        SearchFilters(start=date(2026, 10, 25), end=date(2026, 10, 25)),
+        SearchFilters(start=date(2026, 1, 1), end=date(2026, 1, 2)),
+    ],
+)
+def test_activity_gives_the_figures_each_query_gives_alone(
+    known: Engine, filters: SearchFilters, tz: str
+) -> None:
+    activity = queries.activity(known, filters, tz)
+    pd.testing.assert_frame_equal(activity.summary, queries.summary_by_user(known, filters, tz))
+    pd.testing.assert_frame_equal(activity.per_day, queries.searches_per_day(known, filters, tz))
+    pd.testing.assert_frame_equal(
+        activity.hour_weekday, queries.hour_weekday_counts(known, filters, tz)
+    )
+    assert activity.searches == queries.count_searches(known, filters, tz)
 
 
 # --- the day page -----------------------------------------------------------------------
