@@ -293,24 +293,18 @@ def filter_options(engine: Engine) -> FilterOptions:
 # --- aggregates -----------------------------------------------------------------------
 
 
-def bucket_counts(
-    engine: Engine, filters: SearchFilters, tz: str, *, by_user: bool = False
-) -> tuple[pd.DataFrame, int]:
-    """Searches per UTC bucket (and per user): columns [email,] bucket, searches.
-
-    Returns the frame and the bucket length in seconds.
-    """
+def bucket_counts(engine: Engine, filters: SearchFilters, tz: str) -> tuple[pd.DataFrame, int]:
+    """Searches per UTC bucket: columns bucket, searches. Returns the frame and the bucket
+    length in seconds."""
     lower, upper = utc_bounds(filters.start, filters.end, tz)
     seconds = bucket_seconds(tz, lower, upper)
     bucket = _bucket(seconds).label("bucket")
-    keys: list[Any] = [SearchLog.email_addr.label("email")] if by_user else []
     statement = (
-        select(*keys, bucket, func.count().label("searches"))
+        select(bucket, func.count().label("searches"))
         .where(*conditions(filters, tz))
-        .group_by(*keys, bucket)
+        .group_by(bucket)
     )
-    columns = ["email", "bucket", "searches"] if by_user else ["bucket", "searches"]
-    return _frame(engine, statement, columns), seconds
+    return _frame(engine, statement, ["bucket", "searches"]), seconds
 
 
 def _days(start: date, end: date) -> pd.DatetimeIndex:
