@@ -245,19 +245,6 @@ def _iso(seconds: np.ndarray) -> list[str]:
     return np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s").tolist()
 
 
-def _description(kind: int, page: int, pick: int) -> str:
-    name = KINDS[kind]
-    if name == "mts":
-        return texts.MESSAGE_TRACKING
-    if name == "trs":
-        return texts.THREAT_REMEDIATION
-    if name == "archive":
-        return texts.ARCHIVE_SEARCH
-    if name == "audit":
-        return texts.AUDIT_PAGE.format(page=page)
-    return texts.SAVED_SEARCHES[pick % len(texts.SAVED_SEARCHES)]
-
-
 def _text(kind: int, pick: int, emails: Sequence[str]) -> str:
     name = TEXT_KINDS[kind]
     if name == "empty":
@@ -297,7 +284,9 @@ def rows(
         email = emails[events.user[i]]
         source = SOURCES[events.source[i]]
         text = _text(int(events.text_kind[i]), pick, directory)
-        description = _description(int(events.kind[i]), int(events.audit_page[i]), pick)
+        description = texts.description_for(
+            KINDS[int(events.kind[i])], int(events.audit_page[i]), pick
+        )
         reason_code = int(events.reason[i])
         reason = texts.REASONS[reason_code] if reason_code >= 0 else None
         if reason_code == -1:

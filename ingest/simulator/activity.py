@@ -270,7 +270,9 @@ class DayGenerator:
         pages = 1 + int(draw() ** 3 * 5) if kind == "audit" else 1
         for page in range(1, pages + 1):
             record = {"createTime": _clock_time(prefix, second), **fields}
-            record["description"] = self._description(rng, kind, page)
+            record["description"] = texts.description_for(
+                kind, page, rng.randrange(len(texts.SAVED_SEARCHES))
+            )
             rare = draw()
             if rare < 0.01:
                 record["isAdmin"] = user.is_admin
@@ -289,18 +291,6 @@ class DayGenerator:
         out.append(entry)
         if draw() < self._config.twin_fraction:
             out.append(entry._replace(record=dict(record)))
-
-    @staticmethod
-    def _description(rng: random.Random, kind: str, page: int) -> str:
-        if kind == "mts":
-            return texts.MESSAGE_TRACKING
-        if kind == "trs":
-            return texts.THREAT_REMEDIATION
-        if kind == "archive":
-            return texts.ARCHIVE_SEARCH
-        if kind == "audit":
-            return texts.AUDIT_PAGE.format(page=page)
-        return rng.choice(texts.SAVED_SEARCHES)
 
     def _text(self, rng: random.Random, kind: str) -> str:
         if kind == "empty":

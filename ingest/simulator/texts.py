@@ -106,3 +106,18 @@ SEARCH_PATHS = (
     "/Archive/Finance/2026",
     "/Legal Hold/Project Falcon",
 )
+
+
+def description_for(kind: str, page: int, saved_pick: int) -> str:
+    """The `description` Mimecast gives a search of this kind (`saved_pick` chooses the
+    saved-search name); shared with the benchmark's generator."""
+    fixed = {
+        "mts": MESSAGE_TRACKING,
+        "trs": THREAT_REMEDIATION,
+        "archive": ARCHIVE_SEARCH,
+    }
+    if kind in fixed:
+        return fixed[kind]
+    if kind == "audit":
+        return AUDIT_PAGE.format(page=page)
+    return SAVED_SEARCHES[saved_pick % len(SAVED_SEARCHES)]
