@@ -14,14 +14,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 import streamlit as st
 from sqlalchemy import Engine
 
-from dashboard import cached
+from dashboard import cached, export
 from dashboard.filters import (
     EARLIEST,
     FILTER_KEYS,
@@ -45,6 +45,7 @@ from dashboard.notices import (
     is_loopback_url,
     sign_in_configured,
 )
+from db import queries
 from db.engine import DatabaseSetupError
 from db.queries import SYSTEM_SENDER, FilterOptions, IngestHealth, SearchFilters
 from ingest.settings import ConfigError, Settings, load_settings
@@ -381,3 +382,32 @@ def page_start(title: str) -> Context:
 def page_problem(message: str) -> None:
     """A one-line warning about a page parameter (plain text, shown literally)."""
     st.warning(escape_markdown(message), icon=":material/link_off:")
+
+
+def search_columns(time_format: str) -> dict[str, Any]:
+    """How a list of searches is shown (the text stays plain: tables never render markup)."""
+    return {
+        "time": st.column_config.DatetimeColumn("Time", format=time_format),
+        "source": st.column_config.TextColumn("Source"),
+        "search_text": st.column_config.TextColumn("Search text", width="large"),
+        "search_reason": st.column_config.TextColumn("Reason"),
+        "description": st.column_config.TextColumn("Search type"),
+    }
+
+
+def download_searches(ctx: Context, filters: SearchFilters, label: str, file_name: str) -> None:
+    """A CSV of every search matching `filters`, streamed from SQL when it is clicked."""
+
+    def csv_bytes() -> bytes:
+        return export.csv_from_chunks(
+            queries.iter_searches(ctx.engine, filters, ctx.tz), queries.SEARCH_COLUMNS
+        )
+
+    st.download_button(
+        label,
+        data=csv_bytes,
+        file_name=file_name,
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/download:",
+    )

@@ -9,7 +9,6 @@ import streamlit as st
 from dashboard import cached, chrome, export
 from dashboard.filters import P_DATE, P_EMAIL, parse_day
 from dashboard.formatting import literal, plural
-from db import queries
 
 MAX_EXPANDERS = 40
 """Users shown with their searches; on a busy day the rest are listed with counts."""
@@ -56,13 +55,7 @@ if not total:
     st.stop()
 
 rows = cached.searches_by_user(ctx.url, ctx.version, filters, ctx.tz, PER_USER)
-columns = {
-    "time": st.column_config.DatetimeColumn("Time", format="HH:mm:ss Z"),
-    "source": st.column_config.TextColumn("Source"),
-    "search_text": st.column_config.TextColumn("Search text", width="large"),
-    "search_reason": st.column_config.TextColumn("Reason"),
-    "description": st.column_config.TextColumn("Search type"),
-}
+columns = chrome.search_columns("HH:mm:ss Z")
 shown_users = counts.head(MAX_EXPANDERS)
 for email, searches in zip(shown_users["email"], shown_users["searches"], strict=True):
     label = f"{literal(str(email))} — {plural(int(searches), 'search')}"
@@ -98,17 +91,9 @@ if len(counts) > MAX_EXPANDERS:
     )
 
 
-def _whole_day() -> bytes:
-    return export.csv_from_chunks(
-        queries.iter_searches(ctx.engine, filters, ctx.tz), queries.SEARCH_COLUMNS
-    )
-
-
-st.download_button(
+chrome.download_searches(
+    ctx,
+    filters,
     f"Download all {plural(total, 'search')} of {day} (CSV)",
-    data=_whole_day,
-    file_name=export.file_name("searches", day),
-    mime="text/csv",
-    on_click="ignore",
-    icon=":material/download:",
+    export.file_name("searches", day),
 )

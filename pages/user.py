@@ -10,7 +10,6 @@ import streamlit as st
 from dashboard import cached, chrome, export, figures
 from dashboard.filters import P_EMAIL, parse_email
 from dashboard.formatting import format_time, literal, plural
-from db import queries
 
 PAGE_ROWS = 100
 
@@ -84,27 +83,13 @@ st.dataframe(
     hide_index=True,
     height=560,
     width="stretch",
-    column_config={
-        "time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss Z"),
-        "source": st.column_config.TextColumn("Source"),
-        "search_text": st.column_config.TextColumn("Search text", width="large"),
-        "search_reason": st.column_config.TextColumn("Reason"),
-        "description": st.column_config.TextColumn("Search type"),
-    },
+    column_config=chrome.search_columns("YYYY-MM-DD HH:mm:ss Z"),
 )
 
 
-def _all_rows() -> bytes:
-    return export.csv_from_chunks(
-        queries.iter_searches(ctx.engine, filters, ctx.tz), queries.SEARCH_COLUMNS
-    )
-
-
-st.download_button(
+chrome.download_searches(
+    ctx,
+    filters,
     f"Download all {plural(total, 'search')} (CSV)",
-    data=_all_rows,
-    file_name=export.file_name("searches", email, ctx.filters.start, ctx.filters.end),
-    mime="text/csv",
-    on_click="ignore",
-    icon=":material/download:",
+    export.file_name("searches", email, ctx.filters.start, ctx.filters.end),
 )
