@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, desc, select
+from sqlalchemy import Engine, desc, select, text
 
 from db.engine import sqlite_path
 from db.models import IngestRun, RejectedRecord
@@ -42,8 +42,6 @@ def database_size_bytes(engine: Engine) -> int | None:
             p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists()
         )
     if engine.dialect.name == "postgresql":
-        from sqlalchemy import text
-
         with engine.connect() as conn:
             return conn.execute(text("SELECT pg_database_size(current_database())")).scalar()
     return None

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy import Connection, Engine, delete, func, literal, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from db.models import (
@@ -114,8 +114,6 @@ def _remember_filter_values(conn: Connection, events: list[tuple[str, SearchEven
 def rebuild_filter_values(engine: Engine) -> None:
     """Recompute `filter_values` from every stored search (for rows written around the
     ingest, such as the benchmark's generator)."""
-    from sqlalchemy import literal, union
-
     table = FilterValue.__table__
     with engine.begin() as conn:
         conn.execute(delete(FilterValue))
