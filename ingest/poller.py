@@ -139,6 +139,10 @@ class Poller:
         )
         for warning in warnings:
             log.warning(warning)
+        if kind == "bootstrap" and self.store.cursor() is None:
+            # remember where this backfill began, so a run killed before its first chunk
+            # is committed resumes from the same start instead of leaving a gap behind it
+            self.store.advance_cursor(start, bootstrap_done=False)
         run_id = self.store.start_run(kind, start, now)
         result = CycleResult(run_id, kind, start, now, "ok", warnings=warnings)
         try:

@@ -166,6 +166,19 @@ def test_cursor_not_advanced_when_a_page_fails_and_a_rerun_completes_exactly(sim
     assert_matches_truth(sim, settings, now - timedelta(days=7), now)
 
 
+def test_backfill_that_fails_in_its_first_chunk_resumes_from_its_own_start(sim, settings):
+    now = settled_now()
+    sim.queue_faults(["ok", "fail200_fatal"])
+    with pytest.raises(CycleFailed):
+        run_ingest_once(settings, clock=fixed_clock(now))
+    first = runs(settings.effective_database_url)[-1]
+    later = now + timedelta(minutes=40)
+    result = run_ingest_once(settings, clock=fixed_clock(later))
+    assert result.kind == "bootstrap"
+    assert result.window_start == first.window_start, "no gap before the resumed backfill"
+    assert_matches_truth(sim, settings, first.window_start, later)
+
+
 def test_token_is_reused_across_pages_and_polls(sim, settings):
     engine = open_database(settings.effective_database_url)
     client = MimecastClient(settings.mimecast_base_url, SIM_ID, SIM_SECRET)
