@@ -136,3 +136,26 @@ FILTER_VALUE_COLUMNS = {"user": "email_addr", "source": "source", "description":
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class AuditEvent(Base):
+    """One thing a dashboard user did: viewed a user or a day, exported, reset the cursor,
+    or was refused. Written by `dashboard.audit`, never edited or deleted from the UI."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(320))  # email, or the anonymous marker
+    role: Mapped[str | None] = mapped_column(String(16))  # admin | viewer | None
+    action: Mapped[str] = mapped_column(String(32))  # view_user | export_csv | denied | ...
+    target: Mapped[str | None] = mapped_column(Text)  # a user's address, a day, a page
+    filters: Mapped[str | None] = mapped_column(Text)  # JSON object
+    rows: Mapped[int | None] = mapped_column(Integer)  # rows exported
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_audit_events_at", "at"),
+        Index("ix_audit_events_actor_at", "actor", "at"),
+        Index("ix_audit_events_action_at", "action", "at"),
+    )
