@@ -43,9 +43,11 @@ def filter_options(url: str, version: str) -> FilterOptions:
 
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)
-def activity(url: str, version: str, filters: SearchFilters, tz: str) -> queries.Activity:
+def activity(
+    url: str, version: str, filters: SearchFilters, tz: str, hours: bool = True
+) -> queries.Activity:
     """The summary and user pages' figures: two or three statements, not four or six."""
-    return queries.activity(engine(url), filters, tz)
+    return queries.activity(engine(url), filters, tz, hours=hours)
 
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)

@@ -7,14 +7,20 @@ there and hands back aware UTC datetimes everywhere, which keeps comparisons exa
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
+    Column,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
+    SmallInteger,
     String,
+    Table,
     Text,
 )
 from sqlalchemy.engine import Dialect
@@ -132,6 +138,69 @@ class FilterValue(Base):
 
 FILTER_VALUE_COLUMNS = {"user": "email_addr", "source": "source", "description": "description"}
 """Which `search_logs` column each kind of filter value comes from."""
+
+
+# --- rollups: counts kept by the ingest in the same transaction as the rows (db/rollups.py)
+
+
+def _dimensions(*, per_user: bool) -> list[Column[Any]]:
+    """Who (or whether it was the system), source and search type. NULL is kept apart from
+    "" by the `nulls` bits (1: source is NULL, 2: description is NULL), so a primary key can
+    hold it on SQLite and PostgreSQL alike."""
+    who = (
+        Column("email_addr", String(320), nullable=False)
+        if per_user
+        else Column("is_system", SmallInteger, nullable=False)
+    )
+    return [
+        who,
+        Column("source", Text, nullable=False),
+        Column("description", Text, nullable=False),
+        Column("nulls", SmallInteger, nullable=False),
+    ]
+
+
+def _rollup(name: str, *, bucket: bool, per_user: bool) -> Table:
+    keys = [Column("bucket", BigInteger, nullable=False)] if bucket else []
+    dimensions = _dimensions(per_user=per_user)
+    measures: list[Column[Any]] = [Column("searches", BigInteger, nullable=False)]
+    if per_user:
+        measures += [
+            Column("with_reason", BigInteger, nullable=False),
+            Column("first_time", UtcDateTime, nullable=False),
+            Column("last_time", UtcDateTime, nullable=False),
+        ]
+    extras: list[Any] = []
+    if bucket and per_user:
+        extras.append(Index(f"ix_{name}_email_addr_bucket", "email_addr", "bucket"))
+    primary = [column.name for column in keys + dimensions]
+    if not bucket:
+        primary = ["email_addr", "source", "description", "nulls"]
+    return Table(
+        name, Base.metadata, *keys, *dimensions, *measures, PrimaryKeyConstraint(*primary), *extras
+    )
+
+
+ROLLUP_USER_HOUR = _rollup("rollup_user_hour", bucket=True, per_user=True)
+"""Per user, UTC hour (epoch seconds // 3600), source and search type."""
+ROLLUP_USER_DAY = _rollup("rollup_user_day", bucket=True, per_user=True)
+"""Per user, UTC day (epoch seconds // 86400), source and search type."""
+ROLLUP_USER_MONTH = _rollup("rollup_user_month", bucket=True, per_user=True)
+"""Per user, UTC month (year * 12 + month - 1), source and search type."""
+ROLLUP_USER_ALL = _rollup("rollup_user_all", bucket=False, per_user=True)
+"""Per user, source and search type, over all time."""
+ROLLUP_HOUR = _rollup("rollup_hour", bucket=True, per_user=False)
+"""Everyone's searches per UTC hour, source and search type (system sender apart)."""
+ROLLUP_DAY = _rollup("rollup_day", bucket=True, per_user=False)
+"""Everyone's searches per UTC day, source and search type (system sender apart)."""
+ROLLUP_USER_ACTIVE_DAY = Table(
+    "rollup_user_active_day",
+    Base.metadata,
+    Column("email_addr", String(320), nullable=False),
+    Column("bucket", BigInteger, nullable=False),
+    PrimaryKeyConstraint("email_addr", "bucket"),
+)
+"""(user, UTC day) for every day a user searched: active days without scanning rows."""
 
 
 def utc_now() -> datetime:

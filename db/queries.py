@@ -34,7 +34,19 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from db.models import FilterValue, IngestRun, KeyValue, SearchLog
+from db import rollups
+from db.models import (
+    ROLLUP_DAY,
+    ROLLUP_HOUR,
+    ROLLUP_USER_ACTIVE_DAY,
+    ROLLUP_USER_DAY,
+    ROLLUP_USER_HOUR,
+    FilterValue,
+    IngestRun,
+    KeyValue,
+    SearchLog,
+)
+from db.rollups import Dimensions
 
 SYSTEM_SENDER = "<>"
 """The address Mimecast reports for searches made by the system itself."""
@@ -293,11 +305,21 @@ def filter_options(engine: Engine) -> FilterOptions:
 # --- aggregates -----------------------------------------------------------------------
 
 
-def bucket_counts(engine: Engine, filters: SearchFilters, tz: str) -> tuple[pd.DataFrame, int]:
+def bucket_counts(
+    engine: Engine, filters: SearchFilters, tz: str, *, days_only: bool = False, raw: bool = False
+) -> tuple[pd.DataFrame, int]:
     """Searches per UTC bucket: columns bucket, searches. Returns the frame and the bucket
-    length in seconds."""
+    length in seconds: an hour (15 minutes for a non-whole-hour zone, or a day where
+    `days_only` asks for no more and `tz` is UTC throughout).
+
+    From the rollups unless the filters need raw rows (search text) or `raw` is set.
+    """
     lower, upper = utc_bounds(filters.start, filters.end, tz)
     seconds = bucket_seconds(tz, lower, upper)
+    if not raw and _rollups_answer(filters, seconds):
+        if days_only and _utc_throughout(tz, lower, upper):
+            seconds = 86400
+        return _rollup_buckets(engine, filters, lower, upper, seconds), seconds
     bucket = _bucket(seconds).label("bucket")
     statement = (
         select(bucket, func.count().label("searches"))
@@ -307,13 +329,55 @@ def bucket_counts(engine: Engine, filters: SearchFilters, tz: str) -> tuple[pd.D
     return _frame(engine, statement, ["bucket", "searches"]), seconds
 
 
+def _rollups_answer(filters: SearchFilters, seconds: int) -> bool:
+    """Rollups hold whole UTC hours and no search text."""
+    return not filters.text and seconds == 3600
+
+
+def _utc_throughout(tz: str, lower: datetime, upper: datetime) -> bool:
+    return offset_changes(tz, lower, upper) == [(lower, 0)]
+
+
+def _dimensions(filters: SearchFilters) -> Dimensions:
+    return Dimensions(
+        users=filters.users,
+        sources=filters.sources,
+        descriptions=filters.descriptions,
+        include_system=filters.include_system,
+    )
+
+
+def _rollup_buckets(
+    engine: Engine, filters: SearchFilters, lower: datetime, upper: datetime, seconds: int
+) -> pd.DataFrame:
+    if filters.users:
+        table = ROLLUP_USER_HOUR if seconds == 3600 else ROLLUP_USER_DAY
+    else:
+        table = ROLLUP_HOUR if seconds == 3600 else ROLLUP_DAY
+    first, end = int(lower.timestamp()) // seconds, int(upper.timestamp()) // seconds
+    statement = (
+        select(table.c.bucket, func.sum(table.c.searches))
+        .where(
+            table.c.bucket >= first,
+            table.c.bucket < end,
+            *rollups.dimension_conditions(table, _dimensions(filters)),
+        )
+        .group_by(table.c.bucket)
+    )
+    frame = _frame(engine, statement, ["bucket", "searches"])
+    frame["searches"] = frame["searches"].astype("int64")
+    return frame
+
+
 def _days(start: date, end: date) -> pd.DatetimeIndex:
     return pd.date_range(start, end, freq="D")
 
 
-def searches_per_day(engine: Engine, filters: SearchFilters, tz: str) -> pd.DataFrame:
+def searches_per_day(
+    engine: Engine, filters: SearchFilters, tz: str, *, raw: bool = False
+) -> pd.DataFrame:
     """Every day of the range (zeros included): columns date (datetime.date), searches."""
-    buckets, seconds = bucket_counts(engine, filters, tz)
+    buckets, seconds = bucket_counts(engine, filters, tz, days_only=True, raw=raw)
     return per_day_from_buckets(buckets, seconds, tz, filters.start, filters.end)
 
 
@@ -328,9 +392,11 @@ def per_day_from_buckets(
     return result
 
 
-def hour_weekday_counts(engine: Engine, filters: SearchFilters, tz: str) -> pd.DataFrame:
+def hour_weekday_counts(
+    engine: Engine, filters: SearchFilters, tz: str, *, raw: bool = False
+) -> pd.DataFrame:
     """A full 7 × 24 grid: columns weekday (0 = Monday), hour (local), searches."""
-    buckets, seconds = bucket_counts(engine, filters, tz)
+    buckets, seconds = bucket_counts(engine, filters, tz, raw=raw)
     return hour_weekday_from_buckets(buckets, seconds, tz)
 
 
@@ -355,48 +421,125 @@ SUMMARY_COLUMNS = (
 )
 
 
-def summary_by_user(engine: Engine, filters: SearchFilters, tz: str) -> pd.DataFrame:
+def summary_by_user(
+    engine: Engine, filters: SearchFilters, tz: str, *, raw: bool = False
+) -> pd.DataFrame:
     """One row per user, most searches first.
 
     Columns: SUMMARY_COLUMNS — email, searches, active_days, first_search, last_search (local
     time), top_description (most common; ties go to the alphabetically first), reason_share
     (0–1).
     """
-    return _summary(_by_description(engine, filters, tz), _active_days(engine, filters, tz), tz)
+    return _summary(
+        _by_description(engine, filters, tz, raw=raw),
+        _active_days(engine, filters, tz, raw=raw),
+        tz,
+    )
 
 
-def _active_days(engine: Engine, filters: SearchFilters, tz: str) -> pd.Series:
+def _rollup_range(filters: SearchFilters, tz: str, raw: bool) -> tuple[datetime, datetime] | None:
+    """The UTC range when rollups can answer `filters` (and `raw` does not forbid them)."""
+    lower, upper = utc_bounds(filters.start, filters.end, tz)
+    if raw or not _rollups_answer(filters, bucket_seconds(tz, lower, upper)):
+        return None
+    return lower, upper
+
+
+def _active_days(
+    engine: Engine, filters: SearchFilters, tz: str, *, raw: bool = False
+) -> pd.Series:
     """Local days with a search, per user, counted in SQL: a row per user, not per hour."""
     lower, upper = utc_bounds(filters.start, filters.end, tz)
-    frame = _frame(
-        engine,
-        select(SearchLog.email_addr, func.count(distinct(_local_day(tz, lower, upper))))
-        .where(*conditions(filters, tz))
-        .group_by(SearchLog.email_addr),
-        ["email", "active_days"],
+    if _rollup_range(filters, tz, raw) is not None:
+        statement = _active_days_from_rollups(filters, tz, lower, upper)
+    else:
+        statement = (
+            select(SearchLog.email_addr, func.count(distinct(_local_day(tz, lower, upper))))
+            .where(*conditions(filters, tz))
+            .group_by(SearchLog.email_addr)
+        )
+    frame = _frame(engine, statement, ["email", "active_days"])
+    return frame.set_index("email")["active_days"].astype("int64")
+
+
+def _active_days_from_rollups(
+    filters: SearchFilters, tz: str, lower: datetime, upper: datetime
+) -> Select[Any]:
+    """UTC days from the (user, day) rollups when `tz` is UTC; else the local days of the
+    hours a user searched (the hourly rollup, shifted by the zone's offset at each hour)."""
+    if _utc_throughout(tz, lower, upper):
+        typed = filters.sources or filters.descriptions
+        table = ROLLUP_USER_DAY if typed else ROLLUP_USER_ACTIVE_DAY
+        first, end = rollups.day_range(lower, upper)
+        day: ColumnElement[Any] = table.c.bucket
+    else:
+        table = ROLLUP_USER_HOUR
+        first, end = int(lower.timestamp()) // 3600, int(upper.timestamp()) // 3600
+        (_, offset), *changes = offset_changes(tz, lower, upper)
+        shift: ColumnElement[Any] = literal_column(str(offset // 3600))
+        if changes:
+            whens = []
+            for start, following in changes:
+                hour = int(start.timestamp()) // 3600
+                whens.append((table.c.bucket < hour, literal_column(str(offset // 3600))))
+                offset = following
+            shift = case(*whens, else_=literal_column(str(offset // 3600)))
+        day = (table.c.bucket + shift) // literal_column("24")
+    where = [table.c.bucket >= first, table.c.bucket < end]
+    where += rollups.dimension_conditions(table, _dimensions(filters))
+    return (
+        select(table.c.email_addr, func.count(distinct(day)))
+        .where(*where)
+        .group_by(table.c.email_addr)
     )
-    return frame.set_index("email")["active_days"]
 
 
-def _by_description(engine: Engine, filters: SearchFilters, tz: str) -> pd.DataFrame:
+def _by_description(
+    engine: Engine, filters: SearchFilters, tz: str, *, raw: bool = False
+) -> pd.DataFrame:
     """Per (user, search type, NULL included): searches, first, last and with a reason.
 
-    One pass over the rows answers every per-user figure but active days.
+    One pass over the rows (or their rollups) answers every per-user figure but active days.
     """
-    return _frame(
-        engine,
-        select(
-            SearchLog.email_addr,
-            SearchLog.description,
-            func.count(),
-            func.min(SearchLog.create_time),
-            func.max(SearchLog.create_time),
-            func.sum(case((has_reason(), 1), else_=0)),
+    columns = ["email", "description", "searches", "first_search", "last_search", "with_reason"]
+    bounds = _rollup_range(filters, tz, raw)
+    if bounds is None:
+        return _frame(
+            engine,
+            select(
+                SearchLog.email_addr,
+                SearchLog.description,
+                func.count(),
+                func.min(SearchLog.create_time),
+                func.max(SearchLog.create_time),
+                func.sum(case((has_reason(), 1), else_=0)),
+            )
+            .where(*conditions(filters, tz))
+            .group_by(SearchLog.email_addr, SearchLog.description),
+            columns,
         )
-        .where(*conditions(filters, tz))
-        .group_by(SearchLog.email_addr, SearchLog.description),
-        ["email", "description", "searches", "first_search", "last_search", "with_reason"],
-    )
+    with engine.connect() as conn:
+        rows = rollups.user_rows(conn, *bounds, _dimensions(filters))
+        statement = select(
+            rows.c.email_addr,
+            rows.c.description,
+            func.sum(rows.c.searches),
+            func.min(rows.c.first_time),
+            func.max(rows.c.last_time),
+            func.sum(rows.c.with_reason),
+        ).group_by(rows.c.email_addr, rows.c.description)
+        result = conn.execute(statement).all()
+    frame = pd.DataFrame([tuple(row) for row in result], columns=columns)
+    return _utc_times(frame, ["first_search", "last_search"])
+
+
+def _utc_times(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Timestamps read through a UNION lose their column type on SQLite (strings come back):
+    parse them as UTC."""
+    for column in columns:
+        if len(frame) and isinstance(frame[column].iloc[0], str):
+            frame[column] = pd.to_datetime(frame[column], utc=True)
+    return frame
 
 
 def _summary(by_description: pd.DataFrame, active_days: pd.Series, tz: str) -> pd.DataFrame:
@@ -438,53 +581,72 @@ class Activity:
     """`summary_by_user`."""
     per_day: pd.DataFrame
     """`searches_per_day`."""
-    hour_weekday: pd.DataFrame
-    """`hour_weekday_counts`."""
+    hour_weekday: pd.DataFrame | None
+    """`hour_weekday_counts`; None when not asked for (`hours=False`)."""
     searches: int
     """`count_searches`."""
 
 
-def activity(engine: Engine, filters: SearchFilters, tz: str) -> Activity:
-    """The per-user summary, days, hours and total from three passes over the searches (per
-    bucket, per user and search type, per user for active days) instead of one per figure;
-    two for a single user, whose active days are in their buckets."""
-    buckets, seconds = bucket_counts(engine, filters, tz)
-    by_description = _by_description(engine, filters, tz)
+def activity(
+    engine: Engine, filters: SearchFilters, tz: str, *, hours: bool = True, raw: bool = False
+) -> Activity:
+    """The per-user summary, days, hours and total from three passes over the searches (or
+    their rollups: per bucket, per user and search type, per user for active days) instead
+    of one per figure; two for a single user, whose active days are in their buckets.
+    Without `hours`, buckets may be whole days, which is cheaper over years."""
+    buckets, seconds = bucket_counts(engine, filters, tz, days_only=not hours, raw=raw)
+    by_description = _by_description(engine, filters, tz, raw=raw)
     if len(filters.users) == 1:
         days = _local_times(buckets["bucket"], seconds, tz).dt.date.nunique()
         active_days = pd.Series(days, index=by_description["email"].unique(), dtype="int64")
     else:
-        active_days = _active_days(engine, filters, tz)
+        active_days = _active_days(engine, filters, tz, raw=raw)
     return Activity(
         summary=_summary(by_description, active_days, tz),
         per_day=per_day_from_buckets(buckets, seconds, tz, filters.start, filters.end),
-        hour_weekday=hour_weekday_from_buckets(buckets, seconds, tz),
+        hour_weekday=hour_weekday_from_buckets(buckets, seconds, tz) if hours else None,
         searches=int(buckets["searches"].sum()),
     )
 
 
-def user_counts(engine: Engine, filters: SearchFilters, tz: str) -> pd.DataFrame:
+def user_counts(
+    engine: Engine, filters: SearchFilters, tz: str, *, raw: bool = False
+) -> pd.DataFrame:
     """Searches per user, most first: columns email, searches."""
-    searches = func.count().label("searches")
-    frame = _frame(
-        engine,
-        select(SearchLog.email_addr, searches)
-        .where(*conditions(filters, tz))
-        .group_by(SearchLog.email_addr)
-        .order_by(desc(searches), SearchLog.email_addr),
-        ["email", "searches"],
-    )
+    bounds = _rollup_range(filters, tz, raw)
+    if bounds is None:
+        searches = func.count().label("searches")
+        frame = _frame(
+            engine,
+            select(SearchLog.email_addr, searches)
+            .where(*conditions(filters, tz))
+            .group_by(SearchLog.email_addr)
+            .order_by(desc(searches), SearchLog.email_addr),
+            ["email", "searches"],
+        )
+    else:
+        with engine.connect() as conn:
+            rows = rollups.user_rows(conn, *bounds, _dimensions(filters))
+            searches = func.sum(rows.c.searches).label("searches")
+            result = conn.execute(
+                select(rows.c.email_addr, searches)
+                .group_by(rows.c.email_addr)
+                .order_by(desc(searches), rows.c.email_addr)
+            ).all()
+        frame = pd.DataFrame([tuple(row) for row in result], columns=["email", "searches"])
     frame["searches"] = frame["searches"].astype("int64")
     return frame
 
 
-def count_searches(engine: Engine, filters: SearchFilters, tz: str) -> int:
+def count_searches(engine: Engine, filters: SearchFilters, tz: str, *, raw: bool = False) -> int:
+    bounds = _rollup_range(filters, tz, raw)
     with engine.connect() as conn:
-        return int(
-            conn.execute(
-                select(func.count()).select_from(SearchLog).where(*conditions(filters, tz))
-            ).scalar_one()
-        )
+        if bounds is None:
+            statement = select(func.count()).select_from(SearchLog).where(*conditions(filters, tz))
+        else:
+            rows = rollups.user_rows(conn, *bounds, _dimensions(filters))
+            statement = select(func.coalesce(func.sum(rows.c.searches), 0))
+        return int(conn.execute(statement).scalar_one())
 
 
 # --- lists of searches ------------------------------------------------------------------

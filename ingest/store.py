@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, literal, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from db import rollups
 from db.models import (
     FILTER_VALUE_COLUMNS,
     FilterValue,
@@ -252,7 +253,10 @@ class Store:
             for key, rejection in batch.rejections
         ]
         with self.engine.begin() as conn:
+            last_id = conn.execute(select(func.max(SearchLog.id))).scalar() or 0
             inserted = _insert_new(conn, SearchLog.__table__, "event_key", event_rows)
+            if inserted:
+                rollups.add_rows_after(conn, last_id)
             _insert_new(conn, RejectedRecord.__table__, "reject_key", reject_rows)
             _remember_filter_values(conn, batch.events)
         return PageCounts(

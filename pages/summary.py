@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from dashboard import cached, chrome, export
+from dashboard import audit, cached, chrome, export
 from dashboard.formatting import plural, time_metric
 
 ctx = chrome.page_start("Searches by user")
-activity = cached.activity(ctx.url, ctx.version, ctx.filters, ctx.tz)
+chrome.record_view(ctx, "view_summary", filters=ctx.filters)
+activity = cached.activity(ctx.url, ctx.version, ctx.filters, ctx.tz, hours=False)
 summary, per_day = activity.summary, activity.per_day
 
 total = int(summary["searches"].sum())
@@ -82,11 +83,19 @@ download = summary.rename(
     }
 )
 download["share_with_reason"] = download["share_with_reason"].round(4)
+download_name = export.file_name("searches-by-user", ctx.filters.start, ctx.filters.end)
 st.download_button(
     "Download this table (CSV)",
     data=export.to_csv(download),
-    file_name=export.file_name("searches-by-user", ctx.filters.start, ctx.filters.end),
+    file_name=download_name,
     mime="text/csv",
-    on_click="ignore",
+    on_click=audit.record_export,
+    args=(ctx.url, "export_csv"),
+    kwargs={
+        "target": "summary by user",
+        "filters": ctx.filters,
+        "rows": len(download),
+        "file_name": download_name,
+    },
     icon=":material/download:",
 )

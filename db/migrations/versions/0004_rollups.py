@@ -1,0 +1,78 @@
+"""rollups: search counts per user and UTC hour, day, month and all time
+
+Revision ID: 0004
+Revises: 0003
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from db.models import UtcDateTime
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+PER_USER_BUCKETED = ("rollup_user_hour", "rollup_user_day", "rollup_user_month")
+EVERYONE_BUCKETED = ("rollup_hour", "rollup_day")
+
+
+def _dimensions(who: sa.Column) -> list[sa.Column]:
+    return [
+        who,
+        sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("nulls", sa.SmallInteger(), nullable=False),
+    ]
+
+
+def _per_user_measures() -> list[sa.Column]:
+    return [
+        sa.Column("searches", sa.BigInteger(), nullable=False),
+        sa.Column("with_reason", sa.BigInteger(), nullable=False),
+        sa.Column("first_time", UtcDateTime(), nullable=False),
+        sa.Column("last_time", UtcDateTime(), nullable=False),
+    ]
+
+
+def upgrade() -> None:
+    for name in PER_USER_BUCKETED:
+        op.create_table(
+            name,
+            sa.Column("bucket", sa.BigInteger(), nullable=False),
+            *_dimensions(sa.Column("email_addr", sa.String(length=320), nullable=False)),
+            *_per_user_measures(),
+            sa.PrimaryKeyConstraint("bucket", "email_addr", "source", "description", "nulls"),
+        )
+        op.create_index(f"ix_{name}_email_addr_bucket", name, ["email_addr", "bucket"])
+    op.create_table(
+        "rollup_user_all",
+        *_dimensions(sa.Column("email_addr", sa.String(length=320), nullable=False)),
+        *_per_user_measures(),
+        sa.PrimaryKeyConstraint("email_addr", "source", "description", "nulls"),
+    )
+    for name in EVERYONE_BUCKETED:
+        op.create_table(
+            name,
+            sa.Column("bucket", sa.BigInteger(), nullable=False),
+            *_dimensions(sa.Column("is_system", sa.SmallInteger(), nullable=False)),
+            sa.Column("searches", sa.BigInteger(), nullable=False),
+            sa.PrimaryKeyConstraint("bucket", "is_system", "source", "description", "nulls"),
+        )
+    op.create_table(
+        "rollup_user_active_day",
+        sa.Column("email_addr", sa.String(length=320), nullable=False),
+        sa.Column("bucket", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("email_addr", "bucket"),
+    )
+    # count the searches already stored (the same statements the ingest runs per page)
+    from db.rollups import add_rows_after
+
+    add_rows_after(op.get_bind(), 0)
+
+
+def downgrade() -> None:
+    for name in (*PER_USER_BUCKETED, "rollup_user_all", *EVERYONE_BUCKETED):
+        op.drop_table(name)
+    op.drop_table("rollup_user_active_day")

@@ -1,0 +1,298 @@
+"""Rollups: search counts kept per user and UTC hour, day and month (and over all time), in
+the same transaction that stores the rows, so the dashboard never aggregates raw rows for a
+count.
+
+The ingest calls `add_rows_after(conn, last_id)` after inserting a page: every row with an
+id above `last_id` (the single writer's new rows) is counted into every rollup by one
+set-based INSERT … SELECT … ON CONFLICT DO UPDATE per table. `rebuild` recounts everything
+from `search_logs` (the migration that adds the rollups, and bulk loads, call it).
+
+Reading: `segments` splits a UTC range into whole months, days and hours so a range reads
+the coarsest rows that fit it exactly; `user_rows` is the union of those rows, with the
+dashboard's filters applied to the rollups' dimensions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Subquery,
+    Table,
+    and_,
+    case,
+    func,
+    literal,
+    null,
+    select,
+    text,
+    union_all,
+)
+
+from db.models import (
+    ROLLUP_DAY,
+    ROLLUP_HOUR,
+    ROLLUP_USER_ACTIVE_DAY,
+    ROLLUP_USER_ALL,
+    ROLLUP_USER_DAY,
+    ROLLUP_USER_HOUR,
+    ROLLUP_USER_MONTH,
+)
+
+SYSTEM_SENDER = "<>"
+
+ROLLUP_TABLES: tuple[Table, ...] = (
+    ROLLUP_USER_HOUR,
+    ROLLUP_USER_DAY,
+    ROLLUP_USER_MONTH,
+    ROLLUP_USER_ALL,
+    ROLLUP_HOUR,
+    ROLLUP_DAY,
+    ROLLUP_USER_ACTIVE_DAY,
+)
+
+# --- maintenance ----------------------------------------------------------------------
+
+_EPOCH = {
+    "sqlite": "unixepoch(substr(create_time, 1, 19))",
+    "postgresql": "CAST(floor(EXTRACT(EPOCH FROM create_time)) AS BIGINT)",
+}
+_MONTH = {
+    "sqlite": (
+        "(CAST(substr(create_time, 1, 4) AS INTEGER) * 12"
+        " + CAST(substr(create_time, 6, 2) AS INTEGER) - 1)"
+    ),
+    "postgresql": (
+        "CAST(EXTRACT(YEAR FROM create_time AT TIME ZONE 'UTC') * 12"
+        " + EXTRACT(MONTH FROM create_time AT TIME ZONE 'UTC') - 1 AS BIGINT)"
+    ),
+}
+_LEAST = {"sqlite": "min", "postgresql": "LEAST"}
+_GREATEST = {"sqlite": "max", "postgresql": "GREATEST"}
+
+_NULLS = (
+    "(CASE WHEN source IS NULL THEN 1 ELSE 0 END + CASE WHEN description IS NULL THEN 2 ELSE 0 END)"
+)
+_WITH_REASON = "CASE WHEN search_reason IS NOT NULL AND trim(search_reason) != '' THEN 1 ELSE 0 END"
+_DIMENSIONS = f"coalesce(source, ''), coalesce(description, ''), {_NULLS}"
+
+
+def _bucket_sql(table: Table, dialect: str) -> str | None:
+    epoch = _EPOCH[dialect]
+    return {
+        "rollup_user_hour": f"{epoch} / 3600",
+        "rollup_user_day": f"{epoch} / 86400",
+        "rollup_user_month": _MONTH[dialect],
+        "rollup_hour": f"{epoch} / 3600",
+        "rollup_day": f"{epoch} / 86400",
+        "rollup_user_active_day": f"{epoch} / 86400",
+    }.get(table.name)
+
+
+def _upsert_sql(table: Table, dialect: str) -> str:
+    """INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE for one rollup, rows with id > :after."""
+    name = table.name
+    bucket = _bucket_sql(table, dialect)
+    if name == "rollup_user_active_day":
+        return (
+            f"INSERT INTO {name} (email_addr, bucket) "
+            f"SELECT DISTINCT email_addr, {bucket} FROM search_logs WHERE id > :after "
+            "ON CONFLICT (email_addr, bucket) DO NOTHING"
+        )
+    per_user = "email_addr" in table.c
+    who = (
+        "email_addr" if per_user else f"CASE WHEN email_addr = '{SYSTEM_SENDER}' THEN 1 ELSE 0 END"
+    )
+    who_column = "email_addr" if per_user else "is_system"
+    keys = ([bucket] if bucket else []) + [who, _DIMENSIONS]
+    key_columns = (["bucket"] if bucket else []) + [who_column, "source", "description", "nulls"]
+    measures = ["count(*)"]
+    measure_columns = ["searches"]
+    updates = [f"searches = {name}.searches + excluded.searches"]
+    if per_user:
+        measures += [f"sum({_WITH_REASON})", "min(create_time)", "max(create_time)"]
+        measure_columns += ["with_reason", "first_time", "last_time"]
+        updates += [
+            f"with_reason = {name}.with_reason + excluded.with_reason",
+            f"first_time = {_LEAST[dialect]}({name}.first_time, excluded.first_time)",
+            f"last_time = {_GREATEST[dialect]}({name}.last_time, excluded.last_time)",
+        ]
+    groups = ", ".join(str(position) for position in range(1, len(key_columns) + 1))
+    return (
+        f"INSERT INTO {name} ({', '.join(key_columns + measure_columns)}) "
+        f"SELECT {', '.join(keys + measures)} FROM search_logs WHERE id > :after "
+        f"GROUP BY {groups} "
+        f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {', '.join(updates)}"
+    )
+
+
+def add_rows_after(conn: Connection, after_id: int) -> None:
+    """Count every `search_logs` row with id > `after_id` into every rollup.
+
+    Call it in the transaction that inserted those rows, with the largest id that existed
+    before them: the single-writer lock means nothing else inserted in between.
+    """
+    dialect = conn.dialect.name
+    for table in ROLLUP_TABLES:
+        conn.execute(text(_upsert_sql(table, dialect)), {"after": after_id})
+
+
+def rebuild(conn: Connection) -> None:
+    """Recount every rollup from `search_logs` (after a bulk load, or to repair)."""
+    for table in ROLLUP_TABLES:
+        conn.execute(table.delete())
+    add_rows_after(conn, 0)
+
+
+# --- ranges ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Buckets [first, end) of one rollup table."""
+
+    table: Table
+    first: int
+    end: int
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _month_index(moment: datetime) -> int:
+    return moment.year * 12 + moment.month - 1
+
+
+def _month_start(index: int) -> datetime:
+    return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
+
+
+def hour_aligned(moment: datetime) -> bool:
+    return _epoch(moment) % 3600 == 0 and moment.microsecond == 0
+
+
+def segments(lower: datetime, upper: datetime) -> list[Segment]:
+    """Whole UTC months, days and hours that exactly tile [lower, upper); both must be on
+    the hour. Hours at the ends, then days, then months in the middle."""
+    if not (hour_aligned(lower) and hour_aligned(upper)):
+        raise ValueError("rollup ranges start and end on a whole UTC hour")
+    if upper <= lower:
+        return []
+    low, high = _epoch(lower), _epoch(upper)
+    day_low, day_high = -(-low // 86400), high // 86400
+    if day_low >= day_high:
+        return [Segment(ROLLUP_USER_HOUR, low // 3600, high // 3600)]
+    parts = [
+        Segment(ROLLUP_USER_HOUR, low // 3600, day_low * 24),
+        Segment(ROLLUP_USER_HOUR, day_high * 24, high // 3600),
+    ]
+    first_day = datetime.fromtimestamp(day_low * 86400, UTC)
+    last_day = datetime.fromtimestamp(day_high * 86400, UTC)
+    month_low = _month_index(first_day) + (0 if first_day.day == 1 else 1)
+    month_high = _month_index(last_day)
+    if month_low < month_high:
+        parts += [
+            Segment(ROLLUP_USER_DAY, day_low, _epoch(_month_start(month_low)) // 86400),
+            Segment(ROLLUP_USER_MONTH, month_low, month_high),
+            Segment(ROLLUP_USER_DAY, _epoch(_month_start(month_high)) // 86400, day_high),
+        ]
+    else:
+        parts.append(Segment(ROLLUP_USER_DAY, day_low, day_high))
+    return [part for part in parts if part.first < part.end]
+
+
+@dataclass(frozen=True)
+class Dimensions:
+    """The dashboard's filters that rollups can answer: everything but the search text."""
+
+    users: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    descriptions: tuple[str, ...] = ()
+    include_system: bool = True
+
+
+def dimension_conditions(table: Table, dims: Dimensions) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    per_user = "email_addr" in table.c
+    if dims.users:
+        where.append(table.c.email_addr.in_(dims.users))
+    if dims.sources:
+        where += [table.c.source.in_(dims.sources), table.c.nulls.op("&")(1) == 0]
+    if dims.descriptions:
+        where += [table.c.description.in_(dims.descriptions), table.c.nulls.op("&")(2) == 0]
+    if not dims.include_system:
+        where.append(table.c.email_addr != SYSTEM_SENDER if per_user else table.c.is_system == 0)
+    return where
+
+
+def data_span(conn: Connection) -> tuple[datetime | None, datetime | None]:
+    """The first and last search stored (from the small all-time rollup)."""
+    first, last = conn.execute(
+        select(func.min(ROLLUP_USER_ALL.c.first_time), func.max(ROLLUP_USER_ALL.c.last_time))
+    ).one()
+    return first, last
+
+
+def user_rows(conn: Connection, lower: datetime, upper: datetime, dims: Dimensions) -> Subquery:
+    """Per-user rollup rows covering exactly [lower, upper): email_addr, source, description
+    (NULL restored), searches, with_reason, first_time, last_time — to aggregate further.
+
+    When every stored search lies inside the range, the all-time rollup answers alone.
+    """
+    first, last = data_span(conn)
+    if first is not None and last is not None and lower <= first and last < upper:
+        parts: Sequence[tuple[Table, ColumnElement[bool] | None]] = [(ROLLUP_USER_ALL, None)]
+    else:
+        parts = [
+            (part.table, and_(part.table.c.bucket >= part.first, part.table.c.bucket < part.end))
+            for part in segments(lower, upper)
+        ]
+    selects = []
+    for table, in_range in parts:
+        where = dimension_conditions(table, dims)
+        if in_range is not None:
+            where.insert(0, in_range)
+        selects.append(
+            select(
+                table.c.email_addr,
+                case((table.c.nulls.op("&")(1) != 0, null()), else_=table.c.source).label("source"),
+                case((table.c.nulls.op("&")(2) != 0, null()), else_=table.c.description).label(
+                    "description"
+                ),
+                table.c.searches,
+                table.c.with_reason,
+                table.c.first_time,
+                table.c.last_time,
+            ).where(*where)
+        )
+    if not selects:
+        selects.append(
+            select(
+                literal("").label("email_addr"),
+                null().label("source"),
+                null().label("description"),
+                literal(0).label("searches"),
+                literal(0).label("with_reason"),
+                null().label("first_time"),
+                null().label("last_time"),
+            ).where(literal(False))
+        )
+    return (union_all(*selects) if len(selects) > 1 else selects[0]).subquery("rolled")
+
+
+def day_range(lower: datetime, upper: datetime) -> tuple[int, int]:
+    """UTC day numbers [first, end) of a range on UTC midnights."""
+    return _epoch(lower) // 86400, _epoch(upper) // 86400
+
+
+def midnight_aligned(moment: datetime) -> bool:
+    return _epoch(moment) % 86400 == 0 and moment.microsecond == 0
+
+
+def as_instant(bucket: int, seconds: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=bucket * seconds)
