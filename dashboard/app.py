@@ -10,11 +10,13 @@ instead — the same page, with the real menu, layout and filters.
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import chrome
+from dashboard.auth import Visitor, current_visitor
 from dashboard.chrome import navigation_running
 from dashboard.formatting import escape_markdown
 
@@ -28,6 +30,11 @@ def main() -> None:
         page_icon=":material/manage_search:",
         layout="wide",
     )
+    settings = chrome.settings_or_stop()
+    visitor = current_visitor(settings)
+    if not visitor.may_view:
+        _gate(visitor, settings.effective_database_url)
+        return
 
     pages = {
         "": st.Page(
@@ -49,9 +56,10 @@ def main() -> None:
             icon=":material/monitor_heart:",
             url_path="status",
         ),
+        "audit": _audit_page(visitor),
     }
     page = st.navigation(list(pages.values()))
-    settings = chrome.settings_or_stop()
+    chrome.account(visitor)
     try:
         chrome.build_context(settings, page.url_path)
         with navigation_running():
@@ -66,3 +74,27 @@ def main() -> None:
             "reachable, then reload the page.",
             icon=":material/error:",
         )
+
+
+def _audit_page(visitor: Visitor) -> st.Page:
+    """The audit trail for administrators; for viewers, a hidden page at the same address
+    that refuses (and records the attempt) instead of running `pages/audit.py`."""
+    if visitor.is_admin:
+        return st.Page(
+            "pages/audit.py", title="Audit trail", icon=":material/policy:", url_path="audit"
+        )
+    return st.Page(
+        chrome.admin_only_page, title="Audit trail", url_path="audit", visibility="hidden"
+    )
+
+
+def _gate(visitor: Visitor, url: str) -> None:
+    """With sign-in configured, someone without a role sees one page whatever the URL: the
+    sign-in button, or (signed in, on neither list) their address and a sign-out button."""
+    if visitor.signed_in:
+        gate = st.Page(partial(chrome.no_access_page, url), title="No access", url_path="denied")
+    else:
+        gate = st.Page(chrome.sign_in_page, title="Sign in", url_path="signin")
+    page = st.navigation([gate], position="hidden")
+    with navigation_running():
+        page.run()

@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 from sqlalchemy import Engine
 
-from dashboard import cached, export
+from dashboard import audit, cached, export
+from dashboard.auth import Visitor, current_visitor
 from dashboard.filters import (
     EARLIEST,
     FILTER_KEYS,
@@ -37,7 +38,7 @@ from dashboard.filters import (
     parse_filters,
     shown,
 )
-from dashboard.formatting import escape_markdown, format_time
+from dashboard.formatting import escape_markdown, format_time, literal
 from dashboard.notices import (
     OPEN_ACCESS_NOTICE,
     data_warnings,
@@ -57,7 +58,9 @@ PAGE_NOTES = {
     "calendar": "On the calendar, the month or year chosen on the page sets the dates.",
     "day": "On this page, the day chosen on the page sets the dates.",
     "status": "The status page is not filtered.",
+    "audit": "The audit trail has its own filters, on the page.",
 }
+UNFILTERED_PAGES = ("status", "audit")
 LAST_QUERY_KEY = "_filters_query"
 LAST_FILTERS_KEY = "_filters"
 K_DATES, K_USERS, K_SOURCES, K_TYPES, K_TEXT, K_SYSTEM = (
@@ -252,7 +255,7 @@ def sidebar_filters(
     bar = st.sidebar
     bar.header("Filters")
     note = PAGE_NOTES.get(page)
-    unfiltered = page == "status"
+    unfiltered = page in UNFILTERED_PAGES
     if note:
         bar.caption(note)
     picked = bar.date_input(
@@ -374,7 +377,7 @@ def page_start(title: str) -> Context:
         f"last successful ingest {escape_markdown(format_time(last_ok, context.tz))}"
     )
     active = describe_filters(context.filters, users=context.page != "user")
-    if active and context.page != "status":
+    if active and context.page not in UNFILTERED_PAGES:
         st.caption(active)
     return context
 
@@ -395,8 +398,23 @@ def search_columns(time_format: str) -> dict[str, Any]:
     }
 
 
-def download_searches(ctx: Context, filters: SearchFilters, label: str, file_name: str) -> None:
-    """A CSV of every search matching `filters`, streamed from SQL when it is clicked."""
+def download_searches(
+    ctx: Context,
+    filters: SearchFilters,
+    label: str,
+    file_name: str,
+    *,
+    target: str | None = None,
+) -> None:
+    """A CSV of every search matching `filters`, streamed from SQL when it is clicked.
+
+    The click is recorded in the audit trail (`target`: the user or day exported)."""
+
+    def recorded() -> None:
+        rows = cached.count_searches(ctx.url, cached.data_version(ctx.url), filters, ctx.tz)
+        audit.record_export(
+            ctx.url, "export_csv", target=target, filters=filters, rows=rows, file_name=file_name
+        )
 
     def csv_bytes() -> bytes:
         return export.csv_from_chunks(
@@ -408,6 +426,63 @@ def download_searches(ctx: Context, filters: SearchFilters, label: str, file_nam
         data=csv_bytes,
         file_name=file_name,
         mime="text/csv",
-        on_click="ignore",
+        on_click=recorded,
         icon=":material/download:",
     )
+
+
+# --- sign-in --------------------------------------------------------------------------
+
+
+def record_view(
+    ctx: Context,
+    action: str,
+    *,
+    target: str | None = None,
+    filters: SearchFilters | None = None,
+) -> None:
+    """Record that this session's visitor sees this view (once, not on every rerun)."""
+    who = current_visitor(ctx.settings)
+    audit.record_view(ctx.url, who, action, target=target, filters=filters)
+
+
+def visitor(settings: Settings | None = None) -> Visitor:
+    """Who is looking, read afresh from `st.user` and the settings (see `dashboard.auth`)."""
+    return current_visitor(settings)
+
+
+def sign_in_page() -> None:
+    """All a visitor who has not signed in sees: no figures, no menu, no filters."""
+    st.title("Archive search logs")
+    st.caption("Sign in with your organisation's account to see the dashboard.")
+    st.button("Sign in", type="primary", on_click=st.login, icon=":material/login:")
+
+
+def no_access_page(url: str) -> None:
+    """Signed in, but on neither list: their address, a way out, and nothing else."""
+    who = visitor()
+    st.title("No access")
+    shown = literal(who.email) if who.email else "an account that gave no e-mail address"
+    st.markdown(
+        f"You are signed in as {shown}, which has no access to this dashboard. If you "
+        "need it, ask the dashboard's administrator to add your address."
+    )
+    st.button("Sign out", on_click=st.logout, icon=":material/logout:")
+    audit.record_view(url, who, "denied", target="dashboard")
+
+
+def admin_only_page() -> None:
+    """What a viewer gets at an administrator's address such as `/audit`."""
+    ctx = page_start("Audit trail")
+    st.warning("This page is for administrators only.", icon=":material/lock:")
+    audit.record_view(ctx.url, visitor(), "denied", target="audit")
+
+
+def account(who: Visitor) -> None:
+    """The signed-in address, role and a sign-out button, at the top of the sidebar."""
+    if not who.sign_in:
+        return
+    bar = st.sidebar
+    name = literal(who.email) if who.email else "unknown"
+    bar.caption(f":material/account_circle: {name} · {who.role or 'no access'}")
+    bar.button("Sign out", on_click=st.logout, icon=":material/logout:", key="sign_out")

@@ -8,6 +8,7 @@ environment, and from a `.env` file for anything the environment does not set.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,27 @@ def _time_zone(name: str, raw: str) -> str:
 
 def _text(_name: str, raw: str) -> str:
     return raw.strip()
+
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_DOMAIN = rf"{_LABEL}(?:\.{_LABEL})+"
+_ACCESS_ENTRY = re.compile(rf"^(?:[^@\s,<>\"]+)?@{_DOMAIN}$")
+
+
+def _access_list(name: str, raw: str) -> tuple[str, ...]:
+    """Comma-separated addresses (`ann@example.com`) or domains (`@example.com`), lower case."""
+    entries: list[str] = []
+    for part in raw.split(","):
+        entry = part.strip().lower()
+        if not entry:
+            continue
+        if len(entry) > 320 or not _ACCESS_ENTRY.match(entry):
+            raise ConfigError(
+                f"{name} must be e-mail addresses or @domain entries separated by commas, "
+                f"got {part.strip()!r}"
+            )
+        entries.append(entry)
+    return tuple(dict.fromkeys(entries))
 
 
 @dataclass(frozen=True)
@@ -105,6 +127,20 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "time zone the dashboard buckets days and shows times in",
         _time_zone,
     ),
+    SettingSpec(
+        "ADMIN_EMAILS",
+        "",
+        "who may use the dashboard as an administrator once sign-in is configured: "
+        "addresses or `@domain` entries, comma-separated",
+        _access_list,
+    ),
+    SettingSpec(
+        "VIEWER_EMAILS",
+        "",
+        "who may view the dashboard once sign-in is configured: addresses or `@domain` "
+        "entries, comma-separated",
+        _access_list,
+    ),
 )
 
 _SPECS = {spec.name: spec for spec in SETTINGS}
@@ -123,6 +159,8 @@ class Settings:
     db_path: str
     database_url: str | None
     display_tz: str
+    admin_emails: tuple[str, ...] = ()
+    viewer_emails: tuple[str, ...] = ()
 
     @property
     def effective_database_url(self) -> str:

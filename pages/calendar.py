@@ -6,7 +6,7 @@ from datetime import date
 
 import streamlit as st
 
-from dashboard import cached, chrome, export, figures
+from dashboard import audit, cached, chrome, export, figures
 from dashboard.filters import (
     P_DATE,
     P_MONTH,
@@ -101,6 +101,7 @@ else:
 
 st.subheader(label)
 filters = ctx.filters.for_days(first, last)
+chrome.record_view(ctx, "view_calendar", target=raw, filters=filters)
 per_day = cached.searches_per_day(ctx.url, ctx.version, filters, ctx.tz)
 total = int(per_day["searches"].sum())
 cols = st.columns(3)
@@ -137,19 +138,26 @@ if go.button("Open day", icon=":material/today:") and chosen:
     st.switch_page("pages/day.py", query_params=ctx.query(**{P_DATE: chosen.isoformat()}))
 
 down = st.columns([1, 1, 4])
+csv_name = export.file_name("searches-per-day", first, last)
+json_name = export.file_name("searches-per-day", first, last, suffix="json")
+recorded = {"target": raw, "filters": filters, "rows": len(per_day)}
 down[0].download_button(
     "Per day (CSV)",
     data=export.per_day_csv(per_day),
-    file_name=export.file_name("searches-per-day", first, last),
+    file_name=csv_name,
     mime="text/csv",
-    on_click="ignore",
+    on_click=audit.record_export,
+    args=(ctx.url, "export_csv"),
+    kwargs={**recorded, "file_name": csv_name},
     icon=":material/download:",
 )
 down[1].download_button(
     "Per day (JSON)",
     data=export.per_day_json(per_day),
-    file_name=export.file_name("searches-per-day", first, last, suffix="json"),
+    file_name=json_name,
     mime="application/json",
-    on_click="ignore",
+    on_click=audit.record_export,
+    args=(ctx.url, "export_json"),
+    kwargs={**recorded, "file_name": json_name},
     icon=":material/download:",
 )

@@ -32,6 +32,7 @@ nav[0].button(f"← {before:%a %d %b}", on_click=_go, args=(before.isoformat(),)
 nav[1].button(f"{after:%a %d %b} →", on_click=_go, args=(after.isoformat(),))
 
 filters = ctx.filters.for_days(day, day)
+chrome.record_view(ctx, "view_day", target=day.isoformat(), filters=filters)
 counts = cached.user_counts(ctx.url, ctx.version, filters, ctx.tz)
 total = int(counts["searches"].sum())
 hours = cached.hour_weekday_counts(ctx.url, ctx.version, filters, ctx.tz)
@@ -96,4 +97,5 @@ chrome.download_searches(
     filters,
     f"Download all {plural(total, 'search')} of {day} (CSV)",
     export.file_name("searches", day),
+    target=day.isoformat(),
 )

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import cached, chrome
+from dashboard import audit, cached, chrome
 from dashboard.formatting import escape_markdown, format_age, format_bytes, format_time, time_metric
 from dashboard.notices import INGEST_COMMAND
 from db.engine import DatabaseSetupError
@@ -19,6 +19,7 @@ from ingest.store import Store
 CONFIRM_KEY = "confirm_reset_cursor"
 
 ctx = chrome.page_start("Ingest status")
+chrome.record_view(ctx, "view_status")
 status = cached.ingest_status(ctx.url, ctx.version)
 now = datetime.now(UTC)
 
@@ -115,6 +116,10 @@ else:
         },
     )
 
+if not chrome.visitor(ctx.settings).is_admin:
+    st.caption("Rejected records and the cursor reset are for administrators.")
+    st.stop()
+
 st.subheader("Rejected records")
 rejects = pd.DataFrame(
     status["recent_rejects"], columns=["id", "rejected_at", "reason", "raw_json"]
@@ -149,13 +154,20 @@ confirmed = st.checkbox(
 
 
 def _reset() -> None:
+    # The role is checked again here, when the reset runs, not only when drawing the button.
+    admin = audit.require_admin(ctx.url, "reset_cursor", target="cursor")
+    if admin is None:
+        st.error("Only administrators can reset the cursor.", icon=":material/lock:")
+        return
     try:
         with cycle_lock(ctx.engine):
             Store(ctx.engine).reset_cursor()
     except (AlreadyRunning, DatabaseSetupError) as exc:
         st.session_state["reset_result"] = ("error", str(exc))
+        audit.record_action(ctx.url, admin, "reset_cursor", f"refused: {exc}")
     else:
         st.session_state["reset_result"] = ("ok", "Cursor reset: the next run backfills.")
+        audit.record_action(ctx.url, admin, "reset_cursor", "cursor reset")
     st.session_state[CONFIRM_KEY] = False
 
 

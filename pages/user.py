@@ -29,6 +29,7 @@ if email is None:
 
 assert email is not None
 filters = ctx.filters.for_user(email)
+chrome.record_view(ctx, "view_user", target=email, filters=filters)
 st.subheader(literal(email))
 if ctx.filters.users and email not in ctx.filters.users:
     st.caption("The sidebar's user filter does not apply on this page.")
@@ -92,4 +93,5 @@ chrome.download_searches(
     filters,
     f"Download all {plural(total, 'search')} (CSV)",
     export.file_name("searches", email, ctx.filters.start, ctx.filters.end),
+    target=email,
 )

@@ -31,7 +31,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1400, "height": 1000}
-NAV_TITLES = ["Summary by user", "User history", "Calendar", "Day", "Ingest status"]
+NAV_TITLES = ["Summary by user", "User history", "Calendar", "Day", "Ingest status", "Audit trail"]
 
 # glide-data-grid geometry as Streamlit configures it: a 35 px header, 35 px rows, and the
 # row-selection checkboxes in a narrow first column.

@@ -1,0 +1,143 @@
+"""What the dashboard records about its own use: views, exports, cursor resets, refusals.
+
+A view is recorded once per distinct view (page, target and filters), not on every rerun:
+the last one recorded is remembered in the session. Exports are recorded by the download
+button's `on_click` callback, and admin actions check the role again when they run, not
+only when their button was drawn. Writing to the trail never breaks a page: a failed
+write is logged and shown as a one-line warning.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
+
+from dashboard import auth, cached
+from dashboard.auth import Visitor
+from dashboard.filters import filters_to_query
+from db import audit as trail
+from db.engine import DatabaseSetupError
+from db.queries import SearchFilters
+
+log = logging.getLogger("dashboard.audit")
+
+LAST_VIEW_KEY = "_audit_last_view"
+NOT_RECORDED = (
+    "This was not recorded in the audit trail: the database refused the write "
+    "(the dashboard's log says why)."
+)
+
+
+def entry(
+    visitor: Visitor,
+    action: str,
+    *,
+    target: str | None = None,
+    filters: SearchFilters | Mapping[str, Any] | None = None,
+    rows: int | None = None,
+    detail: str | None = None,
+) -> trail.AuditEntry:
+    """The audit entry for `visitor` doing `action`; search filters as their query string."""
+    if isinstance(filters, SearchFilters):
+        filters = filters_to_query(filters)
+    return trail.AuditEntry(
+        actor=visitor.actor,
+        role=visitor.role,
+        action=action,
+        target=target,
+        filters=filters,
+        rows=rows,
+        detail=detail,
+    )
+
+
+def view_key(item: trail.AuditEntry) -> str:
+    """What makes two views the same view: who, which page, which target, which filters."""
+    return json.dumps(
+        [item.actor, item.action, item.target, trail.filters_json(item.filters)],
+        ensure_ascii=False,
+    )
+
+
+def write(url: str, item: trail.AuditEntry) -> bool:
+    """Append `item`; on failure log it, warn in one line, and let the page go on."""
+    try:
+        trail.record(cached.engine(url), item)
+    except (SQLAlchemyError, DatabaseSetupError):
+        log.warning("could not write the audit event %s", item.action, exc_info=True)
+        st.warning(NOT_RECORDED, icon=":material/warning:")
+        return False
+    return True
+
+
+def record_view(
+    url: str,
+    visitor: Visitor,
+    action: str,
+    *,
+    target: str | None = None,
+    filters: SearchFilters | None = None,
+) -> None:
+    """Record a view unless it is the one this session recorded last (a rerun)."""
+    item = entry(visitor, action, target=target, filters=filters)
+    key = view_key(item)
+    if st.session_state.get(LAST_VIEW_KEY) == key:
+        return
+    if write(url, item):
+        st.session_state[LAST_VIEW_KEY] = key
+
+
+def record_export(
+    url: str,
+    action: str,
+    *,
+    target: str | None,
+    filters: SearchFilters | Mapping[str, Any] | None,
+    rows: int,
+    file_name: str,
+) -> None:
+    """A download button's `on_click`: who downloaded what, how many rows."""
+    visitor = auth.current_visitor()
+    write(
+        url,
+        entry(visitor, action, target=target, filters=filters, rows=rows, detail=file_name),
+    )
+
+
+def record_action(url: str, visitor: Visitor, action: str, detail: str) -> None:
+    """An action that changed something (a cursor reset), with its outcome."""
+    write(url, entry(visitor, action, detail=detail))
+
+
+def require_admin(url: str, action: str, *, target: str | None = None) -> Visitor | None:
+    """The visitor if they are an administrator right now; else record a refusal, None.
+
+    Called when an admin action runs (a button's callback), so a viewer cannot reach it by
+    replaying a widget or opening a URL: the role is read from the session's identity
+    and the current settings at that moment.
+    """
+    visitor = auth.current_visitor()
+    if visitor.is_admin:
+        return visitor
+    write(url, entry(visitor, "denied", target=target, detail=f"{action} needs the admin role"))
+    return None
+
+
+def trail_filter(
+    actors: list[str], actions: list[str], start: date, end: date, tz: str
+) -> trail.TrailFilter:
+    """The audit page's choices as a query: whole days `start`..`end` in `tz`."""
+    zone = ZoneInfo(tz)
+    return trail.TrailFilter(
+        actors=tuple(actors),
+        actions=tuple(actions),
+        start=datetime.combine(start, time(), zone).astimezone(UTC),
+        end=datetime.combine(end + timedelta(days=1), time(), zone).astimezone(UTC),
+    )

@@ -1,0 +1,136 @@
+"""The dashboard's audit trail in the database: append an event, read events back.
+
+There is deliberately no update and no delete here: the trail is only ever appended to.
+Filters are stored as a JSON object (the page's query string), so an entry says exactly
+what was looked at. Nothing secret is ever handed to `record`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, Select, desc, func, insert, select
+
+from db.models import AuditEvent, utc_now
+
+ACTIONS = (
+    "view_summary",
+    "view_user",
+    "view_calendar",
+    "view_day",
+    "view_status",
+    "view_audit",
+    "export_csv",
+    "export_json",
+    "reset_cursor",
+    "denied",
+)
+"""Every action the dashboard records, in the order the audit page offers them."""
+
+TRAIL_COLUMNS = ("at", "actor", "role", "action", "target", "filters", "rows", "detail")
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One event as the dashboard reports it; `at` is set when it is written."""
+
+    actor: str
+    role: str | None
+    action: str
+    target: str | None = None
+    filters: Mapping[str, Any] | None = None
+    rows: int | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class TrailFilter:
+    """Which events to read: by actor, by action, and `start <= at < end` (UTC)."""
+
+    actors: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+def filters_json(filters: Mapping[str, Any] | None) -> str | None:
+    """A stable JSON form: the same view always gives the same text."""
+    if filters is None:
+        return None
+    return json.dumps(filters, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def record(engine: Engine, entry: AuditEntry, at: datetime | None = None) -> None:
+    """Append `entry` to the trail in its own transaction."""
+    if entry.action not in ACTIONS:
+        raise ValueError(f"unknown audit action {entry.action!r}")
+    with engine.begin() as conn:
+        conn.execute(
+            insert(AuditEvent).values(
+                at=at or utc_now(),
+                actor=entry.actor,
+                role=entry.role,
+                action=entry.action,
+                target=entry.target,
+                filters=filters_json(entry.filters),
+                rows=entry.rows,
+                detail=entry.detail,
+            )
+        )
+
+
+def _where(statement: Select[Any], wanted: TrailFilter) -> Select[Any]:
+    if wanted.actors:
+        statement = statement.where(AuditEvent.actor.in_(wanted.actors))
+    if wanted.actions:
+        statement = statement.where(AuditEvent.action.in_(wanted.actions))
+    if wanted.start is not None:
+        statement = statement.where(AuditEvent.at >= wanted.start)
+    if wanted.end is not None:
+        statement = statement.where(AuditEvent.at < wanted.end)
+    return statement
+
+
+def _trail_select(wanted: TrailFilter) -> Select[Any]:
+    columns = [getattr(AuditEvent, name) for name in TRAIL_COLUMNS]
+    return _where(select(*columns), wanted).order_by(desc(AuditEvent.at), desc(AuditEvent.id))
+
+
+def count_trail(engine: Engine, wanted: TrailFilter) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(_where(select(func.count(AuditEvent.id)), wanted)).scalar_one())
+
+
+def read_trail(engine: Engine, wanted: TrailFilter, *, limit: int, offset: int = 0) -> pd.DataFrame:
+    """Events newest first, `at` as aware UTC times."""
+    with engine.connect() as conn:
+        rows = conn.execute(_trail_select(wanted).limit(limit).offset(offset)).all()
+    return _frame(rows)
+
+
+def iter_trail(engine: Engine, wanted: TrailFilter, *, chunk: int = 5000) -> Iterator[pd.DataFrame]:
+    """Every matching event, newest first, a frame of at most `chunk` rows at a time."""
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True).execute(_trail_select(wanted))
+        while rows := result.fetchmany(chunk):
+            yield _frame(rows)
+
+
+def trail_actors(engine: Engine) -> tuple[str, ...]:
+    """Everyone the trail names, for the audit page's actor filter."""
+    with engine.connect() as conn:
+        return tuple(
+            conn.execute(select(AuditEvent.actor).distinct().order_by(AuditEvent.actor)).scalars()
+        )
+
+
+def _frame(rows: Any) -> pd.DataFrame:
+    frame = pd.DataFrame([tuple(row) for row in rows], columns=list(TRAIL_COLUMNS))
+    frame["at"] = pd.to_datetime(frame["at"], utc=True)
+    frame["rows"] = frame["rows"].astype("Int64")
+    return frame

@@ -1,0 +1,112 @@
+"""`/audit` — who viewed, exported or reset what in this dashboard, newest first.
+
+For administrators only (the navigation gives viewers a refusal at this address; the role
+is checked here again). The trail is read-only: nothing on this page edits or deletes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from datetime import timedelta
+
+import streamlit as st
+
+from dashboard import audit, chrome, export
+from dashboard.formatting import plural
+from db import audit as trail
+
+PAGE_ROWS = 200
+
+ctx = chrome.page_start("Audit trail")
+if audit.require_admin(ctx.url, "view_audit", target="audit") is None:
+    st.warning("This page is for administrators only.", icon=":material/lock:")
+    st.stop()
+
+st.caption(
+    "Every distinct page view, every download and every cursor reset in this dashboard, "
+    "with who did it and with which filters, newest first. Entries cannot be edited or "
+    "deleted here."
+)
+
+pick = st.columns([2, 2, 2])
+actors = pick[0].multiselect(
+    "Who", trail.trail_actors(ctx.engine), key="audit_actors", placeholder="Everyone"
+)
+actions = pick[1].multiselect(
+    "Action", trail.ACTIONS, key="audit_actions", placeholder="All actions"
+)
+picked = pick[2].date_input(
+    "Dates",
+    value=(ctx.today - timedelta(days=29), ctx.today),
+    format="YYYY-MM-DD",
+    key="audit_dates",
+    help=f"Whole days in {ctx.tz} (DISPLAY_TZ), both ends included.",
+)
+if not (isinstance(picked, tuple) and len(picked) == 2):
+    st.caption("Pick the last day of the range.")
+    st.stop()
+start, end = picked
+wanted = audit.trail_filter(actors, actions, start, end, ctx.tz)
+shown_filters = {
+    "actor": actors,
+    "action": actions,
+    "from": start.isoformat(),
+    "to": end.isoformat(),
+}
+chrome.record_view(ctx, "view_audit")
+
+total = trail.count_trail(ctx.engine, wanted)
+pages = max(1, math.ceil(total / PAGE_ROWS))
+st.markdown(f"**{plural(total, 'event')}** from {start} to {end}")
+# A new key per filter set sends the list back to its first page when filters change.
+list_key = hashlib.sha256(repr(wanted).encode()).hexdigest()[:12]
+page_number = st.pagination(pages, key=f"audit_list_{list_key}") if pages > 1 else 1
+offset = (page_number - 1) * PAGE_ROWS
+events = trail.read_trail(ctx.engine, wanted, limit=PAGE_ROWS, offset=offset)
+events["at"] = events["at"].dt.tz_convert(ctx.tz)
+if total:
+    st.caption(f"Events {offset + 1:,}–{offset + len(events):,} of {total:,}.")
+st.dataframe(
+    events,
+    hide_index=True,
+    width="stretch",
+    height=min(38 + 35 * max(len(events), 1), 720),
+    column_config={
+        "at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm:ss Z"),
+        "actor": st.column_config.TextColumn("Who"),
+        "role": st.column_config.TextColumn("Role", width="small"),
+        "action": st.column_config.TextColumn("Action"),
+        "target": st.column_config.TextColumn("User, day or page"),
+        "filters": st.column_config.TextColumn("Filters", width="large"),
+        "rows": st.column_config.NumberColumn("Rows", format="%d", width="small"),
+        "detail": st.column_config.TextColumn("Detail"),
+    },
+)
+
+
+def _csv() -> bytes:
+    chunks = (
+        chunk.assign(at=chunk["at"].dt.tz_convert(ctx.tz))
+        for chunk in trail.iter_trail(ctx.engine, wanted)
+    )
+    return export.csv_from_chunks(chunks, trail.TRAIL_COLUMNS)
+
+
+download_name = export.file_name("audit-trail", start, end)
+st.download_button(
+    f"Download {plural(total, 'event')} (CSV)",
+    data=_csv,
+    file_name=download_name,
+    mime="text/csv",
+    on_click=audit.record_export,
+    args=(ctx.url, "export_csv"),
+    kwargs={
+        "target": "audit trail",
+        "filters": shown_filters,
+        "rows": total,
+        "file_name": download_name,
+    },
+    icon=":material/download:",
+    disabled=total == 0,
+)

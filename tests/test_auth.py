@@ -1,0 +1,400 @@
+"""Sign-in, roles and the audit trail: the rules as plain functions, the trail on a real
+SQLite file, and the gate driven through `AppTest` (an `[auth]` secrets section and a
+seeded `st.user`, as Streamlit's sign-in leaves them)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from sqlalchemy import Engine, text
+from streamlit.testing.v1 import AppTest
+
+from dashboard.audit import entry, trail_filter, view_key
+from dashboard.auth import ANONYMOUS, email_of, matches, role_for, visitor_for
+from dashboard.export import csv_from_chunks
+from db import audit as trail
+from db.engine import open_database
+from ingest.settings import SETTINGS, ConfigError, load_settings
+from ingest.store import Store
+from tests.test_pages import APP, metrics, plain, texts
+from tests.test_queries import KNOWN, store_records
+
+PROJECT = Path(__file__).resolve().parent.parent
+ROLES = {"ADMIN_EMAILS": "boss@example.com", "VIEWER_EMAILS": "@example.com, guest@partner.example"}
+AUTH_SECRETS = {
+    "auth": {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "not-a-real-cookie-secret",
+        "client_id": "dashboard",
+        "client_secret": "not-a-real-client-secret",
+        "server_metadata_url": "http://localhost:9/.well-known/openid-configuration",
+    }
+}
+
+
+def roles(**overrides: str):
+    return load_settings({**ROLES, **overrides})
+
+
+# --- roles --------------------------------------------------------------------------------
+
+
+def test_role_comes_from_addresses_and_domains_in_any_case() -> None:
+    settings = roles()
+    assert role_for("Boss@Example.COM", settings) == "admin"
+    assert role_for("ann@example.com", settings) == "viewer"
+    assert role_for("GUEST@partner.example", settings) == "viewer"
+    assert role_for("other@partner.example", settings) is None
+    assert role_for(None, settings) is None
+
+
+def test_an_address_on_both_lists_is_an_admin() -> None:
+    settings = roles(ADMIN_EMAILS="@example.com", VIEWER_EMAILS="ann@example.com")
+    assert role_for("ann@example.com", settings) == "admin"
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["ann@sub.example.com", "ann@badexample.com", "ann@example.com.evil.test", "example.com"],
+)
+def test_a_domain_entry_covers_exactly_that_domain(email: str) -> None:
+    assert not matches(email, ("@example.com",))
+
+
+def test_nobody_has_a_role_when_both_lists_are_empty() -> None:
+    settings = load_settings({})
+    assert (settings.admin_emails, settings.viewer_emails) == ((), ())
+    assert role_for("boss@example.com", settings) is None
+
+
+def test_access_lists_are_read_trimmed_lower_case_and_once() -> None:
+    settings = load_settings({"ADMIN_EMAILS": " Boss@Example.com ,@Corp.Example,boss@example.com,"})
+    assert settings.admin_emails == ("boss@example.com", "@corp.example")
+
+
+@pytest.mark.parametrize("name", ["ADMIN_EMAILS", "VIEWER_EMAILS"])
+@pytest.mark.parametrize("bad", ["boss", "@", "boss@localhost", "a b@example.com", "*", "x@@y.com"])
+def test_an_invalid_access_entry_is_one_line_naming_the_variable(name: str, bad: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({name: f"ok@example.com, {bad}"})
+    message = str(caught.value)
+    assert message == (
+        f"{name} must be e-mail addresses or @domain entries separated by commas, got {bad!r}"
+    )
+
+
+def test_only_a_verified_email_claim_identifies_someone() -> None:
+    assert email_of({"email": " Ann@Example.com "}) == "ann@example.com"
+    assert email_of({"email": "ann@example.com", "email_verified": True}) == "ann@example.com"
+    assert email_of({"email": "ann@example.com", "email_verified": False}) is None
+    assert email_of({"name": "ann@example.com", "preferred_username": "ann@example.com"}) is None
+    assert email_of({"email": "not an address"}) is None
+
+
+def test_without_sign_in_everyone_is_an_anonymous_admin() -> None:
+    visitor = visitor_for(False, {"email": "eve@elsewhere.test", "is_logged_in": True}, roles())
+    assert visitor.is_admin and visitor.actor == ANONYMOUS
+
+
+def test_with_sign_in_a_visitor_who_has_not_signed_in_has_no_role() -> None:
+    visitor = visitor_for(True, {"email": "boss@example.com"}, roles())
+    assert (visitor.signed_in, visitor.role) == (False, None)
+    visitor = visitor_for(True, {"is_logged_in": False, "email": "boss@example.com"}, roles())
+    assert visitor.role is None
+
+
+def test_a_signed_in_visitor_gets_the_role_of_their_address() -> None:
+    claims = {"is_logged_in": True, "email": "Ann@Example.com"}
+    visitor = visitor_for(True, claims, roles())
+    assert (visitor.role, visitor.actor) == ("viewer", "ann@example.com")
+    stranger = visitor_for(True, {"is_logged_in": True, "email": "eve@evil.test"}, roles())
+    assert (stranger.signed_in, stranger.role) == (True, None)
+
+
+# --- the trail in the database --------------------------------------------------------------
+
+
+@pytest.fixture
+def trail_db(tmp_path: Path):
+    engine = open_database(f"sqlite:///{tmp_path / 'audit.db'}")
+    yield engine
+    engine.dispose()
+
+
+def at(hour: int, day: int = 2) -> datetime:
+    return datetime(2026, 3, day, hour, tzinfo=UTC)
+
+
+def fill(engine: Engine) -> None:
+    trail.record(engine, trail.AuditEntry("ann@example.com", "viewer", "view_summary"), at(9))
+    trail.record(
+        engine,
+        trail.AuditEntry(
+            "ann@example.com",
+            "viewer",
+            "view_user",
+            target="bob@example.com",
+            filters={"to": "2026-03-02", "from": "2026-03-01", "q": "=SUM(A1)"},
+        ),
+        at(10),
+    )
+    trail.record(
+        engine,
+        trail.AuditEntry(
+            "boss@example.com", "admin", "export_csv", "@HYPERLINK", rows=12, detail="a.csv"
+        ),
+        at(11),
+    )
+    trail.record(engine, trail.AuditEntry("boss@example.com", "admin", "reset_cursor"), at(8, 3))
+
+
+def test_the_trail_reads_back_newest_first_with_filters_as_json(trail_db: Engine) -> None:
+    fill(trail_db)
+    events = trail.read_trail(trail_db, trail.TrailFilter(), limit=10)
+    assert list(events["action"]) == ["reset_cursor", "export_csv", "view_user", "view_summary"]
+    assert events["at"].iloc[0] == at(8, 3)
+    view = events.iloc[2]
+    assert view["filters"] == '{"from":"2026-03-01","q":"=SUM(A1)","to":"2026-03-02"}'
+    assert events.iloc[1]["rows"] == 12 and pd.isna(events.iloc[2]["rows"])
+    assert trail.count_trail(trail_db, trail.TrailFilter()) == 4
+    assert trail.trail_actors(trail_db) == ("ann@example.com", "boss@example.com")
+
+
+def test_the_trail_filters_by_actor_action_and_time(trail_db: Engine) -> None:
+    fill(trail_db)
+    by_actor = trail.TrailFilter(actors=("ann@example.com",))
+    assert list(trail.read_trail(trail_db, by_actor, limit=10)["action"]) == [
+        "view_user",
+        "view_summary",
+    ]
+    by_action = trail.TrailFilter(actions=("export_csv", "reset_cursor"))
+    assert trail.count_trail(trail_db, by_action) == 2
+    on_the_2nd = trail.TrailFilter(start=at(0), end=at(0, 3))
+    assert trail.count_trail(trail_db, on_the_2nd) == 3
+    assert list(trail.read_trail(trail_db, on_the_2nd, limit=1, offset=1)["action"]) == [
+        "view_user"
+    ]
+
+
+def test_days_of_the_trail_filter_are_whole_days_in_the_display_time_zone() -> None:
+    wanted = trail_filter([], ["denied"], date(2026, 3, 29), date(2026, 3, 29), "Europe/Berlin")
+    assert wanted.start == datetime(2026, 3, 28, 23, tzinfo=UTC)  # CET
+    assert wanted.end == datetime(2026, 3, 29, 22, tzinfo=UTC)  # CEST from 01:00 UTC
+    assert wanted.actions == ("denied",)
+
+
+def test_an_unknown_action_is_refused(trail_db: Engine) -> None:
+    with pytest.raises(ValueError, match="unknown audit action 'delete_everything'"):
+        trail.record(trail_db, trail.AuditEntry("x@example.com", None, "delete_everything"))
+
+
+def test_the_trail_as_csv_neutralises_formula_cells(trail_db: Engine) -> None:
+    fill(trail_db)
+    wanted = trail.TrailFilter(start=at(10), end=at(12))
+    body = csv_from_chunks(trail.iter_trail(trail_db, wanted, chunk=1), trail.TRAIL_COLUMNS)
+    assert body.decode("utf-8") == (
+        "at,actor,role,action,target,filters,rows,detail\r\n"
+        "2026-03-02T11:00:00+00:00,boss@example.com,admin,export_csv,'@HYPERLINK,,12,a.csv\r\n"
+        "2026-03-02T10:00:00+00:00,ann@example.com,viewer,view_user,bob@example.com,"
+        '"{""from"":""2026-03-01"",""q"":""=SUM(A1)"",""to"":""2026-03-02""}",,\r\n'
+    )
+
+
+def test_the_same_view_has_the_same_key_whatever_the_order_of_its_filters() -> None:
+    visitor = visitor_for(False, {}, roles())
+    one = entry(visitor, "view_day", target="2026-03-02", filters={"from": "a", "to": "b"})
+    two = entry(visitor, "view_day", target="2026-03-02", filters={"to": "b", "from": "a"})
+    other = entry(visitor, "view_day", target="2026-03-03", filters={"to": "b", "from": "a"})
+    assert view_key(one) == view_key(two) != view_key(other)
+
+
+def test_nothing_in_the_dashboard_updates_or_deletes_the_trail() -> None:
+    sources = [PROJECT / "db" / "audit.py", *(PROJECT / "dashboard").glob("*.py")]
+    sources += (PROJECT / "pages").glob("*.py")
+    changing = re.compile(r"\b(update|delete)\s*\(\s*(AuditEvent|audit_events)|DELETE FROM audit")
+    assert [str(path) for path in sources if changing.search(path.read_text())] == []
+
+
+# --- the gate, through AppTest ---------------------------------------------------------------
+
+
+@pytest.fixture
+def dashboard_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The app's settings point at a database with known searches; roles are set."""
+    monkeypatch.chdir(tmp_path)  # no stray .env, no .streamlit/secrets.toml
+    for spec in SETTINGS:
+        monkeypatch.delenv(spec.name, raising=False)
+    path = tmp_path / "dashboard.db"
+    monkeypatch.setenv("DB_PATH", str(path))
+    monkeypatch.setenv("DISPLAY_TZ", "Europe/Berlin")
+    for name, value in ROLES.items():
+        monkeypatch.setenv(name, value)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    engine = open_database(f"sqlite:///{path}")
+    store_records(engine, KNOWN)
+    Store(engine).advance_cursor(datetime(2026, 4, 1, tzinfo=UTC), bootstrap_done=True)
+    yield engine
+    engine.dispose()
+
+
+def app_as(user: dict | None, *, sign_in: bool = True) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    if sign_in:
+        at.secrets = AUTH_SECRETS
+    at.user = {} if user is None else {"is_logged_in": True, **user}
+    return at
+
+
+def open_as(
+    user: dict | None, page: str | None = None, *, sign_in: bool = True, **params: str
+) -> AppTest:
+    at = app_as(user, sign_in=sign_in)
+    if page is not None:
+        at.run()
+        at.switch_page(page)
+    at.query_params.clear()
+    at.query_params.update({"from": "2026-03-28", "to": "2026-03-31", **params})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def events(engine: Engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return [
+            tuple(row)
+            for row in conn.execute(
+                text("SELECT actor, role, action, target, rows FROM audit_events ORDER BY id")
+            )
+        ]
+
+
+def shows_no_data(at: AppTest) -> None:
+    assert not at.metric and not at.dataframe and not at.download_button
+    assert not at.sidebar.children, "no filters, no account box"
+
+
+def test_before_sign_in_there_is_only_a_sign_in_button(dashboard_db: Engine) -> None:
+    at = open_as(None)
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert [t.value for t in at.title] == ["Archive search logs"]
+    shows_no_data(at)
+    assert not any(re.search(r"\d", line) for line in texts(at)), texts(at)
+    assert events(dashboard_db) == []
+
+
+def test_a_stranger_sees_their_address_and_a_sign_out_button_only(dashboard_db: Engine) -> None:
+    at = open_as({"email": "eve@evil.test"})
+    assert [t.value for t in at.title] == ["No access"]
+    assert [b.label for b in at.button] == ["Sign out"]
+    (line,) = [plain(m.value) for m in at.markdown]
+    assert line.startswith("You are signed in as `eve@evil.test`, which has no access")
+    shows_no_data(at)
+    at.run()  # a rerun is not a second refusal
+    assert events(dashboard_db) == [("eve@evil.test", None, "denied", "dashboard", None)]
+
+
+def test_a_viewer_sees_the_dashboard_but_not_rejects_or_the_reset(dashboard_db: Engine) -> None:
+    at = open_as({"email": "ann@example.com"})
+    assert metrics(at)["Searches"] == "6"
+    assert any("ann@example.com" in c.value and "viewer" in c.value for c in at.sidebar.caption)
+    at.switch_page("pages/status.py").run()
+    assert metrics(at)["Searches stored"] == "9"
+    assert "Rejected records" not in [s.value for s in at.subheader]
+    assert "Reset cursor" not in [b.label for b in at.button]
+    assert not at.checkbox
+    assert not any("No sign-in is configured" in line for line in texts(at))
+
+
+def test_an_admin_sees_rejects_and_the_reset(dashboard_db: Engine) -> None:
+    at = open_as({"email": "BOSS@example.com"}, "pages/status.py")
+    assert "Rejected records" in [s.value for s in at.subheader]
+    assert "Reset cursor" in [b.label for b in at.button]
+
+
+def test_a_reset_replayed_by_someone_no_longer_admin_is_refused_and_recorded(
+    dashboard_db: Engine,
+) -> None:
+    at = open_as({"email": "boss@example.com"}, "pages/status.py")
+    at.checkbox(key="confirm_reset_cursor").check().run()
+    at.user = {"is_logged_in": True, "email": "ann@example.com"}  # same widgets, a viewer
+    next(b for b in at.button if b.label == "Reset cursor").click().run()
+    assert Store(dashboard_db).cursor() is not None
+    assert [plain(e.value) for e in at.error] == ["Only administrators can reset the cursor."]
+    assert events(dashboard_db)[-2:] == [
+        ("ann@example.com", "viewer", "denied", "cursor", None),
+        ("ann@example.com", "viewer", "view_status", None, None),
+    ]
+
+
+def test_an_admin_reset_is_recorded(dashboard_db: Engine) -> None:
+    at = open_as({"email": "boss@example.com"}, "pages/status.py")
+    at.checkbox(key="confirm_reset_cursor").check().run()
+    next(b for b in at.button if b.label == "Reset cursor").click().run()
+    assert Store(dashboard_db).cursor() is None
+    assert events(dashboard_db)[-1] == ("boss@example.com", "admin", "reset_cursor", None, None)
+
+
+def test_a_view_is_recorded_once_not_on_every_rerun(dashboard_db: Engine) -> None:
+    at = open_as({"email": "ann@example.com"}, "pages/user.py", email="b@example.com")
+    at.run()
+    at.run()
+    views = [e for e in events(dashboard_db) if e[2] == "view_user"]
+    assert views == [("ann@example.com", "viewer", "view_user", "b@example.com", None)]
+    at.text_input(key="filter_text").input("invoice").run()
+    assert len([e for e in events(dashboard_db) if e[2] == "view_user"]) == 2
+    with dashboard_db.connect() as conn:
+        last = conn.execute(text("SELECT filters FROM audit_events ORDER BY id DESC")).scalar()
+    assert last == (
+        '{"from":"2026-03-28","q":"invoice","to":"2026-03-31","user":["b@example.com"]}'
+    )
+
+
+def test_an_export_records_who_what_and_how_many_rows(dashboard_db: Engine) -> None:
+    at = open_as({"email": "ann@example.com"}, "pages/day.py", date="2026-03-29")
+    at.download_button[0].click().run()
+    assert events(dashboard_db)[-1] == ("ann@example.com", "viewer", "export_csv", "2026-03-29", 3)
+    at = open_as({"email": "ann@example.com"})
+    at.download_button[0].click().run()
+    assert events(dashboard_db)[-1][2:] == ("export_csv", "summary by user", 3)
+
+
+def test_the_audit_page_lists_the_trail_for_an_admin(dashboard_db: Engine) -> None:
+    open_as({"email": "ann@example.com"}, "pages/day.py", date="2026-03-29")
+    today = date.today()
+    at = open_as({"email": "boss@example.com"}, "pages/audit.py")
+    table = at.dataframe[0].value
+    # The summary opens first, then the audit page: newest first.
+    assert list(table["action"]) == ["view_audit", "view_summary", "view_day", "view_summary"]
+    assert list(table["actor"]) == ["boss@example.com"] * 2 + ["ann@example.com"] * 2
+    assert at.date_input(key="audit_dates").value == (today - timedelta(days=29), today)
+    at.multiselect(key="audit_actions").select("view_day").run()
+    assert list(at.dataframe[0].value["target"]) == ["2026-03-29"]
+    assert [b.label for b in at.download_button] == ["Download 1 event (CSV)"]
+    assert not [b for b in at.button if re.search("delete|edit|clear", b.label, re.I)]
+
+
+def test_without_sign_in_the_audit_trail_names_the_anonymous_admin(dashboard_db: Engine) -> None:
+    at = open_as(None, "pages/audit.py", sign_in=False)
+    assert any("No sign-in is configured" in c.value for c in at.caption)
+    assert list(at.dataframe[0].value["actor"]) == [ANONYMOUS, ANONYMOUS]
+    assert list(at.dataframe[0].value["action"]) == ["view_audit", "view_summary"]
+
+
+def test_a_failed_audit_write_is_one_warning_and_the_page_still_shows(
+    dashboard_db: Engine,
+) -> None:
+    with dashboard_db.begin() as conn:
+        conn.execute(text("DROP TABLE audit_events"))
+    at = open_as({"email": "ann@example.com"})
+    assert metrics(at)["Searches"] == "6"
+    assert [w.value for w in at.warning] == [
+        "This was not recorded in the audit trail: the database refused the write "
+        "(the dashboard's log says why)."
+    ]
