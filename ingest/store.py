@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from db import rollups
 from db.models import (
     FILTER_VALUE_COLUMNS,
+    ROLLUP_USER_ALL,
     FilterValue,
     IngestRun,
     KeyValue,
@@ -270,15 +271,20 @@ class Store:
 
     # --- totals ------------------------------------------------------------------------
     def totals(self) -> dict[str, Any]:
+        """Searches stored, first and last: from the all-time rollup (kept in the same
+        transactions as the rows), not a count of every row (1 s at 5M rows)."""
+        everything = ROLLUP_USER_ALL
         with self.engine.connect() as conn:
             rows, first, last = conn.execute(
                 select(
-                    func.count(), func.min(SearchLog.create_time), func.max(SearchLog.create_time)
+                    func.coalesce(func.sum(everything.c.searches), 0),
+                    func.min(everything.c.first_time),
+                    func.max(everything.c.last_time),
                 )
             ).one()
             rejected = conn.execute(select(func.count()).select_from(RejectedRecord)).scalar()
         return {
-            "search_logs": rows,
+            "search_logs": int(rows),
             "first_event": first,
             "last_event": last,
             "rejected_records": rejected,
