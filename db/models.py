@@ -177,7 +177,14 @@ def _rollup(name: str, *, bucket: bool, per_user: bool) -> Table:
     if not bucket:
         primary = ["email_addr", "source", "description", "nulls"]
     return Table(
-        name, Base.metadata, *keys, *dimensions, *measures, PrimaryKeyConstraint(*primary), *extras
+        name,
+        Base.metadata,
+        *keys,
+        *dimensions,
+        *measures,
+        PrimaryKeyConstraint(*primary),
+        *extras,
+        sqlite_with_rowid=False,  # stored in key order, not once as rows and again as a key
     )
 
 
@@ -199,6 +206,7 @@ ROLLUP_USER_ACTIVE_DAY = Table(
     Column("email_addr", String(320), nullable=False),
     Column("bucket", BigInteger, nullable=False),
     PrimaryKeyConstraint("email_addr", "bucket"),
+    sqlite_with_rowid=False,
 )
 """(user, UTC day) for every day a user searched: active days without scanning rows."""
 

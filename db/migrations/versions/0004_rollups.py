@@ -44,6 +44,7 @@ def upgrade() -> None:
             *_dimensions(sa.Column("email_addr", sa.String(length=320), nullable=False)),
             *_per_user_measures(),
             sa.PrimaryKeyConstraint("bucket", "email_addr", "source", "description", "nulls"),
+            sqlite_with_rowid=False,
         )
         op.create_index(f"ix_{name}_email_addr_bucket", name, ["email_addr", "bucket"])
     op.create_table(
@@ -51,6 +52,7 @@ def upgrade() -> None:
         *_dimensions(sa.Column("email_addr", sa.String(length=320), nullable=False)),
         *_per_user_measures(),
         sa.PrimaryKeyConstraint("email_addr", "source", "description", "nulls"),
+        sqlite_with_rowid=False,
     )
     for name in EVERYONE_BUCKETED:
         op.create_table(
@@ -59,12 +61,14 @@ def upgrade() -> None:
             *_dimensions(sa.Column("is_system", sa.SmallInteger(), nullable=False)),
             sa.Column("searches", sa.BigInteger(), nullable=False),
             sa.PrimaryKeyConstraint("bucket", "is_system", "source", "description", "nulls"),
+            sqlite_with_rowid=False,
         )
     op.create_table(
         "rollup_user_active_day",
         sa.Column("email_addr", sa.String(length=320), nullable=False),
         sa.Column("bucket", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("email_addr", "bucket"),
+        sqlite_with_rowid=False,
     )
     # count the searches already stored (the same statements the ingest runs per page)
     from db.rollups import add_rows_after
