@@ -171,7 +171,7 @@ def _rollup(name: str, *, bucket: bool, per_user: bool) -> Table:
             Column("last_time", UtcDateTime, nullable=False),
         ]
     extras: list[Any] = []
-    if bucket and per_user:
+    if bucket and per_user and name != "rollup_user_month":
         extras.append(Index(f"ix_{name}_email_addr_bucket", "email_addr", "bucket"))
     primary = [column.name for column in keys + dimensions]
     if not bucket:
@@ -200,15 +200,24 @@ ROLLUP_HOUR = _rollup("rollup_hour", bucket=True, per_user=False)
 """Everyone's searches per UTC hour, source and search type (system sender apart)."""
 ROLLUP_DAY = _rollup("rollup_day", bucket=True, per_user=False)
 """Everyone's searches per UTC day, source and search type (system sender apart)."""
-ROLLUP_USER_ACTIVE_DAY = Table(
-    "rollup_user_active_day",
-    Base.metadata,
-    Column("email_addr", String(320), nullable=False),
-    Column("bucket", BigInteger, nullable=False),
-    PrimaryKeyConstraint("email_addr", "bucket"),
-    sqlite_with_rowid=False,
-)
-"""(user, UTC day) for every day a user searched: active days without scanning rows."""
+
+
+def _user_totals(name: str) -> Table:
+    return Table(
+        name,
+        Base.metadata,
+        Column("email_addr", String(320), nullable=False),
+        Column("bucket", BigInteger, nullable=False),
+        Column("searches", BigInteger, nullable=False),
+        PrimaryKeyConstraint("email_addr", "bucket"),
+        sqlite_with_rowid=False,
+    )
+
+
+ROLLUP_USER_HOUR_TOTAL = _user_totals("rollup_user_hour_total")
+"""Per user and UTC hour, all sources and types: one user's hours read in key order."""
+ROLLUP_USER_DAY_TOTAL = _user_totals("rollup_user_day_total")
+"""Per user and UTC day: one user's days, and active days without scanning rows."""
 
 
 def utc_now() -> datetime:

@@ -38,9 +38,10 @@ from db import rollups
 from db.models import (
     ROLLUP_DAY,
     ROLLUP_HOUR,
-    ROLLUP_USER_ACTIVE_DAY,
     ROLLUP_USER_DAY,
+    ROLLUP_USER_DAY_TOTAL,
     ROLLUP_USER_HOUR,
+    ROLLUP_USER_HOUR_TOTAL,
     FilterValue,
     IngestRun,
     KeyValue,
@@ -350,8 +351,11 @@ def _dimensions(filters: SearchFilters) -> Dimensions:
 def _rollup_buckets(
     engine: Engine, filters: SearchFilters, lower: datetime, upper: datetime, seconds: int
 ) -> pd.DataFrame:
-    if filters.users:
-        table = ROLLUP_USER_HOUR if seconds == 3600 else ROLLUP_USER_DAY
+    hourly = seconds == 3600
+    if filters.users and (filters.sources or filters.descriptions):
+        table = ROLLUP_USER_HOUR if hourly else ROLLUP_USER_DAY
+    elif filters.users:  # a user's buckets in key order, a row per hour or day
+        table = ROLLUP_USER_HOUR_TOTAL if hourly else ROLLUP_USER_DAY_TOTAL
     else:
         table = ROLLUP_HOUR if seconds == 3600 else ROLLUP_DAY
     first, end = int(lower.timestamp()) // seconds, int(upper.timestamp()) // seconds
@@ -469,7 +473,7 @@ def _active_days_from_rollups(
     hours a user searched (the hourly rollup, shifted by the zone's offset at each hour)."""
     if _utc_throughout(tz, lower, upper):
         typed = filters.sources or filters.descriptions
-        table = ROLLUP_USER_DAY if typed else ROLLUP_USER_ACTIVE_DAY
+        table = ROLLUP_USER_DAY if typed else ROLLUP_USER_DAY_TOTAL
         first, end = rollups.day_range(lower, upper)
         day: ColumnElement[Any] = table.c.bucket
     else:

@@ -36,10 +36,11 @@ from sqlalchemy import (
 from db.models import (
     ROLLUP_DAY,
     ROLLUP_HOUR,
-    ROLLUP_USER_ACTIVE_DAY,
     ROLLUP_USER_ALL,
     ROLLUP_USER_DAY,
+    ROLLUP_USER_DAY_TOTAL,
     ROLLUP_USER_HOUR,
+    ROLLUP_USER_HOUR_TOTAL,
     ROLLUP_USER_MONTH,
 )
 
@@ -52,7 +53,8 @@ ROLLUP_TABLES: tuple[Table, ...] = (
     ROLLUP_USER_ALL,
     ROLLUP_HOUR,
     ROLLUP_DAY,
-    ROLLUP_USER_ACTIVE_DAY,
+    ROLLUP_USER_HOUR_TOTAL,
+    ROLLUP_USER_DAY_TOTAL,
 )
 
 # --- maintenance ----------------------------------------------------------------------
@@ -89,7 +91,8 @@ def _bucket_sql(table: Table, dialect: str) -> str | None:
         "rollup_user_month": _MONTH[dialect],
         "rollup_hour": f"{epoch} / 3600",
         "rollup_day": f"{epoch} / 86400",
-        "rollup_user_active_day": f"{epoch} / 86400",
+        "rollup_user_hour_total": f"{epoch} / 3600",
+        "rollup_user_day_total": f"{epoch} / 86400",
     }.get(table.name)
 
 
@@ -97,11 +100,12 @@ def _upsert_sql(table: Table, dialect: str) -> str:
     """INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE for one rollup, rows with id > :after."""
     name = table.name
     bucket = _bucket_sql(table, dialect)
-    if name == "rollup_user_active_day":
+    if "nulls" not in table.c:  # per user and bucket, every source and type together
         return (
-            f"INSERT INTO {name} (email_addr, bucket) "
-            f"SELECT DISTINCT email_addr, {bucket} FROM search_logs WHERE id > :after "
-            "ON CONFLICT (email_addr, bucket) DO NOTHING"
+            f"INSERT INTO {name} (email_addr, bucket, searches) "
+            f"SELECT email_addr, {bucket}, count(*) FROM search_logs WHERE id > :after "
+            "GROUP BY 1, 2 ON CONFLICT (email_addr, bucket) "
+            f"DO UPDATE SET searches = {name}.searches + excluded.searches"
         )
     per_user = "email_addr" in table.c
     who = (

@@ -16,6 +16,7 @@ depends_on = None
 
 PER_USER_BUCKETED = ("rollup_user_hour", "rollup_user_day", "rollup_user_month")
 EVERYONE_BUCKETED = ("rollup_hour", "rollup_day")
+PER_USER_TOTALS = ("rollup_user_hour_total", "rollup_user_day_total")
 
 
 def _dimensions(who: sa.Column) -> list[sa.Column]:
@@ -46,7 +47,8 @@ def upgrade() -> None:
             sa.PrimaryKeyConstraint("bucket", "email_addr", "source", "description", "nulls"),
             sqlite_with_rowid=False,
         )
-        op.create_index(f"ix_{name}_email_addr_bucket", name, ["email_addr", "bucket"])
+        if name != "rollup_user_month":  # a user's months are few: no index needed
+            op.create_index(f"ix_{name}_email_addr_bucket", name, ["email_addr", "bucket"])
     op.create_table(
         "rollup_user_all",
         *_dimensions(sa.Column("email_addr", sa.String(length=320), nullable=False)),
@@ -63,13 +65,15 @@ def upgrade() -> None:
             sa.PrimaryKeyConstraint("bucket", "is_system", "source", "description", "nulls"),
             sqlite_with_rowid=False,
         )
-    op.create_table(
-        "rollup_user_active_day",
-        sa.Column("email_addr", sa.String(length=320), nullable=False),
-        sa.Column("bucket", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("email_addr", "bucket"),
-        sqlite_with_rowid=False,
-    )
+    for name in PER_USER_TOTALS:
+        op.create_table(
+            name,
+            sa.Column("email_addr", sa.String(length=320), nullable=False),
+            sa.Column("bucket", sa.BigInteger(), nullable=False),
+            sa.Column("searches", sa.BigInteger(), nullable=False),
+            sa.PrimaryKeyConstraint("email_addr", "bucket"),
+            sqlite_with_rowid=False,
+        )
     # count the searches already stored (the same statements the ingest runs per page)
     from db.rollups import add_rows_after
 
@@ -77,6 +81,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in (*PER_USER_BUCKETED, "rollup_user_all", *EVERYONE_BUCKETED):
+    for name in (*PER_USER_BUCKETED, "rollup_user_all", *EVERYONE_BUCKETED, *PER_USER_TOTALS):
         op.drop_table(name)
-    op.drop_table("rollup_user_active_day")
