@@ -389,11 +389,10 @@ def per_day_from_buckets(
     buckets: pd.DataFrame, seconds: int, tz: str, start: date, end: date
 ) -> pd.DataFrame:
     local = _local_times(buckets["bucket"], seconds, tz)
-    counts = buckets.groupby(local.dt.date)["searches"].sum()
-    days = [day.date() for day in _days(start, end)]
-    result = pd.DataFrame({"date": days})
-    result["searches"] = [int(counts.get(day, 0)) for day in days]
-    return result
+    counts = buckets["searches"].groupby(local.dt.tz_localize(None).dt.normalize()).sum()
+    days = _days(start, end)
+    searches = counts.reindex(days, fill_value=0).astype("int64").to_numpy()
+    return pd.DataFrame({"date": [day.date() for day in days], "searches": searches})
 
 
 def hour_weekday_counts(
