@@ -21,6 +21,8 @@ from dashboard.chrome import navigation_running
 from dashboard.formatting import escape_markdown
 
 log = logging.getLogger("dashboard")
+ROUTES = ("", "user", "calendar", "day", "status", "audit")
+"""Every page's url_path (see `main`)."""
 
 
 def main() -> None:
@@ -92,9 +94,14 @@ def _gate(visitor: Visitor, url: str) -> None:
     """With sign-in configured, someone without a role sees one page whatever the URL: the
     sign-in button, or (signed in, on neither list) their address and a sign-out button."""
     if visitor.signed_in:
-        gate = st.Page(partial(chrome.no_access_page, url), title="No access", url_path="denied")
+        title, draw = "No access", partial(chrome.no_access_page, url)
     else:
-        gate = st.Page(chrome.sign_in_page, title="Sign in", url_path="signin")
-    page = st.navigation([gate], position="hidden")
+        title, draw = "Sign in", chrome.sign_in_page
+    # The same page at every route, so a deep link shows it too, not "page not found".
+    gates = [st.Page(draw, title=title, url_path="welcome", default=True)]
+    gates += [
+        st.Page(draw, title=title, url_path=route, visibility="hidden") for route in ROUTES if route
+    ]
+    page = st.navigation(gates, position="hidden")
     with navigation_running():
         page.run()

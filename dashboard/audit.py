@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -140,4 +141,34 @@ def trail_filter(
         actions=tuple(actions),
         start=datetime.combine(start, time(), zone).astimezone(UTC),
         end=datetime.combine(end + timedelta(days=1), time(), zone).astimezone(UTC),
+    )
+
+
+def readable_filters(stored: object) -> str:
+    """A stored filters object for reading: `from=2026-03-01 · user=a@x.com, b@x.com`
+    (a missing value, None or NaN from pandas, reads as nothing)."""
+    if not isinstance(stored, str) or not stored:
+        return ""
+    try:
+        values = json.loads(stored)
+    except ValueError:
+        return stored
+    if not isinstance(values, dict):
+        return stored
+    parts = []
+    for key, value in sorted(values.items()):
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        parts.append(f"{key}={shown}")
+    return " · ".join(parts)
+
+
+def for_display(events: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """The trail as the audit page shows it: local times, blanks for what does not apply."""
+    return events.assign(
+        at=events["at"].dt.tz_convert(tz),
+        role=events["role"].fillna("no access"),
+        target=events["target"].fillna(""),
+        filters=[readable_filters(value) for value in events["filters"]],
+        rows=[("" if pd.isna(n) else f"{int(n):,}") for n in events["rows"]],
+        detail=events["detail"].fillna(""),
     )

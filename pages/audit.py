@@ -63,8 +63,9 @@ st.markdown(f"**{plural(total, 'event')}** from {start} to {end}")
 list_key = hashlib.sha256(repr(wanted).encode()).hexdigest()[:12]
 page_number = st.pagination(pages, key=f"audit_list_{list_key}") if pages > 1 else 1
 offset = (page_number - 1) * PAGE_ROWS
-events = trail.read_trail(ctx.engine, wanted, limit=PAGE_ROWS, offset=offset)
-events["at"] = events["at"].dt.tz_convert(ctx.tz)
+events = audit.for_display(
+    trail.read_trail(ctx.engine, wanted, limit=PAGE_ROWS, offset=offset), ctx.tz
+)
 if total:
     st.caption(f"Events {offset + 1:,}–{offset + len(events):,} of {total:,}.")
 st.dataframe(
@@ -72,15 +73,16 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     height=min(38 + 35 * max(len(events), 1), 720),
+    column_order=("at", "actor", "role", "action", "target", "rows", "detail", "filters"),
     column_config={
         "at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm:ss Z"),
         "actor": st.column_config.TextColumn("Who"),
-        "role": st.column_config.TextColumn("Role", width="small"),
-        "action": st.column_config.TextColumn("Action"),
-        "target": st.column_config.TextColumn("User, day or page"),
+        "role": st.column_config.TextColumn("Role", width=80),
+        "action": st.column_config.TextColumn("Action", width=120),
+        "target": st.column_config.TextColumn("User, day or page", width="medium"),
+        "rows": st.column_config.TextColumn("Rows", width=60, alignment="right"),
+        "detail": st.column_config.TextColumn("Detail", width="medium"),
         "filters": st.column_config.TextColumn("Filters", width="large"),
-        "rows": st.column_config.NumberColumn("Rows", format="%d", width="small"),
-        "detail": st.column_config.TextColumn("Detail"),
     },
 )
 

@@ -14,7 +14,7 @@ import streamlit as st
 from sqlalchemy import Engine, text
 from streamlit.testing.v1 import AppTest
 
-from dashboard.audit import entry, trail_filter, view_key
+from dashboard.audit import entry, for_display, readable_filters, trail_filter, view_key
 from dashboard.auth import ANONYMOUS, email_of, matches, role_for, visitor_for
 from dashboard.export import csv_from_chunks
 from db import audit as trail
@@ -188,6 +188,18 @@ def test_days_of_the_trail_filter_are_whole_days_in_the_display_time_zone() -> N
     assert wanted.actions == ("denied",)
 
 
+def test_the_audit_page_shows_local_times_readable_filters_and_blanks(trail_db: Engine) -> None:
+    fill(trail_db)
+    shown = for_display(trail.read_trail(trail_db, trail.TrailFilter(), limit=10), "Asia/Kolkata")
+    assert str(shown["at"].iloc[0]) == "2026-03-03 13:30:00+05:30"
+    view = shown.iloc[2]
+    assert view["filters"] == "from=2026-03-01 · q==SUM(A1) · to=2026-03-02"
+    assert (view["rows"], view["detail"], view["role"]) == ("", "", "viewer")
+    assert shown.iloc[1]["rows"] == "12"
+    assert readable_filters('{"user":["a@x.com","b@x.com"]}') == "user=a@x.com, b@x.com"
+    assert readable_filters(None) == ""
+
+
 def test_an_unknown_action_is_refused(trail_db: Engine) -> None:
     with pytest.raises(ValueError, match="unknown audit action 'delete_everything'"):
         trail.record(trail_db, trail.AuditEntry("x@example.com", None, "delete_everything"))
@@ -278,6 +290,15 @@ def events(engine: Engine) -> list[tuple]:
 def shows_no_data(at: AppTest) -> None:
     assert not at.metric and not at.dataframe and not at.download_button
     assert not at.sidebar.children, "no filters, no account box"
+
+
+def test_the_sign_in_gate_covers_every_page_route() -> None:
+    """A page added to `pages/` needs its route in ROUTES, or a deep link to it before
+    sign-in would show Streamlit's "page not found" instead of the sign-in page."""
+    from dashboard.app import ROUTES
+
+    page_files = {path.stem for path in (PROJECT / "pages").glob("*.py")}
+    assert page_files == {"summary", *(route for route in ROUTES if route)}
 
 
 def test_before_sign_in_there_is_only_a_sign_in_button(dashboard_db: Engine) -> None:

@@ -1,0 +1,293 @@
+"""Sign-in end to end: a real OpenID Connect provider on loopback (`oidc-provider-mock`),
+`streamlit run` with an `[auth]` secrets file pointing at it, and headless Chromium signing
+in as an administrator, a viewer and a stranger — what each one sees, what each one cannot
+reach by URL, and what the audit trail records of it.
+
+The provider's authorization page lets the test choose who signs in: the subject typed
+there becomes the `email` claim of the identity token.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from oidc_provider_mock import run_server_in_thread
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from ingest.simulator import SimConfig, Simulator
+from tests.browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    MAIN,
+    NAV_TITLES,
+    VIEWPORT,
+    free_port,
+    full_page_screenshot,
+    grid_header,
+    grid_rows,
+    metrics,
+    nav_titles,
+    settle,
+    start_dashboard,
+    stop_dashboard,
+    subheadings,
+    wait_healthy,
+)
+from tests.conftest import PROJECT_ROOT, fixed_clock, make_settings, run_ingest_once, settled_now
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"{CHROMIUM} is missing: install Debian's chromium to run the browser tests",
+        allow_module_level=True,
+    )
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = (
+    PROJECT_ROOT / "docs" / "screenshots"
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "searchlog-screenshots"
+)
+ADMIN = "boss@admins.example"
+VIEWER = "ann@viewers.example"
+STRANGER = "eve@elsewhere.example"
+SIDEBAR_NAV = '[data-testid="stSidebarNav"]'
+
+
+@dataclass(frozen=True)
+class SignedDashboard:
+    base_url: str
+    db_path: Path
+    cookie_secret: str
+    client_secret: str
+    log: Path
+
+    def busiest_user(self) -> tuple[str, int]:
+        with sqlite3.connect(self.db_path) as conn:
+            return conn.execute(
+                "SELECT email_addr, count(*) FROM search_logs WHERE email_addr != '<>' "
+                "GROUP BY email_addr ORDER BY count(*) DESC, email_addr LIMIT 1"
+            ).fetchone()
+
+    def audit(self) -> list[tuple]:
+        with sqlite3.connect(self.db_path) as conn:
+            return conn.execute(
+                "SELECT actor, role, action, target, rows FROM audit_events ORDER BY id"
+            ).fetchall()
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignedDashboard]:
+    """Six days of simulated searches (a few malformed, so there are rejects) ingested
+    into SQLite; an OIDC provider; the dashboard signing in through it."""
+    folder = tmp_path_factory.mktemp("signin")
+    db_path = folder / "searchlogs.db"
+    config = SimConfig(seed=5, days=6, events_per_day=40, late_fraction=0.0, malformed_rate=0.05)
+    with Simulator(config) as sim:
+        now = settled_now()
+        settings = make_settings(sim.base_url, db_path, INITIAL_BACKFILL_DAYS="6")
+        result = run_ingest_once(settings, clock=fixed_clock(now))
+        assert result.status == "ok", result
+    with run_server_in_thread(port=0) as provider:
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        cookie_secret, client_secret = secrets.token_hex(32), secrets.token_hex(16)
+        secrets_file = folder / "secrets.toml"
+        secrets_file.write_text(
+            "[auth]\n"
+            f'redirect_uri = "{base_url}/oauth2callback"\n'
+            f'cookie_secret = "{cookie_secret}"\n'
+            'client_id = "searchlog-dashboard"\n'
+            f'client_secret = "{client_secret}"\n'
+            'server_metadata_url = "http://localhost:'
+            f'{provider.server_port}/.well-known/openid-configuration"\n'
+        )
+        env = {
+            "DB_PATH": str(db_path),
+            "DATABASE_URL": f"sqlite:///{db_path}",
+            "DISPLAY_TZ": "UTC",
+            "ADMIN_EMAILS": ADMIN,
+            "VIEWER_EMAILS": "@viewers.example",
+            # Streamlit reads secrets from this file only (not ~/.streamlit or the cwd).
+            "STREAMLIT_SECRETS_FILES": str(secrets_file),
+        }
+        log = folder / "streamlit.log"
+        process = start_dashboard(env, port, log)
+        try:
+            wait_healthy(base_url, process, log)
+            yield SignedDashboard(base_url, db_path, cookie_secret, client_secret, log)
+        finally:
+            stop_dashboard(process)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    driver: Playwright = sync_playwright().start()
+    chromium = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
+    driver.stop()
+
+
+@pytest.fixture
+def new_tab(browser: Browser) -> Iterator:
+    """Opens a tab in a fresh browser profile (no cookies: nobody is signed in yet)."""
+    profiles = []
+
+    def open_tab() -> Page:
+        profile = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+        profile.set_default_timeout(30_000)
+        profiles.append(profile)
+        return profile.new_page()
+
+    yield open_tab
+    for profile in profiles:
+        profile.close()
+
+
+def heading(page: Page, text: str) -> None:
+    page.locator(f"{MAIN} h1", has_text=text).wait_for()
+    settle(page)
+
+
+def sign_in(page: Page, dashboard: SignedDashboard, email: str) -> None:
+    """Sign in through the provider's authorization page, as `email`."""
+    page.goto(dashboard.base_url + "/")
+    heading(page, "Archive search logs")
+    page.get_by_role("button", name="Sign in").click()
+    page.locator('input[name="sub"]').fill(email)
+    page.get_by_role("button", name="Authorize").click()
+    page.wait_for_url(re.compile(re.escape(dashboard.base_url) + r"/?(\?.*)?$"))
+
+
+def open_path(page: Page, dashboard: SignedDashboard, path: str, title: str) -> None:
+    page.goto(dashboard.base_url + path)
+    heading(page, title)
+
+
+def buttons(page: Page) -> list[str]:
+    """The labels of the main area's buttons, without their icons' ligature names."""
+    return [
+        text.split("\n")[-1].strip() for text in page.locator(f"{MAIN} button").all_inner_texts()
+    ]
+
+
+def main_text(page: Page) -> str:
+    return page.locator(MAIN).inner_text()
+
+
+def shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    full_page_screenshot(page, SCREENSHOTS / name)
+
+
+def test_before_signing_in_every_address_shows_only_the_sign_in_button(
+    dashboard: SignedDashboard, new_tab
+) -> None:
+    page = new_tab()
+    for path in ("/", "/status", "/audit", "/user?email=ann@viewers.example"):
+        page.goto(dashboard.base_url + path)
+        heading(page, "Archive search logs")
+        assert buttons(page) == ["Sign in"], path
+        assert page.locator(SIDEBAR_NAV).count() == 0
+        assert not re.search(r"\d", main_text(page)), path
+    shot(page, "signin-page.png")
+
+
+def test_a_stranger_sees_their_address_a_sign_out_button_and_nothing_else(
+    dashboard: SignedDashboard, new_tab
+) -> None:
+    page = new_tab()
+    sign_in(page, dashboard, STRANGER)
+    for path in ("/", "/status", "/audit", "/calendar"):
+        page.goto(dashboard.base_url + path)
+        heading(page, "No access")
+        text = main_text(page)
+        assert STRANGER in text and "has no access to this dashboard" in text
+        assert not re.search(r"\d", text), (path, text)
+        assert buttons(page) == ["Sign out"]
+        assert page.locator(SIDEBAR_NAV).count() == 0
+        assert page.locator('[data-testid="stMetric"]').count() == 0
+        assert page.locator('[data-testid="stDataFrame"]').count() == 0
+    shot(page, "signin-stranger.png")
+    assert (STRANGER, None, "denied", "dashboard", None) in dashboard.audit()
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="End session").click()  # the provider's own sign-out
+    heading(page, "Archive search logs")
+    assert buttons(page) == ["Sign in"]
+
+
+def test_a_viewer_sees_the_pages_but_no_rejects_no_reset_and_no_audit_trail(
+    dashboard: SignedDashboard, new_tab
+) -> None:
+    page = new_tab()
+    sign_in(page, dashboard, VIEWER)
+    heading(page, "Searches by user")
+    assert int(metrics(page)["Searches"].replace(",", "")) > 0
+    assert nav_titles(page) == [t for t in NAV_TITLES if t != "Audit trail"]
+    sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+    assert VIEWER in sidebar and "viewer" in sidebar
+    assert "No sign-in is configured" not in main_text(page)
+    shot(page, "signin-viewer.png")
+
+    open_path(page, dashboard, "/status", "Ingest status")
+    assert "Recent runs" in subheadings(page)
+    assert "Rejected records" not in subheadings(page)
+    assert page.get_by_role("button", name="Reset cursor").count() == 0
+    assert page.get_by_role("checkbox").count() == 0
+
+    open_path(page, dashboard, "/audit", "Audit trail")
+    assert "This page is for administrators only." in main_text(page)
+    assert page.locator(f"{MAIN} [data-testid='stDataFrame']").count() == 0
+    assert page.get_by_role("button", name=re.compile("Download")).count() == 0
+    assert (VIEWER, "viewer", "denied", "audit", None) in dashboard.audit()
+
+
+def test_an_admin_sees_rejects_the_reset_and_the_views_and_exports_of_others(
+    dashboard: SignedDashboard, new_tab, tmp_path: Path
+) -> None:
+    user, searches = dashboard.busiest_user()
+    viewer = new_tab()
+    sign_in(viewer, dashboard, VIEWER)
+    open_path(viewer, dashboard, f"/user?email={user}", "User history")
+    label = f"Download all {searches} searches (CSV)"
+    with viewer.expect_download() as started:
+        viewer.get_by_role("button", name=label).click()
+    started.value.save_as(tmp_path / "export.csv")
+    settle(viewer)
+    assert len((tmp_path / "export.csv").read_bytes().splitlines()) == searches + 1
+
+    page = new_tab()
+    sign_in(page, dashboard, ADMIN)
+    heading(page, "Searches by user")
+    assert nav_titles(page) == NAV_TITLES
+    shot(page, "signin-admin.png")
+    open_path(page, dashboard, "/status", "Ingest status")
+    assert "Rejected records" in subheadings(page)
+    assert page.get_by_role("button", name="Reset cursor").count() == 1
+
+    open_path(page, dashboard, "/audit", "Audit trail")
+    table = page.locator(f"{MAIN} [data-testid='stDataFrame']").first
+    header = grid_header(table)
+    rows = [dict(zip(header, row, strict=True)) for row in grid_rows(table)]
+    seen = {(row["Who"], row["Action"], row["User, day or page"], row["Rows"]) for row in rows}
+    assert (VIEWER, "view_user", user, "") in seen
+    assert (VIEWER, "export_csv", user, str(searches)) in seen
+    assert (ADMIN, "view_status", "", "") in seen
+    assert rows[0]["Action"] == "view_audit" and rows[0]["Who"] == ADMIN
+    shot(page, "audit.png")
+
+
+def test_no_secret_reaches_the_log_or_the_audit_trail(dashboard: SignedDashboard) -> None:
+    stored = repr(dashboard.audit())
+    logged = dashboard.log.read_text()
+    for secret in (dashboard.cookie_secret, dashboard.client_secret):
+        assert secret not in stored and secret not in logged
