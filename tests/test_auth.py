@@ -120,8 +120,9 @@ def test_a_signed_in_visitor_gets_the_role_of_their_address() -> None:
 
 
 @pytest.fixture
-def trail_db(tmp_path: Path):
-    engine = open_database(f"sqlite:///{tmp_path / 'audit.db'}")
+def trail_db(db_url: str):
+    """A migrated database: a SQLite file, and PostgreSQL when a server is at hand."""
+    engine = open_database(db_url)
     yield engine
     engine.dispose()
 
@@ -398,6 +399,8 @@ def test_the_audit_page_lists_the_trail_for_an_admin(dashboard_db: Engine) -> No
     at.multiselect(key="audit_actions").select("view_day").run()
     assert list(at.dataframe[0].value["target"]) == ["2026-03-29"]
     assert [b.label for b in at.download_button] == ["Download 1 event (CSV)"]
+    at.download_button[0].click().run()
+    assert events(dashboard_db)[-1] == ("boss@example.com", "admin", "export_csv", "audit trail", 1)
     assert not [b for b in at.button if re.search("delete|edit|clear", b.label, re.I)]
 
 
