@@ -1,11 +1,18 @@
 """Benchmark: a full backfill from the simulator over HTTP, end to end, as a user runs it.
 
 Runs `python -m ingest run --once` in a child process against a simulator in this process,
-and reports events/s, API requests per 1,000 events, tokens, and the child's peak memory
-(from os.wait4, so the simulator's memory is not counted). Checks the result against the
-simulator's ground truth, so a fast but wrong ingest does not get a figure.
+and reports events/s, API requests per 1,000 events, tokens, the child's peak memory (its
+VmHWM, polled: os.wait4's ru_maxrss would count the benchmark's own memory, which the child
+holds between fork and exec), the child's CPU time (os.wait4), the simulator's CPU time,
+and database rows/s (stored rows per second the ingest spent writing, from its summary line).
+Checks the result against the simulator's ground truth, so a fast but wrong ingest does not
+get a figure.
 
     .venv/bin/python bench/ingest_backfill.py --events 100000 [--days 30] [--markdown]
+    .venv/bin/python bench/ingest_backfill.py --url postgresql+psycopg://user@host/postgres
+
+With `--url` (a PostgreSQL server) the ingest writes into a new database created on that
+server for the run and dropped after it; without it, into a new SQLite file.
 """
 
 from __future__ import annotations
@@ -13,12 +20,20 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
+import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
@@ -28,7 +43,70 @@ from ingest.simulator import SimConfig, Simulator  # noqa: E402
 from tests.helpers import expected_records, runs, stored_records  # noqa: E402
 
 
-def run(events: int, days: int) -> dict[str, float | int | str]:
+@contextmanager
+def fresh_database(server_url: str | None, folder: str) -> Iterator[str]:
+    """A new, empty database: a SQLite file in `folder`, or one created on the PostgreSQL
+    server at `server_url` for this run and dropped afterwards."""
+    if server_url is None:
+        yield f"sqlite:///{Path(folder) / 'bench.db'}"
+        return
+    name = f"ingest_bench_{os.getpid()}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def database_bytes(url: str) -> int:
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar())
+    finally:
+        engine.dispose()
+
+
+class PeakMemory:
+    """The highest VmHWM (peak resident set) of a process, polled until it exits."""
+
+    def __init__(self, pid: int, every: float = 0.05) -> None:
+        self.kib = 0
+        self._path = Path(f"/proc/{pid}/status")
+        self._every = every
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while True:
+            try:
+                status = self._path.read_text()
+            except OSError:
+                return  # the process is gone
+            found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+            if found is None:
+                return  # a zombie: no memory left to measure
+            self.kib = max(self.kib, int(found.group(1)))
+            time.sleep(self._every)
+
+    def mib(self) -> float:
+        self._thread.join()
+        return self.kib / 1024
+
+
+def _cpu_seconds(usage: resource.struct_rusage) -> float:
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(events: int, days: int, server_url: str | None = None) -> dict[str, float | int | str]:
     # A simulator clock frozen a little in the past makes the window's truth settled.
     frozen = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
     config = SimConfig(
@@ -38,9 +116,14 @@ def run(events: int, days: int) -> dict[str, float | int | str]:
         late_fraction=0.0,
         clock=lambda: frozen,
     )
-    with tempfile.TemporaryDirectory() as folder, Simulator(config) as sim:
-        db_path = Path(folder) / "bench.db"
-        env = child_env(sim, db_path, days)
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        fresh_database(server_url, folder) as url,
+        Simulator(config) as sim,
+    ):
+        env = child_env(sim, Path(folder) / "bench.db", days)
+        env["DATABASE_URL"] = url
+        simulator_cpu = _cpu_seconds(resource.getrusage(resource.RUSAGE_SELF))
         started = time.perf_counter()
         child = subprocess.Popen(
             [sys.executable, "-m", "ingest", "run", "--once"],
@@ -49,13 +132,14 @@ def run(events: int, days: int) -> dict[str, float | int | str]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
+        peak = PeakMemory(child.pid)
         _pid, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - started
+        simulator_cpu = _cpu_seconds(resource.getrusage(resource.RUSAGE_SELF)) - simulator_cpu
         stderr = child.stderr.read().decode() if child.stderr else ""
         if os.waitstatus_to_exitcode(status) != 0:
             raise SystemExit(f"the ingest failed:\n{stderr}")
         stats = sim.stats()
-        url = f"sqlite:///{db_path}"
         stored = stored_records(url)
         run = runs(url)[-1]
         start, window_end = run.window_start, run.window_end
@@ -64,6 +148,8 @@ def run(events: int, days: int) -> dict[str, float | int | str]:
         exact = stored == expected
         total = sum(stored.values())
         requests = int(stats["token_requests"]) + int(stats["search_requests"])
+        writing = re.search(r"\(([\d.]+) s writing\)", stderr)
+        write_seconds = float(writing.group(1)) if writing else float("nan")
         return {
             "events": total,
             "exact": "yes" if exact else "NO",
@@ -72,8 +158,11 @@ def run(events: int, days: int) -> dict[str, float | int | str]:
             "requests": requests,
             "tokens": int(stats["token_requests"]),
             "requests_per_1000": round(requests / total * 1000, 2),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-            "db_bytes_per_event": round(db_path.stat().st_size / total),
+            "peak_rss_mb": round(peak.mib(), 1),
+            "ingest_cpu_s": round(_cpu_seconds(usage), 1),
+            "simulator_cpu_s": round(simulator_cpu, 1),
+            "db_rows_per_s": round(run.inserted / write_seconds) if write_seconds else 0,
+            "db_bytes_per_event": round(database_bytes(url) / total),
         }
 
 
@@ -82,14 +171,22 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--markdown", action="store_true", help="one Markdown table row")
+    parser.add_argument(
+        "--url",
+        help="a PostgreSQL server URL (postgresql+psycopg://user@host/db) to benchmark on; "
+        "a database is created there for the run and dropped after it (default: SQLite)",
+    )
     args = parser.parse_args()
-    result = run(args.events, args.days)
+    result = run(args.events, args.days, args.url)
     if args.markdown:
+        database = make_url(args.url).get_backend_name() if args.url else "sqlite"
         print(
-            f"| {result['events']:,} | {args.days} | {result['exact']} | {result['seconds']} "
-            f"| {result['events_per_s']:,} | {result['requests']} ({result['tokens']} token) "
+            f"| {database} | {result['events']:,} | {args.days} | {result['exact']} "
+            f"| {result['seconds']} | {result['events_per_s']:,} "
+            f"| {result['requests']} ({result['tokens']} token) "
             f"| {result['requests_per_1000']} | {result['peak_rss_mb']} "
-            f"| {result['db_bytes_per_event']} |"
+            f"| {result['ingest_cpu_s']} | {result['simulator_cpu_s']} "
+            f"| {result['db_rows_per_s']:,} | {result['db_bytes_per_event']} |"
         )
     else:
         for key, value in result.items():

@@ -108,7 +108,7 @@ def summarise(result: CycleResult, seconds: float) -> str:
         f"{c.fetched} fetched, {c.inserted} new, {c.duplicates} duplicates, "
         f"{c.rejected} rejected, {c.out_of_window} outside the window; "
         f"{result.api_requests} API requests ({plural(result.tokens, 'new token')}) "
-        f"in {seconds:.1f} s; "
+        f"in {seconds:.1f} s ({result.write_seconds:.1f} s writing); "
         f"cursor {_fmt_time(result.cursor) if result.cursor else 'unchanged'}"
     )
 

@@ -50,6 +50,7 @@ class CycleResult:
     tokens: int = 0
     cursor: datetime | None = None
     warnings: list[str] = field(default_factory=list)
+    write_seconds: float = 0.0  # time spent in the database, to tell it apart from the API
 
 
 class CycleFailed(Exception):
@@ -169,16 +170,20 @@ class Poller:
         for index, window in enumerate(windows, start=1):
             chunk_counts = PageCounts()
             for batch in self._batches(window):
+                writing = time.perf_counter()
                 page_counts = self.store.write_page(batch, result.run_id, window)
+                result.write_seconds += time.perf_counter() - writing
                 chunk_counts.add(page_counts)
                 result.counts.add(page_counts)
                 if self.stop.is_set():
                     result.status = "interrupted"
                     return  # this chunk is incomplete: the cursor stays before it
             last = index == len(windows)
+            writing = time.perf_counter()
             self.store.advance_cursor(
                 window[1], bootstrap_done=True if (last and result.kind == "bootstrap") else None
             )
+            result.write_seconds += time.perf_counter() - writing
             result.cursor = window[1]
             if self.on_chunk:
                 self.on_chunk(
