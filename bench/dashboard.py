@@ -156,8 +156,12 @@ def build_cases(probe: Probe) -> list[Case]:
                 lambda u, v: cached.search_page(u, v, filters, tz, PAGE_ROWS, 0),
             ),
             "search_page (last)": (
-                lambda e: queries.search_page(e, filters, tz, limit=PAGE_ROWS, offset=last_offset),
-                lambda u, v: cached.search_page(u, v, filters, tz, PAGE_ROWS, last_offset),
+                lambda e: queries.search_page(
+                    e, filters, tz, limit=PAGE_ROWS, offset=last_offset, total=probe.heavy_searches
+                ),
+                lambda u, v: cached.search_page(
+                    u, v, filters, tz, PAGE_ROWS, last_offset, probe.heavy_searches
+                ),
             ),
             "user_counts": (
                 lambda e: queries.user_counts(e, filters, tz),

@@ -77,9 +77,15 @@ def count_searches(url: str, version: str, filters: SearchFilters, tz: str) -> i
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)
 def search_page(
-    url: str, version: str, filters: SearchFilters, tz: str, limit: int, offset: int
+    url: str,
+    version: str,
+    filters: SearchFilters,
+    tz: str,
+    limit: int,
+    offset: int,
+    total: int | None = None,
 ) -> pd.DataFrame:
-    return queries.search_page(engine(url), filters, tz, limit=limit, offset=offset)
+    return queries.search_page(engine(url), filters, tz, limit=limit, offset=offset, total=total)
 
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)

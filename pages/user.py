@@ -74,7 +74,7 @@ st.markdown(f"**Searches** · {plural(total, 'search')}, newest first")
 list_key = hashlib.sha256(repr(filters).encode()).hexdigest()[:12]
 page_number = st.pagination(pages, key=f"user_list_{list_key}") if pages > 1 else 1
 offset = (page_number - 1) * PAGE_ROWS
-rows = cached.search_page(ctx.url, ctx.version, filters, ctx.tz, PAGE_ROWS, offset)
+rows = cached.search_page(ctx.url, ctx.version, filters, ctx.tz, PAGE_ROWS, offset, total)
 st.caption(
     f"Rows {offset + 1:,}–{offset + len(rows):,} of {total:,} · to search the whole list, "
     "use “Search text contains” in the sidebar (the table's own search sees this page only)."

@@ -215,3 +215,22 @@ def test_upgrading_a_database_with_searches_counts_them_into_the_rollups(tmp_pat
     with upgraded.connect() as conn:
         assert conn.execute(text("SELECT sum(searches) FROM rollup_user_hour")).scalar() == 2
     upgraded.dispose()
+
+
+def test_pages_read_from_the_oldest_end_equal_the_pages_read_from_the_newest(
+    engine: Engine,
+) -> None:
+    rng = random.Random(11)
+    records = random_records(rng, 180)
+    records += [dict(records[0], searchText=f"same second {n}") for n in range(7)]  # time ties
+    store_in_pages(engine, records)
+    filters = SearchFilters(start=date(2020, 1, 1), end=date(2030, 12, 31))
+    total = queries.count_searches(engine, filters, "UTC")
+    assert total == len(records)
+    for limit in (10, 25, 100):
+        for offset in range(0, total + limit, limit):
+            plain = queries.search_page(engine, filters, "UTC", limit=limit, offset=offset)
+            turned = queries.search_page(
+                engine, filters, "UTC", limit=limit, offset=offset, total=total
+            )
+            same(turned, plain, f"limit {limit} offset {offset}")
