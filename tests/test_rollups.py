@@ -77,6 +77,14 @@ def random_filters(rng: random.Random) -> SearchFilters:
     )
 
 
+FRAME_FIGURES = (
+    queries.summary_by_user,
+    queries.searches_per_day,
+    queries.hour_weekday_counts,
+    queries.user_counts,
+)
+
+
 def same(left: pd.DataFrame, right: pd.DataFrame, what: str) -> None:
     pd.testing.assert_frame_equal(
         left.reset_index(drop=True), right.reset_index(drop=True), check_dtype=False, obj=what
@@ -91,26 +99,12 @@ def test_every_rollup_figure_equals_the_raw_figure_on_random_filters(engine: Eng
         filters = random_filters(rng)
         tz = rng.choice(ZONES)
         label = f"{filters} in {tz}"
-        same(
-            queries.summary_by_user(engine, filters, tz),
-            queries.summary_by_user(engine, filters, tz, raw=True),
-            f"summary {label}",
-        )
-        same(
-            queries.searches_per_day(engine, filters, tz),
-            queries.searches_per_day(engine, filters, tz, raw=True),
-            f"per day {label}",
-        )
-        same(
-            queries.hour_weekday_counts(engine, filters, tz),
-            queries.hour_weekday_counts(engine, filters, tz, raw=True),
-            f"hours {label}",
-        )
-        same(
-            queries.user_counts(engine, filters, tz),
-            queries.user_counts(engine, filters, tz, raw=True),
-            f"user counts {label}",
-        )
+        for figure in FRAME_FIGURES:
+            same(
+                figure(engine, filters, tz),
+                figure(engine, filters, tz, raw=True),
+                f"{figure.__name__} {label}",
+            )
         raw_total = queries.count_searches(engine, filters, tz, raw=True)
         assert queries.count_searches(engine, filters, tz) == raw_total, label
         for hours in (True, False):
