@@ -12,7 +12,6 @@ when the connection goes away.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 from sqlalchemy import Engine, text
 
-from db.engine import DatabaseSetupError, sqlite_path
+from db.engine import DatabaseSetupError, advisory_key, sqlite_path
 
 
 class AlreadyRunning(Exception):
@@ -35,11 +34,6 @@ CYCLE_RUNNING = (
     "the ingest is in the middle of a poll ({where}); try again when it has finished "
     "(python -m ingest status shows the running poll)"
 )
-
-
-def _advisory_key(database: str, purpose: str) -> int:
-    digest = hashlib.sha256(f"mimecast-search-logs:{purpose}:{database}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 @contextmanager
@@ -91,7 +85,7 @@ def _file_lock(lock_path: Path, message: str) -> Iterator[None]:
 
 @contextmanager
 def _advisory_lock(engine: Engine, purpose: str, message: str) -> Iterator[None]:
-    key = _advisory_key(engine.url.database or "", purpose)
+    key = advisory_key(engine.url.database or "", purpose)
     with engine.connect() as conn:
         got = conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
         conn.commit()

@@ -22,6 +22,7 @@ from ingest.poller import CycleResult, Poller, utc_now_seconds
 from ingest.settings import Settings, load_settings
 from ingest.simulator import SimConfig, Simulator
 from ingest.store import Store
+from tests.helpers import fresh_postgres_database
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SIM_ID = "sim-client-id"
@@ -120,20 +121,6 @@ def with_settings(settings: Settings, **changes) -> Settings:
     return replace(settings, **changes)
 
 
-def _fresh_postgres_database(server_url: str, name: str) -> str:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        admin.dispose()
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty database: a SQLite file, or a new PostgreSQL database."""
@@ -142,4 +129,4 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     server = os.environ.get("TEST_DATABASE_URL")
     if not server:
         pytest.skip("no PostgreSQL server: set TEST_DATABASE_URL (scripts/test starts one)")
-    return _fresh_postgres_database(server, f"t_{abs(hash(request.node.nodeid)) % 10**10}")
+    return fresh_postgres_database(server, f"t_{abs(hash(request.node.nodeid)) % 10**10}")

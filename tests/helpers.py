@@ -100,6 +100,21 @@ def runs(db_url: str) -> list[IngestRun]:
         engine.dispose()
 
 
+def fresh_postgres_database(server_url: str, name: str) -> str:
+    """A new, empty database `name` on the PostgreSQL server at `server_url` (dropped first
+    if it exists); returns its URL."""
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
 def wait_until(condition: Callable[[], bool], timeout: float = 30.0, step: float = 0.05) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

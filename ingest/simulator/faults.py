@@ -4,8 +4,8 @@ Two ways in: rates (a probability per search-log request, drawn from a seeded RN
 with the same seed and request sequence meets the same faults) and a queue (exact faults served
 once each, in order, to the next matching requests, for tests that need one precise failure).
 Replies are the shapes clients meet in the wild: a 429 whose reset is in milliseconds, a 200
-whose `fail` array says it failed, a dropped connection, truncated JSON, and pages whose `data`
-or `pagination` is the wrong shape.
+whose `fail` array says it failed, a dropped connection, truncated JSON, pages whose `data`
+or `pagination` is the wrong shape or type, and pages with unexpected (even multi-MB) fields.
 """
 
 from __future__ import annotations
@@ -32,8 +32,19 @@ REPLACING_FAULTS = (
     "401",
     "malformed_json",
 )
-# Faults that mangle a real page rather than replace it (search endpoints only).
-SHAPE_FAULTS = ("data_not_list", "logs_null", "no_pagination")
+# Faults that mangle a real page rather than replace it (search endpoints only): the first
+# three and `not_an_object` must be refused, `wrong_types` must not be read as a last page,
+# and `extra_fields` / `huge_field` add what a client must ignore.
+SHAPE_FAULTS = (
+    "data_not_list",
+    "logs_null",
+    "no_pagination",
+    "wrong_types",
+    "extra_fields",
+    "huge_field",
+    "not_an_object",
+)
+HUGE_FIELD_CHARS = 4 * 1024 * 1024
 RATE_LIMIT = 10_000
 FORBIDDEN_MESSAGE = "Application lacks permission Archive | Search Logs | Read"
 
@@ -147,13 +158,27 @@ def _fail_in_200(retryable: bool) -> Reply:
     return json_reply(200, {"meta": {"status": 200}, "data": [], **failure})
 
 
-def mangle(kind: str, doc: dict) -> dict:
-    """A real page reshaped the way a broken response would be: `next` is kept, so a client
-    that shrugs the page off as empty and moves on loses its records."""
+def mangle(kind: str, doc: dict) -> object:
+    """A real page reshaped the way a broken response would be: `next` is kept (or garbled),
+    so a client that shrugs the page off as empty or as the last one loses records."""
     logs = doc["data"][0]["logs"] if doc["data"] else []
     if kind == "data_not_list":
         return {**doc, "data": {"logs": logs}}
     if kind == "logs_null":
         return {**doc, "data": [{"logs": None}]}
+    if kind == "not_an_object":
+        return [doc]
+    pagination = doc["meta"].get("pagination", {})
+    if kind == "wrong_types":
+        wrong = {name: str(value) for name, value in pagination.items() if name != "next"}
+        if "next" in pagination:
+            wrong["next"] = len(str(pagination["next"]))  # a number where a token belongs
+        return {**doc, "meta": {**doc["meta"], "status": "200", "pagination": wrong}}
+    if kind == "extra_fields":
+        meta = {**doc["meta"], "requestId": "sim-extra", "pagination": {**pagination, "page": 2}}
+        data = [{**item, "logsCount": len(item.get("logs", [])), "x": {}} for item in doc["data"]]
+        return {**doc, "meta": meta, "data": data, "warnings": [], "version": 2}
+    if kind == "huge_field":
+        return {**doc, "meta": {**doc["meta"], "debugTrace": "x" * HUGE_FIELD_CHARS}}
     meta = {key: value for key, value in doc["meta"].items() if key != "pagination"}
     return {**doc, "meta": meta}
