@@ -7,13 +7,15 @@ transaction of its own, only after every page of its window has been committed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, literal, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 
 from db import rollups
 from db.models import (
@@ -66,35 +68,121 @@ def _insert(conn: Connection, table: Any) -> Any:
     raise RuntimeError(f"unsupported database {conn.dialect.name}: use SQLite or PostgreSQL")
 
 
-def _event_row(key: str, event: SearchEvent, run_id: int, now: datetime) -> dict[str, Any]:
-    return {
-        "event_key": key,
-        "create_time": event.create_time,
-        "email_addr": event.email_addr,
-        "source": event.source,
-        "search_text": event.search_text,
-        "search_reason": event.search_reason,
-        "description": event.description,
-        "search_path": event.search_path,
-        "muse_query": event.muse_query,
-        "is_admin": event.is_admin,
-        "raw_json": event.raw_json,
-        "run_id": run_id,
-        "ingested_at": now,
-    }
+EVENT_COLUMNS = (
+    "event_key",
+    "create_time",
+    "email_addr",
+    "source",
+    "search_text",
+    "search_reason",
+    "description",
+    "search_path",
+    "muse_query",
+    "is_admin",
+    "raw_json",
+    "run_id",
+    "ingested_at",
+)
+REJECT_COLUMNS = (
+    "reject_key",
+    "run_id",
+    "rejected_at",
+    "window_start",
+    "window_end",
+    "reason",
+    "raw_json",
+)
+ROWS_PER_STATEMENT = 100  # a page; at most 1,300 parameters, far below either database's cap
 
 
-def _insert_new(conn: Connection, table: Any, key_column: str, rows: Sequence[dict]) -> int:
-    if not rows:
-        return 0
-    # executemany with RETURNING: one cached statement, batched by SQLAlchemy's
-    # "insertmanyvalues", instead of compiling a new multi-VALUES statement per page.
-    statement = (
-        _insert(conn, table)
-        .on_conflict_do_nothing(index_elements=[key_column])
-        .returning(table.c[key_column])
+@cache
+def _insert_sql(dialect: str, paramstyle: str, table: str, columns: tuple, rows: int) -> str:
+    """`INSERT … VALUES (…), (…) ON CONFLICT (key) DO NOTHING RETURNING key` for `rows` rows,
+    in the driver's own parameter style: written once per row count, then reused, so a page
+    costs one statement and no SQL compilation (SQLAlchemy's executemany compiled and
+    batched it anew for every page)."""
+    mark = "?" if paramstyle == "qmark" else "%s"
+    row = f"({', '.join([mark] * len(columns))})"
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row] * rows)} "
+        f"ON CONFLICT ({columns[0]}) DO NOTHING RETURNING {columns[0]}"
     )
-    return len(conn.execute(statement, list(rows)).all())
+
+
+def _insert_new(conn: Connection, table: str, columns: tuple, rows: Sequence[tuple]) -> int:
+    """Insert rows (tuples in `columns` order, already bound) whose key (the first column)
+    is new; the count of rows actually inserted, exact because each is returned."""
+    inserted = 0
+    for first in range(0, len(rows), ROWS_PER_STATEMENT):
+        part = rows[first : first + ROWS_PER_STATEMENT]
+        sql = _insert_sql(conn.dialect.name, conn.dialect.paramstyle, table, columns, len(part))
+        parameters = tuple(value for row in part for value in row)
+        inserted += len(conn.exec_driver_sql(sql, parameters).fetchall())
+    return inserted
+
+
+@dataclass(frozen=True)
+class _Binders:
+    """The columns' own bind conversions for one database (UtcDateTime, Boolean), applied
+    by hand because the statement goes straight to the driver."""
+
+    time: Callable[[Any], Any]
+    boolean: Callable[[Any], Any]
+
+
+@cache
+def _binders(dialect: Dialect) -> _Binders:
+    columns = SearchLog.__table__.c
+
+    def binder(column: Any) -> Callable[[Any], Any]:
+        # dialect_impl: SQLite's own DATETIME text form, which every query compares against
+        return column.type.dialect_impl(dialect).bind_processor(dialect) or _unchanged
+
+    return _Binders(time=binder(columns.create_time), boolean=binder(columns.is_admin))
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+def _event_rows(
+    conn: Connection, events: list[tuple[str, SearchEvent]], run_id: int, now: datetime
+) -> list[tuple]:
+    bind = _binders(conn.dialect)
+    time, boolean, ingested_at = bind.time, bind.boolean, bind.time(now)
+    return [
+        (
+            key,
+            time(event.create_time),
+            event.email_addr,
+            event.source,
+            event.search_text,
+            event.search_reason,
+            event.description,
+            event.search_path,
+            event.muse_query,
+            boolean(event.is_admin),
+            event.raw_json,
+            run_id,
+            ingested_at,
+        )
+        for key, event in events
+    ]
+
+
+def _reject_rows(
+    conn: Connection,
+    rejections: list[tuple[str, Rejection]],
+    run_id: int,
+    now: datetime,
+    window: tuple[datetime, datetime],
+) -> list[tuple]:
+    time = _binders(conn.dialect).time
+    rejected_at, start, end = time(now), time(window[0]), time(window[1])
+    return [
+        (key, run_id, rejected_at, start, end, rejection.reason, rejection.raw_json)
+        for key, rejection in rejections
+    ]
 
 
 def _remember_filter_values(conn: Connection, events: list[tuple[str, SearchEvent]]) -> None:
@@ -240,25 +328,14 @@ class Store:
     ) -> PageCounts:
         """Store one page in one transaction; return what was new and what was known."""
         now = utc_now()
-        event_rows = [_event_row(key, event, run_id, now) for key, event in batch.events]
-        reject_rows = [
-            {
-                "reject_key": key,
-                "run_id": run_id,
-                "rejected_at": now,
-                "window_start": window[0],
-                "window_end": window[1],
-                "reason": rejection.reason,
-                "raw_json": rejection.raw_json,
-            }
-            for key, rejection in batch.rejections
-        ]
         with self.engine.begin() as conn:
+            event_rows = _event_rows(conn, batch.events, run_id, now)
             last_id = conn.execute(select(func.max(SearchLog.id))).scalar() or 0
-            inserted = _insert_new(conn, SearchLog.__table__, "event_key", event_rows)
+            inserted = _insert_new(conn, "search_logs", EVENT_COLUMNS, event_rows)
             if inserted:
                 rollups.add_rows_after(conn, last_id)
-            _insert_new(conn, RejectedRecord.__table__, "reject_key", reject_rows)
+            reject_rows = _reject_rows(conn, batch.rejections, run_id, now, window)
+            _insert_new(conn, "rejected_records", REJECT_COLUMNS, reject_rows)
             _remember_filter_values(conn, batch.events)
         return PageCounts(
             pages=1,

@@ -66,6 +66,26 @@ def test_cursor_round_trips_as_utc_and_reset_forgets_it(db_url):
     assert store.cursor() is None and not store.bootstrap_done()
 
 
+def test_a_stored_time_is_found_by_a_query_bounded_at_that_very_second(db_url):
+    """Pages go to the driver as pre-bound rows: their times must take the exact form
+    SQLAlchemy binds in queries, or a window edge would miss the row."""
+    from sqlalchemy import select
+
+    from db.models import SearchLog
+    from ingest.records import parse_create_time
+
+    store = Store(open_database(db_url))
+    moment = settled_now()
+    run_id = store.start_run("bootstrap", moment, moment)
+    write(store, run_id, [{**RECORDS[0], "isAdmin": True}])
+    on_time = parse_create_time(RECORDS[0]["createTime"])
+    edges = (SearchLog.create_time >= on_time, SearchLog.create_time <= on_time)
+    with store.engine.connect() as conn:
+        row = conn.execute(select(SearchLog).where(*edges)).one()
+    assert row.create_time == on_time and row.is_admin is True
+    assert row.ingested_at.utcoffset() == timedelta(0)
+
+
 def test_only_one_writer_holds_the_lock(db_url):
     engine = open_database(db_url)
     other = open_database(db_url)
