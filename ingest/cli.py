@@ -1,7 +1,8 @@
 """`python -m ingest`: run the ingest once or on a schedule, show its status, reset it.
 
-Exit status: 0 success; 1 a cycle failed (API, network, database); 2 a configuration
-problem (the message names the setting); 3 another ingest is already running.
+Exit status: 0 success; 1 a cycle failed (API, network, database); 2 a configuration or
+environment problem (the message names the setting, or says what is wrong with the disk or
+the database file); 3 another ingest is already running.
 Errors a user can meet are one line on stderr; tracebacks only with --verbose.
 """
 
@@ -22,7 +23,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from db.engine import DatabaseSetupError, open_database
+from db.engine import DatabaseSetupError, environment_problem, open_database
 from ingest.client import CredentialsRejected, HostUnreachable, MimecastClient
 from ingest.lock import AlreadyRunning, cycle_lock, single_writer
 from ingest.poller import ChunkProgress, CycleFailed, CycleResult, Poller, one_line
@@ -153,12 +154,38 @@ def run_one_cycle(poller: Poller) -> CycleResult:
     return result
 
 
+def failure_text(engine: Engine, exc: BaseException) -> str:
+    """One line for a failed cycle; for a database error the machine is at fault for (a
+    read-only or full disk, ...), what to do about it."""
+    cause = exc.__cause__ if isinstance(exc, CycleFailed) else exc
+    problem = environment_problem(engine, cause) if isinstance(cause, SQLAlchemyError) else None
+    return problem or one_line(exc)
+
+
+@contextmanager
+def database_errors(engine: Engine) -> Iterator[None]:
+    """Database errors as one line: exit 2 when the machine is at fault (a read-only or full
+    disk, a file that is not a database), exit 1 for anything else."""
+    try:
+        yield
+    except CycleFailed as exc:
+        cause = exc.__cause__
+        if isinstance(cause, SQLAlchemyError) and environment_problem(engine, cause):
+            raise UserError(failure_text(engine, exc), EXIT_CONFIG) from None
+        raise
+    except SQLAlchemyError as exc:
+        problem = environment_problem(engine, exc)
+        if problem:
+            raise UserError(problem, EXIT_CONFIG) from None
+        raise UserError(f"database error: {one_line(exc)}", EXIT_FAILED) from None
+
+
 def command_run(settings: Settings, once: bool) -> int:
     client = make_client(settings)
     engine = open_engine(settings)
     stop = threading.Event()
     try:
-        with single_writer(engine), stop_on_signals(stop):
+        with database_errors(engine), single_writer(engine), stop_on_signals(stop):
             client.check_credentials()
             poller = Poller(settings, Store(engine), client, stop=stop, on_chunk=report_chunk)
             if once:
@@ -185,8 +212,11 @@ def run_forever(poller: Poller, poll_seconds: int, stop: threading.Event) -> int
         started = time.monotonic()
         try:
             run_one_cycle(poller)
-        except CycleFailed as exc:
-            log.error("cycle failed, will retry at the next poll: %s", exc)
+        except (CycleFailed, SQLAlchemyError) as exc:
+            log.error(
+                "cycle failed, will retry at the next poll: %s",
+                failure_text(poller.store.engine, exc),
+            )
         except AlreadyRunning as exc:  # a cursor reset holds the cycle lock for a moment
             log.warning("poll skipped, will retry at the next poll: %s", exc)
         next_due = started + poll_seconds
@@ -243,7 +273,8 @@ def print_status(status: dict[str, Any]) -> None:
 def command_status(settings: Settings, as_json: bool) -> int:
     engine = open_engine(settings)
     try:
-        status = collect_status(engine)
+        with database_errors(engine):
+            status = collect_status(engine)
     finally:
         engine.dispose()
     if as_json:
@@ -286,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.verbose)
     try:
         settings = load_settings()
+        if not args.verbose:
+            logging.getLogger().setLevel(settings.log_level)
         if args.command == "run":
             return command_run(settings, args.once)
         if args.command == "status":

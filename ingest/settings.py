@@ -58,6 +58,16 @@ def _text(_name: str, raw: str) -> str:
     return raw.strip()
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _log_level(name: str, raw: str) -> str:
+    level = raw.strip().upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"{name} must be one of {', '.join(LOG_LEVELS)}, got {raw!r}")
+    return level
+
+
 _LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
 _DOMAIN = rf"{_LABEL}(?:\.{_LABEL})+"
 _ACCESS_ENTRY = re.compile(rf"^(?:[^@\s,<>\"]+)?@{_DOMAIN}$")
@@ -122,6 +132,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
         _text,
     ),
     SettingSpec(
+        "LOG_LEVEL",
+        "INFO",
+        "what the ingest logs: `DEBUG`, `INFO`, `WARNING` or `ERROR` (`-v` means `DEBUG`)",
+        _log_level,
+    ),
+    SettingSpec(
         "DISPLAY_TZ",
         "UTC",
         "time zone the dashboard buckets days and shows times in",
@@ -159,6 +175,7 @@ class Settings:
     db_path: str
     database_url: str | None
     display_tz: str
+    log_level: str = "INFO"
     admin_emails: tuple[str, ...] = ()
     viewer_emails: tuple[str, ...] = ()
 
