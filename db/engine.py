@@ -183,7 +183,10 @@ def environment_problem(engine: Engine, exc: Exception) -> str | None:
             "new file (the next run backfills again)"
         )
     if "readonly" in lowered or "read-only" in lowered:
-        return f"{where} is read-only ({detail}); make it writable or point {setting} elsewhere"
+        return (
+            f"{where} is read-only ({detail}); make the file and its folder writable, "
+            f"or point {setting} elsewhere"
+        )
     if "disk is full" in lowered or "no space" in lowered:
         return f"the disk holding {where} is full ({detail}); free space, then run again"
     if "disk i/o error" in lowered:

@@ -117,6 +117,10 @@ class MimecastApi:
         with self._lock:
             self._faults.queue(list(kinds), endpoint)
 
+    def queue_bodies(self, bodies: Iterable[bytes]) -> None:
+        with self._lock:
+            self._faults.queue_bodies(list(bodies))
+
     def set_rates(self, **rates: float) -> None:
         with self._lock:
             self._faults.set_rates(rates)
@@ -219,7 +223,7 @@ class MimecastApi:
             if fault is not None:
                 self._stats.faults_injected[fault] += 1
             if fault is not None and fault not in SHAPE_FAULTS:
-                return fault_reply(fault, "search", self._faults.reset_ms)
+                return self._faults.reply(fault, "search")
         try:
             query = parse_search(body, now)
         except RequestError as error:

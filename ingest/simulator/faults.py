@@ -20,6 +20,7 @@ from ingest.simulator.reply import DROP, Reply, fail_doc, fail_reply, json_reply
 ENDPOINTS = ("search", "token")
 RATE_NAMES = ("rate_429", "rate_5xx", "rate_fail200", "rate_drop")
 PASS = "ok"  # a queue placeholder: serve this request normally, then go on with the queue
+BODY = "body"  # a queued body of the caller's choosing, served with HTTP 200
 REPLACING_FAULTS = (
     "429",
     "500",
@@ -57,6 +58,7 @@ class FaultPlan:
         self.reset_ms = config.rate_limit_reset_ms
         self._rng = random.Random(derive_seed(config.seed, "faults"))
         self._queues: dict[str, deque[str]] = {endpoint: deque() for endpoint in ENDPOINTS}
+        self._bodies: deque[bytes] = deque()
         validate_rates(self.rates)
 
     def set_rates(self, rates: dict[str, float]) -> None:
@@ -73,9 +75,21 @@ class FaultPlan:
             raise ValueError(f"unknown {endpoint} fault(s) {unknown}; known: {list(allowed)}")
         self._queues[endpoint].extend(kinds)
 
+    def queue_bodies(self, bodies: list[bytes]) -> None:
+        """Serve these exact bodies (HTTP 200) to the next search requests, one each."""
+        self._bodies.extend(bodies)
+        self._queues["search"].extend([BODY] * len(bodies))
+
+    def reply(self, kind: str, endpoint: str) -> Reply:
+        """The reply for a fault that replaces the normal answer, queued bodies included."""
+        if kind == BODY:
+            return Reply(200, self._bodies.popleft())
+        return fault_reply(kind, endpoint, self.reset_ms)
+
     def clear(self) -> None:
         for queue in self._queues.values():
             queue.clear()
+        self._bodies.clear()
         self.rates = dict.fromkeys(RATE_NAMES, 0.0)
 
     def pending(self) -> dict[str, list[str]]:

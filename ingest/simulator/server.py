@@ -172,6 +172,11 @@ class Simulator:
         """Serve these faults once each, in order, to the next requests to `endpoint`."""
         self.api.queue_faults(kinds, endpoint)
 
+    def queue_bodies(self, bodies: Iterable[bytes]) -> None:
+        """Answer the next search requests, one each, with these exact bodies (HTTP 200):
+        for tests that feed the client any response at all."""
+        self.api.queue_bodies(bodies)
+
     def set_rates(self, **rates: float) -> None:
         """Change fault probabilities: rate_429, rate_5xx, rate_fail200, rate_drop."""
         self.api.set_rates(**rates)
