@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ingest.client import MimecastClient
+from ingest.prefetch import Prefetched
 from ingest.records import EventKeyer, SearchEvent, parse_record
 from ingest.settings import Settings
 from ingest.store import PageBatch, PageCounts, Store
@@ -23,6 +24,9 @@ from ingest.store import PageBatch, PageCounts, Store
 log = logging.getLogger(__name__)
 
 CHUNK = timedelta(days=1)
+# Pages fetched and parsed ahead of the one being written: enough to keep the network and
+# the database busy at once, few enough that memory does not grow with the backfill.
+PREFETCH_PAGES = 2
 
 
 @dataclass
@@ -167,45 +171,54 @@ class Poller:
         started = time.monotonic()
         if not windows and result.kind == "bootstrap":
             self.store.advance_cursor(result.window_end, bootstrap_done=True)
-        for index, window in enumerate(windows, start=1):
-            chunk_counts = PageCounts()
-            for batch in self._batches(window):
+        chunk_counts = PageCounts()
+        with Prefetched(self._pages(windows), depth=PREFETCH_PAGES) as pages:
+            for index, batch in pages:
+                window = windows[index]
+                if batch is not None:
+                    writing = time.perf_counter()
+                    page_counts = self.store.write_page(batch, result.run_id, window)
+                    result.write_seconds += time.perf_counter() - writing
+                    chunk_counts.add(page_counts)
+                    result.counts.add(page_counts)
+                    if self.stop.is_set():
+                        result.status = "interrupted"
+                        return  # this chunk is incomplete: the cursor stays before it
+                    continue
+                last = index == len(windows) - 1
                 writing = time.perf_counter()
-                page_counts = self.store.write_page(batch, result.run_id, window)
-                result.write_seconds += time.perf_counter() - writing
-                chunk_counts.add(page_counts)
-                result.counts.add(page_counts)
-                if self.stop.is_set():
-                    result.status = "interrupted"
-                    return  # this chunk is incomplete: the cursor stays before it
-            last = index == len(windows)
-            writing = time.perf_counter()
-            self.store.advance_cursor(
-                window[1], bootstrap_done=True if (last and result.kind == "bootstrap") else None
-            )
-            result.write_seconds += time.perf_counter() - writing
-            result.cursor = window[1]
-            if self.on_chunk:
-                self.on_chunk(
-                    ChunkProgress(
-                        result.kind,
-                        index,
-                        len(windows),
-                        window[0],
-                        window[1],
-                        chunk_counts,
-                        time.monotonic() - started,
-                    )
+                self.store.advance_cursor(
+                    window[1],
+                    bootstrap_done=True if (last and result.kind == "bootstrap") else None,
                 )
-            if self.stop.is_set() and not last:
-                result.status = "interrupted"
-                return
+                result.write_seconds += time.perf_counter() - writing
+                result.cursor = window[1]
+                if self.on_chunk:
+                    self.on_chunk(
+                        ChunkProgress(
+                            result.kind,
+                            index + 1,
+                            len(windows),
+                            window[0],
+                            window[1],
+                            chunk_counts,
+                            time.monotonic() - started,
+                        )
+                    )
+                chunk_counts = PageCounts()
+                if self.stop.is_set() and not last:
+                    result.status = "interrupted"
+                    return
 
-    def _batches(self, window: tuple[datetime, datetime]) -> Iterator[PageBatch]:
-        keyer = EventKeyer()
-        anchor = [window[1].isoformat()]
-        for page in self.client.iter_pages(*window):
-            yield sort_page(page.records, window, keyer, anchor)
+    def _pages(self, windows: list[tuple]) -> Iterator[tuple[int, PageBatch | None]]:
+        """(window index, page) for every page of every window, oldest window first, then
+        (window index, None) once a window's last page has been read."""
+        for index, window in enumerate(windows):
+            keyer = EventKeyer()
+            anchor = [window[1].isoformat()]
+            for page in self.client.iter_pages(*window):
+                yield index, sort_page(page.records, window, keyer, anchor)
+            yield index, None
 
 
 def one_line(exc: BaseException) -> str:
