@@ -2,7 +2,7 @@
 the same transaction that stores the rows, so the dashboard never aggregates raw rows for a
 count.
 
-The ingest calls `add_rows_after(conn, last_id)` after inserting a page: every row with an
+The ingest calls `add_rows_after(conn, last_id)` before committing its pages: every row with an
 id above `last_id` (the single writer's new rows) is counted into every rollup by one
 set-based INSERT … SELECT … ON CONFLICT DO UPDATE per table. `rebuild` recounts everything
 from `search_logs` (the migration that adds the rollups, and bulk loads, call it).

@@ -1,9 +1,10 @@
 """Windows and the cursor: what to fetch in a cycle, and when the cursor may move.
 
 A cycle fetches [cursor − LOOKBACK_SECONDS, now] (or the backfill on the first run) in
-chunks of at most a day, oldest first. Pages stream into the database as they arrive;
-the cursor moves to a chunk's end only once every page of that chunk is committed, so a
-crash resumes at the last finished chunk and nothing is lost or doubled.
+chunks of at most a day, oldest first. Pages stream into the database as they arrive,
+fetched and parsed on a second thread a page or two ahead of the one being written; the
+cursor moves to a chunk's end in the transaction that commits the chunk's last pages, so
+a crash resumes at the last finished chunk and nothing is lost or doubled.
 """
 
 from __future__ import annotations
@@ -14,19 +15,24 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from ingest.client import MimecastClient
 from ingest.prefetch import Prefetched
 from ingest.records import EventKeyer, SearchEvent, parse_record
 from ingest.settings import Settings
-from ingest.store import PageBatch, PageCounts, Store
+from ingest.store import PageBatch, PageCounts, PageWriter, Store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CHUNK = timedelta(days=1)
 # Pages fetched and parsed ahead of the one being written: enough to keep the network and
 # the database busy at once, few enough that memory does not grow with the backfill.
 PREFETCH_PAGES = 2
+# Pages that may share one transaction (one commit) while more are already waiting; a
+# window's end or a wait for the network commits sooner. Bounds how much a kill rolls back.
+PAGES_PER_TRANSACTION = 50
 
 
 @dataclass
@@ -172,43 +178,71 @@ class Poller:
         if not windows and result.kind == "bootstrap":
             self.store.advance_cursor(result.window_end, bootstrap_done=True)
         chunk_counts = PageCounts()
+        writer: PageWriter | None = None
         with Prefetched(self._pages(windows), depth=PREFETCH_PAGES) as pages:
-            for index, batch in pages:
-                window = windows[index]
-                if batch is not None:
-                    writing = time.perf_counter()
-                    page_counts = self.store.write_page(batch, result.run_id, window)
-                    result.write_seconds += time.perf_counter() - writing
-                    chunk_counts.add(page_counts)
-                    result.counts.add(page_counts)
-                    if self.stop.is_set():
+            try:
+                for index, batch in pages:
+                    window = windows[index]
+                    writer = writer or self.store.page_writer(result.run_id)
+                    if batch is not None:
+                        self._timed(result, writer.write_page, batch, window)
+                        if self._commit_now(writer, pages):
+                            self._commit(writer, result, chunk_counts)
+                            writer = None
+                        if self.stop.is_set():
+                            result.status = "interrupted"
+                            return  # this chunk is incomplete: the cursor stays before it
+                        continue
+                    last = index == len(windows) - 1
+                    bootstrap_done = True if (last and result.kind == "bootstrap") else None
+                    writer.advance_cursor(window[1], bootstrap_done=bootstrap_done)
+                    self._commit(writer, result, chunk_counts)  # rows and cursor at once
+                    writer = None
+                    result.cursor = window[1]
+                    self._report_chunk(result, windows, index, chunk_counts, started)
+                    chunk_counts = PageCounts()
+                    if self.stop.is_set() and not last:
                         result.status = "interrupted"
-                        return  # this chunk is incomplete: the cursor stays before it
-                    continue
-                last = index == len(windows) - 1
-                writing = time.perf_counter()
-                self.store.advance_cursor(
-                    window[1],
-                    bootstrap_done=True if (last and result.kind == "bootstrap") else None,
-                )
-                result.write_seconds += time.perf_counter() - writing
-                result.cursor = window[1]
-                if self.on_chunk:
-                    self.on_chunk(
-                        ChunkProgress(
-                            result.kind,
-                            index + 1,
-                            len(windows),
-                            window[0],
-                            window[1],
-                            chunk_counts,
-                            time.monotonic() - started,
-                        )
-                    )
-                chunk_counts = PageCounts()
-                if self.stop.is_set() and not last:
-                    result.status = "interrupted"
-                    return
+                        return
+            finally:
+                if writer is not None:
+                    writer.rollback()  # an error: nothing of it is kept or counted
+
+    def _report_chunk(
+        self,
+        result: CycleResult,
+        windows: list[tuple],
+        index: int,
+        counts: PageCounts,
+        started: float,
+    ) -> None:
+        if self.on_chunk:
+            start, end = windows[index]
+            elapsed = time.monotonic() - started
+            self.on_chunk(
+                ChunkProgress(result.kind, index + 1, len(windows), start, end, counts, elapsed)
+            )
+
+    def _commit_now(self, writer: PageWriter, pages: Prefetched) -> bool:
+        """Commit a transaction when asked to stop, when it is full, or when the next page
+        is not there yet: never hold the database while waiting for the network."""
+        return (
+            self.stop.is_set() or writer.counts.pages >= PAGES_PER_TRANSACTION or not pages.ready()
+        )
+
+    def _commit(self, writer: PageWriter, result: CycleResult, chunk: PageCounts) -> None:
+        """Commit, then count: a run's counts hold only what is in the database."""
+        counts = self._timed(result, writer.commit)
+        chunk.add(counts)
+        result.counts.add(counts)
+
+    @staticmethod
+    def _timed(result: CycleResult, call: Callable[..., T], *args: object) -> T:
+        writing = time.perf_counter()
+        try:
+            return call(*args)
+        finally:
+            result.write_seconds += time.perf_counter() - writing
 
     def _pages(self, windows: list[tuple]) -> Iterator[tuple[int, PageBatch | None]]:
         """(window index, page) for every page of every window, oldest window first, then

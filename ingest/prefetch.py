@@ -82,6 +82,10 @@ class Prefetched(Generic[T]):
             raise StopIteration
         return item
 
+    def ready(self) -> bool:
+        """Whether the next item (or the end) is already waiting, so reading will not block."""
+        return self._finished or not self._items.empty()
+
     def close(self) -> None:
         """Stop the producer after its current item and wait for it."""
         self._closed.set()

@@ -1,8 +1,8 @@
 """Idempotent writes of search logs, rejects, run records and the cursor.
 
-Each page is written in one transaction with `INSERT … ON CONFLICT DO NOTHING RETURNING`,
-so what was new and what was a duplicate is counted exactly. The cursor is written in a
-transaction of its own, only after every page of its window has been committed.
+Pages are written with `INSERT … ON CONFLICT DO NOTHING RETURNING`, so what was new and what
+was a duplicate is counted exactly. A `PageWriter` holds one transaction for one or more
+pages and, at a window's end, the cursor: rows and cursor commit together or not at all.
 """
 
 from __future__ import annotations
@@ -185,8 +185,8 @@ def _reject_rows(
     ]
 
 
-def _remember_filter_values(conn: Connection, events: list[tuple[str, SearchEvent]]) -> None:
-    """Add this page's users, sources and search types to `filter_values` (same transaction)."""
+def _filter_values(events: list[tuple[str, SearchEvent]]) -> set[tuple[str, str]]:
+    """A page's users, sources and search types, as `filter_values` rows."""
     values = {("user", event.email_addr) for _key, event in events}
     values |= {("source", event.source) for _key, event in events if event.source is not None}
     values |= {
@@ -194,11 +194,91 @@ def _remember_filter_values(conn: Connection, events: list[tuple[str, SearchEven
         for _key, event in events
         if event.description is not None
     }
+    return values
+
+
+def _remember_filter_values(conn: Connection, values: set[tuple[str, str]]) -> None:
+    """Add users, sources and search types to `filter_values` (in the rows' transaction)."""
     if values:
         statement = _insert(conn, FilterValue.__table__).on_conflict_do_nothing(
             index_elements=["kind", "value"]
         )
         conn.execute(statement, [{"kind": kind, "value": value} for kind, value in sorted(values)])
+
+
+def _set_state(conn: Connection, key: str, value: str) -> None:
+    statement = _insert(conn, KeyValue.__table__).values(key=key, value=value, updated_at=utc_now())
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at},
+        )
+    )
+
+
+def _set_cursor(conn: Connection, end: datetime, bootstrap_done: bool | None) -> None:
+    _set_state(conn, CURSOR_KEY, end.isoformat())
+    if bootstrap_done is not None:
+        _set_state(conn, BOOTSTRAP_KEY, "1" if bootstrap_done else "0")
+
+
+class PageWriter:
+    """Pages written in one transaction, and the cursor of a window they complete.
+
+    Why: on SQLite a commit costs more than a page's rows (every index page the rows touched
+    is written to the WAL, then checkpointed with an fsync), and pages sharing a commit share
+    those writes. Counts are the caller's only once `commit` returns; a failure or a kill
+    rolls back every page and the cursor together, so the cursor is never ahead of its rows.
+    What is kept per transaction (rollups, filter values) is added once, just before commit.
+    """
+
+    def __init__(self, engine: Engine, run_id: int) -> None:
+        self.run_id = run_id
+        self.counts = PageCounts()
+        self._conn = engine.connect()
+        self._transaction = self._conn.begin()
+        self._before: int | None = None  # the largest search_logs id before this transaction
+        self._values: set[tuple[str, str]] = set()
+
+    def write_page(self, batch: PageBatch, window: tuple[datetime, datetime]) -> PageCounts:
+        """Insert one page's new rows and rejects; what was new and what was known."""
+        conn, now = self._conn, utc_now()
+        if self._before is None:
+            self._before = conn.execute(select(func.max(SearchLog.id))).scalar() or 0
+        event_rows = _event_rows(conn, batch.events, self.run_id, now)
+        inserted = _insert_new(conn, "search_logs", EVENT_COLUMNS, event_rows)
+        reject_rows = _reject_rows(conn, batch.rejections, self.run_id, now, window)
+        _insert_new(conn, "rejected_records", REJECT_COLUMNS, reject_rows)
+        self._values |= _filter_values(batch.events)
+        counts = PageCounts(
+            pages=1,
+            fetched=batch.fetched,
+            inserted=inserted,
+            duplicates=len(event_rows) - inserted,
+            out_of_window=batch.out_of_window,
+            rejected=len(reject_rows),
+        )
+        self.counts.add(counts)
+        return counts
+
+    def advance_cursor(self, end: datetime, *, bootstrap_done: bool | None = None) -> None:
+        """Move the cursor to `end` in this transaction: it commits with the window's rows."""
+        _set_cursor(self._conn, end, bootstrap_done)
+
+    def commit(self) -> PageCounts:
+        """Count the new rows into the rollups, remember filter values, commit."""
+        try:
+            if self.counts.inserted and self._before is not None:
+                rollups.add_rows_after(self._conn, self._before)
+            _remember_filter_values(self._conn, self._values)
+            self._transaction.commit()
+        finally:
+            self._conn.close()
+        return self.counts
+
+    def rollback(self) -> None:
+        """Forget every page of this transaction (the connection rolls back on close)."""
+        self._conn.close()
 
 
 def rebuild_filter_values(engine: Engine) -> None:
@@ -226,20 +306,6 @@ class Store:
     def _get(self, conn: Connection, key: str) -> str | None:
         return conn.execute(select(KeyValue.value).where(KeyValue.key == key)).scalar()
 
-    def _set(self, conn: Connection, key: str, value: str) -> None:
-        statement = _insert(conn, KeyValue.__table__).values(
-            key=key, value=value, updated_at=utc_now()
-        )
-        conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=["key"],
-                set_={
-                    "value": statement.excluded.value,
-                    "updated_at": statement.excluded.updated_at,
-                },
-            )
-        )
-
     def cursor(self) -> datetime | None:
         with self.engine.connect() as conn:
             value = self._get(conn, CURSOR_KEY)
@@ -252,9 +318,7 @@ class Store:
     def advance_cursor(self, end: datetime, *, bootstrap_done: bool | None = None) -> None:
         """Record that every row up to `end` is committed (call only after it is)."""
         with self.engine.begin() as conn:
-            self._set(conn, CURSOR_KEY, end.isoformat())
-            if bootstrap_done is not None:
-                self._set(conn, BOOTSTRAP_KEY, "1" if bootstrap_done else "0")
+            _set_cursor(conn, end, bootstrap_done)
 
     def reset_cursor(self) -> None:
         """Forget the cursor: the next run backfills again (rows are kept, never doubled)."""
@@ -320,6 +384,10 @@ class Store:
             return result.rowcount or 0
 
     # --- pages -------------------------------------------------------------------------
+    def page_writer(self, run_id: int) -> PageWriter:
+        """A transaction for pages of `run_id`; `commit` or `rollback` it."""
+        return PageWriter(self.engine, run_id)
+
     def write_page(
         self,
         batch: PageBatch,
@@ -327,24 +395,14 @@ class Store:
         window: tuple[datetime, datetime],
     ) -> PageCounts:
         """Store one page in one transaction; return what was new and what was known."""
-        now = utc_now()
-        with self.engine.begin() as conn:
-            event_rows = _event_rows(conn, batch.events, run_id, now)
-            last_id = conn.execute(select(func.max(SearchLog.id))).scalar() or 0
-            inserted = _insert_new(conn, "search_logs", EVENT_COLUMNS, event_rows)
-            if inserted:
-                rollups.add_rows_after(conn, last_id)
-            reject_rows = _reject_rows(conn, batch.rejections, run_id, now, window)
-            _insert_new(conn, "rejected_records", REJECT_COLUMNS, reject_rows)
-            _remember_filter_values(conn, batch.events)
-        return PageCounts(
-            pages=1,
-            fetched=batch.fetched,
-            inserted=inserted,
-            duplicates=len(event_rows) - inserted,
-            out_of_window=batch.out_of_window,
-            rejected=len(reject_rows),
-        )
+        writer = self.page_writer(run_id)
+        try:
+            counts = writer.write_page(batch, window)
+        except BaseException:
+            writer.rollback()
+            raise
+        writer.commit()
+        return counts
 
     # --- totals ------------------------------------------------------------------------
     def totals(self) -> dict[str, Any]:

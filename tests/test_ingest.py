@@ -26,6 +26,7 @@ from tests.conftest import (
 from tests.helpers import (
     difference,
     expected_records,
+    row_count,
     runs,
     stored_records,
     stored_rejects,
@@ -164,6 +165,15 @@ def test_cursor_not_advanced_when_a_page_fails_and_a_rerun_completes_exactly(sim
     assert result.kind == "bootstrap", "an unfinished backfill resumes"
     assert result.window_start == cursor
     assert_matches_truth(sim, settings, now - timedelta(days=7), now)
+
+
+def test_a_failed_run_counts_exactly_the_rows_it_committed(sim, settings):
+    sim.queue_faults(["ok"] * 5 + ["fail200_fatal"])
+    with pytest.raises(CycleFailed):
+        run_ingest_once(settings, clock=fixed_clock(settled_now()))
+    failed = runs(settings.effective_database_url)[-1]
+    assert failed.status == "failed"
+    assert failed.inserted == row_count(settings.effective_database_url) > 0
 
 
 def test_backfill_that_fails_in_its_first_chunk_resumes_from_its_own_start(sim, settings):

@@ -14,7 +14,7 @@ from ingest.poller import sort_page
 from ingest.records import EventKeyer
 from ingest.store import PageBatch, Store
 from tests.conftest import fixed_clock, make_settings, run_ingest_once, settled_now
-from tests.helpers import difference, expected_records, runs, stored_records
+from tests.helpers import difference, expected_records, row_count, runs, stored_records
 
 RECORDS = [
     {"createTime": "2026-11-12T16:22:16+0000", "emailAddr": "a@example.com", "searchText": "x"},
@@ -84,6 +84,36 @@ def test_a_stored_time_is_found_by_a_query_bounded_at_that_very_second(db_url):
         row = conn.execute(select(SearchLog).where(*edges)).one()
     assert row.create_time == on_time and row.is_admin is True
     assert row.ingested_at.utcoffset() == timedelta(0)
+
+
+def test_a_page_writer_commits_its_pages_and_the_cursor_together_or_neither(db_url):
+    from ingest.records import parse_create_time
+
+    store = Store(open_database(db_url))
+    moment = settled_now()
+    run_id = store.start_run("bootstrap", moment, moment)
+    window = (parse_create_time("2026-11-12T00:00:00Z"), parse_create_time("2026-11-13T00:00:00Z"))
+    pages = [RECORDS[:2], RECORDS[2:]]
+
+    abandoned = store.page_writer(run_id)
+    keyer = EventKeyer()
+    for page in pages:
+        abandoned.write_page(sort_page(page, window, keyer, [window[1].isoformat()]), window)
+    abandoned.advance_cursor(window[1])
+    abandoned.rollback()
+    assert row_count(db_url) == 0 and row_count(db_url, "rejected_records") == 0
+    assert store.cursor() is None
+
+    kept = store.page_writer(run_id)
+    keyer = EventKeyer()
+    for page in pages:
+        kept.write_page(sort_page(page, window, keyer, [window[1].isoformat()]), window)
+    kept.advance_cursor(window[1])
+    counts = kept.commit()
+    assert (counts.pages, counts.inserted, counts.rejected) == (2, 3, 1)
+    assert row_count(db_url) == 3 and row_count(db_url, "rejected_records") == 1
+    assert store.cursor() == window[1]
+    assert store.totals()["search_logs"] == 3, "the rollups counted the transaction's rows"
 
 
 def test_only_one_writer_holds_the_lock(db_url):
