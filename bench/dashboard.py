@@ -42,7 +42,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -185,6 +185,11 @@ def build_cases(probe: Probe) -> list[Case]:
         Case(CHROME, "ingest_health", queries.ingest_health, cached.ingest_health),
         *per_filters("summary, last 30 days", last30, summary_calls),
         *per_filters("summary, all time", whole, summary_calls),
+        *per_filters(
+            "summary, last 30 days, text contains 'invoice' (raw rows)",
+            replace(last30, text="invoice"),
+            summary_calls,
+        ),
         *per_filters("user: heaviest, last 30 days", last30.for_user(probe.heavy), user_calls),
         *per_filters(
             "user: heaviest, all time",
