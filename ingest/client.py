@@ -69,8 +69,11 @@ def format_api_time(moment: datetime) -> str:
 def _fail_messages(body: Any) -> tuple[str, bool]:
     """The messages inside a `fail` array and whether all of them are retryable."""
     messages: list[str] = []
+    fail = body.get("fail")
+    if not isinstance(fail, list):  # an object alone, or a shape the contract does not have
+        fail = [fail] if isinstance(fail, dict) else []
     retryable = True
-    for item in body.get("fail") or []:
+    for item in fail:
         errors = item.get("errors") if isinstance(item, dict) else None
         if not errors and isinstance(item, dict):
             errors = [item]
@@ -81,7 +84,9 @@ def _fail_messages(body: Any) -> tuple[str, bool]:
             message = error.get("message", "")
             messages.append(f"{code}: {message}".strip(": "))
             retryable = retryable and bool(error.get("retryable", False))
-    return "; ".join(messages) or "unspecified failure", retryable
+    if not messages:  # nothing readable: not retried, as a failure it cannot explain
+        return f"unspecified failure ({str(body.get('fail'))[:80]})", False
+    return "; ".join(messages), retryable
 
 
 def _rate_limit_wait(response: requests.Response) -> float:
