@@ -56,6 +56,20 @@ def test_writing_the_same_page_twice_stores_it_once_and_counts_duplicates(db_url
     assert totals["rejected_records"] == 1, "a re-read reject is not doubled either"
 
 
+def test_a_page_half_stored_before_counts_exactly_its_new_rows(db_url):
+    store = Store(open_database(db_url))
+    moment = settled_now()
+    run_id = store.start_run("bootstrap", moment, moment)
+    records = [
+        {"createTime": f"2026-11-12T16:22:{second:02d}+0000", "emailAddr": "a@example.com"}
+        for second in range(50)
+    ]
+    write(store, run_id, records[::2])
+    counts = write(store, run_id, records)
+    assert (counts.inserted, counts.duplicates) == (25, 25)
+    assert row_count(db_url) == 50
+
+
 def test_cursor_round_trips_as_utc_and_reset_forgets_it(db_url):
     store = Store(open_database(db_url))
     moment = settled_now()
