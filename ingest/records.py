@@ -14,7 +14,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
+
+import orjson
 
 # 2026-11-12T16:22:16+0000, …Z, …+00:00, optional fraction; other offsets are converted.
 _CREATE_TIME = re.compile(
@@ -34,9 +36,9 @@ IDENTITY_FIELDS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class SearchEvent:
-    """A valid record, normalised for storage; `identity` is its content hash."""
+class SearchEvent(NamedTuple):
+    """A valid record, normalised for storage; `identity` is its content hash. (A named
+    tuple: immutable, and three times cheaper to build than a frozen dataclass.)"""
 
     create_time: datetime
     email_addr: str
@@ -83,26 +85,35 @@ def parse_create_time(value: object) -> datetime:
 
 
 def to_raw_json(record: object) -> str:
-    """The record as received (key order kept), as JSON text."""
+    """The record as received (key order kept), as JSON text.
+
+    orjson writes an object of strings, integers, booleans and nulls exactly as the standard
+    encoder below does, ten times faster. Anything else (a float, which it spells another
+    way; nesting; what it refuses, such as a lone surrogate or an integer beyond 64 bits)
+    takes the standard way, so the text, and the reject keys made from it, never change."""
+    if type(record) is dict and all(type(value) in _PLAIN for value in record.values()):
+        try:
+            return orjson.dumps(record).decode()
+        except TypeError:
+            pass
     return _ENCODER.encode(record)
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=repr)
+_PLAIN = frozenset({str, int, bool, type(None)})
 
 
 def _optional_text(record: dict[str, Any], name: str) -> str | None:
     value = record.get(name)
-    if value is None:
-        return None
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _hash(*parts: str) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(part.encode("utf-8", "surrogatepass"))
-        digest.update(b"\x00")
-    return digest.hexdigest()
+    """sha256 of the parts, each followed by a NUL byte, in one call."""
+    text = "\x00".join(parts) + "\x00"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def parse_record(record: object) -> SearchEvent | Rejection:
@@ -123,9 +134,7 @@ def parse_record(record: object) -> SearchEvent | Rejection:
     is_admin = record.get("isAdmin")
     # The key of every stored row depends on this exact text: changing it would make the
     # next overlapping poll store every re-read event again (tests pin it).
-    identity = _hash(
-        create_time.isoformat(), repr(tuple(record.get(name) for name in IDENTITY_FIELDS))
-    )
+    identity = _hash(create_time.isoformat(), repr(tuple(map(record.get, IDENTITY_FIELDS))))
     return SearchEvent(
         create_time=create_time,
         email_addr=email.strip().lower(),
@@ -148,9 +157,10 @@ class EventKeyer:
         self._seen: Counter[str] = Counter()
 
     def event_key(self, event: SearchEvent) -> str:
-        occurrence = self._seen[event.identity]
-        self._seen[event.identity] += 1
-        return _hash("event", event.identity, str(occurrence))
+        identity = event.identity
+        occurrence = self._seen[identity]
+        self._seen[identity] = occurrence + 1
+        return _hash("event", identity, str(occurrence))
 
     def reject_key(self, rejection: Rejection, anchor: str) -> str:
         """Key a rejected record by its content and `anchor`, the createTime of the valid

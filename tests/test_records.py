@@ -113,3 +113,49 @@ def test_event_keys_never_change_between_versions():
     assert (
         keyer.event_key(event) == "338f11850d572b10ab4b7583d6257c3d5137d21cc71591794c8f6d45c89646c4"
     )
+
+
+MALFORMED_GOLDEN = [
+    (None, "null", "f195cc27d3b9465c08c0bd60f2bd44d43d52d7fa5a97e45d9cea635a54db32cc"),
+    (
+        "Message Tracking Search",
+        '"Message Tracking Search"',
+        "6a358f9d03f028815285bf2d6cc2c238344e737a7f58972a06bdc7a54f89b216",
+    ),
+    (3.5, "3.5", "7e733f913343b00b7ea00512511ed2e6a97cead865a67668f752d0fc8d6c8500"),
+    (
+        {"createTime": 1e16, "emailAddr": "a@example.com"},
+        '{"createTime":1e+16,"emailAddr":"a@example.com"}',
+        "a9077ff733f3910b59859bc88b8cc4af7728a859543ffe82468e2e293ebbc70b",
+    ),
+    (
+        {
+            "createTime": "2026-11-12T16:22:16",
+            "emailAddr": "zoë@example.de",
+            "searchText": '請求書 🔒\n"x"',
+        },
+        '{"createTime":"2026-11-12T16:22:16","emailAddr":"zoë@example.de",'
+        '"searchText":"請求書 🔒\\n\\"x\\""}',
+        "fdcdda312cbd59fc3b0c9afae3f257602393a7f344df4417199a23f262ffee53",
+    ),
+    (
+        {"createTime": "2026-11-12T16:22:16+0000", "emailAddr": 12345678901234567890123},
+        '{"createTime":"2026-11-12T16:22:16+0000","emailAddr":12345678901234567890123}',
+        "efd15b53b5331dc8896b729aa802cf166b72aeea53a1b9cfd8016f79de5f3e4e",
+    ),
+    (
+        {"createTime": "2026-11-12T16:22:16+0000", "emailAddr": ["admin@example.com", {"a": 1e-7}]},
+        '{"createTime":"2026-11-12T16:22:16+0000","emailAddr":["admin@example.com",{"a":1e-07}]}',
+        "e5cad81b286f26824547d3cda5684aaab156989a278cbd6e42e4019c0f973bbf",
+    ),
+]
+
+
+@pytest.mark.parametrize(("record", "raw_json", "key"), MALFORMED_GOLDEN)
+def test_reject_text_and_keys_never_change_between_versions(record, raw_json, key):
+    """A reject's key is made from its JSON text: if the text changed (a float spelled
+    another way, say), the next overlapping poll would store every re-read reject again."""
+    rejection = parse_record(record)
+    assert isinstance(rejection, Rejection)
+    assert rejection.raw_json == raw_json
+    assert EventKeyer().reject_key(rejection, "2026-11-12T16:22:16+00:00") == key
