@@ -191,11 +191,15 @@ class Ingest:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        return Child(process, log)
+        child = Child(process, log)
+        _CHILDREN.append(child)
+        return child
 
 
 @dataclass
 class Child:
+    """An ingest process started in the background, its output in `log`."""
+
     process: subprocess.Popen[bytes]
     log: Path
 
@@ -222,6 +226,18 @@ class Child:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+
+_CHILDREN: list[Child] = []
+
+
+def reap_children() -> None:
+    """SIGKILL every background ingest still running (a scenario that raised leaves its
+    scheduled loop behind otherwise)."""
+    while _CHILDREN:
+        child = _CHILDREN.pop()
+        if child.process.poll() is None:
+            child.kill()
 
 
 def one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> bool:
@@ -959,53 +975,71 @@ def small_tmpfs(mount_point: Path, size: int) -> Iterator[bool]:
             subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
 
 
-# Room for about the first day of the backfill, not all three (a file-size limit applies
-# to the database and its write-ahead log separately; a tmpfs holds both).
-DISK_BYTES = {"file-size limit": 12 * MB, "tmpfs": 16 * MB}
-
-
 def scenario_full_disk(folder: Path, url: str, how: str = "file-size limit") -> Outcome:
-    """The disk fills up mid-backfill (a file-size limit on the child, or a small tmpfs):
-    exit 2 in one line, an intact database, no chunk half-committed behind the cursor; with
-    space again, the next run resumes and loses nothing."""
+    """The disk fills up halfway through a backfill (a file-size limit on the child, or a
+    tmpfs, each half the size of the whole backfill's database): exit 2 in one line, an
+    intact database, no chunk half-committed behind the cursor; with space again, the next
+    run resumes and loses nothing."""
     outcome = Outcome()
     config = SimConfig(seed=909, days=5, events_per_day=3000, late_fraction=0.0)
     disk = Path(folder) / "disk"
-    with Simulator(config) as sim, small_tmpfs(disk, DISK_BYTES["tmpfs"]) as mounted:
-        if how == "tmpfs":
-            if not mounted:
-                raise CannotRun("mounting a tmpfs needs root")
-            url = f"sqlite:///{disk / 'searchlogs.db'}"
-        ingest = Ingest(sim, folder, url, INITIAL_BACKFILL_DAYS="3")
-        preexec = file_size_limit(DISK_BYTES[how]) if how == "file-size limit" else None
-        result = ingest.run("run", "--once", preexec=preexec)
-        outcome.faults += 1
-        outcome.rule("the ingest exits 2", result.returncode == 2)
-        outcome.rule("in one line about the disk", one_line_error(result, "disk"))
-        outcome.figures["message"] = error_message(result, folder)
-        outcome.rule("the database is intact", integrity_ok(url))
-        cursor, done = state(url)
-        outcome.rule("the backfill is not marked done", not done)
-        stored = stored_records(url)
-        first = runs(url)[0].window_start
-        committed = cursor is not None and cursor > first
-        outcome.figures["days committed before the disk filled"] = (
-            round((cursor - first) / timedelta(days=1)) if committed else 0
-        )
-        if committed:
-            valid, _ = sim.truth(first, cursor)
-            expected = expected_records(valid, first, cursor)
-            outcome.rule(
-                "every event behind the cursor is stored",
-                not expected - stored_records(url, first, cursor),
-            )
-        outcome.figures["rows stored before the disk filled"] = sum(stored.values())
-        if how == "tmpfs":
-            subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
-        again = ingest.run("run", "--once")
-        outcome.rule("with space again, the next run exits 0", again.returncode == 0)
-        tally(outcome, sim, url)
+    with Simulator(config) as sim:
+        room = backfill_bytes(sim, Path(folder) / "calibration", days=3) // 2
+        with small_tmpfs(disk, room) as mounted:
+            if how == "tmpfs":
+                if not mounted:
+                    raise CannotRun("mounting a tmpfs needs root")
+                url = f"sqlite:///{disk / 'searchlogs.db'}"
+            ingest = Ingest(sim, folder, url, INITIAL_BACKFILL_DAYS="3")
+            preexec = file_size_limit(room) if how == "file-size limit" else None
+            result = ingest.run("run", "--once", preexec=preexec)
+            outcome.faults += 1
+            check_full_disk_left_no_partial_chunk(outcome, sim, url, result, folder)
+            if how == "tmpfs":
+                subprocess.run(["mount", "-o", "remount,size=256m", str(disk)], check=True)
+            again = ingest.run("run", "--once")
+            outcome.rule("with space again, the next run exits 0", again.returncode == 0)
+            tally(outcome, sim, url)
+    outcome.figures["room (MB)"] = round(room / MB, 1)
     return outcome
+
+
+def backfill_bytes(sim: Simulator, folder: Path, days: int) -> int:
+    """The size of a clean backfill's database file: how much room a whole backfill takes."""
+    folder.mkdir(parents=True)
+    url = f"sqlite:///{folder / 'searchlogs.db'}"
+    Ingest(sim, folder, url, INITIAL_BACKFILL_DAYS=str(days)).run("run", "--once")
+    path = sqlite_path(url)
+    assert path is not None
+    return path.stat().st_size
+
+
+def check_full_disk_left_no_partial_chunk(
+    outcome: Outcome,
+    sim: Simulator,
+    url: str,
+    result: subprocess.CompletedProcess[str],
+    folder: Path,
+) -> None:
+    outcome.rule("the ingest exits 2", result.returncode == 2)
+    outcome.rule("in one line about the disk", one_line_error(result, "disk"))
+    outcome.figures["message"] = error_message(result, folder)
+    outcome.rule("the database is intact", integrity_ok(url))
+    cursor, done = state(url)
+    outcome.rule("the backfill is not marked done", not done)
+    first = runs(url)[0].window_start
+    committed = cursor is not None and cursor > first
+    outcome.figures["days committed before the disk filled"] = (
+        round((cursor - first) / timedelta(days=1)) if committed else 0
+    )
+    if committed:
+        valid, _ = sim.truth(first, cursor)
+        expected = expected_records(valid, first, cursor)
+        outcome.rule(
+            "every event behind the cursor is stored",
+            not expected - stored_records(url, first, cursor),
+        )
+    outcome.figures["rows stored before the disk filled"] = sum(stored_records(url).values())
 
 
 def scenario_not_a_database(folder: Path, url: str) -> Outcome:
@@ -1257,7 +1291,7 @@ SCENARIOS: dict[str, Scenario] = {
         partial(scenario_full_disk, how="file-size limit"),
     ),
     "full_disk_tmpfs": Scenario(
-        "disk full mid-backfill (16 MB tmpfs, ENOSPC)", partial(scenario_full_disk, how="tmpfs")
+        "disk full mid-backfill (a tmpfs, ENOSPC)", partial(scenario_full_disk, how="tmpfs")
     ),
     "not_a_database": Scenario("DB_PATH is not a database", scenario_not_a_database),
     "future_cursor": Scenario(
@@ -1307,16 +1341,22 @@ def postgres_server() -> Iterator[str | None]:
         shell.wait(timeout=60)
 
 
-def run_scenario(key: str, folder: Path, server: str | None) -> Outcome:
-    """Run one scenario in `folder`, on a fresh database; CannotRun if the machine cannot."""
-    scenario = SCENARIOS[key]
-    if scenario.backend == "postgresql":
-        if server is None:
-            raise CannotRun("no PostgreSQL server")
-        url = fresh_postgres_database(server, f"torture_{key}")
-    else:
-        url = f"sqlite:///{folder / 'data' / 'searchlogs.db'}"
-    return scenario.run(folder, url)
+def run_scenario(key: str, folder: Path, url: str) -> Outcome:
+    """Run one scenario in `folder` on the fresh database at `url`, leaving no ingest
+    process behind; CannotRun if the machine lacks what it needs."""
+    try:
+        return SCENARIOS[key].run(folder, url)
+    finally:
+        reap_children()
+
+
+def fresh_database_for(key: str, folder: Path, server: str | None) -> str:
+    """A new database for a scenario: a SQLite file in `folder`, or one on `server`."""
+    if SCENARIOS[key].backend != "postgresql":
+        return f"sqlite:///{folder / 'data' / 'searchlogs.db'}"
+    if server is None:
+        raise CannotRun("no PostgreSQL server")
+    return fresh_postgres_database(server, f"torture_{key}")
 
 
 def _row(key: str, outcome: Outcome) -> str:
@@ -1422,7 +1462,8 @@ def main() -> None:
                 continue
             with tempfile.TemporaryDirectory() as folder:
                 try:
-                    results[key] = run_scenario(key, Path(folder), server)
+                    url = fresh_database_for(key, Path(folder), server)
+                    results[key] = run_scenario(key, Path(folder), url)
                 except CannotRun as exc:
                     results[key] = str(exc)
             result = results[key]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.ingest_scenarios import BROKEN_RESPONSES, SCENARIOS, CannotRun, Outcome
+from bench.ingest_scenarios import BROKEN_RESPONSES, SCENARIOS, CannotRun, Outcome, run_scenario
 
 pytestmark = pytest.mark.torture
 
@@ -20,14 +20,13 @@ pytestmark = pytest.mark.torture
 def run(key: str, folder: Path, database_url: str | None = None) -> Outcome:
     """Run a scenario on `database_url` (a SQLite file in `folder` by default) and fail with
     every rule it broke and every event it lost or doubled."""
-    scenario = SCENARIOS[key]
     url = database_url or f"sqlite:///{folder / 'data' / 'searchlogs.db'}"
     try:
-        outcome = scenario.run(folder, url)
+        outcome = run_scenario(key, folder, url)
     except CannotRun as exc:
         pytest.skip(str(exc))
     problems = outcome.problems()
-    assert not problems, f"{scenario.title}: {problems}; figures {outcome.figures}"
+    assert not problems, f"{SCENARIOS[key].title}: {problems}; figures {outcome.figures}"
     return outcome
 
 
