@@ -1236,10 +1236,6 @@ REJECT_ANCHOR_ISSUE = (
     "newest; at the live edge of a delta poll that anchor changes once a newer search "
     "arrives, so the next poll stores the same record in rejected_records again"
 )
-WRONG_TYPES_ISSUE = (
-    "ingest/client.py reads a `next` that is present but not a string as 'no next page', "
-    "so the rest of the window is silently skipped"
-)
 
 SCENARIOS: dict[str, Scenario] = {
     "kills": Scenario(
@@ -1254,7 +1250,6 @@ SCENARIOS: dict[str, Scenario] = {
         f"broken_{kind}": Scenario(
             f"broken response: {case.title}",
             partial(scenario_broken_response, kind=kind),
-            known_issue=WRONG_TYPES_ISSUE if kind == "wrong_types" else None,
         )
         for kind, case in BROKEN_RESPONSES.items()
     },

@@ -129,6 +129,7 @@ class MimecastClient:
         self._client_secret = client_secret
         self._session = session or requests.Session()
         self._session.headers.update({"Accept": "application/json"})
+        self._settle_environment()
         self._sleep = sleep
         self._max_attempts = max_attempts
         self._token: str | None = None
@@ -141,6 +142,17 @@ class MimecastClient:
 
     def close(self) -> None:
         self._session.close()
+
+    def _settle_environment(self) -> None:
+        """Read proxy and CA settings (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE) for the base
+        URL once, not on every request (a sixth of a page's client time), and never send a
+        ~/.netrc password: it would replace the bearer token with Basic auth."""
+        session = self._session
+        found = session.merge_environment_settings(self.base_url, {}, None, None, None)
+        session.trust_env = False
+        session.proxies.update(found["proxies"])
+        session.verify = found["verify"]
+        session.cert = found["cert"]
 
     # --- retries -----------------------------------------------------------------------
     def _wait(self, state: RetryCallState) -> float:
@@ -363,6 +375,13 @@ def _records_of(body: dict[str, Any]) -> list[Any]:
         meta = body.get("meta")
         if not isinstance(meta, dict) or not isinstance(meta.get("pagination"), dict):
             raise TransientError("the search-log response has logs but no meta.pagination")
+        token = meta["pagination"].get("next")
+        if token is not None and not isinstance(token, str):
+            # not "no next page": reading it so would skip the rest of the window silently
+            raise TransientError(
+                f"the search-log response's pagination 'next' is {type(token).__name__}, "
+                "not a string"
+            )
     return records
 
 
