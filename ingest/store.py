@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
 from typing import Any
 
@@ -140,11 +140,27 @@ def _binders(dialect: Dialect) -> _Binders:
         # dialect_impl: SQLite's own DATETIME text form, which every query compares against
         return column.type.dialect_impl(dialect).bind_processor(dialect) or _unchanged
 
-    return _Binders(time=binder(columns.create_time), boolean=binder(columns.is_admin))
+    time = binder(columns.create_time)
+    if all(_sqlite_text(moment) == time(moment) for moment in _TIME_SAMPLES):
+        time = _sqlite_text  # the very text SQLAlchemy binds on SQLite, at half the cost
+    return _Binders(time=time, boolean=binder(columns.is_admin))
 
 
 def _unchanged(value: Any) -> Any:
     return value
+
+
+def _sqlite_text(moment: datetime) -> str:
+    """An aware datetime as SQLite's DATETIME text in UTC, `2026-11-12 16:22:16.000000`."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+_TIME_SAMPLES = (
+    datetime(2026, 11, 12, 16, 22, 16, tzinfo=UTC),
+    datetime(1, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+    datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    datetime(2026, 3, 29, 1, 30, tzinfo=timezone(timedelta(hours=2))),
+)
 
 
 def _event_rows(
