@@ -83,21 +83,41 @@ def plan_windows(start: datetime, end: datetime, chunk: timedelta = CHUNK) -> li
 
 
 def choose_window(
-    settings: Settings, cursor: datetime | None, bootstrap_done: bool, now: datetime
+    settings: Settings,
+    cursor: datetime | None,
+    bootstrap_done: bool,
+    now: datetime,
+    newest_stored: datetime | None = None,
 ) -> tuple[str, datetime, list[str]]:
-    """The cycle's kind and start: backfill, resumed backfill, or delta with overlap."""
+    """The cycle's kind and start: backfill, resumed backfill, or delta with overlap.
+
+    A cursor ahead of the clock was written by a clock that ran fast: the API only had
+    searches up to the real time of that poll, so the cycle re-reads from the newest search
+    stored (less the overlap), which the fast clock cannot have moved.
+    """
     warnings: list[str] = []
+    lookback = timedelta(seconds=settings.lookback_seconds)
+    kind = "delta" if bootstrap_done else "bootstrap"
     if cursor is not None and cursor > now:
+        if newest_stored is None:
+            start = now - timedelta(days=settings.initial_backfill_days)
+            resumed = f"backfilling {settings.initial_backfill_days} days again (nothing is stored)"
+        else:
+            start = min(newest_stored, now) - lookback
+            resumed = (
+                f"re-reading from {start.isoformat()} "
+                "(the newest stored search less LOOKBACK_SECONDS)"
+            )
         warnings.append(
             f"the cursor {cursor.isoformat()} is ahead of this machine's clock "
-            f"({now.isoformat()}); fetching from the clock's time instead — check the clock"
+            f"({now.isoformat()}); {resumed} — check the clock"
         )
-        cursor = now
+        return kind, start, warnings
     if cursor is None:
         return "bootstrap", now - timedelta(days=settings.initial_backfill_days), warnings
     if not bootstrap_done:
         return "bootstrap", cursor, warnings
-    return "delta", cursor - timedelta(seconds=settings.lookback_seconds), warnings
+    return "delta", cursor - lookback, warnings
 
 
 def sort_page(
@@ -145,8 +165,10 @@ class Poller:
         """One cycle; raises CycleFailed (with the run recorded as failed) on error."""
         now = self.clock()
         self.store.close_abandoned_runs()
+        cursor = self.store.cursor()
+        newest = self.store.totals()["last_event"] if cursor is not None and cursor > now else None
         kind, start, warnings = choose_window(
-            self.settings, self.store.cursor(), self.store.bootstrap_done(), now
+            self.settings, cursor, self.store.bootstrap_done(), now, newest
         )
         for warning in warnings:
             log.warning(warning)

@@ -33,10 +33,18 @@ def test_delta_rereads_the_lookback_window_before_the_cursor():
     assert choose_window(SETTINGS, cursor, True, NOW)[:2] == ("delta", cursor - timedelta(hours=2))
 
 
-def test_cursor_in_the_future_is_reported_and_clamped_to_now():
-    kind, start, warnings = choose_window(SETTINGS, NOW + timedelta(days=2), True, NOW)
-    assert (kind, start) == ("delta", NOW - timedelta(hours=2))
+def test_cursor_in_the_future_rereads_from_the_newest_stored_search():
+    newest = NOW - timedelta(hours=5)  # the last poll ran 5 h ago with a clock 2 days fast
+    kind, start, warnings = choose_window(SETTINGS, NOW + timedelta(days=2), True, NOW, newest)
+    assert (kind, start) == ("delta", newest - timedelta(hours=2))
     assert "ahead of this machine's clock" in warnings[0]
+    assert "check the clock" in warnings[0]
+
+
+def test_cursor_in_the_future_with_nothing_stored_backfills_again():
+    kind, start, warnings = choose_window(SETTINGS, NOW + timedelta(days=2), False, NOW)
+    assert (kind, start) == ("bootstrap", NOW - timedelta(days=3))
+    assert "nothing is stored" in warnings[0]
 
 
 def test_empty_window_plans_no_chunks():
