@@ -673,3 +673,21 @@ def test_cli_prints_one_line_and_exits_cleanly_on_sigterm() -> None:
     assert process.returncode == 0
     assert out == ""
     assert err == ""
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"logs": [{"createTime": "2026-11-12T16:22:16+0000", "searchText": "請求書 🔒\n"}]},
+        {"logs": [1e16, 3.5, -0.0, float("nan"), float("inf")]},
+        {"logs": [2**70, {"nested": [None, True, 42]}]},
+        ["Message Tracking Search", 42, None, ("a", 1.5)],
+    ],
+)
+def test_a_reply_body_is_exactly_the_standard_encoders_text(doc):
+    import json
+
+    from ingest.simulator.reply import encode_json
+
+    standard = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    assert encode_json(doc) == standard.encode()

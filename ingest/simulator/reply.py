@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import orjson
+
 JSON = "application/json; charset=utf-8"
 
 
@@ -25,8 +27,33 @@ DROP = Reply(0, drop=True)
 
 
 def json_reply(status: int, doc: object, headers: tuple[tuple[str, str], ...] = ()) -> Reply:
-    body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
-    return Reply(status, body, headers)
+    return Reply(status, encode_json(doc), headers)
+
+
+def encode_json(doc: object) -> bytes:
+    """Compact UTF-8 JSON. orjson writes a document without floats byte for byte as the
+    standard encoder does, at a tenth of the cost of a page; a float (which it spells
+    another way, and NaN as null) or anything it refuses goes to the standard encoder."""
+    if not _has_float(doc):
+        try:
+            return orjson.dumps(doc)
+        except TypeError:  # an integer beyond 64 bits, a lone surrogate, a non-string key
+            pass
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _has_float(doc: object) -> bool:
+    pending = [doc]
+    while pending:
+        value = pending.pop()
+        kind = type(value)
+        if kind is float:
+            return True
+        if kind is dict:
+            pending.extend(value.values())  # type: ignore[attr-defined]
+        elif kind is list or kind is tuple:
+            pending.extend(value)  # type: ignore[arg-type]
+    return False
 
 
 def fail_doc(code: str, message: str, retryable: bool, key: dict | None = None) -> dict:
