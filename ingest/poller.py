@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from ingest.client import MimecastClient
 from ingest.prefetch import Prefetched
-from ingest.records import EventKeyer, SearchEvent, parse_record
+from ingest.records import EventKeyer, Rejection, SearchEvent, parse_record
 from ingest.settings import Settings
 from ingest.store import PageBatch, PageCounts, PageWriter, Store
 
@@ -121,22 +121,40 @@ def choose_window(
 
 
 def sort_page(
-    records: list, window: tuple[datetime, datetime], keyer: EventKeyer, anchor: list[str]
+    records: list,
+    window: tuple[datetime, datetime],
+    keyer: EventKeyer,
+    held: list[Rejection],
 ) -> PageBatch:
-    """Validate and key one page's records; keep only those inside the window."""
+    """Validate and key one page's records; keep only those inside the window.
+
+    A rejected record is keyed by the createTime of the next valid record served after it
+    (the next older one: pages run newest first), so it waits in `held` until one comes,
+    on this page or a later one. The older neighbour does not change when newer searches
+    arrive, so a record at the live edge of one poll keeps its key in the next.
+    """
     batch = PageBatch(fetched=len(records))
     start, end = window
     for record in records:
         parsed = parse_record(record)
         if isinstance(parsed, SearchEvent):
-            anchor[0] = parsed.create_time.isoformat()
+            batch.rejections += release_held(keyer, held, parsed.create_time.isoformat())
             if not start <= parsed.create_time <= end:
                 batch.out_of_window += 1
                 continue
             batch.events.append((keyer.event_key(parsed), parsed))
         else:
-            batch.rejections.append((keyer.reject_key(parsed, anchor[0]), parsed))
+            held.append(parsed)
     return batch
+
+
+def release_held(
+    keyer: EventKeyer, held: list[Rejection], anchor: str
+) -> list[tuple[str, Rejection]]:
+    """Key the held rejected records by `anchor` and empty `held`."""
+    keyed = [(keyer.reject_key(rejection, anchor), rejection) for rejection in held]
+    held.clear()
+    return keyed
 
 
 class Poller:
@@ -271,9 +289,12 @@ class Poller:
         (window index, None) once a window's last page has been read."""
         for index, window in enumerate(windows):
             keyer = EventKeyer()
-            anchor = [window[1].isoformat()]
+            held: list[Rejection] = []
             for page in self.client.iter_pages(*window):
-                yield index, sort_page(page.records, window, keyer, anchor)
+                yield index, sort_page(page.records, window, keyer, held)
+            if held:  # the oldest records of the window: their older neighbour is stored
+                anchor = self.store.newest_before(window[0])
+                yield index, PageBatch(rejections=release_held(keyer, held, anchor), pages=0)
             yield index, None
 
 

@@ -163,10 +163,11 @@ class EventKeyer:
         return _hash("event", identity, str(occurrence))
 
     def reject_key(self, rejection: Rejection, anchor: str) -> str:
-        """Key a rejected record by its content and `anchor`, the createTime of the valid
-        record served just before it (or the window's end): a record with no usable time
-        then keeps one key across overlapping windows, yet identical malformed records
-        at different places in the stream stay distinct."""
+        """Key a rejected record by its content and `anchor`, the createTime of the next
+        older valid record (served after it, or stored before the window when it ends the
+        window; see `poller.sort_page`): a record with no usable time then keeps one key
+        across overlapping windows, yet identical malformed records at different places in
+        the stream stay distinct."""
         identity = _hash("rejected", rejection.raw_json, anchor)
         occurrence = self._seen[identity]
         self._seen[identity] += 1

@@ -59,6 +59,7 @@ class PageBatch:
     rejections: list[tuple[str, Rejection]] = field(default_factory=list)
     fetched: int = 0
     out_of_window: int = 0
+    pages: int = 1  # 0 for the rejected records held back to a window's end
 
 
 def _insert(conn: Connection, table: Any) -> Any:
@@ -272,7 +273,7 @@ class PageWriter:
         _insert_new(conn, "rejected_records", REJECT_COLUMNS, reject_rows)
         self._values |= _filter_values(batch.events)
         counts = PageCounts(
-            pages=1,
+            pages=batch.pages,
             fetched=batch.fetched,
             inserted=inserted,
             duplicates=len(event_rows) - inserted,
@@ -426,6 +427,15 @@ class Store:
         return counts
 
     # --- totals ------------------------------------------------------------------------
+    def newest_before(self, moment: datetime) -> str:
+        """The createTime (ISO) of the newest stored search before `moment`, or "" if none:
+        the anchor of rejected records that end a window (see `sort_page`)."""
+        with self.engine.connect() as conn:
+            newest = conn.execute(
+                select(func.max(SearchLog.create_time)).where(SearchLog.create_time < moment)
+            ).scalar()
+        return newest.isoformat() if newest is not None else ""
+
     def totals(self) -> dict[str, Any]:
         """Searches stored, first and last: from the all-time rollup (kept in the same
         transactions as the rows), not a count of every row (1 s at 5M rows)."""

@@ -10,7 +10,7 @@ from sqlalchemy import inspect, text
 
 from db.engine import open_database
 from ingest.lock import AlreadyRunning, single_writer
-from ingest.poller import sort_page
+from ingest.poller import release_held, sort_page
 from ingest.records import EventKeyer
 from ingest.store import PageBatch, Store
 from tests.conftest import fixed_clock, make_settings, run_ingest_once, settled_now
@@ -24,11 +24,20 @@ RECORDS = [
 ]
 
 
+def sort_window(store: Store, pages: list[list], window: tuple) -> list[PageBatch]:
+    """The pages of one window as the poller sorts them: rejects held at the window's end
+    are keyed by the newest search stored before it and go with the last page."""
+    keyer, held = EventKeyer(), []
+    batches = [sort_page(page, window, keyer, held) for page in pages]
+    batches[-1].rejections += release_held(keyer, held, store.newest_before(window[0]))
+    return batches
+
+
 def write(store: Store, run_id: int, records: list) -> object:
     from ingest.records import parse_create_time
 
     window = (parse_create_time("2026-11-12T00:00:00Z"), parse_create_time("2026-11-13T00:00:00Z"))
-    batch: PageBatch = sort_page(records, window, EventKeyer(), [window[1].isoformat()])
+    (batch,) = sort_window(store, [records], window)
     return store.write_page(batch, run_id, window)
 
 
@@ -110,18 +119,16 @@ def test_a_page_writer_commits_its_pages_and_the_cursor_together_or_neither(db_u
     pages = [RECORDS[:2], RECORDS[2:]]
 
     abandoned = store.page_writer(run_id)
-    keyer = EventKeyer()
-    for page in pages:
-        abandoned.write_page(sort_page(page, window, keyer, [window[1].isoformat()]), window)
+    for batch in sort_window(store, pages, window):
+        abandoned.write_page(batch, window)
     abandoned.advance_cursor(window[1])
     abandoned.rollback()
     assert row_count(db_url) == 0 and row_count(db_url, "rejected_records") == 0
     assert store.cursor() is None
 
     kept = store.page_writer(run_id)
-    keyer = EventKeyer()
-    for page in pages:
-        kept.write_page(sort_page(page, window, keyer, [window[1].isoformat()]), window)
+    for batch in sort_window(store, pages, window):
+        kept.write_page(batch, window)
     kept.advance_cursor(window[1])
     counts = kept.commit()
     assert (counts.pages, counts.inserted, counts.rejected) == (2, 3, 1)

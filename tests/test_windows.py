@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
+from ingest.client import format_api_time
 from ingest.poller import choose_window, plan_windows
 from ingest.settings import load_settings
 
@@ -62,7 +63,23 @@ def test_only_records_inside_the_requested_window_are_kept():
         {"createTime": "2026-11-26T12:00:01+0000", "emailAddr": "after@x.com"},
         {"createTime": "2026-11-26T10:59:59+0000", "emailAddr": "before@x.com"},
     ]
-    batch = sort_page(records, window, EventKeyer(), [NOW.isoformat()])
+    batch = sort_page(records, window, EventKeyer(), [])
     assert [event.create_time for _key, event in batch.events] == [NOW, window[0]]
     assert batch.out_of_window == 2
     assert batch.fetched == 4
+
+
+def test_a_rejected_record_keeps_its_key_when_newer_searches_arrive_above_it():
+    from ingest.poller import sort_page
+    from ingest.records import EventKeyer
+
+    window = (NOW - timedelta(hours=1), NOW)
+    broken = {"createTime": "not a date", "emailAddr": "edge@example.com"}
+    older = {"createTime": format_api_time(NOW - timedelta(minutes=5)), "emailAddr": "a@x.org"}
+    newer = {"createTime": format_api_time(NOW - timedelta(minutes=1)), "emailAddr": "b@x.org"}
+    first = sort_page([broken, older], window, EventKeyer(), [])
+    later = sort_page([newer, broken, older], window, EventKeyer(), [])
+    assert [key for key, _ in first.rejections] == [key for key, _ in later.rejections]
+    held: list = []
+    waiting = sort_page([older, broken], window, EventKeyer(), held)
+    assert waiting.rejections == [] and len(held) == 1, "held until an older search is served"
