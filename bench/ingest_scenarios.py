@@ -1241,7 +1241,6 @@ class Scenario:
     known_issue: str | None = None  # a documented bug: the test is xfail(strict) with it
 
 
-
 SCENARIOS: dict[str, Scenario] = {
     "kills": Scenario(
         "SIGKILL at 20 random moments of a backfill and its delta polls", scenario_kills
