@@ -157,6 +157,14 @@ def release_held(
     return keyed
 
 
+@dataclass
+class Held:
+    """Rejected records that end a window, waiting for their anchor (see `sort_page`)."""
+
+    keyer: EventKeyer
+    records: list[Rejection]
+
+
 class Poller:
     """Runs cycles against one client and one store."""
 
@@ -221,10 +229,11 @@ class Poller:
         writer: PageWriter | None = None
         with Prefetched(self._pages(windows), depth=PREFETCH_PAGES) as pages:
             try:
-                for index, batch in pages:
+                for index, item in pages:
                     window = windows[index]
                     writer = writer or self.store.page_writer(result.run_id)
-                    if batch is not None:
+                    if item is not None:
+                        batch = self._held_batch(item, window) if isinstance(item, Held) else item
                         self._timed(result, writer.write_page, batch, window)
                         if self._commit_now(writer, pages):
                             self._commit(writer, result, chunk_counts)
@@ -284,7 +293,7 @@ class Poller:
         finally:
             result.write_seconds += time.perf_counter() - writing
 
-    def _pages(self, windows: list[tuple]) -> Iterator[tuple[int, PageBatch | None]]:
+    def _pages(self, windows: list[tuple]) -> Iterator[tuple[int, PageBatch | Held | None]]:
         """(window index, page) for every page of every window, oldest window first, then
         (window index, None) once a window's last page has been read."""
         for index, window in enumerate(windows):
@@ -293,9 +302,15 @@ class Poller:
             for page in self.client.iter_pages(*window):
                 yield index, sort_page(page.records, window, keyer, held)
             if held:  # the oldest records of the window: their older neighbour is stored
-                anchor = self.store.newest_before(window[0])
-                yield index, PageBatch(rejections=release_held(keyer, held, anchor), pages=0)
+                yield index, Held(keyer, held)
             yield index, None
+
+    def _held_batch(self, held: Held, window: tuple[datetime, datetime]) -> PageBatch:
+        """Key the rejects that end a window by the newest search stored before it. Done on
+        the writing side: pages are read ahead, and only here is every earlier window
+        certain to be committed."""
+        anchor = self.store.newest_before(window[0])
+        return PageBatch(rejections=release_held(held.keyer, held.records, anchor), pages=0)
 
 
 def one_line(exc: BaseException) -> str:

@@ -56,3 +56,50 @@ def test_leaving_early_stops_the_producer_and_closes_the_source():
         assert next(items) == 0
     assert closed.is_set(), "the source's cleanup ran before the block was left"
     assert not any(thread.name == "prefetch" for thread in threading.enumerate())
+
+
+def test_rejects_that_end_a_window_are_anchored_once_the_window_before_is_committed(tmp_path):
+    """Pages are read ahead of the writer: the anchor of a window's trailing rejects (the
+    newest search stored before the window) must be looked up only after the window
+    before it is committed, however far ahead the reader is."""
+    from datetime import UTC, datetime, timedelta
+
+    from db.engine import open_database
+    from ingest.client import Page, format_api_time
+    from ingest.poller import Poller
+    from ingest.records import EventKeyer, parse_record
+    from ingest.settings import load_settings
+    from ingest.store import Store
+
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+    class OnePagePerWindow:
+        """Each window: one page, a search an hour before its end, then a broken record."""
+
+        requests_made = tokens_fetched = 0
+
+        def iter_pages(self, start, end):
+            search = {"createTime": format_api_time(end - timedelta(hours=1)), "emailAddr": "a@x"}
+            yield Page(records=[search, None], number=1)
+
+    class SlowCommits(Store):
+        def page_writer(self, run_id):
+            writer = super().page_writer(run_id)
+            commit = writer.commit
+
+            def slow_commit():
+                time.sleep(0.3)  # the reader runs ahead meanwhile
+                return commit()
+
+            writer.commit = slow_commit
+            return writer
+
+    settings = load_settings({"DB_PATH": str(tmp_path / "db.sqlite"), "INITIAL_BACKFILL_DAYS": "2"})
+    store = SlowCommits(open_database(settings.effective_database_url))
+    Poller(settings, store, OnePagePerWindow(), clock=lambda: now).run_cycle()
+
+    with store.engine.connect() as conn:
+        keys = set(conn.exec_driver_sql("SELECT reject_key FROM rejected_records").scalars())
+    second_window_anchor = (now - timedelta(days=1, hours=1)).isoformat()
+    expected = EventKeyer().reject_key(parse_record(None), second_window_anchor)
+    assert expected in keys, "the second window's reject was anchored to the first's search"
