@@ -717,6 +717,31 @@ def scenario_reject_at_live_edge(folder: Path, url: str) -> Outcome:
     return outcome
 
 
+def scenario_reject_before_a_late_search(folder: Path, url: str) -> Outcome:
+    """A malformed record with no usable time is polled; then a search arrives late whose
+    createTime falls between it and the valid record before it (older). The malformed
+    record is still rejected once, not again by the next poll."""
+    outcome = Outcome()
+    with Simulator(SimConfig(seed=445, days=3, events_per_day=300, late_fraction=0.0)) as sim:
+        ingest = Ingest(sim, folder, url, INITIAL_BACKFILL_DAYS="1")
+        now = datetime.now(UTC)
+        older = {"createTime": format_api_time(now - timedelta(seconds=20)), "emailAddr": "o@x.io"}
+        sim.add_events([older])
+        broken = {"createTime": "not a date", "emailAddr": "late-edge@example.com"}
+        sim.add_events([broken])  # placed at the moment it is added: after `older`
+        time.sleep(1.1)
+        outcome.rule("the backfill exits 0", ingest.run("run", "--once").returncode == 0)
+        late = {"createTime": format_api_time(now - timedelta(seconds=10)), "emailAddr": "l@x.io"}
+        sim.add_events([late])  # late: older than the broken record, newer than `older`
+        time.sleep(1.1)
+        outcome.rule("the next poll exits 0", ingest.run("run", "--once").returncode == 0)
+        rows = stored_rejects(url)[canonical(broken)]
+        outcome.rule("the malformed record is in rejected_records once", rows == 1)
+        outcome.figures["times it was rejected"] = rows
+        tally(outcome, sim, url)
+    return outcome
+
+
 # --- readers while the ingest writes ------------------------------------------------------
 
 
@@ -1242,6 +1267,12 @@ class Scenario:
     known_issue: str | None = None  # a documented bug: the test is xfail(strict) with it
 
 
+REJECT_LATE_ISSUE = (
+    "ingest/records.py EventKeyer.reject_key anchors a record without a usable createTime to "
+    "the next older valid record; a search that arrives late with a createTime between the "
+    "two becomes the new anchor, so the next poll stores the malformed record again"
+)
+
 SCENARIOS: dict[str, Scenario] = {
     "kills": Scenario(
         "SIGKILL at 20 random moments of a backfill and its delta polls", scenario_kills
@@ -1261,6 +1292,11 @@ SCENARIOS: dict[str, Scenario] = {
     "reject_at_live_edge": Scenario(
         "a malformed record that is the newest of one poll, then not",
         scenario_reject_at_live_edge,
+    ),
+    "reject_before_late_search": Scenario(
+        "a late search arrives between a malformed record and the one before it",
+        scenario_reject_before_a_late_search,
+        known_issue=REJECT_LATE_ISSUE,
     ),
     "readers_sqlite": Scenario(
         "dashboard queries every 50 ms while a 50k-event backfill is written (SQLite)",
@@ -1358,9 +1394,10 @@ def fresh_database_for(key: str, folder: Path, server: str | None) -> str:
 
 
 def _row(key: str, outcome: Outcome) -> str:
-    details = "; ".join(
-        f"{name} {value}" for name, value in outcome.figures.items() if name != "difference"
-    )
+    figures = {name: value for name, value in outcome.figures.items() if name != "difference"}
+    if outcome.rejects_doubled:
+        figures["rejected twice"] = outcome.rejects_doubled
+    details = "; ".join(f"{name} {value}" for name, value in figures.items())
     return (
         f"| {SCENARIOS[key].title} | {outcome.events_checked:,} | {outcome.lost:,} | "
         f"{outcome.duplicates:,} | {outcome.rejects_accounted:,} of {outcome.malformed_served:,} "

@@ -62,6 +62,11 @@ def test_malformed_record_at_the_live_edge_of_a_poll_is_rejected_once_not_per_po
     run("reject_at_live_edge", tmp_path)
 
 
+@known_issue("reject_before_late_search")
+def test_malformed_record_is_rejected_once_when_a_late_search_lands_before_it(tmp_path):
+    run("reject_before_late_search", tmp_path)
+
+
 def test_dashboard_queries_never_fail_while_the_ingest_writes_a_backfill(tmp_path, db_url):
     run(f"readers_{'sqlite' if db_url.startswith('sqlite') else 'postgresql'}", tmp_path, db_url)
 
@@ -106,7 +111,7 @@ def test_identical_twins_survive_overlapping_polls_once_each(tmp_path):
 def test_every_scenario_has_a_test_here():
     tested = {"kills", "fault_loop", "second_ingest", "not_a_database", "future_cursor"}
     tested |= {"secrets", "twins", "read_only_file", "read_only_folder", "reject_at_live_edge"}
-    tested |= {"full_disk_limit", "full_disk_tmpfs"}
+    tested |= {"full_disk_limit", "full_disk_tmpfs", "reject_before_late_search"}
     tested |= {
         f"{case}_{backend}"
         for case in ("readers", "first_start")
