@@ -78,7 +78,7 @@ def database_bytes(url: str) -> int:
 class PeakMemory:
     """The highest VmHWM (peak resident set) of a process, polled until it exits."""
 
-    def __init__(self, pid: int, every: float = 0.05) -> None:
+    def __init__(self, pid: int, every: float = 0.25) -> None:
         self.kib = 0
         self._path = Path(f"/proc/{pid}/status")
         self._every = every
