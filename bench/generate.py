@@ -45,6 +45,7 @@ from db.models import SearchLog  # noqa: E402
 from db.queries import SYSTEM_SENDER  # noqa: E402
 from ingest.simulator import texts  # noqa: E402
 from ingest.store import (  # noqa: E402
+    EVENT_COLUMNS,
     PageCounts,
     Store,
     rebuild_filter_values,
@@ -57,21 +58,8 @@ HEAVIEST_SHARE = 0.55
 TAIL_EXPONENT = 1.2
 """Zipf exponent of everyone else: a few admins search a lot, most users a handful."""
 
-COLUMNS = (
-    "event_key",
-    "create_time",
-    "email_addr",
-    "source",
-    "search_text",
-    "search_reason",
-    "description",
-    "search_path",
-    "muse_query",
-    "is_admin",
-    "raw_json",
-    "run_id",
-    "ingested_at",
-)
+COLUMNS = EVENT_COLUMNS
+"""The ingest's own column order for `search_logs` rows."""
 
 SOURCES = ("archive", "console", "api", "outlook", "mobile")
 KINDS = ("mts", "audit", "trs", "archive", "saved")
