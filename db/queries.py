@@ -47,10 +47,7 @@ from db.models import (
     KeyValue,
     SearchLog,
 )
-from db.rollups import Dimensions
-
-SYSTEM_SENDER = "<>"
-"""The address Mimecast reports for searches made by the system itself."""
+from db.rollups import SYSTEM_SENDER, Dimensions
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 

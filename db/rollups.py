@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     ColumnElement,
@@ -26,7 +26,6 @@ from sqlalchemy import (
     and_,
     case,
     func,
-    literal,
     null,
     select,
     text,
@@ -45,6 +44,7 @@ from db.models import (
 )
 
 SYSTEM_SENDER = "<>"
+"""The address Mimecast reports for searches made by the system itself."""
 
 ROLLUP_TABLES: tuple[Table, ...] = (
     ROLLUP_USER_HOUR,
@@ -278,29 +278,9 @@ def user_rows(conn: Connection, lower: datetime, upper: datetime, dims: Dimensio
                 table.c.last_time,
             ).where(*where)
         )
-    if not selects:
-        selects.append(
-            select(
-                literal("").label("email_addr"),
-                null().label("source"),
-                null().label("description"),
-                literal(0).label("searches"),
-                literal(0).label("with_reason"),
-                null().label("first_time"),
-                null().label("last_time"),
-            ).where(literal(False))
-        )
     return (union_all(*selects) if len(selects) > 1 else selects[0]).subquery("rolled")
 
 
 def day_range(lower: datetime, upper: datetime) -> tuple[int, int]:
     """UTC day numbers [first, end) of a range on UTC midnights."""
     return _epoch(lower) // 86400, _epoch(upper) // 86400
-
-
-def midnight_aligned(moment: datetime) -> bool:
-    return _epoch(moment) % 86400 == 0 and moment.microsecond == 0
-
-
-def as_instant(bucket: int, seconds: int) -> datetime:
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=bucket * seconds)
