@@ -255,7 +255,8 @@ class MimecastApi:
                 total, records = self._store.page(
                     cursor.start, cursor.end, cursor.asof, cursor.offset, query.page_size
                 )
-        doc = page_doc(query, total, [with_muse_query(r) for r in records] if muse else records)
+        served = [with_muse_query(r) for r in records] if muse else records
+        doc = page_doc(query, total, served, self.config.total_count_error)
         if fault is not None:
             return json_reply(200, mangle(fault, doc))
         with self._lock:

@@ -40,6 +40,9 @@ class SimConfig:
     # "offset": each page cut afresh at its offset, so a search that becomes visible among
     # the pages already read shifts the rest by one and one record is served twice.
     paging: str = "token"
+    # totalCount is not promised exact: added to the true count (an undercount when
+    # negative, never below 0); None leaves the field out.
+    total_count_error: int | None = 0
     host: str = "127.0.0.1"
     port: int = 0
     verbose: bool = False
