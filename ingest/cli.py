@@ -137,7 +137,8 @@ def sweep_findings(result: CycleResult) -> str | None:
     if result.kind != "reconcile" or not found:
         return None
     return (
-        f"the reconciliation sweep stored {plural(found, 'search')} that reached the API later "
+        f"the reconciliation sweep stored {found} search{'' if found == 1 else 'es'} that "
+        "reached the API later "
         "than LOOKBACK_SECONDS; a larger LOOKBACK_SECONDS would have caught them in the polls"
     )
 

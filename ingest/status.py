@@ -46,8 +46,8 @@ def _notes(raw: str | None) -> dict[str, Any] | None:
     return notes if isinstance(notes, dict) else {"remark": raw}
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+def _count(number: int, noun: str, nouns: str | None = None) -> str:
+    return f"{number:,} {noun if number == 1 else (nouns or noun + 's')}"
 
 
 def describe_notes(notes: dict[str, Any] | None) -> str:
@@ -59,7 +59,7 @@ def describe_notes(notes: dict[str, Any] | None) -> str:
     if late:
         found = sum(int(item.get("new", 0)) for item in late)
         parts.append(
-            f"{_count(found, 'search')} found late (reached the API later than "
+            f"{_count(found, 'search', 'searches')} found late (reached the API later than "
             f"LOOKBACK_SECONDS) in {_count(len(late), 'window')}"
         )
     mismatches = notes.get("count_mismatches") or []
