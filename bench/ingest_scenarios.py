@@ -1384,6 +1384,7 @@ def scenario_offset_paging(folder: Path, url: str) -> Outcome:
         in_the_delta = datetime.now(UTC) - timedelta(seconds=150)
         landing = {**search, "createTime": format_api_time(in_the_delta), "searchText": "delta"}
         sim.add_events_after_pages(1, [landing])  # after the delta poll's first page
+        outcome.faults += 1
         time.sleep(1)
         delta = ingest.run("run", "--once")
         outcome.rule("a delta poll exits 0", delta.returncode == 0)
