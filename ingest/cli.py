@@ -1,4 +1,5 @@
-"""`python -m ingest`: run the ingest once or on a schedule, show its status, reset it.
+"""`python -m ingest`: run the ingest once or on a schedule, sweep for late searches, show
+its status, reset it.
 
 Exit status: 0 success; 1 a cycle failed (API, network, database); 2 a configuration or
 environment problem (the message names the setting, or says what is wrong with the disk or
