@@ -140,7 +140,7 @@ def sweep_findings(result: CycleResult) -> str | None:
     return (
         f"the reconciliation sweep stored {found} search{'' if found == 1 else 'es'} that "
         "reached the API later "
-        "than LOOKBACK_SECONDS; a larger LOOKBACK_SECONDS would have caught them in the polls"
+        "than LOOKBACK_SECONDS; a larger LOOKBACK_SECONDS lets the polls catch such searches"
     )
 
 
