@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -121,7 +121,6 @@ class Page:
 
     records: list[Any]
     number: int
-    total_count: int | None = None  # the server's `totalCount`, where it sends one
 
 
 class MimecastClient:
@@ -323,8 +322,9 @@ class MimecastClient:
         body = self._search_page(window, page_token)
         return body, _records_of(body)
 
-    def iter_pages(self, start: datetime, end: datetime) -> Iterator[Page]:
-        """Every page for [start, end], one at a time, so pages stream to the database.
+    def iter_pages(self, start: datetime, end: datetime) -> Generator[Page, None, int | None]:
+        """Every page for [start, end], one at a time, so pages stream to the database;
+        returns the window's `totalCount` (None when the server sends none).
 
         Paging stops on an empty page or a missing `next` only: `totalCount` is not
         promised exact, and stopping when it is reached would lose a window's oldest
@@ -339,7 +339,7 @@ class MimecastClient:
             body, records = self._fetch_page(window, page_token)
             number += 1
             if not records:
-                return
+                return reported_total(body) if number == 1 else first_total
             total = reported_total(body)
             if number == 1:
                 first_total = total
@@ -353,10 +353,10 @@ class MimecastClient:
                     f"page {number} of the window {window['start']} → {window['end']} "
                     "repeats a record of the page before it, which had changed when read again"
                 )
-            yield Page(records=records, number=number, total_count=total)
+            yield Page(records=records, number=number)
             next_token = _next_token(body)
             if not next_token:
-                return
+                return first_total
             previous = (page_token, records)
             page_token = next_token
 

@@ -407,14 +407,19 @@ class Poller:
         with fresh keys: the pages before the shift were one consistent listing, so what of
         them is already written comes back with the same keys and is skipped as duplicates."""
         for index, window in enumerate(windows):
+            total: int | None = None
             for attempt in range(1, MAX_WINDOW_READS + 1):
                 keyer = EventKeyer()
                 held: list[Rejection] = []
-                served, total = 0, None
+                served, reader = 0, self.client.iter_pages(*window)
                 try:
-                    for page in self.client.iter_pages(*window):
+                    while True:
+                        try:
+                            page = next(reader)
+                        except StopIteration as end:  # the window's totalCount
+                            total = end.value
+                            break
                         served += len(page.records)
-                        total = page.total_count if total is None else total
                         yield index, sort_page(page.records, window, keyer, held)
                 except WindowShifted as exc:
                     notes.rereads.append({**_window_doc(window), "reason": str(exc)})

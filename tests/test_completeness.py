@@ -84,6 +84,16 @@ def test_paging_stops_on_an_empty_page_not_on_total_count(sim, settings):
     assert not result.notes.count_mismatches, "the simulator's totalCount is exact"
 
 
+def test_a_window_served_empty_although_its_total_count_is_not_zero_is_noted(sim, settings):
+    pagination = {"pageSize": 100, "totalCount": 5}
+    empty = {"meta": {"status": 200, "pagination": pagination}, "data": [{"logs": []}]}
+    sim.queue_bodies([json.dumps(empty).encode()])  # the first window's first page
+    result = run_ingest_once(settings, clock=fixed_clock(settled_now()))
+    (mismatch,) = result.notes.count_mismatches
+    assert (mismatch["served"], mismatch["total_count"]) == (0, 5)
+    assert mismatch["start"] == format_api_time(result.window_start)
+
+
 # --- windows whose pages shift while read ----------------------------------------------------
 
 
