@@ -95,7 +95,7 @@ class IngestRun(Base):
     __tablename__ = "ingest_runs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(16))  # bootstrap | delta
+    kind: Mapped[str] = mapped_column(String(16))  # bootstrap | delta | reconcile
     status: Mapped[str] = mapped_column(String(16), index=True)  # running | ok | failed
     started_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -109,6 +109,9 @@ class IngestRun(Base):
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     api_requests: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # JSON: windows whose served count disagreed with totalCount, windows read again because
+    # their pages shifted, searches a reconciliation sweep found late (ingest.poller.RunNotes)
+    notes: Mapped[str | None] = mapped_column(Text)
 
 
 class RejectedRecord(Base):

@@ -1,4 +1,5 @@
-"""`python -m ingest`: run the ingest once or on a schedule, show its status, reset it.
+"""`python -m ingest`: run the ingest once or on a schedule, sweep for late searches, show
+its status, reset it.
 
 Exit status: 0 success; 1 a cycle failed (API, network, database); 2 a configuration or
 environment problem (the message names the setting, or says what is wrong with the disk or
@@ -15,7 +16,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -26,7 +27,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from db.engine import DatabaseSetupError, environment_problem, open_database
 from ingest.client import CredentialsRejected, HostUnreachable, MimecastClient
 from ingest.lock import AlreadyRunning, cycle_lock, single_writer
-from ingest.poller import ChunkProgress, CycleFailed, CycleResult, Poller, one_line
+from ingest.poller import (
+    ChunkProgress,
+    CycleFailed,
+    CycleResult,
+    NothingToReconcile,
+    Poller,
+    one_line,
+)
 from ingest.settings import ConfigError, Settings, load_settings
 from ingest.status import collect_status
 from ingest.store import Store
@@ -53,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="poll on a schedule (every POLL_SECONDS)")
     run.add_argument("--once", action="store_true", help="run one cycle and exit")
+    commands.add_parser(
+        "reconcile",
+        help="re-read the last RECONCILE_DAYS days now and store any search that is missing",
+    )
     status = commands.add_parser("status", help="cursor, recent runs, totals, rejects")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     reset = commands.add_parser("reset-cursor", help="forget the cursor: backfill again")
@@ -79,6 +91,9 @@ def _fmt_time(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "—"
 
 
+KIND_NAMES = {"bootstrap": "backfill", "delta": "delta", "reconcile": "reconcile"}
+
+
 def report_chunk(progress: ChunkProgress) -> None:
     counts = progress.counts
     remaining = progress.total - progress.index
@@ -87,7 +102,7 @@ def report_chunk(progress: ChunkProgress) -> None:
         eta = f" · about {progress.elapsed_seconds / progress.index * remaining:.0f} s left"
     log.info(
         "%s %d/%d  %s → %s  fetched %d, new %d, duplicates %d, rejected %d%s",
-        "backfill" if progress.kind == "bootstrap" else "delta",
+        KIND_NAMES.get(progress.kind, progress.kind),
         progress.index,
         progress.total,
         _fmt_time(progress.start),
@@ -103,14 +118,29 @@ def report_chunk(progress: ChunkProgress) -> None:
 def summarise(result: CycleResult, seconds: float) -> str:
     c = result.counts
     verdict = "done" if result.status == "ok" else "interrupted, will resume"
+    if result.kind == "reconcile":
+        verdict = "done" if result.status == "ok" else "interrupted, will run again"
     return (
-        f"{'backfill' if result.kind == 'bootstrap' else 'delta'} {verdict}: "
+        f"{KIND_NAMES.get(result.kind, result.kind)} {verdict}: "
         f"{_fmt_time(result.window_start)} → {_fmt_time(result.window_end)}; "
         f"{c.fetched} fetched, {c.inserted} new, {c.duplicates} duplicates, "
         f"{c.rejected} rejected, {c.out_of_window} outside the window; "
         f"{result.api_requests} API requests ({plural(result.tokens, 'new token')}) "
         f"in {seconds:.1f} s ({result.write_seconds:.1f} s writing); "
         f"cursor {_fmt_time(result.cursor) if result.cursor else 'unchanged'}"
+    )
+
+
+def sweep_findings(result: CycleResult) -> str | None:
+    """A warning when a sweep stored searches: they reached the API later than
+    LOOKBACK_SECONDS, and only the sweep kept them from being lost."""
+    found = result.counts.inserted
+    if result.kind != "reconcile" or not found:
+        return None
+    return (
+        f"the reconciliation sweep stored {found} search{'' if found == 1 else 'es'} that "
+        "reached the API later "
+        "than LOOKBACK_SECONDS; a larger LOOKBACK_SECONDS lets the polls catch such searches"
     )
 
 
@@ -154,6 +184,18 @@ def run_one_cycle(poller: Poller) -> CycleResult:
     return result
 
 
+def run_sweep(poller: Poller) -> CycleResult:
+    """A reconciliation sweep under the same per-cycle lock as a poll."""
+    started = time.monotonic()
+    with cycle_lock(poller.store.engine):
+        result = poller.run_reconcile()
+    log.info(summarise(result, time.monotonic() - started))
+    findings = sweep_findings(result)
+    if findings:
+        log.warning(findings)
+    return result
+
+
 def failure_text(engine: Engine, exc: BaseException) -> str:
     """One line for a failed cycle; for a database error the machine is at fault for (a
     read-only or full disk, ...), what to do about it."""
@@ -180,7 +222,8 @@ def database_errors(engine: Engine) -> Iterator[None]:
         raise UserError(f"database error: {one_line(exc)}", EXIT_FAILED) from None
 
 
-def command_run(settings: Settings, once: bool) -> int:
+def command_run(settings: Settings, once: bool, *, reconcile: bool = False) -> int:
+    """`run`, `run --once` or `reconcile`: credentials checked, writer lock held."""
     client = make_client(settings)
     engine = open_engine(settings)
     stop = threading.Event()
@@ -188,6 +231,9 @@ def command_run(settings: Settings, once: bool) -> int:
         with database_errors(engine), single_writer(engine), stop_on_signals(stop):
             client.check_credentials()
             poller = Poller(settings, Store(engine), client, stop=stop, on_chunk=report_chunk)
+            if reconcile:
+                run_sweep(poller)
+                return EXIT_OK
             if once:
                 run_one_cycle(poller)
                 return EXIT_OK
@@ -196,6 +242,8 @@ def command_run(settings: Settings, once: bool) -> int:
         raise UserError(str(exc), EXIT_RUNNING) from None
     except (CredentialsRejected, HostUnreachable) as exc:
         raise UserError(str(exc), EXIT_CONFIG) from None
+    except NothingToReconcile as exc:
+        raise UserError(str(exc), EXIT_FAILED) from None
     except CycleFailed as exc:
         raise UserError(
             f"the ingest failed: {exc} (the cursor was not moved past it)", EXIT_FAILED
@@ -205,24 +253,46 @@ def command_run(settings: Settings, once: bool) -> int:
         engine.dispose()
 
 
+def command_reconcile(settings: Settings) -> int:
+    if settings.reconcile_days == 0:
+        raise UserError(
+            "RECONCILE_DAYS is 0, which turns the reconciliation sweep off; set it to 1–90 "
+            "to sweep that many days",
+            EXIT_CONFIG,
+        )
+    return command_run(settings, once=True, reconcile=True)
+
+
 def run_forever(poller: Poller, poll_seconds: int, stop: threading.Event) -> int:
-    """Run a cycle every `poll_seconds`; an overrunning cycle is not run twice."""
+    """Run a cycle every `poll_seconds`; an overrunning cycle is not run twice. Between
+    polls, once a day, a reconciliation sweep (after a poll that succeeded)."""
     log.info("polling every %d s; Ctrl-C or SIGTERM stops after the current page", poll_seconds)
     while not stop.is_set():
         started = time.monotonic()
-        try:
-            run_one_cycle(poller)
-        except (CycleFailed, SQLAlchemyError) as exc:
-            log.error(
-                "cycle failed, will retry at the next poll: %s",
-                failure_text(poller.store.engine, exc),
-            )
-        except AlreadyRunning as exc:  # a cursor reset holds the cycle lock for a moment
-            log.warning("poll skipped, will retry at the next poll: %s", exc)
+        if run_guarded(poller, run_one_cycle) and not stop.is_set() and poller.reconcile_due():
+            run_guarded(poller, run_sweep)
         next_due = started + poll_seconds
         stop.wait(max(0.0, next_due - time.monotonic()))
     log.info("stopped")
     return EXIT_OK
+
+
+def run_guarded(poller: Poller, action: Callable[[Poller], CycleResult]) -> bool:
+    """Run a poll or a sweep; a failure is logged and left to the next poll. Whether it ran."""
+    what = "sweep" if action is run_sweep else "cycle"
+    try:
+        action(poller)
+    except (CycleFailed, SQLAlchemyError) as exc:
+        log.error(
+            "%s failed, will retry at the next poll: %s",
+            what,
+            failure_text(poller.store.engine, exc),
+        )
+    except AlreadyRunning as exc:  # a cursor reset holds the cycle lock for a moment
+        log.warning("%s skipped, will retry at the next poll: %s", what, exc)
+    else:
+        return True
+    return False
 
 
 RUN_HEADER = (
@@ -255,10 +325,16 @@ def print_status(status: dict[str, Any]) -> None:
                 f"{label:<16} #{run['id']} finished {run['finished_at']}"
                 + (f": {run['error']}" if run["error"] else "")
             )
+    lines.append(f"last sweep       {describe_sweep(status['last_reconcile'])}")
     if status["recent_runs"]:
         lines += ["", "recent runs (newest first)", RUN_HEADER]
         lines += [
             RUN_ROW.format(**run, error_text=run["error"] or "") for run in status["recent_runs"]
+        ]
+        lines += [
+            f"{'':>5}  notes of #{run['id']}: {run['notes_text']}"
+            for run in status["recent_runs"]
+            if run["notes_text"]
         ]
     if status["recent_rejects"]:
         lines.append("")
@@ -268,6 +344,22 @@ def print_status(status: dict[str, Any]) -> None:
             raw = raw if len(raw) <= 80 else raw[:77] + "..."
             lines.append(f"  #{reject['id']} {reject['rejected_at']}  {reject['reason']}  {raw}")
     print("\n".join(lines))
+
+
+def describe_sweep(run: dict[str, Any] | None) -> str:
+    """The last reconciliation sweep in one line: when, what it re-read, what it found."""
+    if run is None:
+        return "none yet (the scheduled loop sweeps once a day; `reconcile` sweeps now)"
+    text = (
+        f"#{run['id']} {run['status']}, finished {run['finished_at']}: re-read "
+        f"{run['window_start']} → {run['window_end']}, {run['fetched']:,} fetched, "
+        f"{run['inserted']:,} new"
+    )
+    if run["notes_text"]:
+        text += f"; {run['notes_text']}"
+    if run["error"]:
+        text += f"; error: {run['error']}"
+    return text
 
 
 def command_status(settings: Settings, as_json: bool) -> int:
@@ -323,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
             return command_run(settings, args.once)
         if args.command == "status":
             return command_status(settings, args.json)
+        if args.command == "reconcile":
+            return command_reconcile(settings)
         return command_reset_cursor(settings, args.yes)
     except ConfigError as exc:
         return fail(str(exc), EXIT_CONFIG, args.verbose)

@@ -3,7 +3,9 @@
 Everything the contract in `shared/reference/mimecast-api-2.md` says a client must get
 right lives here: `start`/`end` window keys, `fail` inside a 200, 429 with a reset in
 milliseconds, one token reused until shortly before it expires, and stopping on a missing
-`next` *or* an empty page. Secrets never reach a log line, an exception or a repr.
+`next` *or* an empty page (never on `totalCount`, which is not promised exact). A window
+whose pages shifted while it was read (see `WindowShifted`) is refused, not stored.
+Secrets never reach a log line, an exception or a repr.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -59,6 +61,16 @@ class CredentialsRejected(MimecastError):
 
 class HostUnreachable(MimecastError):
     """The base URL could not be reached at all (a configuration problem, usually)."""
+
+
+class WindowShifted(MimecastError):
+    """A window's pages changed while it was read: `totalCount` changed between its pages,
+    or a page began with a record of the page before it and that page, read again, had
+    changed. An API that pages by offset serves a record twice when a late search lands
+    among the pages already read, and twins get distinct keys, so the page is not stored:
+    the caller reads the whole window again."""
+
+    retryable = True
 
 
 def format_api_time(moment: datetime) -> str:
@@ -310,23 +322,60 @@ class MimecastClient:
         body = self._search_page(window, page_token)
         return body, _records_of(body)
 
-    def iter_pages(self, start: datetime, end: datetime) -> Iterator[Page]:
-        """Every page for [start, end], one at a time, so pages stream to the database."""
+    def iter_pages(self, start: datetime, end: datetime) -> Generator[Page, None, int | None]:
+        """Every page for [start, end], one at a time, so pages stream to the database;
+        returns the window's `totalCount` (None when the server sends none).
+
+        Paging stops on an empty page or a missing `next` only: `totalCount` is not
+        promised exact, and stopping when it is reached would lose a window's oldest
+        searches whenever it undercounts (it costs one request more per window). Raises
+        `WindowShifted`, before yielding the page, when the window changed while read."""
         window = {"start": format_api_time(start), "end": format_api_time(end)}
         page_token: str | None = None
-        number = served = 0
+        previous: tuple[str | None, list[Any]] | None = None  # the last page: token, records
+        first_total: int | None = None
+        number = 0
         while True:
-            body, records = self._with_retries(
-                lambda token=page_token: self._read_page(window, token)
-            )
+            body, records = self._fetch_page(window, page_token)
             number += 1
             if not records:
-                return
-            served += len(records)
+                return reported_total(body) if number == 1 else first_total
+            total = reported_total(body)
+            if number == 1:
+                first_total = total
+            elif total is not None and first_total is not None and total != first_total:
+                raise WindowShifted(
+                    f"totalCount changed from {first_total} to {total} while the window "
+                    f"{window['start']} → {window['end']} was read"
+                )
+            if previous is not None and self._previous_page_changed(window, previous, records):
+                raise WindowShifted(
+                    f"page {number} of the window {window['start']} → {window['end']} "
+                    "repeats a record of the page before it, which had changed when read again"
+                )
             yield Page(records=records, number=number)
-            page_token = _next_token(body)
-            if not page_token or served >= _total_count(body, default=served + 1):
-                return  # no next page, or every record the server counted is in hand
+            next_token = _next_token(body)
+            if not next_token:
+                return first_total
+            previous = (page_token, records)
+            page_token = next_token
+
+    def _fetch_page(
+        self, window: dict[str, str], page_token: str | None
+    ) -> tuple[dict[str, Any], list[Any]]:
+        return self._with_retries(lambda: self._read_page(window, page_token))
+
+    def _previous_page_changed(
+        self, window: dict[str, str], previous: tuple[str | None, list[Any]], records: list[Any]
+    ) -> bool:
+        """Whether the page before this one changed. Asked only when this page begins with
+        a record of that page, which identical twins do too: one request to tell a twin at
+        a page boundary from a record served twice because the pages moved."""
+        token, before = previous
+        if records[0] not in before:
+            return False
+        _body, again = self._fetch_page(window, token)
+        return again != before
 
 
 def _connection_reason(exc: requests.ConnectionError) -> str:
@@ -385,14 +434,19 @@ def _records_of(body: dict[str, Any]) -> list[Any]:
     return records
 
 
-def _total_count(body: dict[str, Any], default: int) -> int:
-    """`meta.pagination.totalCount` where the server sends one (saves the empty last page)."""
+def reported_total(body: dict[str, Any]) -> int | None:
+    """`meta.pagination.totalCount` where the server sends a usable one: compared with what
+    was served, never used to stop paging."""
     meta = body.get("meta")
     pagination = meta.get("pagination") if isinstance(meta, dict) else None
     total = pagination.get("totalCount") if isinstance(pagination, dict) else None
-    return (
-        total if isinstance(total, int) and not isinstance(total, bool) and total > 0 else default
-    )
+    return total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None
+
+
+def _total_count(body: dict[str, Any], default: int) -> int:
+    """`totalCount` where the server sends a positive one, else `default`."""
+    total = reported_total(body)
+    return total if total else default
 
 
 def _next_token(body: dict[str, Any]) -> str | None:

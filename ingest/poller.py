@@ -5,10 +5,18 @@ chunks of at most a day, oldest first. Pages stream into the database as they ar
 fetched and parsed on a second thread a page or two ahead of the one being written; the
 cursor moves to a chunk's end in the transaction that commits the chunk's last pages, so
 a crash resumes at the last finished chunk and nothing is lost or doubled.
+
+Once a day the scheduled loop also runs a reconciliation sweep (`run_reconcile`): the last
+RECONCILE_DAYS days re-read in one-day windows through the same keys, storing only what
+is missing (a search that reached the API later than LOOKBACK_SECONDS) and never moving
+the cursor. What a run finds that its counts cannot say (windows whose served count
+disagrees with `totalCount`, windows read again because their pages shifted, late
+searches a sweep recovered) goes to the run's `notes`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -17,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from ingest.client import MimecastClient
+from ingest.client import MimecastClient, WindowShifted, format_api_time
 from ingest.prefetch import Prefetched
 from ingest.records import EventKeyer, Rejection, SearchEvent, parse_record
 from ingest.settings import Settings
@@ -33,6 +41,10 @@ PREFETCH_PAGES = 2
 # Pages that may share one transaction (one commit) while more are already waiting; a
 # window's end or a wait for the network commits sooner. Bounds how much a kill rolls back.
 PAGES_PER_TRANSACTION = 50
+# Reads of one window whose pages keep shifting before the run fails (cursor unmoved).
+MAX_WINDOW_READS = 3
+# How often the scheduled loop sweeps, measured from the last successful sweep.
+RECONCILE_EVERY = timedelta(days=1)
 
 
 @dataclass
@@ -49,6 +61,25 @@ class ChunkProgress:
 
 
 @dataclass
+class RunNotes:
+    """What a run found beyond its counts, kept as JSON in `ingest_runs.notes`.
+
+    Appended to by the page reader (on the prefetch thread) and the writer; read only once
+    both have stopped."""
+
+    count_mismatches: list[dict] = field(default_factory=list)
+    rereads: list[dict] = field(default_factory=list)
+    late: list[dict] = field(default_factory=list)
+    remark: str | None = None
+
+    def to_json(self) -> str | None:
+        doc: dict[str, object] = {
+            name: value for name, value in vars(self).items() if value not in ([], None)
+        }
+        return json.dumps(doc, ensure_ascii=False) if doc else None
+
+
+@dataclass
 class CycleResult:
     run_id: int
     kind: str
@@ -61,10 +92,31 @@ class CycleResult:
     cursor: datetime | None = None
     warnings: list[str] = field(default_factory=list)
     write_seconds: float = 0.0  # time spent in the database, to tell it apart from the API
+    notes: RunNotes = field(default_factory=RunNotes)
 
 
 class CycleFailed(Exception):
     """The cycle stopped on an error; the cursor stays at the last committed chunk."""
+
+
+class NothingToReconcile(Exception):
+    """A sweep was asked for before the first backfill finished (nothing to compare yet)."""
+
+
+def _window_doc(window: tuple[datetime, datetime]) -> dict[str, str]:
+    return {"start": format_api_time(window[0]), "end": format_api_time(window[1])}
+
+
+def reconcile_range(
+    settings: Settings, cursor: datetime, now: datetime
+) -> tuple[datetime, datetime]:
+    """What a sweep re-reads: the RECONCILE_DAYS days before the cursor, less the last
+    LOOKBACK_SECONDS (every delta poll re-reads those anyway). A search found there that is
+    not stored reached the API later than LOOKBACK_SECONDS: without the sweep it was lost."""
+    end_of_polls = min(cursor, now)
+    start = end_of_polls - timedelta(days=settings.reconcile_days)
+    end = max(start, end_of_polls - timedelta(seconds=settings.lookback_seconds))
+    return start, end
 
 
 def utc_now_seconds() -> datetime:
@@ -204,15 +256,60 @@ class Poller:
             self.store.advance_cursor(start, bootstrap_done=False)
         run_id = self.store.start_run(kind, start, now)
         result = CycleResult(run_id, kind, start, now, "ok", warnings=warnings)
+        return self._run(result, plan_windows(start, now), move_cursor=True)
+
+    def reconcile_due(self, now: datetime | None = None) -> bool:
+        """Whether the scheduled loop should sweep now: RECONCILE_DAYS is not 0, the first
+        backfill is done, and the last successful sweep (or, before the first one, the end
+        of the backfill) is at least a day old. Read from the database, so a restart does
+        not sweep again."""
+        if self.settings.reconcile_days == 0 or not self.store.bootstrap_done():
+            return False
+        last = self.store.last_run_time("reconcile") or self.store.last_run_time("bootstrap")
+        return last is None or (now or datetime.now(UTC)) - last >= RECONCILE_EVERY
+
+    def run_reconcile(self) -> CycleResult:
+        """One reconciliation sweep (see `reconcile_range`); the cursor does not move.
+        Raises NothingToReconcile before the first backfill, CycleFailed on error."""
+        now = self.clock()
+        self.store.close_abandoned_runs()
+        cursor = self.store.cursor()
+        if cursor is None or not self.store.bootstrap_done():
+            raise NothingToReconcile(
+                "nothing to reconcile yet: the first backfill has not finished "
+                "(run `python -m ingest run --once` first)"
+            )
+        start, end = reconcile_range(self.settings, cursor, now)
+        run_id = self.store.start_run("reconcile", start, end)
+        result = CycleResult(run_id, "reconcile", start, end, "ok")
+        if start == end:
+            result.notes.remark = "nothing to re-read: LOOKBACK_SECONDS covers RECONCILE_DAYS"
+        return self._run(result, plan_windows(start, end), move_cursor=False)
+
+    def _run(self, result: CycleResult, windows: list[tuple], *, move_cursor: bool) -> CycleResult:
+        """Fetch the windows and record the run; raises CycleFailed (run recorded as failed)."""
         try:
-            self._fetch_windows(result, plan_windows(start, now))
+            self._fetch_windows(result, windows, move_cursor=move_cursor)
         except Exception as exc:
             self._count_requests(result)
             message = one_line(exc)
-            self.store.finish_run(run_id, "failed", result.counts, result.api_requests, message)
+            self.store.finish_run(
+                result.run_id,
+                "failed",
+                result.counts,
+                result.api_requests,
+                message,
+                notes=result.notes.to_json(),
+            )
             raise CycleFailed(message) from exc
         self._count_requests(result)
-        self.store.finish_run(run_id, result.status, result.counts, result.api_requests)
+        self.store.finish_run(
+            result.run_id,
+            result.status,
+            result.counts,
+            result.api_requests,
+            notes=result.notes.to_json(),
+        )
         return result
 
     def _count_requests(self, result: CycleResult) -> None:
@@ -221,13 +318,15 @@ class Poller:
         self._requests_counted = self.client.requests_made
         self._tokens_counted = self.client.tokens_fetched
 
-    def _fetch_windows(self, result: CycleResult, windows: list[tuple]) -> None:
+    def _fetch_windows(
+        self, result: CycleResult, windows: list[tuple], *, move_cursor: bool = True
+    ) -> None:
         started = time.monotonic()
         if not windows and result.kind == "bootstrap":
             self.store.advance_cursor(result.window_end, bootstrap_done=True)
         chunk_counts = PageCounts()
         writer: PageWriter | None = None
-        with Prefetched(self._pages(windows), depth=PREFETCH_PAGES) as pages:
+        with Prefetched(self._pages(windows, result.notes), depth=PREFETCH_PAGES) as pages:
             try:
                 for index, item in pages:
                     window = windows[index]
@@ -243,11 +342,16 @@ class Poller:
                             return  # this chunk is incomplete: the cursor stays before it
                         continue
                     last = index == len(windows) - 1
-                    bootstrap_done = True if (last and result.kind == "bootstrap") else None
-                    writer.advance_cursor(window[1], bootstrap_done=bootstrap_done)
+                    if move_cursor:
+                        bootstrap_done = True if (last and result.kind == "bootstrap") else None
+                        writer.advance_cursor(window[1], bootstrap_done=bootstrap_done)
                     self._commit(writer, result, chunk_counts)  # rows and cursor at once
                     writer = None
-                    result.cursor = window[1]
+                    if move_cursor:
+                        result.cursor = window[1]
+                    if result.kind == "reconcile" and chunk_counts.inserted:
+                        late = {**_window_doc(window), "new": chunk_counts.inserted}
+                        result.notes.late.append(late)
                     self._report_chunk(result, windows, index, chunk_counts, started)
                     chunk_counts = PageCounts()
                     if self.stop.is_set() and not last:
@@ -293,14 +397,50 @@ class Poller:
         finally:
             result.write_seconds += time.perf_counter() - writing
 
-    def _pages(self, windows: list[tuple]) -> Iterator[tuple[int, PageBatch | Held | None]]:
+    def _pages(
+        self, windows: list[tuple], notes: RunNotes
+    ) -> Iterator[tuple[int, PageBatch | Held | None]]:
         """(window index, page) for every page of every window, oldest window first, then
-        (window index, None) once a window's last page has been read."""
+        (window index, None) once a window's last page has been read.
+
+        A window whose pages shifted while it was read is read again from its first page,
+        with fresh keys: the pages before the shift were one consistent listing, so what of
+        them is already written comes back with the same keys and is skipped as duplicates."""
         for index, window in enumerate(windows):
-            keyer = EventKeyer()
-            held: list[Rejection] = []
-            for page in self.client.iter_pages(*window):
-                yield index, sort_page(page.records, window, keyer, held)
+            total: int | None = None
+            for attempt in range(1, MAX_WINDOW_READS + 1):
+                keyer = EventKeyer()
+                held: list[Rejection] = []
+                served, reader = 0, self.client.iter_pages(*window)
+                try:
+                    while True:
+                        try:
+                            page = next(reader)
+                        except StopIteration as end:  # the window's totalCount
+                            total = end.value
+                            break
+                        served += len(page.records)
+                        yield index, sort_page(page.records, window, keyer, held)
+                except WindowShifted as exc:
+                    notes.rereads.append({**_window_doc(window), "reason": str(exc)})
+                    log.warning("window read again (%d/%d): %s", attempt, MAX_WINDOW_READS, exc)
+                    if attempt == MAX_WINDOW_READS:
+                        raise WindowShifted(
+                            f"{exc}; the window changed on each of {MAX_WINDOW_READS} reads, so "
+                            "the run stops with the cursor before it: the next run reads it again"
+                        ) from exc
+                    continue
+                break
+            if total is not None and served != total:
+                notes.count_mismatches.append(
+                    {**_window_doc(window), "served": served, "total_count": total}
+                )
+                log.warning(
+                    "the API served %d searches for %s → %s but its totalCount said %d",
+                    served,
+                    *_window_doc(window).values(),
+                    total,
+                )
             if held:  # the oldest records of the window: their older neighbour is stored
                 yield index, Held(keyer, held)
             yield index, None

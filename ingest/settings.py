@@ -89,6 +89,22 @@ def _access_list(name: str, raw: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(entries))
 
 
+RECONCILE_DAYS_MAX = 90
+
+
+def _reconcile_days(name: str, raw: str) -> int:
+    """0 (no sweep) to RECONCILE_DAYS_MAX: a sweep re-reads that many days once a day."""
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(
+            f"{name} must be a whole number from 0 to {RECONCILE_DAYS_MAX}, got {raw!r}"
+        ) from None
+    if not 0 <= value <= RECONCILE_DAYS_MAX:
+        raise ConfigError(f"{name} must be from 0 (no sweep) to {RECONCILE_DAYS_MAX}, got {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     """One setting: its environment variable, default, meaning and parser."""
@@ -122,6 +138,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "7200",
         "overlap re-read on every delta poll, to catch late-arriving events",
         lambda n, r: _positive_int(n, r, allow_zero=True),
+    ),
+    SettingSpec(
+        "RECONCILE_DAYS",
+        "3",
+        "days re-read once a day by the reconciliation sweep, to store searches that reached "
+        "the API later than `LOOKBACK_SECONDS`; 0 to 90, 0 turns the sweep off",
+        _reconcile_days,
     ),
     SettingSpec("DB_PATH", "data/searchlogs.db", "SQLite file (its folder is created)", _text),
     SettingSpec(
@@ -178,6 +201,7 @@ class Settings:
     log_level: str = "INFO"
     admin_emails: tuple[str, ...] = ()
     viewer_emails: tuple[str, ...] = ()
+    reconcile_days: int = 3
 
     @property
     def effective_database_url(self) -> str:

@@ -377,6 +377,8 @@ class Store:
         counts: PageCounts,
         api_requests: int,
         error: str | None = None,
+        *,
+        notes: str | None = None,
     ) -> None:
         with self.engine.begin() as conn:
             conn.execute(
@@ -387,9 +389,19 @@ class Store:
                     finished_at=utc_now(),
                     api_requests=api_requests,
                     error=error,
+                    notes=notes,
                     **{name: getattr(counts, name) for name in PageCounts.__dataclass_fields__},
                 )
             )
+
+    def last_run_time(self, kind: str) -> datetime | None:
+        """When the last successful run of `kind` started (`reconcile`, `bootstrap`, ...)."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(func.max(IngestRun.started_at)).where(
+                    IngestRun.kind == kind, IngestRun.status == "ok"
+                )
+            ).scalar()
 
     def close_abandoned_runs(self) -> int:
         """Mark runs left 'running' by a killed process as failed (we hold the lock)."""

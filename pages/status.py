@@ -70,6 +70,39 @@ if failed and failed.get("error"):
     st.markdown("**Error of the last failed poll**")
     st.code(failed["error"], language=None, wrap_lines=True)
 
+st.subheader("Last reconciliation sweep")
+sweep = status["last_reconcile"]
+if sweep is None:
+    st.caption(
+        f"None yet. Once a day the scheduled ingest re-reads the last "
+        f"{ctx.settings.reconcile_days} days (RECONCILE\\_DAYS; 0 turns it off) and stores any "
+        "search that reached the API later than LOOKBACK\\_SECONDS; `python -m ingest "
+        "reconcile` sweeps now."
+    )
+else:
+    cols = st.columns(4)
+    _time_metric(cols[0], "Sweep finished", _finished(sweep), None)
+    cols[1].metric("Sweep status", sweep["status"])
+    cols[2].metric("Searches re-read", f"{sweep['fetched']:,}")
+    cols[3].metric(
+        "Found late",
+        f"{sweep['inserted']:,}",
+        help="Searches the sweep stored: they reached the API later than LOOKBACK\\_SECONDS, "
+        "and the polls had missed them.",
+    )
+    st.caption(
+        "Re-read "
+        + escape_markdown(
+            f"{format_time(_moment(sweep['window_start']), ctx.tz)} to "
+            f"{format_time(_moment(sweep['window_end']), ctx.tz)}"
+        )
+        + " in one-day windows; the cursor is not moved by a sweep."
+    )
+    if sweep["notes_text"]:
+        st.text(f"Findings: {sweep['notes_text']}")
+    if sweep["error"]:
+        st.code(sweep["error"], language=None, wrap_lines=True)
+
 
 def _times(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
     for name in names:

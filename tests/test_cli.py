@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from db.engine import open_database
 from ingest.lock import single_writer
@@ -246,3 +246,110 @@ def test_reset_cursor_works_while_the_scheduled_loop_sleeps(sim, sim_url, db_pat
         process.communicate(timeout=30)
     status = json.loads(run_cli(["status", "--json"], env, tmp_path).stdout)
     assert status["cursor"] is None and status["bootstrap_done"] is False
+
+
+# --- the reconciliation sweep ------------------------------------------------------------
+
+
+def late_search(days: float, text: str) -> dict[str, str]:
+    """A search created `days` ago, added to the simulator now: days late."""
+    created = utc_now_seconds() - timedelta(days=days)
+    return {
+        "createTime": created.strftime("%Y-%m-%dT%H:%M:%S+0000"),
+        "emailAddr": "late.comer@example.com",
+        "source": "archive",
+        "searchText": text,
+        "searchReason": "",
+        "description": "Message Tracking Search",
+    }
+
+
+def age_runs(db_path, kind: str, hours: float) -> None:
+    """Make the runs of `kind` look `hours` older (the sweep is due a day after the last)."""
+    from sqlalchemy import text
+
+    engine = open_database(f"sqlite:///{db_path}")
+    try:
+        with engine.begin() as conn:
+            rows = conn.execute(
+                text("SELECT id, started_at FROM ingest_runs WHERE kind = :kind"), {"kind": kind}
+            ).all()
+        for run_id, started in rows:
+            older = (datetime.fromisoformat(str(started)) - timedelta(hours=hours)).isoformat(" ")
+            with engine.begin() as conn:
+                conn.execute(
+                    text("UPDATE ingest_runs SET started_at = :at WHERE id = :id"),
+                    {"at": older, "id": run_id},
+                )
+    finally:
+        engine.dispose()
+
+
+def test_reconcile_stores_searches_days_late_and_status_shows_the_sweep(
+    sim, sim_url, db_path, tmp_path
+):
+    env = sim_env(sim_url, db_path)
+    assert run_cli(["run", "--once"], env, tmp_path).returncode == 0
+    cursor = json.loads(run_cli(["status", "--json"], env, tmp_path).stdout)["cursor"]
+    sim.add_events([late_search(2, "two days late"), late_search(1.5, "a day and a half late")])
+    result = run_cli(["reconcile"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "reconcile done" in result.stderr and "cursor unchanged" in result.stderr
+    assert "stored 2 searches that reached the API later than LOOKBACK_SECONDS" in result.stderr
+    status = json.loads(run_cli(["status", "--json"], env, tmp_path).stdout)
+    assert status["cursor"] == cursor
+    sweep = status["last_reconcile"]
+    assert (sweep["kind"], sweep["status"], sweep["inserted"]) == ("reconcile", "ok", 2)
+    assert sweep["notes"]["late"] and sweep["notes_text"].startswith("2 searches found late")
+    human = run_cli(["status"], env, tmp_path).stdout
+    assert f"last sweep       #{sweep['id']} ok" in human
+    assert "2 new; 2 searches found late" in human
+
+
+def test_reconcile_before_the_first_backfill_exits_1_in_one_line(sim_url, db_path, tmp_path):
+    result = run_cli(["reconcile"], sim_env(sim_url, db_path), tmp_path)
+    assert result.returncode == 1
+    assert_one_line_error(result, "nothing to reconcile yet", "run --once")
+
+
+def test_reconcile_with_the_sweep_turned_off_exits_2(sim_url, db_path, tmp_path):
+    result = run_cli(["reconcile"], sim_env(sim_url, db_path, RECONCILE_DAYS="0"), tmp_path)
+    assert result.returncode == 2
+    assert_one_line_error(result, "RECONCILE_DAYS is 0")
+
+
+def test_reconcile_days_outside_0_to_90_exits_2(sim_url, db_path, tmp_path):
+    result = run_cli(["run", "--once"], sim_env(sim_url, db_path, RECONCILE_DAYS="91"), tmp_path)
+    assert result.returncode == 2
+    assert_one_line_error(result, "RECONCILE_DAYS must be from 0 (no sweep) to 90, got 91")
+
+
+def test_reconcile_takes_the_writer_lock(sim_url, db_path, tmp_path):
+    engine = open_database(f"sqlite:///{db_path}")
+    with single_writer(engine):
+        result = run_cli(["reconcile"], sim_env(sim_url, db_path), tmp_path)
+    assert result.returncode == 3
+    assert_one_line_error(result, "another ingest is already writing to this database")
+
+
+def test_scheduled_loop_sweeps_once_a_day_between_polls_and_not_again_after_a_restart(
+    sim, sim_url, db_path, tmp_path
+):
+    env = sim_env(sim_url, db_path, POLL_SECONDS="1")
+    url = f"sqlite:///{db_path}"
+    assert run_cli(["run", "--once"], env, tmp_path).returncode == 0
+    age_runs(db_path, "bootstrap", 25)  # the backfill read those days a day ago
+    sim.add_events([late_search(2, "found by the loop's sweep")])
+    for _start in range(2):
+        process = _spawn(["run"], env, tmp_path)
+        try:
+            known = len(runs(url))
+            assert wait_until(lambda k=known: len(runs(url)) >= k + 4, timeout=60)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=30)
+    kinds = [run.kind for run in runs(url)]
+    assert kinds.count("reconcile") == 1, kinds
+    sweep = next(run for run in runs(url) if run.kind == "reconcile")
+    assert sweep.status == "ok" and sweep.inserted == 1
+    assert kinds[kinds.index("reconcile") - 1] == "delta", "a sweep follows a poll"

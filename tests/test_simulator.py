@@ -359,6 +359,58 @@ def test_pagination_stable_while_new_events_arrive(
     assert len(sim.truth(start, end)[0]) > len(expected)
 
 
+def test_offset_paging_serves_a_record_twice_when_a_late_search_lands_among_read_pages(
+    make_sim: Callable[..., Simulator], clock: FakeClock
+) -> None:
+    sim = make_sim(paging="offset", twin_fraction=0.0)
+    client = Client(sim.base_url)
+    client.login()
+    start, end = api_time(NOW - timedelta(hours=12)), api_time(NOW)
+    before, _ = sim.truth(start, end)
+    body = window_body(start, end, page_size=50)
+    first = client.search(body).json()
+    sim.add_events([record_at(NOW - timedelta(minutes=1), text="landed mid-window")])
+    body["meta"]["pagination"]["pageToken"] = first["meta"]["pagination"]["next"]
+    second = client.search(body).json()
+    assert second["data"][0]["logs"][0] == first["data"][0]["logs"][-1], "the pages shifted"
+    assert second["meta"]["pagination"]["totalCount"] == len(before) + 1
+
+
+def test_token_paging_is_the_default_and_an_unknown_mode_is_refused() -> None:
+    assert SimConfig().paging == "token"
+    with pytest.raises(ValueError, match="paging must be one of"):
+        SimConfig(paging="cursor")
+
+
+def test_events_added_after_pages_land_once_that_many_pages_were_served(
+    sim: Simulator, client: Client
+) -> None:
+    start, end = api_time(NOW - timedelta(hours=12)), api_time(NOW)
+    late = record_at(NOW - timedelta(days=2), text="two days late")
+    sim.add_events_after_pages(2, [late])
+    body = window_body(start, end)
+    client.search(body)
+    assert late not in sim.truth(NOW - timedelta(days=3), NOW)[0]
+    client.search(body)
+    assert late in sim.truth(NOW - timedelta(days=3), NOW)[0], "visible days after createTime"
+
+
+@pytest.mark.parametrize(("error", "expected"), [(-5, -5), (3, 3), (None, None)])
+def test_total_count_can_be_off_or_absent(
+    make_sim: Callable[..., Simulator], error: int | None, expected: int | None
+) -> None:
+    sim = make_sim(total_count_error=error)
+    client = Client(sim.base_url)
+    client.login()
+    window = day_window(NOW - timedelta(days=1))
+    served = len(client.fetch_all(*window))
+    pagination = client.search(window_body(*window)).json()["meta"]["pagination"]
+    if expected is None:
+        assert "totalCount" not in pagination
+    else:
+        assert pagination["totalCount"] == served + expected
+
+
 # --- data --------------------------------------------------------------------------------------
 
 

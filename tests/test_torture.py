@@ -108,6 +108,16 @@ def test_identical_twins_survive_overlapping_polls_once_each(tmp_path):
     run("twins", tmp_path)
 
 
+def test_reconciliation_sweep_stores_searches_days_late_once_without_moving_the_cursor(tmp_path):
+    outcome = run("reconcile_sweep", tmp_path)
+    assert outcome.figures["stored by the sweep"] == outcome.figures["searches days late"]
+
+
+def test_offset_paging_with_searches_landing_mid_window_stores_exactly_the_truth(tmp_path):
+    outcome = run("offset_paging", tmp_path)
+    assert outcome.figures["windows read again"] >= 3
+
+
 def test_every_scenario_has_a_test_here():
     tested = {"kills", "fault_loop", "second_ingest", "not_a_database", "future_cursor"}
     tested |= {"secrets", "twins", "read_only_file", "read_only_folder", "reject_at_live_edge"}
@@ -118,4 +128,5 @@ def test_every_scenario_has_a_test_here():
         for backend in ("sqlite", "postgresql")
     }
     tested |= {f"broken_{kind}" for kind in BROKEN_RESPONSES}
+    tested |= {"reconcile_sweep", "offset_paging"}
     assert set(SCENARIOS) == tested

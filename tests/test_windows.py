@@ -83,3 +83,28 @@ def test_a_rejected_record_keeps_its_key_when_newer_searches_arrive_above_it():
     held: list = []
     waiting = sort_page([older, broken], window, EventKeyer(), held)
     assert waiting.rejections == [] and len(held) == 1, "held until an older search is served"
+
+
+def test_a_sweep_rereads_reconcile_days_before_the_cursor_less_the_lookback():
+    from ingest.poller import reconcile_range
+
+    cursor = NOW - timedelta(minutes=10)
+    start, end = reconcile_range(SETTINGS, cursor, NOW)
+    assert (start, end) == (cursor - timedelta(days=3), cursor - timedelta(hours=2))
+    assert len(plan_windows(start, end)) == 3, "one-day windows"
+
+
+def test_a_sweep_never_reads_past_the_clock_when_the_cursor_is_ahead_of_it():
+    from ingest.poller import reconcile_range
+
+    start, end = reconcile_range(SETTINGS, NOW + timedelta(days=2), NOW)
+    assert (start, end) == (NOW - timedelta(days=3), NOW - timedelta(hours=2))
+
+
+def test_a_sweep_has_nothing_to_read_when_the_lookback_covers_reconcile_days():
+    from ingest.poller import reconcile_range
+
+    settings = load_settings({"RECONCILE_DAYS": "1", "LOOKBACK_SECONDS": str(2 * 86_400)})
+    start, end = reconcile_range(settings, NOW, NOW)
+    assert start == end == NOW - timedelta(days=1)
+    assert plan_windows(start, end) == []

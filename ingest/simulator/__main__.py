@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 
-from ingest.simulator.config import SimConfig
+from ingest.simulator.config import PAGING_MODES, SimConfig
 from ingest.simulator.server import Simulator, ensure_loopback
 
 
@@ -32,6 +32,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--rate-drop", type=float, default=0.0, help="share whose connection is dropped")
     add("--rate-limit-reset-ms", type=int, default=200, help="X-RateLimit-Reset on a 429")
     add("--malformed-rate", type=float, default=0.0, help="extra malformed records per record")
+    add(
+        "--paging",
+        choices=PAGING_MODES,
+        default="token",
+        help="token: stable pages (the default); offset: pages shift when searches arrive late",
+    )
     add("--verbose", action="store_true", help="log every request to stderr")
     return parser.parse_args(argv)
 
@@ -48,6 +54,7 @@ def config_from(args: argparse.Namespace) -> SimConfig:
         rate_drop=args.rate_drop,
         rate_limit_reset_ms=args.rate_limit_reset_ms,
         malformed_rate=args.malformed_rate,
+        paging=args.paging,
         host=args.host,
         port=args.port,
         verbose=args.verbose,

@@ -14,6 +14,7 @@ import secrets
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
@@ -80,6 +81,7 @@ class MimecastApi:
         self._tokens: dict[str, int] = {}  # token -> expiry (epoch seconds)
         self._issued: list[str] = []  # every token ever issued, for leak checks
         self._stats = Stats()
+        self._after_pages: list[tuple[int, list[tuple[object, int]]]] = []  # (page, records)
         self._routes: dict[tuple[str, str], Callable[[str | None, bytes, str], Reply]] = {
             ("POST", TOKEN_PATH): self._token,
             ("GET", "/_sim/stats"): lambda *_: json_reply(200, self.stats()),
@@ -111,6 +113,22 @@ class MimecastApi:
         with self._lock:
             return self._store.add(
                 (record for record, _ in prepared), self.now(), (delay for _, delay in prepared)
+            )
+
+    def add_events_after_pages(self, pages: int, records: Iterable[object]) -> None:
+        """Add `records` (visible at once) when `pages` more search pages have been served:
+        a late search that lands while a client is paging through a window."""
+        prepared = [_prepare(record, 0) for record in records]
+        with self._lock:
+            self._after_pages.append((self._stats.pages_served + pages, prepared))
+
+    def _add_due_events(self) -> None:
+        """Add the records whose page has come (the caller holds the lock)."""
+        due = [item for item in self._after_pages if item[0] <= self._stats.pages_served]
+        for item in due:
+            self._after_pages.remove(item)
+            self._store.add(
+                (record for record, _ in item[1]), self.now(), (delay for _, delay in item[1])
             )
 
     def queue_faults(self, kinds: Iterable[str], endpoint: str = "search") -> None:
@@ -231,16 +249,20 @@ class MimecastApi:
         total, records = 0, []
         if query.cursor is not None:
             cursor = query.cursor
+            if self.config.paging == "offset":  # each page as of now, not as of the first
+                cursor = replace(cursor, asof=now)
             with self._lock:
                 total, records = self._store.page(
                     cursor.start, cursor.end, cursor.asof, cursor.offset, query.page_size
                 )
-        doc = page_doc(query, total, [with_muse_query(r) for r in records] if muse else records)
+        served = [with_muse_query(r) for r in records] if muse else records
+        doc = page_doc(query, total, served, self.config.total_count_error)
         if fault is not None:
             return json_reply(200, mangle(fault, doc))
         with self._lock:
             self._stats.pages_served += 1
             self._stats.records_served += len(records)
+            self._add_due_events()
         return json_reply(200, doc)
 
     def _check_token(self, authorization: str | None, now: int) -> Reply | None:

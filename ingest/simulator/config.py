@@ -14,6 +14,7 @@ from ingest.simulator.timefmt import utc_now
 
 DEFAULT_CLIENT_ID = "sim-client-id"
 DEFAULT_CLIENT_SECRET = "sim-client-secret"
+PAGING_MODES = ("token", "offset")
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,20 @@ class SimConfig:
     late_fraction: float = 0.02
     twin_fraction: float = 0.01
     clock: Callable[[], datetime] = utc_now
+    # "token": every page of a listing as of the instant its first page was cut (stable).
+    # "offset": each page cut afresh at its offset, so a search that becomes visible among
+    # the pages already read shifts the rest by one and one record is served twice.
+    paging: str = "token"
+    # totalCount is not promised exact: added to the true count (an undercount when
+    # negative, never below 0); None leaves the field out.
+    total_count_error: int | None = 0
     host: str = "127.0.0.1"
     port: int = 0
     verbose: bool = False
     # Generated days are kept in an LRU bounded by event count, so 35,000 events/day fit in
     # memory without regenerating the day a client is paging through.
     cache_events: int = 500_000
+
+    def __post_init__(self) -> None:
+        if self.paging not in PAGING_MODES:
+            raise ValueError(f"paging must be one of {PAGING_MODES}, not {self.paging!r}")

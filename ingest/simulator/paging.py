@@ -3,6 +3,8 @@
 A token carries the offset of the next page, the window, and "asof": the instant the first page
 was cut. Every later page is computed as of that instant, so records that become visible while
 a client pages (new or late ones) do not shift the pages under it; they show up on the next poll.
+(With `SimConfig(paging="offset")` the API ignores "asof" and cuts each page as of the moment it
+is asked for: plain offset paging, whose pages shift when a late search lands.)
 The token is opaque to clients: urlsafe base64 of compact JSON.
 """
 

@@ -49,10 +49,15 @@ def parse_search(body: bytes, now: int) -> SearchQuery:
     return SearchQuery(page_size, cursor)
 
 
-def page_doc(query: SearchQuery, total: int, records: list) -> dict:
-    """The response body for one page of `records` out of `total`."""
+def page_doc(
+    query: SearchQuery, total: int, records: list, total_count_error: int | None = 0
+) -> dict:
+    """The response body for one page of `records` out of `total`; `totalCount` is off by
+    `total_count_error` (left out when None), as the API does not promise it exact."""
     cursor = query.cursor
-    pagination: dict[str, object] = {"pageSize": query.page_size, "totalCount": total}
+    pagination: dict[str, object] = {"pageSize": query.page_size}
+    if total_count_error is not None:
+        pagination["totalCount"] = max(0, total + total_count_error)
     if cursor is None or (not records and cursor.offset > 0):
         pagination["next"] = paging.EXHAUSTED
         return {"meta": {"status": 200, "pagination": pagination}, "data": [], "fail": []}

@@ -168,6 +168,11 @@ class Simulator:
         delay and is stripped. Returns how many were added."""
         return self.api.add_events(records, visible_after_seconds)
 
+    def add_events_after_pages(self, pages: int, records: Iterable[object]) -> None:
+        """Add these records, visible at once, when `pages` more search pages have been
+        served: a late search landing while a client pages through a window."""
+        self.api.add_events_after_pages(pages, records)
+
     def queue_faults(self, kinds: Iterable[str], endpoint: str = "search") -> None:
         """Serve these faults once each, in order, to the next requests to `endpoint`."""
         self.api.queue_faults(kinds, endpoint)

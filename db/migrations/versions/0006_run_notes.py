@@ -1,9 +1,15 @@
-"""ingest run notes: reconciliation findings and paging disagreements (reserved for issue 8
-item 10; filled in by its work)
+"""ingest run notes: reconciliation findings and paging disagreements
+
+A nullable JSON text column on `ingest_runs`: windows whose served count disagreed with
+`totalCount`, windows read again because their pages shifted while read, and the late
+searches a reconciliation sweep (kind `reconcile`) stored. Older runs have none.
 
 Revision ID: 0006
 Revises: 0005
 """
+
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0006"
 down_revision = "0005"
@@ -12,8 +18,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("ingest_runs") as batch_op:
+        batch_op.add_column(sa.Column("notes", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("ingest_runs") as batch_op:
+        batch_op.drop_column("notes")
