@@ -1,0 +1,19 @@
+"""forwarding: each destination's cursor and its dead letters (reserved for issue 12; filled
+in by its work)
+
+Revision ID: 0008
+Revises: 0007
+"""
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
