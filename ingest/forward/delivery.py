@@ -30,7 +30,7 @@ from ingest.forward.transports import Outgoing, Refused, Rejected, TransientErro
 
 log = logging.getLogger("ingest.forward")
 
-BACKOFF_INITIAL, BACKOFF_MAX = 0.5, 60.0
+BACKOFF_INITIAL, BACKOFF_MAX, BACKOFF_JITTER = 0.5, 60.0, 0.5
 HORIZON_ATTEMPTS, HORIZON_PAUSE = 20, 0.25
 
 
@@ -144,7 +144,9 @@ class Sender:
 
     def __init__(self, transport: Transport, deadline: float, stop: threading.Event) -> None:
         self.transport, self.deadline, self.stop = transport, deadline, stop
-        self.backoff = wait_exponential_jitter(initial=BACKOFF_INITIAL, max=BACKOFF_MAX)
+        self.backoff = wait_exponential_jitter(
+            multiplier=BACKOFF_INITIAL, max=BACKOFF_MAX, jitter=BACKOFF_JITTER
+        )
         self.retries = 0
 
     def _wait(self, state: RetryCallState) -> float:

@@ -158,7 +158,9 @@ class HttpTransport:
     def __init__(self, destination: Destination) -> None:
         self.destination = destination
         self.session = requests.Session()
-        self.session.verify = destination.ca_file or destination.verify
+        # passed with every request: a session-level `verify` loses to REQUESTS_CA_BUNDLE
+        # in the environment (psf/requests#3829)
+        self.verify: str | bool = destination.ca_file or destination.verify
         if destination.cert_file:
             self.session.cert = (destination.cert_file, destination.key_file)  # type: ignore[assignment]
         headers = {"Content-Type": "application/x-ndjson", "User-Agent": APP_NAME}
@@ -193,7 +195,11 @@ class HttpTransport:
     def post(self, data: bytes, headers: dict[str, str] | None = None) -> None:
         try:
             response = self.session.post(
-                self.destination.url, data=data, headers=headers, timeout=self.destination.timeout
+                self.destination.url,
+                data=data,
+                headers=headers,
+                timeout=self.destination.timeout,
+                verify=self.verify,
             )
         except requests.exceptions.SSLError:
             raise Refused(
