@@ -47,6 +47,7 @@ class DeliveryResult:
     batches: int = 0
     error: str | None = None
     complete: bool = False  # everything up to the horizon was delivered
+    retries: int = 0  # transient failures waited out
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -242,5 +243,6 @@ def deliver(
     except (TransientError, Refused, DeliveryFailed) as exc:
         result.error = str(exc)
         record_error(engine, destination.name, result.error)
+    result.retries = sender.retries
     result.seconds = time.monotonic() - started
     return result
