@@ -187,7 +187,7 @@ def destination_from(table: Mapping[str, Any], env: Mapping[str, str], index: in
         token=token,
         secret=secret.encode() if secret else None,
         gzip=entry.flag("gzip", False),
-        batch_size=entry.number("batch_size", 1000, 1),
+        batch_size=entry.number("batch_size", 5000 if scheme == "file" else 1000, 1),
         since=since,
         ca_file=entry.text("ca_file"),
         cert_file=entry.text("cert_file"),

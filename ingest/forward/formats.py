@@ -24,8 +24,9 @@ CEF_SEVERITY = {"low": 3, "medium": 5, "high": 8, "critical": 10}
 
 def iso_millis(moment: datetime) -> str:
     """`2024-11-12T16:21:27.000Z`, as Elastic writes `@timestamp`."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    if moment.utcoffset():
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def epoch_millis(moment: datetime) -> int:

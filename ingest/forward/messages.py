@@ -54,7 +54,6 @@ class Message:
 
     position: int
     id: str
-    stored_at: datetime
     item: Search | Alert
 
 
@@ -87,7 +86,6 @@ class HorizonBusy(Exception):
 _SEARCH_COLUMNS = (
     SearchLog.id,
     SearchLog.event_key,
-    SearchLog.ingested_at,
     SearchLog.create_time,
     SearchLog.email_addr,
     SearchLog.source,
@@ -134,9 +132,7 @@ class SearchSource:
         )
         if since is not None:
             query = query.where(SearchLog.create_time >= since)
-        return [
-            Message(row[0], row[1], row[2], Search(row[1], *row[3:])) for row in conn.execute(query)
-        ]
+        return [Message(row[0], row[1], Search(*row[1:])) for row in conn.execute(query).all()]
 
     def pending(
         self, conn: Connection, after: int, since: datetime | None
