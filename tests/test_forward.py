@@ -35,7 +35,7 @@ from tests.conftest import (
     settled_now,
     subprocess_env,
 )
-from tests.support.forward_receivers import HttpsReceiver, ReceiverCA, make_ca
+from tests.support.forward_receivers import HttpsReceiver, ReceiverCA, free_port, make_ca
 
 
 @pytest.fixture
@@ -255,6 +255,7 @@ def test_https_ndjson_gzip_and_hec_receive_exactly_the_stored_searches(
     )
 
 
+@pytest.mark.slow
 def test_a_receiver_stopped_mid_stream_gets_the_rest_in_order_when_it_returns(
     stored: Settings, ca: ReceiverCA, fast_backoff: None
 ):
@@ -283,6 +284,7 @@ def test_a_receiver_stopped_mid_stream_gets_the_rest_in_order_when_it_returns(
     assert ids(receiver) == stored_keys(stored)  # all, once, in order
 
 
+@pytest.mark.slow
 def test_a_429_storm_is_waited_out_honouring_retry_after(
     stored: Settings, ca: ReceiverCA, fast_backoff: None
 ):
@@ -366,6 +368,7 @@ def test_an_unknown_ca_is_refused_not_sent(stored: Settings, ca: ReceiverCA, tmp
     assert receiver.documents == []
 
 
+@pytest.mark.slow
 def test_forwarder_sigkilled_between_send_and_commit_repeats_only_that_batch(
     stored: Settings, ca: ReceiverCA, tmp_path: Path
 ):
@@ -454,3 +457,84 @@ def test_sqlite_horizon_is_the_largest_committed_id(stored: Settings):
     with engine.connect() as conn:
         assert SearchSource().horizon(conn) == len(stored_keys(stored))
     engine.dispose()
+
+
+# --- the scheduled loop never waits long; secrets stay out of the logs ------------------
+
+
+@pytest.mark.slow
+def test_run_once_with_a_receiver_down_is_time_boxed_and_records_the_error(
+    sim_url: str, tmp_path: Path
+):
+    config = tmp_path / "forward.toml"
+    config.write_text(
+        "[forward]\nmax_seconds = 2\n"
+        f'[[destination]]\nname = "down"\nurl = "https://127.0.0.1:{free_port()}/x"\n'
+    )
+    env = {"DB_PATH": str(tmp_path / "db.sqlite"), "MIMECAST_CLIENT_ID": "sim-client-id",
+           "MIMECAST_CLIENT_SECRET": "sim-client-secret", "MIMECAST_BASE_URL": sim_url,
+           "INITIAL_BACKFILL_DAYS": "2", "FORWARD_CONFIG": str(config)}  # fmt: skip
+    started = time.monotonic()
+    done = run_cli(["run", "--once"], env, tmp_path)
+    assert done.returncode == 0, done.stderr  # the cycle succeeded; forwarding waits
+    assert time.monotonic() - started < 20
+    assert "forward down (https://127.0.0.1:" in done.stderr and "failed" in done.stderr
+    status = json.loads(run_cli(["status", "--json"], env, tmp_path).stdout)
+    (row,) = status["forwarding"]
+    assert row["position"] == 0 and row["last_error"] and row["lag_messages"] > 0
+
+
+def test_tokens_and_url_paths_never_reach_the_log_even_in_debug(
+    stored: Settings, ca: ReceiverCA, tmp_path: Path
+):
+    secret_path = "/services/collector/SECRETPATH?key=SECRETQUERY"
+    with HttpsReceiver(ca, script=lambda n, b: (403, {})) as receiver:
+        config = tmp_path / "forward.toml"
+        config.write_text(
+            f'[[destination]]\nname = "hec"\nurl = "{receiver.url}{secret_path}"\n'
+            f'protocol = "hec"\ntoken_env = "HEC_TOKEN"\nca_file = "{ca.ca_file}"\n'
+        )
+        env = {"DB_PATH": str(stored.db_path), "FORWARD_CONFIG": str(config),
+               "HEC_TOKEN": "SECRETTOKEN"}  # fmt: skip
+        done = run_cli(["-v", "forward"], env, tmp_path)
+        status = run_cli(["status", "--json"], env, tmp_path)
+    assert done.returncode == 1
+    assert receiver.requests[0]["headers"]["Authorization"] == "Splunk SECRETTOKEN"
+    output = done.stdout + done.stderr + status.stdout + status.stderr
+    assert "HTTP 403" in output
+    assert "SECRET" not in output
+
+
+def test_alert_webhooks_post_one_signed_message_per_alert(ca: ReceiverCA):
+    """The chat transports, ready for the alerts source: one POST per alert; the generic
+    webhook's signature verifies with the shared key."""
+    from ingest.forward.config import Destination
+    from ingest.forward.delivery import encoder_for
+    from ingest.forward.messages import Message
+    from ingest.forward.notify import verify
+    from ingest.forward.transports import Outgoing, open_transport
+    from tests.test_forward_formats import SLACK_SCHEMA, alert
+
+    alerts = [alert(id="a-1"), alert(id="a-2", summary="<!here> second")]
+    with HttpsReceiver(ca) as receiver:
+        for fmt in ("webhook", "slack"):
+            destination = Destination(
+                name=fmt, scheme="https", url=receiver.url, format=fmt, source="alerts",
+                secret=b"k3y", ca_file=str(ca.ca_file),
+            )  # fmt: skip
+            transport = open_transport(destination)
+            encode = encoder_for(destination)
+            transport.send([Outgoing(Message(i, a.id, a), encode(a)) for i, a in enumerate(alerts)])
+            transport.close()
+    webhook, slack = receiver.requests[:2], receiver.requests[2:]
+    assert [json.loads(r["body"])["event"]["id"] for r in webhook] == ["a-1", "a-2"]
+    now = int(time.time())
+    assert all(verify(b"k3y", r["body"], r["headers"], now) for r in webhook)
+    assert not verify(b"other", webhook[0]["body"], webhook[0]["headers"], now)
+    import jsonschema
+
+    for request in slack:
+        jsonschema.validate(json.loads(request["body"]), SLACK_SCHEMA)
+    second = json.loads(slack[1]["body"])
+    assert second["text"].endswith("&lt;!here&gt; second")  # escaped where Slack parses
+    assert second["blocks"][1]["text"] == {"type": "plain_text", "text": "<!here> second"}
