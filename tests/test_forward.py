@@ -538,3 +538,25 @@ def test_alert_webhooks_post_one_signed_message_per_alert(ca: ReceiverCA):
     second = json.loads(slack[1]["body"])
     assert second["text"].endswith("&lt;!here&gt; second")  # escaped where Slack parses
     assert second["blocks"][1]["text"] == {"type": "plain_text", "text": "<!here> second"}
+
+
+def test_a_message_that_cannot_be_encoded_is_parked_not_stuck(
+    stored: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    keys = stored_keys(stored)
+    real = delivery.ENCODERS["ecs"]
+
+    def fussy(item: Any) -> bytes:
+        if item.key == keys[3]:
+            raise ValueError("str is not valid UTF-8: surrogates not allowed")
+        return real(item)
+
+    monkeypatch.setitem(delivery.ENCODERS, "ecs", fussy)
+    out = tmp_path / "out.ndjson"
+    (result,) = forward(stored, {"name": "f", "url": f"file://{out}"})
+    sent = [json.loads(line)["event"]["id"] for line in out.read_text().splitlines()]
+    assert sent == keys[:3] + keys[4:] and result.parked == 1
+    engine = create_engine(stored.effective_database_url)
+    (dead,) = recent_dead_letters(engine)
+    engine.dispose()
+    assert dead["message_id"] == keys[3] and dead["reason"].startswith("cannot encode")

@@ -24,7 +24,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exp
 from db.models import ForwardCursor, ForwardDeadLetter, utc_now
 from ingest.forward.config import Destination
 from ingest.forward.formats import ENCODERS, Encoder
-from ingest.forward.messages import SOURCES, Alert, HorizonBusy, Source
+from ingest.forward.messages import SOURCES, Alert, HorizonBusy, Message, Source
 from ingest.forward.notify import slack_message, teams_message, webhook_body
 from ingest.forward.transports import Outgoing, Refused, Rejected, TransientError, Transport
 
@@ -189,6 +189,21 @@ class Sender:
         return self.send_or_park(batch[:middle]) + self.send_or_park(batch[middle:])
 
 
+def encode_batch(
+    messages: Sequence[Message], encode: Encoder
+) -> tuple[list[Outgoing], list[tuple[Outgoing, str]]]:
+    """Each message in the destination's format; one that cannot be encoded is parked
+    rather than holding up the destination for ever."""
+    batch: list[Outgoing] = []
+    unencodable: list[tuple[Outgoing, str]] = []
+    for message in messages:
+        try:
+            batch.append(Outgoing(message, encode(message.item)))
+        except (TypeError, ValueError) as exc:
+            unencodable.append((Outgoing(message, b""), f"cannot encode: {exc}"))
+    return batch, unencodable
+
+
 def read_horizon(engine: Engine, source: Source, deadline: float, stop: threading.Event) -> int:
     """The source's horizon; on PostgreSQL, retried briefly while a write is in flight."""
     for _ in range(HORIZON_ATTEMPTS):
@@ -229,13 +244,12 @@ def deliver(
             if not messages:
                 result.complete = True
                 break
-            batch = [Outgoing(m, encode(m.item)) for m in messages]
-            parked = sender.send_or_park(batch)
-            commit_batch(
-                engine, destination, messages[-1].position, len(batch) - len(parked), parked
-            )
+            batch, unencodable = encode_batch(messages, encode)
+            parked = unencodable + (sender.send_or_park(batch) if batch else [])
+            delivered = len(messages) - len(parked)
+            commit_batch(engine, destination, messages[-1].position, delivered, parked)
             position = messages[-1].position
-            result.delivered += len(batch) - len(parked)
+            result.delivered += delivered
             result.parked += len(parked)
             result.batches += 1
             for item, reason in parked:

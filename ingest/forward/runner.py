@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from ingest.forward.config import Destination, ForwardConfig
 from ingest.forward.delivery import DeliveryResult, deliver
@@ -82,5 +81,6 @@ def forward_after_cycle(engine: Engine, config: ForwardConfig, stop: threading.E
     raises, so a receiver that is down never stops or delays the ingest for longer."""
     try:
         forward_pending(engine, config, max_seconds=config.max_seconds, stop=stop)
-    except (SQLAlchemyError, OSError) as exc:
+    except Exception as exc:  # whatever went wrong, the ingest goes on; the cursor is safe
         log.error("forwarding failed, will resume after the next cycle: %s", type(exc).__name__)
+        log.debug("forwarding failure", exc_info=True)
