@@ -28,6 +28,7 @@ from ingest.forward.messages import Message, Search
 from ingest.forward.notify import signed_webhook
 
 MAX_RETRY_AFTER = 3600.0
+UDP_MAX_BYTES = 65_000  # a longer datagram cannot be sent at all (RFC 5426 allows truncation)
 HEC_SOURCETYPE = "mimecast:archive:search"
 APP_NAME = "mimecast-search"
 
@@ -332,7 +333,7 @@ class SyslogTransport:
             self.udp = socket.socket(family, socket.SOCK_DGRAM)
         for frame in self.frames(batch, counted=False):
             try:
-                self.udp.sendto(frame, self.address)
+                self.udp.sendto(frame[:UDP_MAX_BYTES], self.address)
             except OSError as exc:
                 raise TransientError(f"cannot send: {exc.strerror or exc}") from None
 
