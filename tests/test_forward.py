@@ -178,6 +178,9 @@ def test_forward_delivers_exactly_the_stored_searches_to_a_file_and_then_nothing
     again = run_cli(["forward"], env, tmp_path)
     assert again.returncode == 0
     assert len(out.read_text().splitlines()) == len(docs)  # nothing sent twice
+    text_status = run_cli(["status"], env, tmp_path).stdout
+    assert f"forwarding       default: {len(docs):,} delivered, last 20" in text_status
+    assert "lag 0 (0 s); 0 parked" in text_status
     status = run_cli(["status", "--json"], env, tmp_path)
     (row,) = json.loads(status.stdout)["forwarding"]
     assert (row["destination"], row["delivered"], row["lag_messages"], row["parked"]) == (
@@ -560,3 +563,68 @@ def test_a_message_that_cannot_be_encoded_is_parked_not_stuck(
     (dead,) = recent_dead_letters(engine)
     engine.dispose()
     assert dead["message_id"] == keys[3] and dead["reason"].startswith("cannot encode")
+
+
+def _octet_counted(data: bytes) -> list[bytes]:
+    """RFC 5425/6587 frames `LEN SP MSG` back into messages."""
+    frames, index = [], 0
+    while index < len(data):
+        space = data.index(b" ", index)
+        length = int(data[index:space])
+        frames.append(data[space + 1 : space + 1 + length])
+        index = space + 1 + length
+    return frames
+
+
+def test_syslog_tcp_frames_by_octet_count_and_udp_one_datagram_each(
+    stored: Settings, tmp_path: Path
+):
+    import socket
+
+    tcp = socket.create_server(("127.0.0.1", 0))
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp.settimeout(5)
+    received: list[bytes] = []
+
+    def serve_tcp() -> None:  # a relay: read each connection to its end, then close
+        tcp.settimeout(10)
+        while True:
+            try:
+                conn, _ = tcp.accept()
+            except OSError:
+                return
+            with conn:
+                data = b""
+                while chunk := conn.recv(65536):
+                    data += chunk
+                received.extend(_octet_counted(data))
+
+    threading.Thread(target=serve_tcp, daemon=True).start()
+    keys = stored_keys(stored)
+    (tcp_result,) = forward(
+        stored,
+        {"name": "tcp", "url": f"syslog+tcp://127.0.0.1:{tcp.getsockname()[1]}", "format": "cef",
+         "hostname": "ingest-host", "batch_size": 300},
+    )  # fmt: skip
+    tcp.close()
+    assert tcp_result.error is None
+    assert len(received) == len(keys)
+    first = received[0].decode()
+    assert first.startswith("<134>1 ") and " ingest-host mimecast-search - search - CEF:0|" in first
+    from tests.support.forward_receivers import parse_cef
+
+    assert [parse_cef(m.decode().split(" - search - ", 1)[1])[1]["externalId"]
+            for m in received] == keys  # fmt: skip
+    datagrams: list[bytes] = []
+    (udp_result,) = forward(
+        stored,
+        {"name": "udp", "url": f"syslog+udp://127.0.0.1:{udp.getsockname()[1]}",
+         "format": "ocsf", "batch_size": 50},
+    )  # fmt: skip
+    assert udp_result.error is None and udp_result.delivered == len(keys)
+    while len(datagrams) < 20:  # loopback UDP: the first ones are certainly buffered
+        datagrams.append(udp.recv(70000))
+    udp.close()
+    body = datagrams[0].split(b" - search - ", 1)[1]
+    assert json.loads(body)["metadata"]["uid"] == keys[0]
