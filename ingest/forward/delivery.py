@@ -89,6 +89,12 @@ def ensure_cursor(
                 )
             )
             row = conn.execute(query).one()
+        elif since is not None:
+            log.warning(
+                "%s: --since is for a destination forwarding for the first time; this one "
+                "carries on from its cursor",
+                destination.name,
+            )
     return int(row.position), row.since
 
 
