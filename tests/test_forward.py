@@ -30,6 +30,7 @@ from ingest.settings import ConfigError, Settings
 from tests.conftest import (
     PROJECT_ROOT,
     fixed_clock,
+    make_settings,
     run_cli,
     run_ingest_once,
     settled_now,
@@ -197,7 +198,7 @@ def test_scheduled_run_forwards_after_its_cycle(sim_url: str, tmp_path: Path):
     done = run_cli(["run", "--once"], env, tmp_path)
     assert done.returncode == 0, done.stderr
     lines = out.read_text().splitlines()
-    settings = Settings(None, None, "", 1, 1, 0, str(tmp_path / "db.sqlite"), None, "UTC")
+    settings = make_settings(sim_url, tmp_path / "db.sqlite")
     assert len(lines) == len(stored_keys(settings)) > 0
     assert all(line.startswith("CEF:0|Mimecast|") for line in lines)
 
