@@ -464,6 +464,35 @@ def test_before_sign_in_there_is_only_a_sign_in_button(dashboard_db: Engine) -> 
     assert events(dashboard_db) == []
 
 
+def test_each_named_provider_gets_its_own_sign_in_button(dashboard_db: Engine) -> None:
+    at = app_as(None)
+    auth = {k: v for k, v in AUTH_SECRETS["auth"].items() if k in ("redirect_uri", "cookie_secret")}
+    provider = {k: AUTH_SECRETS["auth"][k] for k in ("client_id", "client_secret")}
+    provider["server_metadata_url"] = AUTH_SECRETS["auth"]["server_metadata_url"]
+    at.secrets = {"auth": {**auth, "entra": provider}}
+    at.run()
+    assert [b.label for b in at.button] == ["Sign in with entra"]
+    shows_no_data(at)
+
+
+@pytest.mark.parametrize("user", [None, {"email": "boss@example.com"}])
+def test_an_incomplete_auth_section_shows_only_the_problem_even_to_an_admin(
+    dashboard_db: Engine, user: dict | None
+) -> None:
+    """Signed in as an administrator or not, a broken configuration shows no data."""
+    at = app_as(user)
+    at.secrets = {"auth": {k: v for k, v in AUTH_SECRETS["auth"].items() if k != "cookie_secret"}}
+    at.query_params.update({"from": "2026-03-28", "to": "2026-03-31"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [t.value for t in at.title] == ["Sign-in is misconfigured"]
+    (error,) = at.error
+    assert "[auth] lacks cookie_secret" in plain(error.value)
+    assert not at.button
+    shows_no_data(at)
+    assert events(dashboard_db) == []
+
+
 def test_a_stranger_sees_their_address_and_a_sign_out_button_only(dashboard_db: Engine) -> None:
     at = open_as({"email": "eve@evil.test"})
     assert [t.value for t in at.title] == ["No access"]
