@@ -46,6 +46,8 @@ def subprocess_env(settings_env: dict[str, str]) -> dict[str, str]:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("MIMECAST_", "DB_", "DATABASE_"))
     }
+    # Empty, not absent: an access list in a developer's .env would close the dashboard.
+    env.update(ADMIN_EMAILS="", VIEWER_EMAILS="")
     env.update(settings_env)
     env["PYTHONPATH"] = str(PROJECT_ROOT)
     return env

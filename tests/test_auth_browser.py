@@ -170,6 +170,12 @@ def sign_in(page: Page, dashboard: SignedDashboard, email: str) -> None:
     page.goto(dashboard.base_url + "/")
     heading(page, "Archive search logs")
     page.get_by_role("button", name="Sign in").click()
+    try:
+        page.locator('input[name="sub"]').wait_for()
+    except Exception as exc:  # the provider's page never came: say why, from the log
+        raise AssertionError(
+            f"sign-in did not reach the provider:\n{dashboard.log.read_text()[-2000:]}"
+        ) from exc
     page.locator('input[name="sub"]').fill(email)
     page.get_by_role("button", name="Authorize").click()
     page.wait_for_url(re.compile(re.escape(dashboard.base_url) + r"/?(\?.*)?$"))
