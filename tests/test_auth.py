@@ -5,6 +5,7 @@ seeded `st.user`, as Streamlit's sign-in leaves them)."""
 from __future__ import annotations
 
 import re
+import subprocess
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from db import audit as trail
 from db.engine import open_database
 from ingest.settings import SETTINGS, ConfigError, load_settings
 from ingest.store import Store
+from tests.runtime import runtime_python
 from tests.test_pages import APP, metrics, plain, texts
 from tests.test_queries import KNOWN, store_records
 
@@ -125,6 +127,20 @@ def test_a_signed_in_visitor_gets_the_role_of_their_address() -> None:
     assert (visitor.role, visitor.actor) == ("viewer", "ann@example.com")
     stranger = visitor_for(True, {"is_logged_in": True, "email": "eve@evil.test"}, roles())
     assert (stranger.signed_in, stranger.role) == (True, None)
+
+
+def test_the_runtime_install_has_everything_streamlits_sign_in_imports() -> None:
+    """`/auth/login` imports Authlib's Starlette client, which imports httpx: installed
+    from requirements.txt alone (Streamlit's [auth] extra), both must be there."""
+    check = (
+        "import authlib.integrations.starlette_client, httpx\n"
+        "from streamlit.auth_util import is_authlib_installed\n"
+        "assert is_authlib_installed()\n"
+    )
+    done = subprocess.run(
+        [runtime_python(required=True), "-c", check], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 # --- sign-in configuration: open, sign-in, or closed ---------------------------------------
