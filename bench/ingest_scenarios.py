@@ -64,6 +64,7 @@ from tests.helpers import (  # noqa: E402
     stored_rejects,
     wait_until,
 )
+from tests.runtime import runtime_python  # noqa: E402
 
 SIM_ID = "sim-client-id"
 SIM_SECRET = "sim-client-secret"
@@ -170,7 +171,7 @@ class Ingest:
         self, *args: str, preexec: Callable[[], None] | None = None, **overrides: str
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "ingest", *args],
+            [runtime_python(), "-m", "ingest", *args],
             env=self.env(**overrides),
             cwd=self.folder,
             capture_output=True,
@@ -185,7 +186,7 @@ class Ingest:
         log = self.folder / f"ingest-{self._logs}.log"
         with log.open("w") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "ingest", *args],
+                [runtime_python(), "-m", "ingest", *args],
                 env=self.env(**overrides),
                 cwd=self.folder,
                 stdout=out,
@@ -853,7 +854,7 @@ def scenario_first_start(folder: Path, url: str, rounds: int = 2) -> Outcome:
             ingests = [ingest.spawn("run", "--once") for _ in range(2)]
             dashboards = [
                 subprocess.Popen(
-                    [sys.executable, "-c", OPEN_AND_READ, round_url],
+                    [runtime_python(), "-c", OPEN_AND_READ, round_url],
                     env=ingest.env(),
                     cwd=folder,
                     stdout=subprocess.PIPE,
