@@ -215,7 +215,7 @@ def parse_record(record: object) -> SearchEvent | Rejection:
     )
     # one search of the JSON text instead of one per field: a NUL or a lone surrogate in
     # any string shows there as its escape (so does a literal "\\u0000": a false alarm)
-    return _storable(event) if _MAYBE_UNSTORABLE.search(raw_json) else event
+    return _storable(event) if "\\u" in raw_json and _MAYBE_UNSTORABLE.search(raw_json) else event
 
 
 class EventKeyer:

@@ -351,3 +351,41 @@ def test_a_user_with_a_6000_character_address_reads_back_exactly(db_url):
         assert summary[["email", "searches"]].values.tolist() == [[long_user, 2]]
     page = queries.search_page(store.engine, day, "UTC", limit=10, offset=0)
     assert page["email"].tolist() == [long_user, long_user]
+
+
+def test_upgrading_a_database_with_rollups_keeps_its_counts_and_then_takes_any_length(db_url):
+    from alembic import command
+
+    from db import rollups
+    from db.engine import alembic_config, make_engine, upgrade_schema
+
+    engine = make_engine(db_url)
+    command.upgrade(alembic_config(engine), "0004")
+    with engine.begin() as conn:  # rows and rollups as version 0004 wrote them
+        conn.execute(
+            text(
+                "INSERT INTO search_logs (event_key, create_time, email_addr, source, "
+                "description, raw_json, ingested_at) VALUES "
+                "('k1', '2026-11-01 10:00:00', 'a@x.com', 'archive', 'Archive Search', '{}', "
+                "'2026-11-01 10:00:00'), "
+                "('k2', '2026-11-01 11:00:00', 'b@x.com', NULL, 'Archive Search', '{}', "
+                "'2026-11-01 11:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO filter_values VALUES ('user', 'a@x.com'), "
+                "('user', 'b@x.com'), ('source', 'archive'), ('description', 'Archive Search')"
+            )
+        )
+        rollups.add_rows_after(conn, 0, text_keys=False)
+    upgrade_schema(engine)
+    store = Store(engine)
+    assert store.totals()["search_logs"] == 2, "the rollups kept their counts"
+    moment = settled_now()
+    long_source = random_text(10, 6000)
+    page = [{**RECORDS[0], "source": long_source, "emailAddr": "x" * 5000}, *RECORDS]
+    counts = write(store, store.start_run("delta", moment, moment), page)
+    assert (counts.inserted, counts.duplicates) == (4, 0)
+    assert_rollups_and_filter_values_match_the_rows(store)
+    engine.dispose()
