@@ -338,7 +338,7 @@ def test_hostile_records_never_stop_the_ingest_and_each_is_stored_or_rejected_on
 
 @pytest.mark.slow
 @settings(
-    max_examples=1000,
+    max_examples=500,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
