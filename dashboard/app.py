@@ -4,21 +4,25 @@ Pages live in `pages/`. Streamlit still has a legacy mode for a folder of that n
 freshly started server, until some run has called `st.navigation`, a deep link such as
 `/user?email=…` runs `pages/user.py` on its own. Every page therefore starts with
 `chrome.page_start`, which notices that it runs outside this navigation and runs `main()`
-instead — the same page, with the real menu, layout and filters.
+instead — the same page, with the real menu, layout and filters. The legacy mode's own
+menu of file names never shows: `client.showSidebarNavigation` is off, and `chrome.menu`
+draws the real one.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import partial
 
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import chrome
-from dashboard.auth import Visitor, current_visitor
+from dashboard.auth import Visitor, current_setup, current_visitor
 from dashboard.chrome import navigation_running
 from dashboard.formatting import escape_markdown
+from dashboard.notices import SignInSetup
 
 log = logging.getLogger("dashboard")
 ROUTES = ("", "user", "calendar", "day", "status", "audit")
@@ -33,9 +37,13 @@ def main() -> None:
         layout="wide",
     )
     settings = chrome.settings_or_stop()
+    setup = current_setup(settings)
+    if setup.mode == "broken":
+        _misconfigured(setup.problem or "Sign-in is misconfigured.")
+        return
     visitor = current_visitor(settings)
     if not visitor.may_view:
-        _gate(visitor, settings.effective_database_url)
+        _gate(visitor, setup, settings.effective_database_url)
         return
 
     pages = {
@@ -60,7 +68,10 @@ def main() -> None:
         ),
         "audit": _audit_page(visitor),
     }
+    # The menu is drawn by `chrome.menu`, not by Streamlit: `client.showSidebarNavigation`
+    # is off (.streamlit/config.toml) so that the legacy `pages/` menu never shows.
     page = st.navigation(list(pages.values()))
+    chrome.menu(list(pages.values()))
     chrome.account(visitor)
     try:
         chrome.build_context(settings, page.url_path)
@@ -90,14 +101,30 @@ def _audit_page(visitor: Visitor) -> st.Page:
     )
 
 
-def _gate(visitor: Visitor, url: str) -> None:
+def _gate(visitor: Visitor, setup: SignInSetup, url: str) -> None:
     """With sign-in configured, someone without a role sees one page whatever the URL: the
     sign-in button, or (signed in, on neither list) their address and a sign-out button."""
     if visitor.signed_in:
-        title, draw = "No access", partial(chrome.no_access_page, url)
+        _everywhere("No access", partial(chrome.no_access_page, url))
     else:
-        title, draw = "Sign in", chrome.sign_in_page
-    # The same page at every route, so a deep link shows it too, not "page not found".
+        _everywhere("Sign in", partial(chrome.sign_in_page, setup.providers))
+
+
+_logged_problems: set[str] = set()
+
+
+def _misconfigured(problem: str) -> None:
+    """A broken sign-in configuration closes the dashboard: every route shows the problem
+    and nothing else, and the log says it once per problem, in one line."""
+    if problem not in _logged_problems:
+        _logged_problems.add(problem)
+        log.error("dashboard closed: %s", problem)
+    _everywhere("Sign-in misconfigured", partial(chrome.misconfigured_page, problem))
+
+
+def _everywhere(title: str, draw: Callable[[], None]) -> None:
+    """Run `draw` as the only page, at every route, without a menu: a deep link shows it
+    too, not "page not found"."""
     gates = [st.Page(draw, title=title, url_path="welcome", default=True)]
     gates += [
         st.Page(draw, title=title, url_path=route, visibility="hidden") for route in ROUTES if route

@@ -2,10 +2,11 @@
 
 Sign-in is Streamlit's own OpenID Connect (`st.login`), switched on by an `[auth]` section
 in `.streamlit/secrets.toml`. Roles come from the ADMIN_EMAILS and VIEWER_EMAILS settings.
-Without `[auth]` the dashboard is open, as it always was, and everyone counts as an
-administrator. These are plain functions of the identity claims and the settings, so the
-rules are tested without Streamlit; `dashboard.chrome` feeds them `st.user` on every run
-and at the moment of every admin action.
+Only when nothing about sign-in is configured (no `[auth]`, no access list) is the
+dashboard open, with everyone an administrator; a broken configuration gives no role to
+anyone (see `dashboard.notices.sign_in_setup`). These are plain functions of the identity
+claims and the settings, so the rules are tested without Streamlit; `dashboard.chrome`
+feeds them `st.user` on every run and at the moment of every admin action.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import streamlit as st
+from streamlit import config as st_config
 
-from dashboard.notices import sign_in_configured
+from dashboard.notices import SignInSetup, sign_in_setup
 from ingest.settings import ConfigError, Settings, load_settings
 
 Role = Literal["admin", "viewer"]
@@ -57,10 +59,12 @@ def email_of(claims: Mapping[str, Any]) -> str | None:
 
     Only the `email` claim counts (Entra ID sends it once the optional claim is added), and
     not when the provider says it is unverified: a display name or an unverified address
-    must never match an entry on the lists.
+    must never match an entry on the lists. Only a boolean `true` counts as verified (a
+    string "false" is truthy); an absent claim is accepted, as Entra ID sends none.
     """
     value = claims.get("email")
-    if not isinstance(value, str) or claims.get("email_verified") is False:
+    verified = claims.get("email_verified", True)  # absent: Entra ID does not send it
+    if not isinstance(value, str) or verified is not True:
         return None
     address = value.strip().lower()
     return address if _EMAIL.match(address) and len(address) <= 320 else None
@@ -101,16 +105,35 @@ def visitor_for(sign_in: bool, claims: Mapping[str, Any], settings: Settings) ->
     return Visitor(sign_in=True, signed_in=True, email=email, role=role_for(email, settings))
 
 
+def current_setup(settings: Settings) -> SignInSetup:
+    """Sign-in as configured now: `st.secrets` (from the files Streamlit reads, its
+    `secrets.files` option) and which access lists are set."""
+    files = [str(path) for path in st_config.get_option("secrets.files") or ()]
+    lists = [
+        name
+        for name, entries in (
+            ("ADMIN_EMAILS", settings.admin_emails),
+            ("VIEWER_EMAILS", settings.viewer_emails),
+        )
+        if entries
+    ]
+    return sign_in_setup(st.secrets, files, lists)
+
+
 def current_visitor(settings: Settings | None = None) -> Visitor:
     """This session's visitor, from `st.user` and the settings as they are now.
 
-    Settings that cannot be read count as no role at all: an admin action fails closed.
+    Settings that cannot be read, or a broken sign-in configuration, count as no role at
+    all: an admin action fails closed.
     """
-    sign_in = sign_in_configured(st.secrets)
     if settings is None:
         try:
             settings = load_settings()
         except ConfigError:
-            return Visitor(sign_in=sign_in, signed_in=False, email=None, role=None)
-    claims = {name: st.user.get(name) for name in CLAIMS}
-    return visitor_for(sign_in, claims, settings)
+            return Visitor(sign_in=True, signed_in=False, email=None, role=None)
+    setup = current_setup(settings)
+    if setup.mode == "broken":
+        return Visitor(sign_in=True, signed_in=False, email=None, role=None)
+    # Only the claims present: an absent `email_verified` differs from a null one.
+    claims = {name: st.user[name] for name in CLAIMS if name in st.user}
+    return visitor_for(setup.mode == "sign_in", claims, settings)

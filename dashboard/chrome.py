@@ -20,9 +20,10 @@ from zoneinfo import ZoneInfo
 
 import streamlit as st
 from sqlalchemy import Engine
+from streamlit.navigation.page import StreamlitPage
 
 from dashboard import audit, cached, export
-from dashboard.auth import Visitor, current_visitor
+from dashboard.auth import Visitor, current_setup, current_visitor
 from dashboard.filters import (
     EARLIEST,
     FILTER_KEYS,
@@ -44,7 +45,6 @@ from dashboard.notices import (
     data_warnings,
     describe_filters,
     is_loopback_url,
-    sign_in_configured,
 )
 from db import queries
 from db.engine import DatabaseSetupError
@@ -365,7 +365,7 @@ def page_start(title: str) -> Context:
             f"({escape_markdown(settings.mimecast_base_url)}); these are not real searches.",
             icon=":material/science:",
         )
-    if not sign_in_configured(st.secrets):
+    if current_setup(settings).mode == "open":
         st.caption(f":material/lock_open: {OPEN_ACCESS_NOTICE}")
     for line in data_warnings(context.health, settings.poll_seconds, datetime.now(UTC)):
         st.warning(line, icon=":material/warning:")
@@ -451,11 +451,29 @@ def visitor(settings: Settings | None = None) -> Visitor:
     return current_visitor(settings)
 
 
-def sign_in_page() -> None:
-    """All a visitor who has not signed in sees: no figures, no menu, no filters."""
+def sign_in_page(providers: tuple[str | None, ...] = (None,)) -> None:
+    """All a visitor who has not signed in sees: no figures, no menu, no filters.
+
+    One button per provider configured in `[auth]` (None: the default provider)."""
     st.title("Archive search logs")
     st.caption("Sign in with your organisation's account to see the dashboard.")
-    st.button("Sign in", type="primary", on_click=st.login, icon=":material/login:")
+    for provider in providers or (None,):
+        st.button(
+            "Sign in" if provider is None else f"Sign in with {provider}",
+            type="primary",
+            on_click=st.login,
+            args=() if provider is None else (provider,),
+            icon=":material/login:",
+            key=f"sign_in_{provider or ''}",
+        )
+
+
+def misconfigured_page(problem: str) -> None:
+    """All anyone sees while the sign-in configuration is broken: what is wrong and how to
+    fix it (the problem names files and keys, never a secret's value)."""
+    st.title("Sign-in is misconfigured")
+    st.error(escape_markdown(problem), icon=":material/gpp_bad:")
+    st.caption("The dashboard shows no data until this is fixed.")
 
 
 def no_access_page(url: str) -> None:
@@ -476,6 +494,18 @@ def admin_only_page() -> None:
     ctx = page_start("Audit trail")
     st.warning("This page is for administrators only.", icon=":material/lock:")
     audit.record_view(ctx.url, visitor(), "denied", target="audit")
+
+
+def menu(pages: list[StreamlitPage]) -> None:
+    """The page menu at the top of the sidebar: the visible pages, the current one marked.
+
+    Drawn here because Streamlit's own menu is switched off (`client.showSidebarNavigation
+    = false`): on a new server its legacy `pages/` mode would otherwise show a menu of file
+    names ("streamlit app, audit, …") until the first `st.navigation` call."""
+    bar = st.sidebar
+    for page in pages:
+        if page.visibility != "hidden":
+            bar.page_link(page, label=page.title, icon=page.icon or None)
 
 
 def account(who: Visitor) -> None:

@@ -1,4 +1,5 @@
-"""What every page must warn about, as Markdown lines: demo data, missing or stale data.
+"""What every page must warn about, as Markdown lines: demo data, missing or stale data,
+and whether sign-in is configured, open, or broken (which must close the dashboard).
 
 Kept apart from the Streamlit chrome so the rules are tested as plain functions.
 """
@@ -6,8 +7,14 @@ Kept apart from the Streamlit chrome so the rules are tested as plain functions.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
 from urllib.parse import urlparse
+
+from streamlit.errors import StreamlitSecretNotFoundError
 
 from dashboard.formatting import escape_markdown, format_age, literal
 from db.queries import SYSTEM_SENDER, IngestHealth, SearchFilters
@@ -86,9 +93,140 @@ OPEN_ACCESS_NOTICE = (
 )
 
 
-def sign_in_configured(secrets: object) -> bool:
-    """Whether `.streamlit/secrets.toml` has an `[auth]` section (Streamlit's OIDC sign-in)."""
+SIGN_IN_DOCS = 'the README\'s "Sign-in and roles"'
+REQUIRED_AUTH_KEYS = ("redirect_uri", "cookie_secret")
+"""What Streamlit 1.67 requires directly under `[auth]` (`auth_util.validate_auth_credentials`)."""
+REQUIRED_PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")
+"""What each provider needs: the default one directly under `[auth]`, a named one in
+`[auth.<name>]`."""
+TOP_LEVEL_TABLES = ("client_kwargs",)
+"""Tables under `[auth]` that belong to the default provider, not named providers."""
+
+
+@dataclass(frozen=True)
+class SignInSetup:
+    """What the secrets and the access lists say about sign-in.
+
+    `mode` is "open" only when nothing about sign-in is configured at all; "broken" means
+    the dashboard must show `problem` and nothing else. `providers` are the names to pass
+    to `st.login` (None for the default provider)."""
+
+    mode: Literal["open", "sign_in", "broken"]
+    problem: str | None = None
+    providers: tuple[str | None, ...] = ()
+
+
+def _secrets_files(files: Sequence[str]) -> str:
+    """The secrets files that exist, as the message names them (else where they are looked for)."""
+    present = [path for path in files if Path(path).exists()]
+    return ", ".join(present or files) or ".streamlit/secrets.toml"
+
+
+def _read_secrets(
+    secrets: Any, files: Sequence[str]
+) -> tuple[Mapping[str, Any] | None, str | None]:
+    """The parsed secrets (None when there is no secrets file at all), or what is wrong.
+
+    Streamlit parses the files lazily and, when they cannot be parsed, behaves as if there
+    were none: signing in then fails while the rest of the dashboard would be open. Every
+    error but "no secrets file" is therefore a problem, never "not configured".
+    """
     try:
-        return "auth" in secrets  # type: ignore[operator]
-    except Exception:  # no secrets file at all
-        return False
+        return secrets.to_dict(), None
+    except StreamlitSecretNotFoundError as exc:
+        if exc.error_id == "no-secrets-found":
+            return None, None
+        reason = str(exc)
+    except OSError as exc:
+        where = exc.filename or _secrets_files(files)
+        reason = f"cannot read {where}: {exc.strerror or type(exc).__name__}"
+    except Exception as exc:  # any failure to read the secrets must fail closed
+        detail = f": {exc.reason}" if isinstance(exc, UnicodeDecodeError) else ""
+        reason = f"cannot read {_secrets_files(files)} ({type(exc).__name__}{detail})"
+    return None, (
+        f"The secrets file is broken: {reason}. Fix it (valid TOML; its [auth] section is "
+        f"described in {SIGN_IN_DOCS}), or remove it to run without sign-in, then restart "
+        "the dashboard."
+    )
+
+
+def _filled(section: Mapping[str, Any], key: str) -> bool:
+    value = section.get(key)
+    return isinstance(value, str) and value.strip() != ""
+
+
+def auth_problems(auth: Any) -> tuple[list[str], tuple[str | None, ...]]:
+    """What is missing or wrong in an `[auth]` section, and the providers it configures.
+
+    Streamlit 1.67's rules (`auth_util.validate_auth_credentials`), stricter only in that an
+    empty value counts as missing: `redirect_uri` (ending in `/oauth2callback`) and
+    `cookie_secret` under `[auth]`; the default provider's `client_id`, `client_secret`
+    and `server_metadata_url` under `[auth]` (or in `[auth.default]`); a named provider's
+    in `[auth.<name>]`, whose name has no underscore.
+    """
+    if not isinstance(auth, Mapping):
+        return ["[auth] must be a table (a section of keys), not a single value"], ()
+    problems = []
+    missing = [key for key in REQUIRED_AUTH_KEYS if not _filled(auth, key)]
+    if missing:
+        problems.append(f"[auth] lacks {', '.join(missing)}")
+    elif not str(auth["redirect_uri"]).rstrip().endswith("/oauth2callback"):
+        problems.append("[auth] redirect_uri must end with /oauth2callback")
+    named = {
+        name: section
+        for name, section in auth.items()
+        if isinstance(section, Mapping) and name not in TOP_LEVEL_TABLES
+    }
+    providers: list[str | None] = []
+    if "default" not in named and any(key in auth for key in REQUIRED_PROVIDER_KEYS):
+        named = {None: auth, **named}  # type: ignore[dict-item]
+    for name, section in named.items():
+        where = "[auth]" if name is None else f"[auth.{name}]"
+        if name is not None and "_" in name:
+            problems.append(f"{where}: a provider name must not contain an underscore")
+            continue
+        lacking = [key for key in REQUIRED_PROVIDER_KEYS if not _filled(section, key)]
+        if lacking:
+            problems.append(f"{where} lacks {', '.join(lacking)}")
+        else:
+            providers.append(None if name in (None, "default") else name)
+    if not named:
+        problems.append("[auth] names no provider: it lacks " + ", ".join(REQUIRED_PROVIDER_KEYS))
+    return problems, tuple(providers)
+
+
+def sign_in_setup(secrets: Any, files: Sequence[str], access_lists: Sequence[str]) -> SignInSetup:
+    """Decide, failing closed, whether the dashboard is open, signs people in, or is broken.
+
+    `secrets` is `st.secrets`, `files` where Streamlit looks for it (`secrets.files`),
+    `access_lists` the names of the access settings that are set (ADMIN_EMAILS, …).
+    """
+    values, broken = _read_secrets(secrets, files)
+    if broken:
+        return SignInSetup("broken", broken)
+    auth = values.get("auth") if values is not None else None
+    if auth is None:
+        if not access_lists:
+            return SignInSetup("open")
+        names = " and ".join(access_lists)
+        verb = "are" if len(access_lists) > 1 else "is"
+        where = (
+            f"there is no [auth] section in {_secrets_files(files)}"
+            if values is not None
+            else f"there is no secrets file (looked for {', '.join(files) or 'none'})"
+        )
+        return SignInSetup(
+            "broken",
+            f"{names} {verb} set, but sign-in is not configured: {where}. Add an [auth] "
+            f"section (see {SIGN_IN_DOCS}), or unset {names} to run the dashboard without "
+            "sign-in, then restart the dashboard.",
+        )
+    problems, providers = auth_problems(auth)
+    if problems:
+        return SignInSetup(
+            "broken",
+            f"Sign-in is configured incompletely in {_secrets_files(files)}: "
+            f"{'; '.join(problems)}. Complete the [auth] section (see {SIGN_IN_DOCS}), or "
+            "remove it to run without sign-in, then restart the dashboard.",
+        )
+    return SignInSetup("sign_in", providers=providers)

@@ -2,6 +2,12 @@
 
 Times are stored in UTC. SQLite has no time-zone type, so `UtcDateTime` stores naive UTC
 there and hands back aware UTC datetimes everywhere, which keeps comparisons exact.
+
+Free text (addresses, sources, search types) has no length limit, but a PostgreSQL btree
+entry must fit in about 2.7 kB. So on PostgreSQL every index over free text indexes
+`text_key(column)`, the value itself up to TEXT_KEY_CHARS characters and a bounded form of
+longer ones; the primary keys of tables keyed by free text become unique indexes over
+those keys. SQLite has no such limit and keeps its plain keys.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Index,
@@ -22,10 +29,66 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
+    literal,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
+
+TEXT_KEY_CHARS = 100
+"""Free text up to this many characters is its own index key on PostgreSQL."""
+
+
+def text_key_sql(operand: str, dialect: str) -> str:
+    """The SQL of `text_key(operand)`. On PostgreSQL: the value if it has at most
+    TEXT_KEY_CHARS characters, else its first TEXT_KEY_CHARS characters and its md5 (longer
+    than any short value, so never equal to one); elsewhere the value itself."""
+    if dialect != "postgresql":
+        return operand
+    return (
+        f"(CASE WHEN length({operand}) <= {TEXT_KEY_CHARS} THEN {operand} "
+        f"ELSE left({operand}, {TEXT_KEY_CHARS}) || md5({operand}) END)"
+    )
+
+
+class text_key(FunctionElement[str]):
+    """The bounded index key of a free-text value (`text_key_sql`)."""
+
+    type = Text()
+    name = "text_key"
+    inherit_cache = True
+
+
+@compiles(text_key)
+def _compile_text_key(element: text_key, compiler: SQLCompiler, **kw: Any) -> str:
+    (operand,) = element.clauses
+    return text_key_sql(compiler.process(operand, **kw), compiler.dialect.name)
+
+
+class text_in(FunctionElement[bool]):
+    """`column IN (values)`, written on PostgreSQL so that an index over `text_key(column)`
+    serves it: `text_key(column) IN (text_key(value), …) AND column IN (values)`."""
+
+    type = Boolean()
+    name = "text_in"
+    inherit_cache = True
+
+    def __init__(self, column: ColumnElement[str], values: tuple[str, ...] | list[str]) -> None:
+        super().__init__(column, *(literal(value, Text()) for value in values))
+
+
+@compiles(text_in)
+def _compile_text_in(element: text_in, compiler: SQLCompiler, **kw: Any) -> str:
+    column, *values = element.clauses
+    exact = column.in_(values)
+    if compiler.dialect.name != "postgresql":
+        return compiler.process(exact, **kw)
+    keyed = text_key(column).in_([text_key(value) for value in values])
+    return compiler.process(and_(keyed, exact), **kw)
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -64,7 +127,7 @@ class SearchLog(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     event_key: Mapped[str] = mapped_column(String(64), unique=True)
     create_time: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
-    email_addr: Mapped[str] = mapped_column(String(320))
+    email_addr: Mapped[str] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(Text)
     search_text: Mapped[str | None] = mapped_column(Text)
     search_reason: Mapped[str | None] = mapped_column(Text)
@@ -76,7 +139,9 @@ class SearchLog(Base):
     run_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_runs.id"))
     ingested_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
-    __table_args__ = (Index("ix_search_logs_email_addr_create_time", "email_addr", "create_time"),)
+    __table_args__ = (
+        Index("ix_search_logs_email_addr_create_time", text_key(email_addr), "create_time"),
+    )
 
 
 class KeyValue(Base):
@@ -138,6 +203,13 @@ class FilterValue(Base):
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # user | source | description
     value: Mapped[str] = mapped_column(Text, primary_key=True)
 
+    __table_args__ = (
+        PrimaryKeyConstraint("kind", "value").ddl_if(dialect="sqlite"),
+        Index("ux_filter_values_key", "kind", text_key(value), unique=True).ddl_if(
+            dialect="postgresql"
+        ),
+    )
+
 
 FILTER_VALUE_COLUMNS = {"user": "email_addr", "source": "source", "description": "description"}
 """Which `search_logs` column each kind of filter value comes from."""
@@ -151,7 +223,7 @@ def _dimensions(*, per_user: bool) -> list[Column[Any]]:
     "" by the `nulls` bits (1: source is NULL, 2: description is NULL), so a primary key can
     hold it on SQLite and PostgreSQL alike."""
     who = (
-        Column("email_addr", String(320), nullable=False)
+        Column("email_addr", Text, nullable=False)
         if per_user
         else Column("is_system", SmallInteger, nullable=False)
     )
@@ -175,20 +247,28 @@ def _rollup(name: str, *, bucket: bool, per_user: bool) -> Table:
         ]
     extras: list[Any] = []
     if bucket and per_user and name != "rollup_user_month":
-        extras.append(Index(f"ix_{name}_email_addr_bucket", "email_addr", "bucket"))
-    primary = [column.name for column in keys + dimensions]
-    if not bucket:
-        primary = ["email_addr", "source", "description", "nulls"]
+        email = dimensions[0]
+        extras.append(Index(f"ix_{name}_email_addr_bucket", text_key(email), keys[0]))
     return Table(
         name,
         Base.metadata,
         *keys,
         *dimensions,
         *measures,
-        PrimaryKeyConstraint(*primary),
+        *_free_text_key(name, keys + dimensions),
         *extras,
         sqlite_with_rowid=False,  # stored in key order, not once as rows and again as a key
     )
+
+
+def _free_text_key(name: str, columns: list[Column[Any]]) -> list[Any]:
+    """The primary key over `columns` on SQLite; on PostgreSQL a unique index over the same
+    columns with free text as `text_key` (a primary key cannot hold an expression)."""
+    keyed = [text_key(column) if isinstance(column.type, Text) else column for column in columns]
+    return [
+        PrimaryKeyConstraint(*(column.name for column in columns)).ddl_if(dialect="sqlite"),
+        Index(f"ux_{name}_key", *keyed, unique=True).ddl_if(dialect="postgresql"),
+    ]
 
 
 ROLLUP_USER_HOUR = _rollup("rollup_user_hour", bucket=True, per_user=True)
@@ -206,13 +286,15 @@ ROLLUP_DAY = _rollup("rollup_day", bucket=True, per_user=False)
 
 
 def _user_totals(name: str) -> Table:
+    email = Column("email_addr", Text, nullable=False)
+    bucket = Column("bucket", BigInteger, nullable=False)
     return Table(
         name,
         Base.metadata,
-        Column("email_addr", String(320), nullable=False),
-        Column("bucket", BigInteger, nullable=False),
+        email,
+        bucket,
         Column("searches", BigInteger, nullable=False),
-        PrimaryKeyConstraint("email_addr", "bucket"),
+        *_free_text_key(name, [email, bucket]),
         sqlite_with_rowid=False,
     )
 

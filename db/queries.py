@@ -46,6 +46,7 @@ from db.models import (
     IngestRun,
     KeyValue,
     SearchLog,
+    text_in,
 )
 from db.rollups import SYSTEM_SENDER, Dimensions
 
@@ -222,7 +223,7 @@ def conditions(filters: SearchFilters, tz: str) -> list[ColumnElement[bool]]:
     lower, upper = utc_bounds(filters.start, filters.end, tz)
     where = [SearchLog.create_time >= lower, SearchLog.create_time < upper]
     if filters.users:
-        where.append(SearchLog.email_addr.in_(filters.users))
+        where.append(text_in(SearchLog.email_addr, filters.users))
     if filters.sources:
         where.append(SearchLog.source.in_(filters.sources))
     if filters.descriptions:

@@ -41,6 +41,8 @@ from db.models import (
     ROLLUP_USER_HOUR,
     ROLLUP_USER_HOUR_TOTAL,
     ROLLUP_USER_MONTH,
+    text_in,
+    text_key_sql,
 )
 
 SYSTEM_SENDER = "<>"
@@ -100,15 +102,24 @@ def _bucket_sql(table: Table, dialect: str) -> str | None:
     }.get(table.name)
 
 
-def _upsert_sql(table: Table, dialect: str) -> str:
+def _conflict_target(columns: list[str], dialect: str, text_keys: bool) -> str:
+    """The rollup's key as ON CONFLICT names it: free text as `text_key` (see db.models)."""
+    free_text = ("email_addr", "source", "description") if text_keys else ()
+    return ", ".join(
+        text_key_sql(column, dialect) if column in free_text else column for column in columns
+    )
+
+
+def _upsert_sql(table: Table, dialect: str, text_keys: bool = True) -> str:
     """INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE for one rollup, rows with id > :after."""
     name = table.name
     bucket = _bucket_sql(table, dialect)
     if "nulls" not in table.c:  # per user and bucket, every source and type together
+        target = _conflict_target(["email_addr", "bucket"], dialect, text_keys)
         return (
             f"INSERT INTO {name} (email_addr, bucket, searches) "
             f"SELECT email_addr, {bucket}, count(*) FROM {_NEW_ROWS[dialect]} WHERE id > :after "
-            "GROUP BY 1, 2 ON CONFLICT (email_addr, bucket) "
+            f"GROUP BY 1, 2 ON CONFLICT ({target}) "
             f"DO UPDATE SET searches = {name}.searches + excluded.searches"
         )
     per_user = "email_addr" in table.c
@@ -134,19 +145,21 @@ def _upsert_sql(table: Table, dialect: str) -> str:
         f"INSERT INTO {name} ({', '.join(key_columns + measure_columns)}) "
         f"SELECT {', '.join(keys + measures)} FROM {_NEW_ROWS[dialect]} WHERE id > :after "
         f"GROUP BY {groups} "
-        f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {', '.join(updates)}"
+        f"ON CONFLICT ({_conflict_target(key_columns, dialect, text_keys)}) "
+        f"DO UPDATE SET {', '.join(updates)}"
     )
 
 
-def add_rows_after(conn: Connection, after_id: int) -> None:
+def add_rows_after(conn: Connection, after_id: int, *, text_keys: bool = True) -> None:
     """Count every `search_logs` row with id > `after_id` into every rollup.
 
     Call it in the transaction that inserted those rows, with the largest id that existed
     before them: the single-writer lock means nothing else inserted in between.
+    (`text_keys=False` is for migration 0004 only, whose keys were the plain columns.)
     """
     dialect = conn.dialect.name
     for table in ROLLUP_TABLES:
-        conn.execute(text(_upsert_sql(table, dialect)), {"after": after_id})
+        conn.execute(text(_upsert_sql(table, dialect, text_keys)), {"after": after_id})
 
 
 def rebuild(conn: Connection) -> None:
@@ -228,7 +241,7 @@ def dimension_conditions(table: Table, dims: Dimensions) -> list[ColumnElement[b
     where: list[ColumnElement[bool]] = []
     per_user = "email_addr" in table.c
     if dims.users:
-        where.append(table.c.email_addr.in_(dims.users))
+        where.append(text_in(table.c.email_addr, dims.users))
     if dims.sources:
         where += [table.c.source.in_(dims.sources), table.c.nulls.op("&")(1) == 0]
     if dims.descriptions:

@@ -4,6 +4,12 @@ Mimecast gives search logs no id, and two genuine searches can be identical in e
 field. `EventKeyer` therefore keys a record by its content plus its occurrence number
 among identical records in the same window: twins get different keys, while re-reading
 the same second in an overlapping window reproduces the same keys.
+
+Any valid JSON must be storable, yet neither database holds a lone surrogate (`"\\ud800"`)
+and PostgreSQL holds no NUL in text. So the text columns hold a display-safe form (each
+such character replaced by U+FFFD), while `raw_json` keeps the exact value, the lone
+surrogates written as `\\uXXXX` escapes: nothing is lost, and the key is made from the
+record as received.
 """
 
 from __future__ import annotations
@@ -21,6 +27,28 @@ import orjson
 # 2026-11-12T16:22:16+0000, …Z, …+00:00, optional fraction; other offsets are converted.
 _CREATE_TIME = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$"
+)
+
+# createTimes the ingest stores: before 1970 the rollups' integer buckets would round the
+# wrong way (SQL truncates toward zero), and the last year leaves no room for a display
+# time zone's offset. Anything outside is rejected with this reason.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)  # exclusive
+_OUT_OF_RANGE = "is outside the years 1970 to 9998 that the ingest stores"
+
+# What no text column may hold: NUL (PostgreSQL refuses it) and lone surrogates (neither
+# database's driver can encode one); JSON text shows a NUL only as an escape.
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+_MAYBE_UNSTORABLE = re.compile(r"\\u(?:0000|d[89a-f])")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+_TEXT_COLUMNS = (
+    "source",
+    "search_text",
+    "search_reason",
+    "description",
+    "search_path",
+    "muse_query",
 )
 
 # The fields that identify a search. Fields Mimecast may add later do not change a key.
@@ -62,14 +90,17 @@ class Rejection:
 
 
 def parse_create_time(value: object) -> datetime:
-    """An aware UTC datetime from Mimecast's `createTime`; ValueError if it is not one."""
+    """An aware UTC datetime from Mimecast's `createTime`, within [EARLIEST, LATEST);
+    ValueError if it is not one."""
     if not isinstance(value, str):
         raise ValueError(f"createTime is {type(value).__name__}, not a string")
     if len(value) == 24 and value.endswith("+0000") and value[10] == "T":
         try:  # the form Mimecast sends, parsed without the regex
-            return datetime.fromisoformat(value[:19]).replace(tzinfo=UTC)
+            moment = datetime.fromisoformat(value[:19]).replace(tzinfo=UTC)
         except ValueError:
             pass
+        else:
+            return _in_range(moment, value)
     match = _CREATE_TIME.match(value.strip())
     if not match:
         raise ValueError(f"createTime {value[:40]!r} is not yyyy-MM-ddTHH:mm:ss+0000")
@@ -79,9 +110,28 @@ def parse_create_time(value: object) -> datetime:
         offset = f"{offset[:3]}:{offset[3:]}"
     text = f"{year}-{month}-{day}T{hour}:{minute}:{second}{(fraction or '')[:7]}{offset}"
     try:
-        return datetime.fromisoformat(text).astimezone(UTC)
+        moment = datetime.fromisoformat(text).astimezone(UTC)
     except ValueError as exc:
         raise ValueError(f"createTime {value[:40]!r} is not a valid date: {exc}") from None
+    except OverflowError:  # a valid local time whose UTC instant is before year 1 or after 9999
+        raise ValueError(f"createTime {value[:40]!r} {_OUT_OF_RANGE}") from None
+    return _in_range(moment, value)
+
+
+def _in_range(moment: datetime, value: str) -> datetime:
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError(f"createTime {value[:40]!r} {_OUT_OF_RANGE}")
+    return moment
+
+
+def storable_text(value: str) -> str:
+    """`value` with each NUL and lone surrogate replaced by U+FFFD: what a text column
+    holds (the record's `raw_json` keeps the exact value)."""
+    return _UNSTORABLE.sub(REPLACEMENT, value)
+
+
+def _escape_surrogate(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 def to_raw_json(record: object) -> str:
@@ -90,13 +140,16 @@ def to_raw_json(record: object) -> str:
     orjson writes an object of strings, integers, booleans and nulls exactly as the standard
     encoder below does, ten times faster. Anything else (a float, which it spells another
     way; nesting; what it refuses, such as a lone surrogate or an integer beyond 64 bits)
-    takes the standard way, so the text, and the reject keys made from it, never change."""
+    takes the standard way, so the text, and the reject keys made from it, never change.
+    A lone surrogate, which no database can store as a character, is written as its JSON
+    escape (`\\ud800`): the text still decodes to exactly the record received."""
     if type(record) is dict and all(type(value) in _PLAIN for value in record.values()):
         try:
             return orjson.dumps(record).decode()
         except TypeError:
             pass
-    return _ENCODER.encode(record)
+    text = _ENCODER.encode(record)
+    return _SURROGATE.sub(_escape_surrogate, text) if _SURROGATE.search(text) else text
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=repr)
@@ -108,6 +161,18 @@ def _optional_text(record: dict[str, Any], name: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)
+
+
+def _storable(event: SearchEvent) -> SearchEvent:
+    """The event with every text column in its storable form (`storable_text`)."""
+    return event._replace(
+        email_addr=storable_text(event.email_addr),
+        **{
+            name: storable_text(value)
+            for name in _TEXT_COLUMNS
+            if (value := getattr(event, name)) is not None
+        },
+    )
 
 
 def _hash(*parts: str) -> str:
@@ -135,7 +200,7 @@ def parse_record(record: object) -> SearchEvent | Rejection:
     # The key of every stored row depends on this exact text: changing it would make the
     # next overlapping poll store every re-read event again (tests pin it).
     identity = _hash(create_time.isoformat(), repr(tuple(map(record.get, IDENTITY_FIELDS))))
-    return SearchEvent(
+    event = SearchEvent(
         create_time=create_time,
         email_addr=email.strip().lower(),
         source=_optional_text(record, "source"),
@@ -148,6 +213,9 @@ def parse_record(record: object) -> SearchEvent | Rejection:
         raw_json=raw_json,
         identity=identity,
     )
+    # one search of the JSON text instead of one per field: a NUL or a lone surrogate in
+    # any string shows there as its escape (so does a literal "\\u0000": a false alarm)
+    return _storable(event) if "\\u" in raw_json and _MAYBE_UNSTORABLE.search(raw_json) else event
 
 
 class EventKeyer:

@@ -27,9 +27,10 @@ from db.models import (
     KeyValue,
     RejectedRecord,
     SearchLog,
+    text_key,
     utc_now,
 )
-from ingest.records import Rejection, SearchEvent
+from ingest.records import Rejection, SearchEvent, storable_text
 
 CURSOR_KEY = "last_polled_end_utc"
 BOOTSTRAP_KEY = "bootstrap_done"
@@ -199,7 +200,7 @@ def _reject_rows(
     time = _binders(conn.dialect).time
     rejected_at, start, end = time(now), time(window[0]), time(window[1])
     return [
-        (key, run_id, rejected_at, start, end, rejection.reason, rejection.raw_json)
+        (key, run_id, rejected_at, start, end, storable_text(rejection.reason), rejection.raw_json)
         for key, rejection in rejections
     ]
 
@@ -219,8 +220,9 @@ def _filter_values(events: list[tuple[str, SearchEvent]]) -> set[tuple[str, str]
 def _remember_filter_values(conn: Connection, values: set[tuple[str, str]]) -> None:
     """Add users, sources and search types to `filter_values` (in the rows' transaction)."""
     if values:
-        statement = _insert(conn, FilterValue.__table__).on_conflict_do_nothing(
-            index_elements=["kind", "value"]
+        table = FilterValue.__table__
+        statement = _insert(conn, table).on_conflict_do_nothing(
+            index_elements=[table.c.kind, text_key(table.c.value)]
         )
         conn.execute(statement, [{"kind": kind, "value": value} for kind, value in sorted(values)])
 
@@ -388,8 +390,8 @@ class Store:
                     status=status,
                     finished_at=utc_now(),
                     api_requests=api_requests,
-                    error=error,
-                    notes=notes,
+                    error=None if error is None else storable_text(error),
+                    notes=None if notes is None else storable_text(notes),
                     **{name: getattr(counts, name) for name in PageCounts.__dataclass_fields__},
                 )
             )

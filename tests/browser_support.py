@@ -8,10 +8,10 @@ points, so a point is clicked by mouse position too.
 
 from __future__ import annotations
 
+import json
 import socket
 import statistics
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterable
@@ -20,6 +20,7 @@ from pathlib import Path
 from playwright.sync_api import Locator, Page
 
 from tests.conftest import PROJECT_ROOT, subprocess_env
+from tests.runtime import runtime_python
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -40,6 +41,11 @@ GRID_ROW = 35
 GRID_CHECKBOX_X = 16
 
 APP = '[data-testid="stApp"]'
+MENU_LINK = '[data-testid="stSidebar"] [data-testid="stPageLink-NavLink"]'
+"""The dashboard's own menu (`dashboard.chrome.menu`): page links at the top of the sidebar."""
+LEGACY_MENU = '[data-testid="stSidebarNav"]'
+"""Streamlit's own menu, which the dashboard keeps off (`client.showSidebarNavigation`)."""
+ANY_MENU = f"{LEGACY_MENU}, {MENU_LINK}"
 MAIN = '[data-testid="stMain"]'
 METRIC = f'{MAIN} [data-testid="stMetric"]'
 
@@ -53,12 +59,16 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_dashboard(settings_env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
-    """`streamlit run streamlit_app.py` on loopback, its output in `log`."""
+def start_dashboard(
+    settings_env: dict[str, str], port: int, log: Path, *, runtime_required: bool = False
+) -> subprocess.Popen:
+    """`streamlit run streamlit_app.py` on loopback, its output in `log`, run by the
+    runtime virtualenv's Python (`runtime_required`: never fall back to this one)."""
+    python = runtime_python(required=runtime_required)
     with log.open("ab") as out:
         return subprocess.Popen(
             [
-                sys.executable,
+                python,
                 "-m",
                 "streamlit",
                 "run",
@@ -158,8 +168,42 @@ def subheadings(page: Page) -> list[str]:
 
 def nav_titles(page: Page) -> list[str]:
     """The page titles the sidebar menu lists, without their icons."""
-    links = page.locator('[data-testid="stSidebarNavLink"] [data-testid="stMarkdownContainer"]')
+    links = page.locator(f'{MENU_LINK} [data-testid="stMarkdownContainer"]')
     return [text.strip() for text in links.all_inner_texts()]
+
+
+WATCH_MENUS = (
+    f"const MENU_LINK = {json.dumps(MENU_LINK)};"
+    + """
+(() => {
+  window.__menus = {legacy: [], real: null};
+  const look = () => {
+    const legacy = document.querySelector('[data-testid="stSidebarNav"]');
+    if (legacy) window.__menus.legacy.push(legacy.innerText);
+    const sidebar = document.querySelector('[data-testid="stSidebar"]');
+    if (sidebar && /streamlit app/i.test(sidebar.innerText)) {
+      window.__menus.legacy.push(sidebar.innerText);
+    }
+    if (window.__menus.real === null && document.querySelector(MENU_LINK)) {
+      window.__menus.real = performance.now();
+    }
+  };
+  new MutationObserver(look).observe(document, {childList: true, subtree: true});
+  document.addEventListener('DOMContentLoaded', look);
+})();
+"""
+)
+
+
+def watch_menus(page: Page) -> None:
+    """From the page's first paint on, record every moment Streamlit's legacy `pages/` menu
+    (file names: "streamlit app", …) is in the page; read it back with `menus_seen`."""
+    page.add_init_script(WATCH_MENUS)
+
+
+def menus_seen(page: Page) -> dict:
+    """{"legacy": texts of every legacy menu seen, "real": ms until the real menu showed}."""
+    return page.evaluate("window.__menus")
 
 
 def metrics(page: Page) -> dict[str, str]:

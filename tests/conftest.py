@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -23,6 +22,7 @@ from ingest.settings import Settings, load_settings
 from ingest.simulator import SimConfig, Simulator
 from ingest.store import Store
 from tests.helpers import fresh_postgres_database
+from tests.runtime import runtime_python
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SIM_ID = "sim-client-id"
@@ -44,17 +44,22 @@ def make_settings(base_url: str, db_path: Path, **overrides: str) -> Settings:
 def subprocess_env(settings_env: dict[str, str]) -> dict[str, str]:
     """A child environment with only our settings (no stray .env, no inherited values)."""
     env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("MIMECAST_", "DB_", "DATABASE_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MIMECAST_", "DB_", "DATABASE_", "FORWARD_"))
     }
+    # Empty, not absent: an access list in a developer's .env would close the dashboard.
+    env.update(ADMIN_EMAILS="", VIEWER_EMAILS="")
     env.update(settings_env)
     env["PYTHONPATH"] = str(PROJECT_ROOT)
     return env
 
 
 def run_cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120, **kwargs):
-    """`python -m ingest ARGS` in a child process, like a user would run it."""
+    """`python -m ingest ARGS` in a child process, like a user would run it: with the
+    runtime virtualenv's Python (see `tests.runtime`)."""
     return subprocess.run(
-        [sys.executable, "-m", "ingest", *args],
+        [runtime_python(), "-m", "ingest", *args],
         env=subprocess_env(env),
         cwd=cwd,
         capture_output=True,

@@ -5,6 +5,7 @@ seeded `st.user`, as Streamlit's sign-in leaves them)."""
 from __future__ import annotations
 
 import re
+import subprocess
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -12,15 +13,19 @@ import pandas as pd
 import pytest
 import streamlit as st
 from sqlalchemy import Engine, text
+from streamlit import config as st_config
+from streamlit.runtime.secrets import Secrets
 from streamlit.testing.v1 import AppTest
 
 from dashboard.audit import entry, for_display, readable_filters, trail_filter, view_key
 from dashboard.auth import ANONYMOUS, email_of, matches, role_for, visitor_for
 from dashboard.export import csv_from_chunks
+from dashboard.notices import SignInSetup, sign_in_setup
 from db import audit as trail
 from db.engine import open_database
 from ingest.settings import SETTINGS, ConfigError, load_settings
 from ingest.store import Store
+from tests.runtime import runtime_python
 from tests.test_pages import APP, metrics, plain, texts
 from tests.test_queries import KNOWN, store_records
 
@@ -92,6 +97,14 @@ def test_only_a_verified_email_claim_identifies_someone() -> None:
     assert email_of({"email": " Ann@Example.com "}) == "ann@example.com"
     assert email_of({"email": "ann@example.com", "email_verified": True}) == "ann@example.com"
     assert email_of({"email": "ann@example.com", "email_verified": False}) is None
+
+
+@pytest.mark.parametrize("claim", ["false", "true", "False", "", 0, 1, None, [], {}])
+def test_an_email_verified_claim_other_than_true_means_unverified(claim: object) -> None:
+    """Only a JSON `true` verifies: the string "false" is truthy, so a truthiness test let
+    it through. An absent claim stays accepted (Entra ID sends none)."""
+    assert email_of({"email": "ann@example.com", "email_verified": claim}) is None
+    assert email_of({"email": "ann@example.com"}) == "ann@example.com"
     assert email_of({"name": "ann@example.com", "preferred_username": "ann@example.com"}) is None
     assert email_of({"email": "not an address"}) is None
 
@@ -114,6 +127,162 @@ def test_a_signed_in_visitor_gets_the_role_of_their_address() -> None:
     assert (visitor.role, visitor.actor) == ("viewer", "ann@example.com")
     stranger = visitor_for(True, {"is_logged_in": True, "email": "eve@evil.test"}, roles())
     assert (stranger.signed_in, stranger.role) == (True, None)
+
+
+def test_the_runtime_install_has_everything_streamlits_sign_in_imports() -> None:
+    """`/auth/login` imports Authlib's Starlette client, which imports httpx: installed
+    from requirements.txt alone (Streamlit's [auth] extra), both must be there."""
+    check = (
+        "import authlib.integrations.starlette_client, httpx\n"
+        "from streamlit.auth_util import is_authlib_installed\n"
+        "assert is_authlib_installed()\n"
+    )
+    done = subprocess.run(
+        [runtime_python(required=True), "-c", check], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+# --- sign-in configuration: open, sign-in, or closed ---------------------------------------
+
+GOOD_AUTH = (
+    "[auth]\n"
+    'redirect_uri = "http://localhost:8501/oauth2callback"\n'
+    'cookie_secret = "a-cookie-secret"\n'
+    'client_id = "dashboard"\n'
+    'client_secret = "a-client-secret"\n'
+    'server_metadata_url = "http://localhost:9/.well-known/openid-configuration"\n'
+)
+
+
+def setup_from(files: list[Path], *access_lists: str) -> SignInSetup:
+    """What the dashboard decides for these secrets files, read by Streamlit's own reader."""
+    previous = st_config.get_option("secrets.files")
+    st_config.set_option("secrets.files", [str(path) for path in files])
+    try:
+        return sign_in_setup(Secrets(), [str(path) for path in files], list(access_lists))
+    finally:
+        st_config.set_option("secrets.files", previous)
+
+
+def secrets_file(tmp_path: Path, text: str | bytes) -> Path:
+    path = tmp_path / "secrets.toml"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+def test_only_nothing_configured_at_all_leaves_the_dashboard_open(tmp_path: Path) -> None:
+    assert setup_from([tmp_path / "absent.toml"]).mode == "open"
+    other = secrets_file(tmp_path, '[connections.x]\nurl = "sqlite://"\n')
+    assert setup_from([other]).mode == "open"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        GOOD_AUTH.replace('client_secret = "a-client-secret"', 'client_secret = "a-client-secret'),
+        "[auth\n",
+        b'[auth]\nclient_id = "\xff\xfe"\n',
+    ],
+    ids=["missing closing quote", "unclosed table", "not utf-8"],
+)
+def test_a_secrets_file_that_cannot_be_parsed_closes_the_dashboard(
+    tmp_path: Path, text: str | bytes
+) -> None:
+    path = secrets_file(tmp_path, text)
+    for lists in ((), ("ADMIN_EMAILS",)):
+        setup = setup_from([path], *lists)
+        assert setup.mode == "broken", lists
+        assert setup.problem and str(path) in setup.problem and "Fix it" in setup.problem
+        assert "a-client-secret" not in setup.problem  # a value is never repeated
+
+
+def test_a_secrets_path_that_cannot_be_read_closes_the_dashboard(tmp_path: Path) -> None:
+    folder = tmp_path / "secrets.toml"
+    folder.mkdir()  # a folder where the file should be: open() fails
+    setup = setup_from([folder])
+    assert setup.mode == "broken" and str(folder) in (setup.problem or "")
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        (GOOD_AUTH.replace('cookie_secret = "a-cookie-secret"\n', ""), "lacks cookie_secret"),
+        (
+            GOOD_AUTH.replace('redirect_uri = "http://localhost:8501/oauth2callback"\n', ""),
+            "lacks redirect_uri",
+        ),
+        (GOOD_AUTH.replace('client_id = "dashboard"\n', ""), "[auth] lacks client_id"),
+        (
+            GOOD_AUTH.replace('client_secret = "a-client-secret"', 'client_secret = ""'),
+            "lacks client_secret",
+        ),
+        (GOOD_AUTH.replace("/oauth2callback", "/callback"), "must end with /oauth2callback"),
+        (
+            '[auth]\nredirect_uri = "http://h/oauth2callback"\ncookie_secret = "c"\n',
+            "names no provider",
+        ),
+        ('auth = "on"\n', "must be a table"),
+        (
+            '[auth]\nredirect_uri = "http://h/oauth2callback"\ncookie_secret = "c"\n'
+            '[auth.entra]\nclient_id = "x"\nclient_secret = "y"\n',
+            "[auth.entra] lacks server_metadata_url",
+        ),
+        (
+            GOOD_AUTH + '[auth.my_idp]\nclient_id = "x"\nclient_secret = "y"\n'
+            'server_metadata_url = "http://h/.well-known/openid-configuration"\n',
+            "[auth.my_idp]: a provider name must not contain an underscore",
+        ),
+    ],
+    ids=[
+        "no cookie_secret",
+        "no redirect_uri",
+        "no client_id",
+        "empty client_secret",
+        "wrong callback",
+        "no provider",
+        "not a table",
+        "named provider incomplete",
+        "underscore in name",
+    ],
+)
+def test_an_incomplete_auth_section_closes_the_dashboard(
+    tmp_path: Path, text: str, named: str
+) -> None:
+    path = secrets_file(tmp_path, text)
+    setup = setup_from([path], "ADMIN_EMAILS")
+    assert setup.mode == "broken"
+    assert named in (setup.problem or "") and str(path) in (setup.problem or "")
+    assert "a-client-secret" not in (setup.problem or "")
+
+
+def test_access_lists_without_sign_in_close_the_dashboard(tmp_path: Path) -> None:
+    absent = tmp_path / "secrets.toml"
+    setup = setup_from([absent], "ADMIN_EMAILS")
+    assert setup.mode == "broken"
+    assert (setup.problem or "").startswith("ADMIN_EMAILS is set, but sign-in is not configured")
+    assert str(absent) in (setup.problem or "")
+    other = secrets_file(tmp_path, '[connections.x]\nurl = "sqlite://"\n')
+    setup = setup_from([other], "ADMIN_EMAILS", "VIEWER_EMAILS")
+    assert "ADMIN_EMAILS and VIEWER_EMAILS are set" in (setup.problem or "")
+    assert f"no [auth] section in {other}" in (setup.problem or "")
+
+
+def test_a_complete_auth_section_signs_in_with_its_providers(tmp_path: Path) -> None:
+    assert setup_from([secrets_file(tmp_path, GOOD_AUTH)]) == SignInSetup(
+        "sign_in", providers=(None,)
+    )
+    named = (
+        '[auth]\nredirect_uri = "http://h/oauth2callback"\ncookie_secret = "c"\n'
+        '[auth.entra]\nclient_id = "x"\nclient_secret = "y"\n'
+        'server_metadata_url = "http://h/.well-known/openid-configuration"\n'
+    )
+    assert setup_from([secrets_file(tmp_path, named)]).providers == ("entra",)
+    both = GOOD_AUTH + named.split("\n", 3)[3]
+    assert setup_from([secrets_file(tmp_path, both)]).providers == (None, "entra")
 
 
 # --- the trail in the database --------------------------------------------------------------
@@ -311,6 +480,35 @@ def test_before_sign_in_there_is_only_a_sign_in_button(dashboard_db: Engine) -> 
     assert events(dashboard_db) == []
 
 
+def test_each_named_provider_gets_its_own_sign_in_button(dashboard_db: Engine) -> None:
+    at = app_as(None)
+    auth = {k: v for k, v in AUTH_SECRETS["auth"].items() if k in ("redirect_uri", "cookie_secret")}
+    provider = {k: AUTH_SECRETS["auth"][k] for k in ("client_id", "client_secret")}
+    provider["server_metadata_url"] = AUTH_SECRETS["auth"]["server_metadata_url"]
+    at.secrets = {"auth": {**auth, "entra": provider}}
+    at.run()
+    assert [b.label for b in at.button] == ["Sign in with entra"]
+    shows_no_data(at)
+
+
+@pytest.mark.parametrize("user", [None, {"email": "boss@example.com"}])
+def test_an_incomplete_auth_section_shows_only_the_problem_even_to_an_admin(
+    dashboard_db: Engine, user: dict | None
+) -> None:
+    """Signed in as an administrator or not, a broken configuration shows no data."""
+    at = app_as(user)
+    at.secrets = {"auth": {k: v for k, v in AUTH_SECRETS["auth"].items() if k != "cookie_secret"}}
+    at.query_params.update({"from": "2026-03-28", "to": "2026-03-31"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [t.value for t in at.title] == ["Sign-in is misconfigured"]
+    (error,) = at.error
+    assert "[auth] lacks cookie_secret" in plain(error.value)
+    assert not at.button
+    shows_no_data(at)
+    assert events(dashboard_db) == []
+
+
 def test_a_stranger_sees_their_address_and_a_sign_out_button_only(dashboard_db: Engine) -> None:
     at = open_as({"email": "eve@evil.test"})
     assert [t.value for t in at.title] == ["No access"]
@@ -404,7 +602,11 @@ def test_the_audit_page_lists_the_trail_for_an_admin(dashboard_db: Engine) -> No
     assert not [b for b in at.button if re.search("delete|edit|clear", b.label, re.I)]
 
 
-def test_without_sign_in_the_audit_trail_names_the_anonymous_admin(dashboard_db: Engine) -> None:
+def test_without_sign_in_the_audit_trail_names_the_anonymous_admin(
+    dashboard_db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ROLES:  # access lists without sign-in close the dashboard
+        monkeypatch.delenv(name)
     at = open_as(None, "pages/audit.py", sign_in=False)
     assert any("No sign-in is configured" in c.value for c in at.caption)
     assert list(at.dataframe[0].value["actor"]) == [ANONYMOUS, ANONYMOUS]

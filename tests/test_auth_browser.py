@@ -1,7 +1,11 @@
 """Sign-in end to end: a real OpenID Connect provider on loopback (`oidc-provider-mock`),
 `streamlit run` with an `[auth]` secrets file pointing at it, and headless Chromium signing
 in as an administrator, a viewer and a stranger — what each one sees, what each one cannot
-reach by URL, and what the audit trail records of it.
+reach by URL, and what the audit trail records of it. Then dashboards whose sign-in
+configuration is broken: each one shows the problem at every address, and nothing else.
+
+The dashboards run from the runtime virtualenv (`requirements.txt` alone, see
+`tests.runtime`): a package sign-in needs that only the dev set installs fails here.
 
 The provider's authorization page lets the test choose who signs in: the subject typed
 there becomes the `email` claim of the identity token.
@@ -14,6 +18,7 @@ import re
 import secrets
 import sqlite3
 import tempfile
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +29,7 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from ingest.simulator import SimConfig, Simulator
 from tests.browser_support import (
+    ANY_MENU,
     CHROMIUM,
     CHROMIUM_ARGS,
     MAIN,
@@ -59,7 +65,6 @@ SCREENSHOTS = (
 ADMIN = "boss@admins.example"
 VIEWER = "ann@viewers.example"
 STRANGER = "eve@elsewhere.example"
-SIDEBAR_NAV = '[data-testid="stSidebarNav"]'
 
 
 @dataclass(frozen=True)
@@ -120,7 +125,9 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignedDashbo
             "STREAMLIT_SECRETS_FILES": str(secrets_file),
         }
         log = folder / "streamlit.log"
-        process = start_dashboard(env, port, log)
+        # From the runtime virtualenv (requirements.txt alone), never this one: sign-in
+        # needs packages (httpx, Authlib) that only Streamlit's [auth] extra brings.
+        process = start_dashboard(env, port, log, runtime_required=True)
         try:
             wait_healthy(base_url, process, log)
             yield SignedDashboard(base_url, db_path, cookie_secret, client_secret, log)
@@ -163,6 +170,12 @@ def sign_in(page: Page, dashboard: SignedDashboard, email: str) -> None:
     page.goto(dashboard.base_url + "/")
     heading(page, "Archive search logs")
     page.get_by_role("button", name="Sign in").click()
+    try:
+        page.locator('input[name="sub"]').wait_for()
+    except Exception as exc:  # the provider's page never came: say why, from the log
+        raise AssertionError(
+            f"sign-in did not reach the provider:\n{dashboard.log.read_text()[-2000:]}"
+        ) from exc
     page.locator('input[name="sub"]').fill(email)
     page.get_by_role("button", name="Authorize").click()
     page.wait_for_url(re.compile(re.escape(dashboard.base_url) + r"/?(\?.*)?$"))
@@ -197,7 +210,7 @@ def test_before_signing_in_every_address_shows_only_the_sign_in_button(
         page.goto(dashboard.base_url + path)
         heading(page, "Archive search logs")
         assert buttons(page) == ["Sign in"], path
-        assert page.locator(SIDEBAR_NAV).count() == 0
+        assert page.locator(ANY_MENU).count() == 0
         assert not re.search(r"\d", main_text(page)), path
     shot(page, "signin-page.png")
 
@@ -214,7 +227,7 @@ def test_a_stranger_sees_their_address_a_sign_out_button_and_nothing_else(
         assert STRANGER in text and "has no access to this dashboard" in text
         assert not re.search(r"\d", text), (path, text)
         assert buttons(page) == ["Sign out"]
-        assert page.locator(SIDEBAR_NAV).count() == 0
+        assert page.locator(ANY_MENU).count() == 0
         assert page.locator('[data-testid="stMetric"]').count() == 0
         assert page.locator('[data-testid="stDataFrame"]').count() == 0
     shot(page, "signin-stranger.png")
@@ -291,3 +304,138 @@ def test_no_secret_reaches_the_log_or_the_audit_trail(dashboard: SignedDashboard
     logged = dashboard.log.read_text()
     for secret in (dashboard.cookie_secret, dashboard.client_secret):
         assert secret not in stored and secret not in logged
+
+
+# --- a broken sign-in configuration closes the dashboard ------------------------------------
+
+BROKEN_SECRET = "do-not-show-this-client-secret"
+AUTH_WITHOUT_CLIENT_SECRET = (
+    "[auth]\n"
+    'redirect_uri = "http://127.0.0.1:8501/oauth2callback"\n'
+    'cookie_secret = "a-long-cookie-secret"\n'
+    'client_id = "searchlog-dashboard"\n'
+    'server_metadata_url = "http://127.0.0.1:9/.well-known/openid-configuration"\n'
+)
+CLOSED_CASES = {
+    # name: (secrets file content, None for no file; access settings; what the page says)
+    "unparseable": (
+        AUTH_WITHOUT_CLIENT_SECRET + f'client_secret = "{BROKEN_SECRET}\n',  # no closing quote
+        {"ADMIN_EMAILS": ADMIN},
+        "The secrets file is broken: Error parsing secrets file at {path}",
+    ),
+    "incomplete": (
+        AUTH_WITHOUT_CLIENT_SECRET,
+        {"VIEWER_EMAILS": "@viewers.example"},
+        "Sign-in is configured incompletely in {path}: [auth] lacks client_secret",
+    ),
+    "lists without sign-in": (
+        None,
+        {"ADMIN_EMAILS": ADMIN},
+        "ADMIN_EMAILS is set, but sign-in is not configured: there is no secrets file "
+        "(looked for {path})",
+    ),
+}
+CLOSED_ROUTES = ("/audit", "/", "/status", f"/user?email={VIEWER}", "/calendar", "/day")
+
+
+@dataclass(frozen=True)
+class ClosedDashboard:
+    base_url: str
+    secrets: Path
+    expected: str
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def closed_dashboards(
+    dashboard: SignedDashboard, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, ClosedDashboard]]:
+    """One dashboard per broken configuration, over the signed-in dashboard's database
+    (searches, rejects and an audit trail to leak), started together."""
+    started: dict[str, tuple[ClosedDashboard, object]] = {}
+    try:
+        for name, (content, lists, expected) in CLOSED_CASES.items():
+            folder = tmp_path_factory.mktemp("closed")
+            secrets_path = folder / "secrets.toml"
+            if isinstance(content, bytes):
+                secrets_path.write_bytes(content)
+            elif content is not None:
+                secrets_path.write_text(content)
+            env = {
+                "DB_PATH": str(dashboard.db_path),
+                "DATABASE_URL": f"sqlite:///{dashboard.db_path}",
+                "DISPLAY_TZ": "UTC",
+                "STREAMLIT_SECRETS_FILES": str(secrets_path),
+                **lists,
+            }
+            port = free_port()
+            log = folder / "streamlit.log"
+            process = start_dashboard(env, port, log, runtime_required=True)
+            closed = ClosedDashboard(
+                f"http://127.0.0.1:{port}",
+                secrets_path,
+                expected.format(path=secrets_path),
+                log,
+            )
+            started[name] = (closed, process)
+        for closed, process in started.values():
+            wait_healthy(closed.base_url, process, closed.log)  # type: ignore[arg-type]
+        yield {name: closed for name, (closed, _) in started.items()}
+    finally:
+        for _, process in started.values():
+            stop_dashboard(process)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("case", list(CLOSED_CASES))
+def test_a_broken_sign_in_configuration_shows_only_the_problem_at_every_address(
+    closed_dashboards: dict[str, ClosedDashboard], new_tab, case: str
+) -> None:
+    """A typo in secrets.toml once opened the dashboard to everyone, as administrator.
+    Now every route, the first request to the new server included (a deep link to
+    /audit, run by Streamlit's legacy `pages/` mode), shows what is wrong and where, and
+    no data, no menu, no sign-in button; the log says it once, in one line."""
+    closed = closed_dashboards[case]
+    page = new_tab()
+    for path in CLOSED_ROUTES:
+        page.goto(closed.base_url + path)
+        heading(page, "Sign-in is misconfigured")
+        text = main_text(page)
+        assert closed.expected in text, (path, text)
+        assert "restart the dashboard" in text
+        assert BROKEN_SECRET not in text
+        assert page.locator(ANY_MENU).count() == 0, path
+        assert page.locator('[data-testid="stSidebar"]').count() == 0, path
+        for element in ("stMetric", "stDataFrame", "stPlotlyChart", "stDownloadButton"):
+            assert page.locator(f'[data-testid="{element}"]').count() == 0, (path, element)
+        assert buttons(page) == [], path
+    shot(page, f"closed-{case.replace(' ', '-')}.png")
+    logged = closed.log.read_text()
+    ours = [line for line in logged.splitlines() if "dashboard closed:" in line]
+    assert len(ours) == 1, ours
+    assert closed.expected in ours[0]
+    assert BROKEN_SECRET not in logged
+    assert "Traceback" not in logged, logged[-2000:]
+
+
+def test_a_secrets_file_streamlit_cannot_read_stops_the_dashboard_before_it_serves(
+    tmp_path: Path,
+) -> None:
+    """A secrets file that exists but cannot be read (not UTF-8 here; unreadable by the
+    dashboard's user in a real deployment) stops Streamlit itself while it builds its
+    server, before any of the dashboard's code runs: nothing is ever served."""
+    secrets_path = tmp_path / "secrets.toml"
+    secrets_path.write_bytes(b'[auth]\nclient_id = "\xff\xfe"\n')
+    env = {
+        "DB_PATH": str(tmp_path / "searchlogs.db"),
+        "STREAMLIT_SECRETS_FILES": str(secrets_path),
+        "ADMIN_EMAILS": ADMIN,
+    }
+    port, log = free_port(), tmp_path / "streamlit.log"
+    process = start_dashboard(env, port, log, runtime_required=True)
+    try:
+        assert process.wait(timeout=60) != 0
+    finally:
+        stop_dashboard(process)
+    assert "UnicodeDecodeError" in log.read_text()
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)

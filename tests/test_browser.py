@@ -41,6 +41,7 @@ from tests.browser_support import (
     grid_rows,
     heading,
     median_ms,
+    menus_seen,
     metrics,
     nav_titles,
     open_page,
@@ -50,6 +51,7 @@ from tests.browser_support import (
     subheadings,
     wait_for_charts,
     wait_for_content,
+    watch_menus,
 )
 from tests.conftest import PROJECT_ROOT, fixed_clock, make_settings, run_ingest_once, settled_now
 from tests.helpers import row_count
@@ -280,6 +282,26 @@ def test_a_deep_link_as_the_first_request_to_a_new_server_shows_the_page_and_ful
     assert subheadings(page)[0] == MALLORY
     assert metrics(page)["Searches"] == str(len(HOSTILE))
     assert query(page.url)["email"] == [MALLORY]
+
+
+def test_the_first_page_of_a_new_server_never_shows_the_legacy_file_name_menu(
+    new_server: str, page: Page
+) -> None:
+    """On a new server Streamlit's legacy `pages/` mode sent a menu of file names
+    ("streamlit app, audit, calendar, …") that stood over an empty page until the first
+    run reached `st.navigation`. Streamlit's menu is off and the dashboard draws its own:
+    watched from the first paint, the legacy menu never appears."""
+    watch_menus(page)
+    page.goto(new_server + "/")
+    wait_for_content(page, "Searches by user", timeout=60_000)
+    settle(page, timeout=60_000)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    full_page_screenshot(page, SCREENSHOTS / "first-visit.png")
+    seen = menus_seen(page)
+    assert seen["legacy"] == [], seen["legacy"][:1]
+    assert seen["real"] is not None
+    assert nav_titles(page) == NAV_TITLES
+    assert exceptions(page) == []
 
 
 def test_every_route_shows_its_heading_the_menu_and_no_exception(

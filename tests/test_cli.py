@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from datetime import datetime, timedelta
 
@@ -16,6 +15,7 @@ from ingest.lock import single_writer
 from ingest.poller import utc_now_seconds
 from tests.conftest import PROJECT_ROOT, SIM_ID, SIM_SECRET, run_cli, subprocess_env
 from tests.helpers import difference, expected_records, row_count, runs, stored_records, wait_until
+from tests.runtime import runtime_python
 
 
 def sim_env(sim_url: str, db_path, **extra: str) -> dict[str, str]:
@@ -157,7 +157,7 @@ def test_reset_cursor_needs_confirmation_then_backfills_again_without_duplicates
 
 def _spawn(args, env, cwd):
     return subprocess.Popen(
-        [sys.executable, "-m", "ingest", *args],
+        [runtime_python(), "-m", "ingest", *args],
         env=subprocess_env(env),
         cwd=cwd,
         stdout=subprocess.PIPE,

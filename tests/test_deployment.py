@@ -10,10 +10,10 @@ import json
 import re
 import socket
 import subprocess
-import sys
 
 from tests.conftest import PROJECT_ROOT, subprocess_env
 from tests.helpers import wait_until
+from tests.runtime import runtime_python
 
 DOCKERFILE = (PROJECT_ROOT / "Dockerfile").read_text()
 COMPOSE = (PROJECT_ROOT / "docker-compose.yml").read_text()
@@ -28,7 +28,10 @@ def exec_form(instruction: str) -> list[str]:
 
 
 def with_port(args: list[str], port: int) -> list[str]:
-    return [sys.executable if arg == "python" else arg.replace("8501", str(port)) for arg in args]
+    """The image's command with the runtime virtualenv's Python (the image installs only
+    requirements.txt too) and a free port."""
+    python = runtime_python()
+    return [python if arg == "python" else arg.replace("8501", str(port)) for arg in args]
 
 
 def free_port() -> int:

@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -36,6 +35,7 @@ from tests.conftest import (
     settled_now,
     subprocess_env,
 )
+from tests.runtime import runtime_python
 from tests.support.forward_receivers import HttpsReceiver, ReceiverCA, free_port, make_ca
 
 
@@ -395,7 +395,7 @@ def test_forwarder_sigkilled_between_send_and_commit_repeats_only_that_batch(
         config.write_text(config.read_text().replace("__URL__", receiver.url))
         env = subprocess_env({"DB_PATH": str(stored.db_path), "FORWARD_CONFIG": str(config)})
         child["p"] = subprocess.Popen(
-            [sys.executable, "-m", "ingest", "forward"], env=env, cwd=PROJECT_ROOT, text=True,
+            [runtime_python(), "-m", "ingest", "forward"], env=env, cwd=PROJECT_ROOT, text=True,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
         child["p"].communicate(timeout=60)

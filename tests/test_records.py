@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -159,3 +160,74 @@ def test_reject_text_and_keys_never_change_between_versions(record, raw_json, ke
     assert isinstance(rejection, Rejection)
     assert rejection.raw_json == raw_json
     assert EventKeyer().reject_key(rejection, "2026-11-12T16:22:16+00:00") == key
+
+
+@pytest.mark.parametrize(
+    "create_time",
+    [
+        "0001-01-01T00:30:00+0100",  # before year 1 in UTC: OverflowError, not ValueError
+        "9999-12-31T23:59:59-0100",  # after year 9999 in UTC
+        "0001-01-01T00:00:00+0000",
+        "1969-12-31T23:59:59Z",  # SQL's integer division would put it in the wrong hour
+        "9999-06-01T00:00:00+0000",
+    ],
+)
+def test_a_create_time_outside_1970_to_9998_is_rejected_with_a_reason(create_time):
+    result = parse_record({**RECORD, "createTime": create_time})
+    assert isinstance(result, Rejection)
+    assert result.reason == (
+        f"createTime {create_time!r} is outside the years 1970 to 9998 that the ingest stores"
+    )
+
+
+def test_the_first_and_last_stored_instants_are_accepted():
+    for create_time in ("1970-01-01T00:00:00+0000", "9998-12-31T23:59:59Z"):
+        assert isinstance(parse_record({**RECORD, "createTime": create_time}), SearchEvent)
+
+
+def test_a_lone_surrogate_is_shown_as_a_replacement_and_kept_exactly_in_raw_json():
+    record = {
+        **RECORD,
+        "emailAddr": "a\ud800@example.com",
+        "searchText": "x\udfffy",
+        "museQuery": {"\udc00key": ["\ud83d"]},
+    }
+    event = parse_record(record)
+    assert isinstance(event, SearchEvent)
+    assert (event.email_addr, event.search_text) == ("a\ufffd@example.com", "x\ufffdy")
+    assert event.muse_query == '{"\ufffdkey": ["\ufffd"]}'
+    event.raw_json.encode("utf-8")  # storable: no lone surrogate left as a character
+    assert "\\ud800" in event.raw_json and "\\udfff" in event.raw_json
+    assert json.loads(event.raw_json) == record, "nothing lost"
+
+
+def test_a_nul_is_shown_as_a_replacement_and_kept_exactly_in_raw_json():
+    record = {**RECORD, "source": "arch\x00ive", "description": "\x00"}
+    event = parse_record(record)
+    assert isinstance(event, SearchEvent)
+    assert (event.source, event.description) == ("arch\ufffdive", "\ufffd")
+    assert "\x00" not in event.raw_json and json.loads(event.raw_json) == record
+
+
+def test_an_escape_typed_as_text_is_kept_as_text():
+    record = {**RECORD, "searchText": "\\u0000 and \\ud800"}
+    event = parse_record(record)
+    assert isinstance(event, SearchEvent)
+    assert event.search_text == "\\u0000 and \\ud800"
+
+
+def test_the_key_of_a_record_with_unstorable_characters_comes_from_the_record_as_received():
+    """Two records that differ only where the stored text shows U+FFFD are two searches."""
+    nul = parse_record({**RECORD, "searchText": "a\x00"})
+    surrogate = parse_record({**RECORD, "searchText": "a\ud800"})
+    replacement = parse_record({**RECORD, "searchText": "a\ufffd"})
+    keys = {EventKeyer().event_key(event) for event in (nul, surrogate, replacement)}
+    assert len(keys) == 3
+
+
+def test_a_rejected_record_with_a_lone_surrogate_has_storable_raw_json():
+    rejection = parse_record({"createTime": "\ud800", "emailAddr": "a@example.com"})
+    assert isinstance(rejection, Rejection)
+    rejection.raw_json.encode("utf-8")
+    rejection.reason.encode("utf-8")
+    assert json.loads(rejection.raw_json)["createTime"] == "\ud800"

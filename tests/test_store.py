@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from datetime import timedelta
 
@@ -14,7 +15,15 @@ from ingest.poller import release_held, sort_page
 from ingest.records import EventKeyer
 from ingest.store import PageBatch, Store
 from tests.conftest import fixed_clock, make_settings, run_ingest_once, settled_now
-from tests.helpers import difference, expected_records, row_count, runs, stored_records
+from tests.helpers import (
+    canonical,
+    difference,
+    expected_records,
+    row_count,
+    runs,
+    stored_records,
+    stored_rejects,
+)
 
 RECORDS = [
     {"createTime": "2026-11-12T16:22:16+0000", "emailAddr": "a@example.com", "searchText": "x"},
@@ -238,3 +247,145 @@ def test_upgrading_an_existing_database_fills_the_new_filter_values(db_url):
         ("source", "archive"),
         ("description", "Archive Search"),
     }
+
+
+def random_text(seed: int, length: int) -> str:
+    """`length` characters from anywhere in Unicode (surrogates left out: JSON cannot hold
+    them as characters)."""
+    rng = random.Random(seed)
+    return "".join(
+        chr(rng.choice((rng.randrange(1, 0xD800), rng.randrange(0xE000, 0x110000))))
+        for _ in range(length)
+    )
+
+
+AT = "2026-11-12T16:22:17+0000"
+HOSTILE = {
+    "createTime before year 1 in UTC": {"createTime": "0001-01-01T00:30:00+0100"},
+    "createTime after year 9999 in UTC": {"createTime": "9999-12-31T23:59:59-0100"},
+    "lone surrogate in searchText": {"searchText": "\ud800"},
+    "lone surrogate in emailAddr": {"emailAddr": "x\udc00@example.com"},
+    "lone surrogate in source and description": {"source": "\udbff", "description": "a\ud800"},
+    "lone surrogate in a field name": {"extra\ud800": 1},
+    "NUL in searchText": {"searchText": "a\x00b"},
+    "NUL in emailAddr and source": {"emailAddr": "\x00@example.com", "source": "\x00"},
+    "emailAddr of 400 characters": {"emailAddr": "u" * 388 + "@example.com"},
+    "emailAddr of 6,000 random characters": {"emailAddr": random_text(1, 6000)},
+    "source of 6,000 random characters": {"source": random_text(2, 6000)},
+    "description of 6,000 random characters": {"description": random_text(3, 6000)},
+    "every free-text field of 6,000 characters": {
+        "emailAddr": random_text(4, 6000),
+        "source": random_text(5, 6000),
+        "description": random_text(6, 6000),
+        "searchText": random_text(7, 6000),
+        "searchReason": random_text(8, 6000),
+    },
+}
+
+
+@pytest.mark.parametrize("fields", HOSTILE.values(), ids=list(HOSTILE))
+def test_a_hostile_record_is_stored_or_rejected_and_the_records_around_it_are_stored(
+    db_url, fields
+):
+    store = Store(open_database(db_url))
+    moment = settled_now()
+    run_id = store.start_run("bootstrap", moment, moment)
+    newer = {"createTime": "2026-11-12T16:22:18+0000", "emailAddr": "n@example.com"}
+    hostile = {"createTime": AT, "emailAddr": "h@example.com", **fields}
+    older = {"createTime": "2026-11-12T16:22:16+0000", "emailAddr": "o@example.com"}
+    first = write(store, run_id, [newer, hostile, older])
+    again = write(store, run_id, [newer, hostile, older])
+    stored, rejects = stored_records(db_url), stored_rejects(db_url)
+    assert stored[canonical(newer)] == stored[canonical(older)] == 1
+    assert stored[canonical(hostile)] + rejects[canonical(hostile)] == 1, "exactly once"
+    assert (first.inserted + first.rejected, again.inserted) == (3, 0)
+    if "createTime" in fields:
+        assert "outside the years 1970 to 9998" in rejected_reasons(db_url)[0]
+    else:
+        assert stored[canonical(hostile)] == 1, "stored, not rejected"
+    assert_rollups_and_filter_values_match_the_rows(store)
+
+
+def rejected_reasons(db_url: str) -> list[str]:
+    with open_database(db_url).connect() as conn:
+        return list(conn.execute(text("SELECT reason FROM rejected_records")).scalars())
+
+
+def assert_rollups_and_filter_values_match_the_rows(store: Store) -> None:
+    with store.engine.connect() as conn:
+        per_user = dict(
+            conn.execute(text("SELECT email_addr, count(*) FROM search_logs GROUP BY 1")).all()
+        )
+        for table in ("rollup_user_all", "rollup_user_hour", "rollup_user_day_total"):
+            rolled = conn.execute(
+                text(f"SELECT email_addr, sum(searches) FROM {table} GROUP BY 1")
+            ).all()
+            assert {user: int(count) for user, count in rolled} == per_user, table
+        values = set(conn.execute(text("SELECT kind, value FROM filter_values")).all())
+        expected = {("user", user) for user in per_user}
+        for kind in ("source", "description"):
+            rows = conn.execute(text(f"SELECT DISTINCT {kind} FROM search_logs")).scalars()
+            expected |= {(kind, value) for value in rows if value is not None}
+    assert values == expected
+
+
+def test_a_user_with_a_6000_character_address_reads_back_exactly(db_url):
+    from datetime import date
+
+    from db import queries
+    from db.queries import SearchFilters
+
+    store = Store(open_database(db_url))
+    moment = settled_now()
+    run_id = store.start_run("bootstrap", moment, moment)
+    long_user = random_text(9, 6000).lower()
+    similar = long_user[:200] + "-other"  # same first characters, another user
+    records = [
+        {"createTime": f"2026-11-12T16:22:{second:02d}+0000", "emailAddr": user}
+        for second, user in enumerate([long_user, similar, long_user, "a@example.com"])
+    ]
+    write(store, run_id, records[::-1])
+    day = SearchFilters(start=date(2026, 11, 12), end=date(2026, 11, 12), users=(long_user,))
+    for raw in (False, True):  # from the rollups, and from the rows
+        summary = queries.summary_by_user(store.engine, day, "UTC", raw=raw)
+        assert summary[["email", "searches"]].values.tolist() == [[long_user, 2]]
+    page = queries.search_page(store.engine, day, "UTC", limit=10, offset=0)
+    assert page["email"].tolist() == [long_user, long_user]
+
+
+def test_upgrading_a_database_with_rollups_keeps_its_counts_and_then_takes_any_length(db_url):
+    from alembic import command
+
+    from db import rollups
+    from db.engine import alembic_config, make_engine, upgrade_schema
+
+    engine = make_engine(db_url)
+    command.upgrade(alembic_config(engine), "0004")
+    with engine.begin() as conn:  # rows and rollups as version 0004 wrote them
+        conn.execute(
+            text(
+                "INSERT INTO search_logs (event_key, create_time, email_addr, source, "
+                "description, raw_json, ingested_at) VALUES "
+                "('k1', '2026-11-01 10:00:00', 'a@x.com', 'archive', 'Archive Search', '{}', "
+                "'2026-11-01 10:00:00'), "
+                "('k2', '2026-11-01 11:00:00', 'b@x.com', NULL, 'Archive Search', '{}', "
+                "'2026-11-01 11:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO filter_values VALUES ('user', 'a@x.com'), "
+                "('user', 'b@x.com'), ('source', 'archive'), ('description', 'Archive Search')"
+            )
+        )
+        rollups.add_rows_after(conn, 0, text_keys=False)
+    upgrade_schema(engine)
+    store = Store(engine)
+    assert store.totals()["search_logs"] == 2, "the rollups kept their counts"
+    moment = settled_now()
+    long_source = random_text(10, 6000)
+    page = [{**RECORDS[0], "source": long_source, "emailAddr": "x" * 5000}, *RECORDS]
+    counts = write(store, store.start_run("delta", moment, moment), page)
+    assert (counts.inserted, counts.duplicates) == (4, 0)
+    assert_rollups_and_filter_values_match_the_rows(store)
+    engine.dispose()

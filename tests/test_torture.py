@@ -67,6 +67,14 @@ def test_malformed_record_is_rejected_once_when_a_late_search_lands_before_it(tm
     run("reject_before_late_search", tmp_path)
 
 
+def test_hostile_records_are_stored_or_rejected_once_and_never_stop_the_ingest(tmp_path, db_url):
+    run(
+        f"hostile_records_{'sqlite' if db_url.startswith('sqlite') else 'postgresql'}",
+        tmp_path,
+        db_url,
+    )
+
+
 def test_dashboard_queries_never_fail_while_the_ingest_writes_a_backfill(tmp_path, db_url):
     run(f"readers_{'sqlite' if db_url.startswith('sqlite') else 'postgresql'}", tmp_path, db_url)
 
@@ -124,7 +132,7 @@ def test_every_scenario_has_a_test_here():
     tested |= {"full_disk_limit", "full_disk_tmpfs", "reject_before_late_search"}
     tested |= {
         f"{case}_{backend}"
-        for case in ("readers", "first_start")
+        for case in ("readers", "first_start", "hostile_records")
         for backend in ("sqlite", "postgresql")
     }
     tested |= {f"broken_{kind}" for kind in BROKEN_RESPONSES}

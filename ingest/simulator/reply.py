@@ -33,13 +33,18 @@ def json_reply(status: int, doc: object, headers: tuple[tuple[str, str], ...] = 
 def encode_json(doc: object) -> bytes:
     """Compact UTF-8 JSON. orjson writes a document without floats byte for byte as the
     standard encoder does, at a tenth of the cost of a page; a float (which it spells
-    another way, and NaN as null) or anything it refuses goes to the standard encoder."""
+    another way, and NaN as null) or anything it refuses goes to the standard encoder; a
+    lone surrogate, which UTF-8 cannot hold, is sent as its `\\uXXXX` escape, as JSON allows."""
     if not _has_float(doc):
         try:
             return orjson.dumps(doc)
         except TypeError:  # an integer beyond 64 bits, a lone surrogate, a non-string key
             pass
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(doc, separators=(",", ":")).encode()
 
 
 def _has_float(doc: object) -> bool:

@@ -36,7 +36,10 @@ def parse_api_time(text: object) -> int | None:
         hours, minutes = int(offset[1:3]), int(offset[3:5])
         if hours > 23 or minutes > 59:
             return None
-        moment -= sign * timedelta(hours=hours, minutes=minutes)
+        try:
+            moment -= sign * timedelta(hours=hours, minutes=minutes)
+        except OverflowError:  # e.g. 0001-01-01T00:30:00+0100: before year 1 in UTC
+            return None
     return int(moment.timestamp())
 
 

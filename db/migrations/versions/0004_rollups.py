@@ -74,10 +74,11 @@ def upgrade() -> None:
             sa.PrimaryKeyConstraint("email_addr", "bucket"),
             sqlite_with_rowid=False,
         )
-    # count the searches already stored (the same statements the ingest runs per page)
+    # count the searches already stored (the same statements the ingest runs per page, with
+    # the plain keys of this revision: 0005 keys free text by `text_key` on PostgreSQL)
     from db.rollups import add_rows_after
 
-    add_rows_after(op.get_bind(), 0)
+    add_rows_after(op.get_bind(), 0, text_keys=False)
 
 
 def downgrade() -> None:
