@@ -128,6 +128,14 @@ class _Entry:
         return value
 
 
+def _default_batch(scheme: str, fmt: str) -> int:
+    """Chat webhooks take one alert per request, so a batch of one: a retry then never posts
+    an earlier alert of the same batch again."""
+    if fmt in CHAT_FORMATS:
+        return 1
+    return 5000 if scheme == "file" else 1000
+
+
 def destination_from(table: Mapping[str, Any], env: Mapping[str, str], index: int) -> Destination:
     name = table.get("name")
     entry = _Entry(table, repr(name) if isinstance(name, str) else f"#{index}", env)
@@ -187,7 +195,7 @@ def destination_from(table: Mapping[str, Any], env: Mapping[str, str], index: in
         token=token,
         secret=secret.encode() if secret else None,
         gzip=entry.flag("gzip", False),
-        batch_size=entry.number("batch_size", 5000 if scheme == "file" else 1000, 1),
+        batch_size=entry.number("batch_size", _default_batch(scheme, fmt), 1),
         since=since,
         ca_file=entry.text("ca_file"),
         cert_file=entry.text("cert_file"),
