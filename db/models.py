@@ -330,3 +330,42 @@ class AuditEvent(Base):
         Index("ix_audit_events_actor_at", "actor", "at"),
         Index("ix_audit_events_action_at", "action", "at"),
     )
+
+
+# --- forwarding (issue 12): each destination's cursor and the messages it parked
+
+
+class ForwardCursor(Base):
+    """How far one forwarding destination has got through its source (searches, later
+    alerts): `position` is the last `search_logs.id` the receiver acknowledged. Keyed by the
+    destination's name, so any number of destinations (and tenants) keep their own."""
+
+    __tablename__ = "forward_cursors"
+
+    destination: Mapped[str] = mapped_column(String(100), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))  # searches | alerts
+    position: Mapped[int] = mapped_column(BigInteger, default=0)
+    since: Mapped[datetime | None] = mapped_column(UtcDateTime)  # skip messages older than this
+    delivered: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_delivery_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ForwardDeadLetter(Base):
+    """A message a receiver rejected as malformed (a 4xx other than 429), parked with the
+    receiver's reason so the destination moves on and someone can look at it."""
+
+    __tablename__ = "forward_dead_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    destination: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(16))
+    position: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[str] = mapped_column(String(100))
+    parked_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    reason: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_forward_dead_letters_destination_id", "destination", "id"),)

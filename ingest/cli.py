@@ -26,6 +26,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from db.engine import DatabaseSetupError, environment_problem, open_database
 from ingest.client import CredentialsRejected, HostUnreachable, MimecastClient
+from ingest.forward.config import ForwardConfig, load_forward_config, parse_since
+from ingest.forward.runner import forward_after_cycle, forward_pending
 from ingest.lock import AlreadyRunning, cycle_lock, single_writer
 from ingest.poller import (
     ChunkProgress,
@@ -40,6 +42,7 @@ from ingest.status import collect_status
 from ingest.store import Store
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_RUNNING = 0, 1, 2, 3
+FORWARD_MAX_SECONDS = 600.0
 
 log = logging.getLogger("ingest")
 
@@ -69,6 +72,21 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="machine-readable output")
     reset = commands.add_parser("reset-cursor", help="forget the cursor: backfill again")
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    forward = commands.add_parser(
+        "forward", help="deliver pending searches to the forwarding destinations, then exit"
+    )
+    forward.add_argument(
+        "--since",
+        metavar="DATE",
+        help="a destination forwarding for the first time skips searches older than DATE",
+    )
+    forward.add_argument("--destination", metavar="NAME", help="only this destination")
+    forward.add_argument(
+        "--max-seconds",
+        type=float,
+        default=FORWARD_MAX_SECONDS,
+        help=f"give up retrying after this long (default {FORWARD_MAX_SECONDS:g})",
+    )
     return parser
 
 
@@ -224,9 +242,11 @@ def database_errors(engine: Engine) -> Iterator[None]:
 
 def command_run(settings: Settings, once: bool, *, reconcile: bool = False) -> int:
     """`run`, `run --once` or `reconcile`: credentials checked, writer lock held."""
+    forwarding = load_forward_config(settings)  # a bad destination stops us before we start
     client = make_client(settings)
     engine = open_engine(settings)
     stop = threading.Event()
+    after_cycle = forwarder(engine, forwarding, stop)
     try:
         with database_errors(engine), single_writer(engine), stop_on_signals(stop):
             client.check_credentials()
@@ -236,8 +256,9 @@ def command_run(settings: Settings, once: bool, *, reconcile: bool = False) -> i
                 return EXIT_OK
             if once:
                 run_one_cycle(poller)
+                after_cycle()
                 return EXIT_OK
-            return run_forever(poller, settings.poll_seconds, stop)
+            return run_forever(poller, settings.poll_seconds, stop, after_cycle)
     except AlreadyRunning as exc:
         raise UserError(str(exc), EXIT_RUNNING) from None
     except (CredentialsRejected, HostUnreachable) as exc:
@@ -263,14 +284,31 @@ def command_reconcile(settings: Settings) -> int:
     return command_run(settings, once=True, reconcile=True)
 
 
-def run_forever(poller: Poller, poll_seconds: int, stop: threading.Event) -> int:
+def forwarder(
+    engine: Engine, forwarding: ForwardConfig | None, stop: threading.Event
+) -> Callable[[], None]:
+    """What runs after each cycle: a time-boxed forwarding pass, or nothing."""
+    if forwarding is None:
+        return lambda: None
+    return lambda: forward_after_cycle(engine, forwarding, stop)
+
+
+def run_forever(
+    poller: Poller,
+    poll_seconds: int,
+    stop: threading.Event,
+    after_cycle: Callable[[], None] = lambda: None,
+) -> int:
     """Run a cycle every `poll_seconds`; an overrunning cycle is not run twice. Between
-    polls, once a day, a reconciliation sweep (after a poll that succeeded)."""
+    polls, once a day, a reconciliation sweep (after a poll that succeeded); after each
+    cycle, forwarding (time-boxed)."""
     log.info("polling every %d s; Ctrl-C or SIGTERM stops after the current page", poll_seconds)
     while not stop.is_set():
         started = time.monotonic()
         if run_guarded(poller, run_one_cycle) and not stop.is_set() and poller.reconcile_due():
             run_guarded(poller, run_sweep)
+        if not stop.is_set():
+            after_cycle()
         next_due = started + poll_seconds
         stop.wait(max(0.0, next_due - time.monotonic()))
     log.info("stopped")
@@ -326,6 +364,7 @@ def print_status(status: dict[str, Any]) -> None:
                 + (f": {run['error']}" if run["error"] else "")
             )
     lines.append(f"last sweep       {describe_sweep(status['last_reconcile'])}")
+    lines += [f"forwarding       {describe_destination(d)}" for d in status["forwarding"]]
     if status["recent_runs"]:
         lines += ["", "recent runs (newest first)", RUN_HEADER]
         lines += [
@@ -362,6 +401,16 @@ def describe_sweep(run: dict[str, Any] | None) -> str:
     return text
 
 
+def describe_destination(row: dict[str, Any]) -> str:
+    """One forwarding destination in one line: delivered, lag, parked, last error."""
+    text = (
+        f"{row['destination']}: {row['delivered']:,} delivered, last "
+        f"{row['last_delivery_at'] or 'never'}; lag {row['lag_messages']:,} "
+        f"({row['lag_seconds']:,} s); {row['parked']:,} parked"
+    )
+    return text + (f"; last error: {row['last_error']}" if row["last_error"] else "")
+
+
 def command_status(settings: Settings, as_json: bool) -> int:
     engine = open_engine(settings)
     try:
@@ -374,6 +423,35 @@ def command_status(settings: Settings, as_json: bool) -> int:
     else:
         print_status(status)
     return EXIT_OK
+
+
+def command_forward(
+    settings: Settings, since: str | None, only: str | None, max_seconds: float
+) -> int:
+    """`forward`: deliver what is pending to every destination (or one), then exit; 1 when a
+    destination could not take everything."""
+    forwarding = load_forward_config(settings)
+    if forwarding is None:
+        raise UserError(
+            "nothing to forward to: set FORWARD_URL (and FORWARD_FORMAT) or FORWARD_CONFIG",
+            EXIT_CONFIG,
+        )
+    if only is not None and only not in {d.name for d in forwarding.destinations}:
+        raise UserError(f"no forwarding destination is named {only!r}", EXIT_CONFIG)
+    if max_seconds <= 0:
+        raise UserError("--max-seconds must be above 0", EXIT_CONFIG)
+    start = parse_since(since) if since else None
+    engine = open_engine(settings)
+    stop = threading.Event()
+    try:
+        with database_errors(engine), stop_on_signals(stop):
+            results = forward_pending(
+                engine, forwarding, max_seconds=max_seconds, stop=stop, since=start, only=only
+            )
+    finally:
+        engine.dispose()
+    failed = [r for r in results if r.error]
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def command_reset_cursor(settings: Settings, yes: bool) -> int:
@@ -417,6 +495,8 @@ def main(argv: list[str] | None = None) -> int:
             return command_status(settings, args.json)
         if args.command == "reconcile":
             return command_reconcile(settings)
+        if args.command == "forward":
+            return command_forward(settings, args.since, args.destination, args.max_seconds)
         return command_reset_cursor(settings, args.yes)
     except ConfigError as exc:
         return fail(str(exc), EXIT_CONFIG, args.verbose)

@@ -50,6 +50,20 @@ def cycle_lock(engine: Engine) -> Iterator[None]:
         yield
 
 
+FORWARD_RUNNING = (
+    "another forwarder is delivering to this destination ({where}); it resumes from the "
+    "same cursor, so nothing waits for long"
+)
+
+
+@contextmanager
+def forward_lock(engine: Engine, destination: str) -> Iterator[None]:
+    """Held while a forwarding pass delivers to one destination, so two forwarders (the
+    scheduled loop and `python -m ingest forward`) never send the same batch twice."""
+    with _lock(engine, f"forward-{destination}", FORWARD_RUNNING):
+        yield
+
+
 @contextmanager
 def _lock(engine: Engine, purpose: str, message: str) -> Iterator[None]:
     url = engine.url.render_as_string(hide_password=False)

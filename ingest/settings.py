@@ -90,6 +90,23 @@ def _access_list(name: str, raw: str) -> tuple[str, ...]:
 
 
 RECONCILE_DAYS_MAX = 90
+FORWARD_SCHEMES = ("file://", "https://", "syslog+tls://", "syslog+tcp://", "syslog+udp://")
+FORWARD_FORMATS = ("ecs", "cef", "ocsf")
+
+
+def _forward_url(name: str, raw: str) -> str:
+    """A destination URL; the value is never echoed, as a webhook URL is itself a secret."""
+    url = raw.strip()
+    if not url.lower().startswith(FORWARD_SCHEMES):
+        raise ConfigError(f"{name} must start with {', '.join(FORWARD_SCHEMES)}")
+    return url
+
+
+def _forward_format(name: str, raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in FORWARD_FORMATS:
+        raise ConfigError(f"{name} must be one of {', '.join(FORWARD_FORMATS)}, got {raw!r}")
+    return value
 
 
 def _reconcile_days(name: str, raw: str) -> int:
@@ -180,6 +197,33 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "entries, comma-separated",
         _access_list,
     ),
+    SettingSpec(
+        "FORWARD_CONFIG",
+        "",
+        "a TOML file of forwarding destinations (see [Forwarding](#forwarding))",
+        _text,
+    ),
+    SettingSpec(
+        "FORWARD_URL",
+        None,
+        "one forwarding destination: `file:///path/out.ndjson`, `https://…`, "
+        "`syslog+tls://host:6514`, `syslog+tcp://…` or `syslog+udp://…`",
+        _forward_url,
+        secret=True,
+    ),
+    SettingSpec(
+        "FORWARD_FORMAT",
+        "ecs",
+        "what `FORWARD_URL` receives: `ecs`, `cef` or `ocsf`",
+        _forward_format,
+    ),
+    SettingSpec(
+        "FORWARD_TOKEN",
+        None,
+        "a Splunk HTTP Event Collector token: an `https://` `FORWARD_URL` then gets HEC events",
+        _text,
+        secret=True,
+    ),
 )
 
 _SPECS = {spec.name: spec for spec in SETTINGS}
@@ -202,6 +246,10 @@ class Settings:
     admin_emails: tuple[str, ...] = ()
     viewer_emails: tuple[str, ...] = ()
     reconcile_days: int = 3
+    forward_config: str = ""
+    forward_url: str | None = field(default=None, repr=False)
+    forward_format: str = "ecs"
+    forward_token: str | None = field(default=None, repr=False)
 
     @property
     def effective_database_url(self) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, desc, select, text
 
 from db.engine import sqlite_path
 from db.models import IngestRun, RejectedRecord
+from ingest.forward.status import forwarding_status
 from ingest.store import Store
 
 RUN_FIELDS = (
@@ -170,4 +171,5 @@ def collect_status(engine: Engine, *, runs: int = 10, rejects: int = 10) -> dict
         "last_reconcile": run_dict(last_reconcile),
         "recent_runs": [run_dict(row) for row in recent],
         "recent_rejects": [{k: _iso(v) for k, v in dict(row).items()} for row in rejected],
+        "forwarding": forwarding_status(engine),
     }

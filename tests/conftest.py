@@ -44,7 +44,9 @@ def make_settings(base_url: str, db_path: Path, **overrides: str) -> Settings:
 def subprocess_env(settings_env: dict[str, str]) -> dict[str, str]:
     """A child environment with only our settings (no stray .env, no inherited values)."""
     env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("MIMECAST_", "DB_", "DATABASE_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MIMECAST_", "DB_", "DATABASE_", "FORWARD_"))
     }
     # Empty, not absent: an access list in a developer's .env would close the dashboard.
     env.update(ADMIN_EMAILS="", VIEWER_EMAILS="")

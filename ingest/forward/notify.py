@@ -1,0 +1,144 @@
+"""Alert notifications for chat and webhooks: one message per alert, with its one-line
+explanation and a link to the evidence. Pure functions over `Alert`.
+
+The summary may quote search text, which is hostile: Slack gets it as `plain_text` (and the
+fallback `text` with `mrkdwn: false`, `&<>` escaped), Teams as `TextRun`s, which Adaptive
+Cards never read as Markdown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+import orjson
+
+from ingest.forward.formats import ecs_alert, iso_millis
+from ingest.forward.messages import Alert
+
+SLACK_TEXT_LIMIT = 3000  # a section block's text; the header's is 150
+SIGNATURE_HEADER = "X-Signature"
+TIMESTAMP_HEADER = "X-Signature-Timestamp"
+ID_HEADER = "X-Message-Id"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def slack_escape(text: str) -> str:
+    """Slack's three control characters, so `<!channel>` in a search text stays text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _headline(alert: Alert) -> str:
+    return f"{alert.severity.upper()}: {alert.rule} — {alert.email_addr}"
+
+
+def slack_message(alert: Alert) -> dict[str, Any]:
+    """An incoming-webhook payload: a header, the summary, the window, a button to the evidence."""
+    window = f"{iso_millis(alert.window_start)} → {iso_millis(alert.window_end)}"
+    return {
+        "text": slack_escape(f"{_headline(alert)}: {alert.summary}"),
+        "mrkdwn": False,
+        "blocks": [
+            {
+                "type": "header",
+                "text": {"type": "plain_text", "text": _clip(_headline(alert), 150)},
+            },
+            {
+                "type": "section",
+                "text": {"type": "plain_text", "text": _clip(alert.summary, SLACK_TEXT_LIMIT)},
+            },
+            {
+                "type": "context",
+                "elements": [
+                    {"type": "plain_text", "text": _clip(f"{window} · alert {alert.id}", 2000)}
+                ],
+            },
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": "Open the evidence"},
+                        "url": alert.evidence_url,
+                        "action_id": "evidence",
+                    }
+                ],
+            },
+        ],
+    }
+
+
+def _runs(text: str, **style: Any) -> dict[str, Any]:
+    return {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": text, **style}]}
+
+
+def teams_message(alert: Alert) -> dict[str, Any]:
+    """A Teams Workflows ("When a Teams webhook request is received") message carrying one
+    Adaptive Card 1.4; Office 365 connector MessageCards are retired."""
+    window = f"{iso_millis(alert.window_start)} → {iso_millis(alert.window_end)}"
+    card = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": [
+            _runs(_headline(alert), weight="Bolder", size="Medium"),
+            _runs(alert.summary),
+            _runs(f"{window} · alert {alert.id}", isSubtle=True, size="Small"),
+        ],
+        "actions": [
+            {"type": "Action.OpenUrl", "title": "Open the evidence", "url": alert.evidence_url}
+        ],
+    }
+    return {
+        "type": "message",
+        "attachments": [
+            {
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": None,
+                "content": card,
+            }
+        ],
+    }
+
+
+def webhook_body(alert: Alert) -> bytes:
+    """The generic webhook's body: the alert as its ECS document."""
+    return orjson.dumps(ecs_alert(alert))
+
+
+def sign(key: bytes, timestamp: int, body: bytes) -> str:
+    """`sha256=<hex>` of HMAC-SHA256 over `<timestamp>.<body>`: the timestamp is signed too,
+    so a captured request cannot be replayed later with a fresh timestamp."""
+    digest = hmac.new(key, str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def signed_webhook(alert: Alert, key: bytes, timestamp: int) -> tuple[bytes, dict[str, str]]:
+    """Body and headers of one generic webhook request."""
+    body = webhook_body(alert)
+    return body, {
+        "Content-Type": "application/json",
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: sign(key, timestamp, body),
+        ID_HEADER: alert.id,
+    }
+
+
+def verify(
+    key: bytes, body: bytes, headers: dict[str, str], now: int, tolerance: int = 300
+) -> bool:
+    """What a receiver checks: the signature matches and the timestamp is recent."""
+    try:
+        timestamp = int(headers[TIMESTAMP_HEADER])
+    except (KeyError, ValueError):
+        return False
+    if abs(now - timestamp) > tolerance:
+        return False
+    return hmac.compare_digest(sign(key, timestamp, body), headers.get(SIGNATURE_HEADER, ""))
+
+
+CHAT_FORMATS = ("slack", "teams", "webhook")

@@ -1,0 +1,344 @@
+"""Forwarding formats: ECS field for field as Elastic's Mimecast integration, CEF escaping,
+OCSF classes, and the alert notifications against their published schemas."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import jsonschema
+import pytest
+
+from ingest.forward.formats import (
+    cef_alert,
+    cef_search,
+    ecs_alert,
+    ecs_search,
+    ocsf_alert,
+    ocsf_search,
+)
+from ingest.forward.messages import Alert, Search
+from ingest.forward.notify import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    sign,
+    signed_webhook,
+    slack_message,
+    teams_message,
+    verify,
+)
+from tests.support.forward_receivers import parse_cef
+
+WHEN = datetime(2024, 11, 12, 16, 21, 27, tzinfo=UTC)
+HOSTILE = "<!channel> *bold* [click](https://evil.example) =cmd|' /C calc'!A0 \\ a=b|c\nnext"
+
+
+def search(**changes: object) -> Search:
+    values: dict[str, object] = {
+        "key": "k" * 64,
+        "create_time": WHEN,
+        "email_addr": "dhamilton@mimecast.local",
+        "source": "archive",
+        "search_text": "[User : dhamilton@mimecast.local]",
+        "search_reason": "case 42",
+        "description": "Message Tracking Search",
+        "search_path": "/inbox",
+    }
+    values.update(changes)
+    return Search(**values)  # type: ignore[arg-type]
+
+
+def alert(**changes: object) -> Alert:
+    values: dict[str, object] = {
+        "id": "alert-7",
+        "rule": "out_of_hours_burst",
+        "email_addr": "ann@example.com",
+        "window_start": WHEN,
+        "window_end": datetime(2024, 11, 12, 17, 21, 27, tzinfo=UTC),
+        "severity": "high",
+        "summary": "ann@example.com searched 140 times between 02:00 and 03:00 UTC",
+        "evidence_url": "https://dash.example.com/user?email=ann%40example.com",
+        "created_at": datetime(2024, 11, 12, 17, 30, tzinfo=UTC),
+    }
+    values.update(changes)
+    return Alert(**values)  # type: ignore[arg-type]
+
+
+def test_ecs_search_matches_elastics_archive_search_logs_pipeline_field_for_field():
+    assert ecs_search(search()) == {
+        "@timestamp": "2024-11-12T16:21:27.000Z",
+        "ecs": {"version": "8.11.0"},
+        "event": {
+            "id": "k" * 64,
+            "kind": "event",
+            "category": ["api"],
+            "type": ["admin"],
+            "created": "2024-11-12T16:21:27.000Z",
+            "dataset": "mimecast.archive_search_logs",
+        },
+        "user": {
+            "email": "dhamilton@mimecast.local",
+            "name": "dhamilton",
+            "domain": "mimecast.local",
+        },
+        "related": {"user": ["dhamilton", "dhamilton@mimecast.local"]},
+        "mimecast": {
+            "search_details": {
+                "text": "[User : dhamilton@mimecast.local]",
+                "reason": "case 42",
+                "description": "Message Tracking Search",
+                "source": "archive",
+                "path": "/inbox",
+            }
+        },
+    }
+
+
+def test_ecs_system_sender_has_no_name_or_domain_and_empty_fields_are_left_out():
+    """Elastic's sample event: `<>` keeps only `user.email` and `related.user: ["<>"]`;
+    an empty reason or a missing path is dropped, not sent as ""."""
+    doc = ecs_search(search(email_addr="<>", search_reason="", search_path=None))
+    assert doc["user"] == {"email": "<>"}
+    assert doc["related"] == {"user": ["<>"]}
+    assert set(doc["mimecast"]["search_details"]) == {"text", "description", "source"}
+    doc = ecs_search(search(search_text="", search_reason=None, description="", source=None,
+                            search_path=""))  # fmt: skip
+    assert "mimecast" not in doc
+
+
+def test_ecs_splits_the_address_at_its_last_at_sign():
+    doc = ecs_search(search(email_addr='"a@b"@example.com'))
+    assert doc["user"]["name"] == '"a@b"'
+    assert doc["user"]["domain"] == "example.com"
+
+
+def test_ecs_alert_is_an_alert_event_with_the_alert_id():
+    doc = ecs_alert(alert())
+    assert doc["event"]["kind"] == "alert"
+    assert doc["event"]["id"] == "alert-7"
+    assert doc["event"]["reference"].startswith("https://dash.example.com/")
+    assert doc["user"]["email"] == "ann@example.com"
+
+
+def test_cef_escapes_pipe_backslash_and_equals_and_parses_back():
+    hostile = search(search_text=HOSTILE, search_reason="a=b", email_addr="x|y=z\\w@ex.com")
+    line = cef_search(hostile)
+    assert "\n" not in line and "\r" not in line
+    header, ext = parse_cef(line)
+    assert header == ["0", "Mimecast", "Archive Search Logs", "2.0", "archive-search",
+                      "Archive search", "3"]  # fmt: skip
+    assert ext["msg"] == HOSTILE
+    assert ext["reason"] == "a=b"
+    assert ext["suser"] == "x|y=z\\w@ex.com"
+    assert ext["externalId"] == "k" * 64
+    assert ext["rt"] == str(int(WHEN.timestamp() * 1000))
+    assert ext["cs2Label"] == "searchPath" and ext["cs2"] == "/inbox"
+
+
+def test_cef_header_fields_escape_pipe_and_backslash():
+    line = cef_alert(alert(rule="a|b\\c"))
+    header, ext = parse_cef(line)
+    assert header[4] == "alert:a|b\\c"
+    assert ext["cs1"] == "a|b\\c"
+    assert header[6] == "8"
+
+
+def test_ocsf_search_is_web_resources_activity_search_and_alert_a_detection_finding():
+    doc = ocsf_search(search())
+    assert (doc["class_uid"], doc["activity_id"], doc["type_uid"]) == (6001, 5, 600105)
+    assert doc["category_uid"] == 6
+    assert doc["metadata"]["uid"] == "k" * 64
+    assert doc["actor"]["user"]["email_addr"] == "dhamilton@mimecast.local"
+    assert doc["time"] == int(WHEN.timestamp() * 1000)
+    finding = ocsf_alert(alert())
+    assert (finding["class_uid"], finding["activity_id"], finding["type_uid"]) == (2004, 1, 200401)
+    assert finding["finding_info"]["uid"] == "alert-7"
+    assert finding["severity_id"] == 4
+
+
+# The parts of the published schemas the messages use. Slack: Block Kit reference
+# (api.slack.com/reference/block-kit: header text plain_text ≤ 150, section text ≤ 3000,
+# ≤ 50 blocks, button text ≤ 75 and url ≤ 3000). Teams Workflows: a `message` with one
+# attachment of contentType application/vnd.microsoft.card.adaptive whose content validates
+# as an Adaptive Card (adaptivecards.io/schemas/adaptive-card.json, RichTextBlock/TextRun,
+# Action.OpenUrl).
+_PLAIN = {
+    "type": "object",
+    "required": ["type", "text"],
+    "properties": {"type": {"const": "plain_text"}, "text": {"type": "string", "minLength": 1}},
+}
+SLACK_SCHEMA = {
+    "type": "object",
+    "required": ["text", "blocks"],
+    "properties": {
+        "text": {"type": "string", "maxLength": 40000},
+        "mrkdwn": {"type": "boolean"},
+        "blocks": {
+            "type": "array",
+            "maxItems": 50,
+            "items": {
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "required": ["type", "text"],
+                        "properties": {
+                            "type": {"const": "header"},
+                            "text": {
+                                **_PLAIN,
+                                "properties": {
+                                    **_PLAIN["properties"],
+                                    "text": {"type": "string", "maxLength": 150},
+                                },
+                            },
+                        },
+                        "additionalProperties": False,
+                    },
+                    {
+                        "type": "object",
+                        "required": ["type", "text"],
+                        "properties": {
+                            "type": {"const": "section"},
+                            "text": {
+                                "type": "object",
+                                "required": ["type", "text"],
+                                "properties": {
+                                    "type": {"enum": ["plain_text", "mrkdwn"]},
+                                    "text": {"type": "string", "minLength": 1, "maxLength": 3000},
+                                },
+                            },
+                        },
+                        "additionalProperties": False,
+                    },
+                    {
+                        "type": "object",
+                        "required": ["type", "elements"],
+                        "properties": {
+                            "type": {"const": "context"},
+                            "elements": {"type": "array", "maxItems": 10, "items": _PLAIN},
+                        },
+                        "additionalProperties": False,
+                    },
+                    {
+                        "type": "object",
+                        "required": ["type", "elements"],
+                        "properties": {
+                            "type": {"const": "actions"},
+                            "elements": {
+                                "type": "array",
+                                "maxItems": 25,
+                                "items": {
+                                    "type": "object",
+                                    "required": ["type", "text", "action_id"],
+                                    "properties": {
+                                        "type": {"const": "button"},
+                                        "text": _PLAIN,
+                                        "url": {"type": "string", "maxLength": 3000},
+                                        "action_id": {"type": "string", "maxLength": 255},
+                                    },
+                                },
+                            },
+                        },
+                        "additionalProperties": False,
+                    },
+                ]
+            },
+        },
+    },
+}
+_TEXT_RUN = {
+    "type": "object",
+    "required": ["type", "text"],
+    "properties": {
+        "type": {"const": "TextRun"},
+        "text": {"type": "string"},
+        "weight": {"enum": ["Default", "Lighter", "Bolder"]},
+        "size": {"enum": ["Default", "Small", "Medium", "Large", "ExtraLarge"]},
+        "isSubtle": {"type": "boolean"},
+    },
+    "additionalProperties": False,
+}
+TEAMS_SCHEMA = {
+    "type": "object",
+    "required": ["type", "attachments"],
+    "properties": {
+        "type": {"const": "message"},
+        "attachments": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["contentType", "content"],
+                "properties": {
+                    "contentType": {"const": "application/vnd.microsoft.card.adaptive"},
+                    "contentUrl": {"type": ["string", "null"]},
+                    "content": {
+                        "type": "object",
+                        "required": ["type", "version", "body"],
+                        "properties": {
+                            "$schema": {"type": "string"},
+                            "type": {"const": "AdaptiveCard"},
+                            "version": {"enum": ["1.0", "1.1", "1.2", "1.3", "1.4", "1.5"]},
+                            "body": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["type", "inlines"],
+                                    "properties": {
+                                        "type": {"const": "RichTextBlock"},
+                                        "inlines": {"type": "array", "items": _TEXT_RUN},
+                                    },
+                                    "additionalProperties": False,
+                                },
+                            },
+                            "actions": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["type", "url"],
+                                    "properties": {
+                                        "type": {"const": "Action.OpenUrl"},
+                                        "title": {"type": "string"},
+                                        "url": {"type": "string", "format": "uri"},
+                                    },
+                                    "additionalProperties": False,
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+@pytest.mark.parametrize("summary", ["plain summary", HOSTILE, "x" * 5000])
+def test_slack_message_validates_and_shows_hostile_text_as_plain_text(summary: str):
+    message = slack_message(alert(summary=summary))
+    jsonschema.validate(message, SLACK_SCHEMA)
+    assert message["mrkdwn"] is False
+    assert "<!channel>" not in message["text"]  # escaped, so Slack does not ping anyone
+    assert message["blocks"][-1]["elements"][0]["url"] == alert().evidence_url
+    json.dumps(message)
+
+
+@pytest.mark.parametrize("summary", ["plain summary", HOSTILE])
+def test_teams_message_is_an_adaptive_card_whose_text_is_never_markdown(summary: str):
+    message = teams_message(alert(summary=summary))
+    jsonschema.validate(message, TEAMS_SCHEMA)
+    card = message["attachments"][0]["content"]
+    texts = [run["text"] for block in card["body"] for run in block["inlines"]]
+    assert summary in texts  # verbatim, in a TextRun (which Adaptive Cards never parse)
+    assert card["actions"][0]["url"] == alert().evidence_url
+
+
+def test_generic_webhook_signs_timestamp_and_body_with_hmac_sha256():
+    key = b"hmac-key"
+    body, headers = signed_webhook(alert(), key, 1_700_000_000)
+    assert json.loads(body)["event"]["id"] == "alert-7"
+    assert headers[TIMESTAMP_HEADER] == "1700000000"
+    assert headers[SIGNATURE_HEADER] == sign(key, 1_700_000_000, body)
+    assert verify(key, body, headers, now=1_700_000_010)
+    assert not verify(b"other", body, headers, now=1_700_000_010)
+    assert not verify(key, body + b" ", headers, now=1_700_000_010)
+    assert not verify(key, body, headers, now=1_700_000_000 + 3600)  # a replay, later
