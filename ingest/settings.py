@@ -7,6 +7,7 @@ environment, and from a `.env` file for anything the environment does not set.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -17,6 +18,7 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
+from sqlalchemy.engine import URL
 
 DEFAULT_BASE_URL = "https://api.services.mimecast.com"
 
@@ -36,11 +38,60 @@ def _positive_int(name: str, raw: str, *, allow_zero: bool = False) -> int:
     return value
 
 
+def _ranged(least: int, most: int) -> Callable[[str, str], int]:
+    """A parser for a whole number from `least` to `most`: every numeric setting has a
+    documented range, so no value can overflow a date or a timer further on."""
+
+    def parse(name: str, raw: str) -> int:
+        text = raw.strip()
+        if not re.fullmatch(r"[+-]?\d{1,30}", text):
+            shown = text if len(text) <= 40 else text[:39] + "…"
+            raise ConfigError(
+                f"{name} must be a whole number from {least} to {most}, got {shown!r}"
+            )
+        value = int(text)
+        if value < least:
+            bound = "0 or more" if least == 0 else f"at least {least}"
+            raise ConfigError(f"{name} must be {bound} (at most {most}), got {value}")
+        if value > most:
+            raise ConfigError(f"{name} must be at most {most} (at least {least}), got {value}")
+        return value
+
+    return parse
+
+
+# Ranges: a backfill of ten years at most, a poll at least every week, an overlap of at
+# most thirty days (a longer one would re-read a month on every poll).
+BACKFILL_DAYS_RANGE = (1, 3650)
+POLL_SECONDS_RANGE = (1, 7 * 86_400)
+LOOKBACK_SECONDS_RANGE = (0, 30 * 86_400)
+
+
+def is_loopback_host(host: str) -> bool:
+    """`localhost` or a loopback address: where the simulator runs."""
+    host = host.lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _base_url(name: str, raw: str) -> str:
     url = raw.strip().rstrip("/")
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+    try:
+        parsed = urlparse(url)
+        host = parsed.hostname
+    except ValueError:
+        host = None
+    if parsed.scheme not in ("http", "https") or not host:
         raise ConfigError(f"{name} must be an http(s) URL such as {DEFAULT_BASE_URL}, got {raw!r}")
+    if parsed.scheme == "http" and not is_loopback_host(host):
+        raise ConfigError(
+            f"{name} must use https for {host}: plain http would send the client secret in "
+            f"clear (http is accepted only for a simulator on this machine), got {raw!r}"
+        )
     return url
 
 
@@ -113,15 +164,21 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "INITIAL_BACKFILL_DAYS",
         "30",
-        "days fetched by the first run",
-        _positive_int,
+        "days fetched by the first run, 1 to 3650",
+        _ranged(*BACKFILL_DAYS_RANGE),
     ),
-    SettingSpec("POLL_SECONDS", "3600", "interval of the scheduled loop", _positive_int),
+    SettingSpec(
+        "POLL_SECONDS",
+        "3600",
+        "interval of the scheduled loop, 1 to 604800 (a week)",
+        _ranged(*POLL_SECONDS_RANGE),
+    ),
     SettingSpec(
         "LOOKBACK_SECONDS",
         "7200",
-        "overlap re-read on every delta poll, to catch late-arriving events",
-        lambda n, r: _positive_int(n, r, allow_zero=True),
+        "overlap re-read on every delta poll, to catch late-arriving events, 0 to 2592000 "
+        "(30 days)",
+        _ranged(*LOOKBACK_SECONDS_RANGE),
     ),
     SettingSpec("DB_PATH", "data/searchlogs.db", "SQLite file (its folder is created)", _text),
     SettingSpec(
@@ -181,10 +238,14 @@ class Settings:
 
     @property
     def effective_database_url(self) -> str:
-        """DATABASE_URL if set, else a SQLite URL for DB_PATH."""
+        """DATABASE_URL if set, else a SQLite URL for DB_PATH.
+
+        Built with `URL.create`, which escapes the path: formatted into a string, a `?` or
+        `%` in DB_PATH would start a query string or an escape and open another file."""
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{Path(self.db_path).expanduser()}"
+        url = URL.create("sqlite", database=str(Path(self.db_path).expanduser()))
+        return url.render_as_string(hide_password=False)
 
     def require_credentials(self) -> tuple[str, str]:
         """Both credentials, or a ConfigError naming the missing one."""

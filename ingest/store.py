@@ -98,7 +98,11 @@ REJECT_COLUMNS = (
 # lands on a random page of the event_key index: a page cache that holds most of it saves a
 # read per row, and checkpointing the WAL every ~100 MB instead of every 4 MB copies a page
 # the rows touch again and again to the database file once, not once per commit.
-SQLITE_WRITER_PRAGMAS = ("PRAGMA cache_size = -65536", "PRAGMA wal_autocheckpoint = 25000")
+SQLITE_WRITER_PRAGMAS = (
+    "PRAGMA cache_size = -65536",
+    "PRAGMA wal_autocheckpoint = 25000",
+    "PRAGMA journal_size_limit = 16777216",
+)
 
 
 @cache

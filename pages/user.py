@@ -8,16 +8,17 @@ import math
 import streamlit as st
 
 from dashboard import cached, chrome, export, figures
-from dashboard.filters import P_EMAIL, parse_email
+from dashboard.filters import NO_SUCH_USER, P_EMAIL, parse_email
 from dashboard.formatting import format_time, literal, plural
 
 PAGE_ROWS = 100
 
 ctx = chrome.page_start("User history")
-email = chrome.page_param(P_EMAIL, parse_email, "not an e-mail address.")
+users = cached.filter_options(ctx.url, ctx.version).users
+known = frozenset(users)
+email = chrome.page_param(P_EMAIL, lambda raw: parse_email(raw, known), f"{NO_SUCH_USER}.")
 
 if email is None:
-    users = cached.filter_options(ctx.url, ctx.version).users
     if not users:
         st.info("No users to show yet.")
         st.stop()
