@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
@@ -54,7 +55,8 @@ def redact_url(url: str | URL) -> str:
         name: (REDACTED if _SECRET_PARAM.search(name) else value)
         for name, value in parsed.query.items()
     }
-    return parsed.set(query=query).render_as_string(hide_password=True)
+    shown = parsed.set(query=query).render_as_string(hide_password=True)
+    return shown.replace(quote(REDACTED, safe=""), REDACTED)  # rendering escapes the `*`s
 
 
 def _secret_values(url: str | URL) -> list[str]:
