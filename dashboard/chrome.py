@@ -229,7 +229,9 @@ def _with_selected(options: tuple[str, ...], selected: list[str]) -> list[str]:
 
 
 def _user_label(email: str) -> str:
-    return "<> (system)" if email == SYSTEM_SENDER else email
+    if email == SYSTEM_SENDER:
+        return "<> (system)"
+    return email or "(empty address)"
 
 
 def sidebar_filters(

@@ -31,7 +31,7 @@ if email is None:
 assert email is not None
 filters = ctx.filters.for_user(email)
 chrome.record_view(ctx, "view_user", target=email, filters=filters)
-st.subheader(literal(email))
+st.subheader(literal(email) if email else "(an empty address, as the archive stored it)")
 if ctx.filters.users and email not in ctx.filters.users:
     st.caption("The sidebar's user filter does not apply on this page.")
 activity = cached.activity(ctx.url, ctx.version, filters, ctx.tz)
