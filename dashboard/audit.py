@@ -1,10 +1,11 @@
 """What the dashboard records about its own use: views, exports, cursor resets, refusals.
 
 A view is recorded once per distinct view (page, target and filters), not on every rerun:
-the last one recorded is remembered in the session. Exports are recorded by the download
-button's `on_click` callback, and admin actions check the role again when they run, not
-only when their button was drawn. Writing to the trail never breaks a page: a failed
-write is logged and shown as a one-line warning.
+the last one recorded is remembered in the session. A download is recorded when its file
+is made, whatever asked for it (`record_download`), and admin actions check the role again
+when they run, not only when their button was drawn. Writing a view's entry never breaks a
+page: a failed write is logged and shown as a one-line warning; a download whose entry
+cannot be written is not served.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import auth, cached
@@ -95,21 +97,21 @@ def record_view(
         st.session_state[LAST_VIEW_KEY] = key
 
 
-def record_export(
-    url: str,
-    action: str,
-    *,
-    target: str | None,
-    filters: SearchFilters | Mapping[str, Any] | None,
-    rows: int,
-    file_name: str,
-) -> None:
-    """A download button's `on_click`: who downloaded what, how many rows."""
-    visitor = auth.current_visitor()
-    write(
-        url,
-        entry(visitor, action, target=target, filters=filters, rows=rows, detail=file_name),
-    )
+class DownloadNotRecorded(Exception):
+    """The audit entry of a download could not be written, so its file is not served."""
+
+
+def record_download(engine: Engine, item: trail.AuditEntry) -> None:
+    """Write a download's entry as its file is made (see `chrome.audited_download`).
+
+    Runs on Streamlit's download thread, with no page to warn on: a failed write is
+    logged and raised, and Streamlit then serves no file (fail closed: no download
+    leaves the trail without an entry)."""
+    try:
+        trail.record(engine, item)
+    except SQLAlchemyError as exc:
+        log.error("download refused: could not write its audit event (%s)", type(exc).__name__)
+        raise DownloadNotRecorded("the audit trail refused the download's entry") from None
 
 
 def record_action(url: str, visitor: Visitor, action: str, detail: str) -> None:
@@ -145,21 +147,24 @@ def trail_filter(
 
 
 def readable_filters(stored: object) -> str:
-    """A stored filters object for reading: `from=2026-03-01 · user=a@x.com, b@x.com`
-    (a missing value, None or NaN from pandas, reads as nothing)."""
+    """A stored filters object for reading: `from="2026-03-01" · user=["a@x.com","b@x.com"]`
+    (a missing value, None or NaN from pandas, reads as nothing).
+
+    Every value is written as JSON, quotes and backslashes escaped, so a crafted search
+    text such as `x · user=boss@x.com` stays visibly inside its own quotes and cannot pass
+    for another filter."""
     if not isinstance(stored, str) or not stored:
         return ""
     try:
         values = json.loads(stored)
     except ValueError:
-        return stored
+        return json.dumps(stored, ensure_ascii=False)
     if not isinstance(values, dict):
-        return stored
-    parts = []
-    for key, value in sorted(values.items()):
-        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-        parts.append(f"{key}={shown}")
-    return " · ".join(parts)
+        return json.dumps(values, ensure_ascii=False)
+    return " · ".join(
+        f"{key}={json.dumps(value, ensure_ascii=False, separators=(',', ':'))}"
+        for key, value in sorted(values.items())
+    )
 
 
 def for_display(events: pd.DataFrame, tz: str) -> pd.DataFrame:

@@ -10,7 +10,7 @@ and the time zone in use.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -229,7 +229,9 @@ def _with_selected(options: tuple[str, ...], selected: list[str]) -> list[str]:
 
 
 def _user_label(email: str) -> str:
-    return "<> (system)" if email == SYSTEM_SENDER else email
+    if email == SYSTEM_SENDER:
+        return "<> (system)"
+    return email or "(empty address)"
 
 
 def sidebar_filters(
@@ -247,7 +249,7 @@ def sidebar_filters(
     incoming = filter_part(_current_query())
     problems: list[str] = []
     if incoming and incoming != state.get(LAST_QUERY_KEY):
-        parsed, problems = parse_filters(incoming, today)
+        parsed, problems = parse_filters(incoming, today, frozenset(options.users))
         _seed(parsed)
     elif K_DATES not in state:
         _seed(state.get(LAST_FILTERS_KEY) or default_filters(today))
@@ -398,6 +400,49 @@ def search_columns(time_format: str) -> dict[str, Any]:
     }
 
 
+def audited_download(
+    ctx: Context,
+    label: str,
+    produce: Callable[[], tuple[bytes, int]],
+    *,
+    action: str,
+    target: str | None,
+    filters: SearchFilters | Mapping[str, Any] | None,
+    file_name: str,
+    mime: str,
+    where: Any = None,
+    disabled: bool = False,
+) -> None:
+    """A download button whose file is made only when it is asked for, and recorded in
+    the audit trail as it is made, with the rows it holds.
+
+    Why not `on_click`: Streamlit serves a file from its media endpoint whether or not the
+    click reaches the app, so a client could take the data and leave no entry. Here the
+    data is a deferred callable (Streamlit 1.67 runs it when the browser asks for the file,
+    on a thread of its own: `MediaFileManager.execute_deferred`), which writes the entry
+    before it hands over the bytes; if the entry cannot be written, no file is served. The
+    visitor is read now, while the page runs: the callable has no session to read it from.
+    """
+    who = visitor(ctx.settings)
+    engine = ctx.engine
+
+    def data() -> bytes:
+        content, rows = produce()
+        item = audit.entry(who, action, target=target, filters=filters, rows=rows, detail=file_name)
+        audit.record_download(engine, item)
+        return content
+
+    (where or st).download_button(
+        label,
+        data=data,
+        file_name=file_name,
+        mime=mime,
+        on_click="ignore",
+        icon=":material/download:",
+        disabled=disabled,
+    )
+
+
 def download_searches(
     ctx: Context,
     filters: SearchFilters,
@@ -406,28 +451,23 @@ def download_searches(
     *,
     target: str | None = None,
 ) -> None:
-    """A CSV of every search matching `filters`, streamed from SQL when it is clicked.
+    """A CSV of every search matching `filters`, streamed from SQL when it is requested
+    (`target`: the user or day exported, for the audit trail)."""
 
-    The click is recorded in the audit trail (`target`: the user or day exported)."""
-
-    def recorded() -> None:
-        rows = cached.count_searches(ctx.url, cached.data_version(ctx.url), filters, ctx.tz)
-        audit.record_export(
-            ctx.url, "export_csv", target=target, filters=filters, rows=rows, file_name=file_name
-        )
-
-    def csv_bytes() -> bytes:
-        return export.csv_from_chunks(
+    def csv_bytes() -> tuple[bytes, int]:
+        return export.csv_with_rows(
             queries.iter_searches(ctx.engine, filters, ctx.tz), queries.SEARCH_COLUMNS
         )
 
-    st.download_button(
+    audited_download(
+        ctx,
         label,
-        data=csv_bytes,
+        csv_bytes,
+        action="export_csv",
+        target=target,
+        filters=filters,
         file_name=file_name,
         mime="text/csv",
-        on_click=recorded,
-        icon=":material/download:",
     )
 
 

@@ -51,11 +51,18 @@ def to_csv(frame: pd.DataFrame) -> str:
 
 def csv_from_chunks(chunks: Iterable[pd.DataFrame], columns: Iterable[str]) -> bytes:
     """One CSV file from frames streamed out of the database, one header, UTF-8."""
+    return csv_with_rows(chunks, columns)[0]
+
+
+def csv_with_rows(chunks: Iterable[pd.DataFrame], columns: Iterable[str]) -> tuple[bytes, int]:
+    """`csv_from_chunks` and the number of rows written (what the audit trail records)."""
     buffer = io.StringIO()
     pd.DataFrame(columns=list(columns)).to_csv(buffer, index=False, lineterminator=LINE_END)
+    rows = 0
     for chunk in chunks:
         prepare(chunk).to_csv(buffer, index=False, header=False, lineterminator=LINE_END)
-    return buffer.getvalue().encode("utf-8")
+        rows += len(chunk)
+    return buffer.getvalue().encode("utf-8"), rows
 
 
 def per_day_json(per_day: pd.DataFrame) -> str:

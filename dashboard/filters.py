@@ -8,10 +8,10 @@ one-line message (plain text — the caller escapes it for display) instead of a
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, timedelta
 
-from db.queries import SYSTEM_SENDER, SearchFilters
+from db.queries import SearchFilters
 
 DEFAULT_DAYS = 30
 EARLIEST = date(1990, 1, 1)
@@ -39,8 +39,8 @@ SYSTEM_INCLUDED = "include"
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _YEAR = re.compile(r"^\d{4}$")
-# Permissive on purpose: real addresses carry apostrophes and non-ASCII letters.
-_EMAIL = re.compile(r"^[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+$")
+SHOWN_VALUES = 3
+NO_SUCH_USER = "no search by this address is stored"
 
 QueryValues = Mapping[str, str | list[str]]
 
@@ -98,31 +98,69 @@ def parse_year(raw: str) -> int | None:
     return year if EARLIEST.year <= year <= LATEST.year else None
 
 
-def parse_email(raw: str) -> str | None:
-    """A stored-form address (trimmed, lower case), `<>` for the system, or None."""
+def parse_email(raw: str, known: Collection[str]) -> str | None:
+    """The stored address a link names, or None if no search by it is stored.
+
+    Checked against the stored values, not a pattern: whatever the archive recorded
+    (`''`, `"john doe"@example.com`, `a@b@c.com`, 400 characters) is a user the summary
+    lists, and its link must open. The value is taken as stored, or trimmed and in lower
+    case as the ingest stores addresses (a hand-typed `Ann@Example.com`).
+    """
+    if raw in known:
+        return raw
     value = raw.strip().lower()
-    if value == SYSTEM_SENDER:
-        return value
-    if len(value) > 320 or not _EMAIL.match(value):
-        return None
-    return value
+    return value if value in known else None
+
+
+def ignored(key: str, values: list[str], reason: str) -> str:
+    """One message for every bad value of one parameter (300 bad `user=` give one line)."""
+    if len(values) == 1:
+        return f"Ignored {key}={shown(values[0])}: {reason}."
+    some = ", ".join(shown(value) for value in values[:SHOWN_VALUES])
+    more = f" and {len(values) - SHOWN_VALUES} more" if len(values) > SHOWN_VALUES else ""
+    return f"Ignored {len(values)} values of {key} ({some}{more}): {reason}."
 
 
 def _texts(params: QueryValues, key: str, label: str, problems: list[str]) -> tuple[str, ...]:
     kept: list[str] = []
+    bad: list[str] = []
     for raw in _values(params, key):
         if not raw or len(raw) > MAX_VALUE or any(ord(c) < 32 for c in raw):
-            problems.append(f"Ignored {key}={shown(raw)}: not a valid {label}.")
+            bad.append(raw)
         elif raw not in kept:
             kept.append(raw)
+    if bad:
+        problems.append(ignored(key, bad, f"not a valid {label}"))
     if len(kept) > MAX_VALUES:
         problems.append(f"Kept the first {MAX_VALUES} values of {key}.")
         kept = kept[:MAX_VALUES]
     return tuple(kept)
 
 
-def parse_filters(params: QueryValues, today: date) -> tuple[SearchFilters, list[str]]:
-    """Filters from a query string; anything missing or invalid takes its default."""
+def _users(params: QueryValues, known: Collection[str], problems: list[str]) -> tuple[str, ...]:
+    known = known if isinstance(known, (set, frozenset)) else frozenset(known)
+    kept: list[str] = []
+    bad: list[str] = []
+    for raw in _values(params, P_USER):
+        email = parse_email(raw, known)
+        if email is None:
+            bad.append(raw)
+        elif email not in kept:
+            kept.append(email)
+    if bad:
+        problems.append(ignored(P_USER, bad, NO_SUCH_USER))
+    if len(kept) > MAX_VALUES:
+        problems.append(f"Kept the first {MAX_VALUES} values of {P_USER}.")
+        kept = kept[:MAX_VALUES]
+    return tuple(kept)
+
+
+def parse_filters(
+    params: QueryValues, today: date, known_users: Collection[str] = frozenset()
+) -> tuple[SearchFilters, list[str]]:
+    """Filters from a query string; anything missing or invalid takes its default.
+
+    `known_users`: every stored address (a `user=` value must name one of them)."""
     problems: list[str] = []
     default = default_filters(today)
     start, end = default.start, default.end
@@ -146,13 +184,7 @@ def parse_filters(params: QueryValues, today: date) -> tuple[SearchFilters, list
         )
         start, end = default.start, default.end
 
-    users: list[str] = []
-    for raw in _values(params, P_USER):
-        email = parse_email(raw)
-        if email is None:
-            problems.append(f"Ignored user={shown(raw)}: not an e-mail address.")
-        elif email not in users:
-            users.append(email)
+    users = _users(params, known_users, problems)
 
     text = _last(params, P_TEXT) or ""
     if len(text) > MAX_TEXT:
@@ -172,7 +204,7 @@ def parse_filters(params: QueryValues, today: date) -> tuple[SearchFilters, list
     filters = SearchFilters(
         start=start,
         end=end,
-        users=tuple(users[:MAX_VALUES]),
+        users=users,
         sources=_texts(params, P_SOURCE, "source", problems),
         descriptions=_texts(params, P_TYPE, "search type", problems),
         text=text,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
@@ -67,13 +67,13 @@ def data_warnings(health: IngestHealth, poll_seconds: int, now: datetime) -> lis
             f"`{INGEST_COMMAND}` — then reload this page."
         ]
     lines = []
-    limit = timedelta(seconds=2 * poll_seconds)
     if health.last_ok_finished is None:
         lines.append(
             "No successful ingest run is recorded: the figures may be incomplete. "
             f"Run `{INGEST_COMMAND}` and see the Status page."
         )
-    elif now - health.last_ok_finished > limit:
+    # Compared in seconds: a timedelta of 2 × a huge POLL_SECONDS would overflow.
+    elif (now - health.last_ok_finished).total_seconds() > 2 * poll_seconds:
         lines.append(
             f"The last successful ingest finished {format_age(now - health.last_ok_finished)} "
             f"ago, more than twice POLL\\_SECONDS ({poll_seconds:,} s): newer searches may "

@@ -8,11 +8,13 @@ user to delete their database.
 from __future__ import annotations
 
 import hashlib
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
@@ -20,7 +22,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from filelock import FileLock, Timeout
 from sqlalchemy import Engine, create_engine, event, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -29,8 +31,52 @@ SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 MIGRATION_LOCK_TIMEOUT_S = 120
 
 
+REDACTED = "***"
+# Query parameters that carry a secret (libpq's `password`, `sslpassword`, a driver's
+# `token` or `api_key`, `sslkey` paths): matched anywhere in the name, case-insensitively.
+_SECRET_PARAM = re.compile(r"pass|pwd|secret|token|key|auth|credential", re.IGNORECASE)
+
+
 class DatabaseSetupError(Exception):
     """The database cannot be opened or upgraded; the message says what to do."""
+
+
+def redact_url(url: str | URL) -> str:
+    """`url` fit to show or log: the password and every secret-looking query value hidden.
+
+    `render_as_string(hide_password=True)` hides only `user:password@`; a password can as
+    well be passed as `?password=` or `?sslpassword=`. Text that is not a URL is hidden whole.
+    """
+    try:
+        parsed = url if isinstance(url, URL) else make_url(url)
+    except ArgumentError:
+        return REDACTED
+    query = {
+        name: (REDACTED if _SECRET_PARAM.search(name) else value)
+        for name, value in parsed.query.items()
+    }
+    shown = parsed.set(query=query).render_as_string(hide_password=True)
+    return shown.replace(quote(REDACTED, safe=""), REDACTED)  # rendering escapes the `*`s
+
+
+def _secret_values(url: str | URL) -> list[str]:
+    try:
+        parsed = url if isinstance(url, URL) else make_url(url)
+    except ArgumentError:
+        return [str(url)] if str(url) else []
+    values = [parsed.password] if parsed.password else []
+    for name, value in parsed.query.items():
+        if _SECRET_PARAM.search(name):
+            values += [value] if isinstance(value, str) else list(value)
+    return [str(value) for value in values if value]
+
+
+def redact_text(message: str, url: str | URL) -> str:
+    """`message` with every secret of `url` (as `redact_url` hides them) replaced by ***,
+    for an error a driver wrote with the connection string in it."""
+    for secret in sorted(_secret_values(url), key=len, reverse=True):
+        message = message.replace(secret, REDACTED)
+    return message
 
 
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
@@ -81,10 +127,32 @@ def make_engine(url: str, *, create_folder: bool = True) -> Engine:
     try:
         engine = create_engine(url, **kwargs)
     except (ArgumentError, ImportError) as exc:
-        raise DatabaseSetupError(f"cannot use database URL: {exc}") from None
+        raise DatabaseSetupError(f"cannot use database URL: {redact_text(str(exc), url)}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def truncate_wal(engine: Engine) -> bool:
+    """Copy a SQLite WAL back into the database and cut the file to nothing; True if done.
+
+    The ingest calls it after each cycle: it checkpoints only every ~100 MB while it writes
+    (`ingest.store.SQLITE_WRITER_PRAGMAS`, for speed), and a WAL left at that size would
+    sit on disk until the next poll. It does not wait for readers (a dashboard query in
+    progress makes it give up for this cycle; the WAL is still bounded after the next
+    checkpoint by `journal_size_limit`). A no-op on PostgreSQL.
+    """
+    if engine.dialect.name != "sqlite":
+        return False
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA busy_timeout = 0")
+        try:
+            busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").scalar()
+        except OperationalError:
+            busy = 1
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    return busy == 0
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -164,15 +232,15 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
 def describe_database_error(engine: Engine, exc: Exception) -> str:
     """One line for a database that cannot be opened, written to or upgraded."""
     return environment_problem(engine, exc) or (
-        f"database error on {engine.url.render_as_string(hide_password=True)}: {_first_line(exc)}"
+        f"database error on {redact_url(engine.url)}: {redact_text(_first_line(exc), engine.url)}"
     )
 
 
 def environment_problem(engine: Engine, exc: Exception) -> str | None:
     """One line for a database error the user fixes on the machine — a read-only or full
     disk, a file that is not a database or is damaged — or None for any other error."""
-    detail = _first_line(exc)
-    where = engine.url.render_as_string(hide_password=True)
+    detail = redact_text(_first_line(exc), engine.url)
+    where = redact_url(engine.url)
     setting = "DB_PATH" if engine.dialect.name == "sqlite" else "DATABASE_URL"
     lowered = detail.lower()
     if "file is not a database" in lowered or "file is encrypted" in lowered:

@@ -24,7 +24,13 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from db.engine import DatabaseSetupError, environment_problem, open_database
+from db.engine import (
+    DatabaseSetupError,
+    environment_problem,
+    open_database,
+    redact_text,
+    truncate_wal,
+)
 from ingest.client import CredentialsRejected, HostUnreachable, MimecastClient
 from ingest.forward.config import ForwardConfig, load_forward_config, parse_since
 from ingest.forward.runner import forward_after_cycle, forward_pending
@@ -198,6 +204,7 @@ def run_one_cycle(poller: Poller) -> CycleResult:
     started = time.monotonic()
     with cycle_lock(poller.store.engine):
         result = poller.run_cycle()
+        truncate_wal(poller.store.engine)  # the next poll is far off: leave no large WAL
     log.info(summarise(result, time.monotonic() - started))
     return result
 
@@ -219,7 +226,7 @@ def failure_text(engine: Engine, exc: BaseException) -> str:
     read-only or full disk, ...), what to do about it."""
     cause = exc.__cause__ if isinstance(exc, CycleFailed) else exc
     problem = environment_problem(engine, cause) if isinstance(cause, SQLAlchemyError) else None
-    return problem or one_line(exc)
+    return problem or redact_text(one_line(exc), engine.url)
 
 
 @contextmanager
@@ -237,7 +244,9 @@ def database_errors(engine: Engine) -> Iterator[None]:
         problem = environment_problem(engine, exc)
         if problem:
             raise UserError(problem, EXIT_CONFIG) from None
-        raise UserError(f"database error: {one_line(exc)}", EXIT_FAILED) from None
+        raise UserError(
+            f"database error: {redact_text(one_line(exc), engine.url)}", EXIT_FAILED
+        ) from None
 
 
 def command_run(settings: Settings, once: bool, *, reconcile: bool = False) -> int:
@@ -348,6 +357,11 @@ def print_status(status: dict[str, Any]) -> None:
     lines = [
         f"database         {status['database']}"
         + (f" ({status['database_bytes']:,} bytes)" if status["database_bytes"] else ""),
+        *(
+            [f"WAL file         {status['wal_bytes']:,} bytes (SQLite's write-ahead log)"]
+            if status.get("wal_bytes") is not None
+            else []
+        ),
         f"cursor           {status['cursor'] or 'none (the first run will backfill)'}",
         f"bootstrap done   {'yes' if status['bootstrap_done'] else 'no'}",
         f"search logs      {totals['search_logs']:,} "
@@ -509,7 +523,8 @@ def main(argv: list[str] | None = None) -> int:
             args.verbose,
         )
     except SQLAlchemyError as exc:
-        return fail(f"database error: {one_line(exc)}", EXIT_FAILED, args.verbose)
+        message = redact_text(one_line(exc), settings.effective_database_url)
+        return fail(f"database error: {message}", EXIT_FAILED, args.verbose)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

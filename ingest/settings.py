@@ -7,6 +7,7 @@ environment, and from a `.env` file for anything the environment does not set.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -17,6 +18,7 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
+from sqlalchemy.engine import URL
 
 DEFAULT_BASE_URL = "https://api.services.mimecast.com"
 
@@ -25,22 +27,61 @@ class ConfigError(Exception):
     """A setting is missing or invalid; the message names it and says what is expected."""
 
 
-def _positive_int(name: str, raw: str, *, allow_zero: bool = False) -> int:
+def _ranged(least: int, most: int) -> Callable[[str, str], int]:
+    """A parser for a whole number from `least` to `most`: every numeric setting has a
+    documented range, so no value can overflow a date or a timer further on."""
+
+    def parse(name: str, raw: str) -> int:
+        text = raw.strip()
+        if not re.fullmatch(r"[+-]?\d{1,30}", text):
+            shown = text if len(text) <= 40 else text[:39] + "…"
+            raise ConfigError(
+                f"{name} must be a whole number from {least} to {most}, got {shown!r}"
+            )
+        value = int(text)
+        if value < least:
+            bound = "0 or more" if least == 0 else f"at least {least}"
+            raise ConfigError(f"{name} must be {bound} (at most {most}), got {value}")
+        if value > most:
+            raise ConfigError(f"{name} must be at most {most} (at least {least}), got {value}")
+        return value
+
+    return parse
+
+
+# Ranges: a backfill of ten years at most, a poll at least every week, an overlap of at
+# most thirty days (a longer one would re-read a month on every poll).
+BACKFILL_DAYS_RANGE = (1, 3650)
+POLL_SECONDS_RANGE = (1, 7 * 86_400)
+LOOKBACK_SECONDS_RANGE = (0, 30 * 86_400)
+RECONCILE_DAYS_RANGE = (0, 90)
+
+
+def is_loopback_host(host: str) -> bool:
+    """`localhost` or a loopback address: where the simulator runs."""
+    host = host.lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
     try:
-        value = int(raw.strip())
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < 0 or (value == 0 and not allow_zero):
-        least = "0 or more" if allow_zero else "at least 1"
-        raise ConfigError(f"{name} must be {least}, got {value}")
-    return value
+        return False
 
 
 def _base_url(name: str, raw: str) -> str:
     url = raw.strip().rstrip("/")
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+    try:
+        parsed = urlparse(url)
+        host = parsed.hostname
+    except ValueError:
+        host = None
+    if parsed.scheme not in ("http", "https") or not host:
         raise ConfigError(f"{name} must be an http(s) URL such as {DEFAULT_BASE_URL}, got {raw!r}")
+    if parsed.scheme == "http" and not is_loopback_host(host):
+        raise ConfigError(
+            f"{name} must use https for {host}: plain http would send the client secret in "
+            f"clear (http is accepted only for a simulator on this machine), got {raw!r}"
+        )
     return url
 
 
@@ -89,7 +130,6 @@ def _access_list(name: str, raw: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(entries))
 
 
-RECONCILE_DAYS_MAX = 90
 FORWARD_SCHEMES = ("file://", "https://", "syslog+tls://", "syslog+tcp://", "syslog+udp://")
 FORWARD_FORMATS = ("ecs", "cef", "ocsf")
 
@@ -106,19 +146,6 @@ def _forward_format(name: str, raw: str) -> str:
     value = raw.strip().lower()
     if value not in FORWARD_FORMATS:
         raise ConfigError(f"{name} must be one of {', '.join(FORWARD_FORMATS)}, got {raw!r}")
-    return value
-
-
-def _reconcile_days(name: str, raw: str) -> int:
-    """0 (no sweep) to RECONCILE_DAYS_MAX: a sweep re-reads that many days once a day."""
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise ConfigError(
-            f"{name} must be a whole number from 0 to {RECONCILE_DAYS_MAX}, got {raw!r}"
-        ) from None
-    if not 0 <= value <= RECONCILE_DAYS_MAX:
-        raise ConfigError(f"{name} must be from 0 (no sweep) to {RECONCILE_DAYS_MAX}, got {value}")
     return value
 
 
@@ -146,22 +173,28 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "INITIAL_BACKFILL_DAYS",
         "30",
-        "days fetched by the first run",
-        _positive_int,
+        "days fetched by the first run, 1 to 3650",
+        _ranged(*BACKFILL_DAYS_RANGE),
     ),
-    SettingSpec("POLL_SECONDS", "3600", "interval of the scheduled loop", _positive_int),
+    SettingSpec(
+        "POLL_SECONDS",
+        "3600",
+        "interval of the scheduled loop, 1 to 604800 (a week)",
+        _ranged(*POLL_SECONDS_RANGE),
+    ),
     SettingSpec(
         "LOOKBACK_SECONDS",
         "7200",
-        "overlap re-read on every delta poll, to catch late-arriving events",
-        lambda n, r: _positive_int(n, r, allow_zero=True),
+        "overlap re-read on every delta poll, to catch late-arriving events, 0 to 2592000 "
+        "(30 days)",
+        _ranged(*LOOKBACK_SECONDS_RANGE),
     ),
     SettingSpec(
         "RECONCILE_DAYS",
         "3",
         "days re-read once a day by the reconciliation sweep, to store searches that reached "
         "the API later than `LOOKBACK_SECONDS`; 0 to 90, 0 turns the sweep off",
-        _reconcile_days,
+        _ranged(*RECONCILE_DAYS_RANGE),
     ),
     SettingSpec("DB_PATH", "data/searchlogs.db", "SQLite file (its folder is created)", _text),
     SettingSpec(
@@ -253,10 +286,14 @@ class Settings:
 
     @property
     def effective_database_url(self) -> str:
-        """DATABASE_URL if set, else a SQLite URL for DB_PATH."""
+        """DATABASE_URL if set, else a SQLite URL for DB_PATH.
+
+        Built with `URL.create`, which escapes the path: formatted into a string, a `?` or
+        `%` in DB_PATH would start a query string or an escape and open another file."""
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{Path(self.db_path).expanduser()}"
+        url = URL.create("sqlite", database=str(Path(self.db_path).expanduser()))
+        return url.render_as_string(hide_password=False)
 
     def require_credentials(self) -> tuple[str, str]:
         """Both credentials, or a ConfigError naming the missing one."""

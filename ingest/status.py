@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, desc, select, text
 
-from db.engine import sqlite_path
+from db.engine import redact_url, sqlite_path
 from db.models import IngestRun, RejectedRecord
 from ingest.forward.status import forwarding_status
 from ingest.store import Store
@@ -81,17 +82,35 @@ def describe_notes(notes: dict[str, Any] | None) -> str:
     return "; ".join(parts)
 
 
+def _file_bytes(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def database_size_bytes(engine: Engine) -> int | None:
-    """Bytes on disk for SQLite (file plus WAL); PostgreSQL's own figure otherwise."""
+    """Bytes on disk of the database itself: the SQLite file (its WAL apart, see
+    `wal_size_bytes`), PostgreSQL's own figure otherwise."""
     path = sqlite_path(engine.url.render_as_string(hide_password=False))
     if path is not None:
-        return sum(
-            p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists()
-        )
+        return _file_bytes(path)
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             return conn.execute(text("SELECT pg_database_size(current_database())")).scalar()
     return None
+
+
+def wal_size_bytes(engine: Engine) -> int | None:
+    """Bytes of a SQLite database's write-ahead log (`…-wal`), None for other databases.
+
+    Shown apart from the database: the WAL holds pages not yet copied back and is
+    bounded after each checkpoint (`ingest.store.SQLITE_WRITER_PRAGMAS`), so a large one
+    is not data that the database keeps."""
+    path = sqlite_path(engine.url.render_as_string(hide_password=False))
+    if path is None:
+        return None
+    return _file_bytes(path.with_name(path.name + "-wal"))
 
 
 def collect_status(engine: Engine, *, runs: int = 10, rejects: int = 10) -> dict[str, Any]:
@@ -164,8 +183,9 @@ def collect_status(engine: Engine, *, runs: int = 10, rejects: int = 10) -> dict
         "cursor": _iso(cursor),
         "bootstrap_done": store.bootstrap_done(),
         "totals": totals,
-        "database": engine.url.render_as_string(hide_password=True),
+        "database": redact_url(engine.url),
         "database_bytes": database_size_bytes(engine),
+        "wal_bytes": wal_size_bytes(engine),
         "last_ok_run": run_dict(last_ok),
         "last_failed_run": run_dict(last_failed),
         "last_reconcile": run_dict(last_reconcile),

@@ -87,28 +87,22 @@ st.dataframe(
 )
 
 
-def _csv() -> bytes:
+def _csv() -> tuple[bytes, int]:
     chunks = (
         chunk.assign(at=chunk["at"].dt.tz_convert(ctx.tz))
         for chunk in trail.iter_trail(ctx.engine, wanted)
     )
-    return export.csv_from_chunks(chunks, trail.TRAIL_COLUMNS)
+    return export.csv_with_rows(chunks, trail.TRAIL_COLUMNS)
 
 
-download_name = export.file_name("audit-trail", start, end)
-st.download_button(
+chrome.audited_download(
+    ctx,
     f"Download {plural(total, 'event')} (CSV)",
-    data=_csv,
-    file_name=download_name,
+    _csv,
+    action="export_csv",
+    target="audit trail",
+    filters=shown_filters,
+    file_name=export.file_name("audit-trail", start, end),
     mime="text/csv",
-    on_click=audit.record_export,
-    args=(ctx.url, "export_csv"),
-    kwargs={
-        "target": "audit trail",
-        "filters": shown_filters,
-        "rows": total,
-        "file_name": download_name,
-    },
-    icon=":material/download:",
     disabled=total == 0,
 )

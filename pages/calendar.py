@@ -6,7 +6,7 @@ from datetime import date
 
 import streamlit as st
 
-from dashboard import audit, cached, chrome, export, figures
+from dashboard import cached, chrome, export, figures
 from dashboard.filters import (
     P_DATE,
     P_MONTH,
@@ -140,24 +140,25 @@ if go.button("Open day", icon=":material/today:") and chosen:
 down = st.columns([1, 1, 4])
 csv_name = export.file_name("searches-per-day", first, last)
 json_name = export.file_name("searches-per-day", first, last, suffix="json")
-recorded = {"target": raw, "filters": filters, "rows": len(per_day)}
-down[0].download_button(
+chrome.audited_download(
+    ctx,
     "Per day (CSV)",
-    data=export.per_day_csv(per_day),
+    lambda: (export.per_day_csv(per_day).encode("utf-8"), len(per_day)),
+    action="export_csv",
+    target=raw,
+    filters=filters,
     file_name=csv_name,
     mime="text/csv",
-    on_click=audit.record_export,
-    args=(ctx.url, "export_csv"),
-    kwargs={**recorded, "file_name": csv_name},
-    icon=":material/download:",
+    where=down[0],
 )
-down[1].download_button(
+chrome.audited_download(
+    ctx,
     "Per day (JSON)",
-    data=export.per_day_json(per_day),
+    lambda: (export.per_day_json(per_day).encode("utf-8"), len(per_day)),
+    action="export_json",
+    target=raw,
+    filters=filters,
     file_name=json_name,
     mime="application/json",
-    on_click=audit.record_export,
-    args=(ctx.url, "export_json"),
-    kwargs={**recorded, "file_name": json_name},
-    icon=":material/download:",
+    where=down[1],
 )

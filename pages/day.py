@@ -10,8 +10,10 @@ from dashboard import cached, chrome, export
 from dashboard.filters import P_DATE, P_EMAIL, parse_day
 from dashboard.formatting import literal, plural
 
+# Users shown with their searches; on a busy day the rest are listed with counts. (A
+# comment, not a string under the constant: Streamlit's magic would show a bare string on
+# the page, above its title.)
 MAX_EXPANDERS = 40
-"""Users shown with their searches; on a busy day the rest are listed with counts."""
 PER_USER = 200
 
 ctx = chrome.page_start("Day")

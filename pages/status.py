@@ -52,7 +52,18 @@ cols[3].metric("Backfill done", "yes" if status["bootstrap_done"] else "no")
 cols = st.columns(4)
 cols[0].metric("Searches stored", f"{totals['search_logs']:,}")
 cols[1].metric("Rejected records", f"{totals['rejected_records']:,}")
-cols[2].metric("Database size", format_bytes(status["database_bytes"]))
+wal_bytes = status["wal_bytes"]
+cols[2].metric(
+    "Database size",
+    format_bytes(status["database_bytes"]),
+    None if wal_bytes is None else f"WAL {format_bytes(wal_bytes)}",
+    delta_color="off",
+    delta_arrow="off",
+    help=None
+    if wal_bytes is None
+    else "The database file, and apart from it SQLite's write-ahead log (WAL): pages "
+    "not yet copied back into the file, trimmed after each checkpoint.",
+)
 cols[3].metric(
     "Poll interval",
     format_age(timedelta(seconds=ctx.settings.poll_seconds)),

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from dashboard import audit, cached, chrome, export
+from dashboard import cached, chrome, export
 from dashboard.formatting import plural, time_metric
 
 ctx = chrome.page_start("Searches by user")
@@ -84,18 +84,13 @@ download = summary.rename(
 )
 download["share_with_reason"] = download["share_with_reason"].round(4)
 download_name = export.file_name("searches-by-user", ctx.filters.start, ctx.filters.end)
-st.download_button(
+chrome.audited_download(
+    ctx,
     "Download this table (CSV)",
-    data=export.to_csv(download),
+    lambda: (export.to_csv(download).encode("utf-8"), len(download)),
+    action="export_csv",
+    target="summary by user",
+    filters=ctx.filters,
     file_name=download_name,
     mime="text/csv",
-    on_click=audit.record_export,
-    args=(ctx.url, "export_csv"),
-    kwargs={
-        "target": "summary by user",
-        "filters": ctx.filters,
-        "rows": len(download),
-        "file_name": download_name,
-    },
-    icon=":material/download:",
 )

@@ -8,16 +8,17 @@ import math
 import streamlit as st
 
 from dashboard import cached, chrome, export, figures
-from dashboard.filters import P_EMAIL, parse_email
+from dashboard.filters import NO_SUCH_USER, P_EMAIL, parse_email
 from dashboard.formatting import format_time, literal, plural
 
 PAGE_ROWS = 100
 
 ctx = chrome.page_start("User history")
-email = chrome.page_param(P_EMAIL, parse_email, "not an e-mail address.")
+users = cached.filter_options(ctx.url, ctx.version).users
+known = frozenset(users)
+email = chrome.page_param(P_EMAIL, lambda raw: parse_email(raw, known), f"{NO_SUCH_USER}.")
 
 if email is None:
-    users = cached.filter_options(ctx.url, ctx.version).users
     if not users:
         st.info("No users to show yet.")
         st.stop()
@@ -30,7 +31,7 @@ if email is None:
 assert email is not None
 filters = ctx.filters.for_user(email)
 chrome.record_view(ctx, "view_user", target=email, filters=filters)
-st.subheader(literal(email))
+st.subheader(literal(email) if email else "(an empty address, as the archive stored it)")
 if ctx.filters.users and email not in ctx.filters.users:
     st.caption("The sidebar's user filter does not apply on this page.")
 activity = cached.activity(ctx.url, ctx.version, filters, ctx.tz)

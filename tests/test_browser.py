@@ -12,8 +12,11 @@ import csv
 import io
 import os
 import platform
+import re
+import sqlite3
 import tempfile
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,7 +26,18 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import streamlit
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    WebSocketRoute,
+    expect,
+    sync_playwright,
+)
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.DownloadButton_pb2 import DownloadButton as DownloadButtonProto
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from ingest.records import SearchEvent, parse_record
 from ingest.simulator import SimConfig, Simulator
@@ -449,6 +463,123 @@ def assert_inert(page: Page) -> None:
     assert page.locator('img[src="x"]').count() == 0
     assert page.locator(f"{MAIN} strong", has_text="bold").count() == 0
     assert page.locator('a[href^="http://evil"]').count() == 0
+
+
+def csv_rows(content: str) -> int:
+    return len(list(csv.reader(io.StringIO(content, newline="")))) - 1
+
+
+def export_events(dashboard: Dashboard) -> list[tuple]:
+    """The audit trail's download entries, oldest first."""
+    with sqlite3.connect(dashboard.settings_env["DB_PATH"]) as conn:
+        return conn.execute(
+            "SELECT actor, action, target, rows, detail FROM audit_events "
+            "WHERE action LIKE 'export%' ORDER BY id"
+        ).fetchall()
+
+
+class StreamlitSocket:
+    """The page's own Streamlit websocket, routed through the test: every message the
+    server sends is decoded (and passed on to the page), and the test can send its own."""
+
+    def __init__(self, page: Page) -> None:
+        self.received: list[ForwardMsg] = []
+        self.server: WebSocketRoute | None = None
+        page.route_web_socket(re.compile(r"/_stcore/stream$"), self._route)
+
+    def _route(self, route: WebSocketRoute) -> None:
+        self.server = route.connect_to_server()
+
+        def from_server(message: str | bytes) -> None:
+            route.send(message)
+            if isinstance(message, bytes):
+                decoded = ForwardMsg()
+                decoded.ParseFromString(message)
+                self.received.append(decoded)
+
+        self.server.on_message(from_server)
+
+    def download_buttons(self) -> dict[str, DownloadButtonProto]:
+        """The download buttons the server drew, by label (the latest run's)."""
+        buttons = {}
+        for message in self.received:
+            if message.WhichOneof("type") != "delta":
+                continue
+            if message.delta.WhichOneof("type") != "new_element":
+                continue
+            element = message.delta.new_element
+            if element.WhichOneof("type") == "download_button":
+                buttons[element.download_button.label] = element.download_button
+        return buttons
+
+    def session_id(self) -> str:
+        """The id the server gave this page's session (its first `new_session` message)."""
+        return next(
+            message.new_session.initialize.session_id
+            for message in self.received
+            if message.WhichOneof("type") == "new_session"
+        )
+
+    def request_deferred_file(self, page: Page, file_id: str) -> str:
+        """Ask the server for a deferred download's file, as the browser does when its
+        button is clicked but without the click; return the file's address."""
+        assert self.server is not None
+        request = BackMsg()
+        request.backend_operation_request.request_id = "test-" + file_id
+        request.backend_operation_request.session_id = self.session_id()
+        request.backend_operation_request.deferred_file.file_id = file_id
+        self.server.send(request.SerializeToString())
+        for _ in range(300):
+            for message in self.received:
+                if message.WhichOneof("type") != "backend_operation_response":
+                    continue
+                response = message.backend_operation_response
+                if response.request_id == request.backend_operation_request.request_id:
+                    assert not response.error_msg, response.error_msg
+                    return response.deferred_file.url
+            page.wait_for_timeout(100)
+        raise AssertionError("the server did not answer the deferred-file request")
+
+
+def test_a_download_fetched_without_its_click_is_in_the_audit_trail(
+    dashboard: Dashboard, page: Page
+) -> None:
+    """A client that skips the click (and its rerun) and fetches the file itself still
+    leaves an entry: the entry is written when the file is made (issue 8 § 4)."""
+    socket = StreamlitSocket(page)
+    open_page(page, dashboard.url("/"), "Searches by user")
+    label = "Download this table (CSV)"
+    button = socket.download_buttons()[label]
+    assert button.url == "", "a file address in the page would bypass the audit"
+    assert button.deferred_file_id
+    before = export_events(dashboard)
+    address = socket.request_deferred_file(page, button.deferred_file_id)
+    with urllib.request.urlopen(dashboard.base_url + address, timeout=30) as reply:
+        body = reply.read().decode("utf-8")
+    assert body.startswith("user,searches,active_days,")
+    new = export_events(dashboard)[len(before) :]
+    assert len(new) == 1
+    actor, action, target, rows, detail = new[0]
+    assert (action, target) == ("export_csv", "summary by user")
+    assert rows == csv_rows(body) == len(dashboard.per_user())
+    assert actor == "anonymous (sign-in not configured)" and detail.endswith(".csv")
+
+
+def test_a_clicked_download_is_recorded_exactly_once(dashboard: Dashboard, page: Page) -> None:
+    day = dashboard.hostile_day.isoformat()
+    open_page(page, dashboard.url(f"/day?date={day}"), "Day")
+    before = export_events(dashboard)
+    button = page.get_by_role("button", name=re.compile(r"^Download .*\(CSV\)$"))
+    with page.expect_download() as started:
+        button.click()
+    content = Path(started.value.path()).read_bytes().decode("utf-8")
+    settle(page)
+    page.wait_for_timeout(500)  # a late second entry (a rerun's callback) would show here
+    new = export_events(dashboard)[len(before) :]
+    assert [(action, target) for _actor, action, target, _rows, _detail in new] == [
+        ("export_csv", day)
+    ]
+    assert new[0][3] == csv_rows(content) > 0
 
 
 def test_hostile_search_text_is_shown_literally_and_never_runs(

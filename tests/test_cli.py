@@ -321,7 +321,7 @@ def test_reconcile_with_the_sweep_turned_off_exits_2(sim_url, db_path, tmp_path)
 def test_reconcile_days_outside_0_to_90_exits_2(sim_url, db_path, tmp_path):
     result = run_cli(["run", "--once"], sim_env(sim_url, db_path, RECONCILE_DAYS="91"), tmp_path)
     assert result.returncode == 2
-    assert_one_line_error(result, "RECONCILE_DAYS must be from 0 (no sweep) to 90, got 91")
+    assert_one_line_error(result, "RECONCILE_DAYS must be at most 90 (at least 0), got 91")
 
 
 def test_reconcile_takes_the_writer_lock(sim_url, db_path, tmp_path):

@@ -74,3 +74,34 @@ def test_compose_runs_the_ingest_loop_and_the_dashboard_from_one_image_and_volum
     assert COMPOSE.count("env_file: .env") == 2
     assert COMPOSE.count("- searchlogs:/data") == 2
     assert '"127.0.0.1:8501:8501"' in COMPOSE
+
+
+def docker_ignores(path: str, patterns: list[str]) -> bool:
+    """Whether Docker leaves `path` out of the build context, by its rules: patterns in
+    order, the last one that matches the path (or a folder above it) wins, `!` re-includes,
+    `*` stays within one folder and `**` crosses folders."""
+    ignored = False
+    parts = path.split("/")
+    for raw in patterns:
+        negate = raw.startswith("!")
+        pattern = raw[1:] if negate else raw
+        regex = re.escape(pattern.strip("/"))
+        regex = regex.replace(r"\*\*", ".*").replace(r"\*", "[^/]*").replace(r"\?", "[^/]")
+        if any(re.fullmatch(regex, "/".join(parts[:n])) for n in range(1, len(parts) + 1)):
+            ignored = not negate
+    return ignored
+
+
+def test_docker_context_leaves_out_every_secret_file_but_keeps_the_example():
+    lines = (PROJECT_ROOT / ".dockerignore").read_text().splitlines()
+    patterns = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    for secret in (
+        ".env",
+        ".env.local",
+        ".env.production",
+        ".env.bak",
+        ".streamlit/secrets.toml",
+    ):
+        assert docker_ignores(secret, patterns), secret
+    for kept in (".env.example", ".streamlit/config.toml", "streamlit_app.py", "ingest/cli.py"):
+        assert not docker_ignores(kept, patterns), kept

@@ -5,14 +5,20 @@ data and broken settings — never a traceback."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 import streamlit as st
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, text, update
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
+from dashboard.audit import DownloadNotRecorded
+from dashboard.formatting import format_bytes
 from db.engine import open_database
 from db.models import IngestRun
 from ingest.settings import SETTINGS
@@ -313,7 +319,7 @@ def test_user_page_without_or_with_a_bad_address_offers_a_choice(known: Engine) 
     at = open_page("user", email="not-an-address", **MARCH)
     assert_clean(at)
     assert [plain(w.value) for w in at.warning] == [
-        "Ignored email='not-an-address': not an e-mail address."
+        "Ignored email='not-an-address': no search by this address is stored."
     ]
     at.selectbox[0].select("b@example.com").run()
     assert at.query_params["email"] == "b@example.com"
@@ -492,3 +498,181 @@ def test_streamlit_listens_on_loopback_unless_told_otherwise() -> None:
 
     config = tomllib.loads((APP.parent / ".streamlit" / "config.toml").read_text())
     assert config["server"]["address"] == "127.0.0.1"
+
+
+# --- any stored address opens; downloads are audited as they are made ----------------------
+
+HOSTILE_ADDRESSES = (
+    "",
+    "a b@x.com",
+    '"john doe"@example.com',
+    "svc:backup@x.com",
+    "a@b@c.com",
+    "x" * 388 + "@example.com",
+)
+
+
+@pytest.fixture
+def odd_users(engine: Engine) -> Engine:
+    """One search each by addresses as the archive stored them, none of them well formed."""
+    store_records(
+        engine,
+        [
+            record(f"2026-03-30T1{n}:00:00", address, searchText=f"s{n}")
+            for n, address in enumerate(HOSTILE_ADDRESSES)
+        ],
+    )
+    return engine
+
+
+def test_every_user_the_summary_lists_opens_from_its_link(odd_users: Engine) -> None:
+    summary = open_page("summary", **MARCH)
+    assert_clean(summary)
+    table = summary.dataframe[0].value
+    assert sorted(table["email"]) == sorted(HOSTILE_ADDRESSES)
+    for address, link in zip(table["email"], table["history"], strict=True):
+        path, _, query = link.partition("?")
+        params = {key: values[-1] for key, values in parse_qs(query, True).items()}
+        assert path == "user" and params["email"] == address
+        at = open_page("user", **params)
+        assert_clean(at)
+        assert not [w.value for w in at.warning if "Ignored" in w.value], address
+        assert metrics(at)["Searches"] == "1", address
+        assert at.query_params["email"] == [address] or at.query_params["email"] == address
+
+
+def test_a_user_filter_keeps_any_stored_address(odd_users: Engine) -> None:
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.query_params.update({**MARCH, "user": list(HOSTILE_ADDRESSES)})
+    at.run()
+    assert_clean(at)
+    assert not [w.value for w in at.warning if "Ignored" in w.value]
+    assert metrics(at)["Active users"] == str(len(HOSTILE_ADDRESSES))
+
+
+def test_many_unknown_users_in_a_link_give_one_warning(known: Engine) -> None:
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    users = [f"nobody{n}@example.com" for n in range(300)] + ["a@example.com"]
+    at.query_params.update({**MARCH, "user": users})
+    at.run()
+    assert_clean(at)
+    (warning,) = [plain(w.value) for w in at.warning]
+    assert warning.startswith("Ignored 300 values of user (")
+    assert metrics(at)["Active users"] == "1"
+
+
+def leaves(block: Any) -> Iterator[Any]:
+    """The elements under `block`, in the order the page shows them."""
+    children = getattr(block, "children", None)
+    if children is None:
+        yield block
+        return
+    for key in sorted(children):
+        yield from leaves(children[key])
+
+
+def test_day_page_title_comes_before_anything_else(known: Engine) -> None:
+    at = open_page("day", date="2026-03-29")
+    assert_clean(at)
+    first = next(element for element in leaves(at.main) if element.type != "empty")
+    assert first.type == "title" and plain(first.value) == "Day"
+    assert not [c for c in at.caption if "Users shown with their searches" in c.value]
+
+
+def test_status_shows_the_database_and_its_wal_apart(known: Engine, db_file: Path) -> None:
+    wal = db_file.with_name(db_file.name + "-wal")
+    with known.connect() as reader:  # a reader keeps the WAL from being removed
+        reader.exec_driver_sql("SELECT 1").all()
+        assert wal.exists() and wal.stat().st_size > 0
+        at = open_page("status")
+        assert_clean(at)
+        size = next(m for m in at.metric if m.label == "Database size")
+        assert size.value == format_bytes(db_file.stat().st_size)
+        assert size.delta == f"WAL {format_bytes(wal.stat().st_size)}"
+
+
+def test_status_hides_secrets_in_the_database_url(
+    known: Engine, db_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{db_file}?password=hunter2pw&sslkey=k3y")
+    at = open_page("status")
+    assert_clean(at)
+    shown = " ".join([*texts(at), *(t.value for t in at.text)])
+    assert "password=***" in shown
+    assert "hunter2pw" not in shown and "k3y" not in shown
+
+
+def deferred_files(monkeypatch: pytest.MonkeyPatch) -> dict[str, Callable[[], object]]:
+    """The data callables Streamlit registers for deferred downloads, by their file id,
+    so a test can ask for a file as a browser does without clicking (see `audited_download`)."""
+    made: dict[str, Callable[[], object]] = {}
+    register = MediaFileManager.add_deferred
+
+    def add_deferred(self: MediaFileManager, data_callable, *args, **kwargs) -> str:
+        file_id = register(self, data_callable, *args, **kwargs)
+        made[file_id] = data_callable
+        return file_id
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
+    return made
+
+
+def export_rows(engine: Engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return [
+            tuple(row)
+            for row in conn.execute(
+                text(
+                    "SELECT action, target, rows, detail FROM audit_events "
+                    "WHERE action LIKE 'export%' ORDER BY id"
+                )
+            )
+        ]
+
+
+@pytest.mark.parametrize(
+    ("page", "params", "label", "expected"),
+    [
+        ("summary", MARCH, "Download this table (CSV)", ("export_csv", "summary by user", 3)),
+        (
+            "user",
+            {"email": "a@example.com", **MARCH},
+            "Download all",
+            ("export_csv", "a@example.com", 3),
+        ),
+        ("day", {"date": "2026-03-29"}, "Download", ("export_csv", "2026-03-29", 3)),
+        ("calendar", {"month": "2026-03"}, "Per day (JSON)", ("export_json", "2026-03", 31)),
+        ("calendar", {"month": "2026-03"}, "Per day (CSV)", ("export_csv", "2026-03", 31)),
+    ],
+)
+def test_every_download_is_recorded_when_its_file_is_made_not_when_clicked(
+    known: Engine, monkeypatch: pytest.MonkeyPatch, page, params, label, expected
+) -> None:
+    made = deferred_files(monkeypatch)
+    at = open_page(page, **params)
+    assert_clean(at)
+    button = next(b for b in at.download_button if b.label.startswith(label))
+    button.click().run()
+    assert export_rows(known) == []  # a click alone yields no file, and records nothing
+    file_id = button.proto.deferred_file_id
+    assert file_id and not button.proto.url  # no address to fetch before the file is made
+    content = made[file_id]()
+    assert content and isinstance(content, bytes)
+    (row,) = export_rows(known)
+    assert row[:3] == expected and row[3]
+    if row[0] == "export_csv":  # the entry counts the rows the file holds
+        assert content.count(b"\r\n") - 1 == row[2]
+    made[file_id]()
+    assert len(export_rows(known)) == 2  # each file made is one entry
+
+
+def test_a_download_whose_entry_cannot_be_written_is_not_served(
+    known: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = deferred_files(monkeypatch)
+    at = open_page("summary", **MARCH)
+    file_id = at.download_button[0].proto.deferred_file_id
+    with known.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE audit_events")
+    with pytest.raises(DownloadNotRecorded):
+        made[file_id]()
