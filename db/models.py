@@ -6,13 +6,14 @@ there and hands back aware UTC datetimes everywhere, which keeps comparisons exa
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -244,4 +246,39 @@ class AuditEvent(Base):
         Index("ix_audit_events_at", "at"),
         Index("ix_audit_events_actor_at", "actor", "at"),
         Index("ix_audit_events_action_at", "action", "at"),
+    )
+
+
+class Alert(Base):
+    """One detection of abnormal archive searching: a rule that fired for one searcher on one
+    local day (in DISPLAY_TZ), with the figures that explain it and its triage.
+
+    Written by `python -m ingest detect`, read and triaged through `db.alerts`. `account`
+    names the Mimecast account the searches came from ("" while the deployment has one), so
+    the unique key stays one alert per account, user, rule and day.
+    """
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    rule: Mapped[str] = mapped_column(String(32))
+    email_addr: Mapped[str] = mapped_column(String(320))  # as stored in search_logs
+    day: Mapped[date] = mapped_column(Date)  # the local day scored, in DISPLAY_TZ
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime)
+    window_end: Mapped[datetime] = mapped_column(UtcDateTime)
+    severity: Mapped[str] = mapped_column(String(8))  # low | medium | high
+    summary: Mapped[str] = mapped_column(Text)
+    figures: Mapped[str] = mapped_column(Text)  # JSON object: the numbers behind the summary
+    evidence_url: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="new")  # new|acknowledged|dismissed
+    note: Mapped[str | None] = mapped_column(Text)
+    triaged_by: Mapped[str | None] = mapped_column(String(320))
+    triaged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("account", "email_addr", "rule", "day", name="uq_alerts_one_per_day"),
+        Index("ix_alerts_day", "day"),
+        Index("ix_alerts_status_day", "status", "day"),
     )

@@ -15,9 +15,10 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -25,9 +26,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from db.engine import DatabaseSetupError, environment_problem, open_database
 from ingest.client import CredentialsRejected, HostUnreachable, MimecastClient
+from ingest.detect.config import DetectionConfig, DetectionConfigError, load_config
+from ingest.detect.runner import detect
 from ingest.lock import AlreadyRunning, cycle_lock, single_writer
 from ingest.poller import ChunkProgress, CycleFailed, CycleResult, Poller, one_line
-from ingest.settings import ConfigError, Settings, load_settings
+from ingest.settings import ConfigError, Settings, load_settings, spec
 from ingest.status import collect_status
 from ingest.store import Store
 
@@ -57,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="machine-readable output")
     reset = commands.add_parser("reset-cursor", help="forget the cursor: backfill again")
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    commands.add_parser(
+        "detect", help="score every complete day not yet scored for abnormal searching (alerts)"
+    )
     return parser
 
 
@@ -146,11 +152,14 @@ def make_client(settings: Settings) -> MimecastClient:
     return MimecastClient(settings.mimecast_base_url, client_id, client_secret)
 
 
-def run_one_cycle(poller: Poller) -> CycleResult:
+def run_one_cycle(poller: Poller, after: Callable[[], None] | None = None) -> CycleResult:
+    """One poll; `after` (the detections) runs under the same lock once the cycle is ok."""
     started = time.monotonic()
     with cycle_lock(poller.store.engine):
         result = poller.run_cycle()
-    log.info(summarise(result, time.monotonic() - started))
+        log.info(summarise(result, time.monotonic() - started))
+        if after is not None and result.status == "ok":
+            after()
     return result
 
 
@@ -181,6 +190,7 @@ def database_errors(engine: Engine) -> Iterator[None]:
 
 
 def command_run(settings: Settings, once: bool) -> int:
+    detections = load_detections(settings)  # a bad rules file stops before anything runs
     client = make_client(settings)
     engine = open_engine(settings)
     stop = threading.Event()
@@ -188,10 +198,11 @@ def command_run(settings: Settings, once: bool) -> int:
         with database_errors(engine), single_writer(engine), stop_on_signals(stop):
             client.check_credentials()
             poller = Poller(settings, Store(engine), client, stop=stop, on_chunk=report_chunk)
+            after = detections_after_cycle(engine, settings, detections)
             if once:
-                run_one_cycle(poller)
+                run_one_cycle(poller, after)
                 return EXIT_OK
-            return run_forever(poller, settings.poll_seconds, stop)
+            return run_forever(poller, settings.poll_seconds, stop, after)
     except AlreadyRunning as exc:
         raise UserError(str(exc), EXIT_RUNNING) from None
     except (CredentialsRejected, HostUnreachable) as exc:
@@ -205,13 +216,18 @@ def command_run(settings: Settings, once: bool) -> int:
         engine.dispose()
 
 
-def run_forever(poller: Poller, poll_seconds: int, stop: threading.Event) -> int:
+def run_forever(
+    poller: Poller,
+    poll_seconds: int,
+    stop: threading.Event,
+    after: Callable[[], None] | None = None,
+) -> int:
     """Run a cycle every `poll_seconds`; an overrunning cycle is not run twice."""
     log.info("polling every %d s; Ctrl-C or SIGTERM stops after the current page", poll_seconds)
     while not stop.is_set():
         started = time.monotonic()
         try:
-            run_one_cycle(poller)
+            run_one_cycle(poller, after)
         except (CycleFailed, SQLAlchemyError) as exc:
             log.error(
                 "cycle failed, will retry at the next poll: %s",
@@ -312,6 +328,44 @@ def command_reset_cursor(settings: Settings, yes: bool) -> int:
         engine.dispose()
 
 
+def load_detections(settings: Settings) -> DetectionConfig:
+    """The rules file; a missing or broken one is a configuration error (exit 2)."""
+    required = settings.detections_file != spec("DETECTIONS_FILE").default
+    try:
+        return load_config(Path(settings.detections_file).expanduser(), required=required)
+    except DetectionConfigError as exc:
+        raise UserError(str(exc), EXIT_CONFIG) from None
+
+
+def detections_after_cycle(
+    engine: Engine, settings: Settings, config: DetectionConfig
+) -> Callable[[], None]:
+    """Detections after a successful poll: a failure is logged, never fails the ingest."""
+
+    def run() -> None:
+        try:
+            log.info(detect(engine, settings.display_tz, config, settings.lookback_seconds).line())
+        except Exception as exc:  # the searches are stored; the next cycle scores again
+            log.error("detect failed, will retry after the next poll: %s", one_line(exc))
+            log.debug("details", exc_info=True)
+
+    return run
+
+
+def command_detect(settings: Settings) -> int:
+    config = load_detections(settings)
+    engine = open_engine(settings)
+    try:
+        with database_errors(engine), cycle_lock(engine):
+            result = detect(engine, settings.display_tz, config, settings.lookback_seconds)
+        print(result.line())
+        return EXIT_OK
+    except AlreadyRunning as exc:
+        raise UserError(str(exc), EXIT_RUNNING) from None
+    finally:
+        engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
@@ -323,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
             return command_run(settings, args.once)
         if args.command == "status":
             return command_status(settings, args.json)
+        if args.command == "detect":
+            return command_detect(settings)
         return command_reset_cursor(settings, args.yes)
     except ConfigError as exc:
         return fail(str(exc), EXIT_CONFIG, args.verbose)

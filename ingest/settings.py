@@ -157,6 +157,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "entries, comma-separated",
         _access_list,
     ),
+    SettingSpec(
+        "DETECTIONS_FILE",
+        "detections.toml",
+        "the rules file of `python -m ingest detect` (TOML); built-in defaults when the "
+        "default file does not exist",
+        _text,
+    ),
 )
 
 _SPECS = {spec.name: spec for spec in SETTINGS}
@@ -178,6 +185,7 @@ class Settings:
     log_level: str = "INFO"
     admin_emails: tuple[str, ...] = ()
     viewer_emails: tuple[str, ...] = ()
+    detections_file: str = "detections.toml"
 
     @property
     def effective_database_url(self) -> str:

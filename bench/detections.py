@@ -1,0 +1,322 @@
+"""Detections measured on labelled data: recall per incident family and false alerts per
+1,000 active user-days, on tuning seeds and on held-out seeds, plus timings.
+
+    .venv/bin/python bench/detections.py --markdown docs/detections.md
+
+Each seed is a labelled tenant (`ingest.simulator.incidents`): its searches are written
+through the ingest's own store (parsed and keyed like the ingest does, rollups kept in the
+same transaction), the cursor is set after the last day, `detect` scores every complete
+day, and the alerts are compared with the answer key, which the detector never sees.
+Thresholds were chosen on the tuning seeds only; the held-out seeds are reported as they
+come out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+
+from sqlalchemy import Engine, delete, func, select  # noqa: E402
+
+from db.alerts import RULES, forget_scored_days, set_scored_through  # noqa: E402
+from db.engine import open_database  # noqa: E402
+from db.models import ROLLUP_USER_DAY_TOTAL, Alert  # noqa: E402
+from ingest.detect.config import DetectionConfig  # noqa: E402
+from ingest.detect.runner import detect  # noqa: E402
+from ingest.records import EventKeyer, SearchEvent, parse_record  # noqa: E402
+from ingest.simulator.incidents import LabelledTenant, labelled_tenant  # noqa: E402
+from ingest.store import PageBatch, PageCounts, Store  # noqa: E402
+
+TUNING_SEEDS = (1, 2, 3)
+HELD_OUT_SEEDS = (11, 12, 13)
+PAGE = 20_000
+END = date(2026, 11, 1)
+"""A fixed end, so every run of the benchmark sees the same calendar."""
+
+
+def load_tenant(engine: Engine, records: list[dict[str, object]], end: datetime) -> int:
+    """Write records through the store, in pages, as the ingest would; set the cursor."""
+    store = Store(engine)
+    start = datetime.fromisoformat(str(records[0]["createTime"]).replace("+0000", "+00:00"))
+    run_id = store.start_run("bootstrap", start, end)
+    keyer = EventKeyer()
+    total = PageCounts()
+    for offset in range(0, len(records), PAGE):
+        batch = PageBatch()
+        for record in records[offset : offset + PAGE]:
+            event = parse_record(record)
+            assert isinstance(event, SearchEvent)
+            batch.events.append((keyer.event_key(event), event))
+        batch.fetched = len(batch.events)
+        writer = store.page_writer(run_id)
+        writer.write_page(batch, (start, end))
+        total.add(writer.commit())
+    store.finish_run(run_id, "ok", total, api_requests=0)
+    store.advance_cursor(end, bootstrap_done=True)
+    return total.inserted
+
+
+@dataclass
+class SeedResult:
+    seed: int
+    searches: int
+    active_user_days: int
+    incidents: Counter[str] = field(default_factory=Counter)
+    found: Counter[str] = field(default_factory=Counter)
+    missed: list[str] = field(default_factory=list)
+    false_by_rule: Counter[str] = field(default_factory=Counter)
+    false_by_class: Counter[str] = field(default_factory=Counter)
+    false_examples: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def evaluate(seed: int, config: DetectionConfig, workdir: Path) -> SeedResult:
+    tenant = labelled_tenant(seed, end=END)
+    url = f"sqlite:///{workdir / f'labelled-{seed}.db'}"
+    engine = open_database(url)
+    try:
+        end = datetime.combine(END, dtime(), UTC)
+        searches = load_tenant(engine, tenant.records, end)
+        result = detect(engine, "UTC", config)
+        alerts = _alerts(engine)
+        first_scored = date.fromisoformat(result.first_day or END.isoformat())
+        active = _active_user_days(engine, first_scored, tenant.key.last_day)
+    finally:
+        engine.dispose()
+    return score(seed, tenant, alerts, searches, active, result.seconds)
+
+
+def _alerts(engine: Engine) -> list[tuple[str, str, date, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(Alert.rule, Alert.email_addr, Alert.day, Alert.summary))
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def _active_user_days(engine: Engine, first: date, last: date) -> int:
+    low = (first - date(1970, 1, 1)).days
+    high = (last - date(1970, 1, 1)).days
+    table = ROLLUP_USER_DAY_TOTAL
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).where(table.c.bucket >= low, table.c.bucket <= high)
+            ).scalar()
+            or 0
+        )
+
+
+def score(
+    seed: int,
+    tenant: LabelledTenant,
+    alerts: list[tuple[str, str, date, str]],
+    searches: int,
+    active: int,
+    seconds: float,
+) -> SeedResult:
+    result = SeedResult(seed, searches, active, seconds=seconds)
+    fired = {(rule, email, day) for rule, email, day, _ in alerts}
+    incident_days = {(incident.email, incident.day) for incident in tenant.key.incidents}
+    for incident in tenant.key.incidents:
+        result.incidents[incident.family] += 1
+        if (incident.family, incident.email, incident.day) in fired:
+            result.found[incident.family] += 1
+        else:
+            result.missed.append(
+                f"seed {seed}: {incident.family} {incident.email} {incident.day} "
+                f"(magnitude {incident.magnitude:g})"
+            )
+    kinds = {email: habit.kind for email, habit in tenant.habits.items()}
+    for rule, email, day, summary in alerts:
+        if (email, day) in incident_days:
+            continue  # the day is abnormal: another rule firing on it is not a false alert
+        result.false_by_rule[rule] += 1
+        kind = kinds.get(email, "?")
+        result.false_by_class["surge day" if day == tenant.key.surge_day else kind] += 1
+        if len(result.false_examples) < 30:
+            result.false_examples.append(f"seed {seed}: {rule} {email} ({kind}) {day}: {summary}")
+    return result
+
+
+def time_first_run(url: str, config: DetectionConfig) -> dict[str, Any]:
+    """Detection from scratch over a large stored history (e.g. bench/generate.py's 1M)."""
+    engine = open_database(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(delete(Alert))
+            forget_scored_days(conn)
+        with engine.connect() as conn:
+            searches = conn.execute(select(func.count()).select_from(Alert.__table__)).scalar()
+            from db.models import SearchLog
+
+            searches = conn.execute(select(func.count(SearchLog.id))).scalar()
+        result = detect(engine, "UTC", config)
+    finally:
+        engine.dispose()
+    return {
+        "searches": searches,
+        "days": result.days_scored,
+        "alerts": result.alerts_found,
+        "seconds": result.seconds,
+    }
+
+
+def time_new_day(people: int, workdir: Path, config: DetectionConfig) -> dict[str, Any]:
+    """Scoring one new day of a tenant of `people` searchers, after the history is scored."""
+    tenant = labelled_tenant(99, people=people, days=45, end=END)
+    engine = open_database(f"sqlite:///{workdir / 'new-day.db'}")
+    try:
+        load_tenant(engine, tenant.records, datetime.combine(END, dtime(), UTC))
+        detect(engine, "UTC", config)
+        last = tenant.key.last_day
+        with engine.begin() as conn:
+            conn.execute(delete(Alert).where(Alert.day == last))
+            set_scored_through(conn, last - timedelta(days=1))
+        timings = []
+        for _ in range(3):
+            with engine.begin() as conn:
+                conn.execute(delete(Alert).where(Alert.day == last))
+                set_scored_through(conn, last - timedelta(days=1))
+            timings.append(detect(engine, "UTC", config).seconds)
+        with engine.connect() as conn:
+            active = conn.execute(
+                select(func.count()).where(
+                    ROLLUP_USER_DAY_TOTAL.c.bucket == (last - date(1970, 1, 1)).days
+                )
+            ).scalar()
+    finally:
+        engine.dispose()
+    return {
+        "people": people,
+        "searches": len(tenant.records),
+        "active_that_day": active,
+        "seconds": min(timings),
+    }
+
+
+def _rate(count: int, days: int) -> str:
+    return f"{1000 * count / days:.2f}" if days else "—"
+
+
+def table(title: str, results: list[SeedResult]) -> list[str]:
+    incidents: Counter[str] = Counter()
+    found: Counter[str] = Counter()
+    false: Counter[str] = Counter()
+    classes: Counter[str] = Counter()
+    for result in results:
+        incidents.update(result.incidents)
+        found.update(result.found)
+        false.update(result.false_by_rule)
+        classes.update(result.false_by_class)
+    days = sum(result.active_user_days for result in results)
+    lines = [
+        f"### {title}: seeds {', '.join(str(r.seed) for r in results)}",
+        "",
+        f"{sum(r.searches for r in results):,} searches, {days:,} active user-days scored.",
+        "",
+        "| rule | incidents | detected | recall | false alerts | per 1,000 active user-days |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for rule in RULES:
+        if rule == "missing_reason":
+            continue
+        planted = incidents[rule]
+        recall = f"{100 * found[rule] / planted:.1f} %" if planted else "—"
+        lines.append(
+            f"| {rule} | {planted or '—'} | {found[rule] if planted else '—'} | {recall} | "
+            f"{false[rule]} | {_rate(false[rule], days)} |"
+        )
+    total_planted, total_found = sum(incidents.values()), sum(found.values())
+    lines.append(
+        f"| **all** | {total_planted} | {total_found} | "
+        f"{100 * total_found / max(1, total_planted):.1f} % | {sum(false.values())} | "
+        f"{_rate(sum(false.values()), days)} |"
+    )
+    if classes:
+        shown = ", ".join(f"{kind}: {count}" for kind, count in classes.most_common())
+        lines += ["", f"False alerts by kind of searcher: {shown}."]
+    missed = [line for result in results for line in result.missed]
+    if missed:
+        lines += ["", "Missed:", "", *[f"- {line}" for line in missed]]
+    examples = [line for result in results for line in result.false_examples][:40]
+    if examples:
+        lines += ["", "False alerts (first few):", "", *[f"- `{line}`" for line in examples]]
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tuning-seeds", type=int, nargs="*", default=list(TUNING_SEEDS))
+    parser.add_argument("--held-out-seeds", type=int, nargs="*", default=list(HELD_OUT_SEEDS))
+    parser.add_argument("--first-run-url", help="a large database (bench/generate.py) to time")
+    parser.add_argument("--new-day-people", type=int, default=1000)
+    parser.add_argument("--markdown", type=Path, help="write the report here")
+    parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
+    args = parser.parse_args()
+    config = DetectionConfig()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="detections-") as folder:
+        workdir = Path(folder)
+        tuning = [evaluate(seed, config, workdir) for seed in args.tuning_seeds]
+        held_out = [evaluate(seed, config, workdir) for seed in args.held_out_seeds]
+        new_day = (
+            time_new_day(args.new_day_people, workdir, config) if args.new_day_people else None
+        )
+    first_run = time_first_run(args.first_run_url, config) if args.first_run_url else None
+    lines = ["## Quality", ""]
+    for title, results in (("Held-out", held_out), ("Tuning", tuning)):
+        if results:
+            lines += table(title, results) + [""]
+    lines += ["## Timing", ""]
+    if first_run:
+        lines.append(
+            f"- First run over {first_run['searches']:,} stored searches "
+            f"({first_run['days']:,} days scored, {first_run['alerts']:,} alerts): "
+            f"**{first_run['seconds']:.1f} s** (target ≤ 60 s)."
+        )
+    if new_day:
+        lines.append(
+            f"- One new day for a tenant of {new_day['people']:,} people "
+            f"({new_day['active_that_day']:,} searched that day; {new_day['searches']:,} "
+            f"searches stored): **{new_day['seconds']:.2f} s** (target ≤ 1 s)."
+        )
+    lines.append(f"- Whole benchmark: {time.perf_counter() - started:.0f} s.")
+    report = "\n".join(lines)
+    print(report)
+    if args.json:
+        print(json.dumps([r.__dict__ for r in tuning + held_out], default=str, indent=1))
+    if args.markdown:
+        args.markdown.write_text(_document(report, sys.argv), encoding="utf-8")
+
+
+def _document(report: str, argv: list[str]) -> str:
+    command = " ".join([".venv/bin/python", "bench/detections.py", *argv[1:]])
+    return "\n".join(
+        [
+            "# Detections measured",
+            "",
+            "Generated by:",
+            "",
+            "```bash",
+            command,
+            "```",
+            "",
+            report,
+            "",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    main()
