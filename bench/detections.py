@@ -35,37 +35,13 @@ from db.engine import open_database  # noqa: E402
 from db.models import ROLLUP_USER_DAY_TOTAL, Alert  # noqa: E402
 from ingest.detect.config import DetectionConfig  # noqa: E402
 from ingest.detect.runner import detect  # noqa: E402
-from ingest.records import EventKeyer, SearchEvent, parse_record  # noqa: E402
 from ingest.simulator.incidents import LabelledTenant, labelled_tenant  # noqa: E402
-from ingest.store import PageBatch, PageCounts, Store  # noqa: E402
+from tests.detect_support import load_records  # noqa: E402
 
 TUNING_SEEDS = (1, 2, 3)
 HELD_OUT_SEEDS = (11, 12, 13)
-PAGE = 20_000
 END = date(2026, 11, 1)
 """A fixed end, so every run of the benchmark sees the same calendar."""
-
-
-def load_tenant(engine: Engine, records: list[dict[str, object]], end: datetime) -> int:
-    """Write records through the store, in pages, as the ingest would; set the cursor."""
-    store = Store(engine)
-    start = datetime.fromisoformat(str(records[0]["createTime"]).replace("+0000", "+00:00"))
-    run_id = store.start_run("bootstrap", start, end)
-    keyer = EventKeyer()
-    total = PageCounts()
-    for offset in range(0, len(records), PAGE):
-        batch = PageBatch()
-        for record in records[offset : offset + PAGE]:
-            event = parse_record(record)
-            assert isinstance(event, SearchEvent)
-            batch.events.append((keyer.event_key(event), event))
-        batch.fetched = len(batch.events)
-        writer = store.page_writer(run_id)
-        writer.write_page(batch, (start, end))
-        total.add(writer.commit())
-    store.finish_run(run_id, "ok", total, api_requests=0)
-    store.advance_cursor(end, bootstrap_done=True)
-    return total.inserted
 
 
 @dataclass
@@ -88,7 +64,7 @@ def evaluate(seed: int, config: DetectionConfig, workdir: Path) -> SeedResult:
     engine = open_database(url)
     try:
         end = datetime.combine(END, dtime(), UTC)
-        searches = load_tenant(engine, tenant.records, end)
+        searches = load_records(engine, tenant.records, end)
         result = detect(engine, "UTC", config)
         alerts = _alerts(engine)
         first_scored = date.fromisoformat(result.first_day or END.isoformat())
@@ -177,7 +153,7 @@ def time_new_day(people: int, workdir: Path, config: DetectionConfig) -> dict[st
     tenant = labelled_tenant(99, people=people, days=45, end=END)
     engine = open_database(f"sqlite:///{workdir / 'new-day.db'}")
     try:
-        load_tenant(engine, tenant.records, datetime.combine(END, dtime(), UTC))
+        load_records(engine, tenant.records, datetime.combine(END, dtime(), UTC))
         detect(engine, "UTC", config)
         last = tenant.key.last_day
         with engine.begin() as conn:
@@ -277,7 +253,7 @@ def main() -> None:
     lines = ["## Quality", ""]
     for title, results in (("Held-out", held_out), ("Tuning", tuning)):
         if results:
-            lines += table(title, results) + [""]
+            lines += [*table(title, results), ""]
     lines += ["## Timing", ""]
     if first_run:
         lines.append(

@@ -60,7 +60,7 @@ class PeerOutlier:
     enabled: bool = True
     min_searches: int = 40
     peer_quantile: float = 0.95
-    min_ratio: float = 3.0
+    min_ratio: float = 2.5
     allow: tuple[str, ...] = ()
 
 
@@ -74,7 +74,7 @@ class UnusualTime:
     min_ratio: float = 8.0
     prior_weight: float = 20.0
     rare_day_share: float = 0.1
-    day_ratio: float = 2.5
+    day_ratio: float = 3.0
     allow: tuple[str, ...] = ()
 
 
@@ -92,7 +92,7 @@ class Breadth:
     """Many mailboxes targeted in a day that this searcher had not targeted before."""
 
     enabled: bool = True
-    min_new_targets: int = 10
+    min_new_targets: int = 12
     min_ratio: float = 3.0
     target_fields: tuple[str, ...] = ("User", "Mailbox", "Recipient")
     allow: tuple[str, ...] = ()
@@ -105,7 +105,7 @@ class SensitiveTerms:
 
     enabled: bool = True
     terms: tuple[str, ...] = DEFAULT_SENSITIVE_TERMS
-    min_searches: int = 3
+    min_searches: int = 2
     routine_days: int = 10
     allow: tuple[str, ...] = ()
 

@@ -8,7 +8,7 @@ from ingest.detect.config import DetectionConfig
 from ingest.detect.counts import DayContext
 from ingest.detect.days import utc_from_epoch
 from ingest.detect.features import TextDay, TextFigures
-from ingest.detect.finding import Finding, number, plural
+from ingest.detect.finding import Finding, number, plural, times
 
 
 def _span(ctx: DayContext, today: TextDay) -> tuple:
@@ -35,8 +35,10 @@ def score_content(
         and history.new_targets >= breadth.min_new_targets
         and not ctx.allowed(email, breadth.allow)
     ):
+        # On an incident-response day everyone looks at more mailboxes: scale by the tenant.
         threshold = max(
-            float(breadth.min_new_targets), breadth.min_ratio * history.usual_new_targets
+            float(breadth.min_new_targets),
+            breadth.min_ratio * history.usual_new_targets * max(1.0, ctx.tenant),
         )
         if history.new_targets >= threshold:
             findings.append(
@@ -50,12 +52,14 @@ def score_content(
                     f"targeted {plural(history.new_targets, 'mailbox')} new to them "
                     f"({len(today.targets):,} targeted that day); usually at most "
                     f"{number(history.usual_new_targets)} new a day (90th percentile of "
-                    f"{plural(history.history_text_days, 'day')})",
+                    f"{plural(history.history_text_days, 'day')}); the tenant searched "
+                    f"{times(ctx.tenant)} its usual that day",
                     {
                         "new_targets": history.new_targets,
                         "targets": len(today.targets),
                         "usual_new_targets": history.usual_new_targets,
                         "history_days": history.history_text_days,
+                        "tenant_ratio": round(ctx.tenant, 3),
                     },
                 )
             )

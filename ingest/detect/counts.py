@@ -31,6 +31,7 @@ class DayContext:
     upper: datetime
     system: np.ndarray  # bool per user: system or API sender
     allowed: Callable[[str, tuple[str, ...]], bool]
+    tenant: float = 1.0  # the whole tenant's searches today over its usual (same kind of day)
 
 
 def _weekend(days: np.ndarray) -> np.ndarray:
@@ -55,6 +56,20 @@ def tenant_ratio(
         history = others[window]
     usual = float(np.median(history)) if len(history) else 0.0
     return float(others[column]) / usual if usual > 0 else 1.0
+
+
+def tenant_mood(grid: CountGrid, column: int, system: np.ndarray, baseline_days: int) -> float:
+    """Everyone's searches (system and API senders apart) on day `column` over their median
+    on the same kind of day (weekday or weekend) in the baseline window."""
+    totals = grid.counts[~system].sum(axis=0)
+    start = max(0, column - baseline_days)
+    days = np.arange(start, column) + grid.first_day
+    same = _weekend(days) == bool(_weekend(np.array([grid.first_day + column]))[0])
+    history = totals[start:column][same]
+    if not len(history):
+        history = totals[start:column]
+    usual = float(np.median(history)) if len(history) else 0.0
+    return float(totals[column]) / usual if usual > 0 else 1.0
 
 
 def score_counts(grid: CountGrid, ctx: DayContext, config: DetectionConfig) -> list[Finding]:

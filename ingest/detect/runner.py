@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 from sqlalchemy import Engine
@@ -28,7 +28,7 @@ from db.alerts import NewAlert, evidence_url, insert_alerts, scored_through, set
 from db.rollups import data_span
 from ingest.detect.config import DetectionConfig
 from ingest.detect.content import score_content
-from ingest.detect.counts import DayContext, score_counts
+from ingest.detect.counts import DayContext, score_counts, tenant_mood
 from ingest.detect.days import day_bounds, day_date, day_number, local_day_of
 from ingest.detect.features import (
     CountGrid,
@@ -76,7 +76,11 @@ class DetectResult:
 
 
 def scoring_range(
-    engine: Engine, tz: str, config: DetectionConfig, lookback_seconds: int
+    engine: Engine,
+    tz: str,
+    config: DetectionConfig,
+    lookback_seconds: int,
+    through: date | None = None,
 ) -> tuple[int, int] | str:
     """(first, last) local day numbers to score now, or why there is nothing to score."""
     with engine.connect() as conn:
@@ -89,6 +93,8 @@ def scoring_range(
         return "the ingest has not completed a poll yet"
     settled = cursor - timedelta(seconds=lookback_seconds)
     last = local_day_of(settled, tz) - 1
+    if through is not None:
+        last = min(last, day_number(through))
     if done is not None:
         first = day_number(done) + 1
     else:
@@ -99,11 +105,16 @@ def scoring_range(
 
 
 def detect(
-    engine: Engine, tz: str, config: DetectionConfig, lookback_seconds: int = 0
+    engine: Engine,
+    tz: str,
+    config: DetectionConfig,
+    lookback_seconds: int = 0,
+    through: date | None = None,
 ) -> DetectResult:
-    """Score every complete day not yet scored; store and count the alerts."""
+    """Score every complete day not yet scored (up to `through`, if given); store and count
+    the alerts."""
     started = time.perf_counter()
-    span = scoring_range(engine, tz, config, lookback_seconds)
+    span = scoring_range(engine, tz, config, lookback_seconds, through)
     if isinstance(span, str):
         return DetectResult(reason=span)
     first, last = span
@@ -135,7 +146,9 @@ def score_days(
     findings: list[Finding] = []
     for day in range(first, last + 1):
         lower, upper = day_bounds(day, tz)
-        ctx = DayContext(day, day - grid.first_day, lower, upper, system, config.allowed)
+        column = day - grid.first_day
+        mood = tenant_mood(grid, column, system, general.baseline_days)
+        ctx = DayContext(day, column, lower, upper, system, config.allowed, mood)
         findings += score_counts(grid, ctx, config)
         active = _active_days(grid, ctx.column, general.baseline_days)
         findings += score_unusual_time(grid, ctx, config, active)

@@ -136,7 +136,7 @@ def _name(rng: random.Random, taken: set[str], domain: str = "corp.example") -> 
             return name
 
 
-def _habits(rng: random.Random, people: int, days: int) -> dict[str, Habit]:
+def _habits(rng: random.Random, people: int, days: int, system_rate: float) -> dict[str, Habit]:
     """The tenant: mostly office staff, some helpdesk, compliance, night shift, admins."""
     taken: set[str] = set()
     habits: dict[str, Habit] = {}
@@ -161,9 +161,13 @@ def _habits(rng: random.Random, people: int, days: int) -> dict[str, Habit]:
             "new_hire", rng.uniform(2, 6), 0.8, 0.0, OFFICE, first_day=rng.randrange(20, days - 10)
         ),
     )
-    habits["<>"] = Habit("system", 300, 1.0, 1.0, FLAT, 0.0)
-    habits[f"api-{rng.getrandbits(32):08x}@corp.example"] = Habit("api", 500, 1.0, 1.0, FLAT, 0.0)
-    habits[f"api-{rng.getrandbits(32):08x}@corp.example"] = Habit("api", 80, 1.0, 0.0, OFFICE, 0.0)
+    for email, rate, weekend, hours in (
+        ("<>", 300, 1.0, FLAT),
+        (f"api-{rng.getrandbits(32):08x}@corp.example", 500, 1.0, FLAT),
+        (f"api-{rng.getrandbits(32):08x}@corp.example", 80, 0.0, OFFICE),
+    ):
+        kind = "system" if email == "<>" else "api"
+        habits[email] = Habit(kind, rate * system_rate, 1.0, weekend, hours, 0.0)
     return habits
 
 
@@ -236,20 +240,28 @@ def _second(rng: random.Random, day: int, hours: tuple[float, ...]) -> int:
 
 
 def labelled_tenant(
-    seed: int, *, people: int = 120, days: int = 120, end: date | None = None
+    seed: int,
+    *,
+    people: int = 120,
+    days: int = 120,
+    end: date | None = None,
+    repeats: int = 2,
+    system_rate: float = 1.0,
 ) -> LabelledTenant:
     """`days` of searches ending the day before `end` (default: today, UTC), with incidents
-    planted from day 45 on (after warm-up and a full baseline)."""
+    planted from day 45 on (after warm-up and a full baseline): each family at each of its
+    magnitudes `repeats` times. `system_rate` scales the system and API senders' volume
+    (small tenants for quick tests)."""
     rng = random.Random(f"labelled-tenant:{seed}")
     last = (end or datetime.now(UTC).date()) - timedelta(days=1)
     first_day = (last - date(1970, 1, 1)).days - days + 1
     directory = [f"mbx{n:04d}@corp.example" for n in range(3000)]
-    habits = _habits(rng, people, days)
+    habits = _habits(rng, people, days, system_rate)
     writer = _Writer(rng, directory)
     mood = [rng.gammavariate(25, 1 / 25) for _ in range(days)]
     surge = rng.randrange(50, days - 5)
     mood[surge] *= 3.0  # an incident response: everyone searches three times their usual
-    plan = _plan(rng, habits, days, first_day)
+    plan = _plan(rng, habits, days, first_day, surge, repeats)
     planted = {(incident.email, incident.day): incident for incident in plan}
     for index in range(days):
         day = first_day + index
@@ -305,38 +317,44 @@ def _peer_mark(records: list[dict[str, object]]) -> float:
 
 
 def _plan(
-    rng: random.Random, habits: dict[str, Habit], days: int, first_day: int
+    rng: random.Random,
+    habits: dict[str, Habit],
+    days: int,
+    first_day: int,
+    surge: int,
+    repeats: int,
 ) -> list[Incident]:
     """Which user gets which incident on which day: three magnitudes, repeated, per family.
 
     Established office users host volume, timing, breadth and sensitive incidents (each a
     different user); peer outliers are new joiners, dormant ones are users who stop after
-    a month (or an address that never searched before)."""
+    a month (or an address that never searched before). No incident falls on the surge
+    day: that day is a hard negative, and an incident's size is meant against a usual day."""
     office = [email for email, habit in habits.items() if habit.kind == "office"]
     rng.shuffle(office)
     incidents: list[Incident] = []
     for family in ("volume_spike", "unusual_time", "breadth", "sensitive_terms"):
         for magnitude in MAGNITUDES[family]:
-            for _ in range(2):
+            for _ in range(repeats):
                 email = office.pop()
                 if family == "volume_spike":
                     rate = max(habits[email].rate, 6.0)  # a spike must reach min_searches
                     habits[email] = _with(habits[email], rate=rate)
-                day = _weekday(rng, first_day, 45, days - 2)
+                day = _weekday(rng, first_day, 45, days - 2, surge)
                 incidents.append(Incident(family, email, _date(first_day + day), magnitude))
     taken = set(habits)
     for magnitude in MAGNITUDES["peer_outlier"]:
-        for _ in range(2):
+        for _ in range(repeats):
             email = _name(rng, taken, "corp.example")
-            day = _weekday(rng, first_day, 45, days - 2)
+            day = _weekday(rng, first_day, 45, days - 2, surge)
             habits[email] = Habit(
                 "joiner", 3, 1.0, 0.0, OFFICE, first_day=day - 5, last_day=day - 1
             )
             incidents.append(Incident("peer_outlier", email, _date(first_day + day), magnitude))
     for magnitude in MAGNITUDES["dormant_searcher"]:
-        for variant in ("silent", "never"):
+        for variant in ("silent", "never")[: max(1, repeats)]:
             email = _name(rng, taken, "corp.example")
-            day = _weekday(rng, first_day, 75, days - 2)
+            day = _weekday(rng, first_day, 75, days - 2, surge)
             if variant == "silent":
                 habits[email] = Habit(
                     "dormant", 4, 0.8, 0.0, OFFICE, first_day=0, last_day=day - 36
@@ -349,10 +367,10 @@ def _with(habit: Habit, **changes: object) -> Habit:
     return replace(habit, **changes)  # type: ignore[arg-type]
 
 
-def _weekday(rng: random.Random, first_day: int, low: int, high: int) -> int:
+def _weekday(rng: random.Random, first_day: int, low: int, high: int, avoid: int) -> int:
     while True:
         day = rng.randrange(low, high)
-        if (first_day + day + 3) % 7 < 5:
+        if (first_day + day + 3) % 7 < 5 and day != avoid:
             return day
 
 
