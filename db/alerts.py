@@ -100,8 +100,9 @@ def insert_alerts(conn: Connection, alerts: Sequence[NewAlert]) -> int:
         _insert(conn)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["account", "email_addr", "rule", "day"])
+        .returning(Alert.id)  # counts exactly on both databases (a batched rowcount may not)
     )
-    return conn.execute(statement).rowcount or 0
+    return len(conn.execute(statement).all())
 
 
 def scored_through(conn: Connection, account: str = "") -> date | None:
