@@ -32,7 +32,7 @@ from sqlalchemy import Engine, delete, func, select  # noqa: E402
 
 from db.alerts import RULES, forget_scored_days, set_scored_through  # noqa: E402
 from db.engine import open_database  # noqa: E402
-from db.models import ROLLUP_USER_DAY_TOTAL, Alert  # noqa: E402
+from db.models import ROLLUP_USER_DAY_TOTAL, Alert, SearchLog  # noqa: E402
 from ingest.detect.config import DetectionConfig  # noqa: E402
 from ingest.detect.runner import detect  # noqa: E402
 from ingest.simulator.incidents import LabelledTenant, labelled_tenant  # noqa: E402
@@ -133,14 +133,26 @@ def time_first_run(url: str, config: DetectionConfig) -> dict[str, Any]:
             conn.execute(delete(Alert))
             forget_scored_days(conn)
         with engine.connect() as conn:
-            searches = conn.execute(select(func.count()).select_from(Alert.__table__)).scalar()
-            from db.models import SearchLog
-
             searches = conn.execute(select(func.count(SearchLog.id))).scalar()
         result = detect(engine, "UTC", config)
+        last = date.fromisoformat(result.last_day or END.isoformat())
+        timings = []
+        for _ in range(3):  # then one new day, on the same history
+            with engine.begin() as conn:
+                conn.execute(delete(Alert).where(Alert.day == last))
+                set_scored_through(conn, last - timedelta(days=1))
+            timings.append(detect(engine, "UTC", config, through=last).seconds)
+        with engine.connect() as conn:
+            users = conn.execute(
+                select(func.count()).where(
+                    ROLLUP_USER_DAY_TOTAL.c.bucket == (last - date(1970, 1, 1)).days
+                )
+            ).scalar()
     finally:
         engine.dispose()
     return {
+        "new_day_seconds": sorted(timings)[1],
+        "new_day_users": users,
         "searches": searches,
         "days": result.days_scored,
         "alerts": result.alerts_found,
@@ -150,21 +162,20 @@ def time_first_run(url: str, config: DetectionConfig) -> dict[str, Any]:
 
 def time_new_day(people: int, workdir: Path, config: DetectionConfig) -> dict[str, Any]:
     """Scoring one new day of a tenant of `people` searchers, after the history is scored."""
-    tenant = labelled_tenant(99, people=people, days=45, end=END)
+    tenant = labelled_tenant(99, people=people, days=40, end=END, repeats=0)
     engine = open_database(f"sqlite:///{workdir / 'new-day.db'}")
     try:
         load_records(engine, tenant.records, datetime.combine(END, dtime(), UTC))
         detect(engine, "UTC", config)
         last = tenant.key.last_day
-        with engine.begin() as conn:
-            conn.execute(delete(Alert).where(Alert.day == last))
-            set_scored_through(conn, last - timedelta(days=1))
+        while last.weekday() >= 5:  # a working day: most people search
+            last -= timedelta(days=1)
         timings = []
         for _ in range(3):
             with engine.begin() as conn:
                 conn.execute(delete(Alert).where(Alert.day == last))
                 set_scored_through(conn, last - timedelta(days=1))
-            timings.append(detect(engine, "UTC", config).seconds)
+            timings.append(detect(engine, "UTC", config, through=last).seconds)
         with engine.connect() as conn:
             active = conn.execute(
                 select(func.count()).where(
@@ -177,7 +188,7 @@ def time_new_day(people: int, workdir: Path, config: DetectionConfig) -> dict[st
         "people": people,
         "searches": len(tenant.records),
         "active_that_day": active,
-        "seconds": min(timings),
+        "seconds": sorted(timings)[1],  # the median of three
     }
 
 
@@ -259,13 +270,15 @@ def main() -> None:
         lines.append(
             f"- First run over {first_run['searches']:,} stored searches "
             f"({first_run['days']:,} days scored, {first_run['alerts']:,} alerts): "
-            f"**{first_run['seconds']:.1f} s** (target ≤ 60 s)."
+            f"**{first_run['seconds']:.1f} s** (target ≤ 60 s); then one new day on that "
+            f"history ({first_run['new_day_users']:,} users searched that day): "
+            f"**{first_run['new_day_seconds']:.2f} s** (median of three)."
         )
     if new_day:
         lines.append(
             f"- One new day for a tenant of {new_day['people']:,} people "
             f"({new_day['active_that_day']:,} searched that day; {new_day['searches']:,} "
-            f"searches stored): **{new_day['seconds']:.2f} s** (target ≤ 1 s)."
+            f"searches stored): **{new_day['seconds']:.2f} s** (median of three; target ≤ 1 s)."
         )
     lines.append(f"- Whole benchmark: {time.perf_counter() - started:.0f} s.")
     report = "\n".join(lines)
@@ -276,18 +289,43 @@ def main() -> None:
         args.markdown.write_text(_document(report, sys.argv), encoding="utf-8")
 
 
+METHOD = """\
+How it is measured. Each seed is a labelled tenant from `ingest/simulator/incidents.py`:
+120 people with distinct habits (office staff, helpdesk, compliance, a night shift, rare
+and heavy admins, new hires) plus the `<>` system sender and two API senders, over 120
+days, with good and quiet days for the whole tenant and one incident-response surge on
+which everyone searches three times their usual. On days 45 and later, each family is
+planted at three magnitudes, twice (dormant: once silent for 35+ days, once never seen):
+volume ×6, ×10, ×20 the user's usual; peer outliers ×4, ×6, ×10 the 95th percentile of
+people's active days, by users in their first week; 12, 25, 50 searches between 01:00 and
+04:00; 25, 50, 100 searches by a dormant or new address; 15, 30, 60 mailboxes never
+targeted before; 3, 6, 12 searches for sensitive terms. No incident falls on the surge
+day. The searches are written through the ingest's store; the answer key never reaches
+the detector. `missing_reason` is off by default and not measured here.
+
+An incident is detected when its rule raised an alert for that user on that day. A false
+alert is an alert on a user-day with no planted incident (another rule firing on an
+incident's day is not counted as false: the day is abnormal). An active user-day is a
+user and day with at least one search, in the days scored (after the 14-day warm-up).
+
+Thresholds were tuned on seeds 1, 2 and 3 only; seeds 11, 12 and 13 were run once, after
+the defaults were fixed, and are reported as they came out.
+"""
+
+
 def _document(report: str, argv: list[str]) -> str:
     command = " ".join([".venv/bin/python", "bench/detections.py", *argv[1:]])
     return "\n".join(
         [
             "# Detections measured",
             "",
-            "Generated by:",
+            "Generated by (the 1M database is `bench/generate.py --events 1000000`):",
             "",
             "```bash",
             command,
             "```",
             "",
+            METHOD,
             report,
             "",
         ]

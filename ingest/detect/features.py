@@ -243,6 +243,7 @@ class TextHistory:
         general = config.general
         self._history = general.history_days
         self._baseline = general.baseline_days
+        self._min_new_targets = config.rules.breadth.min_new_targets
         self._target_seen: dict[str, dict[str, int]] = {}
         self._new_per_day: dict[str, dict[int, int]] = {}
         self._sensitive_days: dict[str, list[int]] = {}
@@ -265,7 +266,12 @@ class TextHistory:
             new_terms = {t for t in today.terms if known.get(t, -(10**9)) < oldest}
             figures[email] = TextFigures(
                 new_targets=new,
-                usual_new_targets=float(np.percentile(recent, 90)) if recent else 0.0,
+                # only read when the breadth rule could fire: a percentile per user-day is slow
+                usual_new_targets=(
+                    float(np.percentile(recent, 90))
+                    if recent and new >= self._min_new_targets
+                    else 0.0
+                ),
                 history_text_days=len(recent),
                 prior_sensitive_days=len(sensitive),
                 new_term_searches=sum(1 for terms in today.term_searches if terms & new_terms),

@@ -259,9 +259,9 @@ def labelled_tenant(
     habits = _habits(rng, people, days, system_rate)
     writer = _Writer(rng, directory)
     mood = [rng.gammavariate(25, 1 / 25) for _ in range(days)]
-    surge = rng.randrange(50, days - 5)
+    surge = rng.randrange(min(50, days // 2), days - 5)
     mood[surge] *= 3.0  # an incident response: everyone searches three times their usual
-    plan = _plan(rng, habits, days, first_day, surge, repeats)
+    plan = _plan(rng, habits, days, first_day, surge, repeats) if repeats else []
     planted = {(incident.email, incident.day): incident for incident in plan}
     for index in range(days):
         day = first_day + index
