@@ -52,8 +52,8 @@ def score_content(
                     f"targeted {plural(history.new_targets, 'mailbox')} new to them "
                     f"({len(today.targets):,} targeted that day); usually at most "
                     f"{number(history.usual_new_targets)} new a day (90th percentile of "
-                    f"{plural(history.history_text_days, 'day')}); the tenant searched "
-                    f"{times(ctx.tenant)} its usual that day",
+                    f"{plural(history.history_text_days, 'day')}); people searched "
+                    f"{times(ctx.tenant)} their usual that day",
                     {
                         "new_targets": history.new_targets,
                         "targets": len(today.targets),

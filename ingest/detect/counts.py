@@ -3,8 +3,8 @@ peer outlier for users without enough history, dormant or never-seen searchers, 
 separate, coarser rule for system and API senders.
 
 Every count rule compares with the tenant's mood: on a day the whole tenant searches three
-times its usual (an incident response), a user's usual is scaled by that, computed without
-the user's own searches so that one heavy searcher cannot hide behind themself.
+times its usual (an incident response), a user's usual is scaled by that; the mood is a
+median over people, so that one heavy searcher cannot hide behind themself.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class DayContext:
     upper: datetime
     system: np.ndarray  # bool per user: system or API sender
     allowed: Callable[[str, tuple[str, ...]], bool]
-    tenant: float = 1.0  # the whole tenant's searches today over its usual (same kind of day)
+    tenant: float = 1.0  # the tenant's mood: how much more than usual people search today
 
 
 def _weekend(days: np.ndarray) -> np.ndarray:
@@ -44,32 +44,23 @@ def _window(grid: CountGrid, ctx: DayContext, width: int) -> tuple[slice, np.nda
     return slice(start, ctx.column), days
 
 
-def tenant_ratio(
-    totals: np.ndarray, grid: CountGrid, user: int, window: slice, same_kind: np.ndarray
+def tenant_mood(
+    grid: CountGrid, column: int, system: np.ndarray, baseline_days: int, min_history: int
 ) -> float:
-    """The tenant's searches today over its usual on the same kind of day, without `user`
-    (`totals`: every person's searches per day, system and API senders apart)."""
-    others = totals - grid.counts[user]
-    column = window.stop
-    history = others[window][same_kind]
-    if not len(history):
-        history = others[window]
-    usual = float(np.median(history)) if len(history) else 0.0
-    return float(others[column]) / usual if usual > 0 else 1.0
-
-
-def tenant_mood(grid: CountGrid, column: int, system: np.ndarray, baseline_days: int) -> float:
-    """Everyone's searches (system and API senders apart) on day `column` over their median
-    on the same kind of day (weekday or weekend) in the baseline window."""
-    totals = grid.counts[~system].sum(axis=0)
+    """How much more than usual the tenant searches on day `column`: the median, over the
+    people who searched that day and have a history, of their searches over their usual
+    (mean active day in the baseline window). A median, so that one heavy searcher (or one
+    incident) cannot move it, while an incident response that has everyone searching three
+    times their usual does."""
     start = max(0, column - baseline_days)
-    days = np.arange(start, column) + grid.first_day
-    same = _weekend(days) == bool(_weekend(np.array([grid.first_day + column]))[0])
-    history = totals[start:column][same]
-    if not len(history):
-        history = totals[start:column]
-    usual = float(np.median(history)) if len(history) else 0.0
-    return float(totals[column]) / usual if usual > 0 else 1.0
+    history = grid.counts[:, start:column]
+    active = (history > 0).sum(axis=1)
+    today = grid.counts[:, column]
+    judged = ~system & (active >= min_history) & (today > 0)
+    if judged.sum() < 5:
+        return 1.0
+    usual = history[judged].sum(axis=1) / active[judged]
+    return float(np.median(today[judged] / usual))
 
 
 def score_counts(grid: CountGrid, ctx: DayContext, config: DetectionConfig) -> list[Finding]:
@@ -82,7 +73,6 @@ def score_counts(grid: CountGrid, ctx: DayContext, config: DetectionConfig) -> l
     recent = (grid.counts[:, recent_window] > 0).any(axis=1)
     same_kind = _weekend(window_days) == bool(_weekend(np.array([ctx.day]))[0])
     people = ~ctx.system
-    totals = grid.counts[people].sum(axis=0)
     peer_reference = _peer_reference(history, people, rules.peer_outlier.peer_quantile)
     findings: list[Finding] = []
     floor = min(
@@ -98,12 +88,10 @@ def score_counts(grid: CountGrid, ctx: DayContext, config: DetectionConfig) -> l
         elif not recent[user]:
             finding = _dormant(grid, ctx, config, user, count)
         elif active_days[user] >= general.min_history_days:
-            ratio = tenant_ratio(totals, grid, user, window, same_kind)
-            finding = _volume_spike(ctx, config, email, count, history[user], same_kind, ratio)
+            finding = _volume_spike(ctx, config, email, count, history[user], same_kind, ctx.tenant)
         else:
-            ratio = tenant_ratio(totals, grid, user, window, same_kind)
             finding = _peer_outlier(
-                ctx, config, email, count, int(active_days[user]), peer_reference, ratio
+                ctx, config, email, count, int(active_days[user]), peer_reference, ctx.tenant
             )
         if finding is not None:
             findings.append(finding)
@@ -148,8 +136,8 @@ def _volume_spike(
         days_word = "weekday"
     summary = (
         f"{count:,} searches against a usual {number(usual)} (median of "
-        f"{plural(len(values), days_word + ' day')}); the tenant searched {times(tenant)} "
-        "its usual that day"
+        f"{plural(len(values), days_word + ' day')}); people searched {times(tenant)} "
+        "their usual that day"
     )
     return Finding(
         "volume_spike",
@@ -190,8 +178,8 @@ def _peer_outlier(
     summary = (
         f"{count:,} searches, {times(count / reference)} the {rule.peer_quantile:.0%} mark of "
         f"people's active days ({number(reference)}), with only "
-        f"{plural(own_days, 'active day')} of their own history; the tenant searched "
-        f"{times(tenant)} its usual that day"
+        f"{plural(own_days, 'active day')} of their own history; people searched "
+        f"{times(tenant)} their usual that day"
     )
     return Finding(
         "peer_outlier",

@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import numpy as np
 from sqlalchemy import Engine
@@ -147,7 +147,7 @@ def score_days(
     for day in range(first, last + 1):
         lower, upper = day_bounds(day, tz)
         column = day - grid.first_day
-        mood = tenant_mood(grid, column, system, general.baseline_days)
+        mood = tenant_mood(grid, column, system, general.baseline_days, general.min_history_days)
         ctx = DayContext(day, column, lower, upper, system, config.allowed, mood)
         findings += score_counts(grid, ctx, config)
         active = _active_days(grid, ctx.column, general.baseline_days)
@@ -245,7 +245,3 @@ def _candidates(days: dict[int, dict[str, TextDay]], config: DetectionConfig) ->
             ):
                 found.add(email)
     return found
-
-
-def utc_day_start(moment: datetime) -> datetime:
-    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
