@@ -115,12 +115,13 @@ def _volume_spike(
     tenant: float,
 ) -> Finding | None:
     rule = config.rules.volume_spike
+    min_history = config.general.min_history_days
     if not rule.enabled or count < rule.min_searches or ctx.allowed(email, rule.allow):
         return None
     kind_days = history[same_kind]
     values = kind_days[kind_days > 0]
     kind = "same-kind"
-    if len(values) < 4:  # too few weekend (or weekday) days: every active day
+    if len(values) < min_history:  # too few weekend (or weekday) days: every active day
         values, kind = history[history > 0], "active"
     usual = float(np.median(values))
     mad = float(np.median(np.abs(values - usual)))
