@@ -152,7 +152,7 @@ class General:
     warmup_days: int = 14
     baseline_days: int = 28
     history_days: int = 60
-    min_history_days: int = 15
+    min_history_days: int = 10
     dormant_days: int = 28
     office_start: int = 8
     office_end: int = 18
