@@ -308,8 +308,19 @@ alert is an alert on a user-day with no planted incident (another rule firing on
 incident's day is not counted as false: the day is abnormal). An active user-day is a
 user and day with at least one search, in the days scored (after the 14-day warm-up).
 
-Thresholds were tuned on seeds 1, 2 and 3 only; seeds 11, 12 and 13 were run once, after
-the defaults were fixed, and are reported as they came out.
+Thresholds were tuned on seeds 1, 2 and 3 only (and the tests' small tenants, seeds 5 and
+8); seeds 11, 12 and 13 were run after the defaults were fixed, and are reported as they
+came out. The labelled tenant is this project's own generator: the figures are only as
+realistic as its habits (day counts drawn Poisson-gamma, fixed hours, one surge).
+
+Timing: the first run is timed on `bench/generate.py`'s 1M database (3 years, 2,000 users,
+no labels); a new day on a labelled tenant of 1,000 people over 40 days, on a weekday. The
+machine has 2 cores shared with other work, and the new-day time moves with its load: our
+runs measured 0.7 to 1.7 s (the 1.7 s with test suites running beside it), so the 1-second
+target holds on a quiet machine only. What stands in the way of more headroom: a new day
+reads 29 days of every user's hourly rollup (about 0.3 s at 1,000 people) and the text
+history of the users whose day could fire a text rule (about 0.3 s); a per-user, per-day
+features table kept by `detect` would remove both.
 """
 
 
