@@ -12,7 +12,7 @@ those keys. SQLite has no such limit and keeps its plain keys.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -20,6 +20,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     ColumnElement,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -29,6 +30,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     and_,
     literal,
 )
@@ -369,3 +371,38 @@ class ForwardDeadLetter(Base):
     body: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (Index("ix_forward_dead_letters_destination_id", "destination", "id"),)
+
+
+class Alert(Base):
+    """One detection of abnormal archive searching: a rule that fired for one searcher on one
+    local day (in DISPLAY_TZ), with the figures that explain it and its triage.
+
+    Written by `python -m ingest detect`, read and triaged through `db.alerts`. `account`
+    names the Mimecast account the searches came from ("" while the deployment has one), so
+    the unique key stays one alert per account, user, rule and day.
+    """
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    rule: Mapped[str] = mapped_column(String(32))
+    email_addr: Mapped[str] = mapped_column(String(320))  # as stored in search_logs
+    day: Mapped[date] = mapped_column(Date)  # the local day scored, in DISPLAY_TZ
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime)
+    window_end: Mapped[datetime] = mapped_column(UtcDateTime)
+    severity: Mapped[str] = mapped_column(String(8))  # low | medium | high
+    summary: Mapped[str] = mapped_column(Text)
+    figures: Mapped[str] = mapped_column(Text)  # JSON object: the numbers behind the summary
+    evidence_url: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="new")  # new|acknowledged|dismissed
+    note: Mapped[str | None] = mapped_column(Text)
+    triaged_by: Mapped[str | None] = mapped_column(String(320))
+    triaged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("account", "email_addr", "rule", "day", name="uq_alerts_one_per_day"),
+        Index("ix_alerts_day", "day"),
+        Index("ix_alerts_status_day", "status", "day"),
+    )

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -32,6 +33,8 @@ from db.engine import (
     truncate_wal,
 )
 from ingest.client import CredentialsRejected, HostUnreachable, MimecastClient
+from ingest.detect.config import DetectionConfig, DetectionConfigError, load_config
+from ingest.detect.runner import detect
 from ingest.forward.config import ForwardConfig, load_forward_config, parse_since
 from ingest.forward.runner import forward_after_cycle, forward_pending
 from ingest.lock import AlreadyRunning, cycle_lock, single_writer
@@ -43,7 +46,7 @@ from ingest.poller import (
     Poller,
     one_line,
 )
-from ingest.settings import ConfigError, Settings, load_settings
+from ingest.settings import ConfigError, Settings, load_settings, spec
 from ingest.status import collect_status
 from ingest.store import Store
 
@@ -78,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="machine-readable output")
     reset = commands.add_parser("reset-cursor", help="forget the cursor: backfill again")
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    commands.add_parser(
+        "detect", help="score every complete day not yet scored for abnormal searching (alerts)"
+    )
     forward = commands.add_parser(
         "forward", help="deliver pending searches to the forwarding destinations, then exit"
     )
@@ -200,12 +206,15 @@ def make_client(settings: Settings) -> MimecastClient:
     return MimecastClient(settings.mimecast_base_url, client_id, client_secret)
 
 
-def run_one_cycle(poller: Poller) -> CycleResult:
+def run_one_cycle(poller: Poller, after: Callable[[], None] | None = None) -> CycleResult:
+    """One poll; `after` (the detections) runs under the same lock once the cycle is ok."""
     started = time.monotonic()
     with cycle_lock(poller.store.engine):
         result = poller.run_cycle()
+        log.info(summarise(result, time.monotonic() - started))
+        if after is not None and result.status == "ok":
+            after()
         truncate_wal(poller.store.engine)  # the next poll is far off: leave no large WAL
-    log.info(summarise(result, time.monotonic() - started))
     return result
 
 
@@ -252,6 +261,7 @@ def database_errors(engine: Engine) -> Iterator[None]:
 def command_run(settings: Settings, once: bool, *, reconcile: bool = False) -> int:
     """`run`, `run --once` or `reconcile`: credentials checked, writer lock held."""
     forwarding = load_forward_config(settings)  # a bad destination stops us before we start
+    detections = None if reconcile else load_detections(settings)  # and a bad rules file
     client = make_client(settings)
     engine = open_engine(settings)
     stop = threading.Event()
@@ -263,11 +273,12 @@ def command_run(settings: Settings, once: bool, *, reconcile: bool = False) -> i
             if reconcile:
                 run_sweep(poller)
                 return EXIT_OK
+            after_poll = detections_after_cycle(engine, settings, detections)
             if once:
-                run_one_cycle(poller)
+                run_one_cycle(poller, after_poll)
                 after_cycle()
                 return EXIT_OK
-            return run_forever(poller, settings.poll_seconds, stop, after_cycle)
+            return run_forever(poller, settings.poll_seconds, stop, after_cycle, after_poll)
     except AlreadyRunning as exc:
         raise UserError(str(exc), EXIT_RUNNING) from None
     except (CredentialsRejected, HostUnreachable) as exc:
@@ -293,6 +304,44 @@ def command_reconcile(settings: Settings) -> int:
     return command_run(settings, once=True, reconcile=True)
 
 
+def load_detections(settings: Settings) -> DetectionConfig:
+    """The rules file; a missing or broken one is a configuration error (exit 2)."""
+    required = settings.detections_file != spec("DETECTIONS_FILE").default
+    try:
+        return load_config(Path(settings.detections_file).expanduser(), required=required)
+    except DetectionConfigError as exc:
+        raise UserError(str(exc), EXIT_CONFIG) from None
+
+
+def detections_after_cycle(
+    engine: Engine, settings: Settings, config: DetectionConfig
+) -> Callable[[], None]:
+    """Detections after a successful poll: a failure is logged, never fails the ingest."""
+
+    def run() -> None:
+        try:
+            log.info(detect(engine, settings.display_tz, config, settings.lookback_seconds).line())
+        except Exception as exc:  # the searches are stored; the next cycle scores again
+            log.error("detect failed, will retry after the next poll: %s", one_line(exc))
+            log.debug("details", exc_info=True)
+
+    return run
+
+
+def command_detect(settings: Settings) -> int:
+    config = load_detections(settings)
+    engine = open_engine(settings)
+    try:
+        with database_errors(engine), cycle_lock(engine):
+            result = detect(engine, settings.display_tz, config, settings.lookback_seconds)
+        print(result.line())
+        return EXIT_OK
+    except AlreadyRunning as exc:
+        raise UserError(str(exc), EXIT_RUNNING) from None
+    finally:
+        engine.dispose()
+
+
 def forwarder(
     engine: Engine, forwarding: ForwardConfig | None, stop: threading.Event
 ) -> Callable[[], None]:
@@ -307,14 +356,16 @@ def run_forever(
     poll_seconds: int,
     stop: threading.Event,
     after_cycle: Callable[[], None] = lambda: None,
+    after_poll: Callable[[], None] | None = None,
 ) -> int:
-    """Run a cycle every `poll_seconds`; an overrunning cycle is not run twice. Between
-    polls, once a day, a reconciliation sweep (after a poll that succeeded); after each
-    cycle, forwarding (time-boxed)."""
+    """Run a cycle every `poll_seconds`; an overrunning cycle is not run twice. After a poll
+    that succeeded, the detections (`after_poll`) and, once a day, a reconciliation sweep;
+    after each cycle, forwarding (time-boxed)."""
     log.info("polling every %d s; Ctrl-C or SIGTERM stops after the current page", poll_seconds)
     while not stop.is_set():
         started = time.monotonic()
-        if run_guarded(poller, run_one_cycle) and not stop.is_set() and poller.reconcile_due():
+        polled = run_guarded(poller, lambda poller: run_one_cycle(poller, after_poll))
+        if polled and not stop.is_set() and poller.reconcile_due():
             run_guarded(poller, run_sweep)
         if not stop.is_set():
             after_cycle()
@@ -509,6 +560,8 @@ def main(argv: list[str] | None = None) -> int:
             return command_status(settings, args.json)
         if args.command == "reconcile":
             return command_reconcile(settings)
+        if args.command == "detect":
+            return command_detect(settings)
         if args.command == "forward":
             return command_forward(settings, args.since, args.destination, args.max_seconds)
         return command_reset_cursor(settings, args.yes)

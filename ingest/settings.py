@@ -257,6 +257,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
         _text,
         secret=True,
     ),
+    SettingSpec(
+        "DETECTIONS_FILE",
+        "detections.toml",
+        "the rules file of `python -m ingest detect` (TOML); built-in defaults when the "
+        "default file does not exist",
+        _text,
+    ),
 )
 
 _SPECS = {spec.name: spec for spec in SETTINGS}
@@ -283,6 +290,7 @@ class Settings:
     forward_url: str | None = field(default=None, repr=False)
     forward_format: str = "ecs"
     forward_token: str | None = field(default=None, repr=False)
+    detections_file: str = "detections.toml"
 
     @property
     def effective_database_url(self) -> str:

@@ -1,9 +1,13 @@
-"""alerts: detections of abnormal archive searching (reserved for issue 9; filled in by its
-work)
+"""alerts: detections of abnormal archive searching (issue 9)
 
 Revision ID: 0007
 Revises: 0006
 """
+
+import sqlalchemy as sa
+from alembic import op
+
+from db.models import UtcDateTime
 
 revision = "0007"
 down_revision = "0006"
@@ -12,8 +16,32 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "alerts",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("account", sa.String(length=128), server_default="", nullable=False),
+        sa.Column("rule", sa.String(length=32), nullable=False),
+        sa.Column("email_addr", sa.String(length=320), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("window_start", UtcDateTime(), nullable=False),
+        sa.Column("window_end", UtcDateTime(), nullable=False),
+        sa.Column("severity", sa.String(length=8), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("figures", sa.Text(), nullable=False),
+        sa.Column("evidence_url", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("triaged_by", sa.String(length=320), nullable=True),
+        sa.Column("triaged_at", UtcDateTime(), nullable=True),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("account", "email_addr", "rule", "day", name="uq_alerts_one_per_day"),
+    )
+    op.create_index("ix_alerts_day", "alerts", ["day"])
+    op.create_index("ix_alerts_status_day", "alerts", ["status", "day"])
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_alerts_status_day", table_name="alerts")
+    op.drop_index("ix_alerts_day", table_name="alerts")
+    op.drop_table("alerts")

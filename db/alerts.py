@@ -1,0 +1,264 @@
+"""Alerts in the database: what `python -m ingest detect` stores, and what the dashboard
+reads and triages (list with filters, open alerts per user, acknowledge or dismiss).
+
+The dashboard must not import the ingest, so everything it needs about alerts lives here:
+the statuses, the evidence link and the queries. Triage changes only the status, the note,
+who and when; an alert's figures are never edited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, Select, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from db.models import Alert, KeyValue, utc_now
+
+RULES = (
+    "volume_spike",
+    "peer_outlier",
+    "unusual_time",
+    "dormant_searcher",
+    "breadth",
+    "sensitive_terms",
+    "missing_reason",
+    "system_volume",
+)
+"""Every rule that can raise an alert, in the order the rules file documents them."""
+SEVERITIES = ("high", "medium", "low")
+STATUSES = ("new", "acknowledged", "dismissed")
+OPEN_STATUSES = ("new", "acknowledged")
+"""An alert is open until someone dismisses it."""
+TRIAGE_STATUSES = ("acknowledged", "dismissed")
+
+ALERT_COLUMNS = (
+    "id",
+    "day",
+    "rule",
+    "severity",
+    "email",
+    "summary",
+    "status",
+    "window_start",
+    "window_end",
+    "evidence_url",
+    "note",
+    "triaged_by",
+    "triaged_at",
+    "created_at",
+    "account",
+)
+"""The columns of a list of alerts, in the order the page and its CSV show them."""
+
+_SCORED_KEY = "detect_scored_through"
+
+
+def evidence_url(email: str, first: date, last: date) -> str:
+    """The dashboard's user history filtered to the alert's days (relative, like its links)."""
+    query = {"email": email, "from": first.isoformat(), "to": last.isoformat()}
+    return f"/user?{urlencode(query, quote_via=quote)}"
+
+
+@dataclass(frozen=True)
+class NewAlert:
+    """An alert as the detector writes it; status starts as new."""
+
+    rule: str
+    email_addr: str
+    day: date
+    window_start: datetime
+    window_end: datetime
+    severity: str
+    summary: str
+    figures: str  # JSON
+    evidence_url: str
+    account: str = ""
+
+
+def _insert(conn: Connection) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(Alert)
+
+
+def insert_alerts(conn: Connection, alerts: Sequence[NewAlert]) -> int:
+    """Store alerts not stored yet (one per account, user, rule and day); returns how many
+    were new. Safe to repeat: a second run inserts nothing."""
+    if not alerts:
+        return 0
+    now = utc_now()
+    rows = [
+        {**alert.__dict__, "status": "new", "created_at": now}
+        for alert in alerts  # frozen dataclass: its fields are its __dict__
+    ]
+    statement = (
+        _insert(conn)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["account", "email_addr", "rule", "day"])
+        .returning(Alert.id)  # counts exactly on both databases (a batched rowcount may not)
+    )
+    return len(conn.execute(statement).all())
+
+
+def scored_through(conn: Connection, account: str = "") -> date | None:
+    """The last local day the detector has scored for `account`, or None before its first run."""
+    value = conn.execute(select(KeyValue.value).where(KeyValue.key == _scored_key(account)))
+    text = value.scalar_one_or_none()
+    return date.fromisoformat(text) if text else None
+
+
+def set_scored_through(conn: Connection, day: date, account: str = "") -> None:
+    key = _scored_key(account)
+    values = {"key": key, "value": day.isoformat(), "updated_at": utc_now()}
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(KeyValue).values(values)
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"value": values["value"], "updated_at": values["updated_at"]},
+        )
+    )
+
+
+def forget_scored_days(conn: Connection, account: str = "") -> None:
+    """Make the next detect run start again from the warm-up (stored alerts are kept)."""
+    conn.execute(KeyValue.__table__.delete().where(KeyValue.key == _scored_key(account)))
+
+
+def _scored_key(account: str) -> str:
+    return _SCORED_KEY if not account else f"{_SCORED_KEY}:{account}"
+
+
+@dataclass(frozen=True)
+class AlertFilters:
+    """What an analyst asked to see; empty tuples mean everything. Days are local days."""
+
+    start: date | None = None
+    end: date | None = None
+    rules: tuple[str, ...] = ()
+    severities: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+    account: str | None = None
+
+
+def _where(statement: Select[Any], filters: AlertFilters) -> Select[Any]:
+    if filters.start is not None:
+        statement = statement.where(Alert.day >= filters.start)
+    if filters.end is not None:
+        statement = statement.where(Alert.day <= filters.end)
+    for column, values in (
+        (Alert.rule, filters.rules),
+        (Alert.severity, filters.severities),
+        (Alert.status, filters.statuses),
+        (Alert.email_addr, filters.users),
+    ):
+        if values:
+            statement = statement.where(column.in_(values))
+    if filters.account is not None:
+        statement = statement.where(Alert.account == filters.account)
+    return statement
+
+
+def list_alerts(engine: Engine, filters: AlertFilters, limit: int | None = None) -> pd.DataFrame:
+    """Alerts matching `filters`, newest day first, then high severity first: ALERT_COLUMNS."""
+    severity_rank = {name: rank for rank, name in enumerate(SEVERITIES)}
+    statement = _where(
+        select(
+            Alert.id,
+            Alert.day,
+            Alert.rule,
+            Alert.severity,
+            Alert.email_addr,
+            Alert.summary,
+            Alert.status,
+            Alert.window_start,
+            Alert.window_end,
+            Alert.evidence_url,
+            Alert.note,
+            Alert.triaged_by,
+            Alert.triaged_at,
+            Alert.created_at,
+            Alert.account,
+        ),
+        filters,
+    ).order_by(Alert.day.desc(), Alert.id)
+    if limit is not None:
+        statement = statement.limit(limit)
+    with engine.connect() as conn:
+        rows = conn.execute(statement).all()
+    frame = pd.DataFrame([tuple(row) for row in rows], columns=list(ALERT_COLUMNS))
+    if len(frame):
+        frame["_rank"] = frame["severity"].map(severity_rank)
+        frame = frame.sort_values(["day", "_rank", "id"], ascending=[False, True, True])
+        frame = frame.drop(columns="_rank").reset_index(drop=True)
+    return frame
+
+
+def alert_figures(engine: Engine, alert_id: int) -> str | None:
+    """The JSON figures behind one alert."""
+    with engine.connect() as conn:
+        return conn.execute(select(Alert.figures).where(Alert.id == alert_id)).scalar()
+
+
+def open_alert_counts(engine: Engine, filters: AlertFilters | None = None) -> pd.DataFrame:
+    """Open (new or acknowledged) alerts per user, most first: columns email, open_alerts."""
+    base = filters or AlertFilters()
+    statement = _where(
+        select(Alert.email_addr, func.count().label("n")).where(Alert.status.in_(OPEN_STATUSES)),
+        base,
+    ).group_by(Alert.email_addr)
+    with engine.connect() as conn:
+        rows = conn.execute(statement).all()
+    frame = pd.DataFrame([tuple(row) for row in rows], columns=["email", "open_alerts"])
+    return frame.sort_values(["open_alerts", "email"], ascending=[False, True]).reset_index(
+        drop=True
+    )
+
+
+def open_alert_days(engine: Engine, filters: AlertFilters | None = None) -> dict[date, int]:
+    """Open alerts per local day (for marks on a calendar or a user's history)."""
+    statement = _where(
+        select(Alert.day, func.count()).where(Alert.status.in_(OPEN_STATUSES)),
+        filters or AlertFilters(),
+    ).group_by(Alert.day)
+    with engine.connect() as conn:
+        return {day: int(count) for day, count in conn.execute(statement).all()}
+
+
+class TriageError(ValueError):
+    """A triage that cannot be applied; the message says why, in one line."""
+
+
+def triage(
+    engine: Engine, alert_ids: Iterable[int], status: str, actor: str, note: str = ""
+) -> int:
+    """Acknowledge or dismiss alerts with a note; returns how many changed. The caller
+    checks the actor is an administrator and records the action in the audit trail."""
+    if status not in TRIAGE_STATUSES:
+        raise TriageError(f"an alert can be {' or '.join(TRIAGE_STATUSES)}, not {status!r}")
+    if not actor:
+        raise TriageError("a triage needs the address of who made it")
+    ids = sorted(set(alert_ids))
+    if not ids:
+        return 0
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(Alert)
+            .where(Alert.id.in_(ids))
+            .values(
+                status=status, note=note.strip() or None, triaged_by=actor, triaged_at=utc_now()
+            )
+        )
+    return result.rowcount or 0
+
+
+def count_alerts(engine: Engine, filters: AlertFilters | None = None) -> int:
+    statement = _where(select(func.count()).select_from(Alert), filters or AlertFilters())
+    with engine.connect() as conn:
+        return int(conn.execute(statement).scalar() or 0)

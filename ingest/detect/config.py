@@ -1,0 +1,295 @@
+"""The rules file (`DETECTIONS_FILE`, TOML): rules, thresholds, term lists, office hours and
+allow-lists, with built-in defaults for everything it leaves out.
+
+Why strict: a typo in a threshold's name would otherwise silently keep the default, so
+unknown keys and wrong types are errors, reported in one line that names the key.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, get_type_hints
+
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+DEFAULT_SENSITIVE_TERMS = (
+    "salary",
+    "salaries",
+    "payslip",
+    "bonus",
+    "termination",
+    "dismissal",
+    "layoff",
+    "layoffs",
+    "redundancy",
+    "severance",
+    "disciplinary",
+    "grievance",
+    "merger",
+    "acquisition",
+    "takeover",
+    "password",
+    "credentials",
+    "lawsuit",
+    "whistleblower",
+)
+
+
+class DetectionConfigError(Exception):
+    """The rules file cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class VolumeSpike:
+    """A day far above the user's own usual (same kind of day), beyond the tenant's mood."""
+
+    enabled: bool = True
+    min_searches: int = 30
+    min_ratio: float = 4.0
+    min_robust_z: float = 3.5
+    allow: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PeerOutlier:
+    """A user with little history of their own, far above what people search in a day."""
+
+    enabled: bool = True
+    min_searches: int = 40
+    peer_quantile: float = 0.95
+    min_ratio: float = 2.5
+    allow: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UnusualTime:
+    """Searches in hours (of a weekday or a weekend day) the user almost never searches in."""
+
+    enabled: bool = True
+    min_searches: int = 10
+    rare_share: float = 0.01
+    min_ratio: float = 8.0
+    prior_weight: float = 20.0
+    rare_day_share: float = 0.1
+    day_ratio: float = 3.0
+    allow: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DormantSearcher:
+    """An address silent for `dormant_days` (or never seen) that suddenly searches a lot."""
+
+    enabled: bool = True
+    min_searches: int = 20
+    allow: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Breadth:
+    """Many mailboxes targeted in a day that this searcher had not targeted before."""
+
+    enabled: bool = True
+    min_new_targets: int = 12
+    min_ratio: float = 3.0
+    target_fields: tuple[str, ...] = ("User", "Mailbox", "Recipient")
+    allow: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SensitiveTerms:
+    """Searches for sensitive terms new to a user who does not search such terms routinely
+    (on `routine_days` or more of the last `history_days`)."""
+
+    enabled: bool = True
+    terms: tuple[str, ...] = DEFAULT_SENSITIVE_TERMS
+    min_searches: int = 2
+    routine_days: int = 10
+    allow: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MissingReason:
+    """Searches without a reason, or with a boilerplate one, where reasons are enforced."""
+
+    enabled: bool = False
+    min_searches: int = 5
+    min_share: float = 0.8
+    min_length: int = 4
+    boilerplate: tuple[str, ...] = ("n/a", "na", "none", "test", "x", "-", ".", "reason", "search")
+    allow: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SystemVolume:
+    """System and API senders: only a day far above their own usual volume."""
+
+    enabled: bool = True
+    min_searches: int = 500
+    min_ratio: float = 5.0
+    allow: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rules:
+    volume_spike: VolumeSpike = field(default_factory=VolumeSpike)
+    peer_outlier: PeerOutlier = field(default_factory=PeerOutlier)
+    unusual_time: UnusualTime = field(default_factory=UnusualTime)
+    dormant_searcher: DormantSearcher = field(default_factory=DormantSearcher)
+    breadth: Breadth = field(default_factory=Breadth)
+    sensitive_terms: SensitiveTerms = field(default_factory=SensitiveTerms)
+    missing_reason: MissingReason = field(default_factory=MissingReason)
+    system_volume: SystemVolume = field(default_factory=SystemVolume)
+
+
+@dataclass(frozen=True)
+class General:
+    """What every rule shares: history lengths, office hours, who is a system sender."""
+
+    account: str = ""
+    warmup_days: int = 14
+    baseline_days: int = 28
+    history_days: int = 60
+    min_history_days: int = 10
+    dormant_days: int = 28
+    office_start: int = 8
+    office_end: int = 18
+    office_days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    system_senders: tuple[str, ...] = ("<>", "api-*")
+    allow: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DetectionConfig:
+    general: General = field(default_factory=General)
+    rules: Rules = field(default_factory=Rules)
+
+    def is_system(self, email: str) -> bool:
+        return matches(email, self.general.system_senders)
+
+    def allowed(self, email: str, rule_allow: tuple[str, ...]) -> bool:
+        return matches(email, self.general.allow) or matches(email, rule_allow)
+
+    def office_slot(self, weekday: int, hour: int) -> bool:
+        """Whether a local weekday (0 = Monday) and hour fall in office hours."""
+        general = self.general
+        return WEEKDAY_NAMES[weekday] in general.office_days and (
+            general.office_start <= hour < general.office_end
+        )
+
+
+def matches(email: str, patterns: tuple[str, ...]) -> bool:
+    """Case-insensitive address match against exact addresses and `*` globs."""
+    lowered = email.lower()
+    return any(fnmatch.fnmatchcase(lowered, pattern.lower()) for pattern in patterns)
+
+
+def _convert(where: str, kind: Any, value: Any) -> Any:
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise DetectionConfigError(f"{where} must be true or false, got {value!r}")
+    if kind is int:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+        raise DetectionConfigError(f"{where} must be a whole number, 0 or more, got {value!r}")
+    if kind is float:
+        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+            return float(value)
+        raise DetectionConfigError(f"{where} must be a number, 0 or more, got {value!r}")
+    if kind is str:
+        if isinstance(value, str):
+            return value
+        raise DetectionConfigError(f"{where} must be a string, got {value!r}")
+    # tuple[str, ...]
+    if isinstance(value, list) and all(isinstance(item, str) and item for item in value):
+        return tuple(value)
+    raise DetectionConfigError(f"{where} must be a list of non-empty strings, got {value!r}")
+
+
+def _section(where: str, cls: type, table: Any) -> Any:
+    if not isinstance(table, dict):
+        raise DetectionConfigError(f"{where} must be a table ([{where}])")
+    hints = get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise DetectionConfigError(
+            f"{where}.{unknown[0]} is not a known key (known: {', '.join(sorted(known))})"
+        )
+    values = {
+        name: _convert(f"{where}.{name}", hints[name], value) for name, value in table.items()
+    }
+    return replace(cls(), **values)
+
+
+def _checked(config: DetectionConfig) -> DetectionConfig:
+    general = config.general
+    if not 0 <= general.office_start < general.office_end <= 24:
+        raise DetectionConfigError(
+            "general.office_start and office_end must be hours with 0 <= start < end <= 24"
+        )
+    bad_days = [day for day in general.office_days if day.lower() not in WEEKDAY_NAMES]
+    if bad_days:
+        raise DetectionConfigError(
+            f"general.office_days must name days as {', '.join(WEEKDAY_NAMES)}, got {bad_days[0]!r}"
+        )
+    if general.min_history_days < 1 or general.baseline_days < general.min_history_days:
+        raise DetectionConfigError(
+            "general.min_history_days must be at least 1 and at most general.baseline_days"
+        )
+    if general.warmup_days < 1:
+        raise DetectionConfigError("general.warmup_days must be at least 1")
+    if not 0 < config.rules.peer_outlier.peer_quantile < 1:
+        raise DetectionConfigError("rules.peer_outlier.peer_quantile must be between 0 and 1")
+    return replace(
+        config,
+        general=replace(general, office_days=tuple(day.lower() for day in general.office_days)),
+    )
+
+
+def parse_config(document: dict[str, Any]) -> DetectionConfig:
+    """A DetectionConfig from a parsed TOML document, defaults for what it leaves out."""
+    unknown = sorted(set(document) - {"general", "rules"})
+    if unknown:
+        raise DetectionConfigError(f"[{unknown[0]}] is not a known section (known: general, rules)")
+    general = _section("general", General, document.get("general", {}))
+    rules_table = document.get("rules", {})
+    if not isinstance(rules_table, dict):
+        raise DetectionConfigError("rules must be a table of [rules.<name>] sections")
+    rule_types = get_type_hints(Rules)
+    unknown = sorted(set(rules_table) - set(rule_types))
+    if unknown:
+        raise DetectionConfigError(
+            f"[rules.{unknown[0]}] is not a known rule (known: {', '.join(rule_types)})"
+        )
+    rules = Rules(
+        **{
+            name: _section(f"rules.{name}", rule_types[name], table)
+            for name, table in rules_table.items()
+        }
+    )
+    return _checked(DetectionConfig(general=general, rules=rules))
+
+
+def load_config(path: Path, *, required: bool) -> DetectionConfig:
+    """The rules file at `path`; the built-in defaults when it does not exist and is not
+    `required` (the setting was left at its default)."""
+    if not path.exists():
+        if required:
+            raise DetectionConfigError(
+                f"DETECTIONS_FILE {path} does not exist: create it or unset DETECTIONS_FILE"
+            )
+        return DetectionConfig()
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise DetectionConfigError(f"DETECTIONS_FILE {path} is not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DetectionConfigError(f"DETECTIONS_FILE {path} cannot be read: {exc}") from None
+    try:
+        return parse_config(document)
+    except DetectionConfigError as exc:
+        raise DetectionConfigError(f"DETECTIONS_FILE {path}: {exc}") from None

@@ -1,0 +1,37 @@
+"""Support for the detection tests and bench/detections.py: write API records into a
+database through the ingest's own store, as one bootstrap run, and set the cursor."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from ingest.records import EventKeyer, SearchEvent, parse_record
+from ingest.store import PageBatch, PageCounts, Store
+
+PAGE = 20_000
+
+
+def load_records(engine: Engine, records: Sequence[dict[str, object]], end: datetime) -> int:
+    """Store `records` (oldest first) in pages, keyed and rolled up like the ingest does,
+    then move the cursor to `end`; returns how many were stored."""
+    store = Store(engine)
+    start = datetime.fromisoformat(str(records[0]["createTime"]).replace("+0000", "+00:00"))
+    run_id = store.start_run("bootstrap", start, end)
+    keyer = EventKeyer()
+    total = PageCounts()
+    for offset in range(0, len(records), PAGE):
+        batch = PageBatch()
+        for record in records[offset : offset + PAGE]:
+            event = parse_record(record)
+            assert isinstance(event, SearchEvent), event
+            batch.events.append((keyer.event_key(event), event))
+        batch.fetched = len(batch.events)
+        writer = store.page_writer(run_id)
+        writer.write_page(batch, (start, end))
+        total.add(writer.commit())
+    store.finish_run(run_id, "ok", total, api_requests=0)
+    store.advance_cursor(end, bootstrap_done=True)
+    return total.inserted

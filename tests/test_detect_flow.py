@@ -1,0 +1,180 @@
+"""Detections end to end: the simulator over HTTP, the ingest's scheduled cycle and its
+detect hook, then `python -m ingest detect`; the main detection test on PostgreSQL; and
+the data functions the dashboard's Alerts page will call (filters, open counts, triage)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, select
+
+from db.alerts import (
+    AlertFilters,
+    NewAlert,
+    TriageError,
+    count_alerts,
+    evidence_url,
+    insert_alerts,
+    list_alerts,
+    open_alert_counts,
+    open_alert_days,
+    triage,
+)
+from db.engine import open_database
+from db.models import Alert
+from ingest.detect.config import DetectionConfig
+from ingest.detect.runner import detect
+from ingest.simulator import SimConfig, Simulator
+from ingest.simulator.incidents import labelled_tenant
+from tests.conftest import SIM_ID, SIM_SECRET, run_cli
+from tests.detect_support import load_records
+from tests.helpers import fresh_postgres_database
+
+
+def found(engine: Engine) -> set[tuple[str, str, date]]:
+    with engine.connect() as conn:
+        return {tuple(row) for row in conn.execute(select(Alert.rule, Alert.email_addr, Alert.day))}
+
+
+@pytest.mark.slow
+def test_simulator_over_http_then_ingest_then_detect_finds_the_planted_incidents(tmp_path):
+    today = datetime.now(UTC).date()
+    tenant = labelled_tenant(8, people=40, days=80, end=today, repeats=1, system_rate=0.1)
+    config = SimConfig(seed=8, days=90, events_per_day=0, late_fraction=0.0, twin_fraction=0.0)
+    db_path = tmp_path / "searchlogs.db"
+    with Simulator(config) as sim:
+        sim.add_events(tenant.records)
+        env = {
+            "MIMECAST_CLIENT_ID": SIM_ID,
+            "MIMECAST_CLIENT_SECRET": SIM_SECRET,
+            "MIMECAST_BASE_URL": sim.base_url,
+            "DB_PATH": str(db_path),
+            "INITIAL_BACKFILL_DAYS": "85",
+        }
+        result = run_cli(["run", "--once"], env, tmp_path, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "detect: scored" in result.stderr  # the cycle's hook ran the detections
+    engine = open_database(f"sqlite:///{db_path}")
+    try:
+        alerts = found(engine)
+    finally:
+        engine.dispose()
+    missed = [i for i in tenant.key.incidents if (i.family, i.email, i.day) not in alerts]
+    assert not missed
+    system = set(tenant.key.negatives["system"]) | set(tenant.key.negatives["api"])
+    assert not [alert for alert in alerts if alert[1] in system]
+    again = run_cli(["detect"], env, tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("detect: nothing to score (no complete day after ")
+
+
+@pytest.mark.postgres
+def test_detection_on_postgresql_finds_the_incidents_and_repeats_as_a_no_op():
+    server = os.environ.get("TEST_DATABASE_URL")
+    if not server:
+        pytest.skip("no PostgreSQL server: set TEST_DATABASE_URL (scripts/test starts one)")
+    end = date(2026, 6, 1)
+    tenant = labelled_tenant(5, people=40, days=80, end=end, repeats=1, system_rate=0.1)
+    engine = open_database(fresh_postgres_database(server, "t_detect_main"))
+    try:
+        load_records(engine, tenant.records, datetime(2026, 6, 1, tzinfo=UTC))
+        first = detect(engine, "UTC", DetectionConfig())
+        alerts = found(engine)
+        again = detect(engine, "UTC", DetectionConfig())
+    finally:
+        engine.dispose()
+    assert first.alerts_new == len(alerts) > 0
+    assert again.days_scored == 0 and found(engine) == alerts
+    missed = [i for i in tenant.key.incidents if (i.family, i.email, i.day) not in alerts]
+    assert not missed
+
+
+# --- what the Alerts page will call ------------------------------------------------------
+
+
+def _alert(rule: str, email: str, day: date, severity: str = "medium") -> NewAlert:
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return NewAlert(
+        rule=rule,
+        email_addr=email,
+        day=day,
+        window_start=start,
+        window_end=start + timedelta(days=1),
+        severity=severity,
+        summary=f"{rule}: 12 searches against a usual 2",
+        figures="{}",
+        evidence_url=evidence_url(email, day, day),
+    )
+
+
+@pytest.fixture
+def with_alerts(db_url: str) -> Engine:
+    engine = open_database(db_url)
+    with engine.begin() as conn:
+        inserted = insert_alerts(
+            conn,
+            [
+                _alert("volume_spike", "ann@x.example", date(2026, 5, 1), "high"),
+                _alert("breadth", "ann@x.example", date(2026, 5, 2), "low"),
+                _alert("unusual_time", "bob+1@x.example", date(2026, 5, 2)),
+                _alert("sensitive_terms", "bob+1@x.example", date(2026, 5, 3), "high"),
+            ],
+        )
+        assert inserted == 4
+        assert insert_alerts(conn, [_alert("breadth", "ann@x.example", date(2026, 5, 2))]) == 0
+    yield engine
+    engine.dispose()
+
+
+def test_alerts_are_listed_newest_day_first_then_by_severity_and_filtered(with_alerts):
+    frame = list_alerts(with_alerts, AlertFilters())
+    assert list(zip(frame["day"].astype(str), frame["rule"], strict=True)) == [
+        ("2026-05-03", "sensitive_terms"),
+        ("2026-05-02", "unusual_time"),
+        ("2026-05-02", "breadth"),
+        ("2026-05-01", "volume_spike"),
+    ]
+    only = list_alerts(
+        with_alerts,
+        AlertFilters(start=date(2026, 5, 2), end=date(2026, 5, 2), users=("ann@x.example",)),
+    )
+    assert list(only["rule"]) == ["breadth"]
+    assert list(list_alerts(with_alerts, AlertFilters(severities=("high",)))["rule"]) == [
+        "sensitive_terms",
+        "volume_spike",
+    ]
+    assert (
+        frame["evidence_url"].iloc[0]
+        == "/user?email=bob%2B1%40x.example&from=2026-05-03&to=2026-05-03"
+    )
+
+
+def test_triage_records_status_note_who_and_when_and_dismissed_alerts_are_not_open(with_alerts):
+    frame = list_alerts(with_alerts, AlertFilters(users=("ann@x.example",)))
+    ids = [int(i) for i in frame["id"]]
+    assert triage(with_alerts, ids[:1], "dismissed", "lead@x.example", " known backup job ") == 1
+    assert triage(with_alerts, ids[1:], "acknowledged", "lead@x.example") == 1
+    after = list_alerts(with_alerts, AlertFilters(users=("ann@x.example",)))
+    by_id = after.set_index("id")
+    assert by_id.loc[ids[0], "status"] == "dismissed"
+    assert by_id.loc[ids[0], "note"] == "known backup job"
+    assert by_id.loc[ids[0], "triaged_by"] == "lead@x.example"
+    assert by_id.loc[ids[1], "status"] == "acknowledged"
+    counts = open_alert_counts(with_alerts)
+    assert list(zip(counts["email"], counts["open_alerts"], strict=True)) == [
+        ("bob+1@x.example", 2),
+        ("ann@x.example", 1),
+    ]
+    assert open_alert_days(with_alerts, AlertFilters(users=("ann@x.example",))) == {
+        by_id.loc[ids[1], "day"]: 1
+    }
+    assert count_alerts(with_alerts, AlertFilters(statuses=("new",))) == 2
+
+
+def test_triage_refuses_an_unknown_status_or_no_actor(with_alerts):
+    with pytest.raises(TriageError, match="acknowledged or dismissed"):
+        triage(with_alerts, [1], "deleted", "lead@x.example")
+    with pytest.raises(TriageError, match="needs the address"):
+        triage(with_alerts, [1], "dismissed", "")
