@@ -180,6 +180,21 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "entries, comma-separated",
         _access_list,
     ),
+    SettingSpec(
+        "API_RATE_LIMIT",
+        "120",
+        "calls per minute each machine-API token may make (a token bucket per dashboard "
+        "process); more get HTTP 429 with `Retry-After`",
+        _positive_int,
+    ),
+    SettingSpec(
+        "METRICS_TOKEN",
+        None,
+        "bearer token for `/metrics`, `/healthz` and `/readyz`: unset, they answer only "
+        "on loopback; set, they need `Authorization: Bearer <token>` from everyone",
+        _text,
+        secret=True,
+    ),
 )
 
 _SPECS = {spec.name: spec for spec in SETTINGS}
@@ -202,6 +217,8 @@ class Settings:
     admin_emails: tuple[str, ...] = ()
     viewer_emails: tuple[str, ...] = ()
     reconcile_days: int = 3
+    api_rate_limit: int = 120
+    metrics_token: str | None = field(default=None, repr=False)
 
     @property
     def effective_database_url(self) -> str:
