@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from db.engine import alembic_config, describe_database_error, sqlite_path
+from db.engine import MIGRATIONS_DIR, describe_database_error, sqlite_path
 from db.models import IngestRun, utc_now
 
 POLL_KINDS = ("bootstrap", "delta")
@@ -59,6 +60,12 @@ def last_poll_ok(engine: Engine) -> datetime | None:
         ).scalar()
 
 
+@cache
+def schema_head() -> str | None:
+    """The newest migration this code knows (read from the scripts once per process)."""
+    return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+
+
 def check_readiness(engine: Engine, poll_seconds: int, now: datetime | None = None) -> Readiness:
     """Ready or not, and why; never raises for a database that is down or missing."""
     now = now or utc_now()
@@ -66,7 +73,7 @@ def check_readiness(engine: Engine, poll_seconds: int, now: datetime | None = No
     path = sqlite_path(engine.url.render_as_string(hide_password=False))
     if path is not None and not path.exists():
         return Readiness(False, (f"the database file {path} does not exist yet",))
-    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    head = schema_head()
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
