@@ -8,6 +8,9 @@ handler reads the alerts (`from`, `to`, `user`, `cursor`, `limit`), action `api_
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -170,12 +173,50 @@ def dumps(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+# --- answers cached per data version ---------------------------------------------------
+
+
+class AnswerCache:
+    """The last answers of the aggregate endpoints, keyed on the database's data version
+    (`db.queries.data_version`, which changes whenever the ingest stores rows) and the
+    filters: what the pages' `st.cache_data` does, so a repeated question after a poll
+    costs one cheap read instead of the whole aggregation."""
+
+    def __init__(self, entries: int = 256) -> None:
+        self.entries = entries
+        self._answers: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        with self._lock:
+            if key in self._answers:
+                self._answers.move_to_end(key)
+                return self._answers[key]
+        answer = compute()
+        with self._lock:
+            self._answers[key] = answer
+            while len(self._answers) > self.entries:
+                self._answers.popitem(last=False)
+        return answer
+
+
+ANSWERS = AnswerCache()
+
+
+def _cached(
+    call: Call, name: str, filters: SearchFilters, compute: Callable[..., pd.DataFrame]
+) -> pd.DataFrame:
+    engine = call.engine
+    key = (name, str(engine.url), queries.data_version(engine), filters, call.tz)
+    return ANSWERS.get(key, lambda: compute(engine, filters, call.tz))
+
+
 # --- handlers ---------------------------------------------------------------------------
 
 
 def searches_per_day(call: Call) -> Answer:
     filters = search_filters(call)
-    per_day = queries.searches_per_day(call.engine, filters, call.tz)
+    per_day = _cached(call, "per_day", filters, queries.searches_per_day)
     frame = pd.DataFrame(
         {"date": [day.isoformat() for day in per_day["date"]], "searches": per_day["searches"]}
     )
@@ -196,7 +237,7 @@ def searches_per_day(call: Call) -> Answer:
 
 def users(call: Call) -> Answer:
     filters = search_filters(call)
-    summary = queries.summary_by_user(call.engine, filters, call.tz)[list(SUMMARY_COLUMNS)]
+    summary = _cached(call, "summary", filters, queries.summary_by_user)[list(SUMMARY_COLUMNS)]
     if call.media == CSV:
         body = to_csv(summary).encode("utf-8")
     else:
