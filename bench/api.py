@@ -85,7 +85,26 @@ def shift(day: str, days: int) -> str:
 def cases(p: Probe, rng: random.Random) -> dict[str, Any]:
     """Endpoint name → a function drawing (path, params, headers) for one call."""
     recent = lambda n: {"from": shift(p.last_day, -n), "to": p.last_day}  # noqa: E731
+
+    def anywhere(n: int) -> dict[str, str]:
+        """n + 1 days ending on a random day of the last two years: a new question each
+        call, so the answer cache cannot help (what the first call after a poll costs)."""
+        end = shift(p.last_day, -rng.randint(0, 730))
+        return {"from": shift(end, -n), "to": end}
+
     return {
+        "searches-per-day, 30 days, uncached": lambda: (
+            "/api/v1/searches-per-day",
+            anywhere(29),
+            {},
+        ),
+        "searches-per-day, a year, uncached": lambda: (
+            "/api/v1/searches-per-day",
+            anywhere(364),
+            {},
+        ),
+        "users, 30 days, uncached": lambda: ("/api/v1/users", anywhere(29), {}),
+        "users, a year, uncached": lambda: ("/api/v1/users", anywhere(364), {}),
         "searches-per-day, 30 days": lambda: ("/api/v1/searches-per-day", recent(29), {}),
         "searches-per-day, a year": lambda: ("/api/v1/searches-per-day", recent(364), {}),
         "searches-per-day, all time, CSV": lambda: (
@@ -240,7 +259,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True, help="SQLAlchemy URL of a generated database")
     parser.add_argument("--calls", type=int, default=40, help="calls per endpoint")
-    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--clients", type=int, default=50, help="0: no load phase")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--rounds", type=int, default=1, help="load rounds (memory growth)")
     parser.add_argument("--json", type=Path, help="write the results here")
@@ -257,7 +276,7 @@ def main() -> None:
             results["endpoints"] = per_endpoint(base, token, cases(p, random.Random(1)), args.calls)
             results["load"] = [
                 load(base, token, p, args.clients, args.seconds, process.pid)
-                for _ in range(args.rounds)
+                for _ in range(args.rounds if args.clients else 0)
             ]
         finally:
             stop_dashboard(process)
