@@ -31,6 +31,7 @@ from db import queries
 from db.engine import open_database
 from db.models import ApiToken, AuditEvent, IngestRun, SearchLog
 from db.queries import SEARCH_COLUMNS, SearchFilters
+from db.readiness import schema_head
 from ingest.settings import load_settings
 from ingest.simulator import SimConfig, Simulator
 from tests.browser_support import serve_dashboard, stop_dashboard
@@ -575,3 +576,14 @@ def test_a_repeated_question_sees_rows_the_ingest_stored_in_between(served: Serv
     assert (before["total"], after["total"]) == (0, 1)
     users = served.get("/api/v1/users", served.viewer, params=params).json()["users"]
     assert [user["email"] for user in users] == ["new@example.com"]
+
+
+def test_status_check_fails_when_the_schema_is_behind_the_code(tmp_path: Path) -> None:
+    db_path = tmp_path / "searchlogs.db"
+    engine = open_database(f"sqlite:///{db_path}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
+    engine.dispose()
+    done = run_cli(["status", "--check"], {"DB_PATH": str(db_path)}, tmp_path)
+    assert done.returncode == 1
+    assert f"schema is at revision 0001, not at {schema_head()}" in done.stderr
