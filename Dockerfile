@@ -20,8 +20,12 @@ USER app
 VOLUME ["/data"]
 EXPOSE 8501
 
-# No curl in a slim image: ask Streamlit's health endpoint with Python itself.
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).status != 200)"]
+# Ready means more than "the web server is up": the database answers, its schema is
+# current and the ingest polled successfully within 2 × POLL_SECONDS (`/readyz`). No curl in
+# a slim image: `api.probe` asks with Python itself, sending METRICS_TOKEN when it is set.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["python", "-m", "api.probe", "http://127.0.0.1:8501/readyz"]
+
+CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).status != 200)"]
 
 CMD ["python", "-m", "streamlit", "run", "streamlit_app.py", "--server.port=8501", "--server.address=0.0.0.0"]

@@ -29,8 +29,16 @@ ACTIONS = (
     "export_json",
     "reset_cursor",
     "denied",
+    "api_searches_per_day",
+    "api_users",
+    "api_user_searches",
+    "api_day_searches",
+    "api_openapi",
+    "api_bad_request",
 )
-"""Every action the dashboard records, in the order the audit page offers them."""
+"""Every action the dashboard and the machine API record, in the order the audit page
+offers them. The API's reads are `api_*`; its cursor reset is `reset_cursor` and its
+refusals `denied`, like the page's."""
 
 TRAIL_COLUMNS = ("at", "actor", "role", "action", "target", "filters", "rows", "detail")
 

@@ -406,3 +406,23 @@ class Alert(Base):
         Index("ix_alerts_day", "day"),
         Index("ix_alerts_status_day", "status", "day"),
     )
+
+
+class ApiToken(Base):
+    """A bearer token of the machine API. Only the SHA-256 of the token is stored: the
+    token itself is printed once when it is created and cannot be shown again."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))  # the actor in the audit trail
+    token_hash: Mapped[str] = mapped_column(String(64))  # hex SHA-256 of the token
+    role: Mapped[str] = mapped_column(String(16))  # viewer | admin
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("name", name="uq_api_tokens_name"),
+        UniqueConstraint("token_hash", name="uq_api_tokens_token_hash"),
+    )

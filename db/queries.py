@@ -747,3 +747,54 @@ def searches_by_user(
     with engine.connect() as conn:
         rows = conn.execute(statement).all()
     return _search_frame(rows, tz)
+
+
+# --- keyset pages (the machine API) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """Where a keyset page starts: after the search (`time`, `row_id`), among the rows that
+    existed when the first page was read (`id <= snapshot_id`)."""
+
+    snapshot_id: int
+    time: datetime | None = None
+    row_id: int | None = None
+
+
+def newest_search_id(engine: Engine) -> int:
+    """The highest row id now: a listing fixed to it ignores rows stored later."""
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.coalesce(func.max(SearchLog.id), 0))).scalar_one())
+
+
+def search_keyset_page(
+    engine: Engine, filters: SearchFilters, tz: str, keyset: Keyset, *, limit: int
+) -> tuple[pd.DataFrame, Keyset | None]:
+    """Up to `limit` matching searches newest first, after `keyset`, and the keyset of the
+    next page (None after the last).
+
+    Ordered by (time, id) and bounded by the snapshot id, so a page never repeats or skips
+    a row while the ingest writes: rows stored after the first page, even with an older
+    time (a late search), are not part of the listing.
+    """
+    where = [*conditions(filters, tz), SearchLog.id <= keyset.snapshot_id]
+    if keyset.time is not None and keyset.row_id is not None:
+        where.append(
+            (SearchLog.create_time < keyset.time)
+            | ((SearchLog.create_time == keyset.time) & (SearchLog.id < keyset.row_id))
+        )
+    statement = (
+        select(*_LIST_COLUMNS, SearchLog.id)
+        .where(*where)
+        .order_by(desc(SearchLog.create_time), desc(SearchLog.id))
+        .limit(limit + 1)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(statement).all()
+    following = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        following = Keyset(keyset.snapshot_id, last.create_time, last.id)
+    return _search_frame([tuple(row)[:-1] for row in rows], tz), following

@@ -28,10 +28,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from db.engine import (
     DatabaseSetupError,
     environment_problem,
+    make_engine,
     open_database,
     redact_text,
     truncate_wal,
 )
+from db.readiness import check_readiness
 from ingest.client import CredentialsRejected, HostUnreachable, MimecastClient
 from ingest.detect.config import DetectionConfig, DetectionConfigError, load_config
 from ingest.detect.runner import detect
@@ -49,6 +51,7 @@ from ingest.poller import (
 from ingest.settings import ConfigError, Settings, load_settings, spec
 from ingest.status import collect_status
 from ingest.store import Store
+from ingest.token_commands import add_token_parser, command_token
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_RUNNING = 0, 1, 2, 3
 FORWARD_MAX_SECONDS = 600.0
@@ -79,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status = commands.add_parser("status", help="cursor, recent runs, totals, rejects")
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 unless the database answers, is at the newest schema and the last "
+        "successful poll is younger than 2 × POLL_SECONDS (what /readyz answers)",
+    )
     reset = commands.add_parser("reset-cursor", help="forget the cursor: backfill again")
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     commands.add_parser(
@@ -99,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=FORWARD_MAX_SECONDS,
         help=f"give up retrying after this long (default {FORWARD_MAX_SECONDS:g})",
     )
+    add_token_parser(commands)
     return parser
 
 
@@ -519,6 +529,21 @@ def command_forward(
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def command_status_check(settings: Settings) -> int:
+    """`status --check`: the readiness test of `/readyz`, without upgrading the schema."""
+    engine = make_engine(settings.effective_database_url, create_folder=False)
+    try:
+        readiness = check_readiness(engine, settings.poll_seconds)
+    finally:
+        engine.dispose()
+    if readiness.ready:
+        print(f"ready: the last successful poll finished {readiness.last_poll_ok_at}")
+        return EXIT_OK
+    for reason in readiness.reasons:
+        print(f"not ready: {reason}", file=sys.stderr)
+    return EXIT_FAILED
+
+
 def command_reset_cursor(settings: Settings, yes: bool) -> int:
     engine = open_engine(settings)
     try:
@@ -556,8 +581,13 @@ def main(argv: list[str] | None = None) -> int:
             logging.getLogger().setLevel(settings.log_level)
         if args.command == "run":
             return command_run(settings, args.once)
+        if args.command == "status" and args.check:
+            return command_status_check(settings)
         if args.command == "status":
             return command_status(settings, args.json)
+        if args.command == "token":
+            problem = command_token(settings, args)
+            return EXIT_OK if problem is None else fail(problem, EXIT_CONFIG, args.verbose)
         if args.command == "reconcile":
             return command_reconcile(settings)
         if args.command == "detect":

@@ -55,6 +55,7 @@ BACKFILL_DAYS_RANGE = (1, 3650)
 POLL_SECONDS_RANGE = (1, 7 * 86_400)
 LOOKBACK_SECONDS_RANGE = (0, 30 * 86_400)
 RECONCILE_DAYS_RANGE = (0, 90)
+API_RATE_LIMIT_RANGE = (1, 100_000)
 
 
 def is_loopback_host(host: str) -> bool:
@@ -264,6 +265,21 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "default file does not exist",
         _text,
     ),
+    SettingSpec(
+        "API_RATE_LIMIT",
+        "120",
+        "calls per minute each machine-API token may make (a token bucket per dashboard "
+        "process), 1 to 100000; more get HTTP 429 with `Retry-After`",
+        _ranged(*API_RATE_LIMIT_RANGE),
+    ),
+    SettingSpec(
+        "METRICS_TOKEN",
+        None,
+        "bearer token for `/metrics`, `/healthz` and `/readyz`: unset, they answer only "
+        "on loopback; set, they need `Authorization: Bearer <token>` from everyone",
+        _text,
+        secret=True,
+    ),
 )
 
 _SPECS = {spec.name: spec for spec in SETTINGS}
@@ -291,6 +307,8 @@ class Settings:
     forward_format: str = "ecs"
     forward_token: str | None = field(default=None, repr=False)
     detections_file: str = "detections.toml"
+    api_rate_limit: int = 120
+    metrics_token: str | None = field(default=None, repr=False)
 
     @property
     def effective_database_url(self) -> str:

@@ -10,8 +10,10 @@ import json
 import re
 import socket
 import subprocess
+import urllib.request
 
-from tests.conftest import PROJECT_ROOT, subprocess_env
+from ingest.simulator import SimConfig, Simulator
+from tests.conftest import PROJECT_ROOT, make_settings, run_ingest_once, subprocess_env
 from tests.helpers import wait_until
 from tests.runtime import runtime_python
 
@@ -45,9 +47,14 @@ def test_image_runs_as_a_non_root_user_on_a_slim_base():
     assert re.search(r"^USER app$", DOCKERFILE, re.M)
 
 
-def test_dashboard_command_serves_and_the_healthcheck_passes(tmp_path):
+def test_dashboard_command_serves_and_the_healthcheck_passes_only_while_the_ingest_is_fresh(
+    tmp_path,
+):
+    """The health check asks `/readyz`: not ready before the first poll, ready after it,
+    and failing once the server is gone."""
     port = free_port()
-    env = subprocess_env({"DB_PATH": str(tmp_path / "searchlogs.db")})
+    db_path = tmp_path / "searchlogs.db"
+    env = subprocess_env({"DB_PATH": str(db_path)})
     server = subprocess.Popen(
         with_port(exec_form("CMD"), port),
         cwd=PROJECT_ROOT,
@@ -58,14 +65,31 @@ def test_dashboard_command_serves_and_the_healthcheck_passes(tmp_path):
     try:
         healthcheck = with_port(exec_form("HEALTHCHECK"), port)
 
-        def healthy() -> bool:
-            return subprocess.run(healthcheck, capture_output=True, timeout=10).returncode == 0
+        def healthcheck_status() -> int:
+            done = subprocess.run(healthcheck, capture_output=True, timeout=10, env=env)
+            return done.returncode
 
-        assert wait_until(healthy, timeout=60, step=0.5)
+        assert wait_until(lambda: _answers(port), timeout=60, step=0.5)
+        assert healthcheck_status() != 0, "no poll has finished yet: not ready"
+        with Simulator(SimConfig(seed=3, days=2, events_per_day=20, late_fraction=0.0)) as sim:
+            run_ingest_once(make_settings(sim.base_url, db_path))
+        assert wait_until(lambda: healthcheck_status() == 0, timeout=30, step=0.5)
     finally:
         server.terminate()
         server.wait(timeout=20)
-    assert subprocess.run(healthcheck, capture_output=True, timeout=10).returncode != 0
+    assert healthcheck_status() != 0
+
+
+def _answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as reply:
+            return reply.status == 200
+    except OSError:
+        return False
+
+
+def test_compose_checks_the_ingest_with_status_check():
+    assert '["CMD", "python", "-m", "ingest", "status", "--check"]' in COMPOSE
 
 
 def test_compose_runs_the_ingest_loop_and_the_dashboard_from_one_image_and_volume():

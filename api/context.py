@@ -1,0 +1,61 @@
+"""What every call needs: the settings and one engine per process, opened on first use.
+
+Opening lazily keeps a broken setting or an unreachable database from stopping the
+dashboard's server: the API answers 503 with the reason instead, and tries again on the
+next call.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import Engine
+
+from api.problems import ApiProblem
+from api.ratelimit import RateLimiter
+from db.engine import DatabaseSetupError, open_database
+from ingest.settings import ConfigError, Settings, load_settings
+
+
+class ApiContext:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._settings: Settings | None = None
+        self._engine: Engine | None = None
+        self._limiter: RateLimiter | None = None
+
+    def settings(self) -> Settings:
+        with self._lock:
+            if self._settings is None:
+                try:
+                    self._settings = load_settings()
+                except ConfigError as exc:
+                    raise ApiProblem(503, f"configuration error: {exc}") from None
+            return self._settings
+
+    def engine(self) -> Engine:
+        settings = self.settings()
+        with self._lock:
+            if self._engine is None:
+                try:
+                    self._engine = open_database(settings.effective_database_url)
+                except DatabaseSetupError as exc:
+                    raise ApiProblem(503, f"the database cannot be opened: {exc}") from None
+            return self._engine
+
+    def limiter(self) -> RateLimiter:
+        settings = self.settings()
+        with self._lock:
+            if self._limiter is None:
+                self._limiter = RateLimiter(settings.api_rate_limit)
+            return self._limiter
+
+    def close(self) -> None:
+        with self._lock:
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
+
+
+CONTEXT = ApiContext()
+"""The process's context: the server is one process serving the pages and the API."""

@@ -1,0 +1,87 @@
+"""`GET /metrics`: the ingest's state in Prometheus' text format via `prometheus_client`.
+
+Figures about the data are read from the database at each scrape (a collector), so every
+dashboard process reports the same numbers; figures about the API's own calls are
+counters in this process. The per-destination forwarding lag joins here once forwarding
+exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine, func, select
+
+from db.models import ROLLUP_USER_ALL, IngestRun, RejectedRecord, utc_now
+from db.readiness import last_poll_ok
+
+REGISTRY = CollectorRegistry()
+API_CALLS = Counter(
+    "searchlogs_api_calls",
+    "Calls to the machine API answered by this process, by endpoint and HTTP status",
+    ["endpoint", "status"],
+    registry=REGISTRY,
+)
+API_RATE_LIMITED = Counter(
+    "searchlogs_api_rate_limited",
+    "Calls to the machine API refused with 429 by this process's rate limit",
+    registry=REGISTRY,
+)
+
+
+class DatabaseCollector(Collector):
+    """Reads the ingest's figures from the database when scraped."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        with self.engine.connect() as conn:
+            stored = conn.execute(
+                select(func.coalesce(func.sum(ROLLUP_USER_ALL.c.searches), 0))
+            ).scalar_one()
+            failures = conn.execute(
+                select(func.count()).select_from(IngestRun).where(IngestRun.status == "failed")
+            ).scalar_one()
+            rejected = conn.execute(select(func.count()).select_from(RejectedRecord)).scalar_one()
+            requests = conn.execute(
+                select(func.coalesce(func.sum(IngestRun.api_requests), 0))
+            ).scalar_one()
+        last = last_poll_ok(self.engine)
+        yield GaugeMetricFamily(
+            "searchlogs_searches_stored", "Archive searches stored", value=int(stored)
+        )
+        if last is not None:
+            yield GaugeMetricFamily(
+                "searchlogs_last_successful_poll_timestamp_seconds",
+                "When the last successful backfill or delta poll finished (Unix time)",
+                value=last.timestamp(),
+            )
+            yield GaugeMetricFamily(
+                "searchlogs_last_successful_poll_age_seconds",
+                "Seconds since the last successful backfill or delta poll finished",
+                value=(utc_now() - last).total_seconds(),
+            )
+        yield CounterMetricFamily(
+            "searchlogs_poll_failures", "Ingest runs that failed", value=int(failures)
+        )
+        yield CounterMetricFamily(
+            "searchlogs_rejected_records",
+            "Records the ingest could not store (kept in rejected_records)",
+            value=int(rejected),
+        )
+        yield CounterMetricFamily(
+            "searchlogs_mimecast_api_requests",
+            "Requests the ingest made to the Mimecast API (from ingest_runs.api_requests)",
+            value=int(requests),
+        )
+
+
+def render(engine: Engine) -> bytes:
+    """The exposition text: this process's counters and the database's figures."""
+    registry = CollectorRegistry()
+    registry.register(DatabaseCollector(engine))
+    return generate_latest(REGISTRY) + generate_latest(registry)

@@ -1,0 +1,42 @@
+"""Keyset cursors: an opaque, URL-safe string for `db.queries.Keyset`.
+
+A cursor names the last row of a page and the snapshot (highest row id) of the listing,
+so following pages neither repeat nor skip rows while the ingest writes. It holds no
+secret and grants nothing: a forged cursor only moves where a page starts.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+
+from api.problems import ApiProblem
+from db.queries import Keyset
+
+BAD_CURSOR = "bad cursor: pass the next_cursor of the previous page unchanged, or no cursor"
+
+
+def encode_cursor(keyset: Keyset) -> str:
+    payload = [keyset.snapshot_id, keyset.time.isoformat() if keyset.time else None, keyset.row_id]
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> Keyset:
+    """The keyset a cursor names; a 400 problem for anything that is not one."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        snapshot, moment, row_id = json.loads(raw)
+        time = datetime.fromisoformat(moment) if moment is not None else None
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise ApiProblem(400, BAD_CURSOR) from None
+    if (
+        not isinstance(snapshot, int)
+        or not (row_id is None or isinstance(row_id, int))
+        or (time is not None and time.tzinfo is None)
+        or (time is None) != (row_id is None)
+    ):
+        raise ApiProblem(400, BAD_CURSOR)
+    return Keyset(snapshot, time, row_id)

@@ -1,0 +1,294 @@
+"""The Starlette routes `streamlit_app.py` hands to `st.App`, and what every call goes
+through: the token, the rate limit, the role, the parameters, the format, the audit row.
+
+A body is built whole before anything is sent, and the audit row is written before the
+answer leaves: a call that cannot be recorded is not answered (503). Any failure becomes a
+problem-details response; the traceback goes to the log only.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from api import metrics
+from api.context import CONTEXT, ApiContext
+from api.endpoints import ENDPOINTS, Answer, Call
+from api.problems import ApiProblem, problem_response
+from api.spec import Endpoint, parse_params
+from db import audit
+from db.api_tokens import Caller, Refusal, authenticate
+from db.engine import DatabaseSetupError
+
+log = logging.getLogger("api")
+Handler = Callable[[Request], Awaitable[Response]]
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+UNRECORDED = (
+    "the call could not be recorded in the audit trail, so it was not answered; "
+    "try again, and check the database if it persists"
+)
+
+
+def negotiate(accept: str | None, offered: tuple[str, ...]) -> str:
+    """The offered media type the `Accept` header prefers (the first offered by default)."""
+    if not accept or not accept.strip():
+        return offered[0]
+    ranked = []
+    for index, part in enumerate(accept.split(",")):
+        media, *options = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for option in options:
+            if option.startswith("q="):
+                try:
+                    quality = float(option[2:])
+                except ValueError:
+                    quality = 0.0
+        ranked.append((quality, -index, media.lower()))
+    for quality, _, media in sorted(ranked, reverse=True):
+        if quality <= 0:
+            continue
+        for candidate in offered:
+            bare = candidate.split(";")[0]
+            if media in ("*/*", bare) or (media.endswith("/*") and bare.startswith(media[:-1])):
+                return candidate
+    raise ApiProblem(
+        406, f"cannot answer as {accept[:80]!r}: this endpoint answers {', '.join(offered)}"
+    )
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def _record(context: ApiContext, entry: audit.AuditEntry) -> None:
+    try:
+        audit.record(context.engine(), entry)
+    except (SQLAlchemyError, DatabaseSetupError):
+        log.warning("could not write the audit event %s", entry.action, exc_info=True)
+        raise ApiProblem(503, UNRECORDED) from None
+
+
+def authorise(context: ApiContext, request: Request, endpoint: Endpoint | None) -> Caller:
+    """The caller, or a 401/403/429 problem; refusals of a known token are audited."""
+    unauthorised = {"WWW-Authenticate": 'Bearer realm="api"'}
+    token = _bearer(request)
+    if token is None:
+        raise ApiProblem(
+            401,
+            "no bearer token: send Authorization: Bearer <token> "
+            "(`python -m ingest token create` makes one)",
+            headers=unauthorised,
+        )
+    outcome = authenticate(context.engine(), token)
+    where = f"{request.method} {request.url.path}"
+    if isinstance(outcome, Refusal):
+        if outcome.name is not None:
+            _record(
+                context,
+                audit.AuditEntry(
+                    outcome.name, outcome.role, "denied", target=where, detail=outcome.reason
+                ),
+            )
+        raise ApiProblem(401, f"{outcome.reason}: use a valid token", headers=unauthorised)
+    wait = context.limiter().take(outcome.name)
+    if wait is not None:
+        metrics.API_RATE_LIMITED.inc()
+        raise ApiProblem(
+            429,
+            f"rate limit reached: at most {context.settings().api_rate_limit} calls a minute "
+            f"per token; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+    if endpoint is not None and endpoint.access == "admin" and not outcome.is_admin:
+        _record(
+            context,
+            audit.AuditEntry(
+                outcome.name,
+                outcome.role,
+                "denied",
+                target=where,
+                detail=f"{endpoint.operation_id} needs an admin token",
+            ),
+        )
+        raise ApiProblem(403, "this endpoint needs an admin token; this one is a viewer token")
+    return outcome
+
+
+def guard_health(context: ApiContext, request: Request) -> None:
+    """Loopback only while METRICS_TOKEN is unset; with it set, the token from everyone."""
+    expected = context.settings().metrics_token
+    if expected:
+        given = _bearer(request) or ""
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise ApiProblem(
+                401,
+                "this endpoint needs Authorization: Bearer <METRICS_TOKEN>",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+        return
+    host = request.client.host if request.client else ""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ApiProblem(
+            403,
+            "this endpoint answers only on loopback: set METRICS_TOKEN to reach it from elsewhere",
+        )
+
+
+def serve(
+    context: ApiContext,
+    request: Request,
+    endpoint: Endpoint,
+    caller: Caller,
+    body: dict[str, Any] | None,
+) -> Answer:
+    """Parse, answer, audit: the part of a call that runs in a worker thread."""
+    try:
+        values = parse_params(
+            endpoint.params, request.query_params.multi_items(), dict(request.path_params), body
+        )
+        media = negotiate(request.headers.get("accept"), endpoint.formats)
+        answer = endpoint.handler(Call(values, media, context.settings(), context.engine, caller))
+    except ApiProblem as problem:
+        if problem.status in (400, 406, 409):
+            _record(
+                context,
+                audit.AuditEntry(
+                    caller.name,
+                    caller.role,
+                    endpoint.action if problem.status == 409 else "api_bad_request",
+                    target=f"{request.method} {request.url.path}",
+                    detail=f"refused: {problem.detail}",
+                ),
+            )
+        raise
+    assert endpoint.action is not None
+    _record(
+        context,
+        audit.AuditEntry(
+            caller.name,
+            caller.role,
+            endpoint.action,
+            target=answer.target,
+            filters=answer.filters,
+            rows=answer.rows,
+            detail=answer.detail,
+        ),
+    )
+    return answer
+
+
+async def _json_body(request: Request) -> dict[str, Any] | None:
+    if request.method != "POST":
+        return None
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise ApiProblem(400, 'the body must be a JSON object, e.g. {"confirm": true}')
+    return body
+
+
+async def _answer(context: ApiContext, request: Request, endpoint: Endpoint) -> Response:
+    if request.method != endpoint.method and not (
+        request.method == "HEAD" and endpoint.method == "GET"
+    ):
+        raise ApiProblem(
+            405,
+            f"{request.method} is not allowed here: use {endpoint.method}",
+            headers={"Allow": endpoint.method},
+        )
+    if endpoint.access == "health":
+        await run_in_threadpool(guard_health, context, request)
+        values = parse_params(endpoint.params, request.query_params.multi_items(), {})
+        call = Call(values, endpoint.formats[0], context.settings(), context.engine)
+        answer = await run_in_threadpool(endpoint.handler, call)
+    else:
+        caller = await run_in_threadpool(authorise, context, request, endpoint)
+        body = await _json_body(request)
+        answer = await run_in_threadpool(serve, context, request, endpoint, caller, body)
+    return Response(
+        answer.body, status_code=answer.status, media_type=answer.media, headers=answer.headers
+    )
+
+
+def _handler(endpoint: Endpoint, context: ApiContext) -> Handler:
+    async def handle(request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            response = await _answer(context, request, endpoint)
+        except ApiProblem as problem:
+            response = problem_response(problem, request.url.path)
+        except SQLAlchemyError:
+            log.exception("database error answering %s", request.url.path)
+            response = problem_response(
+                ApiProblem(503, "the database did not answer; try again shortly"),
+                request.url.path,
+            )
+        except Exception:
+            log.exception("error answering %s", request.url.path)
+            response = problem_response(
+                ApiProblem(500, "the server could not answer this call; its log says why"),
+                request.url.path,
+            )
+        elapsed = (time.perf_counter() - started) * 1000
+        response.headers["Server-Timing"] = f"app;dur={elapsed:.1f}"
+        response.headers["Cache-Control"] = "no-store"
+        metrics.API_CALLS.labels(endpoint.operation_id, str(response.status_code)).inc()
+        return response
+
+    return handle
+
+
+def _not_found(context: ApiContext) -> Handler:
+    async def handle(request: Request) -> Response:
+        try:
+            await run_in_threadpool(authorise, context, request, None)
+            raise ApiProblem(
+                404, f"no endpoint {request.url.path}: /api/v1/openapi.json lists them"
+            )
+        except ApiProblem as problem:
+            return problem_response(problem, request.url.path)
+
+    return handle
+
+
+def api_routes(context: ApiContext = CONTEXT) -> list[BaseRoute]:
+    """Every route of the machine API, for `st.App(routes=...)`."""
+    routes: list[BaseRoute] = [
+        Route(endpoint.path, _handler(endpoint, context), methods=METHODS) for endpoint in ENDPOINTS
+    ]
+    routes.append(Route("/api/v1/{rest:path}", _not_found(context), methods=METHODS))
+    return routes
+
+
+@asynccontextmanager
+async def api_lifespan(_app: object) -> AsyncIterator[None]:
+    """Closes the API's database connections when the server stops."""
+    try:
+        yield
+    finally:
+        CONTEXT.close()

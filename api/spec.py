@@ -1,0 +1,269 @@
+"""Endpoints declared as data: each parameter's name, type, limits and description.
+
+Both the validation of a call and `/api/v1/openapi.json` are derived from these
+declarations, so the published contract cannot drift from what the server accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from api.problems import ApiProblem
+
+Kind = Literal["date", "string", "integer", "timezone", "enum", "boolean"]
+Access = Literal["viewer", "admin", "health"]
+
+JSON = "application/json"
+CSV = "text/csv"
+NDJSON = "application/x-ndjson"
+PROMETHEUS = "text/plain; version=0.0.4"
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: Kind
+    description: str
+    repeatable: bool = False
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    default: Any = None
+    where: Literal["query", "path", "body"] = "query"
+    required: bool = False
+
+    def schema(self) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "date": {"type": "string", "format": "date"},
+            "string": {"type": "string"},
+            "integer": {"type": "integer"},
+            "timezone": {"type": "string", "description": "an IANA time zone"},
+            "enum": {"type": "string", "enum": list(self.choices)},
+            "boolean": {"type": "boolean"},
+        }[self.kind].copy()
+        if self.minimum is not None:
+            item["minimum"] = self.minimum
+        if self.maximum is not None:
+            item["maximum"] = self.maximum
+        if self.default is not None:
+            item["default"] = self.default
+        return {"type": "array", "items": item} if self.repeatable else item
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One route: what it takes, what it answers, who may call it, how it is audited."""
+
+    method: str
+    path: str
+    operation_id: str
+    summary: str
+    access: Access
+    handler: Callable[..., Any]
+    params: tuple[Param, ...] = ()
+    formats: tuple[str, ...] = (JSON,)
+    action: str | None = None
+    """The audit action (None: not audited, the health endpoints)."""
+    responses: dict[int, str] = field(default_factory=dict)
+
+
+def _one(param: Param, raw: str) -> Any:
+    if param.kind == "date":
+        try:
+            if len(raw) != 10:
+                raise ValueError
+            return date.fromisoformat(raw)
+        except ValueError:
+            raise ApiProblem(
+                400, f"bad date: {param.name} must be a date as YYYY-MM-DD, got {raw[:40]!r}"
+            ) from None
+    if param.kind == "integer":
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ApiProblem(
+                400, f"bad {param.name}: it must be a whole number, got {raw[:40]!r}"
+            ) from None
+        if param.maximum is not None and value > param.maximum:
+            what = "page size too large" if param.name == "limit" else f"{param.name} too large"
+            raise ApiProblem(
+                400, f"{what}: {param.name} must be at most {param.maximum:,}, got {value:,}"
+            )
+        if param.minimum is not None and value < param.minimum:
+            raise ApiProblem(
+                400, f"bad {param.name}: it must be at least {param.minimum}, got {value}"
+            )
+        return value
+    if param.kind == "timezone":
+        try:
+            ZoneInfo(raw)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ApiProblem(
+                400, f"unknown time zone {raw[:60]!r}: use an IANA name such as Europe/London"
+            ) from None
+        return raw
+    if param.kind == "enum":
+        if raw not in param.choices:
+            raise ApiProblem(
+                400,
+                f"bad {param.name}: it must be one of {', '.join(param.choices)}, got {raw[:40]!r}",
+            )
+        return raw
+    if param.kind == "boolean":
+        if not isinstance(raw, bool):
+            raise ApiProblem(400, f"bad {param.name}: it must be true or false")
+        return raw
+    return raw
+
+
+def parse_params(
+    params: Sequence[Param],
+    query: Sequence[tuple[str, str]],
+    path: dict[str, str],
+    body: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The call's values by name, defaults filled in; a 400 problem for anything wrong."""
+    known = {p.name: p for p in params if p.where == "query"}
+    given: dict[str, list[str]] = {}
+    for name, value in query:
+        if name not in known:
+            offered = ", ".join(known) or "none"
+            raise ApiProblem(400, f"unknown parameter {name[:40]!r}: this endpoint takes {offered}")
+        given.setdefault(name, []).append(value)
+    body = body or {}
+    body_names = {p.name for p in params if p.where == "body"}
+    for name in body:
+        if name not in body_names:
+            raise ApiProblem(
+                400,
+                f"unknown field {str(name)[:40]!r} in the body: this endpoint takes "
+                f"{', '.join(sorted(body_names)) or 'no body'}",
+            )
+    values: dict[str, Any] = {}
+    for param in params:
+        if param.where == "path":
+            values[param.name] = _one(param, path[param.name])
+            continue
+        if param.where == "body":
+            if param.name not in body:
+                if param.required:
+                    raise ApiProblem(400, f"missing field {param.name!r}: {param.description}")
+                values[param.name] = param.default
+            else:
+                values[param.name] = _one(param, body[param.name])
+            continue
+        raws = given.get(param.name, [])
+        if len(raws) > 1 and not param.repeatable:
+            raise ApiProblem(
+                400, f"parameter {param.name!r} was given {len(raws)} times; give it once"
+            )
+        if param.repeatable:
+            values[param.name] = tuple(_one(param, raw) for raw in raws if raw != "")
+        elif raws and raws[0] != "":
+            values[param.name] = _one(param, raws[0])
+        elif param.required:
+            raise ApiProblem(400, f"missing parameter {param.name!r}: {param.description}")
+        else:
+            values[param.name] = param.default
+    return values
+
+
+PROBLEM_RESPONSE = {
+    "description": "a problem (RFC 9457) with one sentence saying what is wrong",
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+
+
+def openapi_document(endpoints: Sequence[Endpoint], version: str) -> dict[str, Any]:
+    """OpenAPI 3.1 for `endpoints`, built from their declarations."""
+    paths: dict[str, dict[str, Any]] = {}
+    for endpoint in endpoints:
+        parameters = [
+            {
+                "name": p.name,
+                "in": p.where,
+                "required": p.where == "path" or p.required,
+                "description": p.description,
+                "schema": p.schema(),
+                **({"style": "form", "explode": True} if p.repeatable else {}),
+            }
+            for p in endpoint.params
+            if p.where in ("query", "path")
+        ]
+        operation: dict[str, Any] = {
+            "operationId": endpoint.operation_id,
+            "summary": endpoint.summary,
+            "parameters": parameters,
+            "responses": {
+                "200": {
+                    "description": endpoint.responses.get(200, "the answer"),
+                    "content": {media: {} for media in endpoint.formats},
+                },
+                "400": PROBLEM_RESPONSE,
+                "401": PROBLEM_RESPONSE,
+                "429": PROBLEM_RESPONSE,
+            },
+            "security": [{"metricsToken": []}]
+            if endpoint.access == "health"
+            else [{"apiToken": []}],
+        }
+        if endpoint.access == "admin":
+            operation["responses"]["403"] = PROBLEM_RESPONSE
+        for status, text in endpoint.responses.items():
+            if status != 200:
+                operation["responses"][str(status)] = {"description": text}
+        body = [p for p in endpoint.params if p.where == "body"]
+        if body:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {
+                    JSON: {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                p.name: {**p.schema(), "description": p.description} for p in body
+                            },
+                            "required": [p.name for p in body if p.required],
+                            "additionalProperties": False,
+                        }
+                    }
+                },
+            }
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Mimecast search logs: machine API",
+            "version": version,
+            "description": "Read-only views of the stored archive search logs (the "
+            "dashboard's numbers), health, readiness and metrics. Every /api/v1 call needs "
+            "a bearer token from `python -m ingest token create`.",
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "apiToken": {"type": "http", "scheme": "bearer"},
+                "metricsToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "METRICS_TOKEN; not needed on loopback while it is unset",
+                },
+            },
+            "schemas": {
+                "Problem": {
+                    "type": "object",
+                    "properties": {
+                        "type": {"type": "string"},
+                        "title": {"type": "string"},
+                        "status": {"type": "integer"},
+                        "detail": {"type": "string"},
+                        "instance": {"type": "string"},
+                    },
+                }
+            },
+        },
+    }
