@@ -13,8 +13,8 @@ from sqlalchemy import Engine
 
 from api.problems import ApiProblem
 from api.ratelimit import RateLimiter
+from config.settings import ConfigError, Settings, load_settings
 from db.engine import DatabaseSetupError, open_database
-from ingest.settings import ConfigError, Settings, load_settings
 
 
 class ApiContext:

@@ -22,13 +22,13 @@ from api import metrics
 from api.paging import decode_cursor, encode_cursor
 from api.problems import ApiProblem
 from api.spec import CSV, JSON, NDJSON, PROMETHEUS, Endpoint, Param, openapi_document
+from config.settings import Settings
 from db import queries
 from db.api_tokens import Caller
 from db.csv_export import to_csv
 from db.queries import SEARCH_COLUMNS, SUMMARY_COLUMNS, Keyset, SearchFilters
 from db.readiness import check_readiness
 from ingest.lock import AlreadyRunning, cycle_lock
-from ingest.settings import Settings
 from ingest.store import Store
 
 API_VERSION = "1"

@@ -10,7 +10,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from ingest.settings import read_environment
+from config.settings import read_environment
 
 
 def main(argv: list[str]) -> int:

@@ -46,11 +46,11 @@ sys.path.insert(0, str(PROJECT_ROOT))
 from sqlalchemy import create_engine, inspect, text  # noqa: E402
 from sqlalchemy.exc import SQLAlchemyError  # noqa: E402
 
+from config.settings import load_settings  # noqa: E402
 from db import queries  # noqa: E402
 from db.engine import open_database, sqlite_path  # noqa: E402
 from ingest.client import MimecastClient, MimecastError, format_api_time  # noqa: E402
 from ingest.poller import CycleFailed, Poller  # noqa: E402
-from ingest.settings import load_settings  # noqa: E402
 from ingest.simulator import SimConfig, Simulator  # noqa: E402
 from ingest.simulator.store import is_valid_record  # noqa: E402
 from ingest.status import collect_status  # noqa: E402

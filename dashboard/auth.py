@@ -19,8 +19,8 @@ from typing import Any, Literal
 import streamlit as st
 from streamlit import config as st_config
 
+from config.settings import ConfigError, Settings, load_settings
 from dashboard.notices import SignInSetup, sign_in_setup
-from ingest.settings import ConfigError, Settings, load_settings
 
 Role = Literal["admin", "viewer"]
 ANONYMOUS = "anonymous (sign-in not configured)"

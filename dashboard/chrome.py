@@ -22,6 +22,7 @@ import streamlit as st
 from sqlalchemy import Engine
 from streamlit.navigation.page import StreamlitPage
 
+from config.settings import ConfigError, Settings, load_settings
 from dashboard import audit, cached, export
 from dashboard.auth import Visitor, current_setup, current_visitor
 from dashboard.filters import (
@@ -49,7 +50,6 @@ from dashboard.notices import (
 from db import queries
 from db.engine import DatabaseSetupError
 from db.queries import SYSTEM_SENDER, FilterOptions, IngestHealth, SearchFilters
-from ingest.settings import ConfigError, Settings, load_settings
 
 T = TypeVar("T")
 CONTEXT_KEY = "_dashboard_context"

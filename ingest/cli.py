@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from config.settings import ConfigError, Settings, load_settings, spec
 from db.engine import (
     DatabaseSetupError,
     environment_problem,
@@ -48,7 +49,6 @@ from ingest.poller import (
     Poller,
     one_line,
 )
-from ingest.settings import ConfigError, Settings, load_settings, spec
 from ingest.status import collect_status
 from ingest.store import Store
 from ingest.token_commands import add_token_parser, command_token

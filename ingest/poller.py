@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+from config.settings import Settings
 from ingest.client import MimecastClient, WindowShifted, format_api_time
 from ingest.prefetch import Prefetched
 from ingest.records import EventKeyer, Rejection, SearchEvent, parse_record
-from ingest.settings import Settings
 from ingest.store import PageBatch, PageCounts, PageWriter, Store
 
 log = logging.getLogger(__name__)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 
+from config.settings import Settings
 from db.api_tokens import ROLES, TokenError, create_token, list_tokens, revoke_token
 from db.engine import open_database
 from db.models import utc_now
-from ingest.settings import Settings
 
 
 def add_token_parser(commands: argparse._SubParsersAction) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from ingest.settings import ConfigError, load_settings  # noqa: E402
+from config.settings import ConfigError, load_settings  # noqa: E402
 
 DEMO_SETTINGS = {
     "MIMECAST_CLIENT_ID": "sim-client-id",

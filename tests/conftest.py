@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from config.settings import Settings, load_settings
 from db.engine import open_database
 from ingest.client import MimecastClient
 from ingest.poller import CycleResult, Poller, utc_now_seconds
-from ingest.settings import Settings, load_settings
 from ingest.simulator import SimConfig, Simulator
 from ingest.store import Store
 from tests.helpers import fresh_postgres_database

@@ -27,12 +27,12 @@ from starlette.requests import Request
 from api import routes
 from api.context import ApiContext
 from api.problems import ApiProblem
+from config.settings import load_settings
 from db import queries
 from db.engine import open_database
 from db.models import ApiToken, AuditEvent, IngestRun, SearchLog
 from db.queries import SEARCH_COLUMNS, SearchFilters
 from db.readiness import schema_head
-from ingest.settings import load_settings
 from ingest.simulator import SimConfig, Simulator
 from tests.browser_support import serve_dashboard, stop_dashboard
 from tests.conftest import make_settings, run_cli, run_ingest_once

@@ -17,13 +17,13 @@ from streamlit import config as st_config
 from streamlit.runtime.secrets import Secrets
 from streamlit.testing.v1 import AppTest
 
+from config.settings import SETTINGS, ConfigError, load_settings
 from dashboard.audit import entry, for_display, readable_filters, trail_filter, view_key
 from dashboard.auth import ANONYMOUS, email_of, matches, role_for, visitor_for
 from dashboard.export import csv_from_chunks
 from dashboard.notices import SignInSetup, sign_in_setup
 from db import audit as trail
 from db.engine import open_database
-from ingest.settings import SETTINGS, ConfigError, load_settings
 from ingest.store import Store
 from tests.runtime import runtime_python
 from tests.test_pages import APP, deferred_files, metrics, plain, texts

@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from config.settings import Settings
 from db.engine import open_database
 from db.models import IngestRun
 from ingest.client import MimecastClient, format_api_time
 from ingest.poller import MAX_WINDOW_READS, CycleFailed, NothingToReconcile, Poller
-from ingest.settings import Settings
 from ingest.simulator import SimConfig, Simulator
 from ingest.status import collect_status
 from ingest.store import Store

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, quote, urlencode
 import pandas as pd
 import pytest
 
+from config.settings import POLL_SECONDS_RANGE, load_settings
 from dashboard import audit, chrome, export, figures
 from dashboard.filters import (
     default_filters,
@@ -26,7 +27,6 @@ from dashboard.filters import (
 from dashboard.formatting import escape_markdown, format_age, format_bytes, literal, plural
 from dashboard.notices import data_warnings, describe_filters, is_loopback_url
 from db.queries import IngestHealth, SearchFilters
-from ingest.settings import POLL_SECONDS_RANGE, load_settings
 
 TODAY = date(2026, 3, 31)
 

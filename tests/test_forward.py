@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, select, text
 
+from config.settings import ConfigError, Settings
 from db.engine import open_database
 from db.models import ForwardDeadLetter, SearchLog
 from ingest.forward import delivery
@@ -25,7 +26,6 @@ from ingest.forward.config import ForwardConfig, destination_from, load_forward_
 from ingest.forward.messages import HorizonBusy, SearchSource
 from ingest.forward.runner import forward_pending
 from ingest.forward.status import forwarding_status, recent_dead_letters
-from ingest.settings import ConfigError, Settings
 from tests.conftest import (
     PROJECT_ROOT,
     fixed_clock,

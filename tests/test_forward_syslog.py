@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
+from config.settings import Settings
 from db.models import SearchLog
 from ingest.forward import delivery
-from ingest.settings import Settings
 from tests.conftest import fixed_clock, run_cli, run_ingest_once, settled_now
 from tests.support.forward_receivers import (
     ReceiverCA,

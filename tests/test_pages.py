@@ -17,11 +17,11 @@ from sqlalchemy import Engine, text, update
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
+from config.settings import SETTINGS
 from dashboard.audit import DownloadNotRecorded
 from dashboard.formatting import format_bytes
 from db.engine import open_database
 from db.models import IngestRun
-from ingest.settings import SETTINGS
 from ingest.store import Store
 from tests.test_queries import KNOWN, record, store_records
 

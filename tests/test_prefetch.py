@@ -64,11 +64,11 @@ def test_rejects_that_end_a_window_are_anchored_once_the_window_before_is_commit
     before it is committed, however far ahead the reader is."""
     from datetime import UTC, datetime, timedelta
 
+    from config.settings import load_settings
     from db.engine import open_database
     from ingest.client import Page, format_api_time
     from ingest.poller import Poller
     from ingest.records import EventKeyer, parse_record
-    from ingest.settings import load_settings
     from ingest.store import Store
 
     now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from db.engine import make_engine, redact_text, redact_url
-from ingest.settings import (
+from config.settings import (
     DEFAULT_BASE_URL,
     SETTINGS,
     ConfigError,
@@ -18,6 +17,7 @@ from ingest.settings import (
     read_environment,
     spec,
 )
+from db.engine import make_engine, redact_text, redact_url
 from tests.conftest import run_cli
 from tests.helpers import fresh_postgres_database
 

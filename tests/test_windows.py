@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
+from config.settings import load_settings
 from ingest.client import format_api_time
 from ingest.poller import choose_window, plan_windows
-from ingest.settings import load_settings
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 SETTINGS = load_settings({"INITIAL_BACKFILL_DAYS": "3", "LOOKBACK_SECONDS": "7200"})

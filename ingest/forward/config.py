@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from config.settings import ConfigError, Settings
 from ingest.forward.formats import ENCODERS
 from ingest.forward.messages import SOURCES
 from ingest.forward.notify import CHAT_FORMATS
-from ingest.settings import ConfigError, Settings
 
 SCHEMES = ("file", "https", "syslog+tls", "syslog+tcp", "syslog+udp")
 HTTP_PROTOCOLS = ("ndjson", "hec")

@@ -1,4 +1,4 @@
-"""Every setting of the ingest and the dashboard, declared once.
+"""Every setting of the ingest, the dashboard and the machine API, declared once.
 
 The README's configuration table is tested against `SETTINGS`, so a setting cannot exist
 in the code without being documented (and the other way round). Values come from the

@@ -1,0 +1,1 @@
+"""Settings shared by the ingest, the dashboard and the machine API."""
