@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from db.models import Alert, KeyValue, utc_now
+from db.models import Alert, KeyValue, text_key, utc_now
 
 RULES = (
     "volume_spike",
@@ -86,6 +86,11 @@ def _insert(conn: Connection) -> Any:
     return dialect.insert(Alert)
 
 
+_ONE_PER_DAY = [Alert.account, text_key(Alert.email_addr), Alert.rule, Alert.day]
+"""The one-alert-per-day key as ON CONFLICT names it: on PostgreSQL the unique index over
+`text_key(email_addr)` (an address of any length), on SQLite the plain columns."""
+
+
 def insert_alerts(conn: Connection, alerts: Sequence[NewAlert]) -> int:
     """Store alerts not stored yet (one per account, user, rule and day); returns how many
     were new. Safe to repeat: a second run inserts nothing."""
@@ -99,7 +104,7 @@ def insert_alerts(conn: Connection, alerts: Sequence[NewAlert]) -> int:
     statement = (
         _insert(conn)
         .values(rows)
-        .on_conflict_do_nothing(index_elements=["account", "email_addr", "rule", "day"])
+        .on_conflict_do_nothing(index_elements=_ONE_PER_DAY)
         .returning(Alert.id)  # counts exactly on both databases (a batched rowcount may not)
     )
     return len(conn.execute(statement).all())
