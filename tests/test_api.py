@@ -779,3 +779,77 @@ def test_alerts_endpoint_refuses_bad_filters_and_a_searches_cursor(served: Serve
     assert set(document["paths"]["/api/v1/alerts"]["get"]["responses"]["200"]["content"]) == {
         "application/json", "application/x-ndjson", "text/csv"
     }  # fmt: skip
+
+
+def test_metrics_show_each_destinations_lag_and_parked_and_open_alerts_by_rule_and_severity(
+    served: Served, tmp_path: Path
+) -> None:
+    from db.alerts import OPEN_STATUSES, RULES, SEVERITIES, AlertFilters, count_alerts
+    from ingest.forward.config import ForwardConfig, destination_from
+    from ingest.forward.runner import forward_pending
+    from ingest.forward.status import forwarding_status
+    from tests.support.forward_receivers import HttpsReceiver, make_ca
+
+    plant_alerts(served.engine)
+    ca = make_ca(tmp_path / "ca")
+    with served.engine.connect() as conn:
+        poison = f"alert-{conn.execute(select(func.max(Alert.id))).scalar_one()}"
+
+    def script(number: int, body: bytes):
+        return (400, {}) if poison.encode() in body else (200, {})
+
+    with HttpsReceiver(ca, script=script) as receiver:
+        tables = [
+            {"name": "siem-file", "url": f"file://{tmp_path / 'searches.ndjson'}"},
+            {"name": "alert-hook", "url": receiver.url, "format": "webhook", "secret": "k",
+             "source": "alerts", "ca_file": str(ca.ca_file)},
+        ]  # fmt: skip
+        config = ForwardConfig(tuple(destination_from(t, {}, i) for i, t in enumerate(tables)))
+        results = forward_pending(served.engine, config, max_seconds=60)
+    assert [(r.error, r.parked) for r in results] == [(None, 0), (None, 1)]
+    store_records(  # stored after the pass: the file destination's lag
+        served.engine,
+        [
+            record("2026-03-05T09:00:00", "lag@example.com", source="archive"),
+            record("2026-03-05T09:01:00", "lag@example.com", source="archive"),
+        ],
+    )
+    reply = served.health("/metrics")
+    assert reply.status_code == 200, reply.text
+    families = {family.name: family for family in text_string_to_metric_families(reply.text)}
+
+    def by_destination(name: str) -> dict[str, float]:
+        return {s.labels["destination"]: s.value for s in families[name].samples}
+
+    status = {row["destination"]: row for row in forwarding_status(served.engine)}
+    lag = by_destination("searchlogs_forward_lag_messages")
+    assert lag["siem-file"] == 2 == status["siem-file"]["lag_messages"]
+    assert lag["alert-hook"] == 0
+    parked = by_destination("searchlogs_forward_parked_messages")
+    assert (parked["siem-file"], parked["alert-hook"]) == (0, 1)
+    seconds = by_destination("searchlogs_forward_lag_seconds")
+    assert 0 <= seconds["siem-file"] < 600 and seconds["alert-hook"] == 0
+    delivered = {
+        s.labels["destination"]: s.value
+        for s in families["searchlogs_forward_delivered"].samples
+        if s.name.endswith("_total")
+    }
+    assert delivered["alert-hook"] == status["alert-hook"]["delivered"] > 0
+    assert {s.labels["source"] for s in families["searchlogs_forward_lag_messages"].samples} == {
+        "searches", "alerts"
+    }  # fmt: skip
+    assert "SECRET" not in reply.text and receiver.url not in reply.text
+    open_alerts = {
+        (s.labels["rule"], s.labels["severity"]): s.value
+        for s in families["searchlogs_alerts_open"].samples
+    }
+    expected = {
+        (rule, severity): count_alerts(
+            served.engine,
+            AlertFilters(rules=(rule,), severities=(severity,), statuses=OPEN_STATUSES),
+        )
+        for rule in RULES
+        for severity in SEVERITIES
+    }
+    assert open_alerts == {key: n for key, n in expected.items() if n}
+    assert sum(open_alerts.values()) < count_alerts(served.engine)  # dismissed ones left out
