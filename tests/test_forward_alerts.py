@@ -7,6 +7,7 @@ days are scored again."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,11 +20,12 @@ from sqlalchemy import select
 from db.alerts import forget_scored_days, insert_alerts
 from db.engine import open_database
 from db.models import Alert
-from ingest.forward.messages import AlertSource, absolute_link, alert_id
+from ingest.forward.messages import AlertSource, HorizonBusy, absolute_link, alert_id
 from ingest.forward.notify import slack_message, teams_message, verify
 from ingest.simulator import SimConfig, Simulator
 from ingest.simulator.incidents import labelled_tenant
 from tests.conftest import SIM_ID, SIM_SECRET, run_cli
+from tests.helpers import fresh_postgres_database
 from tests.support.forward_receivers import HttpsReceiver, make_ca, parse_cef
 from tests.test_detect_flow import _alert
 from tests.test_forward_formats import SLACK_SCHEMA, TEAMS_SCHEMA, alert
@@ -211,3 +213,25 @@ def test_alert_source_reads_in_id_order_with_absolute_links_and_counts_what_wait
     )
     assert waiting == 1 and oldest is not None
     assert [m.item.rule for m in late] == ["volume_spike"]  # its window ends after `since`
+
+
+@pytest.mark.postgres
+def test_postgres_alert_horizon_waits_for_a_detection_still_in_flight() -> None:
+    server = os.environ.get("TEST_DATABASE_URL")
+    if not server:
+        pytest.skip("no PostgreSQL server: set TEST_DATABASE_URL")
+    engine = open_database(fresh_postgres_database(server, "t_forward_alert_horizon"))
+    try:
+        with engine.begin() as conn:
+            insert_alerts(conn, [_alert("breadth", "ann@x.example", date(2026, 5, 2))])
+        writer = engine.connect()
+        pending = writer.begin()
+        insert_alerts(writer, [_alert("breadth", "bob@x.example", date(2026, 5, 2))])
+        with engine.connect() as conn, pytest.raises(HorizonBusy):
+            AlertSource().horizon(conn)
+        pending.commit()
+        writer.close()
+        with engine.connect() as conn:
+            assert AlertSource().horizon(conn) == 2
+    finally:
+        engine.dispose()
