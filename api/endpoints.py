@@ -1,8 +1,6 @@
-"""What each endpoint answers, built from `db.queries` — the functions the pages call —
-so the API's numbers are the dashboard's. Every endpoint is one `Endpoint` in `ENDPOINTS`.
-
-`GET /api/v1/alerts` joins here when the alerts table lands: one more `Endpoint` whose
-handler reads the alerts (`from`, `to`, `user`, `cursor`, `limit`), action `api_alerts`.
+"""What each endpoint answers, built from `db.queries` and `db.alerts` — the functions
+the pages call — so the API's numbers are the dashboard's. Every endpoint is one
+`Endpoint` in `ENDPOINTS`.
 """
 
 from __future__ import annotations
@@ -19,11 +17,11 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from api import metrics
-from api.paging import decode_cursor, encode_cursor
+from api.paging import decode_alert_cursor, decode_cursor, encode_alert_cursor, encode_cursor
 from api.problems import ApiProblem
 from api.spec import CSV, JSON, NDJSON, PROMETHEUS, Endpoint, Param, openapi_document
 from config.settings import Settings
-from db import queries
+from db import alerts, queries
 from db.api_tokens import Caller
 from db.csv_export import to_csv
 from db.queries import SEARCH_COLUMNS, SUMMARY_COLUMNS, Keyset, SearchFilters
@@ -286,6 +284,85 @@ def day_searches(call: Call) -> Answer:
     return _search_listing(call, search_filters(call, start=day, end=day), day.isoformat())
 
 
+A_FROM = Param("from", "date", "first day of the alerts (YYYY-MM-DD, DISPLAY_TZ); default: any")
+A_TO = Param("to", "date", "last day, included (YYYY-MM-DD, DISPLAY_TZ); default: any")
+A_RULE = Param(
+    "rule", "enum", "only these rules (repeat for several)", repeatable=True, choices=alerts.RULES
+)
+A_SEVERITY = Param(
+    "severity",
+    "enum",
+    "only these severities (repeat for several)",
+    repeatable=True,
+    choices=alerts.SEVERITIES,
+)
+A_STATUS = Param(
+    "status",
+    "enum",
+    "only these statuses (repeat for several); open alerts are `new` and `acknowledged`",
+    repeatable=True,
+    choices=alerts.STATUSES,
+)
+A_USER = Param("user", "string", "only these users' alerts (repeat for several)", repeatable=True)
+A_LIMIT = Param("limit", "integer", "alerts per page", minimum=1, maximum=MAX_PAGE, default=100)
+
+
+def alert_filters(call: Call) -> alerts.AlertFilters:
+    """The Alerts page's `AlertFilters` for this call; a 400 problem for a bad range."""
+    values = call.values
+    first, last = values.get("from"), values.get("to")
+    if first is not None and last is not None and first > last:
+        raise ApiProblem(400, f"bad range: from ({first}) is after to ({last})")
+    return alerts.AlertFilters(
+        start=first,
+        end=last,
+        rules=values.get("rule") or (),
+        severities=values.get("severity") or (),
+        statuses=values.get("status") or (),
+        users=values.get("user") or (),
+    )
+
+
+def alert_list(call: Call) -> Answer:
+    """`GET /api/v1/alerts`: `db.alerts.list_alerts`' rows and order, keyset-paged."""
+    filters = alert_filters(call)
+    cursor = call.values.get("cursor")
+    keyset = (
+        decode_alert_cursor(cursor)
+        if cursor
+        else alerts.AlertKeyset(alerts.newest_alert_id(call.engine))
+    )
+    limit = call.values.get("limit") or A_LIMIT.default
+    frame, following = alerts.alert_keyset_page(call.engine, filters, keyset, limit=limit)
+    frame["day"] = [day.isoformat() for day in frame["day"]]
+    next_cursor = encode_alert_cursor(following) if following else None
+    headers = {"Next-Cursor": next_cursor} if next_cursor else {}
+    if call.media == CSV:
+        body = to_csv(frame).encode("utf-8")
+    elif call.media == NDJSON:
+        body = b"".join(dumps(row) + b"\n" for row in records(frame))
+    else:
+        body = dumps({"alerts": records(frame), "next_cursor": next_cursor})
+    asked: dict[str, Any] = {
+        "from": filters.start.isoformat() if filters.start else None,
+        "to": filters.end.isoformat() if filters.end else None,
+        "rule": list(filters.rules) or None,
+        "severity": list(filters.severities) or None,
+        "status": list(filters.statuses) or None,
+        "user": list(filters.users) or None,
+        "cursor": cursor,
+        "limit": limit,
+    }
+    return Answer(
+        body,
+        call.media,
+        rows=len(frame),
+        target="alerts",
+        filters={key: value for key, value in asked.items() if value is not None},
+        headers=headers,
+    )
+
+
 def reset_cursor(call: Call) -> Answer:
     if call.values.get("confirm") is not True:
         raise ApiProblem(
@@ -389,6 +466,18 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         ),
         (JSON, NDJSON),
         "api_day_searches",
+    ),
+    Endpoint(
+        "GET",
+        "/api/v1/alerts",
+        "alerts",
+        "Alerts of the detections (the Alerts page's list): newest day first, then high "
+        "severity first, keyset-paged",
+        "viewer",
+        alert_list,
+        (A_FROM, A_TO, A_RULE, A_SEVERITY, A_STATUS, A_USER, P_CURSOR, A_LIMIT),
+        (JSON, NDJSON, CSV),
+        "api_alerts",
     ),
     Endpoint(
         "POST",

@@ -2,8 +2,9 @@
 
 Figures about the data are read from the database at each scrape (a collector), so every
 dashboard process reports the same numbers; figures about the API's own calls are
-counters in this process. The per-destination forwarding lag joins here once forwarding
-exists.
+counters in this process. Each forwarding destination's lag and parked messages are the
+figures `python -m ingest status` shows (`ingest.forward.status`); open alerts are counted
+by rule and severity like the Alerts page counts them (`db.alerts.OPEN_STATUSES`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 
-from db.models import ROLLUP_USER_ALL, IngestRun, RejectedRecord, utc_now
+from db.alerts import OPEN_STATUSES
+from db.models import ROLLUP_USER_ALL, Alert, IngestRun, RejectedRecord, utc_now
 from db.readiness import last_poll_ok
+from ingest.forward.status import forwarding_status
 
 REGISTRY = CollectorRegistry()
 API_CALLS = Counter(
@@ -50,6 +53,11 @@ class DatabaseCollector(Collector):
             requests = conn.execute(
                 select(func.coalesce(func.sum(IngestRun.api_requests), 0))
             ).scalar_one()
+            open_alerts = conn.execute(
+                select(Alert.rule, Alert.severity, func.count())
+                .where(Alert.status.in_(OPEN_STATUSES))
+                .group_by(Alert.rule, Alert.severity)
+            ).all()
         last = last_poll_ok(self.engine)
         yield GaugeMetricFamily(
             "searchlogs_searches_stored", "Archive searches stored", value=int(stored)
@@ -78,6 +86,47 @@ class DatabaseCollector(Collector):
             "Requests the ingest made to the Mimecast API (from ingest_runs.api_requests)",
             value=int(requests),
         )
+        alerts = GaugeMetricFamily(
+            "searchlogs_alerts_open",
+            "Alerts not dismissed (new or acknowledged), by rule and severity",
+            labels=["rule", "severity"],
+        )
+        for rule, severity, count in sorted(open_alerts):
+            alerts.add_metric([rule, severity], int(count))
+        yield alerts
+        yield from forwarding_metrics(self.engine)
+
+
+def forwarding_metrics(engine: Engine) -> Iterator[Metric]:
+    """Per destination (its name and source, never its URL): messages waiting, how long
+    the oldest has waited, messages parked as malformed, and messages delivered."""
+    labels = ["destination", "source"]
+    families = {
+        "lag_messages": GaugeMetricFamily(
+            "searchlogs_forward_lag_messages",
+            "Messages stored but not yet delivered to the destination",
+            labels=labels,
+        ),
+        "lag_seconds": GaugeMetricFamily(
+            "searchlogs_forward_lag_seconds",
+            "Seconds the oldest undelivered message has waited since it was stored",
+            labels=labels,
+        ),
+        "parked": GaugeMetricFamily(
+            "searchlogs_forward_parked_messages",
+            "Messages the destination rejected as malformed, parked in forward_dead_letters",
+            labels=labels,
+        ),
+        "delivered": CounterMetricFamily(
+            "searchlogs_forward_delivered",
+            "Messages the destination acknowledged",
+            labels=labels,
+        ),
+    }
+    for row in forwarding_status(engine):
+        for key, family in families.items():
+            family.add_metric([row["destination"], row["source"]], float(row[key]))
+    yield from families.values()
 
 
 def render(engine: Engine) -> bytes:

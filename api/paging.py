@@ -1,4 +1,5 @@
-"""Keyset cursors: an opaque, URL-safe string for `db.queries.Keyset`.
+"""Keyset cursors: an opaque, URL-safe string for `db.queries.Keyset` (searches) and
+`db.alerts.AlertKeyset` (alerts).
 
 A cursor names the last row of a page and the snapshot (highest row id) of the listing,
 so following pages neither repeat nor skip rows while the ingest writes. It holds no
@@ -10,9 +11,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from api.problems import ApiProblem
+from db.alerts import AlertKeyset
 from db.queries import Keyset
 
 BAD_CURSOR = "bad cursor: pass the next_cursor of the previous page unchanged, or no cursor"
@@ -40,3 +43,30 @@ def decode_cursor(cursor: str) -> Keyset:
     ):
         raise ApiProblem(400, BAD_CURSOR)
     return Keyset(snapshot, time, row_id)
+
+
+def _pack(payload: list[Any]) -> str:
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def encode_alert_cursor(keyset: AlertKeyset) -> str:
+    day = keyset.day.isoformat() if keyset.day else None
+    return _pack(["alerts", keyset.snapshot_id, day, keyset.rank, keyset.row_id])
+
+
+def decode_alert_cursor(cursor: str) -> AlertKeyset:
+    """The alerts keyset a cursor names; a 400 problem for anything else (a searches
+    cursor included)."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        kind, snapshot, day, rank, row_id = json.loads(raw)
+        first = date.fromisoformat(day) if day is not None else None
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise ApiProblem(400, BAD_CURSOR) from None
+    whole = (snapshot, rank, row_id)
+    if kind != "alerts" or not all(isinstance(v, int) and not isinstance(v, bool) for v in whole):
+        raise ApiProblem(400, BAD_CURSOR)
+    if first is None:
+        raise ApiProblem(400, BAD_CURSOR)
+    return AlertKeyset(snapshot, first, rank, row_id)

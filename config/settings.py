@@ -86,6 +86,25 @@ def _base_url(name: str, raw: str) -> str:
     return url
 
 
+def _dashboard_url(name: str, raw: str) -> str:
+    """The address people open the dashboard at: an http(s) URL with a host and at most a
+    path, no query or fragment (links to the evidence are built by appending to it)."""
+    url = raw.strip().rstrip("/")
+    try:
+        parsed = urlparse(url)
+        host = parsed.hostname
+    except ValueError:
+        parsed, host = None, None
+    if parsed is None or parsed.scheme not in ("http", "https") or not host:
+        raise ConfigError(
+            f"{name} must be the dashboard's http(s) address such as "
+            f"https://searchlogs.example.com, got {raw[:80]!r}"
+        )
+    if parsed.query or parsed.fragment or parsed.params:
+        raise ConfigError(f"{name} must have no query or fragment, got {raw[:80]!r}")
+    return url
+
+
 def _time_zone(name: str, raw: str) -> str:
     try:
         ZoneInfo(raw.strip())
@@ -259,6 +278,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
         secret=True,
     ),
     SettingSpec(
+        "DASHBOARD_URL",
+        None,
+        "the address people open the dashboard at, e.g. `https://searchlogs.example.com`: "
+        "forwarded alerts link to their evidence under it (unset, they carry the "
+        "dashboard-relative path)",
+        _dashboard_url,
+    ),
+    SettingSpec(
         "DETECTIONS_FILE",
         "detections.toml",
         "the rules file of `python -m ingest detect` (TOML); built-in defaults when the "
@@ -306,6 +333,7 @@ class Settings:
     forward_url: str | None = field(default=None, repr=False)
     forward_format: str = "ecs"
     forward_token: str | None = field(default=None, repr=False)
+    dashboard_url: str | None = None
     detections_file: str = "detections.toml"
     api_rate_limit: int = 120
     metrics_token: str | None = field(default=None, repr=False)

@@ -15,10 +15,10 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Select, func, select, update
+from sqlalchemy import Connection, Engine, Select, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from db.models import Alert, KeyValue, utc_now
+from db.models import Alert, KeyValue, text_key, utc_now
 
 RULES = (
     "volume_spike",
@@ -86,6 +86,11 @@ def _insert(conn: Connection) -> Any:
     return dialect.insert(Alert)
 
 
+_ONE_PER_DAY = [Alert.account, text_key(Alert.email_addr), Alert.rule, Alert.day]
+"""The one-alert-per-day key as ON CONFLICT names it: on PostgreSQL the unique index over
+`text_key(email_addr)` (an address of any length), on SQLite the plain columns."""
+
+
 def insert_alerts(conn: Connection, alerts: Sequence[NewAlert]) -> int:
     """Store alerts not stored yet (one per account, user, rule and day); returns how many
     were new. Safe to repeat: a second run inserts nothing."""
@@ -99,7 +104,7 @@ def insert_alerts(conn: Connection, alerts: Sequence[NewAlert]) -> int:
     statement = (
         _insert(conn)
         .values(rows)
-        .on_conflict_do_nothing(index_elements=["account", "email_addr", "rule", "day"])
+        .on_conflict_do_nothing(index_elements=_ONE_PER_DAY)
         .returning(Alert.id)  # counts exactly on both databases (a batched rowcount may not)
     )
     return len(conn.execute(statement).all())
@@ -165,39 +170,94 @@ def _where(statement: Select[Any], filters: AlertFilters) -> Select[Any]:
     return statement
 
 
+_LISTED = (
+    Alert.id,
+    Alert.day,
+    Alert.rule,
+    Alert.severity,
+    Alert.email_addr,
+    Alert.summary,
+    Alert.status,
+    Alert.window_start,
+    Alert.window_end,
+    Alert.evidence_url,
+    Alert.note,
+    Alert.triaged_by,
+    Alert.triaged_at,
+    Alert.created_at,
+    Alert.account,
+)
+"""The columns of ALERT_COLUMNS, as selected."""
+
+
+def _frame(rows: Sequence[Any]) -> pd.DataFrame:
+    return pd.DataFrame([tuple(row) for row in rows], columns=list(ALERT_COLUMNS))
+
+
 def list_alerts(engine: Engine, filters: AlertFilters, limit: int | None = None) -> pd.DataFrame:
     """Alerts matching `filters`, newest day first, then high severity first: ALERT_COLUMNS."""
     severity_rank = {name: rank for rank, name in enumerate(SEVERITIES)}
-    statement = _where(
-        select(
-            Alert.id,
-            Alert.day,
-            Alert.rule,
-            Alert.severity,
-            Alert.email_addr,
-            Alert.summary,
-            Alert.status,
-            Alert.window_start,
-            Alert.window_end,
-            Alert.evidence_url,
-            Alert.note,
-            Alert.triaged_by,
-            Alert.triaged_at,
-            Alert.created_at,
-            Alert.account,
-        ),
-        filters,
-    ).order_by(Alert.day.desc(), Alert.id)
+    statement = _where(select(*_LISTED), filters).order_by(Alert.day.desc(), Alert.id)
     if limit is not None:
         statement = statement.limit(limit)
     with engine.connect() as conn:
         rows = conn.execute(statement).all()
-    frame = pd.DataFrame([tuple(row) for row in rows], columns=list(ALERT_COLUMNS))
+    frame = _frame(rows)
     if len(frame):
         frame["_rank"] = frame["severity"].map(severity_rank)
         frame = frame.sort_values(["day", "_rank", "id"], ascending=[False, True, True])
         frame = frame.drop(columns="_rank").reset_index(drop=True)
     return frame
+
+
+@dataclass(frozen=True)
+class AlertKeyset:
+    """Where a page of alerts starts: after the alert (`day`, `rank`, `row_id`) in
+    `list_alerts`' order, among the alerts that existed when the first page was read."""
+
+    snapshot_id: int
+    day: date | None = None
+    rank: int | None = None
+    row_id: int | None = None
+
+
+def _severity_rank() -> Any:
+    """The severity's place in SEVERITIES (an unknown one last), as `list_alerts` sorts it."""
+    return case(
+        *((Alert.severity == name, rank) for rank, name in enumerate(SEVERITIES)),
+        else_=len(SEVERITIES),
+    )
+
+
+def newest_alert_id(engine: Engine) -> int:
+    """The highest alert id now: a listing fixed to it ignores alerts stored later."""
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.coalesce(func.max(Alert.id), 0))).scalar_one())
+
+
+def alert_keyset_page(
+    engine: Engine, filters: AlertFilters, keyset: AlertKeyset, *, limit: int
+) -> tuple[pd.DataFrame, AlertKeyset | None]:
+    """Up to `limit` alerts in `list_alerts`' order (newest day, high severity, id) after
+    `keyset`, and the keyset of the next page (None after the last). Bounded by the
+    snapshot id, so alerts the detector stores meanwhile neither shift nor join a listing."""
+    rank = _severity_rank()
+    statement = _where(select(*_LISTED, rank), filters).where(Alert.id <= keyset.snapshot_id)
+    if keyset.day is not None and keyset.rank is not None and keyset.row_id is not None:
+        statement = statement.where(
+            (Alert.day < keyset.day)
+            | ((Alert.day == keyset.day) & (rank > keyset.rank))
+            | ((Alert.day == keyset.day) & (rank == keyset.rank) & (Alert.id > keyset.row_id))
+        )
+    statement = statement.order_by(Alert.day.desc(), rank, Alert.id).limit(limit + 1)
+    with engine.connect() as conn:
+        rows = conn.execute(statement).all()
+    following = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        following = AlertKeyset(keyset.snapshot_id, last.day, int(last[-1]), last.id)
+    return _frame([tuple(row)[:-1] for row in rows]), following
 
 
 def alert_figures(engine: Engine, alert_id: int) -> str | None:

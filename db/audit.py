@@ -33,6 +33,7 @@ ACTIONS = (
     "api_users",
     "api_user_searches",
     "api_day_searches",
+    "api_alerts",
     "api_openapi",
     "api_bad_request",
 )

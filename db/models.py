@@ -387,7 +387,7 @@ class Alert(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     account: Mapped[str] = mapped_column(String(128), default="", server_default="")
     rule: Mapped[str] = mapped_column(String(32))
-    email_addr: Mapped[str] = mapped_column(String(320))  # as stored in search_logs
+    email_addr: Mapped[str] = mapped_column(Text)  # as stored in search_logs: any length
     day: Mapped[date] = mapped_column(Date)  # the local day scored, in DISPLAY_TZ
     window_start: Mapped[datetime] = mapped_column(UtcDateTime)
     window_end: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -402,7 +402,19 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (
-        UniqueConstraint("account", "email_addr", "rule", "day", name="uq_alerts_one_per_day"),
+        # one alert per account, user, rule and day; on PostgreSQL keyed by text_key, as an
+        # address of any length must fit in a btree entry (see the module docstring)
+        UniqueConstraint(
+            "account", "email_addr", "rule", "day", name="uq_alerts_one_per_day"
+        ).ddl_if(dialect="sqlite"),
+        Index(
+            "ux_alerts_one_per_day",
+            "account",
+            text_key(email_addr),
+            "rule",
+            "day",
+            unique=True,
+        ).ddl_if(dialect="postgresql"),
         Index("ix_alerts_day", "day"),
         Index("ix_alerts_status_day", "status", "day"),
     )

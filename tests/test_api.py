@@ -30,7 +30,7 @@ from api.problems import ApiProblem
 from config.settings import load_settings
 from db import queries
 from db.engine import open_database
-from db.models import ApiToken, AuditEvent, IngestRun, SearchLog
+from db.models import Alert, ApiToken, AuditEvent, IngestRun, SearchLog
 from db.queries import SEARCH_COLUMNS, SearchFilters
 from db.readiness import schema_head
 from ingest.simulator import SimConfig, Simulator
@@ -589,3 +589,267 @@ def test_status_check_fails_when_the_schema_is_behind_the_code(tmp_path: Path) -
     done = run_cli(["status", "--check"], {"DB_PATH": str(db_path)}, tmp_path)
     assert done.returncode == 1
     assert f"schema is at revision 0001, not at {schema_head()}" in done.stderr
+
+
+# --- alerts (issue 9's detections) --------------------------------------------------------
+
+LONG_ADDRESS = "l" * 5987 + "@corp.example"  # a 6,000-character address, as issue 8 stores
+ALERT_USERS = ["ann@example.com", "=cmd|' /C calc'!A0@example.com", LONG_ADDRESS, "bob@x.example"]
+
+
+def plant_alerts(engine: Engine) -> int:
+    """Alerts over a few users, rules, severities and days, some triaged; idempotent."""
+    from db.alerts import RULES, SEVERITIES, NewAlert, evidence_url, insert_alerts, triage
+
+    rng = random.Random(9)
+    planted = []
+    for index in range(70):
+        day = date(2026, 2, 20) + timedelta(days=rng.randint(0, 12))
+        email = rng.choice(ALERT_USERS)
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        planted.append(
+            NewAlert(
+                rule=rng.choice(RULES),
+                email_addr=email,
+                day=day,
+                window_start=start + timedelta(hours=rng.randint(0, 10)),
+                window_end=start + timedelta(hours=rng.randint(11, 23)),
+                severity=rng.choice(SEVERITIES),
+                summary=f"@SUM({index}) searches against a usual 2",
+                figures="{}",
+                evidence_url=evidence_url(email, day, day),
+            )
+        )
+    with engine.begin() as conn:
+        insert_alerts(conn, planted)
+    with engine.connect() as conn:
+        ids = sorted(conn.execute(select(func.min(Alert.id))).scalars())
+    triage(engine, range(ids[0], ids[0] + 9), "dismissed", "lead@example.com", "known job")
+    triage(engine, range(ids[0] + 9, ids[0] + 15), "acknowledged", "lead@example.com")
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(Alert)).scalar_one())
+
+
+def random_alert_filters(rng: random.Random) -> dict[str, object]:
+    from db.alerts import RULES, SEVERITIES, STATUSES
+
+    params: dict[str, object] = {"limit": str(rng.choice([1, 4, 9, 25, 1000]))}
+    if rng.random() < 0.5:
+        first = date(2026, 2, 20) + timedelta(days=rng.randint(0, 10))
+        params["from"] = first.isoformat()
+        if rng.random() < 0.7:
+            params["to"] = (first + timedelta(days=rng.randint(0, 5))).isoformat()
+    for name, choices in (("rule", RULES), ("severity", SEVERITIES), ("status", STATUSES)):
+        if rng.random() < 0.35:
+            params[name] = rng.sample(choices, k=rng.randint(1, 2))
+    if rng.random() < 0.35:
+        params["user"] = rng.sample(ALERT_USERS, k=rng.randint(1, 2))
+    return params
+
+
+def as_alert_filters(params: dict[str, object]):
+    from db.alerts import AlertFilters
+
+    def day(name: str) -> date | None:
+        return date.fromisoformat(str(params[name])) if name in params else None
+
+    return AlertFilters(
+        start=day("from"),
+        end=day("to"),
+        rules=tuple(params.get("rule", ())),  # type: ignore[arg-type]
+        severities=tuple(params.get("severity", ())),  # type: ignore[arg-type]
+        statuses=tuple(params.get("status", ())),  # type: ignore[arg-type]
+        users=tuple(params.get("user", ())),  # type: ignore[arg-type]
+    )
+
+
+def expected_alerts(frame: pd.DataFrame) -> list[dict[str, object]]:
+    from api.endpoints import records
+
+    frame = frame.copy()
+    frame["day"] = [day.isoformat() for day in frame["day"]]
+    return records(frame)
+
+
+def alert_pages(served: Served, token: str, params: dict[str, object]) -> tuple[list[dict], int]:
+    rows: list[dict] = []
+    pages = 0
+    while True:
+        reply = served.get("/api/v1/alerts", token, params=params)
+        assert reply.status_code == 200, reply.text
+        body = reply.json()
+        rows += body["alerts"]
+        pages += 1
+        if not body["next_cursor"]:
+            return rows, pages
+        assert reply.headers["Next-Cursor"] == body["next_cursor"]
+        params = {**params, "cursor": body["next_cursor"]}
+
+
+def test_alerts_endpoint_equals_the_alerts_pages_list_over_random_filters_and_pages(
+    served: Served,
+) -> None:
+    from db.alerts import list_alerts
+
+    total = plant_alerts(served.engine)
+    token = create_token(served.env, "alerts-reader", "viewer")
+    everything, _ = alert_pages(served, token, {"limit": "1000"})
+    assert len(everything) == total > 50  # 70 drawn, a few on the same user, rule and day
+    assert LONG_ADDRESS in {row["email"] for row in everything}
+    rng = random.Random(20261202)
+    compared = 0
+    for _ in range(14):
+        params = random_alert_filters(rng)
+        listed, pages = alert_pages(served, token, params)
+        wanted = expected_alerts(list_alerts(served.engine, as_alert_filters(params)))
+        assert listed == wanted, params
+        assert pages == max(1, -(-len(wanted) // int(str(params["limit"])))), params
+        compared += len(listed)
+    assert compared > 60, "the random filters must select real alerts"
+    rows = audit_rows(served.engine, "alerts-reader")
+    assert {row.action for row in rows} == {"api_alerts"}
+    last = rows[-1]
+    assert last.rows == len(listed) and json.loads(last.filters)["limit"] == int(
+        str(params["limit"])
+    )
+
+
+def test_alerts_as_ndjson_and_csv_and_a_paging_stable_while_the_detector_writes(
+    served: Served,
+) -> None:
+    from db.alerts import NewAlert, evidence_url, insert_alerts
+
+    plant_alerts(served.engine)
+    token = create_token(served.env, "alerts-formats", "viewer")
+    params = {"user": "=cmd|' /C calc'!A0@example.com", "limit": "3"}
+    first = served.get("/api/v1/alerts", token, params=params).json()
+    day = date(2026, 3, 31)  # newer than every planted alert: it would lead the listing
+    with served.engine.begin() as conn:
+        insert_alerts(
+            conn,
+            [
+                NewAlert(
+                    "breadth", params["user"], day, datetime(2026, 3, 31, tzinfo=UTC),
+                    datetime(2026, 3, 31, 5, tzinfo=UTC), "high", "late", "{}",
+                    evidence_url(params["user"], day, day),
+                )
+            ],
+        )  # fmt: skip
+    rest, _ = alert_pages(served, token, {**params, "cursor": first["next_cursor"]})
+    before = [row for row in first["alerts"] + rest]
+    assert all(row["day"] != "2026-03-31" for row in before)  # the listing's snapshot
+    fresh, _ = alert_pages(served, token, params)
+    assert [row["id"] for row in fresh[1:]] == [row["id"] for row in before]
+    lines = served.get(
+        "/api/v1/alerts", token, params={**params, "limit": "1000"},
+        headers={"Accept": "application/x-ndjson"},
+    )  # fmt: skip
+    assert lines.headers["content-type"].startswith("application/x-ndjson")
+    assert [json.loads(line) for line in lines.text.splitlines()] == fresh
+    table = served.get(
+        "/api/v1/alerts", token, params={**params, "limit": "1000"},
+        headers={"Accept": "text/csv"},
+    )  # fmt: skip
+    assert table.headers["content-type"].startswith("text/csv")
+    header, *body = table.text.split("\r\n")[:-1]
+    assert header.startswith("id,day,rule,severity,email,summary,status,")
+    assert len(body) == len(fresh)
+    assert all(",'=cmd|' /C calc'!A0@example.com," in line for line in body)
+    assert all(",'@SUM(" in line for line in body[1:])  # formula cells neutralised
+
+
+def test_alerts_endpoint_refuses_bad_filters_and_a_searches_cursor(served: Served) -> None:
+    token = create_token(served.env, "alerts-refused", "viewer")
+    assert_problem(served.get("/api/v1/alerts", token, params={"rule": "nope"}), 400, "bad rule")
+    assert_problem(
+        served.get("/api/v1/alerts", token, params={"from": "2026-03-02", "to": "2026-03-01"}),
+        400,
+        "bad range",
+    )
+    search_cursor = served.get(
+        "/api/v1/days/2026-03-02/searches", token, params={"limit": "1"}
+    ).json()["next_cursor"]
+    assert_problem(
+        served.get("/api/v1/alerts", token, params={"cursor": search_cursor}), 400, "bad cursor"
+    )
+    assert_problem(served.get("/api/v1/alerts", None), 401, "no bearer token")
+    document = served.get("/api/v1/openapi.json", token).json()
+    parameters = {p["name"]: p for p in document["paths"]["/api/v1/alerts"]["get"]["parameters"]}
+    assert parameters["severity"]["schema"]["items"]["enum"] == ["high", "medium", "low"]
+    assert set(document["paths"]["/api/v1/alerts"]["get"]["responses"]["200"]["content"]) == {
+        "application/json", "application/x-ndjson", "text/csv"
+    }  # fmt: skip
+
+
+def test_metrics_show_each_destinations_lag_and_parked_and_open_alerts_by_rule_and_severity(
+    served: Served, tmp_path: Path
+) -> None:
+    from db.alerts import OPEN_STATUSES, RULES, SEVERITIES, AlertFilters, count_alerts
+    from ingest.forward.config import ForwardConfig, destination_from
+    from ingest.forward.runner import forward_pending
+    from ingest.forward.status import forwarding_status
+    from tests.support.forward_receivers import HttpsReceiver, make_ca
+
+    plant_alerts(served.engine)
+    ca = make_ca(tmp_path / "ca")
+    with served.engine.connect() as conn:
+        poison = f"alert-{conn.execute(select(func.max(Alert.id))).scalar_one()}"
+
+    def script(number: int, body: bytes):
+        return (400, {}) if poison.encode() in body else (200, {})
+
+    with HttpsReceiver(ca, script=script) as receiver:
+        tables = [
+            {"name": "siem-file", "url": f"file://{tmp_path / 'searches.ndjson'}"},
+            {"name": "alert-hook", "url": receiver.url, "format": "webhook", "secret": "k",
+             "source": "alerts", "ca_file": str(ca.ca_file)},
+        ]  # fmt: skip
+        config = ForwardConfig(tuple(destination_from(t, {}, i) for i, t in enumerate(tables)))
+        results = forward_pending(served.engine, config, max_seconds=60)
+    assert [(r.error, r.parked) for r in results] == [(None, 0), (None, 1)]
+    store_records(  # stored after the pass: the file destination's lag
+        served.engine,
+        [
+            record("2026-03-05T09:00:00", "lag@example.com", source="archive"),
+            record("2026-03-05T09:01:00", "lag@example.com", source="archive"),
+        ],
+    )
+    reply = served.health("/metrics")
+    assert reply.status_code == 200, reply.text
+    families = {family.name: family for family in text_string_to_metric_families(reply.text)}
+
+    def by_destination(name: str) -> dict[str, float]:
+        return {s.labels["destination"]: s.value for s in families[name].samples}
+
+    status = {row["destination"]: row for row in forwarding_status(served.engine)}
+    lag = by_destination("searchlogs_forward_lag_messages")
+    assert lag["siem-file"] == 2 == status["siem-file"]["lag_messages"]
+    assert lag["alert-hook"] == 0
+    parked = by_destination("searchlogs_forward_parked_messages")
+    assert (parked["siem-file"], parked["alert-hook"]) == (0, 1)
+    seconds = by_destination("searchlogs_forward_lag_seconds")
+    assert 0 <= seconds["siem-file"] < 600 and seconds["alert-hook"] == 0
+    delivered = {
+        s.labels["destination"]: s.value
+        for s in families["searchlogs_forward_delivered"].samples
+        if s.name.endswith("_total")
+    }
+    assert delivered["alert-hook"] == status["alert-hook"]["delivered"] > 0
+    assert {s.labels["source"] for s in families["searchlogs_forward_lag_messages"].samples} == {
+        "searches", "alerts"
+    }  # fmt: skip
+    assert "SECRET" not in reply.text and receiver.url not in reply.text
+    open_alerts = {
+        (s.labels["rule"], s.labels["severity"]): s.value
+        for s in families["searchlogs_alerts_open"].samples
+    }
+    expected = {
+        (rule, severity): count_alerts(
+            served.engine,
+            AlertFilters(rules=(rule,), severities=(severity,), statuses=OPEN_STATUSES),
+        )
+        for rule in RULES
+        for severity in SEVERITIES
+    }
+    assert open_alerts == {key: n for key, n in expected.items() if n}
+    assert sum(open_alerts.values()) < count_alerts(served.engine)  # dismissed ones left out

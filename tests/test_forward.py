@@ -103,7 +103,7 @@ def settings_with(settings: Settings, **changes: Any) -> Settings:
         ({"name": "x", "url": "file:///tmp/a", "format": "xml"}, "format must be one of"),
         ({"name": "x", "url": "https://h/p", "protocol": "hec"}, "needs the collector's token"),
         ({"name": "x", "url": "https://h/p", "token_env": "NOPE_UNSET"}, "NOPE_UNSET"),
-        ({"name": "x", "url": "file:///tmp/a", "source": "alerts"}, "not available"),
+        ({"name": "x", "url": "file:///tmp/a", "source": "logins"}, "source must be one of"),
         ({"name": "x", "url": "file:///tmp/a", "batch_size": 0}, "batch_size"),
         ({"name": "x", "url": "file:///tmp/a", "colour": "red"}, "unknown setting 'colour'"),
         ({"url": "file:///tmp/a"}, "needs a name"),

@@ -54,6 +54,8 @@ def test_database_url_wins_over_db_path():
         ("LOOKBACK_SECONDS", "-1", "LOOKBACK_SECONDS must be 0 or more (at most 2592000), got -1"),
         ("MIMECAST_BASE_URL", "api.example.com", "MIMECAST_BASE_URL must be an http(s) URL"),
         ("DISPLAY_TZ", "Mars/Olympus", "DISPLAY_TZ must be an IANA time zone"),
+        ("DASHBOARD_URL", "searchlogs.example.com", "DASHBOARD_URL must be the dashboard's"),
+        ("DASHBOARD_URL", "https://x.example/?a=1", "DASHBOARD_URL must have no query"),
     ],
 )
 def test_invalid_value_names_the_setting_and_what_is_expected(name, value, expected):

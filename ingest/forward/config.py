@@ -57,6 +57,7 @@ class Destination:
     facility: int = 16  # local0
     hostname: str | None = None
     timeout: float = 30.0
+    dashboard_url: str = ""  # DASHBOARD_URL: alerts' evidence links are made absolute under it
 
     @property
     def where(self) -> str:
@@ -136,7 +137,9 @@ def _default_batch(scheme: str, fmt: str) -> int:
     return 5000 if scheme == "file" else 1000
 
 
-def destination_from(table: Mapping[str, Any], env: Mapping[str, str], index: int) -> Destination:
+def destination_from(
+    table: Mapping[str, Any], env: Mapping[str, str], index: int, dashboard_url: str = ""
+) -> Destination:
     name = table.get("name")
     entry = _Entry(table, repr(name) if isinstance(name, str) else f"#{index}", env)
     if not isinstance(name, str) or not NAME.match(name):
@@ -206,6 +209,7 @@ def destination_from(table: Mapping[str, Any], env: Mapping[str, str], index: in
         facility=min(entry.number("facility", 16, 0), 23),
         hostname=entry.text("hostname"),
         timeout=entry.number("timeout", 30.0, 0.1, float),
+        dashboard_url=dashboard_url,
     )
 
 
@@ -235,7 +239,7 @@ def load_forward_config(
         if not isinstance(tables, list):
             raise ConfigError(f"FORWARD_CONFIG: use [[destination]] tables in {path}")
         for index, table in enumerate(tables, 1):
-            destinations.append(destination_from(table, env, index))
+            destinations.append(destination_from(table, env, index, settings.dashboard_url or ""))
     if settings.forward_url:
         table: dict[str, Any] = {
             "name": "default",
@@ -244,7 +248,9 @@ def load_forward_config(
         }
         if settings.forward_token and settings.forward_url.lower().startswith("https:"):
             table.update(protocol="hec", token=settings.forward_token)
-        destinations.append(destination_from(table, env, len(destinations) + 1))
+        destinations.append(
+            destination_from(table, env, len(destinations) + 1, settings.dashboard_url or "")
+        )
     names = [d.name for d in destinations]
     for name in names:
         if names.count(name) > 1:

@@ -24,7 +24,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exp
 from db.models import ForwardCursor, ForwardDeadLetter, utc_now
 from ingest.forward.config import Destination
 from ingest.forward.formats import ENCODERS, Encoder
-from ingest.forward.messages import SOURCES, Alert, HorizonBusy, Message, Source
+from ingest.forward.messages import Alert, HorizonBusy, Message, Source, source_for
 from ingest.forward.notify import slack_message, teams_message, webhook_body
 from ingest.forward.transports import Outgoing, Refused, Rejected, TransientError, Transport
 
@@ -220,7 +220,7 @@ def read_horizon(engine: Engine, source: Source, deadline: float, stop: threadin
             if stop.is_set() or time.monotonic() + HORIZON_PAUSE > deadline:
                 break
             stop.wait(HORIZON_PAUSE)
-    raise DeliveryFailed("the ingest is writing; searches it has not committed yet wait")
+    raise DeliveryFailed(f"the ingest is writing; {source.name} it has not committed yet wait")
 
 
 def deliver(
@@ -236,7 +236,7 @@ def deliver(
     at the start, the deadline, or a stop request."""
     started = time.monotonic()
     result = DeliveryResult(destination.name)
-    source = SOURCES[destination.source]
+    source = source_for(destination.source, destination.dashboard_url)
     encode = encoder_for(destination)
     sender = Sender(transport, deadline, stop)
     try:

@@ -2,19 +2,20 @@
 
 A source hands out messages in the order of a position that only grows (the table's
 integer id), from after a destination's cursor up to a horizon below which every position
-that will ever exist has been committed. Searches are the first source; alerts (issue 9)
-plug in as a second one with the same three methods.
+that will ever exist has been committed. Two sources: the stored searches and the alerts
+of the detections (issue 9), each with the same three methods.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, Table, func, select, text
 from sqlalchemy.exc import OperationalError
 
+from db.models import Alert as AlertRow
 from db.models import SearchLog
 
 
@@ -44,7 +45,7 @@ class Alert:
     window_end: datetime
     severity: str  # low | medium | high | critical
     summary: str
-    evidence_url: str
+    evidence_url: str  # absolute with DASHBOARD_URL, else the dashboard-relative path
     created_at: datetime
 
 
@@ -58,7 +59,7 @@ class Message:
 
 
 class Source(Protocol):
-    """Where a destination's messages come from (`searches` now, `alerts` with issue 9)."""
+    """Where a destination's messages come from: `searches` or `alerts`."""
 
     name: str
 
@@ -83,6 +84,28 @@ class HorizonBusy(Exception):
     """A write transaction is in flight on PostgreSQL, so the horizon is not known yet."""
 
 
+def committed_max_id(conn: Connection, table: Table) -> int | None:
+    """The highest id of `table` below which every id that will ever exist is committed.
+
+    Ids are assigned at insert. On SQLite there is one writer at a time, so ids become
+    visible in order and `max(id)` is safe. On PostgreSQL two transactions can commit ids
+    out of order (7 visible while 6 is still in flight), so `max(id)` is read under
+    `LOCK TABLE … IN SHARE MODE NOWAIT`: granted only when no transaction holds an
+    uncommitted insert, so every id at or below it is committed; it never makes a writer
+    wait (NOWAIT fails at once instead: HorizonBusy, the caller tries again shortly)."""
+    if conn.dialect.name == "postgresql":
+        try:
+            with conn.begin():
+                conn.execute(text(f"LOCK TABLE {table.name} IN SHARE MODE NOWAIT"))
+                return conn.execute(select(func.max(table.c.id))).scalar()
+        except OperationalError as exc:
+            if getattr(getattr(exc, "orig", None), "sqlstate", None) == "55P03":
+                raise HorizonBusy(f"a writer holds {table.name}") from None
+            raise
+    with conn.begin():
+        return conn.execute(select(func.max(table.c.id))).scalar()
+
+
 _SEARCH_COLUMNS = (
     SearchLog.id,
     SearchLog.event_key,
@@ -97,29 +120,12 @@ _SEARCH_COLUMNS = (
 
 
 class SearchSource:
-    """Stored searches in `search_logs.id` order.
-
-    The id is assigned at insert. On SQLite there is one writer at a time, so ids become
-    visible in order and `max(id)` is a safe horizon. On PostgreSQL two transactions can
-    commit ids out of order (7 visible while 6 is still in flight), so the horizon is read
-    under `LOCK TABLE … IN SHARE MODE NOWAIT`: it is granted only when no transaction holds
-    an uncommitted insert, so every id at or below that `max(id)` is committed, and it never
-    makes the ingest wait (NOWAIT fails at once instead; the caller tries again shortly)."""
+    """Stored searches in `search_logs.id` order, up to `committed_max_id`."""
 
     name = "searches"
 
     def horizon(self, conn: Connection) -> int | None:
-        if conn.dialect.name == "postgresql":
-            try:
-                with conn.begin():
-                    conn.execute(text("LOCK TABLE search_logs IN SHARE MODE NOWAIT"))
-                    return conn.execute(select(func.max(SearchLog.id))).scalar()
-            except OperationalError as exc:
-                if getattr(getattr(exc, "orig", None), "sqlstate", None) == "55P03":
-                    raise HorizonBusy("the ingest is writing") from None
-                raise
-        with conn.begin():
-            return conn.execute(select(func.max(SearchLog.id))).scalar()
+        return committed_max_id(conn, SearchLog.__table__)
 
     def read(
         self, conn: Connection, after: int, upto: int, since: datetime | None, limit: int
@@ -144,5 +150,90 @@ class SearchSource:
         return int(count), oldest
 
 
-SOURCES: dict[str, Source] = {"searches": SearchSource()}
-"""Every source a destination may name; `alerts` joins when the alerts table lands."""
+def alert_id(row_id: int) -> str:
+    """An alert's stable id: its row is written once (one per account, user, rule and day;
+    re-detection meets the unique key and inserts nothing), so its row id never changes."""
+    return f"alert-{row_id}"
+
+
+def absolute_link(dashboard_url: str, path: str) -> str:
+    """The stored dashboard-relative evidence path (`/user?…`) under DASHBOARD_URL, for
+    chat buttons and SIEM links; without DASHBOARD_URL the path itself."""
+    if not dashboard_url or not path.startswith("/"):
+        return path
+    return dashboard_url.rstrip("/") + path
+
+
+_ALERT_COLUMNS = (
+    AlertRow.id,
+    AlertRow.rule,
+    AlertRow.email_addr,
+    AlertRow.window_start,
+    AlertRow.window_end,
+    AlertRow.severity,
+    AlertRow.summary,
+    AlertRow.evidence_url,
+    AlertRow.created_at,
+)
+
+
+class AlertSource:
+    """Alerts in `alerts.id` order, up to `committed_max_id` (the detector inserts them in
+    one transaction per chunk of days; re-detection inserts nothing, so an alert is sent
+    once). `since` skips alerts whose evidence ended before it. Severities are the
+    detector's own (low, medium, high), which every format maps."""
+
+    name = "alerts"
+
+    def __init__(self, dashboard_url: str = "") -> None:
+        self.dashboard_url = dashboard_url
+
+    def horizon(self, conn: Connection) -> int | None:
+        return committed_max_id(conn, AlertRow.__table__)
+
+    def read(
+        self, conn: Connection, after: int, upto: int, since: datetime | None, limit: int
+    ) -> list[Message]:
+        query = (
+            select(*_ALERT_COLUMNS)
+            .where(AlertRow.id > after, AlertRow.id <= upto)
+            .order_by(AlertRow.id)
+            .limit(limit)
+        )
+        if since is not None:
+            query = query.where(AlertRow.window_end >= since)
+        return [self._message(row) for row in conn.execute(query).all()]
+
+    def _message(self, row: Any) -> Message:
+        stable = alert_id(row.id)
+        item = Alert(
+            id=stable,
+            rule=row.rule,
+            email_addr=row.email_addr,
+            window_start=row.window_start,
+            window_end=row.window_end,
+            severity=row.severity,
+            summary=row.summary,
+            evidence_url=absolute_link(self.dashboard_url, row.evidence_url),
+            created_at=row.created_at,
+        )
+        return Message(row.id, stable, item)
+
+    def pending(
+        self, conn: Connection, after: int, since: datetime | None
+    ) -> tuple[int, datetime | None]:
+        query = select(func.count(), func.min(AlertRow.created_at)).where(AlertRow.id > after)
+        if since is not None:
+            query = query.where(AlertRow.window_end >= since)
+        count, oldest = conn.execute(query).one()
+        return int(count), oldest
+
+
+SOURCES: dict[str, Source] = {"searches": SearchSource(), "alerts": AlertSource()}
+"""Every source a destination may name (for status and checks; `source_for` builds the
+one a destination reads, with its links)."""
+
+
+def source_for(name: str, dashboard_url: str = "") -> Source:
+    """The source a destination reads: alerts carry links under `dashboard_url`."""
+    return AlertSource(dashboard_url) if name == "alerts" else SOURCES[name]

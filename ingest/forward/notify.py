@@ -18,6 +18,7 @@ from ingest.forward.formats import ecs_alert, iso_millis
 from ingest.forward.messages import Alert
 
 SLACK_TEXT_LIMIT = 3000  # a section block's text; the header's is 150
+SLACK_URL_LIMIT = 3000  # a button's url
 SIGNATURE_HEADER = "X-Signature"
 TIMESTAMP_HEADER = "X-Signature-Timestamp"
 ID_HEADER = "X-Message-Id"
@@ -32,6 +33,12 @@ def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def linkable(url: str, limit: int = SLACK_URL_LIMIT) -> bool:
+    """Whether a chat button can carry `url`: absolute http(s) (DASHBOARD_URL set) and
+    short enough. Otherwise the message shows the link as text instead of being refused."""
+    return url.startswith(("https://", "http://")) and len(url) <= limit
+
+
 def _headline(alert: Alert) -> str:
     return f"{alert.severity.upper()}: {alert.rule} — {alert.email_addr}"
 
@@ -39,7 +46,10 @@ def _headline(alert: Alert) -> str:
 def slack_message(alert: Alert) -> dict[str, Any]:
     """An incoming-webhook payload: a header, the summary, the window, a button to the evidence."""
     window = f"{iso_millis(alert.window_start)} → {iso_millis(alert.window_end)}"
-    return {
+    context = f"{window} · alert {alert.id}"
+    if not linkable(alert.evidence_url):
+        context += f" · evidence: {alert.evidence_url}"
+    message: dict[str, Any] = {
         "text": slack_escape(f"{_headline(alert)}: {alert.summary}"),
         "mrkdwn": False,
         "blocks": [
@@ -53,10 +63,12 @@ def slack_message(alert: Alert) -> dict[str, Any]:
             },
             {
                 "type": "context",
-                "elements": [
-                    {"type": "plain_text", "text": _clip(f"{window} · alert {alert.id}", 2000)}
-                ],
+                "elements": [{"type": "plain_text", "text": _clip(context, 2000)}],
             },
+        ],
+    }
+    if linkable(alert.evidence_url):
+        message["blocks"].append(
             {
                 "type": "actions",
                 "elements": [
@@ -67,9 +79,9 @@ def slack_message(alert: Alert) -> dict[str, Any]:
                         "action_id": "evidence",
                     }
                 ],
-            },
-        ],
-    }
+            }
+        )
+    return message
 
 
 def _runs(text: str, **style: Any) -> dict[str, Any]:
@@ -80,19 +92,23 @@ def teams_message(alert: Alert) -> dict[str, Any]:
     """A Teams Workflows ("When a Teams webhook request is received") message carrying one
     Adaptive Card 1.4; Office 365 connector MessageCards are retired."""
     window = f"{iso_millis(alert.window_start)} → {iso_millis(alert.window_end)}"
-    card = {
+    context = f"{window} · alert {alert.id}"
+    if not linkable(alert.evidence_url, limit=2**31):
+        context += f" · evidence: {alert.evidence_url}"
+    card: dict[str, Any] = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
         "version": "1.4",
         "body": [
             _runs(_headline(alert), weight="Bolder", size="Medium"),
             _runs(alert.summary),
-            _runs(f"{window} · alert {alert.id}", isSubtle=True, size="Small"),
-        ],
-        "actions": [
-            {"type": "Action.OpenUrl", "title": "Open the evidence", "url": alert.evidence_url}
+            _runs(context, isSubtle=True, size="Small"),
         ],
     }
+    if linkable(alert.evidence_url, limit=2**31):
+        card["actions"] = [
+            {"type": "Action.OpenUrl", "title": "Open the evidence", "url": alert.evidence_url}
+        ]
     return {
         "type": "message",
         "attachments": [

@@ -6,13 +6,33 @@ Revises: 0006
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.schema import CreateIndex
 
-from db.models import UtcDateTime
+from db.models import Base, UtcDateTime
 
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
+
+
+def _one_per_day() -> list[sa.UniqueConstraint]:
+    """SQLite: a plain unique key. PostgreSQL keys the address by `text_key` instead (an
+    address of any length must fit in a btree entry), built from the model's index."""
+    if op.get_bind().dialect.name == "postgresql":
+        return []
+    return [
+        sa.UniqueConstraint("account", "email_addr", "rule", "day", name="uq_alerts_one_per_day")
+    ]
+
+
+def _keyed_index() -> sa.Index:
+    (index,) = [
+        index
+        for index in Base.metadata.tables["alerts"].indexes
+        if index.name == "ux_alerts_one_per_day"
+    ]
+    return index
 
 
 def upgrade() -> None:
@@ -21,7 +41,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("account", sa.String(length=128), server_default="", nullable=False),
         sa.Column("rule", sa.String(length=32), nullable=False),
-        sa.Column("email_addr", sa.String(length=320), nullable=False),
+        sa.Column("email_addr", sa.Text(), nullable=False),  # any length, as in search_logs
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("window_start", UtcDateTime(), nullable=False),
         sa.Column("window_end", UtcDateTime(), nullable=False),
@@ -35,8 +55,10 @@ def upgrade() -> None:
         sa.Column("triaged_at", UtcDateTime(), nullable=True),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("account", "email_addr", "rule", "day", name="uq_alerts_one_per_day"),
+        *_one_per_day(),
     )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(CreateIndex(_keyed_index()))
     op.create_index("ix_alerts_day", "alerts", ["day"])
     op.create_index("ix_alerts_status_day", "alerts", ["status", "day"])
 
@@ -44,4 +66,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_alerts_status_day", table_name="alerts")
     op.drop_index("ix_alerts_day", table_name="alerts")
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ux_alerts_one_per_day", table_name="alerts")
     op.drop_table("alerts")
