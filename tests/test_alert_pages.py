@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.alerts_view import AlertChoice, parse_choice
 from db.alerts import NewAlert, evidence_url, insert_alerts
 from db.api_tokens import Caller, authenticate, create_token, list_tokens
+from db.engine import open_database
 from db.forwarding_status import forwarding_status, recent_dead_letters
 from db.models import Alert, ForwardCursor, ForwardDeadLetter
 from ingest.forward import status as ingest_forward_status
@@ -32,6 +33,7 @@ from tests.test_pages import (  # noqa: F401 (fixtures)
     plain,
     texts,
 )
+from tests.test_queries import KNOWN, store_records
 
 HOSTILE = '**bold** [click](http://evil.example) <b>x</b> =HYPERLINK("http://evil")'
 ADMIN = {"email": "boss@example.com"}
@@ -407,12 +409,20 @@ def forwarding_rows(engine: Engine) -> None:
         )
 
 
-def test_forwarding_status_in_db_matches_the_ingests(known: Engine) -> None:
-    forwarding_rows(known)
-    now = datetime.now(UTC)
-    assert forwarding_status(known, now) == ingest_forward_status.forwarding_status(known, now)
-    assert recent_dead_letters(known) == ingest_forward_status.recent_dead_letters(known)
-    (row,) = forwarding_status(known, now)
+def test_forwarding_status_in_db_matches_the_ingests(db_url: str) -> None:
+    """`db.forwarding_status` (what the dashboard reads) gives exactly what the ingest's own
+    `ingest.forward.status` gives, on SQLite and PostgreSQL."""
+    stored = open_database(db_url)
+    try:
+        store_records(stored, KNOWN)
+        forwarding_rows(stored)
+        now = datetime.now(UTC)
+        ours = forwarding_status(stored, now)
+        assert ours == ingest_forward_status.forwarding_status(stored, now)
+        assert recent_dead_letters(stored) == ingest_forward_status.recent_dead_letters(stored)
+    finally:
+        stored.dispose()
+    (row,) = ours
     assert (row["lag_messages"], row["parked"], row["delivered"]) == (4, 1, 5)
 
 
