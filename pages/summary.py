@@ -68,14 +68,14 @@ event = st.dataframe(
         "active_days": st.column_config.NumberColumn("Active days", format="%d", width="small"),
         "first_search": st.column_config.DatetimeColumn("First search", format="YYYY-MM-DD HH:mm"),
         "last_search": st.column_config.DatetimeColumn("Last search", format="YYYY-MM-DD HH:mm"),
-        "top_description": st.column_config.TextColumn("Most common search type"),
+        "top_description": st.column_config.TextColumn("Most common search type", width=120),
         "reason_share": st.column_config.NumberColumn(
             "With reason",
             format="%.0f%%",
             help="Share of searches with a search reason",
         ),
         "open_alerts": st.column_config.NumberColumn(
-            "Open alerts", format="%d", width="small", help="Alerts not dismissed, these days"
+            "Alerts", format="%d", width=55, help="Open alerts (not dismissed) on these days"
         ),
         "history": st.column_config.LinkColumn("History", display_text="open ↗", width="small"),
     },
