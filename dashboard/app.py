@@ -25,7 +25,7 @@ from dashboard.formatting import escape_markdown
 from dashboard.notices import SignInSetup
 
 log = logging.getLogger("dashboard")
-ROUTES = ("", "user", "calendar", "day", "status", "audit")
+ROUTES = ("", "user", "calendar", "day", "alerts", "status", "audit", "tokens")
 """Every page's url_path (see `main`)."""
 
 
@@ -60,6 +60,9 @@ def main() -> None:
             url_path="calendar",
         ),
         "day": st.Page("pages/day.py", title="Day", icon=":material/today:", url_path="day"),
+        "alerts": st.Page(
+            "pages/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"
+        ),
         "status": st.Page(
             "pages/status.py",
             title="Ingest status",
@@ -67,6 +70,7 @@ def main() -> None:
             url_path="status",
         ),
         "audit": _audit_page(visitor),
+        "tokens": _admin_page(visitor, "pages/tokens.py", "API tokens", ":material/key:", "tokens"),
     }
     # The menu is drawn by `chrome.menu`, not by Streamlit: `client.showSidebarNavigation`
     # is off (.streamlit/config.toml) so that the legacy `pages/` menu never shows.
@@ -99,6 +103,15 @@ def _audit_page(visitor: Visitor) -> st.Page:
     return st.Page(
         chrome.admin_only_page, title="Audit trail", url_path="audit", visibility="hidden"
     )
+
+
+def _admin_page(visitor: Visitor, path: str, title: str, icon: str, route: str) -> st.Page:
+    """An administrators' page; for viewers, a hidden page at the same address that
+    refuses (and records the attempt), like `/audit`."""
+    if visitor.is_admin:
+        return st.Page(path, title=title, icon=icon, url_path=route)
+    refuse = partial(chrome.admin_only_page, title, route)
+    return st.Page(refuse, title=title, url_path=route, visibility="hidden")
 
 
 def _gate(visitor: Visitor, setup: SignInSetup, url: str) -> None:

@@ -53,14 +53,20 @@ from db.queries import SYSTEM_SENDER, FilterOptions, IngestHealth, SearchFilters
 
 T = TypeVar("T")
 CONTEXT_KEY = "_dashboard_context"
-PAGE_PARAMS = {"user": (P_EMAIL,), "calendar": (P_MONTH, P_YEAR), "day": (P_DATE,)}
+PAGE_PARAMS = {
+    "user": (P_EMAIL,),
+    "calendar": (P_MONTH, P_YEAR),
+    "day": (P_DATE,),
+    "alerts": ("rule", "severity", "status"),
+}
 PAGE_NOTES = {
     "calendar": "On the calendar, the month or year chosen on the page sets the dates.",
     "day": "On this page, the day chosen on the page sets the dates.",
     "status": "The status page is not filtered.",
     "audit": "The audit trail has its own filters, on the page.",
+    "tokens": "The API tokens page is not filtered.",
 }
-UNFILTERED_PAGES = ("status", "audit")
+UNFILTERED_PAGES = ("status", "audit", "tokens")
 LAST_QUERY_KEY = "_filters_query"
 LAST_FILTERS_KEY = "_filters"
 K_DATES, K_USERS, K_SOURCES, K_TYPES, K_TEXT, K_SYSTEM = (
@@ -529,11 +535,11 @@ def no_access_page(url: str) -> None:
     audit.record_view(url, who, "denied", target="dashboard")
 
 
-def admin_only_page() -> None:
-    """What a viewer gets at an administrator's address such as `/audit`."""
-    ctx = page_start("Audit trail")
+def admin_only_page(title: str = "Audit trail", target: str = "audit") -> None:
+    """What a viewer gets at an administrator's address such as `/audit` or `/tokens`."""
+    ctx = page_start(title)
     st.warning("This page is for administrators only.", icon=":material/lock:")
-    audit.record_view(ctx.url, visitor(), "denied", target="audit")
+    audit.record_view(ctx.url, visitor(), "denied", target=target)
 
 
 def menu(pages: list[StreamlitPage]) -> None:

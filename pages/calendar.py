@@ -6,7 +6,7 @@ from datetime import date
 
 import streamlit as st
 
-from dashboard import cached, chrome, export, figures
+from dashboard import alerts_view, cached, chrome, export, figures
 from dashboard.filters import (
     P_DATE,
     P_MONTH,
@@ -117,8 +117,11 @@ if total:
 else:
     cols[2].metric("Busiest day", "—")
 
+figure = figures.calendar_figure(per_day, view=view, today=ctx.today)
+marks = alerts_view.open_days(ctx.engine, first, last, ctx.filters.users)
+alerts_view.mark_calendar(figure, per_day, marks)
 event = st.plotly_chart(
-    figures.calendar_figure(per_day, view=view, today=ctx.today),
+    figure,
     on_select="rerun",
     selection_mode="points",
     key=f"calendar_{view}_{first}",
@@ -128,6 +131,8 @@ event = st.plotly_chart(
 clicked = figures.selected_day(event, per_day)
 if clicked is not None:
     st.switch_page("pages/day.py", query_params=ctx.query(**{P_DATE: clicked.isoformat()}))
+if marks:
+    st.caption(f"Red triangles mark days with open alerts ({sum(marks.values()):,}): see Alerts.")
 st.caption("Click a day to see its searches, grouped by user, or pick a date:")
 
 pick, go, _ = st.columns([2, 1, 3], vertical_alignment="bottom")

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import audit, cached, chrome
+from dashboard import audit, cached, chrome, forwarding_view
 from dashboard.formatting import escape_markdown, format_age, format_bytes, format_time, time_metric
 from dashboard.notices import INGEST_COMMAND
 from db.engine import DatabaseSetupError
@@ -160,8 +160,10 @@ else:
         },
     )
 
-if not chrome.visitor(ctx.settings).is_admin:
-    st.caption("Rejected records and the cursor reset are for administrators.")
+is_admin = chrome.visitor(ctx.settings).is_admin
+forwarding_view.show(ctx.engine, ctx.tz, admin=is_admin)
+if not is_admin:
+    st.caption("Parked messages, rejected records and the cursor reset are for administrators.")
     st.stop()
 
 st.subheader("Rejected records")

@@ -6,17 +6,18 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from dashboard import cached, chrome, export
+from dashboard import alerts_view, cached, chrome, export
 from dashboard.formatting import plural, time_metric
 
 ctx = chrome.page_start("Searches by user")
 chrome.record_view(ctx, "view_summary", filters=ctx.filters)
 activity = cached.activity(ctx.url, ctx.version, ctx.filters, ctx.tz, hours=False)
 summary, per_day = activity.summary, activity.per_day
+open_alerts = alerts_view.open_counts(ctx.engine, ctx.filters)
 
 total = int(summary["searches"].sum())
 busiest = per_day.loc[per_day["searches"].idxmax()] if total else None
-cols = st.columns(4)
+cols = st.columns(5)
 cols[0].metric(
     "Searches",
     f"{total:,}",
@@ -35,6 +36,11 @@ if busiest is not None:
     )
 else:
     cols[2].metric("Busiest day", "—")
+cols[4].metric(
+    "Open alerts",
+    f"{int(open_alerts['open_alerts'].sum()):,}",
+    help="Alerts not dismissed, on these days, for every user: see Alerts.",
+)
 ingest_time, ingest_day = time_metric(ctx.health.last_ok_finished, ctx.tz, datetime.now(UTC))
 cols[3].metric(
     "Last successful ingest", ingest_time, ingest_day, delta_color="off", delta_arrow="off"
@@ -44,7 +50,7 @@ st.caption(
     "history, or use the link in the last column to open it in a new tab."
 )
 
-table = summary.assign(
+table = alerts_view.with_open_alerts(summary, open_alerts).assign(
     reason_share=summary["reason_share"] * 100,
     history=[ctx.link("user", email=email) for email in summary["email"]],
 )
@@ -62,11 +68,14 @@ event = st.dataframe(
         "active_days": st.column_config.NumberColumn("Active days", format="%d", width="small"),
         "first_search": st.column_config.DatetimeColumn("First search", format="YYYY-MM-DD HH:mm"),
         "last_search": st.column_config.DatetimeColumn("Last search", format="YYYY-MM-DD HH:mm"),
-        "top_description": st.column_config.TextColumn("Most common search type"),
+        "top_description": st.column_config.TextColumn("Most common search type", width=120),
         "reason_share": st.column_config.NumberColumn(
             "With reason",
             format="%.0f%%",
             help="Share of searches with a search reason",
+        ),
+        "open_alerts": st.column_config.NumberColumn(
+            "Alerts", format="%d", width=55, help="Open alerts (not dismissed) on these days"
         ),
         "history": st.column_config.LinkColumn("History", display_text="open ↗", width="small"),
     },

@@ -7,7 +7,7 @@ import math
 
 import streamlit as st
 
-from dashboard import cached, chrome, export, figures
+from dashboard import alerts_view, cached, chrome, export, figures
 from dashboard.filters import NO_SUCH_USER, P_EMAIL, parse_email
 from dashboard.formatting import format_time, literal, plural
 
@@ -58,6 +58,9 @@ st.markdown(
     "most common search type " + (literal(top) if isinstance(top, str) and top else "—")
 )
 
+alerts_view.show_user_alerts(
+    ctx.engine, email, ctx.filters.start, ctx.filters.end, ctx.query(user=email)
+)
 left, right = st.columns(2)
 with left:
     st.markdown("**Searches per day**")

@@ -32,7 +32,17 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1400, "height": 1000}
-NAV_TITLES = ["Summary by user", "User history", "Calendar", "Day", "Ingest status", "Audit trail"]
+NAV_TITLES = [
+    "Summary by user",
+    "User history",
+    "Calendar",
+    "Day",
+    "Alerts",
+    "Ingest status",
+    "Audit trail",
+    "API tokens",
+]
+ADMIN_ONLY_TITLES = ("Audit trail", "API tokens")
 
 # glide-data-grid geometry as Streamlit configures it: a 35 px header, 35 px rows, and the
 # row-selection checkboxes in a narrow first column.

@@ -32,6 +32,7 @@ PAGES = {
     "user": "pages/user.py",
     "calendar": "pages/calendar.py",
     "day": "pages/day.py",
+    "alerts": "pages/alerts.py",
     "status": "pages/status.py",
 }
 

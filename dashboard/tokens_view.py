@@ -1,0 +1,50 @@
+"""The API tokens page's logic: the list as shown (never a token or its hash), creating a
+token and revoking one as an administrator checked when the action runs, both audited."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from dashboard import audit
+from db import api_tokens
+from db.api_tokens import TokenError
+from db.models import utc_now
+
+TOKEN_COLUMNS = ("name", "role", "created_at", "expires_at", "state")
+
+
+def token_table(engine: Engine, now: datetime | None = None) -> pd.DataFrame:
+    """Every token: name, role, created, expires, state (active, expired or revoked)."""
+    now = now or utc_now()
+    tokens = api_tokens.list_tokens(engine)
+    return pd.DataFrame(
+        [(t.name, t.role, t.created_at, t.expires_at, t.state(now)) for t in tokens],
+        columns=list(TOKEN_COLUMNS),
+    )
+
+
+def create(url: str, engine: Engine, name: str, role: str, expires_days: int | None) -> str:
+    """A new token for an administrator (checked now); the token is returned once and
+    never recorded. Raises PermissionError for anyone else, TokenError for a bad request."""
+    name = name.strip()
+    admin = audit.require_admin(url, "token_create", target=name or None)
+    if admin is None:
+        raise PermissionError("Only administrators can create API tokens.")
+    token = api_tokens.create_token(engine, name, role, expires_days=expires_days)
+    expiry = f"expires in {expires_days} days" if expires_days else "never expires"
+    audit.write(url, audit.entry(admin, "token_create", target=name, detail=f"{role}, {expiry}"))
+    return token
+
+
+def revoke(url: str, engine: Engine, name: str) -> None:
+    """Revoke `name` for an administrator (checked now); the next call with it gets 401."""
+    admin = audit.require_admin(url, "token_revoke", target=name or None)
+    if admin is None:
+        raise PermissionError("Only administrators can revoke API tokens.")
+    if not name:
+        raise TokenError("pick the token to revoke first")
+    api_tokens.revoke_token(engine, name)
+    audit.write(url, audit.entry(admin, "token_revoke", target=name, detail="revoked"))

@@ -1,0 +1,179 @@
+"""`/alerts?rule=…&severity=…&status=…` — abnormal archive searching the detections found,
+each explained in one line with a link to its evidence; administrators triage them.
+
+Dates and users come from the sidebar (`from`, `to`, `user`); rule, severity and status
+are this page's own parameters, so a copied link reproduces the list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import streamlit as st
+
+from dashboard import alerts_view, chrome, export
+from dashboard.alerts_view import CHOICES, P_RULE, P_SEVERITY, P_STATUS, TRIAGE_VERBS
+from dashboard.formatting import escape_markdown, plural
+from db import alerts as store
+from db.alerts import TriageError
+
+PAGE_ROWS = 200
+WIDGETS = {P_RULE: "alerts_rules", P_SEVERITY: "alerts_severities", P_STATUS: "alerts_statuses"}
+LABELS = {P_RULE: "Rule", P_SEVERITY: "Severity", P_STATUS: "Status"}
+
+ctx = chrome.page_start("Alerts")
+choice, problems = alerts_view.parse_choice({key: st.query_params.get_all(key) for key in WIDGETS})
+for problem in problems:
+    chrome.page_problem(problem)
+for key in WIDGETS:  # the URL is the truth: drop what was ignored, fill the pickers
+    values = list(choice.as_query().get(key, []))
+    if st.query_params.get_all(key) != values:
+        if values:
+            st.query_params[key] = values
+        elif key in st.query_params:
+            del st.query_params[key]
+    st.session_state[WIDGETS[key]] = values
+
+
+def _to_url(key: str) -> None:
+    values = st.session_state[WIDGETS[key]]
+    if values:
+        st.query_params[key] = values
+    elif key in st.query_params:
+        del st.query_params[key]
+
+
+pick = st.columns(3)
+for column, key in zip(pick, WIDGETS, strict=True):
+    column.multiselect(
+        LABELS[key],
+        CHOICES[key],
+        key=WIDGETS[key],
+        on_change=_to_url,
+        args=(key,),
+        placeholder=f"Every {LABELS[key].lower()}",
+    )
+
+wanted = alerts_view.alert_filters(ctx.filters, choice)
+shown_filters = alerts_view.audit_filters(ctx.filters, choice)
+chrome.record_view(ctx, "view_alerts", filters=ctx.filters)
+alerts = store.list_alerts(ctx.engine, wanted)
+counts = alerts_view.status_counts(alerts)
+cols = st.columns(4)
+cols[0].metric("Alerts", f"{len(alerts):,}")
+cols[1].metric("New", f"{counts['new']:,}")
+cols[2].metric("Acknowledged", f"{counts['acknowledged']:,}")
+cols[3].metric("Dismissed", f"{counts['dismissed']:,}")
+st.caption(
+    f"Days {ctx.filters.start} to {ctx.filters.end} (the sidebar's dates and users) · "
+    "each line says why the alert fired; “evidence” opens the user's searches of those days."
+)
+
+if alerts.empty:
+    st.info(
+        "No alert matches these filters. Alerts come from `python -m ingest detect`, which "
+        "the scheduled ingest runs after each cycle; widen the dates or clear the filters."
+    )
+else:
+    pages = max(1, math.ceil(len(alerts) / PAGE_ROWS))
+    list_key = hashlib.sha256(repr(wanted).encode()).hexdigest()[:12]
+    page_number = st.pagination(pages, key=f"alerts_list_{list_key}") if pages > 1 else 1
+    offset = (page_number - 1) * PAGE_ROWS
+    rows = alerts_view.for_display(alerts.iloc[offset : offset + PAGE_ROWS])
+    if pages > 1:
+        st.caption(f"Alerts {offset + 1:,}–{offset + len(rows):,} of {len(alerts):,}.")
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        height=min(38 + 35 * len(rows), 720),
+        column_order=(
+            "id",
+            "day",
+            "severity",
+            "rule",
+            "email",
+            "status",
+            "summary",
+            "evidence_url",
+            "note",
+            "triaged_by",
+        ),
+        column_config={
+            "id": st.column_config.NumberColumn("Alert", format="%d", width=60),
+            "day": st.column_config.DateColumn("Day", format="YYYY-MM-DD"),
+            "severity": st.column_config.TextColumn("Severity", width=70),
+            "rule": st.column_config.TextColumn("Rule"),
+            "email": st.column_config.TextColumn("User"),
+            "summary": st.column_config.TextColumn("Why", width="large"),
+            "evidence_url": st.column_config.LinkColumn("Evidence", display_text="evidence ↗"),
+            "status": st.column_config.TextColumn("Status"),
+            "note": st.column_config.TextColumn("Note"),
+            "triaged_by": st.column_config.TextColumn("Triaged by"),
+        },
+    )
+
+chrome.audited_download(
+    ctx,
+    f"Download {plural(len(alerts), 'alert')} (CSV)",
+    lambda: alerts_view.alerts_csv(ctx.engine, wanted),
+    action="export_csv",
+    target="alerts",
+    filters=shown_filters,
+    file_name=export.file_name("alerts", ctx.filters.start, ctx.filters.end),
+    mime="text/csv",
+    disabled=alerts.empty,
+)
+
+if not chrome.visitor(ctx.settings).is_admin:
+    st.caption("Only administrators can acknowledge or dismiss alerts.")
+    st.stop()
+
+st.subheader("Triage")
+labels = alerts_view.option_label(alerts)
+picked = st.multiselect(
+    "Alerts",
+    list(labels),
+    format_func=lambda alert_id: labels.get(alert_id, f"#{alert_id}"),
+    key="triage_ids",
+    placeholder="Pick the alerts to acknowledge or dismiss",
+)
+note = st.text_input(
+    "Note",
+    key="triage_note",
+    max_chars=alerts_view.MAX_NOTE,
+    help="Why: kept with the alert and in the audit trail.",
+)
+
+
+def _triage(status: str, ids: tuple[int, ...]) -> None:
+    try:
+        message = alerts_view.triage_alerts(
+            ctx.url, ctx.engine, ids, status, st.session_state.get("triage_note", "")
+        )
+    except PermissionError as exc:
+        st.session_state["triage_result"] = ("error", str(exc))
+        return
+    except TriageError as exc:
+        st.session_state["triage_result"] = ("error", str(exc))
+        return
+    st.session_state["triage_result"] = ("ok", message)
+    st.session_state["triage_ids"] = []
+    st.session_state["triage_note"] = ""
+
+
+buttons = st.columns([1, 1, 4])
+for column, (status, verb) in zip(buttons, TRIAGE_VERBS.items(), strict=False):
+    column.button(
+        verb,
+        key=f"triage_{status}",
+        on_click=_triage,
+        args=(status, tuple(picked)),
+        disabled=not picked,
+        type="primary" if status == "acknowledged" else "secondary",
+    )
+result = st.session_state.pop("triage_result", None)
+if result:
+    kind, message = result
+    (st.success if kind == "ok" else st.error)(escape_markdown(message))

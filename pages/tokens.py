@@ -1,0 +1,120 @@
+"""`/tokens` — the machine API's bearer tokens, for administrators: list, create, revoke.
+
+A new token is shown once, right after it is made: only its hash is stored. The navigation
+gives viewers a refusal at this address; the role is checked here again, and again when
+a token is created or revoked.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import audit, chrome, tokens_view
+from dashboard.formatting import escape_markdown
+from db.api_tokens import ROLES, TokenError
+
+NEW_TOKEN_KEY = "_new_api_token"
+CONFIRM_KEY = "confirm_revoke_token"
+
+ctx = chrome.page_start("API tokens")
+if audit.require_admin(ctx.url, "view_tokens", target="tokens") is None:
+    st.warning("This page is for administrators only.", icon=":material/lock:")
+    st.stop()
+chrome.record_view(ctx, "view_tokens")
+
+st.caption(
+    "Bearer tokens for the machine API (`/api/v1/…`). Only a hash of each token is stored: "
+    "a token is shown once, when it is created. `python -m ingest token …` does the same "
+    "from a shell."
+)
+
+new = st.session_state.pop(NEW_TOKEN_KEY, None)  # shown on this run only, never again
+if new is not None:
+    name, token = new
+    st.warning(
+        f"Copy the new token {escape_markdown(name)} now: it is not stored and will not be "
+        "shown again. Send it as `Authorization: Bearer <token>`.",
+        icon=":material/key:",
+    )
+    st.code(token, language=None)
+
+table = tokens_view.token_table(ctx.engine)
+st.subheader("Tokens")
+if table.empty:
+    st.info("No token yet: create one below.")
+else:
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "name": st.column_config.TextColumn("Name"),
+            "role": st.column_config.TextColumn("Role"),
+            "created_at": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
+            "expires_at": st.column_config.DatetimeColumn("Expires", format="YYYY-MM-DD HH:mm"),
+            "state": st.column_config.TextColumn("State"),
+        },
+    )
+
+
+def _create() -> None:
+    state = st.session_state
+    days = int(state.get("token_expires") or 0)
+    try:
+        token = tokens_view.create(
+            ctx.url, ctx.engine, state.get("token_name", ""), state["token_role"], days or None
+        )
+    except (PermissionError, TokenError) as exc:
+        state["token_result"] = ("error", str(exc))
+        return
+    state[NEW_TOKEN_KEY] = (state["token_name"].strip(), token)
+    state["token_name"] = ""
+
+
+def _revoke() -> None:
+    state = st.session_state
+    name = state.get("token_revoke_name") or ""
+    try:
+        tokens_view.revoke(ctx.url, ctx.engine, name)
+    except (PermissionError, TokenError) as exc:
+        state["token_result"] = ("error", str(exc))
+    else:
+        state["token_result"] = ("ok", f"Token {name} revoked: calls with it now get 401.")
+    state[CONFIRM_KEY] = False
+
+
+st.subheader("Create a token")
+left, middle, right = st.columns([3, 1, 1])
+left.text_input(
+    "Name",
+    key="token_name",
+    max_chars=64,
+    help="Letters, digits, '.', '_' or '-': the name the audit trail records for its calls.",
+)
+middle.selectbox("Role", ROLES, key="token_role")
+right.number_input(
+    "Expires after (days)",
+    min_value=0,
+    max_value=3650,
+    value=90,
+    step=1,
+    key="token_expires",
+    help="0: never expires.",
+)
+st.button("Create token", type="primary", on_click=_create, icon=":material/key:")
+
+active = [] if table.empty else list(table.loc[table["state"] == "active", "name"])
+st.subheader("Revoke a token")
+if not active:
+    st.caption("No active token.")
+else:
+    st.selectbox("Token", active, key="token_revoke_name")
+    confirmed = st.checkbox(
+        "I understand that programs using this token are refused at once.", key=CONFIRM_KEY
+    )
+    st.button("Revoke token", disabled=not confirmed, on_click=_revoke, icon=":material/block:")
+
+result = st.session_state.pop("token_result", None)
+if result:
+    kind, message = result
+    (st.success if kind == "ok" else st.error)(escape_markdown(message))
