@@ -102,7 +102,7 @@ class DownloadNotRecorded(Exception):
 
 
 def record_download(engine: Engine, item: trail.AuditEntry) -> None:
-    """Write a download's entry as its file is made (see `chrome.audited_download`).
+    """Write a download's entry as its file is made (see `widgets.audited_download`).
 
     Runs on Streamlit's download thread, with no page to warn on: a failed write is
     logged and raised, and Streamlit then serves no file (fail closed: no download
@@ -140,7 +140,7 @@ def trail_filter(
     zone = ZoneInfo(tz)
     return trail.TrailFilter(
         actors=tuple(actors),
-        actions=tuple(actions),
+        actions=tuple(str(action) for action in actions),
         start=datetime.combine(start, time(), zone).astimezone(UTC),
         end=datetime.combine(end + timedelta(days=1), time(), zone).astimezone(UTC),
     )
