@@ -22,7 +22,7 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard import auth, cached
+from dashboard import auth, cached, export
 from dashboard.auth import Visitor
 from dashboard.filters import filters_to_query
 from db import audit as trail
@@ -177,3 +177,11 @@ def for_display(events: pd.DataFrame, tz: str) -> pd.DataFrame:
         rows=[("" if pd.isna(n) else f"{int(n):,}") for n in events["rows"]],
         detail=events["detail"].fillna(""),
     )
+
+
+def trail_csv(engine: Engine, wanted: trail.TrailFilter, tz: str) -> tuple[bytes, int]:
+    """The matching trail as a CSV file (times in `tz`) and its number of rows, streamed."""
+    chunks = (
+        chunk.assign(at=chunk["at"].dt.tz_convert(tz)) for chunk in trail.iter_trail(engine, wanted)
+    )
+    return export.csv_with_rows(chunks, trail.TRAIL_COLUMNS)

@@ -88,18 +88,10 @@ st.dataframe(
 )
 
 
-def _csv() -> tuple[bytes, int]:
-    chunks = (
-        chunk.assign(at=chunk["at"].dt.tz_convert(ctx.tz))
-        for chunk in trail.iter_trail(ctx.engine, wanted)
-    )
-    return export.csv_with_rows(chunks, trail.TRAIL_COLUMNS)
-
-
 widgets.audited_download(
     ctx,
     f"Download {plural(total, 'event')} (CSV)",
-    _csv,
+    lambda: audit.trail_csv(ctx.engine, wanted, ctx.tz),
     action=AuditAction.EXPORT_CSV,
     target="audit trail",
     filters=shown_filters,

@@ -11,7 +11,7 @@ from dashboard.filters import (
     P_DATE,
     P_MONTH,
     P_YEAR,
-    month_end,
+    calendar_period,
     month_of,
     parse_month,
     parse_year,
@@ -58,17 +58,8 @@ other = P_MONTH if kind == P_YEAR else P_YEAR
 if other in st.query_params:
     del st.query_params[other]
 
-view = "year" if kind == P_YEAR else "month"
-if view == "year":
-    year = parse_year(raw)
-    assert year is not None
-    first, last = date(year, 1, 1), date(year, 12, 31)
-    label = str(year)
-else:
-    month = parse_month(raw)
-    assert month is not None
-    first, last = month, month_end(month)
-    label = f"{first:%B %Y}"
+period = calendar_period(kind, raw)
+view, first, last, label = period.view, period.first, period.last, period.label
 
 
 def _go(**params: str) -> None:
