@@ -5,19 +5,29 @@
 `__main__`, which draws the pages. The API's routes (`api/`) are Starlette routes of that
 server: `/api/v1/…`, `/healthz`, `/readyz`, `/metrics`.
 
-The navigation and shared chrome are built in `dashboard/app.py`; each page in `pages/`
-lays out one view. Routes are stable so links can be bookmarked and shared: `/`,
-`/user?email=…`, `/calendar?month=YYYY-MM` (or `?year=YYYY`), `/day?date=YYYY-MM-DD`,
-`/status`.
+The pages, their addresses and titles are listed once, in `dashboard/routes.py`;
+`dashboard/frame.py` draws the frame (title, notices, menu, account, filters) around the
+page that `pages/` holds for the URL.
 """
+
+import sys
 
 import streamlit as st
 
-if __name__ == "__main__":  # a session's script run: draw the page
-    from dashboard.app import main
+if __name__ == "__main__":  # a session's script run: draw the page in its frame
+    from dashboard import frame
 
-    main()
+    frame.run()
 else:  # imported by `streamlit run` to find the server: the pages plus the API's routes
+    from streamlit import config
+
     from api.routes import api_lifespan, api_routes
+    from dashboard.secrets_check import unreadable_secrets
+
+    # Checked before the server is built: Streamlit would fail on every request instead.
+    problem = unreadable_secrets(config.get_option("secrets.files") or ())
+    if problem:
+        print(f"dashboard not started: {problem}", file=sys.stderr, flush=True)
+        raise SystemExit(2)
 
     app = st.App("streamlit_app.py", routes=api_routes(), lifespan=api_lifespan)

@@ -23,6 +23,7 @@ from api.spec import CSV, JSON, NDJSON, PROMETHEUS, Endpoint, Param, openapi_doc
 from config.settings import Settings
 from db import alerts, queries
 from db.api_tokens import Caller
+from db.audit import AuditAction
 from db.csv_export import to_csv
 from db.queries import SEARCH_COLUMNS, SUMMARY_COLUMNS, Keyset, SearchFilters
 from db.readiness import check_readiness
@@ -414,7 +415,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         searches_per_day,
         FILTERS,
         (JSON, CSV),
-        "api_searches_per_day",
+        AuditAction.API_SEARCHES_PER_DAY,
     ),
     Endpoint(
         "GET",
@@ -425,7 +426,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         users,
         FILTERS,
         (JSON, CSV),
-        "api_users",
+        AuditAction.API_USERS,
     ),
     Endpoint(
         "GET",
@@ -445,7 +446,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             *PAGED,
         ),
         (JSON, NDJSON),
-        "api_user_searches",
+        AuditAction.API_USER_SEARCHES,
     ),
     Endpoint(
         "GET",
@@ -465,7 +466,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             *PAGED,
         ),
         (JSON, NDJSON),
-        "api_day_searches",
+        AuditAction.API_DAY_SEARCHES,
     ),
     Endpoint(
         "GET",
@@ -496,7 +497,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             ),
         ),
         (JSON,),
-        "reset_cursor",
+        AuditAction.RESET_CURSOR,
         {409: "an ingest cycle is running; try again when it has finished"},
     ),
     Endpoint(
@@ -506,7 +507,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "This document",
         "viewer",
         openapi,
-        action="api_openapi",
+        action=AuditAction.API_OPENAPI,
     ),
     Endpoint("GET", "/healthz", "healthz", "The process is alive", "health", healthz),
     Endpoint(

@@ -30,6 +30,7 @@ from api.problems import ApiProblem, problem_response
 from api.spec import Endpoint, parse_params
 from db import audit
 from db.api_tokens import Caller, Refusal, authenticate
+from db.audit import AuditAction
 from db.engine import DatabaseSetupError
 
 log = logging.getLogger("api")
@@ -102,7 +103,11 @@ def authorise(context: ApiContext, request: Request, endpoint: Endpoint | None) 
             _record(
                 context,
                 audit.AuditEntry(
-                    outcome.name, outcome.role, "denied", target=where, detail=outcome.reason
+                    outcome.name,
+                    outcome.role,
+                    AuditAction.DENIED,
+                    target=where,
+                    detail=outcome.reason,
                 ),
             )
         raise ApiProblem(401, f"{outcome.reason}: use a valid token", headers=unauthorised)
@@ -121,7 +126,7 @@ def authorise(context: ApiContext, request: Request, endpoint: Endpoint | None) 
             audit.AuditEntry(
                 outcome.name,
                 outcome.role,
-                "denied",
+                AuditAction.DENIED,
                 target=where,
                 detail=f"{endpoint.operation_id} needs an admin token",
             ),
@@ -175,7 +180,7 @@ def serve(
                 audit.AuditEntry(
                     caller.name,
                     caller.role,
-                    endpoint.action if problem.status == 409 else "api_bad_request",
+                    endpoint.action if problem.status == 409 else AuditAction.API_BAD_REQUEST,
                     target=f"{request.method} {request.url.path}",
                     detail=f"refused: {problem.detail}",
                 ),

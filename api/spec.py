@@ -13,6 +13,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from api.problems import ApiProblem
+from db.audit import AuditAction
 
 Kind = Literal["date", "string", "integer", "timezone", "enum", "boolean"]
 Access = Literal["viewer", "admin", "health"]
@@ -66,7 +67,7 @@ class Endpoint:
     handler: Callable[..., Any]
     params: tuple[Param, ...] = ()
     formats: tuple[str, ...] = (JSON,)
-    action: str | None = None
+    action: AuditAction | None = None
     """The audit action (None: not audited, the health endpoints)."""
     responses: dict[int, str] = field(default_factory=dict)
 

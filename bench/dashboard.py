@@ -118,7 +118,7 @@ class Naive:
 
 
 def build_cases(probe: Probe) -> list[Case]:
-    """Every page's calls, as the pages make them (see pages/*.py and dashboard/chrome.py)."""
+    """Every page's calls, as the pages make them (see pages/*.py and dashboard/context.py)."""
     tz = probe.tz
     today = date.fromisoformat(probe.today)
     whole = SearchFilters(date.fromisoformat(probe.first_day), today)

@@ -1,1 +1,1 @@
-"""The dashboard's logic that is not layout: filters in the URL, exports, figures, chrome."""
+"""The dashboard: its route registry, the frame around every page, and its logic."""

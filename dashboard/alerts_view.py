@@ -18,12 +18,12 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from dashboard import audit, export
-from dashboard.filters import filters_to_query, ignored
+from dashboard.filters import P_RULE, P_SEVERITY, P_STATUS, filters_to_query, ignored
 from db import alerts as store
 from db.alerts import AlertFilters, TriageError
+from db.audit import AuditAction
 from db.queries import SearchFilters
 
-P_RULE, P_SEVERITY, P_STATUS = "rule", "severity", "status"
 ALERT_PARAMS = (P_RULE, P_SEVERITY, P_STATUS)
 """The Alerts page's own query parameters; dates and users are the sidebar's."""
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -117,7 +117,7 @@ def triage_alerts(url: str, engine: Engine, ids: Sequence[int], status: str, not
     now (read when this runs, not when the button was drawn); recorded in the audit trail.
     Returns what to tell the visitor; raises TriageError for a triage that cannot be made."""
     target = ", ".join(f"#{alert_id}" for alert_id in sorted(set(ids))) or None
-    admin = audit.require_admin(url, "triage_alert", target=target)
+    admin = audit.require_admin(url, AuditAction.TRIAGE_ALERT, target=target)
     if admin is None:
         raise PermissionError("Only administrators can triage alerts.")
     if not ids:
@@ -125,7 +125,10 @@ def triage_alerts(url: str, engine: Engine, ids: Sequence[int], status: str, not
     note = note.strip()[:MAX_NOTE]
     changed = store.triage(engine, ids, status, admin.actor, note)
     detail = f"{status}: {note}" if note else status
-    audit.write(url, audit.entry(admin, "triage_alert", target=target, rows=changed, detail=detail))
+    audit.write(
+        url,
+        audit.entry(admin, AuditAction.TRIAGE_ALERT, target=target, rows=changed, detail=detail),
+    )
     noun = "alert" if changed == 1 else "alerts"
     return f"{changed} {noun} {status}."
 

@@ -22,10 +22,11 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard import auth, cached
+from dashboard import auth, cached, export
 from dashboard.auth import Visitor
 from dashboard.filters import filters_to_query
 from db import audit as trail
+from db.audit import AuditAction
 from db.engine import DatabaseSetupError
 from db.queries import SearchFilters
 
@@ -102,7 +103,7 @@ class DownloadNotRecorded(Exception):
 
 
 def record_download(engine: Engine, item: trail.AuditEntry) -> None:
-    """Write a download's entry as its file is made (see `chrome.audited_download`).
+    """Write a download's entry as its file is made (see `widgets.audited_download`).
 
     Runs on Streamlit's download thread, with no page to warn on: a failed write is
     logged and raised, and Streamlit then serves no file (fail closed: no download
@@ -129,7 +130,10 @@ def require_admin(url: str, action: str, *, target: str | None = None) -> Visito
     visitor = auth.current_visitor()
     if visitor.is_admin:
         return visitor
-    write(url, entry(visitor, "denied", target=target, detail=f"{action} needs the admin role"))
+    write(
+        url,
+        entry(visitor, AuditAction.DENIED, target=target, detail=f"{action} needs the admin role"),
+    )
     return None
 
 
@@ -140,7 +144,7 @@ def trail_filter(
     zone = ZoneInfo(tz)
     return trail.TrailFilter(
         actors=tuple(actors),
-        actions=tuple(actions),
+        actions=tuple(str(action) for action in actions),
         start=datetime.combine(start, time(), zone).astimezone(UTC),
         end=datetime.combine(end + timedelta(days=1), time(), zone).astimezone(UTC),
     )
@@ -177,3 +181,11 @@ def for_display(events: pd.DataFrame, tz: str) -> pd.DataFrame:
         rows=[("" if pd.isna(n) else f"{int(n):,}") for n in events["rows"]],
         detail=events["detail"].fillna(""),
     )
+
+
+def trail_csv(engine: Engine, wanted: trail.TrailFilter, tz: str) -> tuple[bytes, int]:
+    """The matching trail as a CSV file (times in `tz`) and its number of rows, streamed."""
+    chunks = (
+        chunk.assign(at=chunk["at"].dt.tz_convert(tz)) for chunk in trail.iter_trail(engine, wanted)
+    )
+    return export.csv_with_rows(chunks, trail.TRAIL_COLUMNS)

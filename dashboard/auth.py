@@ -5,7 +5,7 @@ in `.streamlit/secrets.toml`. Roles come from the ADMIN_EMAILS and VIEWER_EMAILS
 Only when nothing about sign-in is configured (no `[auth]`, no access list) is the
 dashboard open, with everyone an administrator; a broken configuration gives no role to
 anyone (see `dashboard.notices.sign_in_setup`). These are plain functions of the identity
-claims and the settings, so the rules are tested without Streamlit; `dashboard.chrome`
+claims and the settings, so the rules are tested without Streamlit; `dashboard.frame`
 feeds them `st.user` on every run and at the moment of every admin action.
 """
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from db.queries import SearchFilters
@@ -32,6 +33,8 @@ P_FROM, P_TO, P_USER, P_SOURCE, P_TYPE, P_TEXT, P_SYSTEM = (
 )
 FILTER_KEYS = (P_FROM, P_TO, P_USER, P_SOURCE, P_TYPE, P_TEXT, P_SYSTEM)
 P_EMAIL, P_MONTH, P_YEAR, P_DATE = "email", "month", "year", "date"
+P_RULE, P_SEVERITY, P_STATUS = "rule", "severity", "status"
+"""The Alerts page's own parameters."""
 
 SYSTEM_EXCLUDED = "exclude"
 SYSTEM_INCLUDED = "include"
@@ -249,3 +252,24 @@ def month_end(first: date) -> date:
 def shift_month(first: date, months: int) -> date:
     index = first.year * 12 + first.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class Period:
+    """What the calendar shows: a month or a year, its first and last day, its label."""
+
+    view: str  # "month" or "year"
+    first: date
+    last: date
+    label: str
+
+
+def calendar_period(kind: str, raw: str) -> Period:
+    """The period a valid `month=YYYY-MM` or `year=YYYY` names."""
+    if kind == P_YEAR:
+        year = parse_year(raw)
+        assert year is not None
+        return Period("year", date(year, 1, 1), date(year, 12, 31), str(year))
+    month = parse_month(raw)
+    assert month is not None
+    return Period("month", month, month_end(month), f"{month:%B %Y}")

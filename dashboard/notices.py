@@ -1,7 +1,7 @@
 """What every page must warn about, as Markdown lines: demo data, missing or stale data,
 and whether sign-in is configured, open, or broken (which must close the dashboard).
 
-Kept apart from the Streamlit chrome so the rules are tested as plain functions.
+Kept apart from the Streamlit frame (`dashboard.frame`) so the rules are tested as plain functions.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from dashboard import audit
 from db import api_tokens
 from db.api_tokens import TokenError
+from db.audit import AuditAction
 from db.models import utc_now
 
 TOKEN_COLUMNS = ("name", "role", "created_at", "expires_at", "state")
@@ -30,21 +31,23 @@ def create(url: str, engine: Engine, name: str, role: str, expires_days: int | N
     """A new token for an administrator (checked now); the token is returned once and
     never recorded. Raises PermissionError for anyone else, TokenError for a bad request."""
     name = name.strip()
-    admin = audit.require_admin(url, "token_create", target=name or None)
+    admin = audit.require_admin(url, AuditAction.TOKEN_CREATE, target=name or None)
     if admin is None:
         raise PermissionError("Only administrators can create API tokens.")
     token = api_tokens.create_token(engine, name, role, expires_days=expires_days)
     expiry = f"expires in {expires_days} days" if expires_days else "never expires"
-    audit.write(url, audit.entry(admin, "token_create", target=name, detail=f"{role}, {expiry}"))
+    audit.write(
+        url, audit.entry(admin, AuditAction.TOKEN_CREATE, target=name, detail=f"{role}, {expiry}")
+    )
     return token
 
 
 def revoke(url: str, engine: Engine, name: str) -> None:
     """Revoke `name` for an administrator (checked now); the next call with it gets 401."""
-    admin = audit.require_admin(url, "token_revoke", target=name or None)
+    admin = audit.require_admin(url, AuditAction.TOKEN_REVOKE, target=name or None)
     if admin is None:
         raise PermissionError("Only administrators can revoke API tokens.")
     if not name:
         raise TokenError("pick the token to revoke first")
     api_tokens.revoke_token(engine, name)
-    audit.write(url, audit.entry(admin, "token_revoke", target=name, detail="revoked"))
+    audit.write(url, audit.entry(admin, AuditAction.TOKEN_REVOKE, target=name, detail="revoked"))

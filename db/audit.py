@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import pandas as pd
@@ -18,33 +19,38 @@ from sqlalchemy import Engine, Select, desc, func, insert, select
 
 from db.models import AuditEvent, utc_now
 
-ACTIONS = (
-    "view_summary",
-    "view_user",
-    "view_calendar",
-    "view_day",
-    "view_status",
-    "view_audit",
-    "view_alerts",
-    "view_tokens",
-    "export_csv",
-    "export_json",
-    "reset_cursor",
-    "triage_alert",
-    "token_create",
-    "token_revoke",
-    "denied",
-    "api_searches_per_day",
-    "api_users",
-    "api_user_searches",
-    "api_day_searches",
-    "api_alerts",
-    "api_openapi",
-    "api_bad_request",
-)
-"""Every action the dashboard and the machine API record, in the order the audit page
-offers them. The API's reads are `api_*`; its cursor reset is `reset_cursor` and its
-refusals `denied`, like the page's."""
+
+class AuditAction(StrEnum):
+    """Every action the dashboard and the machine API record, in the order the audit page
+    offers them. The API's reads are `api_*`; its cursor reset is `reset_cursor` and its
+    refusals `denied`, like the page's. The README's audit table lists them (tested)."""
+
+    VIEW_SUMMARY = "view_summary"
+    VIEW_USER = "view_user"
+    VIEW_CALENDAR = "view_calendar"
+    VIEW_DAY = "view_day"
+    VIEW_STATUS = "view_status"
+    VIEW_AUDIT = "view_audit"
+    VIEW_ALERTS = "view_alerts"
+    VIEW_TOKENS = "view_tokens"
+    EXPORT_CSV = "export_csv"
+    EXPORT_JSON = "export_json"
+    RESET_CURSOR = "reset_cursor"
+    TRIAGE_ALERT = "triage_alert"
+    TOKEN_CREATE = "token_create"
+    TOKEN_REVOKE = "token_revoke"
+    DENIED = "denied"
+    API_SEARCHES_PER_DAY = "api_searches_per_day"
+    API_USERS = "api_users"
+    API_USER_SEARCHES = "api_user_searches"
+    API_DAY_SEARCHES = "api_day_searches"
+    API_ALERTS = "api_alerts"
+    API_OPENAPI = "api_openapi"
+    API_BAD_REQUEST = "api_bad_request"
+
+
+ACTIONS: tuple[AuditAction, ...] = tuple(AuditAction)
+"""The actions as a sequence, for the audit page's filter."""
 
 TRAIL_COLUMNS = ("at", "actor", "role", "action", "target", "filters", "rows", "detail")
 
@@ -55,7 +61,7 @@ class AuditEntry:
 
     actor: str
     role: str | None
-    action: str
+    action: AuditAction | str
     target: str | None = None
     filters: Mapping[str, Any] | None = None
     rows: int | None = None
@@ -83,13 +89,14 @@ def record(engine: Engine, entry: AuditEntry, at: datetime | None = None) -> Non
     """Append `entry` to the trail in its own transaction."""
     if entry.action not in ACTIONS:
         raise ValueError(f"unknown audit action {entry.action!r}")
+    action = AuditAction(entry.action).value  # the plain string, whatever the caller passed
     with engine.begin() as conn:
         conn.execute(
             insert(AuditEvent).values(
                 at=at or utc_now(),
                 actor=entry.actor,
                 role=entry.role,
-                action=entry.action,
+                action=action,
                 target=entry.target,
                 filters=filters_json(entry.filters),
                 rows=entry.rows,

@@ -12,20 +12,22 @@ import math
 
 import streamlit as st
 
-from dashboard import alerts_view, chrome, export
+from dashboard import alerts_view, context, export, widgets
 from dashboard.alerts_view import CHOICES, P_RULE, P_SEVERITY, P_STATUS, TRIAGE_VERBS
+from dashboard.auth import current_visitor
 from dashboard.formatting import escape_markdown, plural
 from db import alerts as store
 from db.alerts import TriageError
+from db.audit import AuditAction
 
 PAGE_ROWS = 200
 WIDGETS = {P_RULE: "alerts_rules", P_SEVERITY: "alerts_severities", P_STATUS: "alerts_statuses"}
 LABELS = {P_RULE: "Rule", P_SEVERITY: "Severity", P_STATUS: "Status"}
 
-ctx = chrome.page_start("Alerts")
+ctx = context.page_context()
 choice, problems = alerts_view.parse_choice({key: st.query_params.get_all(key) for key in WIDGETS})
 for problem in problems:
-    chrome.page_problem(problem)
+    context.page_problem(problem)
 for key in WIDGETS:  # the URL is the truth: drop what was ignored, fill the pickers
     values = list(choice.as_query().get(key, []))
     if st.query_params.get_all(key) != values:
@@ -57,7 +59,7 @@ for column, key in zip(pick, WIDGETS, strict=True):
 
 wanted = alerts_view.alert_filters(ctx.filters, choice)
 shown_filters = alerts_view.audit_filters(ctx.filters, choice)
-chrome.record_view(ctx, "view_alerts", filters=ctx.filters)
+widgets.record_view(ctx, filters=ctx.filters)
 alerts = store.list_alerts(ctx.engine, wanted)
 counts = alerts_view.status_counts(alerts)
 cols = st.columns(4)
@@ -114,11 +116,11 @@ else:
         },
     )
 
-chrome.audited_download(
+widgets.audited_download(
     ctx,
     f"Download {plural(len(alerts), 'alert')} (CSV)",
     lambda: alerts_view.alerts_csv(ctx.engine, wanted),
-    action="export_csv",
+    action=AuditAction.EXPORT_CSV,
     target="alerts",
     filters=shown_filters,
     file_name=export.file_name("alerts", ctx.filters.start, ctx.filters.end),
@@ -126,7 +128,7 @@ chrome.audited_download(
     disabled=alerts.empty,
 )
 
-if not chrome.visitor(ctx.settings).is_admin:
+if not current_visitor(ctx.settings).is_admin:
     st.caption("Only administrators can acknowledge or dismiss alerts.")
     st.stop()
 
@@ -150,7 +152,7 @@ note = st.text_input(
 def _triage(status: str, ids: tuple[int, ...]) -> None:
     try:
         message = alerts_view.triage_alerts(
-            ctx.url, ctx.engine, ids, status, st.session_state.get("triage_note", "")
+            ctx.db_url, ctx.engine, ids, status, st.session_state.get("triage_note", "")
         )
     except PermissionError as exc:
         st.session_state["triage_result"] = ("error", str(exc))

@@ -12,14 +12,15 @@ from datetime import timedelta
 
 import streamlit as st
 
-from dashboard import audit, chrome, export
+from dashboard import audit, context, export, widgets
 from dashboard.formatting import plural
 from db import audit as trail
+from db.audit import AuditAction
 
 PAGE_ROWS = 200
 
-ctx = chrome.page_start("Audit trail")
-if audit.require_admin(ctx.url, "view_audit", target="audit") is None:
+ctx = context.page_context()
+if audit.require_admin(ctx.db_url, AuditAction.VIEW_AUDIT, target="audit") is None:
     st.warning("This page is for administrators only.", icon=":material/lock:")
     st.stop()
 
@@ -54,7 +55,7 @@ shown_filters = {
     "from": start.isoformat(),
     "to": end.isoformat(),
 }
-chrome.record_view(ctx, "view_audit")
+widgets.record_view(ctx)
 
 total = trail.count_trail(ctx.engine, wanted)
 pages = max(1, math.ceil(total / PAGE_ROWS))
@@ -87,19 +88,11 @@ st.dataframe(
 )
 
 
-def _csv() -> tuple[bytes, int]:
-    chunks = (
-        chunk.assign(at=chunk["at"].dt.tz_convert(ctx.tz))
-        for chunk in trail.iter_trail(ctx.engine, wanted)
-    )
-    return export.csv_with_rows(chunks, trail.TRAIL_COLUMNS)
-
-
-chrome.audited_download(
+widgets.audited_download(
     ctx,
     f"Download {plural(total, 'event')} (CSV)",
-    _csv,
-    action="export_csv",
+    lambda: audit.trail_csv(ctx.engine, wanted, ctx.tz),
+    action=AuditAction.EXPORT_CSV,
     target="audit trail",
     filters=shown_filters,
     file_name=export.file_name("audit-trail", start, end),

@@ -6,12 +6,12 @@ from datetime import date
 
 import streamlit as st
 
-from dashboard import alerts_view, cached, chrome, export, figures
+from dashboard import alerts_view, cached, context, export, figures, routes, widgets
 from dashboard.filters import (
     P_DATE,
     P_MONTH,
     P_YEAR,
-    month_end,
+    calendar_period,
     month_of,
     parse_month,
     parse_year,
@@ -19,8 +19,9 @@ from dashboard.filters import (
     shown,
 )
 from dashboard.formatting import plural
+from db.audit import AuditAction
 
-ctx = chrome.page_start("Calendar")
+ctx = context.page_context()
 
 LAST_VIEW = "_last_calendar_view"
 
@@ -36,7 +37,7 @@ def _from_url() -> tuple[str, str] | None:
             continue
         if parse(raw) is not None:
             return key, raw
-        chrome.page_problem(f"Ignored {key}={shown(raw)}: {expected}")
+        context.page_problem(f"Ignored {key}={shown(raw)}: {expected}")
         del st.query_params[key]
     return None
 
@@ -57,17 +58,8 @@ other = P_MONTH if kind == P_YEAR else P_YEAR
 if other in st.query_params:
     del st.query_params[other]
 
-view = "year" if kind == P_YEAR else "month"
-if view == "year":
-    year = parse_year(raw)
-    assert year is not None
-    first, last = date(year, 1, 1), date(year, 12, 31)
-    label = str(year)
-else:
-    month = parse_month(raw)
-    assert month is not None
-    first, last = month, month_end(month)
-    label = f"{first:%B %Y}"
+period = calendar_period(kind, raw)
+view, first, last, label = period.view, period.first, period.last, period.label
 
 
 def _go(**params: str) -> None:
@@ -101,8 +93,8 @@ else:
 
 st.subheader(label)
 filters = ctx.filters.for_days(first, last)
-chrome.record_view(ctx, "view_calendar", target=raw, filters=filters)
-per_day = cached.searches_per_day(ctx.url, ctx.version, filters, ctx.tz)
+widgets.record_view(ctx, target=raw, filters=filters)
+per_day = cached.searches_per_day(ctx.db_url, ctx.version, filters, ctx.tz)
 total = int(per_day["searches"].sum())
 cols = st.columns(3)
 cols[0].metric(f"Searches in {label}", f"{total:,}")
@@ -130,7 +122,7 @@ event = st.plotly_chart(
 )
 clicked = figures.selected_day(event, per_day)
 if clicked is not None:
-    st.switch_page("pages/day.py", query_params=ctx.query(**{P_DATE: clicked.isoformat()}))
+    ctx.switch_to(routes.DAY, **{P_DATE: clicked.isoformat()})
 if marks:
     st.caption(f"Red triangles mark days with open alerts ({sum(marks.values()):,}): see Alerts.")
 st.caption("Click a day to see its searches, grouped by user, or pick a date:")
@@ -140,27 +132,27 @@ chosen = pick.date_input(
     "Open a day", value=min(max(ctx.today, first), last), format="YYYY-MM-DD", key="open_day"
 )
 if go.button("Open day", icon=":material/today:") and chosen:
-    st.switch_page("pages/day.py", query_params=ctx.query(**{P_DATE: chosen.isoformat()}))
+    ctx.switch_to(routes.DAY, **{P_DATE: chosen.isoformat()})
 
 down = st.columns([1, 1, 4])
 csv_name = export.file_name("searches-per-day", first, last)
 json_name = export.file_name("searches-per-day", first, last, suffix="json")
-chrome.audited_download(
+widgets.audited_download(
     ctx,
     "Per day (CSV)",
     lambda: (export.per_day_csv(per_day).encode("utf-8"), len(per_day)),
-    action="export_csv",
+    action=AuditAction.EXPORT_CSV,
     target=raw,
     filters=filters,
     file_name=csv_name,
     mime="text/csv",
     where=down[0],
 )
-chrome.audited_download(
+widgets.audited_download(
     ctx,
     "Per day (JSON)",
     lambda: (export.per_day_json(per_day).encode("utf-8"), len(per_day)),
-    action="export_json",
+    action=AuditAction.EXPORT_JSON,
     target=raw,
     filters=filters,
     file_name=json_name,

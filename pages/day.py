@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from dashboard import cached, chrome, export
+from dashboard import cached, context, export, routes, widgets
 from dashboard.filters import P_DATE, P_EMAIL, parse_day
 from dashboard.formatting import literal, plural
 
@@ -16,8 +16,8 @@ from dashboard.formatting import literal, plural
 MAX_EXPANDERS = 40
 PER_USER = 200
 
-ctx = chrome.page_start("Day")
-day = chrome.page_param(P_DATE, parse_day, f"expected YYYY-MM-DD such as {ctx.today}.")
+ctx = context.page_context()
+day = context.page_param(P_DATE, parse_day, f"expected YYYY-MM-DD such as {ctx.today}.")
 if day is None:
     day = ctx.today
     st.query_params[P_DATE] = day.isoformat()
@@ -34,10 +34,10 @@ nav[0].button(f"← {before:%a %d %b}", on_click=_go, args=(before.isoformat(),)
 nav[1].button(f"{after:%a %d %b} →", on_click=_go, args=(after.isoformat(),))
 
 filters = ctx.filters.for_days(day, day)
-chrome.record_view(ctx, "view_day", target=day.isoformat(), filters=filters)
-counts = cached.user_counts(ctx.url, ctx.version, filters, ctx.tz)
+widgets.record_view(ctx, target=day.isoformat(), filters=filters)
+counts = cached.user_counts(ctx.db_url, ctx.version, filters, ctx.tz)
 total = int(counts["searches"].sum())
-hours = cached.hour_weekday_counts(ctx.url, ctx.version, filters, ctx.tz)
+hours = cached.hour_weekday_counts(ctx.db_url, ctx.version, filters, ctx.tz)
 by_hour = hours.groupby("hour")["searches"].sum()
 cols = st.columns(3)
 cols[0].metric("Searches", f"{total:,}")
@@ -57,8 +57,8 @@ if not total:
     st.info("No searches on this day with the current filters.")
     st.stop()
 
-rows = cached.searches_by_user(ctx.url, ctx.version, filters, ctx.tz, PER_USER)
-columns = chrome.search_columns("HH:mm:ss Z")
+rows = cached.searches_by_user(ctx.db_url, ctx.version, filters, ctx.tz, PER_USER)
+columns = widgets.search_columns("HH:mm:ss Z")
 shown_users = counts.head(MAX_EXPANDERS)
 for email, searches in zip(shown_users["email"], shown_users["searches"], strict=True):
     label = f"{literal(str(email))} — {plural(int(searches), 'search')}"
@@ -67,11 +67,8 @@ for email, searches in zip(shown_users["email"], shown_users["searches"], strict
         st.dataframe(mine, hide_index=True, width="stretch", column_config=columns)
         if searches > len(mine):
             st.caption(f"The newest {len(mine):,} of {int(searches):,} are shown here.")
-        st.page_link(
-            "pages/user.py",
-            label="All of this user's searches",
-            icon=":material/person:",
-            query_params=ctx.query(**{P_EMAIL: str(email)}),
+        routes.page_link(
+            routes.USER, ctx.query(**{P_EMAIL: str(email)}), "All of this user's searches"
         )
 
 
@@ -83,7 +80,7 @@ if len(counts) > MAX_EXPANDERS:
         "narrow the filters, or download the whole day below."
     )
     st.dataframe(
-        rest.assign(history=[ctx.link("user", **{P_EMAIL: str(e)}) for e in rest["email"]]),
+        rest.assign(history=[ctx.link(routes.USER, **{P_EMAIL: str(e)}) for e in rest["email"]]),
         hide_index=True,
         width="stretch",
         column_config={
@@ -94,7 +91,7 @@ if len(counts) > MAX_EXPANDERS:
     )
 
 
-chrome.download_searches(
+widgets.download_searches(
     ctx,
     filters,
     f"Download all {plural(total, 'search')} of {day} (CSV)",

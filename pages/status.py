@@ -8,9 +8,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import audit, cached, chrome, forwarding_view
+from dashboard import audit, cached, context, forwarding_view, widgets
+from dashboard.auth import current_visitor
 from dashboard.formatting import escape_markdown, format_age, format_bytes, format_time, time_metric
 from dashboard.notices import INGEST_COMMAND
+from db.audit import AuditAction
 from db.engine import DatabaseSetupError
 from ingest.lock import AlreadyRunning, cycle_lock
 from ingest.status import RUN_FIELDS
@@ -18,9 +20,9 @@ from ingest.store import Store
 
 CONFIRM_KEY = "confirm_reset_cursor"
 
-ctx = chrome.page_start("Ingest status")
-chrome.record_view(ctx, "view_status")
-status = cached.ingest_status(ctx.url, ctx.version)
+ctx = context.page_context()
+widgets.record_view(ctx)
+status = cached.ingest_status(ctx.db_url, ctx.version)
 now = datetime.now(UTC)
 
 
@@ -160,7 +162,7 @@ else:
         },
     )
 
-is_admin = chrome.visitor(ctx.settings).is_admin
+is_admin = current_visitor(ctx.settings).is_admin
 forwarding_view.show(ctx.engine, ctx.tz, admin=is_admin)
 if not is_admin:
     st.caption("Parked messages, rejected records and the cursor reset are for administrators.")
@@ -201,7 +203,7 @@ confirmed = st.checkbox(
 
 def _reset() -> None:
     # The role is checked again here, when the reset runs, not only when drawing the button.
-    admin = audit.require_admin(ctx.url, "reset_cursor", target="cursor")
+    admin = audit.require_admin(ctx.db_url, AuditAction.RESET_CURSOR, target="cursor")
     if admin is None:
         st.error("Only administrators can reset the cursor.", icon=":material/lock:")
         return
@@ -210,10 +212,10 @@ def _reset() -> None:
             Store(ctx.engine).reset_cursor()
     except (AlreadyRunning, DatabaseSetupError) as exc:
         st.session_state["reset_result"] = ("error", str(exc))
-        audit.record_action(ctx.url, admin, "reset_cursor", f"refused: {exc}")
+        audit.record_action(ctx.db_url, admin, AuditAction.RESET_CURSOR, f"refused: {exc}")
     else:
         st.session_state["reset_result"] = ("ok", "Cursor reset: the next run backfills.")
-        audit.record_action(ctx.url, admin, "reset_cursor", "cursor reset")
+        audit.record_action(ctx.db_url, admin, AuditAction.RESET_CURSOR, "cursor reset")
     st.session_state[CONFIRM_KEY] = False
 
 

@@ -6,12 +6,14 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from dashboard import alerts_view, cached, chrome, export
+from dashboard import alerts_view, cached, context, export, routes, widgets
+from dashboard.filters import P_EMAIL
 from dashboard.formatting import plural, time_metric
+from db.audit import AuditAction
 
-ctx = chrome.page_start("Searches by user")
-chrome.record_view(ctx, "view_summary", filters=ctx.filters)
-activity = cached.activity(ctx.url, ctx.version, ctx.filters, ctx.tz, hours=False)
+ctx = context.page_context()
+widgets.record_view(ctx, filters=ctx.filters)
+activity = cached.activity(ctx.db_url, ctx.version, ctx.filters, ctx.tz, hours=False)
 summary, per_day = activity.summary, activity.per_day
 open_alerts = alerts_view.open_counts(ctx.engine, ctx.filters)
 
@@ -52,7 +54,7 @@ st.caption(
 
 table = alerts_view.with_open_alerts(summary, open_alerts).assign(
     reason_share=summary["reason_share"] * 100,
-    history=[ctx.link("user", email=email) for email in summary["email"]],
+    history=[ctx.link(routes.USER, **{P_EMAIL: email}) for email in summary["email"]],
 )
 event = st.dataframe(
     table,
@@ -82,7 +84,7 @@ event = st.dataframe(
 )
 if event.selection.rows:
     chosen = summary.iloc[event.selection.rows[0]]["email"]
-    st.switch_page("pages/user.py", query_params=ctx.query(email=str(chosen)))
+    ctx.switch_to(routes.USER, **{P_EMAIL: str(chosen)})
 
 download = summary.rename(
     columns={
@@ -93,11 +95,11 @@ download = summary.rename(
 )
 download["share_with_reason"] = download["share_with_reason"].round(4)
 download_name = export.file_name("searches-by-user", ctx.filters.start, ctx.filters.end)
-chrome.audited_download(
+widgets.audited_download(
     ctx,
     "Download this table (CSV)",
     lambda: (export.to_csv(download).encode("utf-8"), len(download)),
-    action="export_csv",
+    action=AuditAction.EXPORT_CSV,
     target="summary by user",
     filters=ctx.filters,
     file_name=download_name,

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import audit, chrome, tokens_view
+from dashboard import audit, context, tokens_view, widgets
 from dashboard.formatting import escape_markdown
 from db.api_tokens import ROLES, TokenError
+from db.audit import AuditAction
 
 NEW_TOKEN_KEY = "_new_api_token"
 CONFIRM_KEY = "confirm_revoke_token"
 
-ctx = chrome.page_start("API tokens")
-if audit.require_admin(ctx.url, "view_tokens", target="tokens") is None:
+ctx = context.page_context()
+if audit.require_admin(ctx.db_url, AuditAction.VIEW_TOKENS, target="tokens") is None:
     st.warning("This page is for administrators only.", icon=":material/lock:")
     st.stop()
-chrome.record_view(ctx, "view_tokens")
+widgets.record_view(ctx)
 
 st.caption(
     "Bearer tokens for the machine API (`/api/v1/…`). Only a hash of each token is stored: "
@@ -62,7 +63,7 @@ def _create() -> None:
     days = int(state.get("token_expires") or 0)
     try:
         token = tokens_view.create(
-            ctx.url, ctx.engine, state.get("token_name", ""), state["token_role"], days or None
+            ctx.db_url, ctx.engine, state.get("token_name", ""), state["token_role"], days or None
         )
     except (PermissionError, TokenError) as exc:
         state["token_result"] = ("error", str(exc))
@@ -75,7 +76,7 @@ def _revoke() -> None:
     state = st.session_state
     name = state.get("token_revoke_name") or ""
     try:
-        tokens_view.revoke(ctx.url, ctx.engine, name)
+        tokens_view.revoke(ctx.db_url, ctx.engine, name)
     except (PermissionError, TokenError) as exc:
         state["token_result"] = ("error", str(exc))
     else:

@@ -7,16 +7,16 @@ import math
 
 import streamlit as st
 
-from dashboard import alerts_view, cached, chrome, export, figures
+from dashboard import alerts_view, cached, context, export, figures, widgets
 from dashboard.filters import NO_SUCH_USER, P_EMAIL, parse_email
 from dashboard.formatting import format_time, literal, plural
 
 PAGE_ROWS = 100
 
-ctx = chrome.page_start("User history")
-users = cached.filter_options(ctx.url, ctx.version).users
+ctx = context.page_context()
+users = cached.filter_options(ctx.db_url, ctx.version).users
 known = frozenset(users)
-email = chrome.page_param(P_EMAIL, lambda raw: parse_email(raw, known), f"{NO_SUCH_USER}.")
+email = context.page_param(P_EMAIL, lambda raw: parse_email(raw, known), f"{NO_SUCH_USER}.")
 
 if email is None:
     if not users:
@@ -30,11 +30,11 @@ if email is None:
 
 assert email is not None
 filters = ctx.filters.for_user(email)
-chrome.record_view(ctx, "view_user", target=email, filters=filters)
+widgets.record_view(ctx, target=email, filters=filters)
 st.subheader(literal(email) if email else "(an empty address, as the archive stored it)")
 if ctx.filters.users and email not in ctx.filters.users:
     st.caption("The sidebar's user filter does not apply on this page.")
-activity = cached.activity(ctx.url, ctx.version, filters, ctx.tz)
+activity = cached.activity(ctx.db_url, ctx.version, filters, ctx.tz)
 summary = activity.summary
 if summary.empty:
     st.info(
@@ -78,7 +78,7 @@ st.markdown(f"**Searches** · {plural(total, 'search')}, newest first")
 list_key = hashlib.sha256(repr(filters).encode()).hexdigest()[:12]
 page_number = st.pagination(pages, key=f"user_list_{list_key}") if pages > 1 else 1
 offset = (page_number - 1) * PAGE_ROWS
-rows = cached.search_page(ctx.url, ctx.version, filters, ctx.tz, PAGE_ROWS, offset, total)
+rows = cached.search_page(ctx.db_url, ctx.version, filters, ctx.tz, PAGE_ROWS, offset, total)
 st.caption(
     f"Rows {offset + 1:,}–{offset + len(rows):,} of {total:,} · to search the whole list, "
     "use “Search text contains” in the sidebar (the table's own search sees this page only)."
@@ -88,11 +88,11 @@ st.dataframe(
     hide_index=True,
     height=560,
     width="stretch",
-    column_config=chrome.search_columns("YYYY-MM-DD HH:mm:ss Z"),
+    column_config=widgets.search_columns("YYYY-MM-DD HH:mm:ss Z"),
 )
 
 
-chrome.download_searches(
+widgets.download_searches(
     ctx,
     filters,
     f"Download all {plural(total, 'search')} (CSV)",

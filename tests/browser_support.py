@@ -19,6 +19,7 @@ from pathlib import Path
 
 from playwright.sync_api import Locator, Page
 
+from dashboard.routes import ROUTES
 from tests.conftest import PROJECT_ROOT, subprocess_env
 from tests.runtime import runtime_python
 
@@ -32,17 +33,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1400, "height": 1000}
-NAV_TITLES = [
-    "Summary by user",
-    "User history",
-    "Calendar",
-    "Day",
-    "Alerts",
-    "Ingest status",
-    "Audit trail",
-    "API tokens",
-]
-ADMIN_ONLY_TITLES = ("Audit trail", "API tokens")
+NAV_TITLES = [route.title for route in ROUTES]
+ADMIN_ONLY_TITLES = tuple(route.title for route in ROUTES if route.admin_only)
 
 # glide-data-grid geometry as Streamlit configures it: a 35 px header, 35 px rows, and the
 # row-selection checkboxes in a narrow first column.
@@ -52,7 +44,7 @@ GRID_CHECKBOX_X = 16
 
 APP = '[data-testid="stApp"]'
 MENU_LINK = '[data-testid="stSidebar"] [data-testid="stPageLink-NavLink"]'
-"""The dashboard's own menu (`dashboard.chrome.menu`): page links at the top of the sidebar."""
+"""The dashboard's own menu (`dashboard.sidebar.menu`): page links at the top of the sidebar."""
 LEGACY_MENU = '[data-testid="stSidebarNav"]'
 """Streamlit's own menu, which the dashboard keeps off (`client.showSidebarNavigation`)."""
 ANY_MENU = f"{LEGACY_MENU}, {MENU_LINK}"

@@ -465,10 +465,10 @@ def shows_no_data(at: AppTest) -> None:
 def test_the_sign_in_gate_covers_every_page_route() -> None:
     """A page added to `pages/` needs its route in ROUTES, or a deep link to it before
     sign-in would show Streamlit's "page not found" instead of the sign-in page."""
-    from dashboard.app import ROUTES
+    from dashboard.routes import ROUTES
 
-    page_files = {path.stem for path in (PROJECT / "pages").glob("*.py")}
-    assert page_files == {"summary", *(route for route in ROUTES if route)}
+    page_files = {f"pages/{path.name}" for path in (PROJECT / "pages").glob("*.py")}
+    assert page_files == {route.file for route in ROUTES}
 
 
 def test_before_sign_in_there_is_only_a_sign_in_button(dashboard_db: Engine) -> None:
@@ -630,3 +630,42 @@ def test_a_failed_audit_write_is_one_warning_and_the_page_still_shows(
         "This was not recorded in the audit trail: the database refused the write "
         "(the dashboard's log says why)."
     ]
+
+
+def test_every_audit_action_is_in_the_readmes_audit_table() -> None:
+    """The README's table of audit actions names every action the code records, and no
+    other: `AuditAction` is the one list."""
+    from db.audit import AuditAction
+
+    readme = (PROJECT / "README.md").read_text("utf-8")
+    section = readme.split("### The audit trail", 1)[1].split("\n#", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    documented = {name for row in rows for name in re.findall(r"`(\w+)`", row.split("|")[1])}
+    assert documented == {action.value for action in AuditAction}
+
+
+def test_a_secrets_file_that_cannot_be_read_is_named_in_one_line(tmp_path: Path) -> None:
+    """Checked before Streamlit builds its server (`streamlit_app.py`): not UTF-8, or not
+    readable (a folder named secrets.toml here), stops the start; a missing file, or one
+    that reads but is not valid TOML (the dashboard shows that one), does not."""
+    from dashboard.secrets_check import unreadable_secrets
+
+    good, bad, folder = tmp_path / "good.toml", tmp_path / "bad.toml", tmp_path / "dir.toml"
+    good.write_text('[auth]\nclient_id = "x"\n', "utf-8")
+    bad.write_bytes(b'client_secret = "\xff"\n')
+    folder.mkdir()
+    assert unreadable_secrets([good, tmp_path / "missing.toml"]) is None
+    (tmp_path / "syntax.toml").write_text('client_secret = "unclosed\n', "utf-8")
+    assert unreadable_secrets([tmp_path / "syntax.toml"]) is None
+    problem = unreadable_secrets([good, bad])
+    assert problem is not None and "\n" not in problem
+    assert problem.startswith(f"Cannot read the secrets file {bad}: it is not UTF-8 text")
+    assert "\\xff" not in problem and "client_secret" not in problem
+    assert unreadable_secrets([folder]) == (
+        f"Cannot read the secrets file {folder}: Is a directory. Make it a UTF-8 TOML file "
+        "readable by the dashboard's user (see the README's \"Sign-in and roles\"), or "
+        "remove it to run without sign-in, then start the dashboard again."
+    )
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "x.toml").write_bytes(b"\xfe")
+    assert "sub/x.toml" in (unreadable_secrets([tmp_path / "sub"]) or "")

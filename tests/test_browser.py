@@ -286,7 +286,7 @@ def test_a_deep_link_as_the_first_request_to_a_new_server_shows_the_page_and_ful
     new_server: str, page: Page
 ) -> None:
     """On a new server Streamlit's legacy `pages/` mode runs `pages/user.py` alone, without
-    the menu, until some run has called `st.navigation` (see `dashboard/app.py`)."""
+    the menu, until some run has called `st.navigation` (see `dashboard/legacy.py`)."""
     page.goto(f"{new_server}/user?email={MALLORY}")
     page.locator(f"{MAIN} h1", has_text="User history").wait_for(timeout=60_000)
     settle(page, timeout=60_000)

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from config.settings import POLL_SECONDS_RANGE, load_settings
-from dashboard import audit, chrome, export, figures
+from dashboard import audit, export, figures
+from dashboard.context import Context
 from dashboard.filters import (
     default_filters,
     filter_part,
@@ -26,6 +27,7 @@ from dashboard.filters import (
 )
 from dashboard.formatting import escape_markdown, format_age, format_bytes, literal, plural
 from dashboard.notices import data_warnings, describe_filters, is_loopback_url
+from dashboard.routes import USER
 from db.queries import IngestHealth, SearchFilters
 
 TODAY = date(2026, 3, 31)
@@ -171,16 +173,16 @@ def test_parse_email_names_a_stored_address_or_nothing(raw: str, expected: str |
 @pytest.mark.parametrize("stored", HOSTILE_ADDRESSES)
 def test_every_stored_address_round_trips_through_its_user_link(stored: str) -> None:
     """The summary's link for any stored address opens that very address (issue 8 § 6)."""
-    context = chrome.Context(
+    context = Context(
         settings=load_settings({}),
-        url="sqlite://",
+        db_url="sqlite://",
         version="1",
         tz="UTC",
         today=TODAY,
         filters=default_filters(TODAY),
         health=IngestHealth(False, None, None, None, None),
     )
-    link = context.link("user", email=stored)
+    link = context.link(USER, email=stored)
     path, _, query = link.partition("?")
     params = parse_qs(query, keep_blank_values=True)  # as Streamlit reads a URL
     assert path == "user" and params["email"] == [stored]

@@ -1,0 +1,165 @@
+"""One rerun's view of settings, data and filters, shared by the frame and the page.
+
+`dashboard.frame` builds the `Context` once per rerun (settings, database, the data
+version that keys every cache, and the sidebar filters, kept in the URL so a copied link
+reproduces the view) before it runs the page; a page's first line, `page_context()`, reads
+it back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+import streamlit as st
+from sqlalchemy import Engine
+
+from config.settings import ConfigError, Settings, load_settings
+from dashboard import cached, legacy, routes
+from dashboard.filters import FILTER_KEYS, filters_to_query, shown
+from dashboard.formatting import escape_markdown
+from dashboard.routes import Route
+from dashboard.sidebar import sidebar_filters
+from db.engine import DatabaseSetupError
+from db.queries import IngestHealth, SearchFilters
+
+T = TypeVar("T")
+CONTEXT_KEY = "_dashboard_context"
+
+
+@dataclass(frozen=True)
+class Context:
+    """One rerun's view of settings, data and filters, shared by the frame and the page."""
+
+    settings: Settings
+    db_url: str
+    """The database's URL (`Settings.effective_database_url`), which keys the caches."""
+    version: str
+    tz: str
+    today: date
+    filters: SearchFilters
+    health: IngestHealth
+    page: str = ""
+    problems: tuple[str, ...] = ()
+
+    @property
+    def engine(self) -> Engine:
+        return cached.engine(self.db_url)
+
+    @property
+    def route(self) -> Route:
+        return routes.route_for(self.page)
+
+    def query(self, **extra: str) -> dict[str, str | list[str]]:
+        """The current filters as query parameters, plus a page's own (`email=…`)."""
+        return {**filters_to_query(self.filters), **extra}
+
+    def link(self, route: Route, **extra: str) -> str:
+        """A relative link to `route` with the current filters: `user?email=…&from=…`."""
+        return routes.link(route, self.query(**extra))
+
+    def switch_to(self, route: Route, **extra: str) -> None:
+        """Open `route` with the current filters and `extra` (stops this run)."""
+        routes.switch_to(route, self.query(**extra))
+
+
+def settings_or_stop() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        st.error(f"Configuration error: {escape_markdown(str(exc))}", icon=":material/error:")
+        st.stop()
+
+
+def engine_or_stop(db_url: str) -> Engine:
+    try:
+        return cached.engine(db_url)
+    except DatabaseSetupError as exc:
+        st.error(f"Cannot open the database: {escape_markdown(str(exc))}", icon=":material/error:")
+        st.stop()
+
+
+def today_in(tz: str) -> date:
+    return datetime.now(ZoneInfo(tz)).date()
+
+
+def build_context(settings: Settings, page: str = "") -> Context:
+    """Everything a page needs for this rerun; renders the sidebar filters.
+
+    `page` is the page's url_path: it decides which query parameters belong in the URL
+    and how the sidebar applies (dates come from the calendar and day pages themselves).
+    """
+    db_url = settings.effective_database_url
+    engine_or_stop(db_url)
+    version = cached.data_version(db_url)
+    tz = settings.display_tz
+    today = today_in(tz)
+    options = cached.filter_options(db_url, version)
+    route = routes.route_for(page)
+    _drop_foreign_params(route)
+    filters, problems = sidebar_filters(options, today, route)
+    context = Context(
+        settings=settings,
+        db_url=db_url,
+        version=version,
+        tz=tz,
+        today=today,
+        filters=filters,
+        health=cached.ingest_health(db_url, version),
+        page=page,
+        problems=tuple(problems),
+    )
+    st.session_state[CONTEXT_KEY] = context
+    return context
+
+
+def page_context() -> Context:
+    """A page's first line: the context the frame built for this rerun.
+
+    On a fresh server Streamlit's legacy `pages/` mode may run the page on its own, with
+    no frame around it: the page then hands over to the registered navigation and this
+    run stops (see `dashboard.legacy`)."""
+    legacy.hand_over_if_alone()
+    context = st.session_state.get(CONTEXT_KEY)
+    if context is None:  # run without the frame (a test running a page file directly)
+        context = build_context(settings_or_stop())
+    return context
+
+
+def _drop_foreign_params(route: Route) -> None:
+    """Remove another page's parameters (`date` on the calendar after the back button)."""
+    allowed = set(FILTER_KEYS) | set(route.params)
+    for key in list(st.query_params):
+        if key not in allowed:
+            del st.query_params[key]
+
+
+def page_param(name: str, parse: Callable[[str], T | None], expected: str) -> T | None:
+    """A page's own URL parameter (`email`, `month`, `date`), validated and remembered.
+
+    A bad value gets a one-line warning and is dropped from the URL. A missing one falls
+    back to what this session last showed on the page (opening it from the menu, or going
+    back to it, shows the same thing), written back to the URL so a copied link matches.
+    """
+    remembered = f"_last_{name}"
+    raw = st.query_params.get(name)
+    if raw is not None:
+        value = parse(raw)
+        if value is not None:
+            st.session_state[remembered] = raw
+            return value
+        page_problem(f"Ignored {name}={shown(raw)}: {expected}")
+        del st.query_params[name]
+    raw = st.session_state.get(remembered)
+    if raw is None:
+        return None
+    st.query_params[name] = raw
+    return parse(raw)
+
+
+def page_problem(message: str) -> None:
+    """A one-line warning about a page parameter (plain text, shown literally)."""
+    st.warning(escape_markdown(message), icon=":material/link_off:")
