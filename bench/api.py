@@ -40,7 +40,7 @@ from sqlalchemy import desc, func, select  # noqa: E402
 from db.api_tokens import create_token  # noqa: E402
 from db.engine import open_database  # noqa: E402
 from db.models import SearchLog  # noqa: E402
-from tests.browser_support import serve_dashboard, stop_dashboard  # noqa: E402
+from tests.support.browser import serve_dashboard, stop_dashboard
 
 
 @dataclass

@@ -28,7 +28,7 @@ sys.path.insert(0, str(PROJECT_ROOT))
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from bench.dashboard import Probe, probe_database, size_label  # noqa: E402
-from tests.browser_support import (  # noqa: E402
+from tests.support.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     VIEWPORT,

@@ -36,7 +36,7 @@ from db.models import ROLLUP_USER_DAY_TOTAL, Alert, SearchLog  # noqa: E402
 from ingest.detect.config import DetectionConfig  # noqa: E402
 from ingest.detect.runner import detect  # noqa: E402
 from ingest.simulator.incidents import LabelledTenant, labelled_tenant  # noqa: E402
-from tests.detect_support import load_records  # noqa: E402
+from tests.support.detections import load_records
 
 TUNING_SEEDS = (1, 2, 3)
 HELD_OUT_SEEDS = (11, 12, 13)

@@ -40,7 +40,7 @@ sys.path.insert(0, str(PROJECT_ROOT))
 
 from bench.ingest_scenarios import child_env  # noqa: E402
 from ingest.simulator import SimConfig, Simulator  # noqa: E402
-from tests.helpers import expected_records, runs, stored_records  # noqa: E402
+from tests.support.truth import expected_records, runs, stored_records
 
 
 @contextmanager

@@ -55,17 +55,17 @@ from ingest.simulator import SimConfig, Simulator  # noqa: E402
 from ingest.simulator.store import is_valid_record  # noqa: E402
 from ingest.status import collect_status  # noqa: E402
 from ingest.store import Store  # noqa: E402
-from tests.helpers import (  # noqa: E402
+from tests.support.backends import fresh_postgres_database
+from tests.support.runtime import runtime_python
+from tests.support.truth import (
     canonical,
     difference,
     expected_records,
-    fresh_postgres_database,
     runs,
     stored_records,
     stored_rejects,
     wait_until,
 )
-from tests.runtime import runtime_python  # noqa: E402
 
 SIM_ID = "sim-client-id"
 SIM_SECRET = "sim-client-secret"

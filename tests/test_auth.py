@@ -25,9 +25,9 @@ from dashboard.notices import SignInSetup, sign_in_setup
 from db import audit as trail
 from db.engine import open_database
 from ingest.store import Store
-from tests.runtime import runtime_python
-from tests.test_pages import APP, deferred_files, metrics, plain, texts
-from tests.test_queries import KNOWN, store_records
+from tests.support.apptest import APP, deferred_files, metrics, plain, texts
+from tests.support.builders import KNOWN, store_records
+from tests.support.runtime import runtime_python
 
 PROJECT = Path(__file__).resolve().parent.parent
 ROLES = {"ADMIN_EMAILS": "boss@example.com", "VIEWER_EMAILS": "@example.com, guest@partner.example"}

@@ -28,7 +28,7 @@ from oidc_provider_mock import run_server_in_thread
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from ingest.simulator import SimConfig, Simulator
-from tests.browser_support import (
+from tests.support.browser import (
     ANY_MENU,
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -47,7 +47,8 @@ from tests.browser_support import (
     subheadings,
     wait_healthy,
 )
-from tests.conftest import PROJECT_ROOT, fixed_clock, make_settings, run_ingest_once, settled_now
+from tests.support.harness import fixed_clock, make_settings, run_ingest_once, settled_now
+from tests.support.runtime import PROJECT_ROOT
 
 if not CHROMIUM.exists():
     pytest.skip(

@@ -28,9 +28,9 @@ from ingest.detect.config import DetectionConfig
 from ingest.detect.runner import detect
 from ingest.simulator import SimConfig, Simulator
 from ingest.simulator.incidents import labelled_tenant
-from tests.conftest import SIM_ID, SIM_SECRET, run_cli
-from tests.detect_support import load_records
-from tests.helpers import fresh_postgres_database
+from tests.support.backends import fresh_postgres_database
+from tests.support.detections import load_records
+from tests.support.harness import SIM_ID, SIM_SECRET, run_cli
 
 
 def found(engine: Engine) -> set[tuple[str, str, date]]:

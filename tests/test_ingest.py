@@ -15,7 +15,7 @@ from db.engine import open_database
 from ingest.client import MimecastClient
 from ingest.poller import CycleFailed, Poller
 from ingest.store import Store
-from tests.conftest import (
+from tests.support.harness import (
     SIM_ID,
     SIM_SECRET,
     fixed_clock,
@@ -23,7 +23,7 @@ from tests.conftest import (
     run_ingest_once,
     settled_now,
 )
-from tests.helpers import (
+from tests.support.truth import (
     difference,
     expected_records,
     row_count,
