@@ -5,7 +5,7 @@ reach by URL, and what the audit trail records of it. Then dashboards whose sign
 configuration is broken: each one shows the problem at every address, and nothing else.
 
 The dashboards run from the runtime virtualenv (`requirements.txt` alone, see
-`tests.runtime`): a package sign-in needs that only the dev set installs fails here.
+`tests.support.runtime`): a package sign-in needs that only the dev set installs fails here.
 
 The provider's authorization page lets the test choose who signs in: the subject typed
 there becomes the `email` claim of the identity token.

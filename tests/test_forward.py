@@ -412,7 +412,7 @@ def test_postgres_never_forwards_past_a_transaction_still_in_flight(tmp_path: Pa
     server = os.environ.get("TEST_DATABASE_URL")
     if not server:
         pytest.skip("no PostgreSQL server: set TEST_DATABASE_URL")
-    from tests.helpers import fresh_postgres_database
+    from tests.support.backends import fresh_postgres_database
 
     url = fresh_postgres_database(server, "t_forward_horizon")
     engine = open_database(url)
