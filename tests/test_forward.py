@@ -501,7 +501,8 @@ def test_alert_webhooks_post_one_signed_message_per_alert(ca: ReceiverCA):
     from ingest.forward.messages import Message
     from ingest.forward.notify import verify
     from ingest.forward.transports import Outgoing, open_transport
-    from tests.test_forward_formats import SLACK_SCHEMA, alert
+    from tests.support.chat_schemas import SLACK_SCHEMA
+    from tests.support.forwarding import alert
 
     alerts = [alert(id="a-1"), alert(id="a-2", summary="<!here> second")]
     with HttpsReceiver(ca) as receiver:
