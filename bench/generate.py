@@ -35,11 +35,7 @@ from bench.synthetic import CHUNK_ROWS, COLUMNS, Events, Tenant, build_tenant, d
 from db import rollups
 from db.engine import open_database
 from db.models import SearchLog
-from ingest.store import (
-    PageCounts,
-    Store,
-    rebuild_filter_values,
-)
+from ingest.store import PageCounts, Store, rebuild_filter_values
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,7 @@ import numpy as np
 
 from db.queries import SYSTEM_SENDER
 from ingest.simulator import texts
-from ingest.store import (
-    EVENT_COLUMNS,
-)
+from ingest.store import EVENT_COLUMNS
 
 DAY = 86_400
 CHUNK_ROWS = 200_000

@@ -15,11 +15,7 @@ from ingest.simulator import SimConfig, Simulator
 from tests.support.scenarios.children import Ingest, state
 from tests.support.scenarios.outcome import Outcome
 from tests.support.scenarios.truth import EventFeed, tally
-from tests.support.truth import (
-    runs,
-    stored_records,
-    wait_until,
-)
+from tests.support.truth import runs, stored_records, wait_until
 
 # --- completeness: searches days late, pages that shift ----------------------------------
 

@@ -17,10 +17,7 @@ from ingest.simulator import SimConfig, Simulator
 from tests.support.scenarios.children import Child, Ingest, rss_bytes, state
 from tests.support.scenarios.outcome import MB, Outcome
 from tests.support.scenarios.truth import EventFeed, tally
-from tests.support.truth import (
-    runs,
-    wait_until,
-)
+from tests.support.truth import runs, wait_until
 
 # --- SIGKILL ------------------------------------------------------------------------------
 
