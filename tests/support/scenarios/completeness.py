@@ -13,8 +13,8 @@ from sqlalchemy import create_engine
 from ingest.client import format_api_time
 from ingest.simulator import SimConfig, Simulator
 from tests.support.scenarios.children import Ingest, state
+from tests.support.scenarios.counting import EventFeed, tally
 from tests.support.scenarios.outcome import Outcome
-from tests.support.scenarios.truth import EventFeed, tally
 from tests.support.truth import runs, stored_records, wait_until
 
 # --- completeness: searches days late, pages that shift ----------------------------------

@@ -15,8 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ingest.simulator import SimConfig, Simulator
 from tests.support.scenarios.children import Child, Ingest, rss_bytes, state
+from tests.support.scenarios.counting import EventFeed, tally
 from tests.support.scenarios.outcome import MB, Outcome
-from tests.support.scenarios.truth import EventFeed, tally
 from tests.support.truth import runs, wait_until
 
 # --- SIGKILL ------------------------------------------------------------------------------

@@ -18,8 +18,8 @@ from ingest.simulator import SimConfig, Simulator
 from ingest.store import Store
 from tests.support.harness import SIM_ID, SIM_SECRET
 from tests.support.scenarios.children import Ingest, sqlite_files
+from tests.support.scenarios.counting import tally
 from tests.support.scenarios.outcome import SETTLE_SECONDS, Outcome
-from tests.support.scenarios.truth import tally
 from tests.support.truth import canonical, runs
 
 # --- secrets ------------------------------------------------------------------------------

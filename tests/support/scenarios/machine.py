@@ -30,8 +30,8 @@ from tests.support.scenarios.children import (
     sqlite_files,
     state,
 )
+from tests.support.scenarios.counting import recent_events, tally
 from tests.support.scenarios.outcome import MB, CannotRun, Outcome
-from tests.support.scenarios.truth import recent_events, tally
 from tests.support.truth import expected_records, runs, stored_records, wait_until
 
 # --- the machine and the environment ------------------------------------------------------

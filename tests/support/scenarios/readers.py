@@ -17,8 +17,8 @@ from ingest.status import collect_status
 from tests.support.backends import fresh_postgres_database
 from tests.support.runtime import runtime_python
 from tests.support.scenarios.children import Ingest
+from tests.support.scenarios.counting import tally
 from tests.support.scenarios.outcome import Outcome
-from tests.support.scenarios.truth import tally
 
 # --- readers while the ingest writes ------------------------------------------------------
 

@@ -13,8 +13,8 @@ from ingest.client import format_api_time
 from ingest.simulator import SimConfig, Simulator
 from ingest.simulator.store import is_valid_record
 from tests.support.scenarios.children import Ingest, one_line_error, state
+from tests.support.scenarios.counting import recent_events, tally
 from tests.support.scenarios.outcome import MB, Outcome
-from tests.support.scenarios.truth import recent_events, tally
 from tests.support.truth import canonical, runs, stored_records, stored_rejects
 
 # --- broken responses ---------------------------------------------------------------------
