@@ -15,6 +15,9 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 COPY --chown=app:app . .
+# The project's own packages (api, config, dashboard, db, ingest), editable from /app so that
+# `python -m ingest` and Streamlit import the same files; its dependencies are the pins above.
+RUN pip install --no-deps -e .
 
 USER app
 VOLUME ["/data"]

@@ -10,7 +10,7 @@ and measures:
   of the endpoints for `--seconds`, counting every non-200 answer, and the server's
   resident memory (VmRSS) sampled every 5 s.
 
-    .venv/bin/python bench/api.py --url sqlite:////tmp/bench1m.db [--json out.json]
+    .venv/bin/python -m bench.api --url sqlite:////tmp/bench1m.db [--json out.json]
 
 The rate limit is lifted for the run (`API_RATE_LIMIT`), so only the server is measured.
 """
@@ -21,7 +21,6 @@ import argparse
 import json
 import random
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -31,16 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from sqlalchemy import desc, func, select
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT))
-
-from sqlalchemy import desc, func, select  # noqa: E402
-
-from db.api_tokens import create_token  # noqa: E402
-from db.engine import open_database  # noqa: E402
-from db.models import SearchLog  # noqa: E402
-from tests.browser_support import serve_dashboard, stop_dashboard  # noqa: E402
+from db.api_tokens import create_token
+from db.engine import open_database
+from db.models import SearchLog
+from tests.support.browser import serve_dashboard, stop_dashboard
 
 
 @dataclass

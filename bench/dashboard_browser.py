@@ -7,7 +7,7 @@ again with every answer cached — and reports the milliseconds from `page.goto`
 page's heading and first metric are visible ("content") and until its script run has
 finished ("settled"). Then reads the server's peak resident memory (VmHWM).
 
-    .venv/bin/python bench/dashboard_browser.py --db /tmp/bench1m.db
+    .venv/bin/python -m bench.dashboard_browser --db /tmp/bench1m.db
 """
 
 from __future__ import annotations
@@ -15,20 +15,17 @@ from __future__ import annotations
 import argparse
 import json
 import sqlite3
-import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT))
+from playwright.sync_api import sync_playwright
 
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-from bench.dashboard import Probe, probe_database, size_label  # noqa: E402
-from tests.browser_support import (  # noqa: E402
+from bench.dashboard_cases import Probe, probe_database
+from bench.dashboard_report import size_label
+from tests.support.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     VIEWPORT,

@@ -2,7 +2,7 @@
 (a real rsyslogd on loopback), the forwarder pinned to one core, catching up a backlog of
 synthetic searches (bench/generate.py) from a new destination's cursor at 0.
 
-    .venv/bin/python bench/forward.py --events 1000000 --db /tmp/forward1m.db
+    .venv/bin/python -m bench.forward --events 1000000 --db /tmp/forward1m.db
 
 Each mode runs in a fresh child process, which samples its own resident memory every
 0.2 s: "flat" means the peak stays near the start however large the backlog.
@@ -21,15 +21,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT))
+from sqlalchemy import func, select
 
-from sqlalchemy import func, select  # noqa: E402
-
-from db.engine import open_database  # noqa: E402
-from db.models import SearchLog  # noqa: E402
-from ingest.forward.config import ForwardConfig, destination_from  # noqa: E402
-from ingest.forward.runner import forward_pending  # noqa: E402
+from db.engine import open_database
+from db.models import SearchLog
+from ingest.forward.config import ForwardConfig, destination_from
+from ingest.forward.runner import forward_pending
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -87,10 +84,10 @@ def child(args: argparse.Namespace) -> None:
 
 
 def run_child(url: str, table: dict[str, Any]) -> dict[str, Any]:
+    command = [sys.executable, "-m", "bench.forward", "--child", "--url", url]
     done = subprocess.run(
-        [sys.executable, __file__, "--child", "--url", url, "--table", json.dumps(table)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [*command, "--table", json.dumps(table)], capture_output=True, text=True, check=True
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -8,8 +8,8 @@ and database rows/s (stored rows per second the ingest spent writing, from its s
 Checks the result against the simulator's ground truth, so a fast but wrong ingest does not
 get a figure.
 
-    .venv/bin/python bench/ingest_backfill.py --events 100000 [--days 30] [--markdown]
-    .venv/bin/python bench/ingest_backfill.py --url postgresql+psycopg://user@host/postgres
+    .venv/bin/python -m bench.ingest_backfill --events 100000 [--days 30] [--markdown]
+    .venv/bin/python -m bench.ingest_backfill --url postgresql+psycopg://user@host/postgres
 
 With `--url` (a PostgreSQL server) the ingest writes into a new database created on that
 server for the run and dropped after it; without it, into a new SQLite file.
@@ -35,12 +35,10 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT))
-
-from bench.ingest_scenarios import child_env  # noqa: E402
-from ingest.simulator import SimConfig, Simulator  # noqa: E402
-from tests.helpers import expected_records, runs, stored_records  # noqa: E402
+from ingest.simulator import SimConfig, Simulator
+from tests.support.backends import fresh_postgres_database
+from tests.support.scenarios import child_env
+from tests.support.truth import expected_records, runs, stored_records
 
 
 @contextmanager
@@ -51,13 +49,11 @@ def fresh_database(server_url: str | None, folder: str) -> Iterator[str]:
         yield f"sqlite:///{Path(folder) / 'bench.db'}"
         return
     name = f"ingest_bench_{os.getpid()}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = fresh_postgres_database(server_url, name)
     try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
+        admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()

@@ -1,8 +1,9 @@
 """Run the ingest loop and the dashboard together (and, with --demo, the API simulator).
 
-`scripts/demo` and `scripts/start` call this after setting up `.venv`. Ctrl-C or SIGTERM
-stops every process it started; if one of them dies, the others are stopped too and the
-exit status says so.
+`scripts/demo` and `scripts/start` call this after `scripts/setup`, which installs the
+project into `.venv` (so `config`, `ingest` and the rest import without a PYTHONPATH).
+Ctrl-C or SIGTERM stops every process it started; if one of them dies, the others are
+stopped too and the exit status says so.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT))
+from config.settings import ConfigError, load_settings
 
-from config.settings import ConfigError, load_settings  # noqa: E402
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEMO_SETTINGS = {
     "MIMECAST_CLIENT_ID": "sim-client-id",
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     processes = Processes()
     stopping = False
 

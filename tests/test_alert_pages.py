@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from other test modules)
 """The Alerts and API tokens pages, the alert marks on the summary, user history and
 calendar, and the forwarding block of `/status`, driven through `AppTest` over a real
 SQLite file: filters in the URL, exports audited, triage and token actions for
@@ -20,20 +19,20 @@ from db.engine import open_database
 from db.forwarding_status import forwarding_status, recent_dead_letters
 from db.models import Alert, ForwardCursor, ForwardDeadLetter
 from ingest.forward import status as ingest_forward_status
-from tests.test_auth import app_as, dashboard_db, events, open_as  # noqa: F401 (fixture)
-from tests.test_pages import (  # noqa: F401 (fixtures)
+from tests.support.apptest import (  # noqa: F401 (page_*: the page fixtures)
     APP,
     MARCH,
     assert_clean,
-    db_file,
     deferred_files,
-    engine,
-    known,
     metrics,
+    page_db_file,
+    page_engine,
+    page_known,
     plain,
     texts,
 )
-from tests.test_queries import KNOWN, store_records
+from tests.support.builders import KNOWN, store_records
+from tests.support.roles import app_as, events, open_as
 
 HOSTILE = '**bold** [click](http://evil.example) <b>x</b> =HYPERLINK("http://evil")'
 ADMIN = {"email": "boss@example.com"}

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.test_auth_browser)
 """The Alerts and API tokens pages in headless Chromium, signed in through a real OpenID
 Connect provider (as `tests/test_auth_browser.py`): alerts raised by `python -m ingest
 detect` over the simulator's labelled incidents, triaged by an administrator in the
@@ -21,7 +20,7 @@ from playwright.sync_api import Page
 
 from db.engine import open_database
 from ingest.simulator.incidents import labelled_tenant
-from tests.browser_support import (
+from tests.support.browser import (
     MAIN,
     free_port,
     grid_header,
@@ -32,17 +31,15 @@ from tests.browser_support import (
     stop_dashboard,
     wait_healthy,
 )
-from tests.conftest import SIM_ID, SIM_SECRET, run_cli
-from tests.detect_support import load_records
-from tests.test_auth_browser import (  # noqa: F401 (fixtures: browser, new_tab)
+from tests.support.detections import load_records
+from tests.support.harness import SIM_ID, SIM_SECRET, run_cli
+from tests.support.signin import (
     ADMIN,
     VIEWER,
     SignedDashboard,
-    browser,
     buttons,
     heading,
     main_text,
-    new_tab,
     shot,
     sign_in,
 )

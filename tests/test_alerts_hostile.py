@@ -16,8 +16,8 @@ from db.models import Alert
 from ingest.detect.config import DetectionConfig
 from ingest.detect.runner import detect
 from ingest.simulator.incidents import labelled_tenant
-from tests.detect_support import load_records
-from tests.helpers import fresh_postgres_database
+from tests.support.backends import fresh_postgres_database
+from tests.support.detections import load_records
 
 LONG = "a" * 5987 + "@corp.example"  # 6,000 characters
 

@@ -34,10 +34,10 @@ from db.models import Alert, ApiToken, AuditEvent, IngestRun, SearchLog
 from db.queries import SEARCH_COLUMNS, SearchFilters
 from db.readiness import schema_head
 from ingest.simulator import SimConfig, Simulator
-from tests.browser_support import serve_dashboard, stop_dashboard
-from tests.conftest import make_settings, run_cli, run_ingest_once
-from tests.helpers import fresh_postgres_database
-from tests.test_queries import record, store_records
+from tests.support.backends import fresh_postgres_database
+from tests.support.browser import serve_dashboard, stop_dashboard
+from tests.support.builders import record, store_records
+from tests.support.harness import make_settings, run_cli, run_ingest_once
 
 TZ = "Europe/Berlin"
 METRICS_TOKEN = "metrics-secret-for-tests"

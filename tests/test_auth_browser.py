@@ -5,7 +5,7 @@ reach by URL, and what the audit trail records of it. Then dashboards whose sign
 configuration is broken: each one shows the problem at every address, and nothing else.
 
 The dashboards run from the runtime virtualenv (`requirements.txt` alone, see
-`tests.runtime`): a package sign-in needs that only the dev set installs fails here.
+`tests.support.runtime`): a package sign-in needs that only the dev set installs fails here.
 
 The provider's authorization page lets the test choose who signs in: the subject typed
 there becomes the `email` claim of the identity token.
@@ -13,11 +13,8 @@ there becomes the `email` claim of the identity token.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import sqlite3
-import tempfile
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,19 +22,15 @@ from pathlib import Path
 
 import pytest
 from oidc_provider_mock import run_server_in_thread
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from ingest.simulator import SimConfig, Simulator
-from tests.browser_support import (
+from tests.support.browser import (
     ADMIN_ONLY_TITLES,
     ANY_MENU,
     CHROMIUM,
-    CHROMIUM_ARGS,
     MAIN,
     NAV_TITLES,
-    VIEWPORT,
     free_port,
-    full_page_screenshot,
     grid_header,
     grid_rows,
     metrics,
@@ -48,7 +41,19 @@ from tests.browser_support import (
     subheadings,
     wait_healthy,
 )
-from tests.conftest import PROJECT_ROOT, fixed_clock, make_settings, run_ingest_once, settled_now
+from tests.support.harness import fixed_clock, make_settings, run_ingest_once, settled_now
+from tests.support.signin import (
+    ADMIN,
+    STRANGER,
+    VIEWER,
+    SignedDashboard,
+    buttons,
+    heading,
+    main_text,
+    open_path,
+    shot,
+    sign_in,
+)
 
 if not CHROMIUM.exists():
     pytest.skip(
@@ -57,37 +62,6 @@ if not CHROMIUM.exists():
     )
 
 pytestmark = pytest.mark.browser
-
-SCREENSHOTS = (
-    PROJECT_ROOT / "docs" / "screenshots"
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1"
-    else Path(tempfile.gettempdir()) / "searchlog-screenshots"
-)
-ADMIN = "boss@admins.example"
-VIEWER = "ann@viewers.example"
-STRANGER = "eve@elsewhere.example"
-
-
-@dataclass(frozen=True)
-class SignedDashboard:
-    base_url: str
-    db_path: Path
-    cookie_secret: str
-    client_secret: str
-    log: Path
-
-    def busiest_user(self) -> tuple[str, int]:
-        with sqlite3.connect(self.db_path) as conn:
-            return conn.execute(
-                "SELECT email_addr, count(*) FROM search_logs WHERE email_addr != '<>' "
-                "GROUP BY email_addr ORDER BY count(*) DESC, email_addr LIMIT 1"
-            ).fetchone()
-
-    def audit(self) -> list[tuple]:
-        with sqlite3.connect(self.db_path) as conn:
-            return conn.execute(
-                "SELECT actor, role, action, target, rows FROM audit_events ORDER BY id"
-            ).fetchall()
 
 
 @pytest.fixture(scope="module")
@@ -134,73 +108,6 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignedDashbo
             yield SignedDashboard(base_url, db_path, cookie_secret, client_secret, log)
         finally:
             stop_dashboard(process)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    driver: Playwright = sync_playwright().start()
-    chromium = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-    yield chromium
-    chromium.close()
-    driver.stop()
-
-
-@pytest.fixture
-def new_tab(browser: Browser) -> Iterator:
-    """Opens a tab in a fresh browser profile (no cookies: nobody is signed in yet)."""
-    profiles = []
-
-    def open_tab() -> Page:
-        profile = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
-        profile.set_default_timeout(30_000)
-        profiles.append(profile)
-        return profile.new_page()
-
-    yield open_tab
-    for profile in profiles:
-        profile.close()
-
-
-def heading(page: Page, text: str) -> None:
-    page.locator(f"{MAIN} h1", has_text=text).wait_for()
-    settle(page)
-
-
-def sign_in(page: Page, dashboard: SignedDashboard, email: str) -> None:
-    """Sign in through the provider's authorization page, as `email`."""
-    page.goto(dashboard.base_url + "/")
-    heading(page, "Archive search logs")
-    page.get_by_role("button", name="Sign in").click()
-    try:
-        page.locator('input[name="sub"]').wait_for()
-    except Exception as exc:  # the provider's page never came: say why, from the log
-        raise AssertionError(
-            f"sign-in did not reach the provider:\n{dashboard.log.read_text()[-2000:]}"
-        ) from exc
-    page.locator('input[name="sub"]').fill(email)
-    page.get_by_role("button", name="Authorize").click()
-    page.wait_for_url(re.compile(re.escape(dashboard.base_url) + r"/?(\?.*)?$"))
-
-
-def open_path(page: Page, dashboard: SignedDashboard, path: str, title: str) -> None:
-    page.goto(dashboard.base_url + path)
-    heading(page, title)
-
-
-def buttons(page: Page) -> list[str]:
-    """The labels of the main area's buttons, without their icons' ligature names."""
-    return [
-        text.split("\n")[-1].strip() for text in page.locator(f"{MAIN} button").all_inner_texts()
-    ]
-
-
-def main_text(page: Page) -> str:
-    return page.locator(MAIN).inner_text()
-
-
-def shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    full_page_screenshot(page, SCREENSHOTS / name)
 
 
 def test_before_signing_in_every_address_shows_only_the_sign_in_button(

@@ -41,7 +41,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from ingest.records import SearchEvent, parse_record
 from ingest.simulator import SimConfig, Simulator
-from tests.browser_support import (
+from tests.support.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     MAIN,
@@ -67,8 +67,9 @@ from tests.browser_support import (
     wait_for_content,
     watch_menus,
 )
-from tests.conftest import PROJECT_ROOT, fixed_clock, make_settings, run_ingest_once, settled_now
-from tests.helpers import row_count
+from tests.support.harness import fixed_clock, make_settings, run_ingest_once, settled_now
+from tests.support.runtime import PROJECT_ROOT
+from tests.support.truth import row_count
 
 if not CHROMIUM.exists():
     pytest.skip(

@@ -13,9 +13,16 @@ from datetime import datetime, timedelta
 from db.engine import open_database
 from ingest.lock import single_writer
 from ingest.poller import utc_now_seconds
-from tests.conftest import PROJECT_ROOT, SIM_ID, SIM_SECRET, run_cli, subprocess_env
-from tests.helpers import difference, expected_records, row_count, runs, stored_records, wait_until
-from tests.runtime import runtime_python
+from tests.support.harness import SIM_ID, SIM_SECRET, run_cli
+from tests.support.runtime import PROJECT_ROOT, runtime_python, subprocess_env
+from tests.support.truth import (
+    difference,
+    expected_records,
+    row_count,
+    runs,
+    stored_records,
+    wait_until,
+)
 
 
 def sim_env(sim_url: str, db_path, **extra: str) -> dict[str, str]:

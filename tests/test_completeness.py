@@ -19,7 +19,7 @@ from ingest.poller import MAX_WINDOW_READS, CycleFailed, NothingToReconcile, Pol
 from ingest.simulator import SimConfig, Simulator
 from ingest.status import collect_status
 from ingest.store import Store
-from tests.conftest import (
+from tests.support.harness import (
     SIM_ID,
     SIM_SECRET,
     fixed_clock,
@@ -27,7 +27,7 @@ from tests.conftest import (
     run_ingest_once,
     settled_now,
 )
-from tests.helpers import canonical, difference, expected_records, runs, stored_records
+from tests.support.truth import canonical, difference, expected_records, runs, stored_records
 
 
 def poller_for(settings: Settings, now: datetime) -> Poller:

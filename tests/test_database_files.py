@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from tests.conftest import SIM_ID, SIM_SECRET, run_cli
+from tests.support.harness import SIM_ID, SIM_SECRET, run_cli
 
 
 def _env(sim_url: str, db_path) -> dict[str, str]:

@@ -13,9 +13,9 @@ import subprocess
 import urllib.request
 
 from ingest.simulator import SimConfig, Simulator
-from tests.conftest import PROJECT_ROOT, make_settings, run_ingest_once, subprocess_env
-from tests.helpers import wait_until
-from tests.runtime import runtime_python
+from tests.support.harness import make_settings, run_ingest_once
+from tests.support.runtime import PROJECT_ROOT, runtime_python, subprocess_env
+from tests.support.truth import wait_until
 
 DOCKERFILE = (PROJECT_ROOT / "Dockerfile").read_text()
 COMPOSE = (PROJECT_ROOT / "docker-compose.yml").read_text()

@@ -19,7 +19,7 @@ from db.models import Alert
 from ingest.detect.config import DetectionConfig
 from ingest.detect.runner import detect
 from ingest.simulator.incidents import FAMILIES, LabelledTenant, labelled_tenant
-from tests.detect_support import load_records
+from tests.support.detections import load_records
 
 END = date(2026, 6, 1)
 END_TIME = datetime(2026, 6, 1, tzinfo=UTC)

@@ -13,8 +13,8 @@ from db.engine import open_database
 from db.models import Alert
 from ingest.detect.config import DetectionConfig, DetectionConfigError, load_config
 from ingest.detect.runner import detect
-from tests.conftest import run_cli
-from tests.detect_support import load_records
+from tests.support.detections import load_records
+from tests.support.harness import run_cli
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -5,17 +5,15 @@ the data functions the dashboard's Alerts page will call (filters, open counts, 
 from __future__ import annotations
 
 import os
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import Engine, select
 
 from db.alerts import (
     AlertFilters,
-    NewAlert,
     TriageError,
     count_alerts,
-    evidence_url,
     insert_alerts,
     list_alerts,
     open_alert_counts,
@@ -28,9 +26,9 @@ from ingest.detect.config import DetectionConfig
 from ingest.detect.runner import detect
 from ingest.simulator import SimConfig, Simulator
 from ingest.simulator.incidents import labelled_tenant
-from tests.conftest import SIM_ID, SIM_SECRET, run_cli
-from tests.detect_support import load_records
-from tests.helpers import fresh_postgres_database
+from tests.support.backends import fresh_postgres_database
+from tests.support.detections import load_records, new_alert
+from tests.support.harness import SIM_ID, SIM_SECRET, run_cli
 
 
 def found(engine: Engine) -> set[tuple[str, str, date]]:
@@ -94,21 +92,6 @@ def test_detection_on_postgresql_finds_the_incidents_and_repeats_as_a_no_op():
 # --- what the Alerts page will call ------------------------------------------------------
 
 
-def _alert(rule: str, email: str, day: date, severity: str = "medium") -> NewAlert:
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return NewAlert(
-        rule=rule,
-        email_addr=email,
-        day=day,
-        window_start=start,
-        window_end=start + timedelta(days=1),
-        severity=severity,
-        summary=f"{rule}: 12 searches against a usual 2",
-        figures="{}",
-        evidence_url=evidence_url(email, day, day),
-    )
-
-
 @pytest.fixture
 def with_alerts(db_url: str) -> Engine:
     engine = open_database(db_url)
@@ -116,14 +99,14 @@ def with_alerts(db_url: str) -> Engine:
         inserted = insert_alerts(
             conn,
             [
-                _alert("volume_spike", "ann@x.example", date(2026, 5, 1), "high"),
-                _alert("breadth", "ann@x.example", date(2026, 5, 2), "low"),
-                _alert("unusual_time", "bob+1@x.example", date(2026, 5, 2)),
-                _alert("sensitive_terms", "bob+1@x.example", date(2026, 5, 3), "high"),
+                new_alert("volume_spike", "ann@x.example", date(2026, 5, 1), "high"),
+                new_alert("breadth", "ann@x.example", date(2026, 5, 2), "low"),
+                new_alert("unusual_time", "bob+1@x.example", date(2026, 5, 2)),
+                new_alert("sensitive_terms", "bob+1@x.example", date(2026, 5, 3), "high"),
             ],
         )
         assert inserted == 4
-        assert insert_alerts(conn, [_alert("breadth", "ann@x.example", date(2026, 5, 2))]) == 0
+        assert insert_alerts(conn, [new_alert("breadth", "ann@x.example", date(2026, 5, 2))]) == 0
     yield engine
     engine.dispose()
 

@@ -9,8 +9,8 @@ import pytest
 from db.engine import open_database
 from ingest.poller import CycleFailed
 from ingest.store import Store
-from tests.conftest import fixed_clock, run_ingest_once, settled_now
-from tests.helpers import difference, expected_records, runs, stored_records
+from tests.support.harness import fixed_clock, run_ingest_once, settled_now
+from tests.support.truth import difference, expected_records, runs, stored_records
 
 
 class SleepRecorder:

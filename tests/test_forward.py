@@ -26,17 +26,10 @@ from ingest.forward.config import ForwardConfig, destination_from, load_forward_
 from ingest.forward.messages import HorizonBusy, SearchSource
 from ingest.forward.runner import forward_pending
 from ingest.forward.status import forwarding_status, recent_dead_letters
-from tests.conftest import (
-    PROJECT_ROOT,
-    fixed_clock,
-    make_settings,
-    run_cli,
-    run_ingest_once,
-    settled_now,
-    subprocess_env,
-)
-from tests.runtime import runtime_python
 from tests.support.forward_receivers import HttpsReceiver, ReceiverCA, free_port, make_ca
+from tests.support.forwarding import forward
+from tests.support.harness import fixed_clock, make_settings, run_cli, run_ingest_once, settled_now
+from tests.support.runtime import PROJECT_ROOT, runtime_python, subprocess_env
 
 
 @pytest.fixture
@@ -64,15 +57,6 @@ def stored_keys(settings: Settings) -> list[str]:
     try:
         with engine.connect() as conn:
             return list(conn.execute(select(SearchLog.event_key).order_by(SearchLog.id)).scalars())
-    finally:
-        engine.dispose()
-
-
-def forward(settings: Settings, *tables: dict[str, Any], max_seconds: float = 30.0, **kw: Any):
-    config = ForwardConfig(tuple(destination_from(t, {}, i) for i, t in enumerate(tables, 1)))
-    engine = open_database(settings.effective_database_url)
-    try:
-        return forward_pending(engine, config, max_seconds=max_seconds, **kw)
     finally:
         engine.dispose()
 
@@ -428,7 +412,7 @@ def test_postgres_never_forwards_past_a_transaction_still_in_flight(tmp_path: Pa
     server = os.environ.get("TEST_DATABASE_URL")
     if not server:
         pytest.skip("no PostgreSQL server: set TEST_DATABASE_URL")
-    from tests.helpers import fresh_postgres_database
+    from tests.support.backends import fresh_postgres_database
 
     url = fresh_postgres_database(server, "t_forward_horizon")
     engine = open_database(url)
@@ -517,7 +501,8 @@ def test_alert_webhooks_post_one_signed_message_per_alert(ca: ReceiverCA):
     from ingest.forward.messages import Message
     from ingest.forward.notify import verify
     from ingest.forward.transports import Outgoing, open_transport
-    from tests.test_forward_formats import SLACK_SCHEMA, alert
+    from tests.support.chat_schemas import SLACK_SCHEMA
+    from tests.support.forwarding import alert
 
     alerts = [alert(id="a-1"), alert(id="a-2", summary="<!here> second")]
     with HttpsReceiver(ca) as receiver:

@@ -24,11 +24,12 @@ from ingest.forward.messages import AlertSource, HorizonBusy, absolute_link, ale
 from ingest.forward.notify import slack_message, teams_message, verify
 from ingest.simulator import SimConfig, Simulator
 from ingest.simulator.incidents import labelled_tenant
-from tests.conftest import SIM_ID, SIM_SECRET, run_cli
-from tests.helpers import fresh_postgres_database
+from tests.support.backends import fresh_postgres_database
+from tests.support.chat_schemas import SLACK_SCHEMA, TEAMS_SCHEMA
+from tests.support.detections import new_alert
 from tests.support.forward_receivers import HttpsReceiver, make_ca, parse_cef
-from tests.test_detect_flow import _alert
-from tests.test_forward_formats import SLACK_SCHEMA, TEAMS_SCHEMA, alert
+from tests.support.forwarding import alert
+from tests.support.harness import SIM_ID, SIM_SECRET, run_cli
 
 DASHBOARD = "https://searchlogs.example.com/audit"
 KEY = "hmac-key-for-tests"
@@ -193,8 +194,8 @@ def test_alert_source_reads_in_id_order_with_absolute_links_and_counts_what_wait
             insert_alerts(
                 conn,
                 [
-                    _alert("breadth", "ann@x.example", date(2026, 5, 2)),
-                    _alert("volume_spike", "bob@x.example", date(2026, 5, 3), "high"),
+                    new_alert("breadth", "ann@x.example", date(2026, 5, 2)),
+                    new_alert("volume_spike", "bob@x.example", date(2026, 5, 3), "high"),
                 ],
             )
         source = AlertSource("https://dash.example/")
@@ -223,10 +224,10 @@ def test_postgres_alert_horizon_waits_for_a_detection_still_in_flight() -> None:
     engine = open_database(fresh_postgres_database(server, "t_forward_alert_horizon"))
     try:
         with engine.begin() as conn:
-            insert_alerts(conn, [_alert("breadth", "ann@x.example", date(2026, 5, 2))])
+            insert_alerts(conn, [new_alert("breadth", "ann@x.example", date(2026, 5, 2))])
         writer = engine.connect()
         pending = writer.begin()
-        insert_alerts(writer, [_alert("breadth", "bob@x.example", date(2026, 5, 2))])
+        insert_alerts(writer, [new_alert("breadth", "bob@x.example", date(2026, 5, 2))])
         with engine.connect() as conn, pytest.raises(HorizonBusy):
             AlertSource().horizon(conn)
         pending.commit()

@@ -4,7 +4,6 @@ OCSF classes, and the alert notifications against their published schemas."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import jsonschema
 import pytest
@@ -17,7 +16,6 @@ from ingest.forward.formats import (
     ocsf_alert,
     ocsf_search,
 )
-from ingest.forward.messages import Alert, Search
 from ingest.forward.notify import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -27,41 +25,11 @@ from ingest.forward.notify import (
     teams_message,
     verify,
 )
+from tests.support.chat_schemas import SLACK_SCHEMA, TEAMS_SCHEMA
 from tests.support.forward_receivers import parse_cef
+from tests.support.forwarding import WHEN, alert, search
 
-WHEN = datetime(2024, 11, 12, 16, 21, 27, tzinfo=UTC)
 HOSTILE = "<!channel> *bold* [click](https://evil.example) =cmd|' /C calc'!A0 \\ a=b|c\nnext"
-
-
-def search(**changes: object) -> Search:
-    values: dict[str, object] = {
-        "key": "k" * 64,
-        "create_time": WHEN,
-        "email_addr": "dhamilton@mimecast.local",
-        "source": "archive",
-        "search_text": "[User : dhamilton@mimecast.local]",
-        "search_reason": "case 42",
-        "description": "Message Tracking Search",
-        "search_path": "/inbox",
-    }
-    values.update(changes)
-    return Search(**values)  # type: ignore[arg-type]
-
-
-def alert(**changes: object) -> Alert:
-    values: dict[str, object] = {
-        "id": "alert-7",
-        "rule": "out_of_hours_burst",
-        "email_addr": "ann@example.com",
-        "window_start": WHEN,
-        "window_end": datetime(2024, 11, 12, 17, 21, 27, tzinfo=UTC),
-        "severity": "high",
-        "summary": "ann@example.com searched 140 times between 02:00 and 03:00 UTC",
-        "evidence_url": "https://dash.example.com/user?email=ann%40example.com",
-        "created_at": datetime(2024, 11, 12, 17, 30, tzinfo=UTC),
-    }
-    values.update(changes)
-    return Alert(**values)  # type: ignore[arg-type]
 
 
 def test_ecs_search_matches_elastics_archive_search_logs_pipeline_field_for_field():
@@ -154,162 +122,6 @@ def test_ocsf_search_is_web_resources_activity_search_and_alert_a_detection_find
     assert (finding["class_uid"], finding["activity_id"], finding["type_uid"]) == (2004, 1, 200401)
     assert finding["finding_info"]["uid"] == "alert-7"
     assert finding["severity_id"] == 4
-
-
-# The parts of the published schemas the messages use. Slack: Block Kit reference
-# (api.slack.com/reference/block-kit: header text plain_text ≤ 150, section text ≤ 3000,
-# ≤ 50 blocks, button text ≤ 75 and url ≤ 3000). Teams Workflows: a `message` with one
-# attachment of contentType application/vnd.microsoft.card.adaptive whose content validates
-# as an Adaptive Card (adaptivecards.io/schemas/adaptive-card.json, RichTextBlock/TextRun,
-# Action.OpenUrl).
-_PLAIN = {
-    "type": "object",
-    "required": ["type", "text"],
-    "properties": {"type": {"const": "plain_text"}, "text": {"type": "string", "minLength": 1}},
-}
-SLACK_SCHEMA = {
-    "type": "object",
-    "required": ["text", "blocks"],
-    "properties": {
-        "text": {"type": "string", "maxLength": 40000},
-        "mrkdwn": {"type": "boolean"},
-        "blocks": {
-            "type": "array",
-            "maxItems": 50,
-            "items": {
-                "oneOf": [
-                    {
-                        "type": "object",
-                        "required": ["type", "text"],
-                        "properties": {
-                            "type": {"const": "header"},
-                            "text": {
-                                **_PLAIN,
-                                "properties": {
-                                    **_PLAIN["properties"],
-                                    "text": {"type": "string", "maxLength": 150},
-                                },
-                            },
-                        },
-                        "additionalProperties": False,
-                    },
-                    {
-                        "type": "object",
-                        "required": ["type", "text"],
-                        "properties": {
-                            "type": {"const": "section"},
-                            "text": {
-                                "type": "object",
-                                "required": ["type", "text"],
-                                "properties": {
-                                    "type": {"enum": ["plain_text", "mrkdwn"]},
-                                    "text": {"type": "string", "minLength": 1, "maxLength": 3000},
-                                },
-                            },
-                        },
-                        "additionalProperties": False,
-                    },
-                    {
-                        "type": "object",
-                        "required": ["type", "elements"],
-                        "properties": {
-                            "type": {"const": "context"},
-                            "elements": {"type": "array", "maxItems": 10, "items": _PLAIN},
-                        },
-                        "additionalProperties": False,
-                    },
-                    {
-                        "type": "object",
-                        "required": ["type", "elements"],
-                        "properties": {
-                            "type": {"const": "actions"},
-                            "elements": {
-                                "type": "array",
-                                "maxItems": 25,
-                                "items": {
-                                    "type": "object",
-                                    "required": ["type", "text", "action_id"],
-                                    "properties": {
-                                        "type": {"const": "button"},
-                                        "text": _PLAIN,
-                                        "url": {"type": "string", "maxLength": 3000},
-                                        "action_id": {"type": "string", "maxLength": 255},
-                                    },
-                                },
-                            },
-                        },
-                        "additionalProperties": False,
-                    },
-                ]
-            },
-        },
-    },
-}
-_TEXT_RUN = {
-    "type": "object",
-    "required": ["type", "text"],
-    "properties": {
-        "type": {"const": "TextRun"},
-        "text": {"type": "string"},
-        "weight": {"enum": ["Default", "Lighter", "Bolder"]},
-        "size": {"enum": ["Default", "Small", "Medium", "Large", "ExtraLarge"]},
-        "isSubtle": {"type": "boolean"},
-    },
-    "additionalProperties": False,
-}
-TEAMS_SCHEMA = {
-    "type": "object",
-    "required": ["type", "attachments"],
-    "properties": {
-        "type": {"const": "message"},
-        "attachments": {
-            "type": "array",
-            "minItems": 1,
-            "items": {
-                "type": "object",
-                "required": ["contentType", "content"],
-                "properties": {
-                    "contentType": {"const": "application/vnd.microsoft.card.adaptive"},
-                    "contentUrl": {"type": ["string", "null"]},
-                    "content": {
-                        "type": "object",
-                        "required": ["type", "version", "body"],
-                        "properties": {
-                            "$schema": {"type": "string"},
-                            "type": {"const": "AdaptiveCard"},
-                            "version": {"enum": ["1.0", "1.1", "1.2", "1.3", "1.4", "1.5"]},
-                            "body": {
-                                "type": "array",
-                                "items": {
-                                    "type": "object",
-                                    "required": ["type", "inlines"],
-                                    "properties": {
-                                        "type": {"const": "RichTextBlock"},
-                                        "inlines": {"type": "array", "items": _TEXT_RUN},
-                                    },
-                                    "additionalProperties": False,
-                                },
-                            },
-                            "actions": {
-                                "type": "array",
-                                "items": {
-                                    "type": "object",
-                                    "required": ["type", "url"],
-                                    "properties": {
-                                        "type": {"const": "Action.OpenUrl"},
-                                        "title": {"type": "string"},
-                                        "url": {"type": "string", "format": "uri"},
-                                    },
-                                    "additionalProperties": False,
-                                },
-                            },
-                        },
-                    },
-                },
-            },
-        },
-    },
-}
 
 
 @pytest.mark.parametrize("summary", ["plain summary", HOSTILE, "x" * 5000])

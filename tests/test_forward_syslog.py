@@ -15,7 +15,6 @@ from sqlalchemy import create_engine, select
 from config.settings import Settings
 from db.models import SearchLog
 from ingest.forward import delivery
-from tests.conftest import fixed_clock, run_cli, run_ingest_once, settled_now
 from tests.support.forward_receivers import (
     ReceiverCA,
     Rsyslog,
@@ -23,7 +22,8 @@ from tests.support.forward_receivers import (
     parse_cef,
     rsyslog_available,
 )
-from tests.test_forward import forward
+from tests.support.forwarding import forward
+from tests.support.harness import fixed_clock, run_cli, run_ingest_once, settled_now
 
 pytestmark = [
     pytest.mark.slow,

@@ -15,7 +15,7 @@ from db.engine import open_database
 from ingest.client import MimecastClient
 from ingest.poller import CycleFailed, Poller
 from ingest.store import Store
-from tests.conftest import (
+from tests.support.harness import (
     SIM_ID,
     SIM_SECRET,
     fixed_clock,
@@ -23,7 +23,7 @@ from tests.conftest import (
     run_ingest_once,
     settled_now,
 )
-from tests.helpers import (
+from tests.support.truth import (
     difference,
     expected_records,
     row_count,
@@ -108,7 +108,7 @@ def test_identical_twins_are_both_kept_across_overlapping_polls(sim, settings):
     run_ingest_once(settings, clock=fixed_clock(now + timedelta(minutes=1)))
     run_ingest_once(settings, clock=fixed_clock(now + timedelta(minutes=2)))
     stored = stored_records(settings.effective_database_url)
-    from tests.helpers import canonical
+    from tests.support.truth import canonical
 
     assert stored[canonical(twin)] == 3
     assert_matches_truth(sim, settings, now - timedelta(days=7), now + timedelta(minutes=2))
@@ -144,7 +144,7 @@ def test_boundary_second_returned_by_two_windows_is_not_duplicated(sim, settings
     }
     sim.add_events([on_edge, dict(on_edge)])
     result = run_ingest_once(settings, clock=fixed_clock(now))
-    from tests.helpers import canonical
+    from tests.support.truth import canonical
 
     assert stored_records(settings.effective_database_url)[canonical(on_edge)] == 2
     assert result.counts.duplicates >= 2, "the simulator serves edges to both windows"
@@ -228,7 +228,7 @@ def test_malformed_records_are_rejected_one_by_one_with_reasons(sim_url, db_path
         valid, malformed = noisy.truth(start, later)
         from collections import Counter
 
-        from tests.helpers import canonical
+        from tests.support.truth import canonical
 
         expected_rejects = Counter(canonical(r) for r in malformed)
         assert len(malformed) > 5

@@ -4,106 +4,36 @@ data and broken settings — never a traceback."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-import streamlit as st
 from sqlalchemy import Engine, text, update
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from config.settings import SETTINGS
 from dashboard.audit import DownloadNotRecorded
 from dashboard.formatting import format_bytes
-from db.engine import open_database
 from db.models import IngestRun
 from ingest.store import Store
-from tests.test_queries import KNOWN, record, store_records
-
-APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
-MARCH = {"from": "2026-03-28", "to": "2026-03-31"}
-PAGES = {
-    "summary": None,
-    "user": "pages/user.py",
-    "calendar": "pages/calendar.py",
-    "day": "pages/day.py",
-    "alerts": "pages/alerts.py",
-    "status": "pages/status.py",
-}
-
-
-@pytest.fixture
-def db_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The app's settings point at an empty database file in `tmp_path`."""
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    for spec in SETTINGS:
-        monkeypatch.delenv(spec.name, raising=False)
-    path = tmp_path / "dashboard.db"
-    monkeypatch.setenv("DB_PATH", str(path))
-    monkeypatch.setenv("DISPLAY_TZ", "Europe/Berlin")
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    return path
-
-
-@pytest.fixture
-def engine(db_file: Path):
-    engine = open_database(f"sqlite:///{db_file}")
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def known(engine: Engine) -> Engine:
-    store_records(engine, KNOWN)
-    Store(engine).advance_cursor(datetime(2026, 4, 1, tzinfo=UTC), bootstrap_done=True)
-    return engine
-
-
-def open_page(name: str, **params: str) -> AppTest:
-    """A fresh session that opens page `name` with `params` in its URL."""
-    at = AppTest.from_file(str(APP), default_timeout=30)
-    page = PAGES[name]
-    if page is not None:
-        at.run()
-        at.switch_page(page)
-    at.query_params.clear()
-    at.query_params.update(params)
-    return at.run()
-
-
-def plain(markdown: str) -> str:
-    """What a Markdown string shows: backslash escapes removed."""
-    return re.sub(r"\\(.)", r"\1", markdown)
-
-
-def outside_code_spans(markdown: str) -> str:
-    """The parts of a Markdown string that are rendered as Markdown (not `code`)."""
-    return re.sub(r"(`+).*?\1", "", markdown)
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {metric.label: metric.value for metric in at.metric}
-
-
-def texts(at: AppTest) -> list[str]:
-    """Everything shown as Markdown or alerts, as displayed."""
-    elements = [*at.markdown, *at.caption, *at.warning, *at.info, *at.error, *at.success]
-    elements += [*at.title, *at.header, *at.subheader]
-    shown = [plain(element.value) for element in elements]
-    shown += [plain(metric.label) + " " + plain(metric.value) for metric in at.metric]
-    shown += [plain(expander.label) for expander in at.expander]
-    return shown
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
+from tests.support.apptest import (  # noqa: F401 (page_*: the page fixtures)
+    APP,
+    MARCH,
+    PAGES,
+    assert_clean,
+    deferred_files,
+    metrics,
+    open_page,
+    outside_code_spans,
+    page_db_file,
+    page_engine,
+    page_known,
+    plain,
+    texts,
+)
+from tests.support.builders import record, store_records
 
 # --- summary ------------------------------------------------------------------------------
 
@@ -601,21 +531,6 @@ def test_status_hides_secrets_in_the_database_url(
     shown = " ".join([*texts(at), *(t.value for t in at.text)])
     assert "password=***" in shown
     assert "hunter2pw" not in shown and "k3y" not in shown
-
-
-def deferred_files(monkeypatch: pytest.MonkeyPatch) -> dict[str, Callable[[], object]]:
-    """The data callables Streamlit registers for deferred downloads, by their file id,
-    so a test can ask for a file as a browser does without clicking (see `audited_download`)."""
-    made: dict[str, Callable[[], object]] = {}
-    register = MediaFileManager.add_deferred
-
-    def add_deferred(self: MediaFileManager, data_callable, *args, **kwargs) -> str:
-        file_id = register(self, data_callable, *args, **kwargs)
-        made[file_id] = data_callable
-        return file_id
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
-    return made
 
 
 def export_rows(engine: Engine) -> list[tuple]:

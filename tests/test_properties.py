@@ -30,9 +30,14 @@ from ingest.poller import CycleResult, Poller
 from ingest.records import EventKeyer, Rejection, SearchEvent, parse_record
 from ingest.simulator import SimConfig, Simulator
 from ingest.store import Store
-from tests.conftest import SIM_ID, SIM_SECRET, make_settings
-from tests.helpers import canonical, fresh_postgres_database, stored_records, stored_rejects
-from tests.test_store import assert_rollups_and_filter_values_match_the_rows
+from tests.support.backends import fresh_postgres_database
+from tests.support.harness import SIM_ID, SIM_SECRET, make_settings
+from tests.support.truth import (
+    assert_rollups_and_filter_values_match_the_rows,
+    canonical,
+    stored_records,
+    stored_rejects,
+)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (the `engine` fixture is imported from test_queries)
 """Rollups give exactly the figures the raw rows give, on random data and random filters.
 
 Rows go in through the real write path, page by page, so every rollup row is built by the
@@ -21,7 +20,7 @@ from db.models import ROLLUP_USER_DAY_TOTAL, ROLLUP_USER_HOUR
 from db.queries import SYSTEM_SENDER, SearchFilters
 from ingest.records import EventKeyer, parse_record
 from ingest.store import PageBatch, Store
-from tests.test_queries import engine, record, store_records  # noqa: F401 (a fixture)
+from tests.support.builders import record, store_records
 
 USERS = [f"user{n}@example.com" for n in range(12)] + ["admin@example.com", SYSTEM_SENDER]
 SOURCES = ["archive", "api", "mobile", "", None]

@@ -18,8 +18,8 @@ from config.settings import (
     spec,
 )
 from db.engine import make_engine, redact_text, redact_url
-from tests.conftest import run_cli
-from tests.helpers import fresh_postgres_database
+from tests.support.backends import fresh_postgres_database
+from tests.support.harness import run_cli
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 import pytest
 
 from ingest.store import PageCounts, Store
-from tests.test_pages import (  # noqa: F401  (db_file, engine, known: the page fixtures)
+from tests.support.apptest import (  # noqa: F401 (page_*: the page fixtures)
     assert_clean,
-    db_file,
-    engine,
-    known,
     metrics,
     open_page,
+    page_db_file,
+    page_engine,
+    page_known,
     texts,
 )
 

@@ -14,8 +14,9 @@ from ingest.lock import AlreadyRunning, single_writer
 from ingest.poller import release_held, sort_page
 from ingest.records import EventKeyer
 from ingest.store import PageBatch, Store
-from tests.conftest import fixed_clock, make_settings, run_ingest_once, settled_now
-from tests.helpers import (
+from tests.support.harness import fixed_clock, make_settings, run_ingest_once, settled_now
+from tests.support.truth import (
+    assert_rollups_and_filter_values_match_the_rows,
     canonical,
     difference,
     expected_records,
@@ -309,24 +310,6 @@ def test_a_hostile_record_is_stored_or_rejected_and_the_records_around_it_are_st
 def rejected_reasons(db_url: str) -> list[str]:
     with open_database(db_url).connect() as conn:
         return list(conn.execute(text("SELECT reason FROM rejected_records")).scalars())
-
-
-def assert_rollups_and_filter_values_match_the_rows(store: Store) -> None:
-    with store.engine.connect() as conn:
-        per_user = dict(
-            conn.execute(text("SELECT email_addr, count(*) FROM search_logs GROUP BY 1")).all()
-        )
-        for table in ("rollup_user_all", "rollup_user_hour", "rollup_user_day_total"):
-            rolled = conn.execute(
-                text(f"SELECT email_addr, sum(searches) FROM {table} GROUP BY 1")
-            ).all()
-            assert {user: int(count) for user, count in rolled} == per_user, table
-        values = set(conn.execute(text("SELECT kind, value FROM filter_values")).all())
-        expected = {("user", user) for user in per_user}
-        for kind in ("source", "description"):
-            rows = conn.execute(text(f"SELECT DISTINCT {kind} FROM search_logs")).scalars()
-            expected |= {(kind, value) for value in rows if value is not None}
-    assert values == expected
 
 
 def test_a_user_with_a_6000_character_address_reads_back_exactly(db_url):

@@ -2,8 +2,9 @@
 writes, each case checked against the simulator's ground truth — every event stored exactly
 once, every malformed record rejected exactly once, every rule of the case held.
 
-The cases live in bench/ingest_scenarios.py, which also writes docs/reliability.md from
-them. Marker `torture`: run by `scripts/test --full` and CI, not by the quick suite.
+The cases live in tests/support/scenarios/; `python -m bench.ingest_scenarios` writes
+docs/reliability.md from them. Marker `torture`: run by `scripts/test --full` and CI, not by
+the quick suite.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.ingest_scenarios import BROKEN_RESPONSES, SCENARIOS, CannotRun, Outcome, run_scenario
+from tests.support.scenarios import BROKEN_RESPONSES, SCENARIOS, CannotRun, Outcome, run_scenario
 
 pytestmark = pytest.mark.torture
 

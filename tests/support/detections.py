@@ -4,10 +4,11 @@ database through the ingest's own store, as one bootstrap run, and set the curso
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Engine
 
+from db.alerts import NewAlert, evidence_url
 from ingest.records import EventKeyer, SearchEvent, parse_record
 from ingest.store import PageBatch, PageCounts, Store
 
@@ -35,3 +36,19 @@ def load_records(engine: Engine, records: Sequence[dict[str, object]], end: date
     store.finish_run(run_id, "ok", total, api_requests=0)
     store.advance_cursor(end, bootstrap_done=True)
     return total.inserted
+
+
+def new_alert(rule: str, email: str, day: date, severity: str = "medium") -> NewAlert:
+    """An alert as the detector would store it, with its evidence link."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return NewAlert(
+        rule=rule,
+        email_addr=email,
+        day=day,
+        window_start=start,
+        window_end=start + timedelta(days=1),
+        severity=severity,
+        summary=f"{rule}: 12 searches against a usual 2",
+        figures="{}",
+        evidence_url=evidence_url(email, day, day),
+    )

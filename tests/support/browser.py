@@ -20,8 +20,7 @@ from pathlib import Path
 from playwright.sync_api import Locator, Page
 
 from dashboard.routes import ROUTES
-from tests.conftest import PROJECT_ROOT, subprocess_env
-from tests.runtime import runtime_python
+from tests.support.runtime import PROJECT_ROOT, runtime_python, subprocess_env
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -1,4 +1,5 @@
-"""The Python that runs the product in tests: the runtime virtualenv's, never the dev one's.
+"""Child processes that run the product: the runtime virtualenv's Python (never the dev
+one's) and the environment they start with.
 
 `scripts/test` builds `.venv-runtime` from `requirements.txt` alone and exports its Python
 as RUNTIME_PYTHON. Every child process that runs a production path (`python -m ingest`,
@@ -13,7 +14,7 @@ import sys
 import warnings
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 RUNTIME_VENV = PROJECT_ROOT / ".venv-runtime"
 SETUP_HINT = "build it with `scripts/setup --runtime` (scripts/test does)"
 
@@ -37,3 +38,18 @@ def runtime_python(*, required: bool = False) -> str:
         raise RuntimeMissing(problem)
     warnings.warn(f"{problem}; running the product with {sys.executable}", stacklevel=2)
     return sys.executable
+
+
+# Settings a developer's shell or .env may carry that would change what a child does.
+INHERITED_SETTINGS = ("MIMECAST_", "DB_", "DATABASE_", "FORWARD_", "LOG_LEVEL")
+
+
+def subprocess_env(settings_env: dict[str, str]) -> dict[str, str]:
+    """A child environment with only our settings (no stray .env, no inherited values).
+
+    No PYTHONPATH: `scripts/setup` installs the project into both virtualenvs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(INHERITED_SETTINGS)}
+    # Empty, not absent: an access list in a developer's .env would close the dashboard.
+    env.update(ADMIN_EMAILS="", VIEWER_EMAILS="")
+    env.update(settings_env)
+    return env

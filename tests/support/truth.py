@@ -1,4 +1,5 @@
-"""Assertions against the simulator's ground truth."""
+"""What the database holds against the simulator's ground truth: stored and expected
+records, runs, row counts, the rollups against the rows."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from db.models import IngestRun, RejectedRecord, SearchLog
 from ingest.records import SearchEvent, parse_record
+from ingest.store import Store
 
 
 def canonical(record: object) -> str:
@@ -100,21 +102,6 @@ def runs(db_url: str) -> list[IngestRun]:
         engine.dispose()
 
 
-def fresh_postgres_database(server_url: str, name: str) -> str:
-    """A new, empty database `name` on the PostgreSQL server at `server_url` (dropped first
-    if it exists); returns its URL."""
-    from sqlalchemy.engine import make_url
-
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        admin.dispose()
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
-
-
 def wait_until(condition: Callable[[], bool], timeout: float = 30.0, step: float = 0.05) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -122,3 +109,21 @@ def wait_until(condition: Callable[[], bool], timeout: float = 30.0, step: float
             return True
         time.sleep(step)
     return condition()
+
+
+def assert_rollups_and_filter_values_match_the_rows(store: Store) -> None:
+    with store.engine.connect() as conn:
+        per_user = dict(
+            conn.execute(text("SELECT email_addr, count(*) FROM search_logs GROUP BY 1")).all()
+        )
+        for table in ("rollup_user_all", "rollup_user_hour", "rollup_user_day_total"):
+            rolled = conn.execute(
+                text(f"SELECT email_addr, sum(searches) FROM {table} GROUP BY 1")
+            ).all()
+            assert {user: int(count) for user, count in rolled} == per_user, table
+        values = set(conn.execute(text("SELECT kind, value FROM filter_values")).all())
+        expected = {("user", user) for user in per_user}
+        for kind in ("source", "description"):
+            rows = conn.execute(text(f"SELECT DISTINCT {kind} FROM search_logs")).scalars()
+            expected |= {(kind, value) for value in rows if value is not None}
+    assert values == expected

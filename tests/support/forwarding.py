@@ -1,0 +1,55 @@
+"""Forwarding in tests: searches and alerts as the forwarder sees them, and forwarding run
+in-process against the destinations a test describes (as TOML tables)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from config.settings import Settings
+from db.engine import open_database
+from ingest.forward.config import ForwardConfig, destination_from
+from ingest.forward.messages import Alert, Search
+from ingest.forward.runner import forward_pending
+
+WHEN = datetime(2024, 11, 12, 16, 21, 27, tzinfo=UTC)
+
+
+def search(**changes: object) -> Search:
+    values: dict[str, object] = {
+        "key": "k" * 64,
+        "create_time": WHEN,
+        "email_addr": "dhamilton@mimecast.local",
+        "source": "archive",
+        "search_text": "[User : dhamilton@mimecast.local]",
+        "search_reason": "case 42",
+        "description": "Message Tracking Search",
+        "search_path": "/inbox",
+    }
+    values.update(changes)
+    return Search(**values)  # type: ignore[arg-type]
+
+
+def alert(**changes: object) -> Alert:
+    values: dict[str, object] = {
+        "id": "alert-7",
+        "rule": "out_of_hours_burst",
+        "email_addr": "ann@example.com",
+        "window_start": WHEN,
+        "window_end": datetime(2024, 11, 12, 17, 21, 27, tzinfo=UTC),
+        "severity": "high",
+        "summary": "ann@example.com searched 140 times between 02:00 and 03:00 UTC",
+        "evidence_url": "https://dash.example.com/user?email=ann%40example.com",
+        "created_at": datetime(2024, 11, 12, 17, 30, tzinfo=UTC),
+    }
+    values.update(changes)
+    return Alert(**values)  # type: ignore[arg-type]
+
+
+def forward(settings: Settings, *tables: dict[str, Any], max_seconds: float = 30.0, **kw: Any):
+    config = ForwardConfig(tuple(destination_from(t, {}, i) for i, t in enumerate(tables, 1)))
+    engine = open_database(settings.effective_database_url)
+    try:
+        return forward_pending(engine, config, max_seconds=max_seconds, **kw)
+    finally:
+        engine.dispose()
