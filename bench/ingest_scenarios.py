@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import rule_checks
 from tests.support.backends import fresh_postgres_database
 from tests.support.runtime import PROJECT_ROOT
 from tests.support.scenarios.catalogue import SCENARIOS, run_scenario
@@ -184,7 +185,10 @@ def main() -> None:
             verdict = result if isinstance(result, str) else "; ".join(result.problems()) or "ok"
             print(f"{key}: {verdict}", file=sys.stderr, flush=True)
     if args.markdown:
-        Path(args.markdown).write_text(markdown(results, time.monotonic() - started))
+        path = Path(args.markdown)
+        kept = rule_checks.block_of(path)  # the second part, written by bench.rule_checks
+        text = markdown(results, time.monotonic() - started)
+        path.write_text(text + (f"\n{kept}\n" if kept else ""))
     else:
         print(json.dumps({k: getattr(v, "__dict__", v) for k, v in results.items()}, indent=1))
 
