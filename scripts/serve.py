@@ -25,7 +25,7 @@ DEMO_SETTINGS = {
     "MIMECAST_CLIENT_ID": "sim-client-id",
     "MIMECAST_CLIENT_SECRET": "sim-client-secret",
     "DB_PATH": "data/demo.db",
-    "INITIAL_BACKFILL_DAYS": "60",
+    "INITIAL_BACKFILL_DAYS": "90",  # the planted incidents need a baseline before them
     "POLL_SECONDS": "60",
     "LOOKBACK_SECONDS": "7200",
 }
@@ -99,7 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.demo:
             sim_port = free_port()
             env.update(DEMO_SETTINGS, MIMECAST_BASE_URL=f"http://127.0.0.1:{sim_port}")
-            processes.start("simulator", ["-m", "ingest.simulator", "--port", str(sim_port)], env)
+            # A labelled tenant with planted incidents rides along, so the demo has alerts.
+            simulator = ["-m", "ingest.simulator", "--port", str(sim_port), "--days", "90"]
+            simulator += ["--incidents", "7"]
+            processes.start("simulator", simulator, env)
             if not wait_for_port(sim_port):
                 print("error: the API simulator did not start", file=sys.stderr)
                 return 1

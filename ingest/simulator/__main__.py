@@ -12,6 +12,7 @@ import sys
 import threading
 
 from ingest.simulator.config import PAGING_MODES, SimConfig
+from ingest.simulator.incidents import labelled_tenant
 from ingest.simulator.server import Simulator, ensure_loopback
 
 
@@ -37,6 +38,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=PAGING_MODES,
         default="token",
         help="token: stable pages (the default); offset: pages shift when searches arrive late",
+    )
+    add(
+        "--incidents",
+        type=int,
+        metavar="SEED",
+        help="also serve a labelled tenant of searchers with planted incidents (abnormal "
+        "searching for the detections to find), made from SEED",
     )
     add("--verbose", action="store_true", help="log every request to stderr")
     return parser.parse_args(argv)
@@ -67,6 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         ensure_loopback(args.host)
         sim = Simulator(config_from(args))
         url = sim.start()
+        if args.incidents is not None:
+            tenant = labelled_tenant(
+                args.incidents, people=40, days=max(args.days, 90), repeats=1, system_rate=0.05
+            )
+            sim.add_events(tenant.records)
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
