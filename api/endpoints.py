@@ -26,9 +26,9 @@ from config.settings import Settings
 from db import queries
 from db.api_tokens import Caller
 from db.csv_export import to_csv
+from db.locks import AlreadyRunning, cycle_lock
 from db.queries import SEARCH_COLUMNS, SUMMARY_COLUMNS, Keyset, SearchFilters
 from db.readiness import check_readiness
-from ingest.lock import AlreadyRunning, cycle_lock
 from ingest.store import Store
 
 API_VERSION = "1"

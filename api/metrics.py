@@ -16,7 +16,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 
 from db.models import ROLLUP_USER_ALL, IngestRun, RejectedRecord, utc_now
-from db.readiness import last_poll_ok
+from db.state import last_poll_ok
 
 REGISTRY = CollectorRegistry()
 API_CALLS = Counter(

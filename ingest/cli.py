@@ -34,13 +34,13 @@ from db.engine import (
     redact_text,
     truncate_wal,
 )
+from db.locks import AlreadyRunning, cycle_lock, single_writer
 from db.readiness import check_readiness
 from ingest.client import CredentialsRejected, HostUnreachable, MimecastClient
 from ingest.detect.config import DetectionConfig, DetectionConfigError, load_config
 from ingest.detect.runner import detect
 from ingest.forward.config import ForwardConfig, load_forward_config, parse_since
 from ingest.forward.runner import forward_after_cycle, forward_pending
-from ingest.lock import AlreadyRunning, cycle_lock, single_writer
 from ingest.poller import (
     ChunkProgress,
     CycleFailed,

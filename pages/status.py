@@ -12,7 +12,7 @@ from dashboard import audit, cached, chrome
 from dashboard.formatting import escape_markdown, format_age, format_bytes, format_time, time_metric
 from dashboard.notices import INGEST_COMMAND
 from db.engine import DatabaseSetupError
-from ingest.lock import AlreadyRunning, cycle_lock
+from db.locks import AlreadyRunning, cycle_lock
 from ingest.status import RUN_FIELDS
 from ingest.store import Store
 

@@ -11,7 +11,7 @@ import time
 from datetime import datetime, timedelta
 
 from db.engine import open_database
-from ingest.lock import single_writer
+from db.locks import single_writer
 from ingest.poller import utc_now_seconds
 from tests.conftest import PROJECT_ROOT, SIM_ID, SIM_SECRET, run_cli, subprocess_env
 from tests.helpers import difference, expected_records, row_count, runs, stored_records, wait_until

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from db.engine import open_database
-from ingest.lock import AlreadyRunning, single_writer
+from db.locks import AlreadyRunning, single_writer
 from ingest.poller import release_held, sort_page
 from ingest.records import EventKeyer
 from ingest.store import PageBatch, Store
