@@ -23,13 +23,12 @@ from api.paging import decode_cursor, encode_cursor
 from api.problems import ApiProblem
 from api.spec import CSV, JSON, NDJSON, PROMETHEUS, Endpoint, Param, openapi_document
 from config.settings import Settings
-from db import queries
+from db import queries, state
 from db.api_tokens import Caller
 from db.csv_export import to_csv
-from db.locks import AlreadyRunning, cycle_lock
+from db.locks import AlreadyRunning
 from db.queries import SEARCH_COLUMNS, SUMMARY_COLUMNS, Keyset, SearchFilters
 from db.readiness import check_readiness
-from ingest.store import Store
 
 API_VERSION = "1"
 MAX_RANGE_DAYS = 3660
@@ -294,8 +293,7 @@ def reset_cursor(call: Call) -> Answer:
             "backfills INITIAL_BACKFILL_DAYS days again)",
         )
     try:
-        with cycle_lock(call.engine):
-            Store(call.engine).reset_cursor()
+        state.reset_cursor(call.engine)
     except AlreadyRunning as exc:
         raise ApiProblem(409, f"the cursor was not reset: {exc}") from None
     body = dumps({"reset": True, "detail": "the next ingest run backfills again"})

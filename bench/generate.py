@@ -43,13 +43,9 @@ from db import rollups  # noqa: E402
 from db.engine import open_database  # noqa: E402
 from db.models import SearchLog  # noqa: E402
 from db.queries import SYSTEM_SENDER  # noqa: E402
+from ingest.page_writer import EVENT_COLUMNS, PageCounts, rebuild_filter_values  # noqa: E402
 from ingest.simulator import texts  # noqa: E402
-from ingest.store import (  # noqa: E402
-    EVENT_COLUMNS,
-    PageCounts,
-    Store,
-    rebuild_filter_values,
-)
+from ingest.store import Store  # noqa: E402
 
 DAY = 86_400
 CHUNK_ROWS = 200_000
@@ -392,7 +388,7 @@ def _record_run(engine: Engine, count: int, start: datetime, end: datetime) -> N
     store = Store(engine)
     run_id = store.start_run("bootstrap", start, end)
     store.finish_run(run_id, "ok", PageCounts(fetched=count, inserted=count), api_requests=0)
-    store.advance_cursor(end, bootstrap_done=True)
+    store.advance_cursor(end, backfill_done=True)
 
 
 def generate(

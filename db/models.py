@@ -147,7 +147,7 @@ class SearchLog(Base):
 
 
 class KeyValue(Base):
-    """Ingest state: `last_polled_end_utc` (the cursor) and `bootstrap_done`."""
+    """Ingest state: the cursor and the backfill flag (keys in `db.state.cursor`)."""
 
     __tablename__ = "kv"
 
@@ -162,7 +162,7 @@ class IngestRun(Base):
     __tablename__ = "ingest_runs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(16))  # bootstrap | delta | reconcile
+    kind: Mapped[str] = mapped_column(String(16))  # db.state: BACKFILL | DELTA | RECONCILE
     status: Mapped[str] = mapped_column(String(16), index=True)  # running | ok | failed
     started_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -289,4 +289,3 @@ def user_rows(conn: Connection, lower: datetime, upper: datetime, dims: Dimensio
             ).where(*where)
         )
     return (union_all(*selects) if len(selects) > 1 else selects[0]).subquery("rolled")
-

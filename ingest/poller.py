@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from config.settings import Settings
+from db.state import BACKFILL, DELTA, RECONCILE
 from ingest.client import MimecastClient, WindowShifted, format_api_time
 from ingest.prefetch import Prefetched
 from ingest.records import EventKeyer, Rejection, SearchEvent, parse_record
@@ -137,7 +138,7 @@ def plan_windows(start: datetime, end: datetime, chunk: timedelta = CHUNK) -> li
 def choose_window(
     settings: Settings,
     cursor: datetime | None,
-    bootstrap_done: bool,
+    backfill_done: bool,
     now: datetime,
     newest_stored: datetime | None = None,
 ) -> tuple[str, datetime, list[str]]:
@@ -149,7 +150,7 @@ def choose_window(
     """
     warnings: list[str] = []
     lookback = timedelta(seconds=settings.lookback_seconds)
-    kind = "delta" if bootstrap_done else "bootstrap"
+    kind = DELTA if backfill_done else BACKFILL
     if cursor is not None and cursor > now:
         if newest_stored is None:
             start = now - timedelta(days=settings.initial_backfill_days)
@@ -166,10 +167,10 @@ def choose_window(
         )
         return kind, start, warnings
     if cursor is None:
-        return "bootstrap", now - timedelta(days=settings.initial_backfill_days), warnings
-    if not bootstrap_done:
-        return "bootstrap", cursor, warnings
-    return "delta", cursor - lookback, warnings
+        return BACKFILL, now - timedelta(days=settings.initial_backfill_days), warnings
+    if not backfill_done:
+        return BACKFILL, cursor, warnings
+    return DELTA, cursor - lookback, warnings
 
 
 def sort_page(
@@ -246,14 +247,14 @@ class Poller:
         cursor = self.store.cursor()
         newest = self.store.totals()["last_event"] if cursor is not None and cursor > now else None
         kind, start, warnings = choose_window(
-            self.settings, cursor, self.store.bootstrap_done(), now, newest
+            self.settings, cursor, self.store.backfill_done(), now, newest
         )
         for warning in warnings:
             log.warning(warning)
-        if kind == "bootstrap" and self.store.cursor() is None:
+        if kind == BACKFILL and self.store.cursor() is None:
             # remember where this backfill began, so a run killed before its first chunk
             # is committed resumes from the same start instead of leaving a gap behind it
-            self.store.advance_cursor(start, bootstrap_done=False)
+            self.store.advance_cursor(start, backfill_done=False)
         run_id = self.store.start_run(kind, start, now)
         result = CycleResult(run_id, kind, start, now, "ok", warnings=warnings)
         return self._run(result, plan_windows(start, now), move_cursor=True)
@@ -263,9 +264,9 @@ class Poller:
         backfill is done, and the last successful sweep (or, before the first one, the end
         of the backfill) is at least a day old. Read from the database, so a restart does
         not sweep again."""
-        if self.settings.reconcile_days == 0 or not self.store.bootstrap_done():
+        if self.settings.reconcile_days == 0 or not self.store.backfill_done():
             return False
-        last = self.store.last_run_time("reconcile") or self.store.last_run_time("bootstrap")
+        last = self.store.last_run_time(RECONCILE) or self.store.last_run_time(BACKFILL)
         return last is None or (now or datetime.now(UTC)) - last >= RECONCILE_EVERY
 
     def run_reconcile(self) -> CycleResult:
@@ -274,14 +275,14 @@ class Poller:
         now = self.clock()
         self.store.close_abandoned_runs()
         cursor = self.store.cursor()
-        if cursor is None or not self.store.bootstrap_done():
+        if cursor is None or not self.store.backfill_done():
             raise NothingToReconcile(
                 "nothing to reconcile yet: the first backfill has not finished "
                 "(run `python -m ingest run --once` first)"
             )
         start, end = reconcile_range(self.settings, cursor, now)
-        run_id = self.store.start_run("reconcile", start, end)
-        result = CycleResult(run_id, "reconcile", start, end, "ok")
+        run_id = self.store.start_run(RECONCILE, start, end)
+        result = CycleResult(run_id, RECONCILE, start, end, "ok")
         if start == end:
             result.notes.remark = "nothing to re-read: LOOKBACK_SECONDS covers RECONCILE_DAYS"
         return self._run(result, plan_windows(start, end), move_cursor=False)
@@ -322,8 +323,8 @@ class Poller:
         self, result: CycleResult, windows: list[tuple], *, move_cursor: bool = True
     ) -> None:
         started = time.monotonic()
-        if not windows and result.kind == "bootstrap":
-            self.store.advance_cursor(result.window_end, bootstrap_done=True)
+        if not windows and result.kind == BACKFILL:
+            self.store.advance_cursor(result.window_end, backfill_done=True)
         chunk_counts = PageCounts()
         writer: PageWriter | None = None
         with Prefetched(self._pages(windows, result.notes), depth=PREFETCH_PAGES) as pages:
@@ -343,13 +344,13 @@ class Poller:
                         continue
                     last = index == len(windows) - 1
                     if move_cursor:
-                        bootstrap_done = True if (last and result.kind == "bootstrap") else None
-                        writer.advance_cursor(window[1], bootstrap_done=bootstrap_done)
+                        backfill_done = True if (last and result.kind == BACKFILL) else None
+                        writer.advance_cursor(window[1], backfill_done=backfill_done)
                     self._commit(writer, result, chunk_counts)  # rows and cursor at once
                     writer = None
                     if move_cursor:
                         result.cursor = window[1]
-                    if result.kind == "reconcile" and chunk_counts.inserted:
+                    if result.kind == RECONCILE and chunk_counts.inserted:
                         late = {**_window_doc(window), "new": chunk_counts.inserted}
                         result.notes.late.append(late)
                     self._report_chunk(result, windows, index, chunk_counts, started)

@@ -129,7 +129,7 @@ def test_status_json_reports_cursor_runs_and_totals(sim, sim_url, db_path, tmp_p
     assert status["recent_runs"][0]["status"] == "ok"
     assert status["recent_runs"][0]["inserted"] == status["totals"]["search_logs"]
     human = run_cli(["status"], env, tmp_path)
-    assert "bootstrap done   yes" in human.stdout
+    assert "backfill done    yes" in human.stdout
     assert "recent runs" in human.stdout
 
 

@@ -262,7 +262,7 @@ class HostileRun:
         }
         self.sim.clear_faults()
         self.sim.queue_bodies([json.dumps(body).encode()])  # \u escapes: any string goes
-        self.store.advance_cursor(moment - timedelta(hours=1), bootstrap_done=True)
+        self.store.advance_cursor(moment - timedelta(hours=1), backfill_done=True)
         client = MimecastClient(self.sim.base_url, SIM_ID, SIM_SECRET, sleep=lambda _s: None)
         try:
             poller = Poller(self.settings, self.store, client, clock=lambda: moment)

@@ -91,11 +91,11 @@ def test_a_page_half_stored_before_counts_exactly_its_new_rows(db_url):
 def test_cursor_round_trips_as_utc_and_reset_forgets_it(db_url):
     store = Store(open_database(db_url))
     moment = settled_now()
-    store.advance_cursor(moment, bootstrap_done=True)
+    store.advance_cursor(moment, backfill_done=True)
     assert store.cursor() == moment and store.cursor().utcoffset() == timedelta(0)
-    assert store.bootstrap_done()
+    assert store.backfill_done()
     store.reset_cursor()
-    assert store.cursor() is None and not store.bootstrap_done()
+    assert store.cursor() is None and not store.backfill_done()
 
 
 def test_a_stored_time_is_found_by_a_query_bounded_at_that_very_second(db_url):
