@@ -26,16 +26,25 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from config.settings import Settings
-from db.state import BACKFILL, DELTA, RECONCILE
-from ingest.client import MimecastClient, WindowShifted, format_api_time
+from db.state import BACKFILL, RECONCILE
+from ingest.client import MimecastClient, WindowShifted
 from ingest.prefetch import Prefetched
-from ingest.records import EventKeyer, Rejection, SearchEvent, parse_record
+from ingest.records import EventKeyer, Rejection
 from ingest.store import PageBatch, PageCounts, PageWriter, Store
+from ingest.windows import (
+    Held,
+    choose_window,
+    plan_windows,
+    reconcile_range,
+    release_held,
+    sort_page,
+    utc_now_seconds,
+    window_doc,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-CHUNK = timedelta(days=1)
 # Pages fetched and parsed ahead of the one being written: enough to keep the network and
 # the database busy at once, few enough that memory does not grow with the backfill.
 PREFETCH_PAGES = 2
@@ -102,120 +111,6 @@ class CycleFailed(Exception):
 
 class NothingToReconcile(Exception):
     """A sweep was asked for before the first backfill finished (nothing to compare yet)."""
-
-
-def _window_doc(window: tuple[datetime, datetime]) -> dict[str, str]:
-    return {"start": format_api_time(window[0]), "end": format_api_time(window[1])}
-
-
-def reconcile_range(
-    settings: Settings, cursor: datetime, now: datetime
-) -> tuple[datetime, datetime]:
-    """What a sweep re-reads: the RECONCILE_DAYS days before the cursor, less the last
-    LOOKBACK_SECONDS (every delta poll re-reads those anyway). A search found there that is
-    not stored reached the API later than LOOKBACK_SECONDS: without the sweep it was lost."""
-    end_of_polls = min(cursor, now)
-    start = end_of_polls - timedelta(days=settings.reconcile_days)
-    end = max(start, end_of_polls - timedelta(seconds=settings.lookback_seconds))
-    return start, end
-
-
-def utc_now_seconds() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-def plan_windows(start: datetime, end: datetime, chunk: timedelta = CHUNK) -> list[tuple]:
-    """[start, end] cut into consecutive windows of at most `chunk`, oldest first."""
-    windows = []
-    cursor = start
-    while cursor < end:
-        upper = min(cursor + chunk, end)
-        windows.append((cursor, upper))
-        cursor = upper
-    return windows
-
-
-def choose_window(
-    settings: Settings,
-    cursor: datetime | None,
-    backfill_done: bool,
-    now: datetime,
-    newest_stored: datetime | None = None,
-) -> tuple[str, datetime, list[str]]:
-    """The cycle's kind and start: backfill, resumed backfill, or delta with overlap.
-
-    A cursor ahead of the clock was written by a clock that ran fast: the API only had
-    searches up to the real time of that poll, so the cycle re-reads from the newest search
-    stored (less the overlap), which the fast clock cannot have moved.
-    """
-    warnings: list[str] = []
-    lookback = timedelta(seconds=settings.lookback_seconds)
-    kind = DELTA if backfill_done else BACKFILL
-    if cursor is not None and cursor > now:
-        if newest_stored is None:
-            start = now - timedelta(days=settings.initial_backfill_days)
-            resumed = f"backfilling {settings.initial_backfill_days} days again (nothing is stored)"
-        else:
-            start = min(newest_stored, now) - lookback
-            resumed = (
-                f"re-reading from {start.isoformat()} "
-                "(the newest stored search less LOOKBACK_SECONDS)"
-            )
-        warnings.append(
-            f"the cursor {cursor.isoformat()} is ahead of this machine's clock "
-            f"({now.isoformat()}); {resumed} — check the clock"
-        )
-        return kind, start, warnings
-    if cursor is None:
-        return BACKFILL, now - timedelta(days=settings.initial_backfill_days), warnings
-    if not backfill_done:
-        return BACKFILL, cursor, warnings
-    return DELTA, cursor - lookback, warnings
-
-
-def sort_page(
-    records: list,
-    window: tuple[datetime, datetime],
-    keyer: EventKeyer,
-    held: list[Rejection],
-) -> PageBatch:
-    """Validate and key one page's records; keep only those inside the window.
-
-    A rejected record is keyed by the createTime of the next valid record served after it
-    (the next older one: pages run newest first), so it waits in `held` until one comes,
-    on this page or a later one. The older neighbour does not change when newer searches
-    arrive, so a record at the live edge of one poll keeps its key in the next.
-    """
-    batch = PageBatch(fetched=len(records))
-    start, end = window
-    for record in records:
-        parsed = parse_record(record)
-        if isinstance(parsed, SearchEvent):
-            batch.rejections += release_held(keyer, held, parsed.create_time.isoformat())
-            if not start <= parsed.create_time <= end:
-                batch.out_of_window += 1
-                continue
-            batch.events.append((keyer.event_key(parsed), parsed))
-        else:
-            held.append(parsed)
-    return batch
-
-
-def release_held(
-    keyer: EventKeyer, held: list[Rejection], anchor: str
-) -> list[tuple[str, Rejection]]:
-    """Key the held rejected records by `anchor` and empty `held`."""
-    keyed = [(keyer.reject_key(rejection, anchor), rejection) for rejection in held]
-    held.clear()
-    return keyed
-
-
-@dataclass
-class Held:
-    """Rejected records that end a window, waiting for their anchor (see `sort_page`)."""
-
-    keyer: EventKeyer
-    records: list[Rejection]
 
 
 class Poller:
@@ -351,7 +246,7 @@ class Poller:
                     if move_cursor:
                         result.cursor = window[1]
                     if result.kind == RECONCILE and chunk_counts.inserted:
-                        late = {**_window_doc(window), "new": chunk_counts.inserted}
+                        late = {**window_doc(window), "new": chunk_counts.inserted}
                         result.notes.late.append(late)
                     self._report_chunk(result, windows, index, chunk_counts, started)
                     chunk_counts = PageCounts()
@@ -423,7 +318,7 @@ class Poller:
                         served += len(page.records)
                         yield index, sort_page(page.records, window, keyer, held)
                 except WindowShifted as exc:
-                    notes.rereads.append({**_window_doc(window), "reason": str(exc)})
+                    notes.rereads.append({**window_doc(window), "reason": str(exc)})
                     log.warning("window read again (%d/%d): %s", attempt, MAX_WINDOW_READS, exc)
                     if attempt == MAX_WINDOW_READS:
                         raise WindowShifted(
@@ -434,12 +329,12 @@ class Poller:
                 break
             if total is not None and served != total:
                 notes.count_mismatches.append(
-                    {**_window_doc(window), "served": served, "total_count": total}
+                    {**window_doc(window), "served": served, "total_count": total}
                 )
                 log.warning(
                     "the API served %d searches for %s → %s but its totalCount said %d",
                     served,
-                    *_window_doc(window).values(),
+                    *window_doc(window).values(),
                     total,
                 )
             if held:  # the oldest records of the window: their older neighbour is stored

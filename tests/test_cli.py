@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from db.engine import open_database
 from db.locks import single_writer
-from ingest.poller import utc_now_seconds
+from ingest.windows import utc_now_seconds
 from tests.conftest import PROJECT_ROOT, SIM_ID, SIM_SECRET, run_cli, subprocess_env
 from tests.helpers import difference, expected_records, row_count, runs, stored_records, wait_until
 from tests.runtime import runtime_python

@@ -11,9 +11,9 @@ from sqlalchemy import inspect, text
 
 from db.engine import open_database
 from db.locks import AlreadyRunning, single_writer
-from ingest.poller import release_held, sort_page
 from ingest.records import EventKeyer
 from ingest.store import PageBatch, Store
+from ingest.windows import release_held, sort_page
 from tests.conftest import fixed_clock, make_settings, run_ingest_once, settled_now
 from tests.helpers import (
     canonical,
