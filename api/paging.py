@@ -1,4 +1,4 @@
-"""Keyset cursors: an opaque, URL-safe string for `db.queries.Keyset`.
+"""Keyset cursors: an opaque, URL-safe string for `db.raw_reads.Keyset`.
 
 A cursor names the last row of a page and the snapshot (highest row id) of the listing,
 so following pages neither repeat nor skip rows while the ingest writes. It holds no
@@ -13,7 +13,7 @@ import json
 from datetime import datetime
 
 from api.problems import ApiProblem
-from db.queries import Keyset
+from db.raw_reads import Keyset
 
 BAD_CURSOR = "bad cursor: pass the next_cursor of the previous page unchanged, or no cursor"
 
