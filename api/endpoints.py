@@ -1,69 +1,31 @@
-"""What each endpoint answers, built from `db.queries` and `db.alerts` — the functions
-the pages call — so the API's numbers are the dashboard's. Every endpoint is one
-`Endpoint` in `ENDPOINTS`.
+"""What each endpoint answers, built from the functions the pages call (`db.aggregates`,
+`db.raw_reads`, `db.alerts`), so the API's numbers are the dashboard's. Every endpoint is
+one `Endpoint` in `ENDPOINTS`; a call, its answer and its filters are in `api.calls`.
 """
 
 from __future__ import annotations
 
-import json
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine
 
 from api import metrics
+from api.answer_cache import cached_answer
+from api.calls import DEFAULT_DAYS, Answer, Call, audit_filters, dumps, records, search_filters
 from api.paging import decode_alert_cursor, decode_cursor, encode_alert_cursor, encode_cursor
 from api.problems import ApiProblem
 from api.spec import CSV, JSON, NDJSON, PROMETHEUS, Endpoint, Param, openapi_document
-from config.settings import Settings
-from db import alerts, queries
-from db.api_tokens import Caller
+from db import aggregates, alerts, raw_reads, state
+from db.aggregates import SUMMARY_COLUMNS
 from db.audit import AuditAction
 from db.csv_export import to_csv
-from db.queries import SEARCH_COLUMNS, SUMMARY_COLUMNS, Keyset, SearchFilters
+from db.filters import SearchFilters
+from db.locks import AlreadyRunning
+from db.raw_reads import SEARCH_COLUMNS, Keyset
 from db.readiness import check_readiness
-from ingest.lock import AlreadyRunning, cycle_lock
-from ingest.store import Store
 
 API_VERSION = "1"
-MAX_RANGE_DAYS = 3660
-"""The longest `from`..`to` a call may ask for: ten years."""
-DEFAULT_DAYS = 30
 MAX_PAGE = 1000
-
-
-@dataclass(frozen=True)
-class Call:
-    values: dict[str, Any]
-    media: str
-    settings: Settings
-    engine_source: Any
-    caller: Caller | None = None
-
-    @property
-    def engine(self) -> Engine:
-        return self.engine_source()
-
-    @property
-    def tz(self) -> str:
-        return self.values.get("tz") or self.settings.display_tz
-
-
-@dataclass
-class Answer:
-    body: bytes
-    media: str
-    status: int = 200
-    rows: int | None = None
-    target: str | None = None
-    filters: dict[str, Any] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    detail: str | None = None
 
 
 # --- parameters -------------------------------------------------------------------------
@@ -89,133 +51,12 @@ P_LIMIT = Param("limit", "integer", "searches per page", minimum=1, maximum=MAX_
 FILTERS = (P_FROM, P_TO, P_USER, P_SOURCE, P_TYPE, P_TEXT, P_SYSTEM, P_TZ)
 
 
-def _today(tz: str) -> date:
-    return pd.Timestamp.now(tz=tz).date()
-
-
-def search_filters(
-    call: Call, *, start: date | None = None, end: date | None = None
-) -> SearchFilters:
-    """The dashboard's `SearchFilters` for this call; a 400 problem for a bad range."""
-    values = call.values
-    last = end or values.get("to") or _today(call.tz)
-    first = start or values.get("from") or last - timedelta(days=DEFAULT_DAYS - 1)
-    if first > last:
-        raise ApiProblem(400, f"bad range: from ({first}) is after to ({last})")
-    days = (last - first).days + 1
-    if days > MAX_RANGE_DAYS:
-        raise ApiProblem(
-            400,
-            f"range too large: {days:,} days from {first} to {last}; "
-            f"ask for at most {MAX_RANGE_DAYS:,}",
-        )
-    return SearchFilters(
-        start=first,
-        end=last,
-        users=values.get("user") or (),
-        sources=values.get("source") or (),
-        descriptions=values.get("type") or (),
-        text=values.get("q") or "",
-        include_system=values.get("system") != "exclude",
-    )
-
-
-def audit_filters(filters: SearchFilters, tz: str, **more: Any) -> dict[str, Any]:
-    """What was asked for, as the audit trail stores it (like the pages' query string)."""
-    stored: dict[str, Any] = {
-        "from": filters.start.isoformat(),
-        "to": filters.end.isoformat(),
-        "tz": tz,
-    }
-    for key, value in (
-        ("user", filters.users),
-        ("source", filters.sources),
-        ("type", filters.descriptions),
-    ):
-        if value:
-            stored[key] = list(value)
-    if filters.text:
-        stored["q"] = filters.text
-    if not filters.include_system:
-        stored["system"] = "exclude"
-    stored.update({k: v for k, v in more.items() if v is not None})
-    return stored
-
-
-# --- rendering ------------------------------------------------------------------------
-
-
-def _plain(value: Any) -> Any:
-    """A cell as JSON: aware times as ISO 8601 with their offset, missing as null."""
-    if value is None:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, float) and pd.isna(value):
-        return None
-    if value is pd.NA or value is pd.NaT:
-        return None
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    return value
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    columns = list(frame.columns)
-    return [
-        {column: _plain(cell) for column, cell in zip(columns, row, strict=True)}
-        for row in frame.itertuples(index=False, name=None)
-    ]
-
-
-def dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-# --- answers cached per data version ---------------------------------------------------
-
-
-class AnswerCache:
-    """The last answers of the aggregate endpoints, keyed on the database's data version
-    (`db.queries.data_version`, which changes whenever the ingest stores rows) and the
-    filters: what the pages' `st.cache_data` does, so a repeated question after a poll
-    costs one cheap read instead of the whole aggregation."""
-
-    def __init__(self, entries: int = 256) -> None:
-        self.entries = entries
-        self._answers: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...], compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-        with self._lock:
-            if key in self._answers:
-                self._answers.move_to_end(key)
-                return self._answers[key]
-        answer = compute()
-        with self._lock:
-            self._answers[key] = answer
-            while len(self._answers) > self.entries:
-                self._answers.popitem(last=False)
-        return answer
-
-
-ANSWERS = AnswerCache()
-
-
-def _cached(
-    call: Call, name: str, filters: SearchFilters, compute: Callable[..., pd.DataFrame]
-) -> pd.DataFrame:
-    engine = call.engine
-    key = (name, str(engine.url), queries.data_version(engine), filters, call.tz)
-    return ANSWERS.get(key, lambda: compute(engine, filters, call.tz))
-
-
 # --- handlers ---------------------------------------------------------------------------
 
 
 def searches_per_day(call: Call) -> Answer:
     filters = search_filters(call)
-    per_day = _cached(call, "per_day", filters, queries.searches_per_day)
+    per_day = cached_answer(call, "per_day", filters, aggregates.searches_per_day)
     frame = pd.DataFrame(
         {"date": [day.isoformat() for day in per_day["date"]], "searches": per_day["searches"]}
     )
@@ -236,7 +77,9 @@ def searches_per_day(call: Call) -> Answer:
 
 def users(call: Call) -> Answer:
     filters = search_filters(call)
-    summary = _cached(call, "summary", filters, queries.summary_by_user)[list(SUMMARY_COLUMNS)]
+    summary = cached_answer(call, "summary", filters, aggregates.summary_by_user)[
+        list(SUMMARY_COLUMNS)
+    ]
     if call.media == CSV:
         body = to_csv(summary).encode("utf-8")
     else:
@@ -253,9 +96,9 @@ def users(call: Call) -> Answer:
 
 def _search_listing(call: Call, filters: SearchFilters, target: str) -> Answer:
     cursor = call.values.get("cursor")
-    keyset = decode_cursor(cursor) if cursor else Keyset(queries.newest_search_id(call.engine))
+    keyset = decode_cursor(cursor) if cursor else Keyset(raw_reads.newest_search_id(call.engine))
     limit = call.values.get("limit") or P_LIMIT.default
-    frame, following = queries.search_keyset_page(
+    frame, following = raw_reads.search_keyset_page(
         call.engine, filters, call.tz, keyset, limit=limit
     )
     rows = records(frame[list(SEARCH_COLUMNS)])
@@ -372,8 +215,7 @@ def reset_cursor(call: Call) -> Answer:
             "backfills INITIAL_BACKFILL_DAYS days again)",
         )
     try:
-        with cycle_lock(call.engine):
-            Store(call.engine).reset_cursor()
+        state.reset_cursor(call.engine)
     except AlreadyRunning as exc:
         raise ApiProblem(409, f"the cursor was not reset: {exc}") from None
     body = dumps({"reset": True, "detail": "the next ingest run backfills again"})

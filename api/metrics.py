@@ -17,9 +17,9 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 
 from db.alerts import OPEN_STATUSES
+from db.forwarding_status import forwarding_status
 from db.models import ROLLUP_USER_ALL, Alert, IngestRun, RejectedRecord, utc_now
-from db.readiness import last_poll_ok
-from ingest.forward.status import forwarding_status
+from db.state import last_poll_ok
 
 REGISTRY = CollectorRegistry()
 API_CALLS = Counter(

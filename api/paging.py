@@ -1,4 +1,4 @@
-"""Keyset cursors: an opaque, URL-safe string for `db.queries.Keyset` (searches) and
+"""Keyset cursors: an opaque, URL-safe string for `db.raw_reads.Keyset` (searches) and
 `db.alerts.AlertKeyset` (alerts).
 
 A cursor names the last row of a page and the snapshot (highest row id) of the listing,
@@ -16,7 +16,7 @@ from typing import Any
 
 from api.problems import ApiProblem
 from db.alerts import AlertKeyset
-from db.queries import Keyset
+from db.raw_reads import Keyset
 
 BAD_CURSOR = "bad cursor: pass the next_cursor of the previous page unchanged, or no cursor"
 

@@ -21,7 +21,8 @@ from dashboard import cached  # noqa: E402
 from db import queries  # noqa: E402
 from db.engine import open_database, sqlite_path  # noqa: E402
 from db.queries import SearchFilters  # noqa: E402
-from ingest.status import collect_status, database_size_bytes  # noqa: E402
+from db.state import database_size_bytes  # noqa: E402
+from ingest.status import collect_status  # noqa: E402
 
 PAGE_ROWS = 100  # pages/user.py
 PER_USER = 200  # pages/day.py

@@ -35,7 +35,8 @@ from bench.synthetic import CHUNK_ROWS, COLUMNS, Events, Tenant, build_tenant, d
 from db import rollups
 from db.engine import open_database
 from db.models import SearchLog
-from ingest.store import PageCounts, Store, rebuild_filter_values
+from ingest.page_writer import rebuild_filter_values
+from ingest.store import PageCounts, Store
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def _record_run(engine: Engine, count: int, start: datetime, end: datetime) -> N
     store = Store(engine)
     run_id = store.start_run("bootstrap", start, end)
     store.finish_run(run_id, "ok", PageCounts(fetched=count, inserted=count), api_requests=0)
-    store.advance_cursor(end, bootstrap_done=True)
+    store.advance_cursor(end, backfill_done=True)
 
 
 def generate(

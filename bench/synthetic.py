@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from db.queries import SYSTEM_SENDER
+from ingest.page_writer import EVENT_COLUMNS
 from ingest.simulator import texts
-from ingest.store import EVENT_COLUMNS
 
 DAY = 86_400
 CHUNK_ROWS = 200_000

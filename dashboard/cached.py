@@ -7,8 +7,6 @@ answers for older versions simply age out of the bounded cache.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
@@ -16,7 +14,7 @@ from sqlalchemy import Engine
 from db import queries
 from db.engine import open_database
 from db.queries import FilterOptions, IngestHealth, SearchFilters
-from ingest.status import collect_status
+from db.state import IngestStatus, read_status
 
 ENTRIES = 64
 
@@ -96,5 +94,5 @@ def searches_by_user(
 
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)
-def ingest_status(url: str, version: str) -> dict[str, Any]:
-    return collect_status(engine(url), runs=20, rejects=50)
+def ingest_status(url: str, version: str) -> IngestStatus:
+    return read_status(engine(url), runs=20, rejects=50)

@@ -137,7 +137,7 @@ def truncate_wal(engine: Engine) -> bool:
     """Copy a SQLite WAL back into the database and cut the file to nothing; True if done.
 
     The ingest calls it after each cycle: it checkpoints only every ~100 MB while it writes
-    (`ingest.store.SQLITE_WRITER_PRAGMAS`, for speed), and a WAL left at that size would
+    (`ingest.page_writer.SQLITE_WRITER_PRAGMAS`, for speed), and a WAL left at that size would
     sit on disk until the next poll. It does not wait for readers (a dashboard query in
     progress makes it give up for this cycle; the WAL is still bounded after the next
     checkpoint by `journal_size_limit`). A no-op on PostgreSQL.

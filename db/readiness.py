@@ -13,14 +13,12 @@ from functools import cache
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.engine import MIGRATIONS_DIR, describe_database_error, sqlite_path
-from db.models import IngestRun, utc_now
-
-POLL_KINDS = ("bootstrap", "delta")
-"""Runs that count as polls (a reconciliation sweep does not move the cursor)."""
+from db.models import utc_now
+from db.state import last_poll_ok
 
 
 @dataclass(frozen=True)
@@ -48,16 +46,6 @@ class Readiness:
             ),
             "max_poll_age_seconds": self.max_poll_age_seconds,
         }
-
-
-def last_poll_ok(engine: Engine) -> datetime | None:
-    """When the newest successful backfill or delta run finished."""
-    with engine.connect() as conn:
-        return conn.execute(
-            select(func.max(IngestRun.finished_at)).where(
-                IngestRun.status == "ok", IngestRun.kind.in_(POLL_KINDS)
-            )
-        ).scalar()
 
 
 @cache

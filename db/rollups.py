@@ -44,6 +44,7 @@ from db.models import (
     text_in,
     text_key_sql,
 )
+from db.sql import epoch_sql
 
 SYSTEM_SENDER = "<>"
 """The address Mimecast reports for searches made by the system itself."""
@@ -61,10 +62,6 @@ ROLLUP_TABLES: tuple[Table, ...] = (
 
 # --- maintenance ----------------------------------------------------------------------
 
-_EPOCH = {
-    "sqlite": "unixepoch(substr(create_time, 1, 19))",
-    "postgresql": "CAST(floor(EXTRACT(EPOCH FROM create_time)) AS BIGINT)",
-}
 _MONTH = {
     "sqlite": (
         "(CAST(substr(create_time, 1, 4) AS INTEGER) * 12"
@@ -90,7 +87,7 @@ _DIMENSIONS = f"coalesce(source, ''), coalesce(description, ''), {_NULLS}"
 
 
 def _bucket_sql(table: Table, dialect: str) -> str | None:
-    epoch = _EPOCH[dialect]
+    epoch = epoch_sql("create_time", dialect)
     return {
         "rollup_user_hour": f"{epoch} / 3600",
         "rollup_user_day": f"{epoch} / 86400",
@@ -292,8 +289,3 @@ def user_rows(conn: Connection, lower: datetime, upper: datetime, dims: Dimensio
             ).where(*where)
         )
     return (union_all(*selects) if len(selects) > 1 else selects[0]).subquery("rolled")
-
-
-def day_range(lower: datetime, upper: datetime) -> tuple[int, int]:
-    """UTC day numbers [first, end) of a range on UTC midnights."""
-    return _epoch(lower) // 86400, _epoch(upper) // 86400

@@ -1,11 +1,11 @@
 """The Mimecast API 2.0 client: tokens, search-log pages, and what to do when calls fail.
 
-Everything the contract in `shared/reference/mimecast-api-2.md` says a client must get
-right lives here: `start`/`end` window keys, `fail` inside a 200, 429 with a reset in
-milliseconds, one token reused until shortly before it expires, and stopping on a missing
-`next` *or* an empty page (never on `totalCount`, which is not promised exact). A window
-whose pages shifted while it was read (see `WindowShifted`) is refused, not stored.
-Secrets never reach a log line, an exception or a repr.
+What the API contract (the README's "The API's quirks", under "The ingest") asks of a
+client lives here and in `ingest.responses`: `start`/`end` window keys, `fail` inside a 200,
+429 with a reset in milliseconds, one token reused until shortly before it expires, and
+stopping on a missing `next` *or* an empty page (never on `totalCount`, which is not
+promised exact). A window whose pages shifted while it was read (see `WindowShifted`) is
+refused, not stored. Secrets never reach a log line, an exception or a repr.
 """
 
 from __future__ import annotations
@@ -26,6 +26,30 @@ from tenacity import (
     stop_after_attempt,
 )
 
+from ingest.responses import (
+    CredentialsRejected,
+    HostUnreachable,
+    MimecastError,
+    TransientError,
+    WindowShifted,
+    connection_reason,
+    fail_messages,
+    json_body,
+    next_token,
+    records_of,
+    reported_total,
+)
+
+__all__ = [
+    "CredentialsRejected",
+    "HostUnreachable",
+    "MimecastClient",
+    "MimecastError",
+    "Page",
+    "WindowShifted",
+    "format_api_time",
+]
+
 log = logging.getLogger(__name__)
 
 SEARCH_LOGS_PATH = "/api/archive/get-archive-search-logs"
@@ -39,66 +63,9 @@ BACKOFF_MAX_SECONDS = 30.0
 MAX_RATE_LIMIT_WAIT_SECONDS = 3600.0
 
 
-class MimecastError(Exception):
-    """A call failed in a way the caller should report; `retryable` says if trying later helps."""
-
-    retryable = False
-
-
-class TransientError(MimecastError):
-    """A failure worth retrying: 5xx, 429, a timeout, a dropped connection, retryable fail."""
-
-    retryable = True
-
-    def __init__(self, message: str, wait_seconds: float | None = None) -> None:
-        super().__init__(message)
-        self.wait_seconds = wait_seconds
-
-
-class CredentialsRejected(MimecastError):
-    """The token endpoint refused the client id/secret."""
-
-
-class HostUnreachable(MimecastError):
-    """The base URL could not be reached at all (a configuration problem, usually)."""
-
-
-class WindowShifted(MimecastError):
-    """A window's pages changed while it was read: `totalCount` changed between its pages,
-    or a page began with a record of the page before it and that page, read again, had
-    changed. An API that pages by offset serves a record twice when a late search lands
-    among the pages already read, and twins get distinct keys, so the page is not stored:
-    the caller reads the whole window again."""
-
-    retryable = True
-
-
 def format_api_time(moment: datetime) -> str:
     """Mimecast's `yyyy-MM-dd'T'HH:mm:ss+0000`, always in UTC."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
-
-
-def _fail_messages(body: Any) -> tuple[str, bool]:
-    """The messages inside a `fail` array and whether all of them are retryable."""
-    messages: list[str] = []
-    fail = body.get("fail")
-    if not isinstance(fail, list):  # an object alone, or a shape the contract does not have
-        fail = [fail] if isinstance(fail, dict) else []
-    retryable = True
-    for item in fail:
-        errors = item.get("errors") if isinstance(item, dict) else None
-        if not errors and isinstance(item, dict):
-            errors = [item]
-        for error in errors or []:
-            if not isinstance(error, dict):
-                continue
-            code = error.get("code", "")
-            message = error.get("message", "")
-            messages.append(f"{code}: {message}".strip(": "))
-            retryable = retryable and bool(error.get("retryable", False))
-    if not messages:  # nothing readable: not retried, as a failure it cannot explain
-        return f"unspecified failure ({str(body.get('fail'))[:80]})", False
-    return "; ".join(messages), retryable
 
 
 def _rate_limit_wait(response: requests.Response) -> float:
@@ -205,7 +172,7 @@ class MimecastClient:
         except requests.Timeout:
             raise TransientError(f"{url} timed out") from None
         except requests.ConnectionError as exc:
-            raise TransientError(f"cannot connect to {url}: {_connection_reason(exc)}") from None
+            raise TransientError(f"cannot connect to {url}: {connection_reason(exc)}") from None
 
     # --- token -------------------------------------------------------------------------
     def _fetch_token(self) -> None:
@@ -229,7 +196,7 @@ class MimecastClient:
                 f"the token endpoint answered HTTP {response.status_code}; "
                 "check MIMECAST_BASE_URL points at the Mimecast API"
             )
-        body = _json_body(response)
+        body = json_body(response)
         token = body.get("access_token") if isinstance(body, dict) else None
         token_type = str(body.get("token_type", "bearer")) if isinstance(body, dict) else ""
         if not token or token_type.lower() != "bearer":
@@ -306,11 +273,11 @@ class MimecastClient:
                 f"Mimecast refused the search-log request (HTTP {status}); "
                 "this is a bug or an API change: please report it"
             )
-        body = _json_body(response)
+        body = json_body(response)
         if not isinstance(body, dict):
             raise MimecastError("the search-log response is not a JSON object")
         if body.get("fail"):
-            messages, retryable = _fail_messages(body)
+            messages, retryable = fail_messages(body)
             if retryable:
                 raise TransientError(f"Mimecast reported a retryable failure: {messages}")
             raise MimecastError(f"Mimecast reported a failure: {messages}")
@@ -320,7 +287,7 @@ class MimecastClient:
         self, window: dict[str, str], page_token: str | None
     ) -> tuple[dict[str, Any], list[Any]]:
         body = self._search_page(window, page_token)
-        return body, _records_of(body)
+        return body, records_of(body)
 
     def iter_pages(self, start: datetime, end: datetime) -> Generator[Page, None, int | None]:
         """Every page for [start, end], one at a time, so pages stream to the database;
@@ -354,11 +321,11 @@ class MimecastClient:
                     "repeats a record of the page before it, which had changed when read again"
                 )
             yield Page(records=records, number=number)
-            next_token = _next_token(body)
-            if not next_token:
+            following = next_token(body)
+            if not following:
                 return first_total
             previous = (page_token, records)
-            page_token = next_token
+            page_token = following
 
     def _fetch_page(
         self, window: dict[str, str], page_token: str | None
@@ -376,81 +343,3 @@ class MimecastClient:
             return False
         _body, again = self._fetch_page(window, token)
         return again != before
-
-
-def _connection_reason(exc: requests.ConnectionError) -> str:
-    text = str(exc)
-    for marker in (
-        "Name or service not known",
-        "Temporary failure in name resolution",
-        "nodename nor servname",
-        "Connection refused",
-        "Connection reset",
-        "RemoteDisconnected",
-        "Connection aborted",
-    ):
-        if marker in text:
-            return marker.lower()
-    return "connection failed"
-
-
-def _json_body(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        raise TransientError(
-            f"Mimecast answered HTTP {response.status_code} with a body that is not JSON"
-        ) from None
-
-
-def _records_of(body: dict[str, Any]) -> list[Any]:
-    """The logs of a page. An empty page is `data: []` or `data: [{"logs": []}]`; anything
-    else that is not a list of objects holding a `logs` list is a broken response, retried
-    and then reported, never read as "no more data" (that would lose the page)."""
-    data = body.get("data")
-    if not isinstance(data, list):
-        raise TransientError(
-            f"the search-log response's 'data' is {type(data).__name__}, not a list"
-        )
-    records: list[Any] = []
-    for item in data:
-        logs = item.get("logs") if isinstance(item, dict) else None
-        if not isinstance(logs, list):
-            raise TransientError(
-                f"the search-log response's 'logs' is {type(logs).__name__}, not a list"
-            )
-        records.extend(logs)
-    if records:
-        meta = body.get("meta")
-        if not isinstance(meta, dict) or not isinstance(meta.get("pagination"), dict):
-            raise TransientError("the search-log response has logs but no meta.pagination")
-        token = meta["pagination"].get("next")
-        if token is not None and not isinstance(token, str):
-            # not "no next page": reading it so would skip the rest of the window silently
-            raise TransientError(
-                f"the search-log response's pagination 'next' is {type(token).__name__}, "
-                "not a string"
-            )
-    return records
-
-
-def reported_total(body: dict[str, Any]) -> int | None:
-    """`meta.pagination.totalCount` where the server sends a usable one: compared with what
-    was served, never used to stop paging."""
-    meta = body.get("meta")
-    pagination = meta.get("pagination") if isinstance(meta, dict) else None
-    total = pagination.get("totalCount") if isinstance(pagination, dict) else None
-    return total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None
-
-
-def _total_count(body: dict[str, Any], default: int) -> int:
-    """`totalCount` where the server sends a positive one, else `default`."""
-    total = reported_total(body)
-    return total if total else default
-
-
-def _next_token(body: dict[str, Any]) -> str | None:
-    meta = body.get("meta")
-    pagination = meta.get("pagination") if isinstance(meta, dict) else None
-    token = pagination.get("next") if isinstance(pagination, dict) else None
-    return token if isinstance(token, str) and token else None

@@ -26,15 +26,25 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from config.settings import Settings
-from ingest.client import MimecastClient, WindowShifted, format_api_time
+from db.state import BACKFILL, RECONCILE
+from ingest.client import MimecastClient, WindowShifted
 from ingest.prefetch import Prefetched
-from ingest.records import EventKeyer, Rejection, SearchEvent, parse_record
+from ingest.records import EventKeyer, Rejection
 from ingest.store import PageBatch, PageCounts, PageWriter, Store
+from ingest.windows import (
+    Held,
+    choose_window,
+    plan_windows,
+    reconcile_range,
+    release_held,
+    sort_page,
+    utc_now_seconds,
+    window_doc,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-CHUNK = timedelta(days=1)
 # Pages fetched and parsed ahead of the one being written: enough to keep the network and
 # the database busy at once, few enough that memory does not grow with the backfill.
 PREFETCH_PAGES = 2
@@ -103,120 +113,6 @@ class NothingToReconcile(Exception):
     """A sweep was asked for before the first backfill finished (nothing to compare yet)."""
 
 
-def _window_doc(window: tuple[datetime, datetime]) -> dict[str, str]:
-    return {"start": format_api_time(window[0]), "end": format_api_time(window[1])}
-
-
-def reconcile_range(
-    settings: Settings, cursor: datetime, now: datetime
-) -> tuple[datetime, datetime]:
-    """What a sweep re-reads: the RECONCILE_DAYS days before the cursor, less the last
-    LOOKBACK_SECONDS (every delta poll re-reads those anyway). A search found there that is
-    not stored reached the API later than LOOKBACK_SECONDS: without the sweep it was lost."""
-    end_of_polls = min(cursor, now)
-    start = end_of_polls - timedelta(days=settings.reconcile_days)
-    end = max(start, end_of_polls - timedelta(seconds=settings.lookback_seconds))
-    return start, end
-
-
-def utc_now_seconds() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-def plan_windows(start: datetime, end: datetime, chunk: timedelta = CHUNK) -> list[tuple]:
-    """[start, end] cut into consecutive windows of at most `chunk`, oldest first."""
-    windows = []
-    cursor = start
-    while cursor < end:
-        upper = min(cursor + chunk, end)
-        windows.append((cursor, upper))
-        cursor = upper
-    return windows
-
-
-def choose_window(
-    settings: Settings,
-    cursor: datetime | None,
-    bootstrap_done: bool,
-    now: datetime,
-    newest_stored: datetime | None = None,
-) -> tuple[str, datetime, list[str]]:
-    """The cycle's kind and start: backfill, resumed backfill, or delta with overlap.
-
-    A cursor ahead of the clock was written by a clock that ran fast: the API only had
-    searches up to the real time of that poll, so the cycle re-reads from the newest search
-    stored (less the overlap), which the fast clock cannot have moved.
-    """
-    warnings: list[str] = []
-    lookback = timedelta(seconds=settings.lookback_seconds)
-    kind = "delta" if bootstrap_done else "bootstrap"
-    if cursor is not None and cursor > now:
-        if newest_stored is None:
-            start = now - timedelta(days=settings.initial_backfill_days)
-            resumed = f"backfilling {settings.initial_backfill_days} days again (nothing is stored)"
-        else:
-            start = min(newest_stored, now) - lookback
-            resumed = (
-                f"re-reading from {start.isoformat()} "
-                "(the newest stored search less LOOKBACK_SECONDS)"
-            )
-        warnings.append(
-            f"the cursor {cursor.isoformat()} is ahead of this machine's clock "
-            f"({now.isoformat()}); {resumed} — check the clock"
-        )
-        return kind, start, warnings
-    if cursor is None:
-        return "bootstrap", now - timedelta(days=settings.initial_backfill_days), warnings
-    if not bootstrap_done:
-        return "bootstrap", cursor, warnings
-    return "delta", cursor - lookback, warnings
-
-
-def sort_page(
-    records: list,
-    window: tuple[datetime, datetime],
-    keyer: EventKeyer,
-    held: list[Rejection],
-) -> PageBatch:
-    """Validate and key one page's records; keep only those inside the window.
-
-    A rejected record is keyed by the createTime of the next valid record served after it
-    (the next older one: pages run newest first), so it waits in `held` until one comes,
-    on this page or a later one. The older neighbour does not change when newer searches
-    arrive, so a record at the live edge of one poll keeps its key in the next.
-    """
-    batch = PageBatch(fetched=len(records))
-    start, end = window
-    for record in records:
-        parsed = parse_record(record)
-        if isinstance(parsed, SearchEvent):
-            batch.rejections += release_held(keyer, held, parsed.create_time.isoformat())
-            if not start <= parsed.create_time <= end:
-                batch.out_of_window += 1
-                continue
-            batch.events.append((keyer.event_key(parsed), parsed))
-        else:
-            held.append(parsed)
-    return batch
-
-
-def release_held(
-    keyer: EventKeyer, held: list[Rejection], anchor: str
-) -> list[tuple[str, Rejection]]:
-    """Key the held rejected records by `anchor` and empty `held`."""
-    keyed = [(keyer.reject_key(rejection, anchor), rejection) for rejection in held]
-    held.clear()
-    return keyed
-
-
-@dataclass
-class Held:
-    """Rejected records that end a window, waiting for their anchor (see `sort_page`)."""
-
-    keyer: EventKeyer
-    records: list[Rejection]
-
-
 class Poller:
     """Runs cycles against one client and one store."""
 
@@ -246,14 +142,14 @@ class Poller:
         cursor = self.store.cursor()
         newest = self.store.totals()["last_event"] if cursor is not None and cursor > now else None
         kind, start, warnings = choose_window(
-            self.settings, cursor, self.store.bootstrap_done(), now, newest
+            self.settings, cursor, self.store.backfill_done(), now, newest
         )
         for warning in warnings:
             log.warning(warning)
-        if kind == "bootstrap" and self.store.cursor() is None:
+        if kind == BACKFILL and self.store.cursor() is None:
             # remember where this backfill began, so a run killed before its first chunk
             # is committed resumes from the same start instead of leaving a gap behind it
-            self.store.advance_cursor(start, bootstrap_done=False)
+            self.store.advance_cursor(start, backfill_done=False)
         run_id = self.store.start_run(kind, start, now)
         result = CycleResult(run_id, kind, start, now, "ok", warnings=warnings)
         return self._run(result, plan_windows(start, now), move_cursor=True)
@@ -263,9 +159,9 @@ class Poller:
         backfill is done, and the last successful sweep (or, before the first one, the end
         of the backfill) is at least a day old. Read from the database, so a restart does
         not sweep again."""
-        if self.settings.reconcile_days == 0 or not self.store.bootstrap_done():
+        if self.settings.reconcile_days == 0 or not self.store.backfill_done():
             return False
-        last = self.store.last_run_time("reconcile") or self.store.last_run_time("bootstrap")
+        last = self.store.last_run_time(RECONCILE) or self.store.last_run_time(BACKFILL)
         return last is None or (now or datetime.now(UTC)) - last >= RECONCILE_EVERY
 
     def run_reconcile(self) -> CycleResult:
@@ -274,14 +170,14 @@ class Poller:
         now = self.clock()
         self.store.close_abandoned_runs()
         cursor = self.store.cursor()
-        if cursor is None or not self.store.bootstrap_done():
+        if cursor is None or not self.store.backfill_done():
             raise NothingToReconcile(
                 "nothing to reconcile yet: the first backfill has not finished "
                 "(run `python -m ingest run --once` first)"
             )
         start, end = reconcile_range(self.settings, cursor, now)
-        run_id = self.store.start_run("reconcile", start, end)
-        result = CycleResult(run_id, "reconcile", start, end, "ok")
+        run_id = self.store.start_run(RECONCILE, start, end)
+        result = CycleResult(run_id, RECONCILE, start, end, "ok")
         if start == end:
             result.notes.remark = "nothing to re-read: LOOKBACK_SECONDS covers RECONCILE_DAYS"
         return self._run(result, plan_windows(start, end), move_cursor=False)
@@ -322,8 +218,8 @@ class Poller:
         self, result: CycleResult, windows: list[tuple], *, move_cursor: bool = True
     ) -> None:
         started = time.monotonic()
-        if not windows and result.kind == "bootstrap":
-            self.store.advance_cursor(result.window_end, bootstrap_done=True)
+        if not windows and result.kind == BACKFILL:
+            self.store.advance_cursor(result.window_end, backfill_done=True)
         chunk_counts = PageCounts()
         writer: PageWriter | None = None
         with Prefetched(self._pages(windows, result.notes), depth=PREFETCH_PAGES) as pages:
@@ -343,14 +239,14 @@ class Poller:
                         continue
                     last = index == len(windows) - 1
                     if move_cursor:
-                        bootstrap_done = True if (last and result.kind == "bootstrap") else None
-                        writer.advance_cursor(window[1], bootstrap_done=bootstrap_done)
+                        backfill_done = True if (last and result.kind == BACKFILL) else None
+                        writer.advance_cursor(window[1], backfill_done=backfill_done)
                     self._commit(writer, result, chunk_counts)  # rows and cursor at once
                     writer = None
                     if move_cursor:
                         result.cursor = window[1]
-                    if result.kind == "reconcile" and chunk_counts.inserted:
-                        late = {**_window_doc(window), "new": chunk_counts.inserted}
+                    if result.kind == RECONCILE and chunk_counts.inserted:
+                        late = {**window_doc(window), "new": chunk_counts.inserted}
                         result.notes.late.append(late)
                     self._report_chunk(result, windows, index, chunk_counts, started)
                     chunk_counts = PageCounts()
@@ -422,7 +318,7 @@ class Poller:
                         served += len(page.records)
                         yield index, sort_page(page.records, window, keyer, held)
                 except WindowShifted as exc:
-                    notes.rereads.append({**_window_doc(window), "reason": str(exc)})
+                    notes.rereads.append({**window_doc(window), "reason": str(exc)})
                     log.warning("window read again (%d/%d): %s", attempt, MAX_WINDOW_READS, exc)
                     if attempt == MAX_WINDOW_READS:
                         raise WindowShifted(
@@ -433,12 +329,12 @@ class Poller:
                 break
             if total is not None and served != total:
                 notes.count_mismatches.append(
-                    {**_window_doc(window), "served": served, "total_count": total}
+                    {**window_doc(window), "served": served, "total_count": total}
                 )
                 log.warning(
                     "the API served %d searches for %s → %s but its totalCount said %d",
                     served,
-                    *_window_doc(window).values(),
+                    *window_doc(window).values(),
                     total,
                 )
             if held:  # the oldest records of the window: their older neighbour is stored

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,9 +15,8 @@ from dashboard.formatting import escape_markdown, format_age, format_bytes, form
 from dashboard.notices import INGEST_COMMAND
 from db.audit import AuditAction
 from db.engine import DatabaseSetupError
-from ingest.lock import AlreadyRunning, cycle_lock
-from ingest.status import RUN_FIELDS
-from ingest.store import Store
+from db.locks import AlreadyRunning
+from db.state import RUN_FIELDS, Run, reset_cursor, run_kind_name
 
 CONFIRM_KEY = "confirm_reset_cursor"
 
@@ -26,12 +26,8 @@ status = cached.ingest_status(ctx.db_url, ctx.version)
 now = datetime.now(UTC)
 
 
-def _moment(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
-
-
-def _finished(run: dict[str, Any] | None) -> datetime | None:
-    return _moment(run["finished_at"]) if run else None
+def _finished(run: Run | None) -> datetime | None:
+    return run.finished_at if run else None
 
 
 def _time_metric(column: Any, label: str, moment: datetime | None, help: str | None) -> None:
@@ -39,25 +35,25 @@ def _time_metric(column: Any, label: str, moment: datetime | None, help: str | N
     column.metric(label, value, delta, delta_color="off", delta_arrow="off", help=help)
 
 
-totals = status["totals"]
+totals = status.totals
 cols = st.columns(4)
-_time_metric(cols[0], "Last successful poll", _finished(status["last_ok_run"]), None)
-_time_metric(cols[1], "Last failed poll", _finished(status["last_failed_run"]), None)
+_time_metric(cols[0], "Last successful poll", _finished(status.last_ok_run), None)
+_time_metric(cols[1], "Last failed poll", _finished(status.last_failed_run), None)
 _time_metric(
     cols[2],
     "Cursor",
-    _moment(status["cursor"]),
+    status.cursor,
     "Everything up to this instant is stored; the next delta run starts here, "
     "less the LOOKBACK\\_SECONDS overlap.",
 )
-cols[3].metric("Backfill done", "yes" if status["bootstrap_done"] else "no")
+cols[3].metric("Backfill done", "yes" if status.backfill_done else "no")
 cols = st.columns(4)
-cols[0].metric("Searches stored", f"{totals['search_logs']:,}")
-cols[1].metric("Rejected records", f"{totals['rejected_records']:,}")
-wal_bytes = status["wal_bytes"]
+cols[0].metric("Searches stored", f"{totals.search_logs:,}")
+cols[1].metric("Rejected records", f"{totals.rejected_records:,}")
+wal_bytes = status.wal_bytes
 cols[2].metric(
     "Database size",
-    format_bytes(status["database_bytes"]),
+    format_bytes(status.database_bytes),
     None if wal_bytes is None else f"WAL {format_bytes(wal_bytes)}",
     delta_color="off",
     delta_arrow="off",
@@ -73,18 +69,18 @@ cols[3].metric(
     "poll is more than twice this old.",
 )
 st.caption(
-    f"Stored searches from {escape_markdown(format_time(_moment(totals['first_event']), ctx.tz))}"
-    f" to {escape_markdown(format_time(_moment(totals['last_event']), ctx.tz))}."
+    f"Stored searches from {escape_markdown(format_time(totals.first_event, ctx.tz))}"
+    f" to {escape_markdown(format_time(totals.last_event, ctx.tz))}."
 )
-st.text(f"Database: {status['database']}")
+st.text(f"Database: {status.database}")
 
-failed = status["last_failed_run"]
-if failed and failed.get("error"):
+failed = status.last_failed_run
+if failed and failed.error:
     st.markdown("**Error of the last failed poll**")
-    st.code(failed["error"], language=None, wrap_lines=True)
+    st.code(failed.error, language=None, wrap_lines=True)
 
 st.subheader("Last reconciliation sweep")
-sweep = status["last_reconcile"]
+sweep = status.last_reconcile
 if sweep is None:
     st.caption(
         f"None yet. Once a day the scheduled ingest re-reads the last "
@@ -95,39 +91,39 @@ if sweep is None:
 else:
     cols = st.columns(4)
     _time_metric(cols[0], "Sweep finished", _finished(sweep), None)
-    cols[1].metric("Sweep status", sweep["status"])
-    cols[2].metric("Searches re-read", f"{sweep['fetched']:,}")
+    cols[1].metric("Sweep status", sweep.status)
+    cols[2].metric("Searches re-read", f"{sweep.fetched:,}")
     cols[3].metric(
         "Found late",
-        f"{sweep['inserted']:,}",
+        f"{sweep.inserted:,}",
         help="Searches the sweep stored: they reached the API later than LOOKBACK\\_SECONDS, "
         "and the polls had missed them.",
     )
     st.caption(
         "Re-read "
         + escape_markdown(
-            f"{format_time(_moment(sweep['window_start']), ctx.tz)} to "
-            f"{format_time(_moment(sweep['window_end']), ctx.tz)}"
+            f"{format_time(sweep.window_start, ctx.tz)} to {format_time(sweep.window_end, ctx.tz)}"
         )
         + " in one-day windows; the cursor is not moved by a sweep."
     )
-    if sweep["notes_text"]:
-        st.text(f"Findings: {sweep['notes_text']}")
-    if sweep["error"]:
-        st.code(sweep["error"], language=None, wrap_lines=True)
+    if sweep.notes_text:
+        st.text(f"Findings: {sweep.notes_text}")
+    if sweep.error:
+        st.code(sweep.error, language=None, wrap_lines=True)
 
 
 def _times(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
     for name in names:
         if name in frame:
-            frame[name] = pd.to_datetime(frame[name], utc=True, format="ISO8601").dt.tz_convert(
-                ctx.tz
-            )
+            frame[name] = pd.to_datetime(frame[name], utc=True).dt.tz_convert(ctx.tz)
     return frame
 
 
 st.subheader("Recent runs")
-runs = pd.DataFrame(status["recent_runs"], columns=list(RUN_FIELDS))
+runs = pd.DataFrame(
+    [{**asdict(run), "kind": run_kind_name(run.kind)} for run in status.recent_runs],
+    columns=list(RUN_FIELDS),
+)
 if runs.empty:
     st.info(f"No ingest run yet. Run `{INGEST_COMMAND}`.")
 else:
@@ -170,12 +166,13 @@ if not is_admin:
 
 st.subheader("Rejected records")
 rejects = pd.DataFrame(
-    status["recent_rejects"], columns=["id", "rejected_at", "reason", "raw_json"]
+    [asdict(reject) for reject in status.recent_rejects],
+    columns=["id", "rejected_at", "reason", "raw_json"],
 )
 if rejects.empty:
     st.caption("None: every record received could be stored.")
 else:
-    st.caption(f"The newest {len(rejects)} of {totals['rejected_records']:,}, exactly as received.")
+    st.caption(f"The newest {len(rejects)} of {totals.rejected_records:,}, exactly as received.")
     st.dataframe(
         _times(rejects, ("rejected_at",)),
         hide_index=True,
@@ -208,8 +205,7 @@ def _reset() -> None:
         st.error("Only administrators can reset the cursor.", icon=":material/lock:")
         return
     try:
-        with cycle_lock(ctx.engine):
-            Store(ctx.engine).reset_cursor()
+        reset_cursor(ctx.engine)
     except (AlreadyRunning, DatabaseSetupError) as exc:
         st.session_state["reset_result"] = ("error", str(exc))
         audit.record_action(ctx.db_url, admin, AuditAction.RESET_CURSOR, f"refused: {exc}")

@@ -11,8 +11,8 @@ import time
 from datetime import datetime, timedelta
 
 from db.engine import open_database
-from ingest.lock import single_writer
-from ingest.poller import utc_now_seconds
+from db.locks import single_writer
+from ingest.windows import utc_now_seconds
 from tests.support.harness import SIM_ID, SIM_SECRET, run_cli
 from tests.support.runtime import PROJECT_ROOT, runtime_python, subprocess_env
 from tests.support.truth import (
@@ -136,7 +136,7 @@ def test_status_json_reports_cursor_runs_and_totals(sim, sim_url, db_path, tmp_p
     assert status["recent_runs"][0]["status"] == "ok"
     assert status["recent_runs"][0]["inserted"] == status["totals"]["search_logs"]
     human = run_cli(["status"], env, tmp_path)
-    assert "bootstrap done   yes" in human.stdout
+    assert "backfill done    yes" in human.stdout
     assert "recent runs" in human.stdout
 
 

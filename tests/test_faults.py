@@ -90,7 +90,7 @@ def test_non_retryable_fail_in_200_fails_the_run_with_its_message(sim, settings)
     store = Store(open_database(settings.effective_database_url))
     failed = runs(settings.effective_database_url)[-1]
     assert store.cursor() == failed.window_start, "the cursor stays at the backfill's start"
-    assert not store.bootstrap_done()
+    assert not store.backfill_done()
 
 
 def test_persistent_5xx_gives_up_after_bounded_retries_with_cursor_unmoved(sim, settings):

@@ -51,7 +51,7 @@ def test_backfill_stores_every_event_of_the_window_exactly_once(sim, settings):
     assert result.counts.inserted == served
     assert result.counts.rejected == 0
     assert result.cursor == now
-    assert Store(open_database(settings.effective_database_url)).bootstrap_done()
+    assert Store(open_database(settings.effective_database_url)).backfill_done()
 
 
 def test_backfill_is_fetched_in_day_chunks_oldest_first_committing_the_cursor_each_time(

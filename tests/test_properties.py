@@ -17,17 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from db.engine import open_database
-from ingest.client import (
-    MimecastClient,
-    MimecastError,
-    Page,
-    _next_token,
-    _records_of,
-    _total_count,
-    format_api_time,
-)
+from ingest.client import MimecastClient, MimecastError, Page, format_api_time
 from ingest.poller import CycleResult, Poller
 from ingest.records import EventKeyer, Rejection, SearchEvent, parse_record
+from ingest.responses import next_token as _next_token
+from ingest.responses import records_of as _records_of
+from ingest.responses import total_count as _total_count
 from ingest.simulator import SimConfig, Simulator
 from ingest.store import Store
 from tests.support.backends import fresh_postgres_database
@@ -267,7 +262,7 @@ class HostileRun:
         }
         self.sim.clear_faults()
         self.sim.queue_bodies([json.dumps(body).encode()])  # \u escapes: any string goes
-        self.store.advance_cursor(moment - timedelta(hours=1), bootstrap_done=True)
+        self.store.advance_cursor(moment - timedelta(hours=1), backfill_done=True)
         client = MimecastClient(self.sim.base_url, SIM_ID, SIM_SECRET, sleep=lambda _s: None)
         try:
             poller = Poller(self.settings, self.store, client, clock=lambda: moment)

@@ -377,7 +377,7 @@ def test_data_version_changes_when_the_ingest_writes(engine: Engine) -> None:
     store.finish_run(run_id, "ok", PageCounts(), api_requests=1)
     finished = queries.data_version(engine)
     assert finished != written
-    store.advance_cursor(WINDOW[1], bootstrap_done=True)
+    store.advance_cursor(WINDOW[1], backfill_done=True)
     advanced = queries.data_version(engine)
     assert advanced != finished
     store.reset_cursor()

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import inspect, text
 
 from db.engine import open_database
-from ingest.lock import AlreadyRunning, single_writer
-from ingest.poller import release_held, sort_page
+from db.locks import AlreadyRunning, single_writer
 from ingest.records import EventKeyer
 from ingest.store import PageBatch, Store
+from ingest.windows import release_held, sort_page
 from tests.support.harness import fixed_clock, make_settings, run_ingest_once, settled_now
 from tests.support.truth import (
     assert_rollups_and_filter_values_match_the_rows,
@@ -92,11 +92,11 @@ def test_a_page_half_stored_before_counts_exactly_its_new_rows(db_url):
 def test_cursor_round_trips_as_utc_and_reset_forgets_it(db_url):
     store = Store(open_database(db_url))
     moment = settled_now()
-    store.advance_cursor(moment, bootstrap_done=True)
+    store.advance_cursor(moment, backfill_done=True)
     assert store.cursor() == moment and store.cursor().utcoffset() == timedelta(0)
-    assert store.bootstrap_done()
+    assert store.backfill_done()
     store.reset_cursor()
-    assert store.cursor() is None and not store.bootstrap_done()
+    assert store.cursor() is None and not store.backfill_done()
 
 
 def test_a_stored_time_is_found_by_a_query_bounded_at_that_very_second(db_url):

@@ -7,7 +7,7 @@ from itertools import pairwise
 
 from config.settings import load_settings
 from ingest.client import format_api_time
-from ingest.poller import choose_window, plan_windows
+from ingest.windows import choose_window, plan_windows
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 SETTINGS = load_settings({"INITIAL_BACKFILL_DAYS": "3", "LOOKBACK_SECONDS": "7200"})
@@ -53,8 +53,8 @@ def test_empty_window_plans_no_chunks():
 
 
 def test_only_records_inside_the_requested_window_are_kept():
-    from ingest.poller import sort_page
     from ingest.records import EventKeyer
+    from ingest.windows import sort_page
 
     window = (NOW - timedelta(hours=1), NOW)
     records = [
@@ -70,8 +70,8 @@ def test_only_records_inside_the_requested_window_are_kept():
 
 
 def test_a_rejected_record_keeps_its_key_when_newer_searches_arrive_above_it():
-    from ingest.poller import sort_page
     from ingest.records import EventKeyer
+    from ingest.windows import sort_page
 
     window = (NOW - timedelta(hours=1), NOW)
     broken = {"createTime": "not a date", "emailAddr": "edge@example.com"}
@@ -86,7 +86,7 @@ def test_a_rejected_record_keeps_its_key_when_newer_searches_arrive_above_it():
 
 
 def test_a_sweep_rereads_reconcile_days_before_the_cursor_less_the_lookback():
-    from ingest.poller import reconcile_range
+    from ingest.windows import reconcile_range
 
     cursor = NOW - timedelta(minutes=10)
     start, end = reconcile_range(SETTINGS, cursor, NOW)
@@ -95,14 +95,14 @@ def test_a_sweep_rereads_reconcile_days_before_the_cursor_less_the_lookback():
 
 
 def test_a_sweep_never_reads_past_the_clock_when_the_cursor_is_ahead_of_it():
-    from ingest.poller import reconcile_range
+    from ingest.windows import reconcile_range
 
     start, end = reconcile_range(SETTINGS, NOW + timedelta(days=2), NOW)
     assert (start, end) == (NOW - timedelta(days=3), NOW - timedelta(hours=2))
 
 
 def test_a_sweep_has_nothing_to_read_when_the_lookback_covers_reconcile_days():
-    from ingest.poller import reconcile_range
+    from ingest.windows import reconcile_range
 
     settings = load_settings({"RECONCILE_DAYS": "1", "LOOKBACK_SECONDS": str(2 * 86_400)})
     start, end = reconcile_range(settings, NOW, NOW)

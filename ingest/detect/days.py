@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
-from db.queries import bucket_seconds, offset_changes, utc_bounds
+from db.timezones import bucket_seconds, offset_changes, utc_bounds
 
 EPOCH_DAY = date(1970, 1, 1)
 

@@ -18,7 +18,7 @@ import numpy as np
 from sqlalchemy import Engine, func, literal_column, select
 
 from db.models import ROLLUP_USER_ALL, ROLLUP_USER_HOUR, SearchLog
-from db.queries import epoch_bucket
+from db.sql import epoch_bucket
 from ingest.detect.config import DetectionConfig
 from ingest.detect.days import LocalClock, bucket_size, span_bounds, weekday
 

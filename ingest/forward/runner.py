@@ -11,10 +11,10 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from db.locks import AlreadyRunning, forward_lock
 from ingest.forward.config import Destination, ForwardConfig
 from ingest.forward.delivery import DeliveryResult, deliver
 from ingest.forward.transports import open_transport
-from ingest.lock import AlreadyRunning, forward_lock
 
 log = logging.getLogger("ingest.forward")
 MAX_PARALLEL = 8

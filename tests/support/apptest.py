@@ -60,7 +60,7 @@ def page_engine(db_file: Path):
 @pytest.fixture(name="known")
 def page_known(engine: Engine) -> Engine:
     store_records(engine, KNOWN)
-    Store(engine).advance_cursor(datetime(2026, 4, 1, tzinfo=UTC), bootstrap_done=True)
+    Store(engine).advance_cursor(datetime(2026, 4, 1, tzinfo=UTC), backfill_done=True)
     return engine
 
 

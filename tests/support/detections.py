@@ -34,7 +34,7 @@ def load_records(engine: Engine, records: Sequence[dict[str, object]], end: date
         writer.write_page(batch, (start, end))
         total.add(writer.commit())
     store.finish_run(run_id, "ok", total, api_requests=0)
-    store.advance_cursor(end, bootstrap_done=True)
+    store.advance_cursor(end, backfill_done=True)
     return total.inserted
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 from config.settings import Settings, load_settings
 from db.engine import open_database
 from ingest.client import MimecastClient
-from ingest.poller import CycleResult, Poller, utc_now_seconds
+from ingest.poller import CycleResult, Poller
 from ingest.store import Store
+from ingest.windows import utc_now_seconds
 from tests.support.runtime import runtime_python, subprocess_env
 
 SIM_ID = "sim-client-id"

@@ -44,7 +44,7 @@ def dashboard_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     st.cache_resource.clear()
     engine = open_database(f"sqlite:///{path}")
     store_records(engine, KNOWN)
-    Store(engine).advance_cursor(datetime(2026, 4, 1, tzinfo=UTC), bootstrap_done=True)
+    Store(engine).advance_cursor(datetime(2026, 4, 1, tzinfo=UTC), backfill_done=True)
     yield engine
     engine.dispose()
 

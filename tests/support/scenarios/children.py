@@ -156,7 +156,7 @@ def state(url: str) -> tuple[datetime | None, bool]:
     engine = create_engine(url)
     try:
         store = Store(engine)
-        return store.cursor(), store.bootstrap_done()
+        return store.cursor(), store.backfill_done()
     except SQLAlchemyError:
         return None, False
     finally:

@@ -1,0 +1,49 @@
+"""The last answers of the aggregate endpoints, keyed on the database's data version."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from api.calls import Call
+from db.filters import SearchFilters
+from db.state import data_version
+
+
+class AnswerCache:
+    """The last answers of the aggregate endpoints, keyed on the database's data version
+    (`db.state.data_version`, which changes whenever the ingest stores rows) and the
+    filters: what the pages' `st.cache_data` does, so a repeated question after a poll
+    costs one cheap read instead of the whole aggregation."""
+
+    def __init__(self, entries: int = 256) -> None:
+        self.entries = entries
+        self._answers: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        with self._lock:
+            if key in self._answers:
+                self._answers.move_to_end(key)
+                return self._answers[key]
+        answer = compute()
+        with self._lock:
+            self._answers[key] = answer
+            while len(self._answers) > self.entries:
+                self._answers.popitem(last=False)
+        return answer
+
+
+ANSWERS = AnswerCache()
+
+
+def cached_answer(
+    call: Call, name: str, filters: SearchFilters, compute: Callable[..., pd.DataFrame]
+) -> pd.DataFrame:
+    engine = call.engine
+    key = (name, str(engine.url), data_version(engine), filters, call.tz)
+    return ANSWERS.get(key, lambda: compute(engine, filters, call.tz))

@@ -1,0 +1,59 @@
+"""The schema: one source of truth, mirrored by the Alembic migrations in `db/migrations`.
+
+Split by concern; import from here (`from db.models import SearchLog`):
+- `types` — `UtcDateTime`, the free-text index keys (`text_key`, `text_in`), `utc_now`;
+- `core` — the searches and the ingest's own tables (runs, rejects, state, filter values);
+- `rollup_tables` — the counts kept with the rows (`db.rollups` maintains and reads them);
+- `operations` — the audit trail, forwarding cursors and parked messages, alerts, API tokens.
+"""
+
+from db.models.core import (
+    FILTER_VALUE_COLUMNS,
+    Base,
+    FilterValue,
+    IngestRun,
+    KeyValue,
+    RejectedRecord,
+    SearchLog,
+)
+from db.models.operations import Alert, ApiToken, AuditEvent, ForwardCursor, ForwardDeadLetter
+from db.models.rollup_tables import (
+    ROLLUP_DAY,
+    ROLLUP_HOUR,
+    ROLLUP_USER_ALL,
+    ROLLUP_USER_DAY,
+    ROLLUP_USER_DAY_TOTAL,
+    ROLLUP_USER_HOUR,
+    ROLLUP_USER_HOUR_TOTAL,
+    ROLLUP_USER_MONTH,
+)
+from db.models.types import TEXT_KEY_CHARS, UtcDateTime, text_in, text_key, text_key_sql, utc_now
+
+__all__ = [
+    "FILTER_VALUE_COLUMNS",
+    "ROLLUP_DAY",
+    "ROLLUP_HOUR",
+    "ROLLUP_USER_ALL",
+    "ROLLUP_USER_DAY",
+    "ROLLUP_USER_DAY_TOTAL",
+    "ROLLUP_USER_HOUR",
+    "ROLLUP_USER_HOUR_TOTAL",
+    "ROLLUP_USER_MONTH",
+    "TEXT_KEY_CHARS",
+    "Alert",
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "FilterValue",
+    "ForwardCursor",
+    "ForwardDeadLetter",
+    "IngestRun",
+    "KeyValue",
+    "RejectedRecord",
+    "SearchLog",
+    "UtcDateTime",
+    "text_in",
+    "text_key",
+    "text_key_sql",
+    "utc_now",
+]

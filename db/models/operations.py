@@ -1,0 +1,149 @@
+"""What the dashboard, the API and the forwarder keep: the audit trail, forwarding cursors
+and parked messages, alerts, API tokens."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.models.core import Base
+from db.models.types import UtcDateTime, text_key
+
+
+class AuditEvent(Base):
+    """One thing a dashboard user did: viewed a user or a day, exported, reset the cursor,
+    or was refused. Written by `dashboard.audit`, never edited or deleted from the UI."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(320))  # email, or the anonymous marker
+    role: Mapped[str | None] = mapped_column(String(16))  # admin | viewer | None
+    action: Mapped[str] = mapped_column(String(32))  # view_user | export_csv | denied | ...
+    target: Mapped[str | None] = mapped_column(Text)  # a user's address, a day, a page
+    filters: Mapped[str | None] = mapped_column(Text)  # JSON object
+    rows: Mapped[int | None] = mapped_column(Integer)  # rows exported
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_audit_events_at", "at"),
+        Index("ix_audit_events_actor_at", "actor", "at"),
+        Index("ix_audit_events_action_at", "action", "at"),
+    )
+
+
+# --- forwarding (issue 12): each destination's cursor and the messages it parked
+
+
+class ForwardCursor(Base):
+    """How far one forwarding destination has got through its source (searches, later
+    alerts): `position` is the last `search_logs.id` the receiver acknowledged. Keyed by the
+    destination's name, so any number of destinations (and tenants) keep their own."""
+
+    __tablename__ = "forward_cursors"
+
+    destination: Mapped[str] = mapped_column(String(100), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))  # searches | alerts
+    position: Mapped[int] = mapped_column(BigInteger, default=0)
+    since: Mapped[datetime | None] = mapped_column(UtcDateTime)  # skip messages older than this
+    delivered: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_delivery_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ForwardDeadLetter(Base):
+    """A message a receiver rejected as malformed (a 4xx other than 429), parked with the
+    receiver's reason so the destination moves on and someone can look at it."""
+
+    __tablename__ = "forward_dead_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    destination: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(16))
+    position: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[str] = mapped_column(String(100))
+    parked_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    reason: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_forward_dead_letters_destination_id", "destination", "id"),)
+
+
+class Alert(Base):
+    """One detection of abnormal archive searching: a rule that fired for one searcher on one
+    local day (in DISPLAY_TZ), with the figures that explain it and its triage.
+
+    Written by `python -m ingest detect`, read and triaged through `db.alerts`. `account`
+    names the Mimecast account the searches came from ("" while the deployment has one), so
+    the unique key stays one alert per account, user, rule and day.
+    """
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    rule: Mapped[str] = mapped_column(String(32))
+    email_addr: Mapped[str] = mapped_column(Text)  # as stored in search_logs: any length
+    day: Mapped[date] = mapped_column(Date)  # the local day scored, in DISPLAY_TZ
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime)
+    window_end: Mapped[datetime] = mapped_column(UtcDateTime)
+    severity: Mapped[str] = mapped_column(String(8))  # low | medium | high
+    summary: Mapped[str] = mapped_column(Text)
+    figures: Mapped[str] = mapped_column(Text)  # JSON object: the numbers behind the summary
+    evidence_url: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="new")  # new|acknowledged|dismissed
+    note: Mapped[str | None] = mapped_column(Text)
+    triaged_by: Mapped[str | None] = mapped_column(String(320))
+    triaged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        # one alert per account, user, rule and day; on PostgreSQL keyed by text_key, as an
+        # address of any length must fit in a btree entry (see db.models.types)
+        UniqueConstraint(
+            "account", "email_addr", "rule", "day", name="uq_alerts_one_per_day"
+        ).ddl_if(dialect="sqlite"),
+        Index(
+            "ux_alerts_one_per_day",
+            "account",
+            text_key(email_addr),
+            "rule",
+            "day",
+            unique=True,
+        ).ddl_if(dialect="postgresql"),
+        Index("ix_alerts_day", "day"),
+        Index("ix_alerts_status_day", "status", "day"),
+    )
+
+
+class ApiToken(Base):
+    """A bearer token of the machine API. Only the SHA-256 of the token is stored: the
+    token itself is printed once when it is created and cannot be shown again."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))  # the actor in the audit trail
+    token_hash: Mapped[str] = mapped_column(String(64))  # hex SHA-256 of the token
+    role: Mapped[str] = mapped_column(String(16))  # viewer | admin
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("name", name="uq_api_tokens_name"),
+        UniqueConstraint("token_hash", name="uq_api_tokens_token_hash"),
+    )

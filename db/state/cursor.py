@@ -1,0 +1,81 @@
+"""The ingest's cursor and backfill flag (the `kv` table), the stored names of run kinds,
+and the cursor reset the CLI, the status page and the API share."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from db.locks import cycle_lock
+from db.models import KeyValue, utc_now
+
+CURSOR_KEY = "last_polled_end_utc"
+BACKFILL_DONE_KEY = "bootstrap_done"
+"""The `kv` key of the backfill flag. The stored name predates the word "backfill"; it is
+kept so existing databases need no migration (nobody sees it)."""
+
+BACKFILL = "bootstrap"
+"""`ingest_runs.kind` of a backfill run: the stored value predates the word "backfill" and
+is kept (existing rows, scripts that query it); users see `RUN_KIND_NAMES[BACKFILL]`."""
+DELTA = "delta"
+RECONCILE = "reconcile"
+RUN_KIND_NAMES = {BACKFILL: "backfill", DELTA: "delta", RECONCILE: "reconcile"}
+"""The name users see for each stored run kind."""
+POLL_KINDS = (BACKFILL, DELTA)
+"""Runs that count as polls (a reconciliation sweep does not move the cursor)."""
+
+
+def run_kind_name(kind: str) -> str:
+    return RUN_KIND_NAMES.get(kind, kind)
+
+
+def _get(conn: Connection, key: str) -> str | None:
+    return conn.execute(select(KeyValue.value).where(KeyValue.key == key)).scalar()
+
+
+def _set(conn: Connection, key: str, value: str) -> None:
+    table = KeyValue.__table__
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table).values(key=key, value=value, updated_at=utc_now())
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at},
+        )
+    )
+
+
+def read_cursor(engine: Engine) -> datetime | None:
+    """Everything up to this instant is stored; None before the first window commits."""
+    with engine.connect() as conn:
+        value = _get(conn, CURSOR_KEY)
+    return datetime.fromisoformat(value) if value else None
+
+
+def read_backfill_done(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return _get(conn, BACKFILL_DONE_KEY) == "1"
+
+
+def write_cursor(conn: Connection, end: datetime, backfill_done: bool | None = None) -> None:
+    """Move the cursor to `end` in `conn`'s transaction (the one that stores its rows)."""
+    _set(conn, CURSOR_KEY, end.isoformat())
+    if backfill_done is not None:
+        _set(conn, BACKFILL_DONE_KEY, "1" if backfill_done else "0")
+
+
+def forget_cursor(conn: Connection) -> None:
+    """Delete the cursor and the backfill flag (the caller holds the cycle lock)."""
+    conn.execute(delete(KeyValue).where(KeyValue.key.in_([CURSOR_KEY, BACKFILL_DONE_KEY])))
+
+
+def reset_cursor(engine: Engine) -> None:
+    """Forget the cursor: the next run backfills again (rows are kept, never doubled).
+
+    Takes the cycle lock, so a reset never lands inside a poll that would overwrite it;
+    raises `db.locks.AlreadyRunning` while a poll writes.
+    """
+    with cycle_lock(engine), engine.begin() as conn:
+        forget_cursor(conn)

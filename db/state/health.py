@@ -1,0 +1,71 @@
+"""Is the data fresh: what every page's notices, the caches' key and the readiness check
+read about the ingest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, desc, func, select
+
+from db.models import IngestRun, KeyValue, SearchLog
+from db.state.cursor import POLL_KINDS
+
+
+@dataclass(frozen=True)
+class IngestHealth:
+    """Enough to warn about missing or stale data on every page."""
+
+    has_searches: bool
+    last_ok_finished: datetime | None
+    last_run_status: str | None
+    last_run_finished: datetime | None
+    last_run_error: str | None
+
+
+def data_version(engine: Engine) -> str:
+    """Changes whenever the ingest stores rows, finishes a run or moves the cursor.
+
+    Cheap (primary-key maxima), so it is read on every rerun and keys every cache.
+    """
+    statement = select(
+        select(func.max(SearchLog.id)).scalar_subquery(),
+        select(func.max(IngestRun.id)).scalar_subquery(),
+        select(func.max(IngestRun.finished_at)).scalar_subquery(),
+        select(func.count()).select_from(KeyValue).scalar_subquery(),
+        select(func.max(KeyValue.updated_at)).scalar_subquery(),
+    )
+    with engine.connect() as conn:
+        values = conn.execute(statement).one()
+    return "|".join("" if value is None else str(value) for value in values)
+
+
+def ingest_health(engine: Engine) -> IngestHealth:
+    with engine.connect() as conn:
+        has_searches = conn.execute(select(SearchLog.id).limit(1)).first() is not None
+        last_ok = conn.execute(
+            select(func.max(IngestRun.finished_at)).where(IngestRun.status == "ok")
+        ).scalar()
+        last = conn.execute(
+            select(IngestRun.status, IngestRun.finished_at, IngestRun.error)
+            .where(IngestRun.status != "running")
+            .order_by(desc(IngestRun.id))
+            .limit(1)
+        ).first()
+    return IngestHealth(
+        has_searches=has_searches,
+        last_ok_finished=last_ok,
+        last_run_status=last.status if last else None,
+        last_run_finished=last.finished_at if last else None,
+        last_run_error=last.error if last else None,
+    )
+
+
+def last_poll_ok(engine: Engine) -> datetime | None:
+    """When the newest successful backfill or delta run finished."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(func.max(IngestRun.finished_at)).where(
+                IngestRun.status == "ok", IngestRun.kind.in_(POLL_KINDS)
+            )
+        ).scalar()

@@ -1,0 +1,61 @@
+"""`forward`, and the time-boxed forwarding pass after each cycle."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from sqlalchemy import Engine
+
+from config.settings import Settings
+from ingest.commands.common import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_OK,
+    UserError,
+    database_errors,
+    open_engine,
+    stop_on_signals,
+)
+from ingest.forward.config import ForwardConfig, load_forward_config, parse_since
+from ingest.forward.runner import forward_after_cycle, forward_pending
+
+FORWARD_MAX_SECONDS = 600.0
+
+
+def forwarder(
+    engine: Engine, forwarding: ForwardConfig | None, stop: threading.Event
+) -> Callable[[], None]:
+    """What runs after each cycle: a time-boxed forwarding pass, or nothing."""
+    if forwarding is None:
+        return lambda: None
+    return lambda: forward_after_cycle(engine, forwarding, stop)
+
+
+def command_forward(
+    settings: Settings, since: str | None, only: str | None, max_seconds: float
+) -> int:
+    """`forward`: deliver what is pending to every destination (or one), then exit; 1 when a
+    destination could not take everything."""
+    forwarding = load_forward_config(settings)
+    if forwarding is None:
+        raise UserError(
+            "nothing to forward to: set FORWARD_URL (and FORWARD_FORMAT) or FORWARD_CONFIG",
+            EXIT_CONFIG,
+        )
+    if only is not None and only not in {d.name for d in forwarding.destinations}:
+        raise UserError(f"no forwarding destination is named {only!r}", EXIT_CONFIG)
+    if max_seconds <= 0:
+        raise UserError("--max-seconds must be above 0", EXIT_CONFIG)
+    start = parse_since(since) if since else None
+    engine = open_engine(settings)
+    stop = threading.Event()
+    try:
+        with database_errors(engine), stop_on_signals(stop):
+            results = forward_pending(
+                engine, forwarding, max_seconds=max_seconds, stop=stop, since=start, only=only
+            )
+    finally:
+        engine.dispose()
+    failed = [r for r in results if r.error]
+    return EXIT_FAILED if failed else EXIT_OK

@@ -1,0 +1,97 @@
+"""Ingest state read and written through `db.state`: typed values, one reset, backfill named."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.dialects import postgresql, sqlite
+
+from db import rollups, state
+from db.engine import open_database
+from db.locks import AlreadyRunning, cycle_lock
+from db.models import SearchLog
+from db.sql import epoch_bucket, epoch_sql
+from ingest.commands.state import print_status
+from ingest.status import collect_status, status_json
+from ingest.store import PageCounts, Store
+
+MOMENT = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+def finished_backfill(store: Store) -> int:
+    run_id = store.start_run(state.BACKFILL, MOMENT - timedelta(days=1), MOMENT)
+    store.finish_run(run_id, "ok", PageCounts(pages=1), api_requests=2)
+    store.advance_cursor(MOMENT, backfill_done=True)
+    return run_id
+
+
+def test_status_is_typed_with_aware_datetimes_not_iso_strings(db_url):
+    engine = open_database(db_url)
+    run_id = finished_backfill(Store(engine))
+    status = state.read_status(engine)
+    assert status.cursor == MOMENT and status.backfill_done is True
+    (run,) = status.recent_runs
+    assert run.id == run_id and isinstance(run.started_at, datetime)
+    assert run.started_at.tzinfo is not None and run.finished_at is not None
+    assert status.last_ok_run == run and status.last_failed_run is None
+    assert status.totals.search_logs == 0 and status.totals.first_event is None
+
+
+def test_status_json_is_serialised_at_the_edge_with_iso_times(db_url):
+    engine = open_database(db_url)
+    finished_backfill(Store(engine))
+    document = collect_status(engine)
+    json.dumps(document)  # nothing left that JSON cannot hold
+    assert document["cursor"] == MOMENT.isoformat()
+    assert document["backfill_done"] is True and document["bootstrap_done"] is True
+    assert datetime.fromisoformat(document["recent_runs"][0]["finished_at"]).tzinfo is not None
+    assert document["forwarding"] == []
+    assert status_json(state.read_status(engine))["totals"]["search_logs"] == 0
+
+
+def test_reset_cursor_forgets_cursor_and_backfill_and_refuses_during_a_poll(db_url):
+    engine = open_database(db_url)
+    finished_backfill(Store(engine))
+    held, release = threading.Event(), threading.Event()
+
+    def poll() -> None:  # another thread stands for the poll holding the cycle lock
+        with cycle_lock(engine):
+            held.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=poll)
+    worker.start()
+    try:
+        assert held.wait(10)
+        with pytest.raises(AlreadyRunning):
+            state.reset_cursor(engine)
+        assert state.read_cursor(engine) == MOMENT, "a refused reset changes nothing"
+    finally:
+        release.set()
+        worker.join()
+    state.reset_cursor(engine)
+    assert state.read_cursor(engine) is None and state.read_backfill_done(engine) is False
+
+
+def test_users_see_backfill_for_the_stored_bootstrap_run_kind(db_url, capsys):
+    engine = open_database(db_url)
+    finished_backfill(Store(engine))
+    assert state.run_kind_name(state.BACKFILL) == "backfill"
+    print_status(collect_status(engine))
+    out = capsys.readouterr().out
+    assert "backfill done    yes" in out
+    assert "bootstrap" not in out, "the stored name never reaches the user"
+    run_line = next(line for line in out.splitlines() if line.strip().startswith("1 "))
+    assert run_line.split()[1] == "backfill"
+
+
+def test_rollups_and_queries_share_one_epoch_sql():
+    for dialect, compiler in (("sqlite", sqlite.dialect()), ("postgresql", postgresql.dialect())):
+        bucket = epoch_bucket(SearchLog.create_time, 3600)
+        compiled = str(bucket.compile(dialect=compiler))
+        assert epoch_sql("search_logs.create_time", dialect) in compiled
+        upsert = rollups._upsert_sql(rollups.ROLLUP_TABLES[0], dialect)
+        assert f"{epoch_sql('create_time', dialect)} / 3600" in upsert
