@@ -20,6 +20,9 @@ from db.raw_reads import Keyset
 
 BAD_CURSOR = "bad cursor: pass the next_cursor of the previous page unchanged, or no cursor"
 
+MAX_PAGE = 1000
+"""The most rows a listing page holds (`limit`)."""
+
 
 def encode_cursor(keyset: Keyset) -> str:
     payload = [keyset.snapshot_id, keyset.time.isoformat() if keyset.time else None, keyset.row_id]

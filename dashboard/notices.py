@@ -6,7 +6,6 @@ Kept apart from the Streamlit frame (`dashboard.frame`) so the rules are tested 
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +15,7 @@ from urllib.parse import urlparse
 
 from streamlit.errors import StreamlitSecretNotFoundError
 
+from config.parsers import is_loopback_host
 from dashboard.formatting import escape_markdown, format_age, literal
 from db.queries import SYSTEM_SENDER, IngestHealth, SearchFilters
 
@@ -23,13 +23,8 @@ INGEST_COMMAND = "python -m ingest run --once"
 
 
 def is_loopback_url(url: str) -> bool:
-    host = (urlparse(url).hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    """Whether `url` points at this machine (the simulator's place)."""
+    return is_loopback_host(urlparse(url).hostname or "")
 
 
 def _some(values: tuple[str, ...], shown: int = 3) -> str:
