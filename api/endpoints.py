@@ -248,7 +248,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         alert_list,
         (A_FROM, A_TO, A_RULE, A_SEVERITY, A_STATUS, A_USER, P_CURSOR, A_LIMIT),
         (JSON, NDJSON, CSV),
-        "api_alerts",
+        AuditAction.API_ALERTS,
     ),
     Endpoint(
         "POST",
