@@ -3,7 +3,7 @@
 Figures about the data are read from the database at each scrape (a collector), so every
 dashboard process reports the same numbers; figures about the API's own calls are
 counters in this process. Each forwarding destination's lag and parked messages are the
-figures `python -m ingest status` shows (`ingest.forward.status`); open alerts are counted
+figures `python -m ingest status` shows (`db.forwarding_status`); open alerts are counted
 by rule and severity like the Alerts page counts them (`db.alerts.OPEN_STATUSES`).
 """
 

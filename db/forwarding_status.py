@@ -1,7 +1,8 @@
 """Where each forwarding destination stands, read for the dashboard's `/status` page.
 
-The same SQL as `ingest.forward.status`, kept in `db/` so that the dashboard's pages never
-import the ingest. Per destination: last delivery, lag (messages waiting, and how long the
+One definition for `python -m ingest status`, `/status`, `/metrics` and the forwarder's
+own sources (`pending_messages`), kept in `db/` so that the pages never import the ingest.
+Per destination: last delivery, lag (messages waiting, and how long the
 oldest of them has waited since it was stored), last error, parked count. Never a URL, a
 token or a message body.
 """
@@ -20,7 +21,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _pending(
+def pending_messages(
     conn: Connection, source: str, after: int, since: datetime | None
 ) -> tuple[int, datetime | None]:
     """How many messages of `source` wait after position `after`, and the oldest's time
@@ -32,7 +33,7 @@ def _pending(
     elif source == "alerts":
         query = select(func.count(), func.min(Alert.created_at)).where(Alert.id > after)
         if since is not None:
-            query = query.where(Alert.created_at >= since)
+            query = query.where(Alert.window_end >= since)  # as the alerts source reads
     else:
         return 0, None
     count, oldest = conn.execute(query).one()
@@ -53,7 +54,7 @@ def forwarding_status(engine: Engine, now: datetime | None = None) -> list[dict[
         )
         rows = []
         for cursor in cursors:
-            waiting, oldest = _pending(conn, cursor.source, cursor.position, cursor.since)
+            waiting, oldest = pending_messages(conn, cursor.source, cursor.position, cursor.since)
             rows.append(
                 {
                     "destination": cursor.destination,

@@ -20,12 +20,12 @@ from sqlalchemy import create_engine, select, text
 
 from config.settings import ConfigError, Settings
 from db.engine import open_database
+from db.forwarding_status import forwarding_status, recent_dead_letters
 from db.models import ForwardDeadLetter, SearchLog
 from ingest.forward import delivery
 from ingest.forward.config import ForwardConfig, destination_from, load_forward_config
 from ingest.forward.messages import HorizonBusy, SearchSource
 from ingest.forward.runner import forward_pending
-from ingest.forward.status import forwarding_status, recent_dead_letters
 from tests.support.forward_receivers import HttpsReceiver, ReceiverCA, free_port, make_ca
 from tests.support.forwarding import forward
 from tests.support.harness import fixed_clock, make_settings, run_cli, run_ingest_once, settled_now

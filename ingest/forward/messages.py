@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Table, func, select, text
 from sqlalchemy.exc import OperationalError
 
+from db.forwarding_status import pending_messages
 from db.models import Alert as AlertRow
 from db.models import SearchLog
 
@@ -143,11 +144,7 @@ class SearchSource:
     def pending(
         self, conn: Connection, after: int, since: datetime | None
     ) -> tuple[int, datetime | None]:
-        query = select(func.count(), func.min(SearchLog.ingested_at)).where(SearchLog.id > after)
-        if since is not None:
-            query = query.where(SearchLog.create_time >= since)
-        count, oldest = conn.execute(query).one()
-        return int(count), oldest
+        return pending_messages(conn, self.name, after, since)
 
 
 def alert_id(row_id: int) -> str:
@@ -222,11 +219,7 @@ class AlertSource:
     def pending(
         self, conn: Connection, after: int, since: datetime | None
     ) -> tuple[int, datetime | None]:
-        query = select(func.count(), func.min(AlertRow.created_at)).where(AlertRow.id > after)
-        if since is not None:
-            query = query.where(AlertRow.window_end >= since)
-        count, oldest = conn.execute(query).one()
-        return int(count), oldest
+        return pending_messages(conn, self.name, after, since)
 
 
 SOURCES: dict[str, Source] = {"searches": SearchSource(), "alerts": AlertSource()}
