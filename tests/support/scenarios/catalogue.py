@@ -82,11 +82,11 @@ SCENARIOS: dict[str, Scenario] = {
         backend="postgresql",
     ),
     "readers_sqlite": Scenario(
-        "dashboard queries every 50 ms while a 50k-event backfill is written (SQLite)",
+        "dashboard queries every 50 ms while a 100k-event backfill is written (SQLite)",
         scenario_readers,
     ),
     "readers_postgresql": Scenario(
-        "dashboard queries every 50 ms while a 50k-event backfill is written (PostgreSQL)",
+        "dashboard queries every 50 ms while a 100k-event backfill is written (PostgreSQL)",
         scenario_readers,
         backend="postgresql",
     ),

@@ -89,11 +89,12 @@ class DashboardReader:
 
 def scenario_readers(folder: Path, url: str) -> Outcome:
     """The dashboard's queries, called every 50 ms from the moment the database appears,
-    while the ingest writes a 50,000-event backfill."""
+    while the ingest writes a 100,000-event backfill (long enough for 50 calls on a busy
+    machine: 50,000 events left it 37 once)."""
     outcome = Outcome()
-    config = SimConfig(seed=505, days=12, events_per_day=5000, late_fraction=0.0)
+    config = SimConfig(seed=505, days=22, events_per_day=5000, late_fraction=0.0)
     with Simulator(config) as sim:
-        ingest = Ingest(sim, folder, url, INITIAL_BACKFILL_DAYS="10")
+        ingest = Ingest(sim, folder, url, INITIAL_BACKFILL_DAYS="20")
         child = ingest.spawn("run", "--once")
         with DashboardReader(url) as reader:
             status = child.process.wait(timeout=300)
