@@ -110,6 +110,7 @@ def markdown(results: dict[str, Outcome | str], seconds: float) -> str:
         "",
         "```bash",
         COMMAND,
+        rule_checks.COMMAND + "   # the second part: access, audit, forwarding",
         "```",
         "",
         "Each case of `tests/support/scenarios/` runs the real CLI in child processes against",
