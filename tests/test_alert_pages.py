@@ -13,7 +13,7 @@ from sqlalchemy import Engine, insert, select, text
 from streamlit.testing.v1 import AppTest
 
 from dashboard.alerts_view import AlertChoice, parse_choice
-from db.alerts import NewAlert, evidence_url, insert_alerts
+from db.alerts import NewAlert, insert_alerts
 from db.api_tokens import Caller, authenticate, create_token, list_tokens
 from db.engine import open_database
 from db.forwarding_status import forwarding_status, recent_dead_letters
@@ -31,6 +31,7 @@ from tests.support.apptest import (  # noqa: F401 (page_*: the page fixtures)
     texts,
 )
 from tests.support.builders import KNOWN, store_records
+from tests.support.detections import new_alert
 from tests.support.roles import app_as, events, open_as
 
 HOSTILE = '**bold** [click](http://evil.example) <b>x</b> =HYPERLINK("http://evil")'
@@ -39,17 +40,9 @@ VIEWER = {"email": "ann@example.com"}
 
 
 def alert(rule: str, email: str, day: date, severity: str = "high", summary: str = "") -> NewAlert:
-    start = datetime.combine(day, datetime.min.time(), UTC)
-    return NewAlert(
-        rule=rule,
-        email_addr=email,
-        day=day,
-        window_start=start,
-        window_end=start + timedelta(days=1),
-        severity=severity,
-        summary=summary or f"{rule} for {email} on {day}",
-        figures=json.dumps({"searches": 64}),
-        evidence_url=evidence_url(email, day, day),
+    summary = summary or f"{rule} for {email} on {day}"
+    return new_alert(
+        rule, email, day, severity, summary=summary, figures=json.dumps({"searches": 64})
     )
 
 

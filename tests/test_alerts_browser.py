@@ -8,28 +8,22 @@ Screenshots go to docs/screenshots/ with UPDATE_SCREENSHOTS=1 (alerts.png, token
 
 from __future__ import annotations
 
-import secrets
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from oidc_provider_mock import run_server_in_thread
 from playwright.sync_api import Page
 
 from db.engine import open_database
 from ingest.simulator.incidents import labelled_tenant
 from tests.support.browser import (
     MAIN,
-    free_port,
     grid_header,
     grid_rows,
     metrics,
     settle,
-    start_dashboard,
-    stop_dashboard,
-    wait_healthy,
 )
 from tests.support.detections import load_records
 from tests.support.harness import SIM_ID, SIM_SECRET, run_cli
@@ -42,6 +36,7 @@ from tests.support.signin import (
     main_text,
     shot,
     sign_in,
+    signed_in_dashboard,
 )
 
 pytestmark = pytest.mark.browser
@@ -70,35 +65,8 @@ def alerting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignedDashboa
     assert done.returncode == 0, done.stderr
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("SELECT count(*) FROM alerts").fetchone()[0] > 5
-    with run_server_in_thread(port=0) as provider:
-        port = free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        cookie_secret, client_secret = secrets.token_hex(32), secrets.token_hex(16)
-        secrets_file = folder / "secrets.toml"
-        secrets_file.write_text(
-            "[auth]\n"
-            f'redirect_uri = "{base_url}/oauth2callback"\n'
-            f'cookie_secret = "{cookie_secret}"\n'
-            'client_id = "searchlog-dashboard"\n'
-            f'client_secret = "{client_secret}"\n'
-            'server_metadata_url = "http://localhost:'
-            f'{provider.server_port}/.well-known/openid-configuration"\n'
-        )
-        dashboard_env = {
-            "DB_PATH": str(db_path),
-            "DATABASE_URL": f"sqlite:///{db_path}",
-            "DISPLAY_TZ": "UTC",
-            "ADMIN_EMAILS": ADMIN,
-            "VIEWER_EMAILS": "@viewers.example",
-            "STREAMLIT_SECRETS_FILES": str(secrets_file),
-        }
-        log = folder / "streamlit.log"
-        process = start_dashboard(dashboard_env, port, log, runtime_required=True)
-        try:
-            wait_healthy(base_url, process, log)
-            yield SignedDashboard(base_url, db_path, cookie_secret, client_secret, log)
-        finally:
-            stop_dashboard(process)
+    with signed_in_dashboard(folder, db_path) as dashboard:
+        yield dashboard
 
 
 def alerts_path() -> str:

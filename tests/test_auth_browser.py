@@ -14,14 +14,12 @@ there becomes the `email` claim of the identity token.
 from __future__ import annotations
 
 import re
-import secrets
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from oidc_provider_mock import run_server_in_thread
 
 from ingest.simulator import SimConfig, Simulator
 from tests.support.browser import (
@@ -53,6 +51,7 @@ from tests.support.signin import (
     open_path,
     shot,
     sign_in,
+    signed_in_dashboard,
 )
 
 if not CHROMIUM.exists():
@@ -76,38 +75,8 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignedDashbo
         settings = make_settings(sim.base_url, db_path, INITIAL_BACKFILL_DAYS="6")
         result = run_ingest_once(settings, clock=fixed_clock(now))
         assert result.status == "ok", result
-    with run_server_in_thread(port=0) as provider:
-        port = free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        cookie_secret, client_secret = secrets.token_hex(32), secrets.token_hex(16)
-        secrets_file = folder / "secrets.toml"
-        secrets_file.write_text(
-            "[auth]\n"
-            f'redirect_uri = "{base_url}/oauth2callback"\n'
-            f'cookie_secret = "{cookie_secret}"\n'
-            'client_id = "searchlog-dashboard"\n'
-            f'client_secret = "{client_secret}"\n'
-            'server_metadata_url = "http://localhost:'
-            f'{provider.server_port}/.well-known/openid-configuration"\n'
-        )
-        env = {
-            "DB_PATH": str(db_path),
-            "DATABASE_URL": f"sqlite:///{db_path}",
-            "DISPLAY_TZ": "UTC",
-            "ADMIN_EMAILS": ADMIN,
-            "VIEWER_EMAILS": "@viewers.example",
-            # Streamlit reads secrets from this file only (not ~/.streamlit or the cwd).
-            "STREAMLIT_SECRETS_FILES": str(secrets_file),
-        }
-        log = folder / "streamlit.log"
-        # From the runtime virtualenv (requirements.txt alone), never this one: sign-in
-        # needs packages (httpx, Authlib) that only Streamlit's [auth] extra brings.
-        process = start_dashboard(env, port, log, runtime_required=True)
-        try:
-            wait_healthy(base_url, process, log)
-            yield SignedDashboard(base_url, db_path, cookie_secret, client_secret, log)
-        finally:
-            stop_dashboard(process)
+    with signed_in_dashboard(folder, db_path) as dashboard:
+        yield dashboard
 
 
 def test_before_signing_in_every_address_shows_only_the_sign_in_button(

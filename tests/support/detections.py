@@ -38,8 +38,16 @@ def load_records(engine: Engine, records: Sequence[dict[str, object]], end: date
     return total.inserted
 
 
-def new_alert(rule: str, email: str, day: date, severity: str = "medium") -> NewAlert:
-    """An alert as the detector would store it, with its evidence link."""
+def new_alert(
+    rule: str,
+    email: str,
+    day: date,
+    severity: str = "medium",
+    *,
+    summary: str | None = None,
+    figures: str = "{}",
+) -> NewAlert:
+    """An alert as the detector would store it for that local day, with its evidence link."""
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     return NewAlert(
         rule=rule,
@@ -48,7 +56,7 @@ def new_alert(rule: str, email: str, day: date, severity: str = "medium") -> New
         window_start=start,
         window_end=start + timedelta(days=1),
         severity=severity,
-        summary=f"{rule}: 12 searches against a usual 2",
-        figures="{}",
+        summary=summary or f"{rule}: 12 searches against a usual 2",
+        figures=figures,
         evidence_url=evidence_url(email, day, day),
     )

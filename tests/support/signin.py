@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import sqlite3
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from oidc_provider_mock import run_server_in_thread
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from tests.support.browser import (
@@ -20,8 +23,12 @@ from tests.support.browser import (
     CHROMIUM_ARGS,
     MAIN,
     VIEWPORT,
+    free_port,
     full_page_screenshot,
     settle,
+    start_dashboard,
+    stop_dashboard,
+    wait_healthy,
 )
 from tests.support.runtime import PROJECT_ROOT
 
@@ -55,6 +62,44 @@ class SignedDashboard:
             return conn.execute(
                 "SELECT actor, role, action, target, rows FROM audit_events ORDER BY id"
             ).fetchall()
+
+
+@contextmanager
+def signed_in_dashboard(folder: Path, db_path: Path) -> Iterator[SignedDashboard]:
+    """The dashboard on `db_path`, from the runtime install, signing in through an OpenID
+    provider on loopback: ADMIN is an administrator, anyone at @viewers.example a viewer."""
+    with run_server_in_thread(port=0) as provider:
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        cookie_secret, client_secret = secrets.token_hex(32), secrets.token_hex(16)
+        secrets_file = folder / "secrets.toml"
+        secrets_file.write_text(
+            "[auth]\n"
+            f'redirect_uri = "{base_url}/oauth2callback"\n'
+            f'cookie_secret = "{cookie_secret}"\n'
+            'client_id = "searchlog-dashboard"\n'
+            f'client_secret = "{client_secret}"\n'
+            'server_metadata_url = "http://localhost:'
+            f'{provider.server_port}/.well-known/openid-configuration"\n'
+        )
+        env = {
+            "DB_PATH": str(db_path),
+            "DATABASE_URL": f"sqlite:///{db_path}",
+            "DISPLAY_TZ": "UTC",
+            "ADMIN_EMAILS": ADMIN,
+            "VIEWER_EMAILS": "@viewers.example",
+            # Streamlit reads secrets from this file only (not ~/.streamlit or the cwd).
+            "STREAMLIT_SECRETS_FILES": str(secrets_file),
+        }
+        log = folder / "streamlit.log"
+        # From the runtime virtualenv (requirements.txt alone), never this one: sign-in
+        # needs packages (httpx, Authlib) that only Streamlit's [auth] extra brings.
+        process = start_dashboard(env, port, log, runtime_required=True)
+        try:
+            wait_healthy(base_url, process, log)
+            yield SignedDashboard(base_url, db_path, cookie_secret, client_secret, log)
+        finally:
+            stop_dashboard(process)
 
 
 @pytest.fixture(scope="module")
