@@ -3,6 +3,7 @@ tests/support/ (see its modules)."""
 
 pytest_plugins = [
     "tests.support.fixtures",
+    "tests.support.forwarding",  # stored, ca
     "tests.support.roles",  # dashboard_db
     "tests.support.signin",  # browser, new_tab
 ]

@@ -28,21 +28,8 @@ from ingest.forward.messages import HorizonBusy, SearchSource
 from ingest.forward.runner import forward_pending
 from tests.support.forward_receivers import HttpsReceiver, ReceiverCA, free_port, make_ca
 from tests.support.forwarding import forward
-from tests.support.harness import fixed_clock, make_settings, run_cli, run_ingest_once, settled_now
+from tests.support.harness import make_settings, run_cli
 from tests.support.runtime import PROJECT_ROOT, runtime_python, subprocess_env
-
-
-@pytest.fixture
-def stored(settings: Settings) -> Settings:
-    """A database filled by the real ingest from the simulator."""
-    result = run_ingest_once(settings, clock=fixed_clock(settled_now()))
-    assert result.counts.inserted > 500
-    return settings
-
-
-@pytest.fixture
-def ca(tmp_path: Path) -> ReceiverCA:
-    return make_ca(tmp_path / "ca")
 
 
 @pytest.fixture

@@ -18,29 +18,16 @@ from ingest.forward import delivery
 from tests.support.forward_receivers import (
     ReceiverCA,
     Rsyslog,
-    make_ca,
     parse_cef,
     rsyslog_available,
 )
 from tests.support.forwarding import forward
-from tests.support.harness import fixed_clock, run_cli, run_ingest_once, settled_now
+from tests.support.harness import run_cli
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not rsyslog_available(), reason="rsyslogd is not installed"),
 ]
-
-
-@pytest.fixture
-def stored(settings: Settings) -> Settings:
-    result = run_ingest_once(settings, clock=fixed_clock(settled_now()))
-    assert result.counts.inserted > 500
-    return settings
-
-
-@pytest.fixture
-def ca(tmp_path: Path) -> ReceiverCA:
-    return make_ca(tmp_path / "ca")
 
 
 def stored_rows(settings: Settings) -> list[SearchLog]:

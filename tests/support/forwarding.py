@@ -4,13 +4,18 @@ in-process against the destinations a test describes (as TOML tables)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from config.settings import Settings
 from db.engine import open_database
 from ingest.forward.config import ForwardConfig, destination_from
 from ingest.forward.messages import Alert, Search
 from ingest.forward.runner import forward_pending
+from tests.support.forward_receivers import ReceiverCA, make_ca
+from tests.support.harness import fixed_clock, run_ingest_once, settled_now
 
 WHEN = datetime(2024, 11, 12, 16, 21, 27, tzinfo=UTC)
 
@@ -53,3 +58,17 @@ def forward(settings: Settings, *tables: dict[str, Any], max_seconds: float = 30
         return forward_pending(engine, config, max_seconds=max_seconds, **kw)
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def stored(settings: Settings) -> Settings:
+    """A database filled by the real ingest from the simulator."""
+    result = run_ingest_once(settings, clock=fixed_clock(settled_now()))
+    assert result.counts.inserted > 500
+    return settings
+
+
+@pytest.fixture
+def ca(tmp_path: Path) -> ReceiverCA:
+    """A test CA and a loopback server certificate for the TLS receivers."""
+    return make_ca(tmp_path / "ca")
