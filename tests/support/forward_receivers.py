@@ -268,7 +268,13 @@ class Rsyslog:
                 return self
             except OSError:
                 time.sleep(0.05)
-        raise RuntimeError("rsyslogd did not start listening")
+        errors = (self.folder / "rsyslogd.err").read_text(errors="replace")
+        if "lmnsd_gtls" in errors:
+            raise RuntimeError(
+                "rsyslogd cannot load its TLS driver lmnsd_gtls: install Debian's "
+                "rsyslog-gnutls (scripts/test does, as root)"
+            )
+        raise RuntimeError(f"rsyslogd did not start listening: {errors.strip()[-500:]}")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
