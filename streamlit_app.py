@@ -10,6 +10,7 @@ The pages, their addresses and titles are listed once, in `dashboard/routes.py`;
 page that `pages/` holds for the URL.
 """
 
+import os
 import sys
 
 import streamlit as st
@@ -19,6 +20,7 @@ if __name__ == "__main__":  # a session's script run: draw the page in its frame
 
     frame.run()
 else:  # imported by `streamlit run` to find the server: the pages plus the API's routes
+    os.umask(0o077)  # what the server creates (the database, its WAL) is its user's alone
     from streamlit import config
 
     from api.routes import api_lifespan, api_routes
