@@ -20,6 +20,7 @@ from ingest.commands.common import (
     UserError,
     database_errors,
     open_engine,
+    open_existing_engine,
 )
 from ingest.status import collect_status
 
@@ -139,7 +140,7 @@ def command_status_check(settings: Settings) -> int:
 
 
 def command_reset_cursor(settings: Settings, yes: bool) -> int:
-    engine = open_engine(settings)
+    engine = open_existing_engine(settings)
     try:
         if not yes:
             if not sys.stdin.isatty():
