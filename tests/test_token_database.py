@@ -72,7 +72,7 @@ def test_the_demos_token_command_makes_a_token_for_the_demos_database(sim, sim_u
     ingest = run_cli(["run", "--once"], env, tmp_path)
     assert ingest.returncode == 0, ingest.stderr
     database = tmp_path / "data" / "demo.db"
-    assert f"database {shown(database)} (DB_PATH)" in ingest.stderr, "run names it"
+    assert f"written to {shown(database)} (DB_PATH)" in ingest.stderr, "run names it"
 
     (tmp_path / ".venv").symlink_to(Path(runtime_python()).parent.parent)
     command = serve.token_command(load_settings(serve.DEMO_SETTINGS), demo=True)

@@ -90,8 +90,13 @@ def database_shown(settings: Settings) -> str:
     return f"{redact_url(url)} ({setting})"
 
 
+def written_to(settings: Settings) -> None:
+    """Log, once a command has written, which database it wrote: the wrong DB_PATH (or none)
+    is otherwise a silent mistake."""
+    log.info("written to %s", database_shown(settings))
+
+
 def open_engine(settings: Settings) -> Engine:
-    log.info("database %s", database_shown(settings))
     try:
         return open_database(settings.effective_database_url)
     except DatabaseSetupError as exc:
@@ -103,7 +108,6 @@ def open_existing_engine(settings: Settings) -> Engine:
     database nothing reads is a mistake, and opening a missing SQLite file would quietly
     create an empty one."""
     url = settings.effective_database_url
-    log.info("database %s", database_shown(settings))
     path = sqlite_path(url)
     refused = UserError(
         f"no database at {database_shown(settings)}: set DB_PATH or DATABASE_URL to the "

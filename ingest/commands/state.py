@@ -19,6 +19,7 @@ from ingest.commands.common import (
     EXIT_RUNNING,
     UserError,
     database_errors,
+    database_shown,
     open_engine,
     open_existing_engine,
 )
@@ -157,7 +158,10 @@ def command_reset_cursor(settings: Settings, yes: bool) -> int:
                 print("Nothing changed.")
                 return EXIT_OK
         reset_cursor(engine)
-        print("Cursor reset: the next run backfills INITIAL_BACKFILL_DAYS days.")
+        print(
+            f"Cursor reset in {database_shown(settings)}: the next run backfills "
+            "INITIAL_BACKFILL_DAYS days."
+        )
         return EXIT_OK
     except AlreadyRunning as exc:
         raise UserError(str(exc), EXIT_RUNNING) from None
