@@ -164,10 +164,10 @@ def test_an_api_reset_whose_audit_row_is_refused_answers_503_and_keeps_the_curso
     refused = post()
     assert refused.status_code == 503, refused.text
     assert refused.headers["content-type"].startswith("application/problem+json")
+    assert state.read_cursor(engine) == CURSOR
     detail = refused.json()["detail"]
     assert "nothing was changed" in detail and "\n" not in detail
     assert "Traceback" not in refused.text
-    assert state.read_cursor(engine) == CURSOR
     accept_audit_rows(engine)
     done = post()
     assert done.status_code == 200, done.text
@@ -194,9 +194,9 @@ def test_a_status_page_reset_whose_audit_row_is_refused_keeps_the_cursor(
     at.checkbox(key="confirm_reset_cursor").check().run()
     refuse_audit_rows(dashboard_db)
     next(b for b in at.button if b.label == "Reset cursor").click().run()
+    assert Store(dashboard_db).cursor() == CURSOR
     assert shown_errors(at) == [NOTHING_CHANGED]
     assert not at.success
-    assert Store(dashboard_db).cursor() is not None
 
 
 def test_a_token_whose_audit_row_is_refused_is_not_created(dashboard_db: Engine) -> None:
@@ -204,9 +204,9 @@ def test_a_token_whose_audit_row_is_refused_is_not_created(dashboard_db: Engine)
     at.text_input(key="token_name").input("siem-reader").run()
     refuse_audit_rows(dashboard_db)
     next(b for b in at.button if b.label == "Create token").click().run()
+    assert list_tokens(dashboard_db) == []
     assert shown_errors(at) == [NOTHING_CHANGED]
     assert not at.code  # no token shown: none exists
-    assert list_tokens(dashboard_db) == []
 
 
 def test_a_revocation_whose_audit_row_is_refused_leaves_the_token_active(
@@ -217,9 +217,9 @@ def test_a_revocation_whose_audit_row_is_refused_leaves_the_token_active(
     at.checkbox(key="confirm_revoke_token").check().run()
     refuse_audit_rows(dashboard_db)
     next(b for b in at.button if b.label == "Revoke token").click().run()
+    assert authenticate(dashboard_db, token) == Caller("old-script", "admin")
     assert shown_errors(at) == [NOTHING_CHANGED]
     assert not at.success
-    assert authenticate(dashboard_db, token) == Caller("old-script", "admin")
 
 
 def test_a_triage_whose_audit_row_is_refused_changes_no_alert(dashboard_db: Engine) -> None:
@@ -228,8 +228,8 @@ def test_a_triage_whose_audit_row_is_refused_changes_no_alert(dashboard_db: Engi
     at.multiselect(key="triage_ids").select(alert_id).run()
     refuse_audit_rows(dashboard_db)
     next(b for b in at.button if b.label == "Acknowledge").click().run()
-    assert shown_errors(at) == [NOTHING_CHANGED]
     assert alert_status(dashboard_db) == [("new", None)]
+    assert shown_errors(at) == [NOTHING_CHANGED]
 
 
 # --- the CLI -------------------------------------------------------------------------------
