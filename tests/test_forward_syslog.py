@@ -15,12 +15,8 @@ from sqlalchemy import create_engine, select
 from config.settings import Settings
 from db.models import SearchLog
 from ingest.forward import delivery
-from tests.support.forward_receivers import (
-    ReceiverCA,
-    Rsyslog,
-    parse_cef,
-    rsyslog_available,
-)
+from tests.support.cef import parse_cef
+from tests.support.forward_receivers import ReceiverCA, Rsyslog, rsyslog_available
 from tests.support.forwarding import forward
 from tests.support.harness import run_cli
 
