@@ -121,7 +121,6 @@ class HttpTransport:
     def __init__(self, destination: Destination) -> None:
         self.destination = destination
         self.session = requests.Session()
-        self.session.max_redirects = 0  # belt and braces: `post` never follows one anyway
         self.acceptance = acceptance_kind(destination)
         # passed with every request: a session-level `verify` loses to REQUESTS_CA_BUNDLE
         # in the environment (psf/requests#3829)
