@@ -26,6 +26,8 @@ from ingest.forward.runner import forward_pending
 from tests.support.builders import KNOWN, store_records
 from tests.support.detections import new_alert
 from tests.support.forward_receivers import SIGN_IN_PAGE, HttpsReceiver, ReceiverCA, Reply
+from tests.support.harness import run_cli
+from tests.support.roles import open_as
 
 # destination name → (its settings, the kind of receiver that acknowledges it)
 DESTINATIONS: dict[str, tuple[dict[str, Any], str]] = {
@@ -36,6 +38,7 @@ DESTINATIONS: dict[str, tuple[dict[str, Any], str]] = {
     "webhook": ({"format": "webhook", "source": "alerts", "secret": "k3y"}, "collector"),
 }
 HTML = {"Content-Type": "text/html; charset=utf-8"}
+ADMIN = {"email": "boss@example.com"}  # an administrator in tests.support.roles.ROLES
 
 
 @pytest.fixture
@@ -154,3 +157,34 @@ def test_a_2xx_that_is_not_the_receivers_acknowledgement_is_a_refusal(
     assert f"HTTP {reply[0]} with" in result.error and "nothing was counted" in result.error
     assert "Sign in" not in result.error  # whatever answered is not quoted
     assert cursor(db) == (0, 0, len(expected_ids(db, name)))
+
+
+def test_a_redirected_forward_exits_1_and_status_and_the_status_page_name_only_its_host(
+    dashboard_db: Engine, ca: ReceiverCA, tmp_path: Path
+):
+    """What an operator sees: the exit status of `forward`, `status` (text and JSON) and
+    the forwarding block of `/status`, each naming the host the proxy redirected to."""
+    with HttpsReceiver(ca) as target, HttpsReceiver(ca) as proxy:
+        host = f"localhost:{target.port}"
+        proxy.script = lambda n, b: (302, {"Location": f"https://{host}/adfs/ls?ctx=SECRETCTX"})
+        config = tmp_path / "forward.toml"
+        config.write_text(
+            f'[[destination]]\nname = "siem"\nurl = "{proxy.url}/SECRETHOOKPATH"\n'
+            f'ca_file = "{ca.ca_file}"\n'
+        )
+        env = {"DB_PATH": str(tmp_path / "dashboard.db"), "FORWARD_CONFIG": str(config)}
+        done = run_cli(["forward", "--max-seconds", "20"], env, tmp_path)
+        text = run_cli(["status"], env, tmp_path)
+        as_json = run_cli(["status", "--json"], env, tmp_path)
+    assert target.requests == []
+    assert done.returncode == 1, done.stderr
+    assert f"HTTP 302 Found: a redirect to {host}," in done.stderr
+    (line,) = [line for line in text.stdout.splitlines() if line.startswith("forwarding")]
+    assert "0 delivered" in line and f"last error: HTTP 302 Found: a redirect to {host}," in line
+    (row,) = json.loads(as_json.stdout)["forwarding"]
+    assert (row["position"], row["delivered"]) == (0, 0) and host in row["last_error"]
+    page = open_as(ADMIN, "pages/status.py")
+    table = next(d.value for d in page.dataframe if "destination" in d.value and "lag" in d.value)
+    assert f"a redirect to {host}," in table.iloc[0]["last_error"]
+    shown = done.stdout + done.stderr + text.stdout + as_json.stdout + repr(table.to_dict())
+    assert "SECRET" not in shown
