@@ -28,7 +28,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
+RSYSLOGD = os.environ.get("RSYSLOGD") or shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
+"""Debian's rsyslogd; RSYSLOGD names another one (or, in a test of this, a missing one)."""
 
 
 # --- a test CA ---------------------------------------------------------------------------
@@ -339,3 +340,19 @@ class Rsyslog:
 
 def rsyslog_available() -> bool:
     return os.access(RSYSLOGD, os.X_OK)
+
+
+def need_rsyslog() -> None:
+    """Skip the calling test without rsyslogd; under CI (CI=true) fail it instead: CI runs
+    everything (the same rule as `tests.support.runtime.runtime_python`)."""
+    if rsyslog_available():
+        return
+    import pytest
+
+    reason = (
+        f"rsyslogd is missing ({RSYSLOGD}): install Debian's rsyslog and rsyslog-gnutls "
+        "(scripts/test does, as root)"
+    )
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
