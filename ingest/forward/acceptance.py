@@ -109,11 +109,8 @@ def _hec_success(response: requests.Response) -> bool:
         answer = orjson.loads(response.content)
     except orjson.JSONDecodeError:
         return False
-    return (
-        isinstance(answer, dict)
-        and answer.get("code") == 0
-        and not isinstance(answer.get("code"), bool)
-    )
+    code = answer.get("code") if isinstance(answer, dict) else None
+    return type(code) is int and code == 0  # not `false`, which equals 0 in Python
 
 
 def _refused(response: requests.Response, expected: str) -> Refused:
