@@ -3,9 +3,10 @@ trail's CSV and the machine API, so the same data is the same file everywhere.
 
 Search text is attacker-controlled: a cell such as `=HYPERLINK(...)` would run as a
 formula in Excel. A text cell gets a `'` (OWASP's CSV-injection advice) at its start and
-after every `;` when what follows (past spaces and double quotes) starts with `=`, `+`,
-`-`, `@`, a tab or a carriage return: a spreadsheet in a semicolon-separated locale splits
-`budget;=HYPERLINK(…)` into two cells, the second a live formula. Every field is quoted,
+after every `;` and line break when what follows (past spaces and double quotes) starts
+with `=`, `+`, `-`, `@`, a tab or a carriage return: a spreadsheet in a semicolon-separated
+locale splits `budget;=HYPERLINK(…)` into two cells, the second a live formula, and once a
+`;` has broken a field's quotes, a line break in it starts a new row. Every field is quoted,
 so a comma or semicolon never ends a field for a reader that honours quotes. Times are
 ISO 8601 with their UTC offset, so a file read elsewhere keeps the exact instant. Lines
 end in `\r\n` (RFC 4180).
@@ -24,12 +25,13 @@ LINE_END = "\r\n"
 QUOTING = csv.QUOTE_ALL
 """Every field in quotes, the header too (`csv.QUOTE_ALL`)."""
 
-_FORMULA_SEGMENT = re.compile(r'(^|;)(?=[ "]*[=+\-@\t\r])')
-"""The start of the cell, or a `;`, followed by what a spreadsheet would run as a formula."""
+_FORMULA_SEGMENT = re.compile(r'(^|[;\r\n])(?=[ "]*[=+\-@\t\r])')
+"""The start of the cell, a `;` or a line break, then what a spreadsheet would run."""
 
 
 def neutralise(value: object) -> object:
-    """`value` with a `'` wherever a cell (or a `;`-split piece of it) would start a formula."""
+    """`value` with a `'` wherever a cell, or a piece of it after a `;` or a line break,
+    would start a formula."""
     if isinstance(value, str):
         return _FORMULA_SEGMENT.sub(r"\1'", value)
     return value

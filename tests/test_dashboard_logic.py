@@ -277,6 +277,7 @@ def test_neutralise_each_dangerous_first_character(start: str) -> None:
         (" =1", "' =1"),  # an import that trims spaces would run it
         ('"@x', "'\"@x"),  # a quote a reader takes off
         (";;+1", ";;'+1"),
+        ("line one\r\n=2", "line one\r\n'=2"),  # a row of its own once `;` broke the quotes
     ],
 )
 def test_every_semicolon_piece_that_starts_a_formula_is_neutralised(
