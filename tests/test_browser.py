@@ -556,7 +556,7 @@ def test_a_download_fetched_without_its_click_is_in_the_audit_trail(
     address = socket.request_deferred_file(page, button.deferred_file_id)
     with urllib.request.urlopen(dashboard.base_url + address, timeout=30) as reply:
         body = reply.read().decode("utf-8")
-    assert body.startswith("user,searches,active_days,")
+    assert body.startswith('"email","searches","active_days",')
     new = export_events(dashboard)[len(before) :]
     assert len(new) == 1
     actor, action, target, rows, detail = new[0]
