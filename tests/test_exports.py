@@ -52,6 +52,51 @@ def requoted(text: str) -> str:
     return out.getvalue()
 
 
+@pytest.mark.parametrize(
+    ("value", "neutralised"),
+    [
+        ("budget;=HYPERLINK(1)", "budget;'=HYPERLINK(1)"),
+        ("a;b;-1;@x", "a;b;'-1;'@x"),
+        ('x; "=1', "x;' \"=1"),
+        (" =1", "' =1"),  # an import that trims spaces would run it
+        ('"@x', "'\"@x"),  # a quote a reader takes off
+        (";;+1", ";;'+1"),
+        ("line one\r\n=2", "line one\r\n'=2"),  # a row of its own once `;` broke the quotes
+    ],
+)
+def test_every_semicolon_piece_that_starts_a_formula_is_neutralised(
+    value: str, neutralised: str
+) -> None:
+    assert export.neutralise(value) == neutralised
+
+
+def test_the_summary_csv_has_the_apis_columns_and_iso_times() -> None:
+    summary = pd.DataFrame(
+        {
+            "email": ["a@example.com", "=b@example.com"],
+            "searches": [3, 1],
+            "active_days": [2, 1],
+            "first_search": pd.to_datetime(
+                ["2026-03-28T10:00:00Z", "2026-03-29T18:29:00Z"], utc=True
+            ).tz_convert("Asia/Kolkata"),
+            "last_search": pd.to_datetime(
+                ["2026-03-29T23:30:00Z", "2026-03-29T18:29:00Z"], utc=True
+            ).tz_convert("Asia/Kolkata"),
+            "top_description": ["Message Tracking Search", None],
+            "reason_share": [1 / 3, 0.0],
+            "open_alerts": [2, 0],  # on the page, not in the file
+        }
+    )
+    assert export.summary_csv(summary) == (
+        '"email","searches","active_days","first_search","last_search","top_description",'
+        '"reason_share"\r\n'
+        '"a@example.com","3","2","2026-03-28T15:30:00+05:30","2026-03-30T05:00:00+05:30",'
+        '"Message Tracking Search","0.3333333333333333"\r\n'
+        '"\'=b@example.com","1","1","2026-03-29T23:59:00+05:30","2026-03-29T23:59:00+05:30",'
+        '"","0.0"\r\n'
+    )
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.text(alphabet=DANGER, max_size=12), min_size=1, max_size=6))
 def test_a_semicolon_split_of_any_written_field_never_starts_a_formula(
