@@ -3,8 +3,9 @@ metrics turned off.
 
 A browser sends the name it resolved in `Host`. A page on another site that rebinds its own
 name to 127.0.0.1 (DNS rebinding) reaches the server with that foreign name, so only the
-dashboard's own names are answered: `DASHBOARD_URL`'s host, loopback names and addresses,
-and `ALLOWED_HOSTS`. Anything else, on every route (pages, their WebSocket, the API,
+dashboard's own names are answered: `DASHBOARD_URL`'s host, the host of sign-in's
+`redirect_uri` (where the provider sends people back), loopback names and addresses, and
+`ALLOWED_HOSTS`. Anything else, on every route (pages, their WebSocket, the API,
 health and metrics), gets a 400 problem. It is an ASGI middleware handed to `st.App`,
 which puts it outside Streamlit's own (streamlit/web/server/starlette/starlette_app.py).
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
+import streamlit as st
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
@@ -28,11 +30,30 @@ from config.settings import Settings
 STREAMLIT_METRICS = "/_stcore/metrics"
 
 
+def _host_of_url(url: object) -> str | None:
+    if not isinstance(url, str):
+        return None
+    try:
+        return canonical_host(urlparse(url.strip()).hostname or "")
+    except ValueError:
+        return None
+
+
+def _redirect_uri() -> object:
+    """`[auth] redirect_uri` from the secrets, or None (no or unreadable secrets: the
+    dashboard then shows its own problem page, see `dashboard.notices`)."""
+    try:
+        auth = st.secrets.get("auth")
+    except Exception:  # a broken secrets file adds no name
+        return None
+    return auth.get("redirect_uri") if hasattr(auth, "get") else None
+
+
 def own_hosts(settings: Settings) -> frozenset[str]:
     """The names the dashboard answers to besides loopback ones."""
     names = set(settings.allowed_hosts)
-    if settings.dashboard_url:
-        host = canonical_host(urlparse(settings.dashboard_url).hostname or "")
+    for url in (settings.dashboard_url, _redirect_uri()):
+        host = _host_of_url(url)
         if host:
             names.add(host)
     return frozenset(names)

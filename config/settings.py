@@ -137,7 +137,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "ALLOWED_HOSTS",
         "",
         "host names (or IP addresses) the dashboard answers to besides `DASHBOARD_URL`'s "
-        "host and loopback names, comma-separated; any other `Host` header gets HTTP 400",
+        "host, sign-in's `redirect_uri` host and loopback names, comma-separated; any other "
+        "`Host` header gets HTTP 400",
         parse_host_list,
     ),
     SettingSpec(

@@ -19,6 +19,7 @@ from tests.support.browser import serve_dashboard, stop_dashboard
 
 OWN_NAME = "searchlogs.example.com"
 ALSO_ALLOWED = "searchlogs.internal.example"
+SIGN_IN_NAME = "signin.example"  # the host of `[auth] redirect_uri`
 FOREIGN = "rebind.attacker.example"
 ROUTES = ("/", "/status", "/healthz", "/readyz", "/metrics", "/api/v1/searches", "/_stcore/health")
 
@@ -26,10 +27,20 @@ ROUTES = ("/", "/status", "/healthz", "/readyz", "/metrics", "/api/v1/searches",
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     folder = tmp_path_factory.mktemp("hosts")
+    secrets = folder / "secrets.toml"
+    secrets.write_text(
+        "[auth]\n"
+        f'redirect_uri = "https://{SIGN_IN_NAME}/oauth2callback"\n'
+        'cookie_secret = "not-a-real-cookie-secret"\n'
+        'client_id = "dashboard"\n'
+        'client_secret = "not-a-real-client-secret"\n'
+        'server_metadata_url = "http://localhost:9/.well-known/openid-configuration"\n'
+    )
     env = {
         "DB_PATH": str(folder / "searchlogs.db"),
         "DASHBOARD_URL": f"https://{OWN_NAME}/",
         "ALLOWED_HOSTS": ALSO_ALLOWED.upper(),
+        "STREAMLIT_SECRETS_FILES": str(secrets),
     }
     base_url, process = serve_dashboard(env, Path(folder / "streamlit.log"))
     host, port = base_url.removeprefix("http://").split(":")
@@ -94,6 +105,7 @@ def test_a_missing_or_malformed_host_is_refused(server, host_header) -> None:
         OWN_NAME,
         f"{OWN_NAME.upper()}:443",
         f"{ALSO_ALLOWED}.",
+        SIGN_IN_NAME,
     ],
 )
 def test_only_the_dashboards_own_names_are_answered(server, host_header: str) -> None:
