@@ -88,8 +88,8 @@ def parse_base_url(name: str, raw: str) -> str:
         parsed = urlparse(url)
         host = parsed.hostname
     except ValueError:
-        host = None
-    if parsed.scheme not in ("http", "https") or not host:
+        parsed, host = None, None
+    if parsed is None or parsed.scheme not in ("http", "https") or not host:
         raise ConfigError(
             f"{name} must be an http(s) URL such as {DEFAULT_BASE_URL}, got {shown_url(raw)}"
         )
@@ -133,10 +133,16 @@ def parse_time_zone(name: str, raw: str) -> str:
     return raw.strip()
 
 
+_BLANKS = " \t\r\n"
+"""What is trimmed around a list's entries: ASCII blanks only (`str.strip` would also take
+an ideographic space, and with it the difference between two addresses)."""
+
+
 def _short(raw: str) -> str:
     """A name-like value (a level, a zone, an address) as a message shows it: quoted, at
-    most 40 characters, anything outside ASCII escaped (a Kelvin sign must not read as K)."""
-    text = raw.strip()
+    most 40 characters, anything outside ASCII escaped (a Kelvin sign must not read as K,
+    a trailing ideographic space must show)."""
+    text = raw.strip(_BLANKS)
     return ascii(text if len(text) <= 40 else text[:39] + "…")
 
 
@@ -152,11 +158,6 @@ def parse_log_level(name: str, raw: str) -> str:
     if level not in LOG_LEVELS:
         raise ConfigError(f"{name} must be one of {', '.join(LOG_LEVELS)}, got {_short(raw)}")
     return level
-
-
-_BLANKS = " \t\r\n"
-"""What is trimmed around a list's entries: ASCII blanks only (`str.strip` would also take
-an ideographic space, and with it the difference between two addresses)."""
 
 
 def parse_access_list(name: str, raw: str) -> tuple[str, ...]:
