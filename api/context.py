@@ -7,14 +7,23 @@ next call.
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from sqlalchemy import Engine
 
 from api.problems import ApiProblem
 from api.ratelimit import RateLimiter
-from config.settings import ConfigError, Settings, load_settings
+from config.settings import (
+    CONFIG_ERROR_PUBLIC,
+    ConfigError,
+    Settings,
+    load_settings,
+    log_config_error,
+)
 from db.engine import DatabaseSetupError, open_database
+
+log = logging.getLogger("api")
 
 
 class ApiContext:
@@ -30,7 +39,10 @@ class ApiContext:
                 try:
                     self._settings = load_settings()
                 except ConfigError as exc:
-                    raise ApiProblem(503, f"configuration error: {exc}") from None
+                    # Said before any token is checked (to /healthz too): the caller
+                    # learns only that a setting is wrong, the log which and why.
+                    log_config_error(log, exc)
+                    raise ApiProblem(503, CONFIG_ERROR_PUBLIC) from None
             return self._settings
 
     def engine(self) -> Engine:
