@@ -18,7 +18,7 @@ from api.alert_listing import (
     A_USER,
     alert_list,
 )
-from api.answer_cache import cached_answer
+from api.answer_cache import cached_body
 from api.calls import DEFAULT_DAYS, Answer, Call, audit_filters, dumps, records, search_filters
 from api.paging import MAX_PAGE, decode_cursor, encode_cursor
 from api.problems import ApiProblem
@@ -63,14 +63,14 @@ FILTERS = (P_FROM, P_TO, P_USER, P_SOURCE, P_TYPE, P_TEXT, P_SYSTEM, P_TZ)
 
 def searches_per_day(call: Call) -> Answer:
     filters = search_filters(call)
-    per_day = cached_answer(call, "per_day", filters, aggregates.searches_per_day)
-    frame = pd.DataFrame(
-        {"date": [day.isoformat() for day in per_day["date"]], "searches": per_day["searches"]}
-    )
-    if call.media == CSV:
-        body = to_csv(frame).encode("utf-8")
-    else:
-        body = dumps(
+
+    def render(per_day: pd.DataFrame) -> tuple[bytes, int]:
+        frame = pd.DataFrame(
+            {"date": [day.isoformat() for day in per_day["date"]], "searches": per_day["searches"]}
+        )
+        if call.media == CSV:
+            return to_csv(frame).encode("utf-8"), len(frame)
+        return dumps(
             {
                 "from": filters.start.isoformat(),
                 "to": filters.end.isoformat(),
@@ -78,27 +78,30 @@ def searches_per_day(call: Call) -> Answer:
                 "total": int(frame["searches"].sum()),
                 "days": records(frame),
             }
-        )
-    return Answer(body, call.media, rows=len(frame), filters=audit_filters(filters, call.tz))
+        ), len(frame)
+
+    body, rows = cached_body(call, "per_day", filters, aggregates.searches_per_day, render)
+    return Answer(body, call.media, rows=rows, filters=audit_filters(filters, call.tz))
 
 
 def users(call: Call) -> Answer:
     filters = search_filters(call)
-    summary = cached_answer(call, "summary", filters, aggregates.summary_by_user)[
-        list(SUMMARY_COLUMNS)
-    ]
-    if call.media == CSV:
-        body = to_csv(summary).encode("utf-8")
-    else:
-        body = dumps(
+
+    def render(summary: pd.DataFrame) -> tuple[bytes, int]:
+        summary = summary[list(SUMMARY_COLUMNS)]
+        if call.media == CSV:
+            return to_csv(summary).encode("utf-8"), len(summary)
+        return dumps(
             {
                 "from": filters.start.isoformat(),
                 "to": filters.end.isoformat(),
                 "tz": call.tz,
                 "users": records(summary),
             }
-        )
-    return Answer(body, call.media, rows=len(summary), filters=audit_filters(filters, call.tz))
+        ), len(summary)
+
+    body, rows = cached_body(call, "summary", filters, aggregates.summary_by_user, render)
+    return Answer(body, call.media, rows=rows, filters=audit_filters(filters, call.tz))
 
 
 def _search_listing(call: Call, filters: SearchFilters, target: str) -> Answer:
