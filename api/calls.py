@@ -7,8 +7,10 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
+import orjson
 import pandas as pd
 from sqlalchemy import Engine
 
@@ -16,6 +18,7 @@ from api.problems import ApiProblem
 from config.settings import Settings
 from db.api_tokens import Caller
 from db.filters import SearchFilters
+from db.raw_reads import SEARCH_COLUMNS
 
 MAX_RANGE_DAYS = 3660
 """The longest `from`..`to` a call may ask for: ten years."""
@@ -162,5 +165,25 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [dict(zip(columns, row, strict=True)) for row in zip(*cells, strict=True)]
 
 
+def search_records(rows: list[tuple[Any, ...]], tz: str) -> list[dict[str, Any]]:
+    """Searches (`db.raw_reads.search_keyset_rows`) as JSON objects, times in `tz`, without
+    a frame: what `records` makes of `search_keyset_page`'s frame, at a fifth of the cost."""
+    zone = ZoneInfo(tz)
+    return [
+        dict(zip(SEARCH_COLUMNS, (when.astimezone(zone).isoformat(), *rest), strict=True))
+        for when, *rest in rows
+    ]
+
+
 def dumps(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def dumps_plain(value: Any) -> bytes:
+    """`dumps` for objects of strings, integers, booleans and nulls only, which orjson
+    writes byte for byte as the standard encoder does (as `ingest.records.to_raw_json`
+    relies on), several times faster; what it refuses (a lone surrogate) takes `dumps`."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return dumps(value)

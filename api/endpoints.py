@@ -19,7 +19,17 @@ from api.alert_listing import (
     alert_list,
 )
 from api.answer_cache import cached_body
-from api.calls import DEFAULT_DAYS, Answer, Call, audit_filters, dumps, records, search_filters
+from api.calls import (
+    DEFAULT_DAYS,
+    Answer,
+    Call,
+    audit_filters,
+    dumps,
+    dumps_plain,
+    records,
+    search_filters,
+    search_records,
+)
 from api.paging import MAX_PAGE, decode_cursor, encode_cursor
 from api.problems import ApiProblem
 from api.spec import CSV, JSON, NDJSON, PROMETHEUS, Endpoint, Param, openapi_document
@@ -29,7 +39,7 @@ from db.audit import AuditAction
 from db.csv_export import to_csv
 from db.filters import SearchFilters
 from db.locks import AlreadyRunning
-from db.raw_reads import SEARCH_COLUMNS, Keyset
+from db.raw_reads import Keyset
 from db.readiness import check_readiness
 
 API_VERSION = "1"
@@ -108,16 +118,16 @@ def _search_listing(call: Call, filters: SearchFilters, target: str) -> Answer:
     cursor = call.values.get("cursor")
     keyset = decode_cursor(cursor) if cursor else Keyset(raw_reads.newest_search_id(call.engine))
     limit = call.values.get("limit") or P_LIMIT.default
-    frame, following = raw_reads.search_keyset_page(
+    found, following = raw_reads.search_keyset_rows(
         call.engine, filters, call.tz, keyset, limit=limit
     )
-    rows = records(frame[list(SEARCH_COLUMNS)])
+    rows = search_records(found, call.tz)
     next_cursor = encode_cursor(following) if following else None
     headers = {"Next-Cursor": next_cursor} if next_cursor else {}
     if call.media == NDJSON:
-        body = b"".join(dumps(row) + b"\n" for row in rows)
+        body = b"".join(dumps_plain(row) + b"\n" for row in rows)
     else:
-        body = dumps({"searches": rows, "next_cursor": next_cursor})
+        body = dumps_plain({"searches": rows, "next_cursor": next_cursor})
     return Answer(
         body,
         call.media,

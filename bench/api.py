@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import tempfile
@@ -104,6 +105,12 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used (its /proc stat), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Load:
     ok: int = 0
@@ -150,13 +157,14 @@ def load(base: str, token: str, p: Probe, clients: int, seconds: float, pid: int
                 result.server.append(timed)
                 result.client.append(elapsed)
 
-    memory = [rss_kib(pid)]
+    memory, cpu = [rss_kib(pid)], cpu_seconds(pid)
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     for thread in threads:
         thread.start()
     while any(thread.is_alive() for thread in threads):
         time.sleep(min(5.0, seconds))
         memory.append(rss_kib(pid))
+    cpu = cpu_seconds(pid) - cpu
     if result.wrong:
         raise SystemExit(f"{result.wrong} (in the load phase, after {result.ok} right answers)")
     if not result.server:
@@ -169,7 +177,9 @@ def load(base: str, token: str, p: Probe, clients: int, seconds: float, pid: int
         "calls_per_second": round(result.ok / seconds, 1),
         "server_p50_ms": statistics.median(result.server),
         "server_p95_ms": percentile(result.server, 0.95),
-        "client_p95_ms": percentile(result.client, 0.95),
+        "client_p95_ms": round(percentile(result.client, 0.95), 1),
+        "server_cpu_ms_per_call": round(cpu * 1000 / result.ok, 2),
+        "load_average": os.getloadavg()[0],
         "rss_mib": [round(kib / 1024) for kib in memory],
     }
     print(json.dumps(summary))
