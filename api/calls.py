@@ -153,6 +153,8 @@ def _cells(column: pd.Series) -> list[Any]:
         if column.dt.unit == "ns" and bool((column.dt.nanosecond != 0).any()):
             return [_plain(cell) for cell in column.tolist()]  # nanoseconds: rare, exact
         return _iso_times(column, missing)
+    if column.dtype == object:  # anything at all (a Timestamp, a numpy scalar): cell by cell
+        return [_plain(cell) for cell in column.tolist()]
     values = column.tolist()  # numpy and Arrow scalars become Python ones
     if missing.any():
         return [None if gone else value for value, gone in zip(values, missing, strict=True)]
