@@ -9,7 +9,7 @@ first, and the first wrong answer stops the run with one line saying what was wr
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from dotenv import dotenv_values
 
@@ -44,8 +44,3 @@ def expect(condition: bool, what: str, reason: str) -> None:
     """Stop the run unless `condition` holds; `what` names the answer, `reason` the fault."""
     if not condition:
         fail(f"{what}: {reason}")
-
-
-def expect_status(what: str, status: int, expected: int, body: Any = "") -> None:
-    shown = body if isinstance(body, str) else repr(body)
-    expect(status == expected, what, f"HTTP {status}, expected {expected}: {shown[:200]}")
