@@ -22,10 +22,10 @@ class AnswerCache:
 
     def __init__(self, entries: int = 256) -> None:
         self.entries = entries
-        self._answers: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
+        self._answers: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...], compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    def get(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         with self._lock:
             if key in self._answers:
                 self._answers.move_to_end(key)
@@ -47,3 +47,17 @@ def cached_answer(
     engine = call.engine
     key = (name, str(engine.url), data_version(engine), filters, call.tz)
     return ANSWERS.get(key, lambda: compute(engine, filters, call.tz))
+
+
+def cached_body(
+    call: Call,
+    name: str,
+    filters: SearchFilters,
+    compute: Callable[..., pd.DataFrame],
+    render: Callable[[pd.DataFrame], tuple[bytes, int]],
+) -> tuple[bytes, int]:
+    """The rendered body of an answer and its row count, cached like the answer itself
+    (and per format): rendering 2,000 users as JSON cost more than reading them."""
+    engine = call.engine
+    key = ("body", name, str(engine.url), data_version(engine), filters, call.tz, call.media)
+    return ANSWERS.get(key, lambda: render(cached_answer(call, name, filters, compute)))

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import numpy as np
+import orjson
 import pandas as pd
 from sqlalchemy import Engine
 
@@ -15,6 +18,7 @@ from api.problems import ApiProblem
 from config.settings import Settings
 from db.api_tokens import Caller
 from db.filters import SearchFilters
+from db.raw_reads import SEARCH_COLUMNS
 
 MAX_RANGE_DAYS = 3660
 """The longest `from`..`to` a call may ask for: ten years."""
@@ -120,13 +124,70 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _offset_text(seconds: int) -> str:
+    """An offset as `datetime.isoformat` writes it: +05:30, or +00:53:28 with seconds."""
+    return datetime(2000, 1, 1, tzinfo=timezone(timedelta(seconds=seconds))).isoformat()[19:]
+
+
+def _iso_times(column: pd.Series, missing: np.ndarray) -> list[str | None]:
+    """Times as `Timestamp.isoformat` writes them (microseconds only when not zero), the
+    wall-clock text made by numpy for the whole column and the offset added per row."""
+    aware = column.dt.tz is not None
+    wall = column.dt.tz_localize(None) if aware else column
+    texts = np.datetime_as_string(wall.to_numpy(dtype="datetime64[us]"), unit="us").tolist()
+    if aware:
+        utc = column.dt.tz_convert("UTC").dt.tz_localize(None)
+        offsets = (wall - utc).dt.total_seconds().fillna(0).astype("int64").tolist()
+    else:
+        offsets = [None] * len(texts)
+    suffix = {offset: "" if offset is None else _offset_text(offset) for offset in set(offsets)}
+    return [
+        None if gone else (text[:-7] if text.endswith(".000000") else text) + suffix[offset]
+        for text, offset, gone in zip(texts, offsets, missing, strict=True)
+    ]
+
+
+def _cells(column: pd.Series) -> list[Any]:
+    """A column's cells as JSON values (as `_plain` makes them), converted a column at a
+    time: cell by cell, `_plain` was 40% of a 1,000-row page's CPU time."""
+    missing = column.isna().to_numpy()
+    if column.dtype.kind == "M":
+        if column.dt.unit == "ns" and bool((column.dt.nanosecond != 0).any()):
+            return [_plain(cell) for cell in column.tolist()]  # nanoseconds: rare, exact
+        return _iso_times(column, missing)
+    if column.dtype == object:  # anything at all (a Timestamp, a numpy scalar): cell by cell
+        return [_plain(cell) for cell in column.tolist()]
+    values = column.tolist()  # numpy and Arrow scalars become Python ones
+    if missing.any():
+        return [None if gone else value for value, gone in zip(values, missing, strict=True)]
+    return values
+
+
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     columns = list(frame.columns)
+    cells = [_cells(frame[column]) for column in columns]
+    return [dict(zip(columns, row, strict=True)) for row in zip(*cells, strict=True)]
+
+
+def search_records(rows: list[tuple[Any, ...]], tz: str) -> list[dict[str, Any]]:
+    """Searches (`db.raw_reads.search_keyset_rows`) as JSON objects, times in `tz`, without
+    a frame: what `records` makes of `search_keyset_page`'s frame, at a fifth of the cost."""
+    zone = ZoneInfo(tz)
     return [
-        {column: _plain(cell) for column, cell in zip(columns, row, strict=True)}
-        for row in frame.itertuples(index=False, name=None)
+        dict(zip(SEARCH_COLUMNS, (when.astimezone(zone).isoformat(), *rest), strict=True))
+        for when, *rest in rows
     ]
 
 
 def dumps(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def dumps_plain(value: Any) -> bytes:
+    """`dumps` for objects of strings, integers, booleans and nulls only, which orjson
+    writes byte for byte as the standard encoder does (as `ingest.records.to_raw_json`
+    relies on), several times faster; what it refuses (a lone surrogate) takes `dumps`."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return dumps(value)

@@ -21,8 +21,18 @@ from api.alert_listing import (
     A_USER,
     alert_list,
 )
-from api.answer_cache import cached_answer
-from api.calls import DEFAULT_DAYS, Answer, Call, audit_filters, dumps, records, search_filters
+from api.answer_cache import cached_body
+from api.calls import (
+    DEFAULT_DAYS,
+    Answer,
+    Call,
+    audit_filters,
+    dumps,
+    dumps_plain,
+    records,
+    search_filters,
+    search_records,
+)
 from api.paging import MAX_PAGE, decode_cursor, encode_cursor
 from api.problems import ApiProblem
 from api.spec import CSV, JSON, NDJSON, PROMETHEUS, Endpoint, Param, openapi_document
@@ -33,7 +43,7 @@ from db.csv_export import to_csv
 from db.engine import DatabaseSetupError
 from db.filters import SearchFilters
 from db.locks import AlreadyRunning
-from db.raw_reads import SEARCH_COLUMNS, Keyset
+from db.raw_reads import Keyset
 from db.readiness import check_readiness
 
 API_VERSION = "1"
@@ -68,14 +78,14 @@ FILTERS = (P_FROM, P_TO, P_USER, P_SOURCE, P_TYPE, P_TEXT, P_SYSTEM, P_TZ)
 
 def searches_per_day(call: Call) -> Answer:
     filters = search_filters(call)
-    per_day = cached_answer(call, "per_day", filters, aggregates.searches_per_day)
-    frame = pd.DataFrame(
-        {"date": [day.isoformat() for day in per_day["date"]], "searches": per_day["searches"]}
-    )
-    if call.media == CSV:
-        body = to_csv(frame).encode("utf-8")
-    else:
-        body = dumps(
+
+    def render(per_day: pd.DataFrame) -> tuple[bytes, int]:
+        frame = pd.DataFrame(
+            {"date": [day.isoformat() for day in per_day["date"]], "searches": per_day["searches"]}
+        )
+        if call.media == CSV:
+            return to_csv(frame).encode("utf-8"), len(frame)
+        return dumps(
             {
                 "from": filters.start.isoformat(),
                 "to": filters.end.isoformat(),
@@ -83,43 +93,46 @@ def searches_per_day(call: Call) -> Answer:
                 "total": int(frame["searches"].sum()),
                 "days": records(frame),
             }
-        )
-    return Answer(body, call.media, rows=len(frame), filters=audit_filters(filters, call.tz))
+        ), len(frame)
+
+    body, rows = cached_body(call, "per_day", filters, aggregates.searches_per_day, render)
+    return Answer(body, call.media, rows=rows, filters=audit_filters(filters, call.tz))
 
 
 def users(call: Call) -> Answer:
     filters = search_filters(call)
-    summary = cached_answer(call, "summary", filters, aggregates.summary_by_user)[
-        list(SUMMARY_COLUMNS)
-    ]
-    if call.media == CSV:
-        body = to_csv(summary).encode("utf-8")
-    else:
-        body = dumps(
+
+    def render(summary: pd.DataFrame) -> tuple[bytes, int]:
+        summary = summary[list(SUMMARY_COLUMNS)]
+        if call.media == CSV:
+            return to_csv(summary).encode("utf-8"), len(summary)
+        return dumps(
             {
                 "from": filters.start.isoformat(),
                 "to": filters.end.isoformat(),
                 "tz": call.tz,
                 "users": records(summary),
             }
-        )
-    return Answer(body, call.media, rows=len(summary), filters=audit_filters(filters, call.tz))
+        ), len(summary)
+
+    body, rows = cached_body(call, "summary", filters, aggregates.summary_by_user, render)
+    return Answer(body, call.media, rows=rows, filters=audit_filters(filters, call.tz))
 
 
 def _search_listing(call: Call, filters: SearchFilters, target: str) -> Answer:
     cursor = call.values.get("cursor")
     keyset = decode_cursor(cursor) if cursor else Keyset(raw_reads.newest_search_id(call.engine))
     limit = call.values.get("limit") or P_LIMIT.default
-    frame, following = raw_reads.search_keyset_page(
+    found, following = raw_reads.search_keyset_rows(
         call.engine, filters, call.tz, keyset, limit=limit
     )
-    rows = records(frame[list(SEARCH_COLUMNS)])
+    rows = search_records(found, call.tz)
     next_cursor = encode_cursor(following) if following else None
     headers = {"Next-Cursor": next_cursor} if next_cursor else {}
     if call.media == NDJSON:
-        body = b"".join(dumps(row) + b"\n" for row in rows)
+        body = b"".join(dumps_plain(row) + b"\n" for row in rows)
     else:
-        body = dumps({"searches": rows, "next_cursor": next_cursor})
+        body = dumps_plain({"searches": rows, "next_cursor": next_cursor})
     return Answer(
         body,
         call.media,

@@ -7,141 +7,54 @@ and measures:
   server itself (the `Server-Timing: app;dur=…` header: from the request reaching the
   route to the body being ready, token check and audit row included), p50 / p95 / max;
 - **load**: `--clients` concurrent clients (threads, one HTTP session each) calling a mix
-  of the endpoints for `--seconds`, counting every non-200 answer, and the server's
-  resident memory (VmRSS) sampled every 5 s.
+  of the endpoints for `--seconds`, and the server's resident memory (VmRSS) sampled
+  every 5 s.
 
     .venv/bin/python -m bench.api --url sqlite:////tmp/bench1m.db [--json out.json]
 
-The rate limit is lifted for the run (`API_RATE_LIMIT`), so only the server is measured.
+Every answer is checked before it is counted (`bench/api_cases.py`): the status it must
+give and the shape and size of its body. The first wrong answer, in either phase, stops
+the run with exit status 1 and one line saying what was wrong; so does a setting the
+product's own parser refuses, before the server starts. The rate limit is raised to its
+maximum for the run (`API_RATE_LIMIT`), so only the server is measured.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import requests
-from sqlalchemy import desc, func, select
 
+from bench.api_cases import Case, Probe, cases, probe
+from bench.checks import fail, product_settings
+from config.parsers import API_RATE_LIMIT_RANGE, POLL_SECONDS_RANGE
 from db.api_tokens import create_token
 from db.engine import open_database
-from db.models import SearchLog
 from tests.support.browser import serve_dashboard, stop_dashboard
 
-
-@dataclass
-class Probe:
-    """What the calls ask for: real users and days of this database."""
-
-    last_day: str
-    first_day: str
-    heaviest: str
-    typical: list[str]
-    busy_days: list[str]
-
-
-def probe(url: str) -> Probe:
-    engine = open_database(url)
-    with engine.connect() as conn:
-        first, last = conn.execute(
-            select(func.min(SearchLog.create_time), func.max(SearchLog.create_time))
-        ).one()
-        top = conn.execute(
-            select(SearchLog.email_addr, func.count().label("n"))
-            .where(SearchLog.create_time >= last - timedelta(days=30))
-            .group_by(SearchLog.email_addr)
-            .order_by(desc("n"))
-            .limit(40)
-        ).all()
-    engine.dispose()
-    days = [(last.date() - timedelta(days=n)).isoformat() for n in range(1, 30)]
-    return Probe(
-        last.date().isoformat(),
-        first.date().isoformat(),
-        top[0][0],
-        [row[0] for row in top[5:40]],
-        days,
-    )
-
-
-def shift(day: str, days: int) -> str:
-    return (date.fromisoformat(day) + timedelta(days=days)).isoformat()
-
-
-def cases(p: Probe, rng: random.Random) -> dict[str, Any]:
-    """Endpoint name → a function drawing (path, params, headers) for one call."""
-    recent = lambda n: {"from": shift(p.last_day, -n), "to": p.last_day}  # noqa: E731
-
-    def anywhere(n: int) -> dict[str, str]:
-        """n + 1 days ending on a random day of the last two years: a new question each
-        call, so the answer cache cannot help (what the first call after a poll costs)."""
-        end = shift(p.last_day, -rng.randint(0, 730))
-        return {"from": shift(end, -n), "to": end}
-
-    return {
-        "searches-per-day, 30 days, uncached": lambda: (
-            "/api/v1/searches-per-day",
-            anywhere(29),
-            {},
-        ),
-        "searches-per-day, a year, uncached": lambda: (
-            "/api/v1/searches-per-day",
-            anywhere(364),
-            {},
-        ),
-        "users, 30 days, uncached": lambda: ("/api/v1/users", anywhere(29), {}),
-        "users, a year, uncached": lambda: ("/api/v1/users", anywhere(364), {}),
-        "searches-per-day, 30 days": lambda: ("/api/v1/searches-per-day", recent(29), {}),
-        "searches-per-day, a year": lambda: ("/api/v1/searches-per-day", recent(364), {}),
-        "searches-per-day, all time, CSV": lambda: (
-            "/api/v1/searches-per-day",
-            {"from": p.first_day, "to": p.last_day},
-            {"Accept": "text/csv"},
-        ),
-        "users, 30 days": lambda: ("/api/v1/users", recent(29), {}),
-        "users, 30 days, one source": lambda: (
-            "/api/v1/users",
-            {**recent(29), "source": "archive"},
-            {},
-        ),
-        "users, all time": lambda: ("/api/v1/users", {"from": p.first_day, "to": p.last_day}, {}),
-        "user searches, heaviest, 1,000": lambda: (
-            f"/api/v1/users/{p.heaviest}/searches",
-            {**recent(29), "limit": "1000"},
-            {},
-        ),
-        "user searches, typical, 100": lambda: (
-            f"/api/v1/users/{rng.choice(p.typical)}/searches",
-            {"from": p.first_day, "to": p.last_day},
-            {"Accept": "application/x-ndjson"},
-        ),
-        "day searches, 1,000": lambda: (
-            f"/api/v1/days/{rng.choice(p.busy_days)}/searches",
-            {"limit": "1000"},
-            {},
-        ),
-        "day searches, text filter": lambda: (
-            f"/api/v1/days/{rng.choice(p.busy_days)}/searches",
-            {"q": "invoice", "limit": "100"},
-            {},
-        ),
-        "openapi.json": lambda: ("/api/v1/openapi.json", {}, {}),
-        "readyz": lambda: ("/readyz", {}, {}),
-        "metrics": lambda: ("/metrics", {}, {}),
-    }
+SETTINGS = {
+    "API_RATE_LIMIT": str(API_RATE_LIMIT_RANGE[1]),
+    "POLL_SECONDS": str(POLL_SECONDS_RANGE[1]),
+}
+"""The benchmark's settings: the highest each range allows (no rate limit in the way, the
+last poll counts as recent for two weeks)."""
 
 
 def server_ms(reply: requests.Response) -> float:
-    return float(reply.headers["server-timing"].split("dur=")[1])
+    timing = reply.headers.get("server-timing", "")
+    if "dur=" not in timing:
+        fail(f"{reply.url}: no Server-Timing header in the answer")
+    return float(timing.split("dur=")[1])
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -149,17 +62,27 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def per_endpoint(base: str, token: str, draw: dict[str, Any], calls: int) -> list[dict[str, Any]]:
+def call(session: requests.Session, base: str, name: str, case: Case) -> requests.Response:
+    """One call, checked: its answer, or the run stops with what was wrong."""
+    path, params, headers = case.draw()
+    try:
+        reply = session.get(base + path, params=params, headers=headers, timeout=120)
+    except requests.RequestException as exc:
+        fail(f"{name}: {type(exc).__name__} calling {path}")
+    wrong = case.check(reply, params)
+    if wrong:
+        fail(f"{name}: {path} {params}: {wrong}")
+    return reply
+
+
+def per_endpoint(base: str, token: str, draw: dict[str, Case], calls: int) -> list[dict[str, Any]]:
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
     results = []
-    for name, make in draw.items():
+    for name, case in draw.items():
         times = []
         for index in range(calls + 2):
-            path, params, headers = make()
-            reply = session.get(base + path, params=params, headers=headers, timeout=120)
-            if reply.status_code not in (200, 503):
-                raise RuntimeError(f"{name}: HTTP {reply.status_code}: {reply.text[:300]}")
+            reply = call(session, base, name, case)
             if index >= 2:  # the first two warm the server's caches of plans and pages
                 times.append(server_ms(reply))
         results.append(
@@ -182,10 +105,16 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used (its /proc stat), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Load:
     ok: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
+    wrong: str | None = None
     server: list[float] = field(default_factory=list)
     client: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -202,6 +131,8 @@ LOAD_MIX = (
 
 
 def load(base: str, token: str, p: Probe, clients: int, seconds: float, pid: int) -> dict[str, Any]:
+    """`clients` threads calling the mix for `seconds`; the first wrong answer stops them
+    all and fails the run (a load phase with any error has no figure)."""
     stop = time.monotonic() + seconds
     result = Load()
 
@@ -210,65 +141,85 @@ def load(base: str, token: str, p: Probe, clients: int, seconds: float, pid: int
         draw = cases(p, rng)
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {token}"
-        while time.monotonic() < stop:
-            path, params, headers = draw[rng.choice(LOAD_MIX)]()
+        while time.monotonic() < stop and result.wrong is None:
+            name = rng.choice(LOAD_MIX)
             started = time.perf_counter()
             try:
-                reply = session.get(base + path, params=params, headers=headers, timeout=120)
-                status = str(reply.status_code)
-            except requests.RequestException as exc:
-                reply, status = None, type(exc).__name__
+                reply = call(session, base, name, draw[name])
+                timed = server_ms(reply)
+            except SystemExit as exc:
+                with result.lock:
+                    result.wrong = result.wrong or str(exc.code)
+                return
             elapsed = (time.perf_counter() - started) * 1000
             with result.lock:
-                if status == "200" and reply is not None:
-                    result.ok += 1
-                    result.server.append(server_ms(reply))
-                    result.client.append(elapsed)
-                else:
-                    result.errors[status] = result.errors.get(status, 0) + 1
+                result.ok += 1
+                result.server.append(timed)
+                result.client.append(elapsed)
 
-    memory = [rss_kib(pid)]
+    memory, cpu = [rss_kib(pid)], cpu_seconds(pid)
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     for thread in threads:
         thread.start()
     while any(thread.is_alive() for thread in threads):
-        time.sleep(5)
+        time.sleep(min(5.0, seconds))
         memory.append(rss_kib(pid))
-    memory.append(rss_kib(pid))
+    cpu = cpu_seconds(pid) - cpu
+    if result.wrong:
+        raise SystemExit(f"{result.wrong} (in the load phase, after {result.ok} right answers)")
+    if not result.server:
+        fail("the load phase got no answer at all")
     summary = {
         "clients": clients,
         "seconds": seconds,
         "calls_ok": result.ok,
-        "errors": result.errors,
+        "errors": 0,
         "calls_per_second": round(result.ok / seconds, 1),
-        "server_p50_ms": statistics.median(result.server) if result.server else None,
-        "server_p95_ms": percentile(result.server, 0.95) if result.server else None,
-        "client_p95_ms": percentile(result.client, 0.95) if result.client else None,
+        "server_p50_ms": statistics.median(result.server),
+        "server_p95_ms": percentile(result.server, 0.95),
+        "client_p95_ms": round(percentile(result.client, 0.95), 1),
+        "server_cpu_ms_per_call": round(cpu * 1000 / result.ok, 2),
+        "load_average": os.getloadavg()[0],
         "rss_mib": [round(kib / 1024) for kib in memory],
     }
     print(json.dumps(summary))
     return summary
 
 
+def settings_env(url: str, extra: list[str]) -> dict[str, str]:
+    """The server's settings: the database, SETTINGS, then `--setting NAME=VALUE`s."""
+    env = {"DATABASE_URL": url, **SETTINGS}
+    for item in extra:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            fail(f"--setting {item!r}: expected NAME=VALUE")
+        env[name] = value
+    return env
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True, help="SQLAlchemy URL of a generated database")
-    parser.add_argument("--calls", type=int, default=40, help="calls per endpoint")
+    parser.add_argument("--calls", type=int, default=40, help="calls per endpoint (0: none)")
     parser.add_argument("--clients", type=int, default=50, help="0: no load phase")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--rounds", type=int, default=1, help="load rounds (memory growth)")
+    parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
+                        help="a product setting for the server (repeatable)")  # fmt: skip
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
-    p = probe(args.url)
+    env = settings_env(args.url, args.setting)
+    settings = product_settings(env)  # a value out of range stops here, in the product's words
+    p = probe(args.url, settings.poll_seconds)
     engine = open_database(args.url)
-    token = create_token(engine, f"bench-{int(time.time())}", "viewer")
+    token = create_token(engine, f"bench-{time.time_ns()}", "viewer")
     engine.dispose()
-    env = {"DATABASE_URL": args.url, "API_RATE_LIMIT": "100000000", "POLL_SECONDS": "100000000"}
     with tempfile.TemporaryDirectory() as folder:
         base, process = serve_dashboard(env, Path(folder) / "server.log")
         try:
             results: dict[str, Any] = {"url": args.url}
-            results["endpoints"] = per_endpoint(base, token, cases(p, random.Random(1)), args.calls)
+            draw = cases(p, random.Random(1))
+            results["endpoints"] = per_endpoint(base, token, draw, args.calls) if args.calls else []
             results["load"] = [
                 load(base, token, p, args.clients, args.seconds, process.pid)
                 for _ in range(args.rounds if args.clients else 0)

@@ -55,6 +55,7 @@ from sqlalchemy import Engine, event
 # which is what it does inside one too.
 logging.getLogger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)
 
+from bench.checks import fail, product_settings  # noqa: E402
 from bench.dashboard_cases import (  # noqa: E402
     WARM_CALLS,
     Case,
@@ -158,7 +159,8 @@ def warm_worker(probe: Probe) -> dict[str, Any]:
     version = cached.data_version(probe.url)
     timings: dict[str, Any] = {}
     for case in build_cases(probe):
-        case.cached(probe.url, version)  # fills the cache (and opens the cached engine)
+        filled = case.cached(probe.url, version)  # fills the cache (opens the cached engine)
+        check_rows({case.key: {"rows": _size(filled)}})  # the cached answer has rows too
         samples = []
         for _ in range(WARM_CALLS):
             started = time.perf_counter()
@@ -186,8 +188,21 @@ def run_worker(kind: str, probe: Probe) -> dict[str, Any]:
         timeout=3600,
     )
     if child.returncode != 0:
-        raise SystemExit(f"the {kind} worker failed:\n{child.stderr[-3000:]}")
+        last = child.stderr.strip().splitlines()[-1:] or ["no output"]
+        fail(f"the {kind} worker exited with {child.returncode}: {last[0]}")
     return json.loads(child.stdout)
+
+
+MAY_BE_EMPTY = ("text contains",)
+"""Cases whose answer may hold no row on a small database (no search text matches)."""
+
+
+def check_rows(timings: dict[str, Any]) -> None:
+    """Every call answered with rows where the database has them: a page's function that
+    returns an empty frame on a generated database is broken, not fast."""
+    for key, timing in timings.items():
+        if timing["rows"] == 0 and not any(part in key for part in MAY_BE_EMPTY):
+            fail(f"{key}: no rows, on a database that has searches for it")
 
 
 # --- the database's own view of the slowest statements ----------------------------------
@@ -239,9 +254,12 @@ def explain(url: str, statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def measure(url: str, tz: str, repeats: int, explain_top: int) -> dict[str, Any]:
     started = time.perf_counter()
     load_before = os.getloadavg()
+    product_settings({"DATABASE_URL": url, "DISPLAY_TZ": tz})  # the product's own checks
     warm_os_cache(url)
     probe = probe_database(url, tz)
     cold_runs = [run_worker("cold", probe) for _ in range(repeats)]
+    for run in cold_runs:
+        check_rows(run)
     warm = run_worker("warm", probe)
     keys = list(cold_runs[0])
     cold = {

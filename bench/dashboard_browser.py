@@ -21,8 +21,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from bench.checks import expect, fail, product_settings
 from bench.dashboard_cases import Probe, probe_database
 from bench.dashboard_report import size_label
 from tests.support.browser import (
@@ -76,15 +78,34 @@ def pretend_a_poll(db: Path) -> None:
         )
 
 
+PROBLEMS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+"""What a page shows instead of its data when something failed."""
+
+
+def shown(page: Page, name: str, title: str, *, settled: bool = False) -> None:
+    """Wait for the page's content (or its run's end); a page that never shows it fails
+    the run in one line, naming what it shows instead."""
+    try:
+        if settled:
+            settle(page, timeout=TIMEOUT_MS)
+        else:
+            wait_for_content(page, title, timeout=TIMEOUT_MS)
+    except PlaywrightTimeout:
+        problems = page.locator(PROBLEMS)
+        seen = problems.first.inner_text()[:150] if problems.count() else "nothing"
+        fail(f"{name}: no {title!r} page within {TIMEOUT_MS / 1000:.0f} s; it shows {seen!r}")
+
+
 def measure(db: Path, tz: str) -> dict[str, Any]:
-    probe = probe_database(f"sqlite:///{db}", tz)
-    paths = routes(probe)
     env = {
         "DB_PATH": str(db),
         "DATABASE_URL": f"sqlite:///{db}",
         "DISPLAY_TZ": tz,
         "POLL_SECONDS": "3600",
     }
+    product_settings(env)  # an out-of-range value stops here, in the product's words
+    probe = probe_database(f"sqlite:///{db}", tz)
+    paths = routes(probe)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     timings: dict[str, dict[str, float]] = {name: {} for name in paths}
@@ -103,10 +124,12 @@ def measure(db: Path, tz: str) -> dict[str, Any]:
                     for name, (path, title) in paths.items():
                         started = time.perf_counter()
                         page.goto(base + path)
-                        wait_for_content(page, title, timeout=TIMEOUT_MS)
+                        shown(page, name, title)
                         content = time.perf_counter() - started
-                        settle(page, timeout=TIMEOUT_MS)
+                        shown(page, name, title, settled=True)
                         settled = time.perf_counter() - started
+                        problems = page.locator(PROBLEMS)
+                        expect(problems.count() == 0, f"{visit} visit of {name}", "an error shows")
                         timings[name][f"{visit}_content_ms"] = content * 1000
                         timings[name][f"{visit}_settled_ms"] = settled * 1000
                 browser.close()

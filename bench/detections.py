@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, func, select
 
+from bench.checks import expect
 from db.alerts import RULES, forget_scored_days, set_scored_through
 from db.engine import open_database
 from db.models import ROLLUP_USER_DAY_TOTAL, Alert, SearchLog
@@ -68,7 +69,12 @@ def evaluate(seed: int, config: DetectionConfig, workdir: Path) -> SeedResult:
         active = _active_user_days(engine, first_scored, tenant.key.last_day)
     finally:
         engine.dispose()
-    return score(seed, tenant, alerts, searches, active, result.seconds)
+    scored = score(seed, tenant, alerts, searches, active, result.seconds)
+    what = f"seed {seed}"
+    expect(searches > 0 and active > 0, what, f"{searches} searches, {active} active user-days")
+    expect(scored.incidents.total() > 0, what, "no incident planted: recall would be empty")
+    expect(result.days_scored > 0, what, "detect scored no day")
+    return scored
 
 
 def _alerts(engine: Engine) -> list[tuple[str, str, date, str]]:
@@ -154,6 +160,8 @@ def time_first_run(url: str, config: DetectionConfig) -> dict[str, Any]:
         new_day_seconds, users = rescore_last_day(engine, config, last)  # one new day
     finally:
         engine.dispose()
+    expect(searches and result.days_scored, url, f"{searches} searches, {result.days_scored} days")
+    expect(users > 0, url, f"nobody searched on {last}, the day timed")
     return {
         "new_day_seconds": new_day_seconds,
         "new_day_users": users,
@@ -175,6 +183,7 @@ def time_new_day(people: int, workdir: Path, config: DetectionConfig) -> dict[st
         while last.weekday() >= 5:  # a working day: most people search
             last -= timedelta(days=1)
         seconds, active = rescore_last_day(engine, config, last)
+        expect(active > 0, "the new day", f"nobody searched on {last}, the day timed")
     finally:
         engine.dispose()
     return {

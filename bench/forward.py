@@ -5,7 +5,9 @@ synthetic searches (bench/generate.py) from a new destination's cursor at 0.
     .venv/bin/python -m bench.forward --events 1000000 --db /tmp/forward1m.db
 
 Each mode runs in a fresh child process, which samples its own resident memory every
-0.2 s: "flat" means the peak stays near the start however large the backlog.
+0.2 s: "flat" means the peak stays near the start however large the backlog. A pass that
+ends with an error, or delivers other than every stored search (counted in the file or in
+what rsyslogd wrote), exits 1 with one line and no figure.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from bench.checks import expect, fail
 from db.engine import open_database
 from db.models import SearchLog
 from ingest.forward.config import ForwardConfig, destination_from
@@ -85,10 +88,19 @@ def child(args: argparse.Namespace) -> None:
 
 def run_child(url: str, table: dict[str, Any]) -> dict[str, Any]:
     command = [sys.executable, "-m", "bench.forward", "--child", "--url", url]
-    done = subprocess.run(
-        [*command, "--table", json.dumps(table)], capture_output=True, text=True, check=True
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    done = subprocess.run([*command, "--table", json.dumps(table)], capture_output=True, text=True)
+    if done.returncode != 0:
+        last = done.stderr.strip().splitlines()[-1:] or ["no output"]
+        fail(f"the forwarder exited with {done.returncode}: {last[0]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def checked(mode: str, result: dict[str, Any], stored: int) -> dict[str, Any]:
+    """`result`, if the pass delivered every stored search without an error."""
+    expect(result["error"] is None, mode, f"the pass ended with an error: {result['error']}")
+    expect(result["delivered"] == stored, mode, f"{result['delivered']:,} of {stored:,} delivered")
+    return result
 
 
 def main() -> None:
@@ -112,6 +124,7 @@ def main() -> None:
         from bench.generate import generate
 
         generate(url, args.events - stored, users=2_000, years=1.0, seed=2026, append=bool(stored))
+        stored = args.events
     from tests.support.forward_receivers import Rsyslog, make_ca
 
     results: dict[str, Any] = {}
@@ -120,17 +133,22 @@ def main() -> None:
         if "file" in args.modes:
             table = {"name": f"bench-file-{time.time_ns()}", "url": f"file://{work}/out.ndjson",
                      "rotate_bytes": 10**12}  # fmt: skip
-            results["NDJSON file (ECS)"] = run_child(url, table)
+            mode = "NDJSON file (ECS)"
+            results[mode] = checked(mode, run_child(url, table), stored)
+            with (work / "out.ndjson").open("rb") as written:
+                lines = sum(1 for _ in written)
+            expect(lines == stored, mode, f"{lines:,} lines written for {stored:,} searches")
             (work / "out.ndjson").unlink()
         if "syslog-tls" in args.modes:
             ca = make_ca(work / "ca")
             with Rsyslog(work / "rsyslog", ca) as daemon:
                 table = {"name": f"bench-syslog-{time.time_ns()}", "url": daemon.url,
                          "format": "cef", "ca_file": str(ca.ca_file)}  # fmt: skip
-                results["syslog over TLS (CEF, rsyslogd)"] = run_child(url, table)
-                results["syslog over TLS (CEF, rsyslogd)"]["lines_written_by_rsyslogd"] = len(
-                    daemon.wait_for(stored or args.events, timeout=60)
-                )
+                mode = "syslog over TLS (CEF, rsyslogd)"
+                results[mode] = checked(mode, run_child(url, table), stored)
+                lines = len(daemon.wait_for(stored, timeout=60))
+                expect(lines == stored, mode, f"rsyslogd wrote {lines:,} of {stored:,} lines")
+                results[mode]["lines_written_by_rsyslogd"] = lines
     print(
         "| mode | searches | seconds | searches/s | RSS start | RSS by quarter of the run | peak |"
     )

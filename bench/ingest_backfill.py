@@ -6,7 +6,7 @@ VmHWM, polled: os.wait4's ru_maxrss would count the benchmark's own memory, whic
 holds between fork and exec), the child's CPU time (os.wait4), the simulator's CPU time,
 and database rows/s (stored rows per second the ingest spent writing, from its summary line).
 Checks the result against the simulator's ground truth, so a fast but wrong ingest does not
-get a figure.
+get a figure: a run that stored anything else, or whose ingest failed, exits 1 with one line.
 
     .venv/bin/python -m bench.ingest_backfill --events 100000 [--days 30] [--markdown]
     .venv/bin/python -m bench.ingest_backfill --url postgresql+psycopg://user@host/postgres
@@ -35,6 +35,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bench.checks import expect, fail
 from ingest.simulator import SimConfig, Simulator
 from tests.support.backends import fresh_postgres_database
 from tests.support.scenarios import child_env
@@ -134,7 +135,8 @@ def run(events: int, days: int, server_url: str | None = None) -> dict[str, floa
         simulator_cpu = _cpu_seconds(resource.getrusage(resource.RUSAGE_SELF)) - simulator_cpu
         stderr = child.stderr.read().decode() if child.stderr else ""
         if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"the ingest failed:\n{stderr}")
+            last = stderr.strip().splitlines()[-1:] or ["no output"]
+            fail(f"the ingest exited with {os.waitstatus_to_exitcode(status)}: {last[0]}")
         stats = sim.stats()
         stored = stored_records(url)
         run = runs(url)[-1]
@@ -143,8 +145,18 @@ def run(events: int, days: int, server_url: str | None = None) -> dict[str, floa
         expected = expected_records(valid, start, window_end)
         exact = stored == expected
         total = sum(stored.values())
+        expect(bool(expected), "the backfill", "the simulator served no events in the window")
+        if not exact:  # a fast but wrong ingest gets no figure
+            missing, extra = (expected - stored).total(), (stored - expected).total()
+            fail(
+                f"the stored searches differ from the simulator's truth: {missing} missing, "
+                f"{extra} extra, {total:,} stored of {sum(expected.values()):,}"
+            )
         requests = int(stats["token_requests"]) + int(stats["search_requests"])
         writing = re.search(r"\(([\d.]+) s writing\)", stderr)
+        expect(
+            writing is not None, "the ingest's summary line", f"no 's writing' in {stderr[-200:]!r}"
+        )
         write_seconds = float(writing.group(1)) if writing else float("nan")
         return {
             "events": total,

@@ -5,7 +5,9 @@ writes the totals, a row per case and what does not pass yet. From the project r
     .venv/bin/python -m bench.ingest_scenarios --markdown docs/reliability.md
     .venv/bin/python -m bench.ingest_scenarios -k kills       # one case, JSON on stdout
 
-PostgreSQL cases use TEST_DATABASE_URL (a server URL), or a throw-away server started with
+The report is written whatever the outcome; then a case that does not pass (outside the
+known issues) makes the exit status 1, naming the first. PostgreSQL cases use
+TEST_DATABASE_URL (a server URL), or a throw-away server started with
 scripts/pg-temp.sh when `initdb` is on the machine; without either they are left out.
 """
 
@@ -26,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import rule_checks
+from bench.checks import fail
 from tests.support.backends import fresh_postgres_database
 from tests.support.runtime import PROJECT_ROOT
 from tests.support.scenarios.catalogue import SCENARIOS, run_scenario
@@ -185,6 +188,8 @@ def main() -> None:
             result = results[key]
             verdict = result if isinstance(result, str) else "; ".join(result.problems()) or "ok"
             print(f"{key}: {verdict}", file=sys.stderr, flush=True)
+    if not results:
+        fail(f"no scenario key contains {args.only!r}: {', '.join(SCENARIOS)}")
     if args.markdown:
         path = Path(args.markdown)
         kept = rule_checks.block_of(path)  # the second part, written by bench.rule_checks
@@ -192,6 +197,13 @@ def main() -> None:
         path.write_text(text + (f"\n{kept}\n" if kept else ""))
     else:
         print(json.dumps({k: getattr(v, "__dict__", v) for k, v in results.items()}, indent=1))
+    failing = [
+        f"{key}: {'; '.join(outcome.problems())}"
+        for key, outcome in results.items()
+        if isinstance(outcome, Outcome) and outcome.problems() and not SCENARIOS[key].known_issue
+    ]
+    if failing:  # reported above; the exit status tells CI
+        fail(f"{len(failing)} case(s) did not pass, first {failing[0]}")
 
 
 if __name__ == "__main__":

@@ -6,8 +6,11 @@ project root:
     .venv/bin/python -m bench.rule_checks --markdown docs/reliability.md
 
 It replaces the part between its markers in that file and leaves the rest (written by
-`bench.ingest_scenarios`) as it is. Tests that start the product need RUNTIME_PYTHON (as
-`scripts/test` exports it); the PostgreSQL ones need TEST_DATABASE_URL.
+`bench.ingest_scenarios`) as it is. A node id no test answers to fails the run at once (a
+renamed test would leave a row that says nothing); a rule that does not hold is reported
+and then makes the exit status 1. `--area` runs only some rules. Tests that start the
+product need RUNTIME_PYTHON (as `scripts/test` exports it); the PostgreSQL ones need
+TEST_DATABASE_URL.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.checks import fail
 from tests.support.runtime import PROJECT_ROOT
 
 COMMAND = ".venv/bin/python -m bench.rule_checks --markdown docs/reliability.md"
@@ -235,6 +239,8 @@ def run_tests(node_ids: list[str]) -> dict[str, list[str]]:
             cwd=PROJECT_ROOT,
             check=False,
         )
+        if not report.exists():
+            fail("pytest wrote no report: the tests could not be collected (run them to see why)")
         tree = ElementTree.parse(report)
     outcomes: dict[str, list[str]] = {node: [] for node in node_ids}
     for case in tree.iter("testcase"):
@@ -252,7 +258,15 @@ def run_tests(node_ids: list[str]) -> dict[str, list[str]]:
     return outcomes
 
 
-def markdown(outcomes: dict[str, list[str]], seconds: float) -> str:
+def holds(rule: Rule, outcomes: dict[str, list[str]]) -> bool:
+    """Every case of the rule's tests ran and passed."""
+    verdicts = [v for test in rule.tests for v in outcomes.get(test, [])]
+    return bool(verdicts) and all(verdict == "passed" for verdict in verdicts)
+
+
+def markdown(
+    outcomes: dict[str, list[str]], seconds: float, rules: tuple[Rule, ...] | list[Rule] = RULES
+) -> str:
     """The block that goes between the markers."""
     lines = [
         START,
@@ -265,14 +279,13 @@ def markdown(outcomes: dict[str, list[str]], seconds: float) -> str:
         "| area | rule | tests | cases passed | holds |",
         "|---|---|---|---:|---|",
     ]
-    for rule in RULES:
+    for rule in rules:
         verdicts = [v for test in rule.tests for v in outcomes.get(test, [])]
         passed = verdicts.count("passed")
-        holds = bool(verdicts) and passed == len(verdicts)
         names = "<br>".join(f"`{test.split('::')[1]}`" for test in rule.tests)
         lines.append(
             f"| {rule.area} | {rule.rule} | {names} | {passed} of {len(verdicts)} | "
-            f"{'yes' if holds else '**no**'} |"
+            f"{'yes' if holds(rule, outcomes) else '**no**'} |"
         )
     lines += ["", END]
     return "\n".join(lines)
@@ -301,14 +314,24 @@ def write_block(path: Path, block: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--markdown", metavar="PATH", help="put the table in this file")
+    parser.add_argument("--area", default="", help="only the rules whose area contains this")
     args = parser.parse_args()
     started = time.monotonic()
-    outcomes = run_tests(sorted({test for rule in RULES for test in rule.tests}))
-    block = markdown(outcomes, time.monotonic() - started)
+    rules = [rule for rule in RULES if args.area in rule.area]
+    if not rules:
+        fail(f"no rule's area contains {args.area!r}")
+    outcomes = run_tests(sorted({test for rule in rules for test in rule.tests}))
+    unknown = [test for test, verdicts in outcomes.items() if not verdicts]
+    if unknown:  # a renamed or deleted test: its row would say nothing true
+        fail(f"no test ran for {unknown[0]} ({len(unknown)} such node ids)")
+    block = markdown(outcomes, time.monotonic() - started, rules)
     if args.markdown:
         write_block(Path(args.markdown), block)
     else:
         print(block)
+    broken = [rule for rule in rules if not holds(rule, outcomes)]
+    if broken:  # reported above; the exit status tells CI
+        fail(f"{len(broken)} rule(s) do not hold, first: {broken[0].area}: {broken[0].rule}")
 
 
 if __name__ == "__main__":

@@ -139,8 +139,18 @@ def newest_search_id(engine: Engine) -> int:
 def search_keyset_page(
     engine: Engine, filters: SearchFilters, tz: str, keyset: Keyset, *, limit: int
 ) -> tuple[pd.DataFrame, Keyset | None]:
-    """Up to `limit` matching searches newest first, after `keyset`, and the keyset of the
-    next page (None after the last).
+    """Up to `limit` matching searches newest first, after `keyset`, as a frame in `tz`,
+    and the keyset of the next page (None after the last); see `search_keyset_rows`."""
+    rows, following = search_keyset_rows(engine, filters, tz, keyset, limit=limit)
+    return _search_frame(rows, tz), following
+
+
+def search_keyset_rows(
+    engine: Engine, filters: SearchFilters, tz: str, keyset: Keyset, *, limit: int
+) -> tuple[list[tuple[Any, ...]], Keyset | None]:
+    """Up to `limit` matching searches newest first, after `keyset`, as tuples of
+    SEARCH_COLUMNS (times aware, in UTC), and the keyset of the next page (None after the
+    last). The machine API writes these straight to JSON, without a frame.
 
     Ordered by (time, id) and bounded by the snapshot id, so a page never repeats or skips
     a row while the ingest writes: rows stored after the first page, even with an older
@@ -165,4 +175,4 @@ def search_keyset_page(
         rows = rows[:limit]
         last = rows[-1]
         following = Keyset(keyset.snapshot_id, last.create_time, last.id)
-    return _search_frame([tuple(row)[:-1] for row in rows], tz), following
+    return [tuple(row)[:-1] for row in rows], following

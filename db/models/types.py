@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     ColumnElement,
     DateTime,
     Text,
@@ -27,7 +26,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import NullType, TypeDecorator
 
 TEXT_KEY_CHARS = 100
 """Free text up to this many characters is its own index key on PostgreSQL."""
@@ -63,7 +62,10 @@ class text_in(FunctionElement[bool]):
     """`column IN (values)`, written on PostgreSQL so that an index over `text_key(column)`
     serves it: `text_key(column) IN (text_key(value), …) AND column IN (values)`."""
 
-    type = Boolean()
+    # Not Boolean: SQLite has no boolean type, so SQLAlchemy would write a Boolean element
+    # in a WHERE clause as `email_addr IN (?) = 1`, an expression no index serves (a
+    # user's searches then scanned every row of the range by time).
+    type = NullType()
     name = "text_in"
     inherit_cache = True
 
