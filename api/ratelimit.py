@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-REFUSALS_PER_MINUTE = 10
+REFUSALS_PER_MINUTE = 30
 """Refused calls (401) a revoked or expired token's name, or a client address presenting
 unknown or no tokens, may make a minute, in bursts of as many; more get 429."""
 
