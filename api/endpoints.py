@@ -128,6 +128,8 @@ def _search_listing(call: Call, filters: SearchFilters, target: str) -> Answer:
 def user_searches(call: Call) -> Answer:
     email = call.values["email"]
     filters = search_filters(call).for_user(email)
+    if call.values.get("cursor"):
+        decode_cursor(call.values["cursor"])  # a bad cursor is a 400, whoever is asked for
     if not raw_reads.known_user(call.engine, email):
         raise ApiProblem(404, f"no such user: no search by {email[:200]!r} is stored")
     return _search_listing(call, filters, email)

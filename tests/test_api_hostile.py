@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.endpoints import ENDPOINTS
-from api.spec import Endpoint
+from api.spec import Endpoint, Param
 from tests.support.api_server import ApiServer, api_database, close
 from tests.support.backends import ALL_BACKENDS
 
@@ -64,6 +64,7 @@ CURSORS = st.one_of(
     ),
     st.text(max_size=30),
 )
+ZONES = st.sampled_from(["Europe", "America", "posixrules", "../../etc", "UTC\x00", "Etc"])
 ANY_TEXT = st.text(st.characters(blacklist_categories=()), max_size=30)  # NUL, surrogates too
 VALUES = st.one_of(
     ANY_TEXT,
@@ -80,21 +81,38 @@ def encoded(value: str) -> str:
     return quote(value.encode("utf-8", "surrogatepass"), safe="")
 
 
+def values_for(param: Param) -> st.SearchStrategy[str]:
+    """Hostile values, most of them aimed at what the parameter is parsed as."""
+    if param.kind == "date":
+        return st.one_of(EXTREME_DAYS, EXTREME_DAYS, st.dates().map(str), VALUES)
+    if param.name == "cursor":
+        return st.one_of(CURSORS, CURSORS, VALUES)
+    if param.kind == "integer":
+        return st.one_of(HUGE.map(str), VALUES)
+    if param.kind == "timezone":
+        return st.one_of(ZONES, VALUES)
+    return VALUES
+
+
 @st.composite
 def calls(draw: st.DrawFn) -> tuple[Endpoint, str, bytes | None]:
     endpoint = draw(st.sampled_from(ENDPOINTS))
     path = endpoint.path
     for param in endpoint.params:
         if param.where == "path":
-            value = draw(EXTREME_DAYS | VALUES) if param.kind == "date" else draw(VALUES)
+            value = draw(values_for(param))
             path = path.replace("{" + param.name + "}", encoded(value) or "x")
-    names = [p.name for p in endpoint.params if p.where == "query"] + ["colour"]
-    pairs = draw(st.lists(st.tuples(st.sampled_from(names), VALUES), max_size=4))
-    query = "&".join(f"{encoded(name)}={encoded(value)}" for name, value in pairs)
+    query = [p for p in endpoint.params if p.where == "query"]
+    # Each parameter once (a repeated one is refused before its value is looked at).
+    given = draw(st.lists(st.sampled_from(query), max_size=4, unique=True)) if query else []
+    pairs = [(p.name, draw(values_for(p))) for p in given]
+    if draw(st.sampled_from([False] * 9 + [True])):  # now and then an unknown name
+        pairs.append((draw(ANY_TEXT), draw(VALUES)))
+    text = "&".join(f"{encoded(name)}={encoded(value)}" for name, value in pairs)
     body = None
     if endpoint.method == "POST":
         body = draw(JSON_VALUES.map(lambda v: json.dumps(v).encode()) | st.binary(max_size=20))
-    return endpoint, f"{path}?{query}" if query else path, body
+    return endpoint, f"{path}?{text}" if text else path, body
 
 
 def assert_never_a_server_error(server: ApiServer, endpoint: Endpoint, url: str, body) -> None:
