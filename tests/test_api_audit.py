@@ -118,7 +118,7 @@ def test_every_answer_to_a_known_token_is_a_row(api: ApiServer) -> None:
     admin = api.token("odd-admin", "admin")
     post = api.call("POST", "/api/v1/admin/reset-cursor", admin, data=b"{not json")
     problem(post, 400, "the body must be a JSON object")
-    problem(api.call("GET", "/api/v1/users?to=0001-01-01", token), 400, "bad date")
+    problem(api.call("GET", "/api/v1/users?from=2026-02-30", token), 400, "bad date")
     rows = api.audit_rows("odd-caller")
     assert [(row["action"], row["target"]) for row in rows] == [
         ("api_bad_request", "GET /api/v1/nothing-here"),
