@@ -22,10 +22,12 @@ else:  # imported by `streamlit run` to find the server: the pages plus the API'
     from streamlit import config
 
     from api.routes import api_lifespan, api_routes
+    from dashboard.export import builtin_export_problem
     from dashboard.secrets_check import unreadable_secrets
 
     # Checked before the server is built: Streamlit would fail on every request instead.
     problem = unreadable_secrets(config.get_option("secrets.files") or ())
+    problem = problem or builtin_export_problem(config.get_option("client.disableDataExport"))
     if problem:
         print(f"dashboard not started: {problem}", file=sys.stderr, flush=True)
         raise SystemExit(2)

@@ -48,6 +48,8 @@ class Answer:
     filters: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     detail: str | None = None
+    recorded: bool = False
+    """True when the handler wrote its audit row in the same transaction as its change."""
 
 
 def _today(tz: str) -> date:

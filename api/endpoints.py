@@ -5,7 +5,10 @@ one `Endpoint` in `ENDPOINTS`; a call, its answer and its filters are in `api.ca
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
+from sqlalchemy.exc import SQLAlchemyError
 
 from api import metrics
 from api.alert_listing import (
@@ -23,16 +26,18 @@ from api.calls import DEFAULT_DAYS, Answer, Call, audit_filters, dumps, records,
 from api.paging import MAX_PAGE, decode_cursor, encode_cursor
 from api.problems import ApiProblem
 from api.spec import CSV, JSON, NDJSON, PROMETHEUS, Endpoint, Param, openapi_document
-from db import aggregates, raw_reads, state
+from db import aggregates, audit, raw_reads, state
 from db.aggregates import SUMMARY_COLUMNS
 from db.audit import AuditAction
 from db.csv_export import to_csv
+from db.engine import DatabaseSetupError
 from db.filters import SearchFilters
 from db.locks import AlreadyRunning
 from db.raw_reads import SEARCH_COLUMNS, Keyset
 from db.readiness import check_readiness
 
 API_VERSION = "1"
+log = logging.getLogger("api")
 
 
 # --- parameters -------------------------------------------------------------------------
@@ -140,19 +145,35 @@ def day_searches(call: Call) -> Answer:
     return _search_listing(call, search_filters(call, start=day, end=day), day.isoformat())
 
 
+NOT_RESET = (
+    "the cursor was not reset: the database refused the reset or its audit row, so nothing "
+    "was changed; try again, and check the database if it persists"
+)
+
+
 def reset_cursor(call: Call) -> Answer:
+    """Forget the cursor with the caller's audit row in the same transaction: no row, no
+    reset (503)."""
     if call.values.get("confirm") is not True:
         raise ApiProblem(
             400,
             'not confirmed: send {"confirm": true} to reset the cursor (the next ingest run '
             "backfills INITIAL_BACKFILL_DAYS days again)",
         )
+    assert call.caller is not None
+    detail = "cursor reset (machine API)"
+    entry = audit.AuditEntry(
+        call.caller.name, call.caller.role, AuditAction.RESET_CURSOR, "cursor", detail=detail
+    )
     try:
-        state.reset_cursor(call.engine)
+        state.reset_cursor(call.engine, audited=entry)
     except AlreadyRunning as exc:
         raise ApiProblem(409, f"the cursor was not reset: {exc}") from None
+    except (SQLAlchemyError, DatabaseSetupError) as exc:
+        log.warning("cursor reset not done, nothing changed: %s", audit.failure_reason(exc))
+        raise ApiProblem(503, NOT_RESET) from None
     body = dumps({"reset": True, "detail": "the next ingest run backfills again"})
-    return Answer(body, JSON, target="cursor", detail="cursor reset (machine API)")
+    return Answer(body, JSON, target="cursor", detail=detail, recorded=True)
 
 
 def openapi(call: Call) -> Answer:

@@ -114,8 +114,9 @@ def option_label(alerts: pd.DataFrame) -> dict[int, str]:
 
 def triage_alerts(url: str, engine: Engine, ids: Sequence[int], status: str, note: str) -> str:
     """Acknowledge or dismiss `ids` as the current visitor, if they are an administrator
-    now (read when this runs, not when the button was drawn); recorded in the audit trail.
-    Returns what to tell the visitor; raises TriageError for a triage that cannot be made."""
+    now (read when this runs, not when the button was drawn), with the audit entry in the
+    same transaction. Returns what to tell the visitor; raises TriageError for a triage
+    that cannot be made or whose change or entry cannot be written (then nothing changed)."""
     target = ", ".join(f"#{alert_id}" for alert_id in sorted(set(ids))) or None
     admin = audit.require_admin(url, AuditAction.TRIAGE_ALERT, target=target)
     if admin is None:
@@ -123,12 +124,10 @@ def triage_alerts(url: str, engine: Engine, ids: Sequence[int], status: str, not
     if not ids:
         raise TriageError("Pick at least one alert first.")
     note = note.strip()[:MAX_NOTE]
-    changed = store.triage(engine, ids, status, admin.actor, note)
     detail = f"{status}: {note}" if note else status
-    audit.write(
-        url,
-        audit.entry(admin, AuditAction.TRIAGE_ALERT, target=target, rows=changed, detail=detail),
-    )
+    entry = audit.entry(admin, AuditAction.TRIAGE_ALERT, target=target, detail=detail)
+    with audit.all_or_nothing(AuditAction.TRIAGE_ALERT, TriageError):
+        changed = store.triage(engine, ids, status, admin.actor, note, audited=entry)
     noun = "alert" if changed == 1 else "alerts"
     return f"{changed} {noun} {status}."
 

@@ -5,14 +5,16 @@ the last one recorded is remembered in the session. A download is recorded when 
 is made, whatever asked for it (`record_download`), and admin actions check the role again
 when they run, not only when their button was drawn. Writing a view's entry never breaks a
 page: a failed write is logged and shown as a one-line warning; a download whose entry
-cannot be written is not served.
+cannot be written is not served; an admin action whose entry cannot be written does not
+happen (`all_or_nothing`: the entry is written in the action's transaction).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,6 +37,10 @@ log = logging.getLogger("dashboard.audit")
 LAST_VIEW_KEY = "_audit_last_view"
 NOT_RECORDED = (
     "This was not recorded in the audit trail: the database refused the write "
+    "(the dashboard's log says why)."
+)
+NOTHING_CHANGED = (
+    "Nothing was changed: the database refused the change or its audit-trail entry "
     "(the dashboard's log says why)."
 )
 
@@ -116,8 +122,25 @@ def record_download(engine: Engine, item: trail.AuditEntry) -> None:
 
 
 def record_action(url: str, visitor: Visitor, action: str, detail: str) -> None:
-    """An action that changed something (a cursor reset), with its outcome."""
+    """An admin action that was refused (nothing changed), with why; an action that
+    changes something writes its entry in its own transaction instead (`all_or_nothing`)."""
     write(url, entry(visitor, action, detail=detail))
+
+
+class NothingChanged(Exception):
+    """An admin action rolled back: it or its audit entry could not be written."""
+
+
+@contextmanager
+def all_or_nothing(action: str, error: type[Exception] = NothingChanged) -> Iterator[None]:
+    """Around an admin action that writes its entry in its own transaction: a database
+    failure rolled both back, so it is logged and raised as `error(NOTHING_CHANGED)`,
+    the one line the page shows."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        log.warning("%s not done, nothing changed: %s", action, trail.failure_reason(exc))
+        raise error(NOTHING_CHANGED) from None
 
 
 def require_admin(url: str, action: str, *, target: str | None = None) -> Visitor | None:

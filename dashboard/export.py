@@ -1,7 +1,8 @@
 """CSV and JSON downloads that are safe to open in a spreadsheet.
 
-The formula neutralisation, ISO times and `\r\n` line ends are in `db.csv_export`, which
-the machine API uses too.
+The formula neutralisation, quoting, ISO times and `\r\n` line ends are in
+`db.csv_export`, which the machine API uses too: a table's CSV here and the API's CSV of
+the same data are the same file (same columns, same time format).
 """
 
 from __future__ import annotations
@@ -13,8 +14,18 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from db.aggregates import SUMMARY_COLUMNS
+
 # Re-exported: pages and tests import them from here.
-from db.csv_export import FORMULA_STARTS, LINE_END, neutralise, prepare, to_csv  # noqa: F401
+from db.csv_export import (  # noqa: F401
+    FORMULA_STARTS,
+    LINE_END,
+    header_csv,
+    neutralise,
+    prepare,
+    to_csv,
+    write_csv,
+)
 
 
 def csv_from_chunks(chunks: Iterable[pd.DataFrame], columns: Iterable[str]) -> bytes:
@@ -25,10 +36,10 @@ def csv_from_chunks(chunks: Iterable[pd.DataFrame], columns: Iterable[str]) -> b
 def csv_with_rows(chunks: Iterable[pd.DataFrame], columns: Iterable[str]) -> tuple[bytes, int]:
     """`csv_from_chunks` and the number of rows written (what the audit trail records)."""
     buffer = io.StringIO()
-    pd.DataFrame(columns=list(columns)).to_csv(buffer, index=False, lineterminator=LINE_END)
+    buffer.write(header_csv(list(columns)))
     rows = 0
     for chunk in chunks:
-        prepare(chunk).to_csv(buffer, index=False, header=False, lineterminator=LINE_END)
+        write_csv(prepare(chunk), buffer, header=False)
         rows += len(chunk)
     return buffer.getvalue().encode("utf-8"), rows
 
@@ -44,16 +55,39 @@ def per_day_json(per_day: pd.DataFrame) -> str:
 
 
 def per_day_csv(per_day: pd.DataFrame) -> str:
+    """`date,searches`: the columns and values of the API's `searches-per-day` CSV."""
     frame = pd.DataFrame(
         {
             "date": [day.isoformat() for day in per_day["date"]],
-            "count": per_day["searches"].astype("int64"),
+            "searches": per_day["searches"].astype("int64"),
         }
     )
     return to_csv(frame)
+
+
+def summary_csv(summary: pd.DataFrame) -> str:
+    """The summary's CSV: `SUMMARY_COLUMNS` as `db.aggregates` names them, times in ISO
+    8601 with their offset, as the API's `users` CSV (one file for the same data)."""
+    return to_csv(summary[list(SUMMARY_COLUMNS)])
 
 
 def file_name(*parts: object, suffix: str = "csv") -> str:
     """A download name safe on every OS: `searches_a_example.com_2026-03-01.csv`."""
     stem = "_".join(str(part) for part in parts)
     return re.sub(r"[^A-Za-z0-9._-]+", "_", stem.replace("@", "_at_")).strip("_") + f".{suffix}"
+
+
+def builtin_export_problem(disabled: bool) -> str | None:
+    """Why the dashboard must not start with Streamlit's own table export on, or None.
+
+    Its "Download as CSV" and copy build the file in the browser: no audit row, no formula
+    neutralisation. `.streamlit/config.toml` turns it off; a server started from another
+    folder (or with `--client.disableDataExport=false`) would not read that, so it refuses.
+    """
+    if disabled:
+        return None
+    return (
+        "Streamlit's own table download is on (client.disableDataExport is false): start "
+        "the dashboard from the project folder, whose .streamlit/config.toml turns it off, "
+        "or pass --client.disableDataExport=true"
+    )

@@ -1,5 +1,6 @@
 """The API tokens page's logic: the list as shown (never a token or its hash), creating a
-token and revoking one as an administrator checked when the action runs, both audited."""
+token and revoking one as an administrator checked when the action runs, each with its
+audit entry in the same transaction (no entry, no change)."""
 
 from __future__ import annotations
 
@@ -29,25 +30,26 @@ def token_table(engine: Engine, now: datetime | None = None) -> pd.DataFrame:
 
 def create(url: str, engine: Engine, name: str, role: str, expires_days: int | None) -> str:
     """A new token for an administrator (checked now); the token is returned once and
-    never recorded. Raises PermissionError for anyone else, TokenError for a bad request."""
+    never recorded. Raises PermissionError for anyone else, TokenError for a bad request
+    or when the change or its entry cannot be written (then no token exists)."""
     name = name.strip()
     admin = audit.require_admin(url, AuditAction.TOKEN_CREATE, target=name or None)
     if admin is None:
         raise PermissionError("Only administrators can create API tokens.")
-    token = api_tokens.create_token(engine, name, role, expires_days=expires_days)
-    expiry = f"expires in {expires_days} days" if expires_days else "never expires"
-    audit.write(
-        url, audit.entry(admin, AuditAction.TOKEN_CREATE, target=name, detail=f"{role}, {expiry}")
-    )
-    return token
+    detail = api_tokens.creation_detail(role, expires_days)
+    entry = audit.entry(admin, AuditAction.TOKEN_CREATE, target=name, detail=detail)
+    with audit.all_or_nothing(AuditAction.TOKEN_CREATE, TokenError):
+        return api_tokens.create_token(engine, name, role, expires_days=expires_days, audited=entry)
 
 
 def revoke(url: str, engine: Engine, name: str) -> None:
-    """Revoke `name` for an administrator (checked now); the next call with it gets 401."""
+    """Revoke `name` for an administrator (checked now); the next call with it gets 401.
+    TokenError when the change or its entry cannot be written (the token stays active)."""
     admin = audit.require_admin(url, AuditAction.TOKEN_REVOKE, target=name or None)
     if admin is None:
         raise PermissionError("Only administrators can revoke API tokens.")
     if not name:
         raise TokenError("pick the token to revoke first")
-    api_tokens.revoke_token(engine, name)
-    audit.write(url, audit.entry(admin, AuditAction.TOKEN_REVOKE, target=name, detail="revoked"))
+    entry = audit.entry(admin, AuditAction.TOKEN_REVOKE, target=name, detail="revoked")
+    with audit.all_or_nothing(AuditAction.TOKEN_REVOKE, TokenError):
+        api_tokens.revoke_token(engine, name, audited=entry)

@@ -9,7 +9,7 @@ who and when; an alert's figures are never edited.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, Select, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from db import audit
 from db.models import Alert, KeyValue, text_key, utc_now
 
 RULES = (
@@ -296,10 +297,17 @@ class TriageError(ValueError):
 
 
 def triage(
-    engine: Engine, alert_ids: Iterable[int], status: str, actor: str, note: str = ""
+    engine: Engine,
+    alert_ids: Iterable[int],
+    status: str,
+    actor: str,
+    note: str = "",
+    *,
+    audited: audit.AuditEntry | None = None,
 ) -> int:
     """Acknowledge or dismiss alerts with a note; returns how many changed. The caller
-    checks the actor is an administrator and records the action in the audit trail."""
+    checks the actor is an administrator; `audited` (its `rows` set to how many changed)
+    is written in the same transaction: if it cannot be written, no alert changes."""
     if status not in TRIAGE_STATUSES:
         raise TriageError(f"an alert can be {' or '.join(TRIAGE_STATUSES)}, not {status!r}")
     if not actor:
@@ -315,7 +323,10 @@ def triage(
                 status=status, note=note.strip() or None, triaged_by=actor, triaged_at=utc_now()
             )
         )
-    return result.rowcount or 0
+        changed = result.rowcount or 0
+        if audited is not None:
+            audit.write(conn, replace(audited, rows=changed))
+    return changed
 
 
 def count_alerts(engine: Engine, filters: AlertFilters | None = None) -> int:

@@ -4,7 +4,8 @@ A token is 32 random bytes (`secrets.token_urlsafe`), so a plain SHA-256 is enou
 store it: nobody can guess a preimage, and there is no password to stretch. Only the hash
 is kept; the token is handed to the caller once, at creation. A lookup finds the row by
 its hash and compares the hashes again in constant time; revocation and expiry are read
-from the database on every call, so they take effect at once.
+from the database on every call, so they take effect at once. Creating and revoking take
+the audit event of whoever asks, written in the same transaction as the change.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from db import audit
 from db.models import ApiToken, utc_now
 
 ROLES = ("viewer", "admin")
@@ -55,8 +57,24 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(engine: Engine, name: str, role: str, *, expires_days: int | None = None) -> str:
-    """Store a new token's hash; return the token itself (the only time it exists)."""
+def creation_detail(role: str, expires_days: int | None) -> str:
+    """What the audit trail says about a new token: its role and expiry (never the token)."""
+    expiry = f"expires in {expires_days} days" if expires_days else "never expires"
+    return f"{role}, {expiry}"
+
+
+def create_token(
+    engine: Engine,
+    name: str,
+    role: str,
+    *,
+    expires_days: int | None = None,
+    audited: audit.AuditEntry | None = None,
+) -> str:
+    """Store a new token's hash; return the token itself (the only time it exists).
+
+    `audited` is written in the same transaction: if it cannot be written (a
+    SQLAlchemyError), no token is stored."""
     if not NAME_PATTERN.match(name):
         raise TokenError(
             f"token name {name!r} is not allowed: use 1-64 letters, digits, '.', '_' or '-', "
@@ -67,26 +85,34 @@ def create_token(engine: Engine, name: str, role: str, *, expires_days: int | No
     if expires_days is not None and expires_days < 1:
         raise TokenError(f"--expires must be at least 1 day, got {expires_days}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with engine.begin() as conn:
+        _insert_token(conn, name, role, hash_token(token), expires_days)
+        if audited is not None:
+            audit.write(conn, audited)
+    return token
+
+
+def _insert_token(
+    conn: Connection, name: str, role: str, digest: str, expires_days: int | None
+) -> None:
     now = utc_now()
     expires = now + timedelta(days=expires_days) if expires_days is not None else None
     try:
-        with engine.begin() as conn:
-            conn.execute(
-                insert(ApiToken).values(
-                    name=name,
-                    token_hash=hash_token(token),
-                    role=role,
-                    created_at=now,
-                    expires_at=expires,
-                    revoked_at=None,
-                )
+        conn.execute(
+            insert(ApiToken).values(
+                name=name,
+                token_hash=digest,
+                role=role,
+                created_at=now,
+                expires_at=expires,
+                revoked_at=None,
             )
-    except IntegrityError:
+        )
+    except IntegrityError:  # only this insert: an audit insert's failure is not a name's
         raise TokenError(
             f"a token named {name!r} already exists (names are never reused, also after "
             "revocation): choose another name"
         ) from None
-    return token
 
 
 def list_tokens(engine: Engine) -> list[TokenInfo]:
@@ -103,8 +129,9 @@ def list_tokens(engine: Engine) -> list[TokenInfo]:
     return [TokenInfo(*row) for row in rows]
 
 
-def revoke_token(engine: Engine, name: str) -> None:
-    """Revoke the token `name` now; the next call with it gets 401."""
+def revoke_token(engine: Engine, name: str, *, audited: audit.AuditEntry | None = None) -> None:
+    """Revoke the token `name` now; the next call with it gets 401. `audited` is written
+    in the same transaction: if it cannot be written, the token stays active."""
     with engine.begin() as conn:
         done = conn.execute(
             update(ApiToken)
@@ -116,6 +143,8 @@ def revoke_token(engine: Engine, name: str) -> None:
             if known is None:
                 raise TokenError(f"no token named {name!r}: `token list` shows the names")
             raise TokenError(f"the token {name!r} was already revoked")
+        if audited is not None:
+            audit.write(conn, audited)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,12 @@
 
 There is deliberately no update and no delete here: the trail is only ever appended to.
 Filters are stored as a JSON object (the page's query string), so an entry says exactly
-what was looked at. Nothing secret is ever handed to `record`.
+what was looked at. Nothing secret is ever handed to `write` or `record`.
+
+An action that changes something (a cursor reset, a token, a triage) writes its event
+with `write` on the connection that makes the change, so both commit or neither does: if
+the event cannot be written, nothing changed. `record` is for what changes nothing (views,
+reads, refusals): it opens a transaction of its own.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from enum import StrEnum
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, Select, desc, func, insert, select
+from sqlalchemy import Connection, Engine, Select, desc, func, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from db.models import AuditEvent, utc_now
 
@@ -88,25 +94,43 @@ def filters_json(filters: Mapping[str, Any] | None) -> str | None:
     return json.dumps(filters, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def record(engine: Engine, entry: AuditEntry, at: datetime | None = None) -> None:
-    """Append `entry` to the trail in its own transaction."""
+def write(conn: Connection, entry: AuditEntry, at: datetime | None = None) -> None:
+    """Append `entry` in `conn`'s transaction: the action on `conn` and its event commit
+    together, or (if this insert fails) roll back together."""
     if entry.action not in ACTIONS:
         raise ValueError(f"unknown audit action {entry.action!r}")
     action = AuditAction(entry.action).value  # the plain string, whatever the caller passed
-    with engine.begin() as conn:
-        conn.execute(
-            insert(AuditEvent).values(
-                at=at or utc_now(),
-                actor=entry.actor,
-                role=entry.role,
-                action=action,
-                target=entry.target,
-                filters=filters_json(entry.filters),
-                rows=entry.rows,
-                detail=entry.detail,
-                count=entry.count,
-            )
+    conn.execute(
+        insert(AuditEvent).values(
+            at=at or utc_now(),
+            actor=entry.actor,
+            role=entry.role,
+            action=action,
+            target=entry.target,
+            filters=filters_json(entry.filters),
+            rows=entry.rows,
+            detail=entry.detail,
+            count=entry.count,
         )
+    )
+
+
+def record(engine: Engine, entry: AuditEntry, at: datetime | None = None) -> None:
+    """Append `entry` in its own transaction: for views, reads and refusals, which change
+    nothing else (an action that changes something uses `write` on its own connection)."""
+    with engine.begin() as conn:
+        write(conn, entry, at)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """Why an action rolled back, in one line for the log: the driver's message, never the
+    statement's parameters (a new token's hash is among them)."""
+    if isinstance(exc, SQLAlchemyError):
+        reason = getattr(exc, "orig", None)
+        text = f"{type(exc).__name__}: {reason}" if reason is not None else type(exc).__name__
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _where(statement: Select[Any], wanted: TrailFilter) -> Select[Any]:

@@ -204,14 +204,17 @@ def _reset() -> None:
     if admin is None:
         st.error("Only administrators can reset the cursor.", icon=":material/lock:")
         return
+    entry = audit.entry(admin, AuditAction.RESET_CURSOR, detail="cursor reset")
     try:
-        reset_cursor(ctx.engine)
+        with audit.all_or_nothing(AuditAction.RESET_CURSOR):
+            reset_cursor(ctx.engine, audited=entry)  # its entry in the same transaction
     except (AlreadyRunning, DatabaseSetupError) as exc:
         st.session_state["reset_result"] = ("error", str(exc))
         audit.record_action(ctx.db_url, admin, AuditAction.RESET_CURSOR, f"refused: {exc}")
+    except audit.NothingChanged as exc:
+        st.session_state["reset_result"] = ("error", str(exc))
     else:
         st.session_state["reset_result"] = ("ok", "Cursor reset: the next run backfills.")
-        audit.record_action(ctx.db_url, admin, AuditAction.RESET_CURSOR, "cursor reset")
     st.session_state[CONFIRM_KEY] = False
 
 

@@ -86,19 +86,11 @@ if event.selection.rows:
     chosen = summary.iloc[event.selection.rows[0]]["email"]
     ctx.switch_to(routes.USER, **{P_EMAIL: str(chosen)})
 
-download = summary.rename(
-    columns={
-        "email": "user",
-        "top_description": "most_common_search_type",
-        "reason_share": "share_with_reason",
-    }
-)
-download["share_with_reason"] = download["share_with_reason"].round(4)
 download_name = export.file_name("searches-by-user", ctx.filters.start, ctx.filters.end)
 widgets.audited_download(
     ctx,
     "Download this table (CSV)",
-    lambda: (export.to_csv(download).encode("utf-8"), len(download)),
+    lambda: (export.summary_csv(summary).encode("utf-8"), len(summary)),
     action=AuditAction.EXPORT_CSV,
     target="summary by user",
     filters=ctx.filters,

@@ -141,7 +141,7 @@ def test_the_alerts_csv_is_audited_and_its_formula_cells_neutralised(
     assert button.label == "Download 3 alerts (CSV)"
     content = made[button.proto.deferred_file_id]().decode("utf-8")
     lines = content.split("\r\n")
-    assert lines[0].startswith("id,day,rule,severity,email,summary,status,")
+    assert lines[0].startswith('"id","day","rule","severity","email","summary","status",')
     assert len([line for line in lines[1:] if line]) == 3
     assert "'**bold**" not in content and '=HYPERLINK(""http' in content  # inside the cell
     with known.connect() as conn:
@@ -159,7 +159,7 @@ def test_a_summary_starting_like_a_formula_is_neutralised_in_the_csv(
     made = deferred_files(monkeypatch)
     at = open_alerts(**MARCH)
     content = made[at.download_button[0].proto.deferred_file_id]().decode("utf-8")
-    assert ",'=1+1," in content
+    assert ',"\'=1+1",' in content
 
 
 # --- triage --------------------------------------------------------------------------------

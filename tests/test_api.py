@@ -457,8 +457,10 @@ def test_ndjson_and_csv_by_accept_with_formula_cells_neutralised(served: Served)
     )
     assert reply.headers["content-type"].startswith("text/csv")
     assert reply.text == (
-        "email,searches,active_days,first_search,last_search,top_description,reason_share\r\n"
-        "eve@example.com,2,1,2026-03-02T09:00:00+00:00,2026-03-02T10:00:00+00:00,,0.0\r\n"
+        '"email","searches","active_days","first_search","last_search","top_description",'
+        '"reason_share"\r\n'
+        '"eve@example.com","2","1","2026-03-02T09:00:00+00:00","2026-03-02T10:00:00+00:00",'
+        '"","0.0"\r\n'
     )
     reply = served.get(
         "/api/v1/searches-per-day",
@@ -471,7 +473,9 @@ def test_ndjson_and_csv_by_accept_with_formula_cells_neutralised(served: Served)
         },
         headers={"Accept": "text/csv"},
     )
-    assert reply.text == "date,searches\r\n2026-03-01,0\r\n2026-03-02,1\r\n2026-03-03,0\r\n"
+    assert reply.text == (
+        '"date","searches"\r\n"2026-03-01","0"\r\n"2026-03-02","1"\r\n"2026-03-03","0"\r\n'
+    )
 
 
 def test_openapi_is_generated_from_the_route_definitions(served: Served) -> None:
@@ -752,10 +756,10 @@ def test_alerts_as_ndjson_and_csv_and_a_paging_stable_while_the_detector_writes(
     )  # fmt: skip
     assert table.headers["content-type"].startswith("text/csv")
     header, *body = table.text.split("\r\n")[:-1]
-    assert header.startswith("id,day,rule,severity,email,summary,status,")
+    assert header.startswith('"id","day","rule","severity","email","summary","status",')
     assert len(body) == len(fresh)
-    assert all(",'=cmd|' /C calc'!A0@example.com," in line for line in body)
-    assert all(",'@SUM(" in line for line in body[1:])  # formula cells neutralised
+    assert all(",\"'=cmd|' /C calc'!A0@example.com\"," in line for line in body)
+    assert all(",\"'@SUM(" in line for line in body[1:])  # formula cells neutralised
 
 
 def test_alerts_endpoint_refuses_bad_filters_and_a_searches_cursor(served: Served) -> None:

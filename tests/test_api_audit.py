@@ -259,9 +259,9 @@ def test_the_audit_page_and_csv_show_the_count_and_old_rows_count_one(api: ApiSe
     body, written = trail_csv(api.engine, wanted, "UTC")
     assert written == 2
     assert body.decode().splitlines() == [
-        "at,actor,role,action,target,filters,rows,detail,count",
-        "2026-03-02T12:00:00+00:00,flood@x,viewer,denied,,,,revoked,7",
-        "2026-03-02T12:00:00+00:00,old@x,,denied,,,,,1",
+        '"at","actor","role","action","target","filters","rows","detail","count"',
+        '"2026-03-02T12:00:00+00:00","flood@x","viewer","denied","","","","revoked","7"',
+        '"2026-03-02T12:00:00+00:00","old@x","","denied","","","","","1"',
     ]
     shown = for_display(audit.read_trail(api.engine, wanted, limit=10), "UTC")
     assert list(shown["count"]) == ["7", "1"]

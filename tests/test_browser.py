@@ -429,19 +429,18 @@ def test_user_csv_download_is_exact_and_formula_cells_are_neutralised(
     target = tmp_path / download.suggested_filename
     download.save_as(target)
     day = dashboard.hostile_day
+    at = f'"{day}T10:0'  # every field quoted; the minutes and offset follow
+    who = f'","{MALLORY}","archive",'
     expected = (
-        "time,email,source,search_text,search_reason,description\r\n"
-        f"{day}T10:07:00+00:00,{MALLORY},archive,**bold** [link](http://evil),,Archive Search\r\n"
-        f"{day}T10:06:00+00:00,{MALLORY},archive,'\tTAB,,Archive Search\r\n"
-        f"{day}T10:05:00+00:00,{MALLORY},archive,'@SUM(A1),,Archive Search\r\n"
-        f"{day}T10:04:00+00:00,{MALLORY},archive,'-2,,Archive Search\r\n"
-        f"{day}T10:03:00+00:00,{MALLORY},archive,'+1+1,,Archive Search\r\n"
-        f'{day}T10:02:00+00:00,{MALLORY},archive,"\'=HYPERLINK(""http://evil"",""x"")",,'
-        "Archive Search\r\n"
-        f"{day}T10:01:00+00:00,{MALLORY},archive,<script>window.__xss=2</script>,,"
-        "Archive Search\r\n"
-        f'{day}T10:00:00+00:00,{MALLORY},archive,"<img src=x onerror=""window.__xss=1"">",,'
-        "Archive Search\r\n"
+        '"time","email","source","search_text","search_reason","description"\r\n'
+        f'{at}7:00+00:00{who}"**bold** [link](http://evil)","","Archive Search"\r\n'
+        f'{at}6:00+00:00{who}"\'\tTAB","","Archive Search"\r\n'
+        f'{at}5:00+00:00{who}"\'@SUM(A1)","","Archive Search"\r\n'
+        f'{at}4:00+00:00{who}"\'-2","","Archive Search"\r\n'
+        f'{at}3:00+00:00{who}"\'+1+1","","Archive Search"\r\n'
+        f'{at}2:00+00:00{who}"\'=HYPERLINK(""http://evil"",""x"")","","Archive Search"\r\n'
+        f'{at}1:00+00:00{who}"<script>window.__xss=2</script>","","Archive Search"\r\n'
+        f'{at}0:00+00:00{who}"<img src=x onerror=""window.__xss=1"">","","Archive Search"\r\n'
     )
     content = target.read_bytes().decode("utf-8")
     assert content == expected
@@ -557,7 +556,7 @@ def test_a_download_fetched_without_its_click_is_in_the_audit_trail(
     address = socket.request_deferred_file(page, button.deferred_file_id)
     with urllib.request.urlopen(dashboard.base_url + address, timeout=30) as reply:
         body = reply.read().decode("utf-8")
-    assert body.startswith("user,searches,active_days,")
+    assert body.startswith('"email","searches","active_days",')
     new = export_events(dashboard)[len(before) :]
     assert len(new) == 1
     actor, action, target, rows, detail = new[0]

@@ -232,7 +232,7 @@ def hostile_frame() -> pd.DataFrame:
             ).tz_convert("Europe/Berlin"),
             "email": ["a@example.com", "<>", "b@example.com"],
             "search_text": ['=HYPERLINK("http://evil","x")', "+1+1", "-2"],
-            "search_reason": ["@SUM(A1)", "\tTab", None],
+            "search_reason": ["@SUM(A1)", "\tTab", 'budget; =HYPERLINK("http://evil")'],
             "description": ["\rCR", "line one\nline two", "plain, with comma"],
             "searches": [-2, 3, 0],
         }
@@ -240,11 +240,12 @@ def hostile_frame() -> pd.DataFrame:
 
 
 GOLDEN_CSV = (
-    "time,email,search_text,search_reason,description,searches\r\n"
-    '2026-03-30T01:30:00+02:00,a@example.com,"\'=HYPERLINK(""http://evil"",""x"")",'
-    "'@SUM(A1),\"'\rCR\",-2\r\n"
-    "2026-03-29T01:30:00+01:00,<>,'+1+1,'\tTab,\"line one\nline two\",3\r\n"
-    '2026-03-28T11:00:00+01:00,b@example.com,\'-2,,"plain, with comma",0\r\n'
+    '"time","email","search_text","search_reason","description","searches"\r\n'
+    '"2026-03-30T01:30:00+02:00","a@example.com","\'=HYPERLINK(""http://evil"",""x"")",'
+    '"\'@SUM(A1)","\'\rCR","-2"\r\n'
+    '"2026-03-29T01:30:00+01:00","<>","\'+1+1","\'\tTab","line one\nline two","3"\r\n'
+    '"2026-03-28T11:00:00+01:00","b@example.com","\'-2",'
+    '"budget;\' =HYPERLINK(""http://evil"")","plain, with comma","0"\r\n'
 )
 
 
@@ -259,7 +260,7 @@ def test_streamed_csv_is_the_same_file_with_one_header() -> None:
 
 
 def test_an_empty_export_still_has_its_header() -> None:
-    assert export.csv_from_chunks([], ["time", "email"]) == b"time,email\r\n"
+    assert export.csv_from_chunks([], ["time", "email"]) == b'"time","email"\r\n'
 
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
@@ -269,7 +270,7 @@ def test_neutralise_each_dangerous_first_character(start: str) -> None:
 
 def test_neutralise_leaves_safe_values_alone() -> None:
     assert export.neutralise("a=1") == "a=1"
-    assert export.neutralise(" =1") == " =1"
+    assert export.neutralise("a;b; c=1;100%") == "a;b; c=1;100%"
     assert export.neutralise(-2) == -2
     assert export.neutralise(None) is None
 
@@ -281,7 +282,9 @@ def test_per_day_downloads_match_the_original_api() -> None:
     assert export.per_day_json(per_day) == (
         '[{"date": "2026-03-01", "count": 4}, {"date": "2026-03-02", "count": 0}]'
     )
-    assert export.per_day_csv(per_day) == "date,count\r\n2026-03-01,4\r\n2026-03-02,0\r\n"
+    assert export.per_day_csv(per_day) == (
+        '"date","searches"\r\n"2026-03-01","4"\r\n"2026-03-02","0"\r\n'
+    )
 
 
 def test_download_names_are_safe_on_every_system() -> None:

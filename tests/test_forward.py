@@ -492,8 +492,9 @@ def test_alert_webhooks_post_one_signed_message_per_alert(ca: ReceiverCA):
     from tests.support.forwarding import alert
 
     alerts = [alert(id="a-1"), alert(id="a-2", summary="<!here> second")]
-    with HttpsReceiver(ca) as receiver:
-        for fmt in ("webhook", "slack"):
+    received: dict[str, list[dict[str, Any]]] = {}
+    for fmt, kind in (("webhook", "collector"), ("slack", "slack")):
+        with HttpsReceiver(ca, kind=kind) as receiver:
             destination = Destination(
                 name=fmt, scheme="https", url=receiver.url, format=fmt, source="alerts",
                 secret=b"k3y", ca_file=str(ca.ca_file),
@@ -502,7 +503,8 @@ def test_alert_webhooks_post_one_signed_message_per_alert(ca: ReceiverCA):
             encode = encoder_for(destination)
             transport.send([Outgoing(Message(i, a.id, a), encode(a)) for i, a in enumerate(alerts)])
             transport.close()
-    webhook, slack = receiver.requests[:2], receiver.requests[2:]
+        received[fmt] = receiver.requests
+    webhook, slack = received["webhook"], received["slack"]
     assert [json.loads(r["body"])["event"]["id"] for r in webhook] == ["a-1", "a-2"]
     now = int(time.time())
     assert all(verify(b"k3y", r["body"], r["headers"], now) for r in webhook)
@@ -585,7 +587,7 @@ def test_syslog_tcp_frames_by_octet_count_and_udp_one_datagram_each(
     assert len(received) == len(keys)
     first = received[0].decode()
     assert first.startswith("<134>1 ") and " ingest-host mimecast-search - search - CEF:0|" in first
-    from tests.support.forward_receivers import parse_cef
+    from tests.support.cef import parse_cef
 
     assert [parse_cef(m.decode().split(" - search - ", 1)[1])[1]["externalId"]
             for m in received] == keys  # fmt: skip

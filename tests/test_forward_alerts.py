@@ -25,9 +25,10 @@ from ingest.forward.notify import slack_message, teams_message, verify
 from ingest.simulator import SimConfig, Simulator
 from ingest.simulator.incidents import labelled_tenant
 from tests.support.backends import fresh_postgres_database
+from tests.support.cef import parse_cef
 from tests.support.chat_schemas import SLACK_SCHEMA, TEAMS_SCHEMA
 from tests.support.detections import new_alert
-from tests.support.forward_receivers import HttpsReceiver, make_ca, parse_cef
+from tests.support.forward_receivers import HttpsReceiver, make_ca
 from tests.support.forwarding import alert
 from tests.support.harness import SIM_ID, SIM_SECRET, run_cli
 
@@ -79,8 +80,8 @@ def test_run_detects_then_forwards_each_alert_once_to_chat_webhooks_and_files(tm
     forward_toml = tmp_path / "forward.toml"
     with (
         Simulator(config) as sim,
-        HttpsReceiver(ca) as slack,
-        HttpsReceiver(ca) as teams,
+        HttpsReceiver(ca, kind="slack") as slack,
+        HttpsReceiver(ca, kind="teams") as teams,
         HttpsReceiver(ca) as hook,
     ):
         sim.add_events(tenant.records)

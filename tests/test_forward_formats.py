@@ -25,8 +25,8 @@ from ingest.forward.notify import (
     teams_message,
     verify,
 )
+from tests.support.cef import parse_cef
 from tests.support.chat_schemas import SLACK_SCHEMA, TEAMS_SCHEMA
-from tests.support.forward_receivers import parse_cef
 from tests.support.forwarding import WHEN, alert, search
 
 HOSTILE = "<!channel> *bold* [click](https://evil.example) =cmd|' /C calc'!A0 \\ a=b|c\nnext"

@@ -4,6 +4,9 @@ line it wrote is parsed back and checked against the stored searches."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -15,19 +18,20 @@ from sqlalchemy import create_engine, select
 from config.settings import Settings
 from db.models import SearchLog
 from ingest.forward import delivery
-from tests.support.forward_receivers import (
-    ReceiverCA,
-    Rsyslog,
-    parse_cef,
-    rsyslog_available,
-)
+from tests.support.cef import parse_cef
+from tests.support.forward_receivers import ReceiverCA, Rsyslog, need_rsyslog
 from tests.support.forwarding import forward
 from tests.support.harness import run_cli
+from tests.support.runtime import PROJECT_ROOT
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not rsyslog_available(), reason="rsyslogd is not installed"),
-]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def rsyslogd() -> None:
+    """rsyslogd is installed: a skip without it, a failure under CI (CI=true). Module-wide,
+    so it is checked before the searches are stored."""
+    need_rsyslog()
 
 
 def stored_rows(settings: Settings) -> list[SearchLog]:
@@ -40,7 +44,7 @@ def stored_rows(settings: Settings) -> list[SearchLog]:
 
 
 def test_rsyslog_over_tls_writes_every_stored_search_as_cef_once(
-    stored: Settings, ca: ReceiverCA, tmp_path: Path
+    rsyslogd: None, stored: Settings, ca: ReceiverCA, tmp_path: Path
 ):
     config = tmp_path / "forward.toml"
     with Rsyslog(tmp_path / "rsyslog", ca) as daemon:
@@ -67,7 +71,11 @@ def test_rsyslog_over_tls_writes_every_stored_search_as_cef_once(
 
 
 def test_rsyslog_down_then_restarted_mid_stream_gets_everything_repeats_within_one_batch(
-    stored: Settings, ca: ReceiverCA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    rsyslogd: None,
+    stored: Settings,
+    ca: ReceiverCA,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ):
     monkeypatch.setattr(delivery, "BACKOFF_INITIAL", 0.05)
     monkeypatch.setattr(delivery, "BACKOFF_MAX", 0.3)
@@ -105,3 +113,24 @@ def test_rsyslog_down_then_restarted_mid_stream_gets_everything_repeats_within_o
     assert set(received) == {row.event_key for row in rows}  # nothing lost
     repeats = sum(count - 1 for count in received.values())
     assert repeats <= 20  # at most the one batch in flight when the daemon stopped
+
+
+def test_a_missing_rsyslogd_fails_the_syslog_tests_under_ci_and_skips_them_elsewhere(
+    tmp_path: Path,
+):
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env["RSYSLOGD"] = str(tmp_path / "absent" / "rsyslogd")
+    command = [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider",
+               "-k", "rsyslog_over_tls"]  # fmt: skip
+    outcomes = {}
+    for ci in ("true", None):
+        child = env if ci is None else {**env, "CI": ci}
+        done = subprocess.run(
+            command, env=child, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300
+        )
+        outcomes[ci] = (done.returncode, done.stdout)
+    failed, failed_output = outcomes["true"]
+    assert failed == 1 and "1 error" in failed_output, failed_output
+    assert "rsyslogd is missing" in failed_output
+    skipped, skipped_output = outcomes[None]
+    assert skipped == 0 and "1 skipped" in skipped_output, skipped_output

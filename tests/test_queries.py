@@ -349,12 +349,13 @@ def test_a_full_export_is_every_matching_search_neutralised(known: Engine) -> No
     filters = MARCH.for_user("a@example.com")
     chunks = queries.iter_searches(known, filters, "Europe/Berlin", chunk_rows=1)
     assert csv_from_chunks(chunks, queries.SEARCH_COLUMNS).decode("utf-8") == (
-        "time,email,source,search_text,search_reason,description\r\n"
-        "2026-03-30T01:30:00+02:00,a@example.com,console,"
-        '"\'=HYPERLINK(""http://evil"",""x"")",,Message Tracking Search\r\n'
-        "2026-03-29T01:30:00+01:00,a@example.com,archive,Invoice March,,"
-        "Message Tracking Search\r\n"
-        "2026-03-28T11:00:00+01:00,a@example.com,archive,invoice,Legal hold,Archive Search\r\n"
+        '"time","email","source","search_text","search_reason","description"\r\n'
+        '"2026-03-30T01:30:00+02:00","a@example.com","console",'
+        '"\'=HYPERLINK(""http://evil"",""x"")","","Message Tracking Search"\r\n'
+        '"2026-03-29T01:30:00+01:00","a@example.com","archive","Invoice March","",'
+        '"Message Tracking Search"\r\n'
+        '"2026-03-28T11:00:00+01:00","a@example.com","archive","invoice","Legal hold",'
+        '"Archive Search"\r\n'
     )
 
 

@@ -1,5 +1,6 @@
 """The ingest's cursor and backfill flag (the `kv` table), the stored names of run kinds,
-and the cursor reset the CLI, the status page and the API share."""
+and the cursor reset the CLI, the status page and the API share (with its audit event in
+the same transaction)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from db import audit
 from db.locks import cycle_lock
 from db.models import KeyValue, utc_now
 
@@ -71,11 +73,15 @@ def forget_cursor(conn: Connection) -> None:
     conn.execute(delete(KeyValue).where(KeyValue.key.in_([CURSOR_KEY, BACKFILL_DONE_KEY])))
 
 
-def reset_cursor(engine: Engine) -> None:
+def reset_cursor(engine: Engine, *, audited: audit.AuditEntry | None = None) -> None:
     """Forget the cursor: the next run backfills again (rows are kept, never doubled).
 
     Takes the cycle lock, so a reset never lands inside a poll that would overwrite it;
-    raises `db.locks.AlreadyRunning` while a poll writes.
+    raises `db.locks.AlreadyRunning` while a poll writes. `audited`, the event of whoever
+    asked for it, is written in the same transaction: if it cannot be written (a
+    SQLAlchemyError), the cursor is kept.
     """
     with cycle_lock(engine), engine.begin() as conn:
         forget_cursor(conn)
+        if audited is not None:
+            audit.write(conn, audited)

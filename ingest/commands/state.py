@@ -7,11 +7,15 @@ import json
 import sys
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from config.settings import Settings
+from db.audit import AuditAction
 from db.engine import make_engine
 from db.locks import AlreadyRunning
 from db.readiness import check_readiness
 from db.state import read_cursor, reset_cursor, run_kind_name
+from ingest.commands.actor import cli_entry, nothing_changed
 from ingest.commands.common import (
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -155,10 +159,13 @@ def command_reset_cursor(settings: Settings, yes: bool) -> int:
             if input("Reset the cursor? [y/N] ").strip().lower() not in ("y", "yes"):
                 print("Nothing changed.")
                 return EXIT_OK
-        reset_cursor(engine)
+        entry = cli_entry(AuditAction.RESET_CURSOR, "cursor", "cursor reset (CLI)")
+        reset_cursor(engine, audited=entry)
         print("Cursor reset: the next run backfills INITIAL_BACKFILL_DAYS days.")
         return EXIT_OK
     except AlreadyRunning as exc:
         raise UserError(str(exc), EXIT_RUNNING) from None
+    except SQLAlchemyError as exc:
+        raise UserError(nothing_changed(exc), EXIT_FAILED) from None
     finally:
         engine.dispose()

@@ -1,17 +1,29 @@
 """`python -m ingest token create|list|revoke`: the machine API's bearer tokens.
 
 The new token is printed once, alone on the last line of output, so a script can take it
-with `tail -n 1`; only its hash is stored, and nothing here logs it.
+with `tail -n 1`; only its hash is stored, and nothing here logs it. Creating and revoking
+leave an audit row (actor `cli:<os user>`) in the same transaction as the change.
 """
 
 from __future__ import annotations
 
 import argparse
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from config.settings import Settings
-from db.api_tokens import ROLES, TokenError, create_token, list_tokens, revoke_token
+from db.api_tokens import (
+    ROLES,
+    TokenError,
+    create_token,
+    creation_detail,
+    list_tokens,
+    revoke_token,
+)
+from db.audit import AuditAction
 from db.engine import open_database
 from db.models import utc_now
+from ingest.commands.actor import cli_entry, nothing_changed
 
 
 def add_token_parser(commands: argparse._SubParsersAction) -> None:
@@ -35,7 +47,11 @@ def command_token(settings: Settings, args: argparse.Namespace) -> str | None:
     engine = open_database(settings.effective_database_url)
     try:
         if args.token_command == "create":
-            token = create_token(engine, args.name, args.role, expires_days=args.expires)
+            detail = creation_detail(args.role, args.expires)
+            entry = cli_entry(AuditAction.TOKEN_CREATE, args.name, detail)
+            token = create_token(
+                engine, args.name, args.role, expires_days=args.expires, audited=entry
+            )
             expiry = f", expires in {args.expires} days" if args.expires else ", no expiry"
             print(f"created {args.role} token {args.name!r}{expiry}.")
             print("It is shown only now; store it safely:")
@@ -52,10 +68,13 @@ def command_token(settings: Settings, args: argparse.Namespace) -> str | None:
                     + (f"  revoked {_when(info.revoked_at)}" if info.revoked_at else "")
                 )
         else:
-            revoke_token(engine, args.name)
+            entry = cli_entry(AuditAction.TOKEN_REVOKE, args.name, "revoked")
+            revoke_token(engine, args.name, audited=entry)
             print(f"revoked {args.name!r}: calls with it are refused from now on.")
     except TokenError as exc:
         return str(exc)
+    except SQLAlchemyError as exc:
+        return nothing_changed(exc)
     finally:
         engine.dispose()
     return None

@@ -22,11 +22,12 @@ from sqlalchemy import Engine, insert, select, update
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential_jitter
 
 from db.models import ForwardCursor, ForwardDeadLetter, utc_now
+from ingest.forward.acceptance import Refused, Rejected, TransientError
 from ingest.forward.config import Destination
 from ingest.forward.formats import ENCODERS, Encoder
 from ingest.forward.messages import Alert, HorizonBusy, Message, Source, source_for
 from ingest.forward.notify import slack_message, teams_message, webhook_body
-from ingest.forward.transports import Outgoing, Refused, Rejected, TransientError, Transport
+from ingest.forward.transports import Outgoing, Transport
 
 log = logging.getLogger("ingest.forward")
 

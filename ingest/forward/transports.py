@@ -1,7 +1,8 @@
 """How batches reach a receiver: a rotating file, HTTPS (Splunk HEC or plain NDJSON, gzip
 optional, and chat webhooks), or syslog (RFC 5424 over TLS with RFC 5425 octet counting,
 TCP, or UDP). `send` returns only once the receiver has acknowledged the whole batch, and
-otherwise raises one of three errors that tell delivery what to do next.
+otherwise raises one of the three errors of `ingest.forward.acceptance` that tell delivery
+what to do next.
 """
 
 from __future__ import annotations
@@ -14,40 +15,23 @@ import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Protocol
 from urllib.parse import urlparse
 
 import orjson
 import requests
 
+from ingest.forward.acceptance import Refused, TransientError, check_acceptance
 from ingest.forward.config import Destination
 from ingest.forward.formats import iso_millis
 from ingest.forward.messages import Message, Search
 from ingest.forward.notify import signed_webhook
+from ingest.forward.private_files import open_private, private_folders
 
-MAX_RETRY_AFTER = 3600.0
 UDP_MAX_BYTES = 65_000  # a longer datagram cannot be sent at all (RFC 5426 allows truncation)
 HEC_SOURCETYPE = "mimecast:archive:search"
 APP_NAME = "mimecast-search"
-
-
-class TransientError(Exception):
-    """Try again later (network down, 5xx, 429); `retry_after` is the receiver's wish."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class Rejected(Exception):
-    """The receiver refused the content as malformed (a 4xx other than 429): park it."""
-
-
-class Refused(Exception):
-    """The receiver refused us (bad token, wrong URL, TLS verification): retrying the same
-    request cannot help until someone fixes the configuration."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +57,9 @@ class FileTransport:
     def __init__(self, destination: Destination) -> None:
         self.path = destination.path
         self.rotate_bytes, self.keep = destination.rotate_bytes, destination.keep
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_folders(self.path.parent)
         self._drop_partial_line()
-        self.handle = open(self.path, "ab")  # noqa: SIM115 - held for the transport's life
+        self.handle = open_private(self.path)  # held for the transport's life
 
     def _drop_partial_line(self) -> None:
         if not self.path.exists() or self.path.stat().st_size == 0:
@@ -101,8 +85,8 @@ class FileTransport:
             older = self.path.with_name(f"{self.path.name}.{index}")
             if older.exists():
                 older.replace(self.path.with_name(f"{self.path.name}.{index + 1}"))
-        self.path.replace(self.path.with_name(f"{self.path.name}.1"))
-        self.handle = open(self.path, "ab")  # noqa: SIM115
+        self.path.replace(self.path.with_name(f"{self.path.name}.1"))  # keeps its 0600
+        self.handle = open_private(self.path)
 
     def send(self, batch: Sequence[Outgoing]) -> None:
         if self.handle.tell() >= self.rotate_bytes:
@@ -118,38 +102,16 @@ class FileTransport:
 # --- HTTPS -------------------------------------------------------------------------------
 
 
-def retry_after_seconds(value: str | None) -> float | None:
-    """`Retry-After` as seconds or an HTTP date, capped; None when absent or unreadable."""
-    if not value:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        try:
-            seconds = (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds()
-        except (TypeError, ValueError):
-            return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
-
-
-def check_response(response: requests.Response) -> None:
-    status = response.status_code
-    if 200 <= status < 300:
-        return
-    detail = f"HTTP {status} {response.reason or ''}".strip()
-    if status in (429, 503):
-        raise TransientError(detail, retry_after_seconds(response.headers.get("Retry-After")))
-    if status in (408, 425) or status >= 500:
-        raise TransientError(detail)
-    if status in (401, 403, 404, 405, 407):
-        raise Refused(f"{detail}: check the destination's URL and token")
-    snippet = response.text[:300].replace("\n", " ") if response.text else ""
-    raise Rejected(f"{detail}{': ' + snippet if snippet else ''}")
-
-
 def _item_time(message: Message) -> datetime:
     item = message.item
     return item.create_time if isinstance(item, Search) else item.created_at
+
+
+def acceptance_kind(destination: Destination) -> str:
+    """Whose acknowledgement an answer must be (see `ingest.forward.acceptance`)."""
+    if destination.format in ("slack", "teams", "webhook"):
+        return destination.format
+    return "hec" if destination.protocol == "hec" else "ndjson"
 
 
 class HttpTransport:
@@ -159,6 +121,7 @@ class HttpTransport:
     def __init__(self, destination: Destination) -> None:
         self.destination = destination
         self.session = requests.Session()
+        self.acceptance = acceptance_kind(destination)
         # passed with every request: a session-level `verify` loses to REQUESTS_CA_BUNDLE
         # in the environment (psf/requests#3829)
         self.verify: str | bool = destination.ca_file or destination.verify
@@ -201,6 +164,7 @@ class HttpTransport:
                 headers=headers,
                 timeout=self.destination.timeout,
                 verify=self.verify,
+                allow_redirects=False,  # a redirect is a refusal, never followed
             )
         except requests.exceptions.SSLError:
             raise Refused(
@@ -208,7 +172,7 @@ class HttpTransport:
             ) from None
         except requests.RequestException as exc:
             raise TransientError(f"{type(exc).__name__} talking to the receiver") from None
-        check_response(response)
+        check_acceptance(response, self.acceptance)
 
     def send(self, batch: Sequence[Outgoing]) -> None:
         self.post(self.body(batch))

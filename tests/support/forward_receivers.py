@@ -1,6 +1,7 @@
 """Real receivers for the forwarding tests and benchmarks: a test CA, an HTTPS receiver on
-loopback (NDJSON and Splunk HEC, with scripted outages), a real rsyslog daemon over TLS,
-and a CEF parser that reads what they wrote back."""
+loopback (answering as a collector, Splunk HEC, Slack or Teams would, with scripted
+outages, redirects and sign-in pages) and a real rsyslog daemon over TLS
+(`tests.support.cef` reads back the CEF they wrote)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import http.server
 import ipaddress
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -28,7 +28,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
+RSYSLOGD = os.environ.get("RSYSLOGD") or shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
+"""Debian's rsyslogd; RSYSLOGD names another one (or, in a test of this, a missing one)."""
 
 
 # --- a test CA ---------------------------------------------------------------------------
@@ -119,19 +120,31 @@ def free_port() -> int:
 
 # --- HTTPS receiver ----------------------------------------------------------------------
 
-Reply = tuple[int, dict[str, str]] | str  # (status, headers), or "drop" / "store-and-drop"
+Reply = tuple[int, dict[str, str]] | tuple[int, dict[str, str], bytes] | str
+"""(status, headers): a 2xx stores and acknowledges as the receiver's kind does, another
+status refuses; (status, headers, body): exactly that answer, nothing stored (a proxy or
+sign-in page answering for the receiver); "drop" / "store-and-drop"."""
+
+ACKS: dict[str, tuple[int, str, bytes]] = {
+    "collector": (200, "application/json", b'{"text":"Success","code":0}'),  # HEC's answer
+    "slack": (200, "text/html; charset=utf-8", b"ok"),  # Slack's incoming webhooks
+    "teams": (202, "", b""),  # Teams Workflows' webhook trigger
+}
+"""How each kind of real receiver acknowledges a POST it took."""
+SIGN_IN_PAGE = b"<!DOCTYPE html><html><head><title>Sign in</title></head><body></body></html>"
 
 
 @dataclass
 class HttpsReceiver:
     """An HTTPS server on loopback that stores each acknowledged request's documents.
 
-    `script(n, body)` decides the reply to the n-th request (from 1): `(200, {})` stores and
-    acknowledges, another status refuses, `"drop"` closes the connection without storing,
-    `"store-and-drop"` stores and then closes without replying (an ack lost in transit)."""
+    `script(n, body)` decides the reply to the n-th POST (from 1), see `Reply`; `kind`
+    (`collector`, `slack`, `teams`) is whose acknowledgement it gives. A GET (a redirect
+    followed the way browsers do) gets a 200 sign-in page. Every request is recorded."""
 
     ca: ReceiverCA
     script: Callable[[int, bytes], Reply] = lambda n, body: (200, {})
+    kind: str = "collector"
     port: int = field(default_factory=free_port)
     documents: list[Any] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -151,31 +164,49 @@ class HttpsReceiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                if self.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
+            def record(self, body: bytes) -> int:
                 with receiver.lock:
-                    number = len(receiver.requests) + 1
-                    receiver.requests.append({"headers": dict(self.headers), "body": body})
-                reply = receiver.script(number, body)
-                if reply in ("store-and-drop", (200, {})) or (
-                    isinstance(reply, tuple) and 200 <= reply[0] < 300
-                ):
-                    with receiver.lock:
-                        receiver.documents.extend(parse_documents(body))
-                if isinstance(reply, str):
-                    self.close_connection = True
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    return
-                status, headers = reply
-                payload = b'{"text":"Success","code":0}' if status < 300 else b'{"text":"no"}'
+                    receiver.requests.append(
+                        {"method": self.command, "path": self.path,
+                         "headers": dict(self.headers), "body": body}
+                    )  # fmt: skip
+                    return sum(r["method"] == "POST" for r in receiver.requests)
+
+            def answer(self, status: int, headers: dict[str, str], payload: bytes) -> None:
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+
+            def do_GET(self) -> None:
+                self.record(b"")
+                self.answer(200, {"Content-Type": "text/html"}, SIGN_IN_PAGE)
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                reply = receiver.script(self.record(body), body)
+                stored = reply == "store-and-drop" or (
+                    isinstance(reply, tuple) and len(reply) == 2 and 200 <= reply[0] < 300
+                )
+                if stored:
+                    with receiver.lock:
+                        receiver.documents.extend(parse_documents(body))
+                if isinstance(reply, str):
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if len(reply) == 3:
+                    self.answer(*reply)
+                elif stored:
+                    status, content_type, payload = ACKS[receiver.kind]
+                    typed = {"Content-Type": content_type} if content_type else {}
+                    self.answer(status, {**typed, **reply[1]}, payload)
+                else:
+                    self.answer(reply[0], reply[1], b'{"text":"no"}')
 
         server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         server.daemon_threads = True
@@ -311,44 +342,17 @@ def rsyslog_available() -> bool:
     return os.access(RSYSLOGD, os.X_OK)
 
 
-# --- CEF, read back ----------------------------------------------------------------------
+def need_rsyslog() -> None:
+    """Skip the calling test without rsyslogd; under CI (CI=true) fail it instead: CI runs
+    everything (the same rule as `tests.support.runtime.runtime_python`)."""
+    if rsyslog_available():
+        return
+    import pytest
 
-_EXTENSION_KEY = re.compile(r"(?:^| )([A-Za-z0-9_]+)=")
-
-
-def parse_cef(line: str) -> tuple[list[str], dict[str, str]]:
-    """(the seven header fields, the extension) of a `CEF:0|…` line, unescaped."""
-    assert line.startswith("CEF:"), line[:40]
-    header, index, current = [], 0, []
-    text = line[4:]
-    while len(header) < 7:
-        char = text[index]
-        if char == "\\" and text[index + 1] in "\\|":
-            current.append(text[index + 1])
-            index += 2
-            continue
-        if char == "|":
-            header.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-        index += 1
-    extension = text[index:]
-    # a key starts after an unescaped space: find `key=` where the `=` is not escaped
-    starts = [m for m in _EXTENSION_KEY.finditer(extension) if not _escaped(extension, m.end() - 1)]
-    values: dict[str, str] = {}
-    for number, match in enumerate(starts):
-        end = starts[number + 1].start() if number + 1 < len(starts) else len(extension)
-        values[match.group(1)] = _unescape(extension[match.end() : end])
-    return header, values
-
-
-def _escaped(text: str, position: int) -> bool:
-    slashes = 0
-    while position - 1 - slashes >= 0 and text[position - 1 - slashes] == "\\":
-        slashes += 1
-    return slashes % 2 == 1
-
-
-def _unescape(value: str) -> str:
-    return re.sub(r"\\(.)", lambda m: {"n": "\n", "r": "\r"}.get(m.group(1), m.group(1)), value)
+    reason = (
+        f"rsyslogd is missing ({RSYSLOGD}): install Debian's rsyslog and rsyslog-gnutls "
+        "(scripts/test does, as root)"
+    )
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
