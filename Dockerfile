@@ -23,12 +23,12 @@ USER app
 VOLUME ["/data"]
 EXPOSE 8501
 
-# Ready means more than "the web server is up": the database answers, its schema is
-# current and the ingest polled successfully within 2 × POLL_SECONDS (`/readyz`). No curl in
-# a slim image: `api.probe` asks with Python itself, sending METRICS_TOKEN when it is set.
+# Liveness, not readiness: `/healthz` answers while the server is up and its settings are
+# valid. `/readyz` (the ingest polled within 2 × POLL_SECONDS) fails during every first
+# backfill and ingest outage, which is exactly when people need the dashboard's /status;
+# it stays for the ingest and for alerting. No curl in a slim image: `api.probe` asks with
+# Python itself, sending METRICS_TOKEN when it is set.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-  CMD ["python", "-m", "api.probe", "http://127.0.0.1:8501/readyz"]
-
-CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).status != 200)"]
+  CMD ["python", "-m", "api.probe", "http://127.0.0.1:8501/healthz"]
 
 CMD ["python", "-m", "streamlit", "run", "streamlit_app.py", "--server.port=8501", "--server.address=0.0.0.0"]

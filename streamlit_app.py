@@ -3,7 +3,8 @@
 `streamlit run` finds the `st.App` below and imports this file as the module
 `streamlit_app` to serve it (uvicorn); each browser session then runs this same file as
 `__main__`, which draws the pages. The API's routes (`api/`) are Starlette routes of that
-server: `/api/v1/…`, `/healthz`, `/readyz`, `/metrics`.
+server: `/api/v1/…`, `/healthz`, `/readyz`, `/metrics`; every request, to the pages too,
+first passes the `Host` check of `api/hosts.py`.
 
 The pages, their addresses and titles are listed once, in `dashboard/routes.py`;
 `dashboard/frame.py` draws the frame (title, notices, menu, account, filters) around the
@@ -19,8 +20,10 @@ if __name__ == "__main__":  # a session's script run: draw the page in its frame
 
     frame.run()
 else:  # imported by `streamlit run` to find the server: the pages plus the API's routes
+    from starlette.middleware import Middleware
     from streamlit import config
 
+    from api.hosts import HostCheck
     from api.routes import api_lifespan, api_routes
     from dashboard.export import builtin_export_problem
     from dashboard.secrets_check import unreadable_secrets
@@ -32,4 +35,9 @@ else:  # imported by `streamlit run` to find the server: the pages plus the API'
         print(f"dashboard not started: {problem}", file=sys.stderr, flush=True)
         raise SystemExit(2)
 
-    app = st.App("streamlit_app.py", routes=api_routes(), lifespan=api_lifespan)
+    app = st.App(
+        "streamlit_app.py",
+        routes=api_routes(),
+        lifespan=api_lifespan,
+        middleware=[Middleware(HostCheck)],  # outside Streamlit's own: pages and API alike
+    )

@@ -15,9 +15,17 @@ from sqlalchemy import Engine
 from api.problems import ApiProblem
 from api.ratelimit import REFUSALS_PER_MINUTE, RateLimiter
 from api.repeats import Flusher, Repeats
-from config.settings import ConfigError, Settings, load_settings
+from config.settings import (
+    CONFIG_ERROR_PUBLIC,
+    ConfigError,
+    Settings,
+    load_settings,
+    log_config_error,
+)
 from db import audit
 from db.engine import DatabaseSetupError, open_database
+
+log = logging.getLogger("api")
 
 
 class ApiContext:
@@ -36,7 +44,10 @@ class ApiContext:
                 try:
                     self._settings = load_settings()
                 except ConfigError as exc:
-                    raise ApiProblem(503, f"configuration error: {exc}") from None
+                    # Said before any token is checked (to /healthz too): the caller
+                    # learns only that a setting is wrong, the log which and why.
+                    log_config_error(log, exc)
+                    raise ApiProblem(503, CONFIG_ERROR_PUBLIC) from None
             return self._settings
 
     def engine(self) -> Engine:
@@ -75,9 +86,7 @@ class ApiContext:
             try:
                 self._repeats.flush_all()
             except Exception:
-                logging.getLogger("api").warning(
-                    "could not write the collapsed audit rows at shutdown", exc_info=True
-                )
+                log.warning("could not write the collapsed audit rows at shutdown", exc_info=True)
         with self._lock:
             if self._engine is not None:
                 self._engine.dispose()

@@ -1,6 +1,7 @@
-"""`python -m api.probe URL`: exit 0 when URL (normally `/readyz`) answers 200.
+"""`python -m api.probe URL`: exit 0 when URL (normally `/healthz`) answers 200.
 
-The Docker health check: a slim image has no curl. It sends METRICS_TOKEN when it is set
+The Docker health check (liveness: `/readyz` would fail while the ingest is behind): a
+slim image has no curl. It sends METRICS_TOKEN when it is set
 (from the environment or `.env`), and prints nothing of it.
 """
 
@@ -14,7 +15,7 @@ from config.settings import read_environment
 
 
 def main(argv: list[str]) -> int:
-    url = argv[0] if argv else "http://127.0.0.1:8501/readyz"
+    url = argv[0] if argv else "http://127.0.0.1:8501/healthz"
     request = urllib.request.Request(url)
     token = read_environment().get("METRICS_TOKEN", "").strip()
     if token:
@@ -23,10 +24,10 @@ def main(argv: list[str]) -> int:
         with urllib.request.urlopen(request, timeout=4) as reply:
             return 0 if reply.status == 200 else 1
     except urllib.error.HTTPError as exc:
-        print(f"not ready: HTTP {exc.code}: {exc.read(500).decode(errors='replace')}")
+        print(f"not healthy: HTTP {exc.code}: {exc.read(500).decode(errors='replace')}")
         return 1
     except OSError as exc:
-        print(f"not ready: {exc}")
+        print(f"not healthy: {exc}")
         return 1
 
 

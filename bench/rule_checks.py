@@ -77,6 +77,47 @@ RULES = (
         ),
     ),
     Rule(
+        "fail-closed configuration",
+        "a setting that fails validation is shown to callers who have not signed in only as "
+        '"configuration error" (health, metrics, the API with any bearer, the page before '
+        "sign-in); the log and the CLI name it, a URL's password redacted",
+        (
+            "tests/test_settings_hidden.py::"
+            "test_a_bad_settings_value_is_not_in_any_answer_before_sign_in",
+            "tests/test_settings_hidden.py::"
+            "test_the_page_before_sign_in_says_only_configuration_error",
+            "tests/test_settings_hidden.py::"
+            "test_the_cli_names_the_setting_and_hides_the_urls_password",
+        ),
+    ),
+    Rule(
+        "identity",
+        "an Entra `email` counts only with `xms_edov` true (or EMAIL_CLAIM names another "
+        "claim); an address outside the ASCII canonical form matches no one, in a real "
+        "browser too, and is refused in the access lists",
+        (
+            "tests/test_auth_identity.py::"
+            "test_an_entra_email_without_xms_edov_true_proves_no_address",
+            "tests/test_auth_identity.py::"
+            "test_an_entra_account_that_cannot_prove_its_address_sees_no_access",
+            "tests/test_auth_identity.py::test_an_address_outside_the_canonical_form_matches_no_one",
+            "tests/test_auth_browser.py::test_an_address_that_folds_into_the_admins_gets_no_access",
+            "tests/test_auth_identity.py::"
+            "test_an_access_entry_outside_the_canonical_form_is_a_configuration_error",
+        ),
+    ),
+    Rule(
+        "Host checks",
+        "a foreign `Host` (DNS rebinding) gets a 400 problem on every route, the pages' "
+        "WebSocket included; Streamlit's own `/_stcore/metrics` is off",
+        (
+            "tests/test_auth_hosts.py::test_a_foreign_host_gets_a_400_problem_on_every_route",
+            "tests/test_auth_hosts.py::test_the_websocket_of_the_pages_refuses_a_foreign_host",
+            "tests/test_auth_hosts.py::test_only_the_dashboards_own_names_are_answered",
+            "tests/test_auth_hosts.py::test_streamlits_own_metrics_are_turned_off_even_on_loopback",
+        ),
+    ),
+    Rule(
         "download auditing",
         "a file fetched without its click (its id read from the page's websocket) leaves "
         "its audit entry; a click records exactly one",

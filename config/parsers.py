@@ -1,5 +1,11 @@
 """How each setting's text is read: one parser per kind of value, each raising ConfigError
-with one line that names the setting and says what is expected."""
+with one line that names the setting and says what is expected.
+
+What a message may echo is decided here, per kind: a number, a level or a time zone name
+is shown (truncated); a URL only redacted (`shown_url`: it can carry a password, as a
+proxy's `http://user:pass@host` does); a secret's value never. The message is for the
+operator (the log, the CLI): callers who have not signed in get `CONFIG_ERROR_PUBLIC`.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +15,28 @@ from collections.abc import Callable
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from config.addresses import canonical_entry, canonical_host
+from db.engine import redact_url
+
 DEFAULT_BASE_URL = "https://api.services.mimecast.com"
 
 
 class ConfigError(Exception):
     """A setting is missing or invalid; the message names it and says what is expected."""
+
+
+CONFIG_ERROR_PUBLIC = (
+    "configuration error: a setting is invalid; the server's log names it "
+    "(or run `python -m ingest status` where the settings are)"
+)
+"""All that someone who has not signed in learns of a broken setting."""
+
+
+def shown_url(raw: str) -> str:
+    """A URL fit for the log: user, password and secret-looking query values hidden, and
+    at most 80 characters; text that is not a URL is hidden whole."""
+    shown = redact_url(raw.strip())
+    return repr(shown if len(shown) <= 80 else shown[:79] + "…")
 
 
 def whole_number_between(least: int, most: int) -> Callable[[str, str], int]:
@@ -23,9 +46,10 @@ def whole_number_between(least: int, most: int) -> Callable[[str, str], int]:
     def parse(name: str, raw: str) -> int:
         text = raw.strip()
         if not re.fullmatch(r"[+-]?\d{1,30}", text):
-            shown = text if len(text) <= 40 else text[:39] + "…"
+            # Not echoed: text where a number belongs may be anything, a pasted secret too.
             raise ConfigError(
-                f"{name} must be a whole number from {least} to {most}, got {shown!r}"
+                f"{name} must be a whole number from {least} to {most}, got "
+                f"{len(text)} characters of other text"
             )
         value = int(text)
         if value < least:
@@ -64,13 +88,16 @@ def parse_base_url(name: str, raw: str) -> str:
         parsed = urlparse(url)
         host = parsed.hostname
     except ValueError:
-        host = None
-    if parsed.scheme not in ("http", "https") or not host:
-        raise ConfigError(f"{name} must be an http(s) URL such as {DEFAULT_BASE_URL}, got {raw!r}")
+        parsed, host = None, None
+    if parsed is None or parsed.scheme not in ("http", "https") or not host:
+        raise ConfigError(
+            f"{name} must be an http(s) URL such as {DEFAULT_BASE_URL}, got {shown_url(raw)}"
+        )
     if parsed.scheme == "http" and not is_loopback_host(host):
         raise ConfigError(
             f"{name} must use https for {host}: plain http would send the client secret in "
-            f"clear (http is accepted only for a simulator on this machine), got {raw!r}"
+            f"clear (http is accepted only for a simulator on this machine), got "
+            f"{shown_url(raw)}"
         )
     return url
 
@@ -87,10 +114,12 @@ def parse_dashboard_url(name: str, raw: str) -> str:
     if parsed is None or parsed.scheme not in ("http", "https") or not host:
         raise ConfigError(
             f"{name} must be the dashboard's http(s) address such as "
-            f"https://searchlogs.example.com, got {raw[:80]!r}"
+            f"https://searchlogs.example.com, got {shown_url(raw)}"
         )
     if parsed.query or parsed.fragment or parsed.params:
-        raise ConfigError(f"{name} must have no query or fragment, got {raw[:80]!r}")
+        raise ConfigError(f"{name} must have no query or fragment, got {shown_url(raw)}")
+    if parsed.username is not None or parsed.password is not None:
+        raise ConfigError(f"{name} must have no user or password, got {shown_url(raw)}")
     return url
 
 
@@ -99,9 +128,22 @@ def parse_time_zone(name: str, raw: str) -> str:
         ZoneInfo(raw.strip())
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(
-            f"{name} must be an IANA time zone such as UTC or Europe/London, got {raw!r}"
+            f"{name} must be an IANA time zone such as UTC or Europe/London, got {_short(raw)}"
         ) from None
     return raw.strip()
+
+
+_BLANKS = " \t\r\n"
+"""What is trimmed around a list's entries: ASCII blanks only (`str.strip` would also take
+an ideographic space, and with it the difference between two addresses)."""
+
+
+def _short(raw: str) -> str:
+    """A name-like value (a level, a zone, an address) as a message shows it: quoted, at
+    most 40 characters, anything outside ASCII escaped (a Kelvin sign must not read as K,
+    a trailing ideographic space must show)."""
+    text = raw.strip(_BLANKS)
+    return ascii(text if len(text) <= 40 else text[:39] + "…")
 
 
 def parse_text(_name: str, raw: str) -> str:
@@ -114,29 +156,54 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 def parse_log_level(name: str, raw: str) -> str:
     level = raw.strip().upper()
     if level not in LOG_LEVELS:
-        raise ConfigError(f"{name} must be one of {', '.join(LOG_LEVELS)}, got {raw!r}")
+        raise ConfigError(f"{name} must be one of {', '.join(LOG_LEVELS)}, got {_short(raw)}")
     return level
 
 
-_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
-_DOMAIN = rf"{_LABEL}(?:\.{_LABEL})+"
-_ACCESS_ENTRY = re.compile(rf"^(?:[^@\s,<>\"]+)?@{_DOMAIN}$")
-
-
 def parse_access_list(name: str, raw: str) -> tuple[str, ...]:
-    """Comma-separated addresses (`ann@example.com`) or domains (`@example.com`), lower case."""
+    """Comma-separated addresses (`ann@example.com`) or domains (`@example.com`), in the
+    canonical form of `config.addresses`; an entry outside it is refused, not folded."""
     entries: list[str] = []
     for part in raw.split(","):
-        entry = part.strip().lower()
-        if not entry:
+        text = part.strip(_BLANKS)
+        if not text:
             continue
-        if len(entry) > 320 or not _ACCESS_ENTRY.match(entry):
+        entry = canonical_entry(text)
+        if entry is None:
             raise ConfigError(
-                f"{name} must be e-mail addresses or @domain entries separated by commas, "
-                f"got {part.strip()!r}"
+                f"{name} must be e-mail addresses or @domain entries separated by commas, in "
+                f"ASCII (a domain as xn--… if internationalised; README: Sign-in and roles), "
+                f"got {_short(text)}"
             )
         entries.append(entry)
     return tuple(dict.fromkeys(entries))
+
+
+def parse_host_list(name: str, raw: str) -> tuple[str, ...]:
+    """Comma-separated host names or IP addresses (no port, no wildcard), lower case."""
+    hosts: list[str] = []
+    for part in raw.split(","):
+        text = part.strip(_BLANKS)
+        if not text:
+            continue
+        host = canonical_host(text)
+        if host is None:
+            raise ConfigError(
+                f"{name} must be host names or IP addresses separated by commas, without a "
+                f"port or a wildcard (an internationalised name as xn--…), got {_short(text)}"
+            )
+        hosts.append(host)
+    return tuple(dict.fromkeys(hosts))
+
+
+EMAIL_CLAIMS = ("email", "preferred_username", "upn")
+
+
+def parse_email_claim(name: str, raw: str) -> str:
+    value = raw.strip()
+    if value not in EMAIL_CLAIMS:
+        raise ConfigError(f"{name} must be one of {', '.join(EMAIL_CLAIMS)}, got {_short(raw)}")
+    return value
 
 
 FORWARD_SCHEMES = ("file://", "https://", "syslog+tls://", "syslog+tcp://", "syslog+udp://")
@@ -154,5 +221,5 @@ def parse_forward_url(name: str, raw: str) -> str:
 def parse_forward_format(name: str, raw: str) -> str:
     value = raw.strip().lower()
     if value not in FORWARD_FORMATS:
-        raise ConfigError(f"{name} must be one of {', '.join(FORWARD_FORMATS)}, got {raw!r}")
+        raise ConfigError(f"{name} must be one of {', '.join(FORWARD_FORMATS)}, got {_short(raw)}")
     return value

@@ -7,6 +7,7 @@ environment, and from a `.env` file for anything the environment does not set.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from sqlalchemy.engine import URL
 from config.parsers import (  # noqa: F401 (ConfigError and the ranges are imported from here too)
     API_RATE_LIMIT_RANGE,
     BACKFILL_DAYS_RANGE,
+    CONFIG_ERROR_PUBLIC,
     DEFAULT_BASE_URL,
     FORWARD_FORMATS,
     FORWARD_SCHEMES,
@@ -31,8 +33,10 @@ from config.parsers import (  # noqa: F401 (ConfigError and the ranges are impor
     parse_access_list,
     parse_base_url,
     parse_dashboard_url,
+    parse_email_claim,
     parse_forward_format,
     parse_forward_url,
+    parse_host_list,
     parse_log_level,
     parse_text,
     parse_time_zone,
@@ -122,6 +126,22 @@ SETTINGS: tuple[SettingSpec, ...] = (
         parse_access_list,
     ),
     SettingSpec(
+        "EMAIL_CLAIM",
+        "email",
+        "the identity-token claim that names who signed in: `email` (with Microsoft Entra "
+        "ID only when the `xms_edov` claim proves the address, see "
+        "[Sign-in and roles](#sign-in-and-roles)), or `preferred_username` or `upn`",
+        parse_email_claim,
+    ),
+    SettingSpec(
+        "ALLOWED_HOSTS",
+        "",
+        "host names (or IP addresses) the dashboard answers to besides `DASHBOARD_URL`'s "
+        "host, sign-in's `redirect_uri` host and loopback names, comma-separated; any other "
+        "`Host` header gets HTTP 400",
+        parse_host_list,
+    ),
+    SettingSpec(
         "FORWARD_CONFIG",
         "",
         "a TOML file of forwarding destinations (see [Forwarding](#forwarding))",
@@ -208,6 +228,8 @@ class Settings:
     detections_file: str = "detections.toml"
     api_rate_limit: int = 120
     metrics_token: str | None = field(default=None, repr=False)
+    email_claim: str = "email"
+    allowed_hosts: tuple[str, ...] = ()
 
     @property
     def effective_database_url(self) -> str:
@@ -254,6 +276,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raw = spec.default
         values[spec.name.lower()] = None if raw is None else spec.parse(spec.name, raw)
     return Settings(**values)
+
+
+_logged_problems: set[str] = set()
+
+
+def log_config_error(log: logging.Logger, exc: ConfigError) -> None:
+    """Log a settings problem in one line, once per problem per process: a server meets it
+    on every page run and call. The message is the operator's (no secret value in it)."""
+    message = str(exc)
+    if message not in _logged_problems:
+        _logged_problems.add(message)
+        log.error("configuration error: %s", message)
 
 
 def spec(name: str) -> SettingSpec:

@@ -11,14 +11,15 @@ feeds them `st.user` on every run and at the moment of every admin action.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import urlparse
 
 import streamlit as st
 from streamlit import config as st_config
 
+from config.addresses import canonical_address
 from config.settings import ConfigError, Settings, load_settings
 from dashboard.notices import SignInSetup, sign_in_setup
 
@@ -26,18 +27,28 @@ Role = Literal["admin", "viewer"]
 ANONYMOUS = "anonymous (sign-in not configured)"
 """The actor named in the audit trail when nobody can sign in."""
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
-CLAIMS = ("is_logged_in", "email", "email_verified")
-"""The only identity claims read: never a token."""
+CLAIMS = ("is_logged_in", "iss", "email", "email_verified", "xms_edov")
+"""The identity claims read (plus the one EMAIL_CLAIM names): never a token."""
+ENTRA_ISSUER_HOSTS = frozenset(
+    {
+        "login.microsoftonline.com",
+        "sts.windows.net",
+        "login.microsoftonline.us",
+        "login.partner.microsoftonline.cn",
+        "sts.chinacloudapi.cn",
+    }
+)
+"""Microsoft Entra ID's issuers (v2.0 and v1 tokens, public and national clouds)."""
 
 
 def matches(email: str, entries: tuple[str, ...]) -> bool:
     """Whether `email` is one of `entries` (an address, or `@domain` for its whole domain).
 
-    Case-insensitive; a domain entry covers that exact domain, not its subdomains.
+    Compared in the canonical form (`config.addresses`): any case of ASCII letters, but
+    nothing outside ASCII; a domain entry covers that exact domain, not its subdomains.
     """
-    address = email.strip().lower()
-    if not _EMAIL.match(address):
+    address = canonical_address(email)
+    if address is None:
         return False
     domain = "@" + address.rsplit("@", 1)[1]
     return address in entries or domain in entries
@@ -54,20 +65,37 @@ def role_for(email: str | None, settings: Settings) -> Role | None:
     return None
 
 
-def email_of(claims: Mapping[str, Any]) -> str | None:
-    """The signed-in address from the identity token's claims, lower case, or None.
+def is_entra_issuer(issuer: object) -> bool:
+    """Whether the token comes from Microsoft Entra ID (by its `iss` claim's host)."""
+    if not isinstance(issuer, str):
+        return False
+    try:
+        host = urlparse(issuer.strip()).hostname
+    except ValueError:
+        return False
+    return host in ENTRA_ISSUER_HOSTS
 
-    Only the `email` claim counts (Entra ID sends it once the optional claim is added), and
-    not when the provider says it is unverified: a display name or an unverified address
-    must never match an entry on the lists. Only a boolean `true` counts as verified (a
-    string "false" is truthy); an absent claim is accepted, as Entra ID sends none.
+
+def email_of(claims: Mapping[str, Any], claim: str = "email") -> str | None:
+    """The signed-in address from the identity token's claims, canonical, or None.
+
+    `claim` is EMAIL_CLAIM. The `email` claim counts only when the provider does not call
+    it unverified: only a boolean `true` counts as verified (a string "false" is truthy);
+    an absent `email_verified` is accepted, as Entra ID sends none. Entra ID lets a guest
+    or an account of an unverified domain carry any `email` ("nOAuth"), so from an Entra
+    issuer it counts only with `xms_edov` exactly `true` (the domain owner verified it).
+    `preferred_username` or `upn`, when EMAIL_CLAIM names them, are the tenant's own
+    sign-in names. An address outside the canonical form counts as none.
     """
-    value = claims.get("email")
-    verified = claims.get("email_verified", True)  # absent: Entra ID does not send it
-    if not isinstance(value, str) or verified is not True:
+    value = claims.get(claim)
+    if not isinstance(value, str):
         return None
-    address = value.strip().lower()
-    return address if _EMAIL.match(address) and len(address) <= 320 else None
+    if claim == "email":
+        if claims.get("email_verified", True) is not True:
+            return None
+        if is_entra_issuer(claims.get("iss")) and claims.get("xms_edov") is not True:
+            return None
+    return canonical_address(value)
 
 
 @dataclass(frozen=True)
@@ -101,7 +129,7 @@ def visitor_for(sign_in: bool, claims: Mapping[str, Any], settings: Settings) ->
         return Visitor(sign_in=False, signed_in=False, email=None, role="admin")
     if claims.get("is_logged_in") is not True:
         return Visitor(sign_in=True, signed_in=False, email=None, role=None)
-    email = email_of(claims)
+    email = email_of(claims, settings.email_claim)
     return Visitor(sign_in=True, signed_in=True, email=email, role=role_for(email, settings))
 
 
@@ -135,5 +163,6 @@ def current_visitor(settings: Settings | None = None) -> Visitor:
     if setup.mode == "broken":
         return Visitor(sign_in=True, signed_in=False, email=None, role=None)
     # Only the claims present: an absent `email_verified` differs from a null one.
-    claims = {name: st.user[name] for name in CLAIMS if name in st.user}
+    names = (*CLAIMS, settings.email_claim)
+    claims = {name: st.user[name] for name in names if name in st.user}
     return visitor_for(setup.mode == "sign_in", claims, settings)

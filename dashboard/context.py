@@ -8,6 +8,7 @@ it back.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,7 +18,13 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 from sqlalchemy import Engine
 
-from config.settings import ConfigError, Settings, load_settings
+from config.settings import (
+    CONFIG_ERROR_PUBLIC,
+    ConfigError,
+    Settings,
+    load_settings,
+    log_config_error,
+)
 from dashboard import cached, legacy, routes
 from dashboard.filters import FILTER_KEYS, filters_to_query, shown
 from dashboard.formatting import escape_markdown
@@ -25,6 +32,8 @@ from dashboard.routes import Route
 from dashboard.sidebar import sidebar_filters
 from db.engine import DatabaseSetupError
 from db.queries import IngestHealth, SearchFilters
+
+log = logging.getLogger("dashboard")
 
 T = TypeVar("T")
 CONTEXT_KEY = "_dashboard_context"
@@ -67,10 +76,13 @@ class Context:
 
 
 def settings_or_stop() -> Settings:
+    """The settings, or a generic error and a stop: this runs before anyone signs in, so
+    the page never says which setting or value (the log does, once per problem)."""
     try:
         return load_settings()
     except ConfigError as exc:
-        st.error(f"Configuration error: {escape_markdown(str(exc))}", icon=":material/error:")
+        log_config_error(log, exc)
+        st.error(escape_markdown(CONFIG_ERROR_PUBLIC.capitalize()), icon=":material/error:")
         st.stop()
 
 

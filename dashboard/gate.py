@@ -95,7 +95,11 @@ def no_access_page(db_url: str) -> None:
     """Signed in, but on neither list: their address, a way out, and nothing else."""
     who = current_visitor()
     st.title("No access")
-    shown = literal(who.email) if who.email else "an account that gave no e-mail address"
+    shown = (
+        literal(who.email)
+        if who.email
+        else "an account whose e-mail address could not be verified (or that gave none)"
+    )
     st.markdown(
         f"You are signed in as {shown}, which has no access to this dashboard. If you "
         "need it, ask the dashboard's administrator to add your address."

@@ -115,6 +115,18 @@ def test_a_stranger_sees_their_address_a_sign_out_button_and_nothing_else(
     assert buttons(page) == ["Sign in"]
 
 
+def test_an_address_that_folds_into_the_admins_gets_no_access(
+    dashboard: SignedDashboard, new_tab
+) -> None:
+    """The provider's `email` claim is the admin's address plus an ideographic space,
+    which Python's `str.strip` would remove: compared canonically, it is nobody's."""
+    page = new_tab()
+    sign_in(page, dashboard, ADMIN + "\u3000")
+    heading(page, "No access")
+    assert "could not be verified" in main_text(page)
+    assert buttons(page) == ["Sign out"] and page.locator(ANY_MENU).count() == 0
+
+
 def test_a_viewer_sees_the_pages_but_no_rejects_no_reset_and_no_audit_trail(
     dashboard: SignedDashboard, new_tab
 ) -> None:

@@ -47,7 +47,7 @@ def test_database_url_wins_over_db_path():
         (
             "POLL_SECONDS",
             "soon",
-            "POLL_SECONDS must be a whole number from 1 to 604800, got 'soon'",
+            "POLL_SECONDS must be a whole number from 1 to 604800, got 4 characters of other text",
         ),
         ("POLL_SECONDS", "0", "POLL_SECONDS must be at least 1 (at most 604800), got 0"),
         ("INITIAL_BACKFILL_DAYS", "-3", "INITIAL_BACKFILL_DAYS must be at least 1 (at most 3650)"),
