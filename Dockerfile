@@ -8,8 +8,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DB_PATH=/data/searchlogs.db
 
+# /data is the app user's alone (0700): the database holds what everyone searched and the
+# audit trail. Both services run as this user, so both can read and write it.
 RUN useradd --create-home --uid 10001 app \
-    && mkdir /data && chown app /data
+    && mkdir /data && chown app /data && chmod 700 /data
 
 WORKDIR /app
 COPY requirements.txt .

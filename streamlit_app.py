@@ -11,6 +11,7 @@ The pages, their addresses and titles are listed once, in `dashboard/routes.py`;
 page that `pages/` holds for the URL.
 """
 
+import os
 import sys
 
 import streamlit as st
@@ -20,6 +21,7 @@ if __name__ == "__main__":  # a session's script run: draw the page in its frame
 
     frame.run()
 else:  # imported by `streamlit run` to find the server: the pages plus the API's routes
+    os.umask(0o077)  # what the server creates (the database, its WAL) is its user's alone
     from starlette.middleware import Middleware
     from streamlit import config
 

@@ -8,10 +8,11 @@ user to delete their database.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -29,6 +30,10 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 MIGRATION_LOCK_TIMEOUT_S = 120
+# The database holds what everyone searched in the archive and the audit trail: its folder,
+# the file, its WAL and SHM and the lock files beside it are the owner's alone.
+PRIVATE_FOLDER = 0o700
+PRIVATE_FILE = 0o600
 
 
 REDACTED = "***"
@@ -113,12 +118,13 @@ def make_engine(url: str, *, create_folder: bool = True) -> Engine:
     path = sqlite_path(url)
     if path is not None and create_folder:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
         except OSError as exc:
             raise DatabaseSetupError(
                 f"cannot create the database folder {path.parent}: {exc.strerror}; "
                 "set DB_PATH to a writable location"
             ) from None
+        _create_private_file(path)
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
@@ -131,6 +137,14 @@ def make_engine(url: str, *, create_folder: bool = True) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _create_private_file(path: Path) -> None:
+    """Create a new SQLite file owner-only before SQLite does: SQLite would make it 0644
+    (less the umask), and it gives the WAL and SHM the database file's mode. An empty file
+    is an empty database; a file that cannot be made is left for SQLite to report."""
+    with suppress(OSError):  # there already (kept as it is), or a folder SQLite will report
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
 
 
 def truncate_wal(engine: Engine) -> bool:
@@ -208,7 +222,7 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
                 conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
                 conn.commit()
     elif path is not None:
-        lock = FileLock(f"{path}.migrate.lock", timeout=MIGRATION_LOCK_TIMEOUT_S)
+        lock = FileLock(f"{path}.migrate.lock", timeout=MIGRATION_LOCK_TIMEOUT_S, mode=PRIVATE_FILE)
         try:
             lock.acquire()
         except Timeout:

@@ -19,7 +19,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 from sqlalchemy import Engine, text
 
-from db.engine import DatabaseSetupError, advisory_key, sqlite_path
+from db.engine import PRIVATE_FILE, DatabaseSetupError, advisory_key, sqlite_path
 
 
 class AlreadyRunning(Exception):
@@ -81,7 +81,7 @@ def _lock(engine: Engine, purpose: str, message: str) -> Iterator[None]:
 
 @contextmanager
 def _file_lock(lock_path: Path, message: str) -> Iterator[None]:
-    lock = FileLock(str(lock_path), timeout=0)
+    lock = FileLock(str(lock_path), timeout=0, mode=PRIVATE_FILE)
     try:
         lock.acquire()
     except Timeout:

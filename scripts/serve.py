@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -17,7 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-from config.settings import ConfigError, load_settings
+from config.settings import ConfigError, Settings, load_settings
+from ingest.commands.common import database_shown
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,6 +31,14 @@ DEMO_SETTINGS = {
     "POLL_SECONDS": "60",
     "LOOKBACK_SECONDS": "7200",
 }
+
+
+def token_command(settings: Settings, demo: bool) -> str:
+    """The exact command that makes a machine API token for the database this serves: the
+    demo's DB_PATH is its own (the CLI alone would open data/searchlogs.db); otherwise the
+    CLI reads the same .env from the project folder."""
+    prefix = f"DB_PATH={shlex.quote(settings.db_path)} " if demo else ""
+    return f"{prefix}.venv/bin/python -m ingest token create --name my-script --role viewer"
 
 
 def free_port() -> int:
@@ -130,8 +140,11 @@ def main(argv: list[str] | None = None) -> int:
         where = "demo data from the built-in simulator" if args.demo else settings.mimecast_base_url
         print(
             f"\n  Dashboard: http://localhost:{args.port}   ({where})\n"
+            f"  Database:  {database_shown(settings)}\n"
             "  The ingest backfills, then polls every "
-            f"{settings.poll_seconds} s. Ctrl-C stops everything.\n",
+            f"{settings.poll_seconds} s. Ctrl-C stops everything.\n"
+            "  A machine API token for it (from the project folder, once the ingest started):\n"
+            f"    {token_command(settings, args.demo)}\n",
             flush=True,
         )
         while not stopping:

@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 from config.settings import ConfigError, load_settings
 from dashboard.audit import entry, for_display, readable_filters, trail_filter, view_key
 from dashboard.auth import ANONYMOUS, email_of, matches, role_for, visitor_for
+from dashboard.context import today_in
 from dashboard.export import csv_from_chunks
 from dashboard.notices import SignInSetup, sign_in_setup
 from db import audit as trail
@@ -532,7 +533,7 @@ def test_the_audit_page_lists_the_trail_for_an_admin(
 ) -> None:
     made = deferred_files(monkeypatch)
     open_as({"email": "ann@example.com"}, "pages/day.py", date="2026-03-29")
-    today = date.today()
+    today = today_in("Europe/Berlin")  # the page's DISPLAY_TZ: not the machine's date
     at = open_as({"email": "boss@example.com"}, "pages/audit.py")
     table = at.dataframe[0].value
     # The summary opens first, then the audit page: newest first.

@@ -5,17 +5,30 @@ from __future__ import annotations
 
 import logging
 import signal
+import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
-from config.settings import Settings
-from db.engine import DatabaseSetupError, environment_problem, open_database, redact_text
+from config.settings import Settings, spec
+from db.engine import (
+    DatabaseSetupError,
+    environment_problem,
+    has_schema,
+    make_engine,
+    open_database,
+    redact_text,
+    redact_url,
+    sqlite_path,
+    upgrade_schema,
+)
 from ingest.client import MimecastClient
 from ingest.poller import CycleFailed, one_line
 
@@ -60,11 +73,69 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def database_shown(settings: Settings) -> str:
+    """The database a command works on, as a user can find it: the URL redacted, a SQLite
+    path made absolute (a relative DB_PATH is relative to the folder the command ran in),
+    and the setting that named it."""
+    url = settings.effective_database_url
+    path = sqlite_path(url)
+    if path is not None:
+        url = URL.create("sqlite", database=str(path.resolve())).render_as_string()
+    if settings.database_url:
+        setting = "DATABASE_URL"
+    elif settings.db_path == spec("DB_PATH").default:
+        setting = "DB_PATH and DATABASE_URL unset: the default"
+    else:
+        setting = "DB_PATH"
+    return f"{redact_url(url)} ({setting})"
+
+
+def written_to(settings: Settings) -> None:
+    """Log, once a command has written, which database it wrote: the wrong DB_PATH (or none)
+    is otherwise a silent mistake."""
+    log.info("written to %s", database_shown(settings))
+
+
 def open_engine(settings: Settings) -> Engine:
     try:
         return open_database(settings.effective_database_url)
     except DatabaseSetupError as exc:
         raise UserError(str(exc), EXIT_CONFIG) from None
+
+
+def open_existing_engine(settings: Settings) -> Engine:
+    """The database, which the ingest must have created already: a token or a reset for a
+    database nothing reads is a mistake, and opening a missing SQLite file would quietly
+    create an empty one."""
+    url = settings.effective_database_url
+    path = sqlite_path(url)
+    refused = UserError(
+        f"no database at {database_shown(settings)}: set DB_PATH or DATABASE_URL to the "
+        "database the ingest writes and the dashboard reads (the demo's: DB_PATH=data/demo.db)",
+        EXIT_CONFIG,
+    )
+    if path is not None and not _sqlite_has_tables(path):
+        raise refused
+    engine = make_engine(url, create_folder=False)
+    with database_errors(engine):
+        if path is None and not has_schema(engine):
+            engine.dispose()
+            raise refused
+    upgrade_schema(engine)
+    return engine
+
+
+def _sqlite_has_tables(path: Path) -> bool:
+    """Whether the ingest made this file, read-only: opening it read-write would give an
+    empty file a header, and a missing one would be created."""
+    if not path.is_file():
+        return False
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            found = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'search_logs'")
+            return found.fetchone() is not None
+    except sqlite3.DatabaseError:
+        return True  # not a database, or unreadable: the usual open says so in one line
 
 
 def make_client(settings: Settings) -> MimecastClient:

@@ -18,6 +18,7 @@ from ingest.commands.common import (
     database_errors,
     log,
     open_engine,
+    written_to,
 )
 from ingest.detect.config import DetectionConfig, DetectionConfigError, load_config
 from ingest.detect.runner import detect
@@ -55,6 +56,7 @@ def command_detect(settings: Settings) -> int:
         with database_errors(engine), cycle_lock(engine):
             result = detect(engine, settings.display_tz, config, settings.lookback_seconds)
         print(result.line())
+        written_to(settings)
         return EXIT_OK
     except AlreadyRunning as exc:
         raise UserError(str(exc), EXIT_RUNNING) from None

@@ -16,6 +16,7 @@ from ingest.commands.common import (
     database_errors,
     open_engine,
     stop_on_signals,
+    written_to,
 )
 from ingest.forward.config import ForwardConfig, load_forward_config, parse_since
 from ingest.forward.runner import forward_after_cycle, forward_pending
@@ -57,5 +58,6 @@ def command_forward(
             )
     finally:
         engine.dispose()
+    written_to(settings)  # the destinations' cursors and dead letters
     failed = [r for r in results if r.error]
     return EXIT_FAILED if failed else EXIT_OK

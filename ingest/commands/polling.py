@@ -21,6 +21,7 @@ from ingest.commands.common import (
     EXIT_RUNNING,
     UserError,
     database_errors,
+    database_shown,
     failure_text,
     fmt_time,
     log,
@@ -28,6 +29,7 @@ from ingest.commands.common import (
     open_engine,
     plural,
     stop_on_signals,
+    written_to,
 )
 from ingest.commands.detections import detections_after_cycle, load_detections
 from ingest.commands.forwarding import forwarder
@@ -130,12 +132,15 @@ def command_run(settings: Settings, once: bool, *, reconcile: bool = False) -> i
             poller = Poller(settings, Store(engine), client, stop=stop, on_chunk=report_chunk)
             if reconcile:
                 run_sweep(poller)
+                written_to(settings)
                 return EXIT_OK
             after_poll = detections_after_cycle(engine, settings, detections)
             if once:
                 run_one_cycle(poller, after_poll)
                 after_cycle()
+                written_to(settings)
                 return EXIT_OK
+            log.info("writing to %s", database_shown(settings))
             return run_forever(poller, settings.poll_seconds, stop, after_cycle, after_poll)
     except AlreadyRunning as exc:
         raise UserError(str(exc), EXIT_RUNNING) from None

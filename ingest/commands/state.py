@@ -23,7 +23,9 @@ from ingest.commands.common import (
     EXIT_RUNNING,
     UserError,
     database_errors,
+    database_shown,
     open_engine,
+    open_existing_engine,
 )
 from ingest.status import collect_status
 
@@ -143,7 +145,7 @@ def command_status_check(settings: Settings) -> int:
 
 
 def command_reset_cursor(settings: Settings, yes: bool) -> int:
-    engine = open_engine(settings)
+    engine = open_existing_engine(settings)
     try:
         if not yes:
             if not sys.stdin.isatty():
@@ -161,7 +163,10 @@ def command_reset_cursor(settings: Settings, yes: bool) -> int:
                 return EXIT_OK
         entry = cli_entry(AuditAction.RESET_CURSOR, "cursor", "cursor reset (CLI)")
         reset_cursor(engine, audited=entry)
-        print("Cursor reset: the next run backfills INITIAL_BACKFILL_DAYS days.")
+        print(
+            f"Cursor reset in {database_shown(settings)}: the next run backfills "
+            "INITIAL_BACKFILL_DAYS days."
+        )
         return EXIT_OK
     except AlreadyRunning as exc:
         raise UserError(str(exc), EXIT_RUNNING) from None

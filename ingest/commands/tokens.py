@@ -21,9 +21,9 @@ from db.api_tokens import (
     revoke_token,
 )
 from db.audit import AuditAction
-from db.engine import open_database
 from db.models import utc_now
 from ingest.commands.actor import cli_entry, nothing_changed
+from ingest.commands.common import database_shown, open_existing_engine
 
 
 def add_token_parser(commands: argparse._SubParsersAction) -> None:
@@ -44,7 +44,7 @@ def _when(moment: object) -> str:
 
 def command_token(settings: Settings, args: argparse.Namespace) -> str | None:
     """Run one token action; None on success, else the one-line error."""
-    engine = open_database(settings.effective_database_url)
+    engine = open_existing_engine(settings)
     try:
         if args.token_command == "create":
             detail = creation_detail(args.role, args.expires)
@@ -53,7 +53,8 @@ def command_token(settings: Settings, args: argparse.Namespace) -> str | None:
                 engine, args.name, args.role, expires_days=args.expires, audited=entry
             )
             expiry = f", expires in {args.expires} days" if args.expires else ", no expiry"
-            print(f"created {args.role} token {args.name!r}{expiry}.")
+            where = database_shown(settings)
+            print(f"created {args.role} token {args.name!r} in {where}{expiry}.")
             print("It is shown only now; store it safely:")
             print(token)
         elif args.token_command == "list":
@@ -70,7 +71,8 @@ def command_token(settings: Settings, args: argparse.Namespace) -> str | None:
         else:
             entry = cli_entry(AuditAction.TOKEN_REVOKE, args.name, "revoked")
             revoke_token(engine, args.name, audited=entry)
-            print(f"revoked {args.name!r}: calls with it are refused from now on.")
+            where = database_shown(settings)
+            print(f"revoked {args.name!r} in {where}: calls with it are refused from now on.")
     except TokenError as exc:
         return str(exc)
     except SQLAlchemyError as exc:

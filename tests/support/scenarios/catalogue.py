@@ -50,8 +50,8 @@ SCENARIOS: dict[str, Scenario] = {
         "SIGKILL at 20 random moments of a backfill and its delta polls", scenario_kills
     ),
     "fault_loop": Scenario(
-        "scheduled loop, 16 cycles: 10% 5xx, 5% 429, 2% fail-in-200, 1% dropped, 1% malformed "
-        "records, 3 s tokens, events added as it runs",
+        "scheduled loop, 16 cycles and 60 faults or more: 10% 5xx, 5% 429, 2% fail-in-200, "
+        "1% dropped, 1% malformed records, 3 s tokens, events added as it runs",
         scenario_fault_loop,
     ),
     **{

@@ -140,9 +140,14 @@ def finish_backfill(ingest: Ingest) -> bool:
 # --- faults over a long run of the scheduled loop -----------------------------------------
 
 
+FAULTS_WANTED = 60  # the loop runs until it has met this many faults (and `cycles` cycles)
+
+
 def scenario_fault_loop(folder: Path, url: str, cycles: int = 16) -> Outcome:
-    """The scheduled loop (POLL_SECONDS=1) through a fault mix, with events added as it runs;
-    the ingest's resident memory is sampled after every cycle."""
+    """The scheduled loop (POLL_SECONDS=1) through a fault mix, with events added as it runs,
+    until it has run `cycles` cycles and met FAULTS_WANTED faults: counted, not timed, as how
+    many requests a cycle makes depends on the hour's volume and the machine's speed. The
+    ingest's resident memory is sampled after every cycle."""
     outcome = Outcome()
     config = SimConfig(
         seed=101,
@@ -163,12 +168,16 @@ def scenario_fault_loop(folder: Path, url: str, cycles: int = 16) -> Outcome:
         )
         with EventFeed(sim, seed=101, interval=1.0, batch=20) as feed:
             child = ingest.spawn("run")
-            samples = sample_memory_per_cycle(child, url, cycles, deadline=time.monotonic() + 150)
+            samples = sample_memory_per_cycle(
+                child, url, cycles, lambda: faults_injected(sim) < FAULTS_WANTED
+            )
             status = child.stop()
+        met = faults_injected(sim)
         sim.clear_faults()
         final = ingest.run("run", "--once")  # with the lookback, it fetches the late arrivals
         tally(outcome, sim, url)
     outcome.rule(f"the loop ran {cycles} cycles", len(samples) >= cycles)
+    outcome.rule(f"the loop met {FAULTS_WANTED} faults", met >= FAULTS_WANTED)
     outcome.rule("SIGTERM stops the loop with exit 0", status == 0)
     outcome.rule("no traceback in the loop's output", "Traceback" not in child.output())
     outcome.rule("the final run exits 0", final.returncode == 0)
@@ -183,19 +192,31 @@ def scenario_fault_loop(folder: Path, url: str, cycles: int = 16) -> Outcome:
                 "RSS growth over the second half (MB)": round(growth / MB, 1),
             }
         )
-    outcome.figures.update({"cycles": len(samples), "events added while running": feed.added})
+    outcome.figures.update(
+        {
+            "cycles": len(samples),
+            "faults met by the loop": met,
+            "events added while running": feed.added,
+        }
+    )
     return outcome
 
 
+def faults_injected(sim: Simulator) -> int:
+    return sum(int(count) for count in sim.stats().get("faults_injected", {}).values())
+
+
 def sample_memory_per_cycle(
-    child: Child, url: str, cycles: int, deadline: float
+    child: Child, url: str, cycles: int, more: Callable[[], bool], timeout: float = 600
 ) -> list[int | None]:
-    """The child's RSS each time it finishes a cycle, until `cycles` cycles or the deadline."""
+    """The child's RSS each time it finishes a cycle, until `cycles` cycles and no `more`
+    are wanted; the timeout only stops a loop that hangs."""
     engine = create_engine(url)
     samples: list[int | None] = []
+    deadline = time.monotonic() + timeout
     try:
         finished = 0
-        while len(samples) < cycles and time.monotonic() < deadline:
+        while (len(samples) < cycles or more()) and time.monotonic() < deadline:
             if child.process.poll() is not None:
                 break
             with suppress(SQLAlchemyError), engine.connect() as conn:

@@ -1,0 +1,100 @@
+"""Commands name the database they write, and a token is made only for a database the
+ingest has created (issue 15 § 8): `token create` with no database setting used to create an
+empty data/searchlogs.db and print a token for it, which the demo (data/demo.db) answered
+with 401. Through the real CLI, from the runtime virtualenv.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+
+from config.settings import load_settings
+from db.api_tokens import Caller, authenticate
+from tests.support.harness import SIM_ID, SIM_SECRET, run_cli
+from tests.support.runtime import PROJECT_ROOT, runtime_python, subprocess_env
+
+REFUSED = {
+    "create": ["token", "create", "--name", "siem", "--role", "viewer"],
+    "list": ["token", "list"],
+    "revoke": ["token", "revoke", "siem"],
+    "reset": ["reset-cursor", "--yes"],
+}
+
+
+def shown(path: Path) -> str:
+    return f"sqlite:///{path.resolve()}"
+
+
+def serve_module():
+    """scripts/serve.py, which `scripts/demo` runs (a script, not a package module)."""
+    spec = importlib.util.spec_from_file_location("serve", PROJECT_ROOT / "scripts" / "serve.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("command", REFUSED.values(), ids=REFUSED.keys())
+def test_a_token_or_reset_for_a_database_never_created_exits_2_and_creates_nothing(
+    tmp_path, command
+):
+    unset = run_cli(command, {}, tmp_path)
+    default = tmp_path / "data" / "searchlogs.db"
+    assert unset.returncode == 2, unset.stderr
+    assert (
+        f"error: no database at {shown(default)} (DB_PATH and DATABASE_URL unset: the default): "
+        "set DB_PATH or DATABASE_URL to the database the ingest writes"
+    ) in unset.stderr
+    assert "Traceback" not in unset.stderr and "msl_" not in unset.stdout
+    assert list(tmp_path.iterdir()) == [], "no folder, no empty database"
+
+    empty = tmp_path / "empty.db"
+    empty.touch()  # a file with no tables: nothing writes or reads it either
+    named = run_cli(command, {"DB_PATH": str(empty)}, tmp_path)
+    assert named.returncode == 2, named.stderr
+    assert f"error: no database at {shown(empty)} (DB_PATH): " in named.stderr
+    assert empty.stat().st_size == 0
+
+
+def test_the_demos_token_command_makes_a_token_for_the_demos_database(sim, sim_url, tmp_path):
+    """What the demo prints, run verbatim by a shell in a folder laid out like the project,
+    once the ingest has created the demo's database: the token is in data/demo.db (what the
+    demo's dashboard reads) and nothing else was created."""
+    serve = serve_module()
+    env = {**serve.DEMO_SETTINGS, "MIMECAST_BASE_URL": sim_url, "INITIAL_BACKFILL_DAYS": "1"}
+    assert (env["MIMECAST_CLIENT_ID"], env["MIMECAST_CLIENT_SECRET"]) == (SIM_ID, SIM_SECRET)
+    ingest = run_cli(["run", "--once"], env, tmp_path)
+    assert ingest.returncode == 0, ingest.stderr
+    database = tmp_path / "data" / "demo.db"
+    assert f"written to {shown(database)} (DB_PATH)" in ingest.stderr, "run names it"
+
+    (tmp_path / ".venv").symlink_to(Path(runtime_python()).parent.parent)
+    command = serve.token_command(load_settings(serve.DEMO_SETTINGS), demo=True)
+    made = subprocess.run(
+        ["bash", "-c", command],
+        cwd=tmp_path,
+        env=subprocess_env({}),  # none of the demo's settings: only what the command says
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    first, *_, token = made.stdout.strip().splitlines()
+    assert first == f"created viewer token 'my-script' in {shown(database)} (DB_PATH), no expiry."
+    engine = create_engine(f"sqlite:///{database}")
+    try:
+        caller = authenticate(engine, token)
+    finally:
+        engine.dispose()
+    assert caller == Caller("my-script", "viewer"), "what the demo's dashboard will accept"
+    assert not (tmp_path / "data" / "searchlogs.db").exists()
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT name, role FROM api_tokens").fetchall() == [
+            ("my-script", "viewer")
+        ]
