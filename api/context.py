@@ -13,7 +13,8 @@ import threading
 from sqlalchemy import Engine
 
 from api.problems import ApiProblem
-from api.ratelimit import RateLimiter
+from api.ratelimit import REFUSALS_PER_MINUTE, RateLimiter
+from api.repeats import Flusher, Repeats
 from config.settings import (
     CONFIG_ERROR_PUBLIC,
     ConfigError,
@@ -21,6 +22,7 @@ from config.settings import (
     load_settings,
     log_config_error,
 )
+from db import audit
 from db.engine import DatabaseSetupError, open_database
 
 log = logging.getLogger("api")
@@ -32,6 +34,9 @@ class ApiContext:
         self._settings: Settings | None = None
         self._engine: Engine | None = None
         self._limiter: RateLimiter | None = None
+        self._refusals = RateLimiter(REFUSALS_PER_MINUTE)
+        self._repeats: Repeats | None = None
+        self._flusher: Flusher | None = None
 
     def settings(self) -> Settings:
         with self._lock:
@@ -62,7 +67,26 @@ class ApiContext:
                 self._limiter = RateLimiter(settings.api_rate_limit)
             return self._limiter
 
+    def refusals(self) -> RateLimiter:
+        """The bucket of refused calls, by token name (known tokens) or client address."""
+        return self._refusals
+
+    def repeats(self) -> Repeats:
+        """Identical refusals collapsed into one audit row a window (`api.repeats`)."""
+        with self._lock:
+            if self._repeats is None:
+                self._repeats = Repeats(lambda entry: audit.record(self.engine(), entry))
+                self._flusher = Flusher(self._repeats)
+            return self._repeats
+
     def close(self) -> None:
+        """Writes the refusals still counted, then closes the database connections."""
+        if self._flusher is not None and self._repeats is not None:
+            self._flusher.stop()
+            try:
+                self._repeats.flush_all()
+            except Exception:
+                log.warning("could not write the collapsed audit rows at shutdown", exc_info=True)
         with self._lock:
             if self._engine is not None:
                 self._engine.dispose()

@@ -145,7 +145,12 @@ def _search_listing(call: Call, filters: SearchFilters, target: str) -> Answer:
 
 def user_searches(call: Call) -> Answer:
     email = call.values["email"]
-    return _search_listing(call, search_filters(call).for_user(email), email)
+    filters = search_filters(call).for_user(email)
+    if call.values.get("cursor"):
+        decode_cursor(call.values["cursor"])  # a bad cursor is a 400, whoever is asked for
+    if not raw_reads.known_user(call.engine, email):
+        raise ApiProblem(404, f"no such user: no search by {email[:200]!r} is stored")
+    return _search_listing(call, filters, email)
 
 
 def day_searches(call: Call) -> Answer:
@@ -251,6 +256,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         ),
         (JSON, NDJSON),
         AuditAction.API_USER_SEARCHES,
+        {404: "no search by this user is stored (a known user with none in the range: 200)"},
     ),
     Endpoint(
         "GET",

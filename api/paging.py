@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from api.problems import ApiProblem
+from api.spec import FIRST_DAY, LAST_DAY
 from db.alerts import AlertKeyset
 from db.raw_reads import Keyset
 
@@ -22,6 +23,19 @@ BAD_CURSOR = "bad cursor: pass the next_cursor of the previous page unchanged, o
 
 MAX_PAGE = 1000
 """The most rows a listing page holds (`limit`)."""
+
+
+_BIGINT = 2**63
+"""Row ids and ranks a database column can hold: a 30-digit number overflowed (500)."""
+
+
+def _whole(value: Any) -> bool:
+    """A JSON integer the database can compare with (`true` is not one)."""
+    return isinstance(value, int) and not isinstance(value, bool) and -_BIGINT <= value < _BIGINT
+
+
+def _day_in_range(day: date | None) -> bool:
+    return day is None or FIRST_DAY <= day <= LAST_DAY
 
 
 def encode_cursor(keyset: Keyset) -> str:
@@ -36,12 +50,12 @@ def decode_cursor(cursor: str) -> Keyset:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         snapshot, moment, row_id = json.loads(raw)
         time = datetime.fromisoformat(moment) if moment is not None else None
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
         raise ApiProblem(400, BAD_CURSOR) from None
     if (
-        not isinstance(snapshot, int)
-        or not (row_id is None or isinstance(row_id, int))
-        or (time is not None and time.tzinfo is None)
+        not _whole(snapshot)
+        or not (row_id is None or _whole(row_id))
+        or (time is not None and (time.tzinfo is None or not _day_in_range(time.date())))
         or (time is None) != (row_id is None)
     ):
         raise ApiProblem(400, BAD_CURSOR)
@@ -65,11 +79,10 @@ def decode_alert_cursor(cursor: str) -> AlertKeyset:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         kind, snapshot, day, rank, row_id = json.loads(raw)
         first = date.fromisoformat(day) if day is not None else None
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
         raise ApiProblem(400, BAD_CURSOR) from None
-    whole = (snapshot, rank, row_id)
-    if kind != "alerts" or not all(isinstance(v, int) and not isinstance(v, bool) for v in whole):
+    if kind != "alerts" or not all(_whole(v) for v in (snapshot, rank, row_id)):
         raise ApiProblem(400, BAD_CURSOR)
-    if first is None:
+    if first is None or not _day_in_range(first):
         raise ApiProblem(400, BAD_CURSOR)
     return AlertKeyset(snapshot, first, rank, row_id)

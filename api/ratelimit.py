@@ -2,7 +2,7 @@
 
 Each token may make `API_RATE_LIMIT` calls a minute, in bursts of as many. The buckets live
 in the memory of one dashboard process: behind several processes or replicas, each
-enforces its own limit.
+enforces its own limit. A second limiter of the same kind counts refused calls.
 """
 
 from __future__ import annotations
@@ -12,6 +12,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+REFUSALS_PER_MINUTE = 30
+"""Refused calls (401) a revoked or expired token's name, or a client address presenting
+unknown or no tokens, may make a minute, in bursts of as many; more get 429."""
 
 
 @dataclass

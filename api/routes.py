@@ -1,5 +1,6 @@
 """The Starlette routes `streamlit_app.py` hands to `st.App`, and what every call goes
-through: the token, the rate limit, the role, the parameters, the format, the audit row.
+through: the token, the rate limit, the role (`api.access`), the parameters, the format,
+the audit row.
 
 A body is built whole before anything is sent, and the audit row is written before the
 answer leaves: a call that cannot be recorded is not answered (503). Any failure becomes a
@@ -24,22 +25,18 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from api import metrics
+from api.access import authorise, bearer, record, record_refusal
 from api.context import CONTEXT, ApiContext
 from api.endpoints import ENDPOINTS, Answer, Call
 from api.problems import ApiProblem, problem_response
 from api.spec import Endpoint, parse_params
 from db import audit
-from db.api_tokens import Caller, Refusal, authenticate
+from db.api_tokens import Caller
 from db.audit import AuditAction
-from db.engine import DatabaseSetupError
 
 log = logging.getLogger("api")
 Handler = Callable[[Request], Awaitable[Response]]
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
-UNRECORDED = (
-    "the call could not be recorded in the audit trail, so it was not answered; "
-    "try again, and check the database if it persists"
-)
 
 
 def negotiate(accept: str | None, offered: tuple[str, ...]) -> str:
@@ -69,77 +66,11 @@ def negotiate(accept: str | None, offered: tuple[str, ...]) -> str:
     )
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
-
-
-def _record(context: ApiContext, entry: audit.AuditEntry) -> None:
-    try:
-        audit.record(context.engine(), entry)
-    except (SQLAlchemyError, DatabaseSetupError):
-        log.warning("could not write the audit event %s", entry.action, exc_info=True)
-        raise ApiProblem(503, UNRECORDED) from None
-
-
-def authorise(context: ApiContext, request: Request, endpoint: Endpoint | None) -> Caller:
-    """The caller, or a 401/403/429 problem; refusals of a known token are audited."""
-    unauthorised = {"WWW-Authenticate": 'Bearer realm="api"'}
-    token = _bearer(request)
-    if token is None:
-        raise ApiProblem(
-            401,
-            "no bearer token: send Authorization: Bearer <token> "
-            "(`python -m ingest token create` makes one)",
-            headers=unauthorised,
-        )
-    outcome = authenticate(context.engine(), token)
-    where = f"{request.method} {request.url.path}"
-    if isinstance(outcome, Refusal):
-        if outcome.name is not None:
-            _record(
-                context,
-                audit.AuditEntry(
-                    outcome.name,
-                    outcome.role,
-                    AuditAction.DENIED,
-                    target=where,
-                    detail=outcome.reason,
-                ),
-            )
-        raise ApiProblem(401, f"{outcome.reason}: use a valid token", headers=unauthorised)
-    wait = context.limiter().take(outcome.name)
-    if wait is not None:
-        metrics.API_RATE_LIMITED.inc()
-        raise ApiProblem(
-            429,
-            f"rate limit reached: at most {context.settings().api_rate_limit} calls a minute "
-            f"per token; try again in {wait} s",
-            headers={"Retry-After": str(wait)},
-        )
-    if endpoint is not None and endpoint.access == "admin" and not outcome.is_admin:
-        _record(
-            context,
-            audit.AuditEntry(
-                outcome.name,
-                outcome.role,
-                AuditAction.DENIED,
-                target=where,
-                detail=f"{endpoint.operation_id} needs an admin token",
-            ),
-        )
-        raise ApiProblem(403, "this endpoint needs an admin token; this one is a viewer token")
-    return outcome
-
-
 def guard_health(context: ApiContext, request: Request) -> None:
     """Loopback only while METRICS_TOKEN is unset; with it set, the token from everyone."""
     expected = context.settings().metrics_token
     if expected:
-        given = _bearer(request) or ""
+        given = bearer(request) or ""
         if not hmac.compare_digest(given.encode(), expected.encode()):
             raise ApiProblem(
                 401,
@@ -174,22 +105,17 @@ def serve(
         media = negotiate(request.headers.get("accept"), endpoint.formats)
         answer = endpoint.handler(Call(values, media, context.settings(), context.engine, caller))
     except ApiProblem as problem:
-        if problem.status in (400, 406, 409):
-            _record(
-                context,
-                audit.AuditEntry(
-                    caller.name,
-                    caller.role,
-                    endpoint.action if problem.status == 409 else AuditAction.API_BAD_REQUEST,
-                    target=f"{request.method} {request.url.path}",
-                    detail=f"refused: {problem.detail}",
-                ),
-            )
+        if 400 <= problem.status < 500:
+            # A conflict or an unknown user is the endpoint's own question, refused.
+            action = AuditAction.API_BAD_REQUEST
+            if problem.status in (404, 409) and endpoint.action is not None:
+                action = endpoint.action
+            record_refusal(context, request, caller, problem, action)
         raise
     assert endpoint.action is not None
     if answer.recorded:  # an admin action: its row was written with its change
         return answer
-    _record(
+    record(
         context,
         audit.AuditEntry(
             caller.name,
@@ -207,25 +133,39 @@ def serve(
 def _authorise_and_serve(context: ApiContext, request: Request, endpoint: Endpoint) -> Answer:
     """A call without a body in one worker thread: each hand-over between the event loop
     and a worker costs the loop, which also serves the pages, about half a millisecond."""
-    return serve(context, request, endpoint, authorise(context, request, endpoint), None)
+    caller = authorise(context, request, endpoint)
+    try:
+        _check_method(request, endpoint)
+    except ApiProblem as problem:
+        record_refusal(context, request, caller, problem)
+        raise
+    return serve(context, request, endpoint, caller, None)
+
+
+MAX_BODY = 65_536
+"""The largest request body read (the only body, `{"confirm": true}`, is a few bytes)."""
 
 
 async def _json_body(request: Request) -> dict[str, Any] | None:
     if request.method != "POST":
         return None
-    raw = await request.body()
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            raise ApiProblem(400, f"the body is too large: send at most {MAX_BODY:,} bytes")
     if not raw.strip():
         return {}
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     if not isinstance(body, dict):
         raise ApiProblem(400, 'the body must be a JSON object, e.g. {"confirm": true}')
     return body
 
 
-async def _answer(context: ApiContext, request: Request, endpoint: Endpoint) -> Response:
+def _check_method(request: Request, endpoint: Endpoint) -> None:
     if request.method != endpoint.method and not (
         request.method == "HEAD" and endpoint.method == "GET"
     ):
@@ -234,7 +174,11 @@ async def _answer(context: ApiContext, request: Request, endpoint: Endpoint) -> 
             f"{request.method} is not allowed here: use {endpoint.method}",
             headers={"Allow": endpoint.method},
         )
+
+
+async def _answer(context: ApiContext, request: Request, endpoint: Endpoint) -> Response:
     if endpoint.access == "health":
+        _check_method(request, endpoint)
         await run_in_threadpool(guard_health, context, request)
         values = parse_params(endpoint.params, request.query_params.multi_items(), {})
         call = Call(values, endpoint.formats[0], context.settings(), context.engine)
@@ -243,7 +187,12 @@ async def _answer(context: ApiContext, request: Request, endpoint: Endpoint) -> 
         answer = await run_in_threadpool(_authorise_and_serve, context, request, endpoint)
     else:
         caller = await run_in_threadpool(authorise, context, request, endpoint)
-        body = await _json_body(request)
+        try:
+            _check_method(request, endpoint)
+            body = await _json_body(request)
+        except ApiProblem as problem:
+            await run_in_threadpool(record_refusal, context, request, caller, problem)
+            raise
         answer = await run_in_threadpool(serve, context, request, endpoint, caller, body)
     return Response(
         answer.body, status_code=answer.status, media_type=answer.media, headers=answer.headers
@@ -281,12 +230,17 @@ def _handler(endpoint: Endpoint, context: ApiContext) -> Handler:
 def _not_found(context: ApiContext) -> Handler:
     async def handle(request: Request) -> Response:
         try:
-            await run_in_threadpool(authorise, context, request, None)
-            raise ApiProblem(
-                404, f"no endpoint {request.url.path}: /api/v1/openapi.json lists them"
+            caller = await run_in_threadpool(authorise, context, request, None)
+            problem = ApiProblem(
+                404, f"no endpoint {request.url.path[:200]}: /api/v1/openapi.json lists them"
             )
-        except ApiProblem as problem:
-            return problem_response(problem, request.url.path)
+            await run_in_threadpool(record_refusal, context, request, caller, problem)
+        except ApiProblem as refused:
+            problem = refused
+        except SQLAlchemyError:
+            log.exception("database error answering %s", request.url.path)
+            problem = ApiProblem(503, "the database did not answer; try again shortly")
+        return problem_response(problem, request.url.path)
 
     return handle
 

@@ -6,11 +6,13 @@ declarations, so the published contract cannot drift from what the server accept
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import available_timezones
 
 from api.problems import ApiProblem
 from db.audit import AuditAction
@@ -22,6 +24,21 @@ JSON = "application/json"
 CSV = "text/csv"
 NDJSON = "application/x-ndjson"
 PROMETHEUS = "text/plain; version=0.0.4"
+
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+"""The days a call may name: far beyond any archive, well inside what the database, the
+time zones and pandas can compute with (a day at the edge of `date` overflowed: 500)."""
+MAX_TEXT = 10_000
+"""The longest text value (a 6,000-character address is stored, so allow more)."""
+MAX_VALUES = 100
+"""The most values a repeatable parameter takes."""
+_WHOLE = re.compile(r"-?[0-9]{1,19}")
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
 
 
 @dataclass(frozen=True)
@@ -39,8 +56,12 @@ class Param:
 
     def schema(self) -> dict[str, Any]:
         item: dict[str, Any] = {
-            "date": {"type": "string", "format": "date"},
-            "string": {"type": "string"},
+            "date": {
+                "type": "string",
+                "format": "date",
+                "description": f"a day from {FIRST_DAY} to {LAST_DAY}",
+            },
+            "string": {"type": "string", "maxLength": MAX_TEXT},
             "integer": {"type": "integer"},
             "timezone": {"type": "string", "description": "an IANA time zone"},
             "enum": {"type": "string", "enum": list(self.choices)},
@@ -52,7 +73,9 @@ class Param:
             item["maximum"] = self.maximum
         if self.default is not None:
             item["default"] = self.default
-        return {"type": "array", "items": item} if self.repeatable else item
+        if self.repeatable:
+            return {"type": "array", "items": item, "maxItems": MAX_VALUES}
+        return item
 
 
 @dataclass(frozen=True)
@@ -72,40 +95,69 @@ class Endpoint:
     responses: dict[int, str] = field(default_factory=dict)
 
 
-def _one(param: Param, raw: str) -> Any:
+def _text(param: Param, raw: str) -> str:
+    """`raw` if the database can store and compare it: no NUL, no lone surrogate, bounded."""
+    if len(raw) > MAX_TEXT:
+        raise ApiProblem(
+            400, f"bad {param.name}: at most {MAX_TEXT:,} characters, got {len(raw):,}"
+        )
+    try:
+        raw.encode("utf-8")
+        storable = "\x00" not in raw
+    except UnicodeEncodeError:  # a lone surrogate
+        storable = False
+    if not storable:
+        raise ApiProblem(400, f"bad {param.name}: it holds a NUL or an invalid character")
+    return raw
+
+
+def _date(param: Param, raw: str) -> date:
+    try:
+        if len(raw) != 10 or not raw.isascii():
+            raise ValueError
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise ApiProblem(
+            400, f"bad date: {param.name} must be a date as YYYY-MM-DD, got {raw[:40]!r}"
+        ) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ApiProblem(
+            400, f"bad date: {param.name} must be between {FIRST_DAY} and {LAST_DAY}, got {day}"
+        )
+    return day
+
+
+def _integer(param: Param, raw: str) -> int:
+    if not _WHOLE.fullmatch(raw):
+        raise ApiProblem(400, f"bad {param.name}: it must be a whole number, got {raw[:40]!r}")
+    value = int(raw)
+    if param.maximum is not None and value > param.maximum:
+        what = "page size too large" if param.name == "limit" else f"{param.name} too large"
+        raise ApiProblem(
+            400, f"{what}: {param.name} must be at most {param.maximum:,}, got {value:,}"
+        )
+    if param.minimum is not None and value < param.minimum:
+        raise ApiProblem(400, f"bad {param.name}: it must be at least {param.minimum}, got {value}")
+    return value
+
+
+def _one(param: Param, raw: Any) -> Any:
+    if param.kind == "boolean":
+        if not isinstance(raw, bool):
+            raise ApiProblem(400, f"bad {param.name}: it must be true or false")
+        return raw
+    if not isinstance(raw, str):
+        raise ApiProblem(400, f"bad {param.name}: it must be a string")
     if param.kind == "date":
-        try:
-            if len(raw) != 10:
-                raise ValueError
-            return date.fromisoformat(raw)
-        except ValueError:
-            raise ApiProblem(
-                400, f"bad date: {param.name} must be a date as YYYY-MM-DD, got {raw[:40]!r}"
-            ) from None
+        return _date(param, raw)
     if param.kind == "integer":
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ApiProblem(
-                400, f"bad {param.name}: it must be a whole number, got {raw[:40]!r}"
-            ) from None
-        if param.maximum is not None and value > param.maximum:
-            what = "page size too large" if param.name == "limit" else f"{param.name} too large"
-            raise ApiProblem(
-                400, f"{what}: {param.name} must be at most {param.maximum:,}, got {value:,}"
-            )
-        if param.minimum is not None and value < param.minimum:
-            raise ApiProblem(
-                400, f"bad {param.name}: it must be at least {param.minimum}, got {value}"
-            )
-        return value
+        return _integer(param, raw)
     if param.kind == "timezone":
-        try:
-            ZoneInfo(raw)
-        except (ZoneInfoNotFoundError, ValueError):
+        if raw not in _zones():
             raise ApiProblem(
-                400, f"unknown time zone {raw[:60]!r}: use an IANA name such as Europe/London"
-            ) from None
+                400,
+                f"unknown time zone {raw[:60]!r}: use an IANA name such as Europe/London",
+            )
         return raw
     if param.kind == "enum":
         if raw not in param.choices:
@@ -114,11 +166,7 @@ def _one(param: Param, raw: str) -> Any:
                 f"bad {param.name}: it must be one of {', '.join(param.choices)}, got {raw[:40]!r}",
             )
         return raw
-    if param.kind == "boolean":
-        if not isinstance(raw, bool):
-            raise ApiProblem(400, f"bad {param.name}: it must be true or false")
-        return raw
-    return raw
+    return _text(param, raw)
 
 
 def parse_params(
@@ -161,6 +209,10 @@ def parse_params(
         if len(raws) > 1 and not param.repeatable:
             raise ApiProblem(
                 400, f"parameter {param.name!r} was given {len(raws)} times; give it once"
+            )
+        if len(raws) > MAX_VALUES:
+            raise ApiProblem(
+                400, f"parameter {param.name!r} was given {len(raws):,} times; at most {MAX_VALUES}"
             )
         if param.repeatable:
             values[param.name] = tuple(_one(param, raw) for raw in raws if raw != "")
@@ -206,7 +258,11 @@ def openapi_document(endpoints: Sequence[Endpoint], version: str) -> dict[str, A
                 },
                 "400": PROBLEM_RESPONSE,
                 "401": PROBLEM_RESPONSE,
-                "429": PROBLEM_RESPONSE,
+                "429": {
+                    **PROBLEM_RESPONSE,
+                    "description": "too many calls from this token, or too many refused "
+                    "calls from this token name or address; `Retry-After` says when to retry",
+                },
             },
             "security": [{"metricsToken": []}]
             if endpoint.access == "health"

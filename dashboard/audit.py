@@ -203,6 +203,7 @@ def for_display(events: pd.DataFrame, tz: str) -> pd.DataFrame:
         filters=[readable_filters(value) for value in events["filters"]],
         rows=[("" if pd.isna(n) else f"{int(n):,}") for n in events["rows"]],
         detail=events["detail"].fillna(""),
+        count=[f"{int(n):,}" for n in events["count"]],
     )
 
 

@@ -53,12 +53,13 @@ class AuditAction(StrEnum):
     API_ALERTS = "api_alerts"
     API_OPENAPI = "api_openapi"
     API_BAD_REQUEST = "api_bad_request"
+    API_RATE_LIMITED = "api_rate_limited"
 
 
 ACTIONS: tuple[AuditAction, ...] = tuple(AuditAction)
 """The actions as a sequence, for the audit page's filter."""
 
-TRAIL_COLUMNS = ("at", "actor", "role", "action", "target", "filters", "rows", "detail")
+TRAIL_COLUMNS = ("at", "actor", "role", "action", "target", "filters", "rows", "detail", "count")
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ class AuditEntry:
     filters: Mapping[str, Any] | None = None
     rows: int | None = None
     detail: str | None = None
+    count: int = 1
+    """How many identical calls the row stands for (API refusals are collapsed)."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ def write(conn: Connection, entry: AuditEntry, at: datetime | None = None) -> No
             filters=filters_json(entry.filters),
             rows=entry.rows,
             detail=entry.detail,
+            count=entry.count,
         )
     )
 
@@ -178,4 +182,5 @@ def _frame(rows: Any) -> pd.DataFrame:
     frame = pd.DataFrame([tuple(row) for row in rows], columns=list(TRAIL_COLUMNS))
     frame["at"] = pd.to_datetime(frame["at"], utc=True)
     frame["rows"] = frame["rows"].astype("Int64")
+    frame["count"] = frame["count"].astype("Int64")
     return frame

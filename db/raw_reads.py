@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import Engine, Select, desc, func, select
 
 from db.filters import SearchFilters, conditions
-from db.models import SearchLog
+from db.models import SearchLog, text_in
 from db.sql import rows_frame
 from db.timezones import as_local
 
@@ -128,6 +128,16 @@ class Keyset:
     snapshot_id: int
     time: datetime | None = None
     row_id: int | None = None
+
+
+def known_user(engine: Engine, email: str) -> bool:
+    """Whether any search by `email` is stored (at any time): "no such user" is not "no
+    searches in this range"."""
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(SearchLog.id).where(text_in(SearchLog.email_addr, (email,))).limit(1)
+        ).first()
+    return found is not None
 
 
 def newest_search_id(engine: Engine) -> int:

@@ -74,7 +74,7 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     height=min(38 + 35 * max(len(events), 1), 720),
-    column_order=("at", "actor", "role", "action", "target", "rows", "detail", "filters"),
+    column_order=("at", "actor", "role", "action", "target", "rows", "count", "detail", "filters"),
     column_config={
         "at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm:ss Z"),
         "actor": st.column_config.TextColumn("Who"),
@@ -82,6 +82,13 @@ st.dataframe(
         "action": st.column_config.TextColumn("Action", width=120),
         "target": st.column_config.TextColumn("User, day or page", width="medium"),
         "rows": st.column_config.TextColumn("Rows", width=60, alignment="right"),
+        "count": st.column_config.TextColumn(
+            "Calls",
+            width=60,
+            alignment="right",
+            help="How many identical calls the entry stands for: repeated API refusals "
+            "are collapsed into one entry a minute",
+        ),
         "detail": st.column_config.TextColumn("Detail", width="medium"),
         "filters": st.column_config.TextColumn("Filters", width="large"),
     },

@@ -133,7 +133,7 @@ def assert_problem(reply: requests.Response, status: int, words: str) -> dict:
 API_PATHS = [
     "/api/v1/searches-per-day",
     "/api/v1/users",
-    "/api/v1/users/a@example.com/searches",
+    "/api/v1/users/eve@example.com/searches",
     "/api/v1/days/2026-03-02/searches",
     "/api/v1/openapi.json",
 ]

@@ -371,11 +371,11 @@ def test_the_trail_as_csv_neutralises_formula_cells(trail_db: Engine) -> None:
     wanted = trail.TrailFilter(start=at(10), end=at(12))
     body = csv_from_chunks(trail.iter_trail(trail_db, wanted, chunk=1), trail.TRAIL_COLUMNS)
     assert body.decode("utf-8") == (
-        '"at","actor","role","action","target","filters","rows","detail"\r\n'
+        '"at","actor","role","action","target","filters","rows","detail","count"\r\n'
         '"2026-03-02T11:00:00+00:00","boss@example.com","admin","export_csv","\'@HYPERLINK",'
-        '"","12","a.csv"\r\n'
+        '"","12","a.csv","1"\r\n'
         '"2026-03-02T10:00:00+00:00","ann@example.com","viewer","view_user","bob@example.com",'
-        '"{""from"":""2026-03-01"",""q"":""=SUM(A1)"",""to"":""2026-03-02""}","",""\r\n'
+        '"{""from"":""2026-03-01"",""q"":""=SUM(A1)"",""to"":""2026-03-02""}","","","1"\r\n'
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,6 +36,8 @@ class AuditEvent(Base):
     filters: Mapped[str | None] = mapped_column(Text)  # JSON object
     rows: Mapped[int | None] = mapped_column(Integer)  # rows exported
     detail: Mapped[str | None] = mapped_column(Text)
+    # calls this row stands for: >1 for identical API refusals collapsed (migration 0010)
+    count: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
 
     __table_args__ = (
         Index("ix_audit_events_at", "at"),
