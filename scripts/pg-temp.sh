@@ -2,6 +2,11 @@
 # unprivileged user when run as root (initdb refuses root), and export TEST_DATABASE_URL.
 pg_temp_start() {
   local port=${PG_TEMP_PORT:-54329}
+  # Another PostgreSQL (a second checkout's tests, a developer's server) may hold the port:
+  # take a free one rather than fail.
+  if [ -z "${PG_TEMP_PORT:-}" ] && ! python3 -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1])))" "$port" 2>/dev/null; then
+    port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+  fi
   PG_TEMP_DIR=$(mktemp -d /tmp/pgtest.XXXXXX)
   PG_RUN_AS=()
   if [ "$(id -u)" = 0 ]; then
