@@ -20,6 +20,7 @@ from dashboard.auth import current_setup, current_visitor
 from dashboard.context import Context, build_context, settings_or_stop
 from dashboard.formatting import escape_markdown, format_time
 from dashboard.notices import OPEN_ACCESS_NOTICE, data_warnings, describe_filters, is_loopback_url
+from db.engine import redact_url
 
 log = logging.getLogger("dashboard")
 
@@ -74,7 +75,9 @@ def header(context: Context) -> None:
     if is_loopback_url(settings.mimecast_base_url):
         st.info(
             "**Demo data** — MIMECAST\\_BASE\\_URL points at a simulator on this machine "
-            f"({escape_markdown(settings.mimecast_base_url)}); these are not real searches.",
+            # redacted: a simulator's URL may carry a user and password or a token parameter
+            f"({escape_markdown(redact_url(settings.mimecast_base_url))}); "
+            "these are not real searches.",
             icon=":material/science:",
         )
     if current_setup(settings).mode == "open":

@@ -37,10 +37,15 @@ from ingest.simulator import SimConfig, Simulator
 from tests.support.backends import fresh_postgres_database
 from tests.support.browser import serve_dashboard, stop_dashboard
 from tests.support.builders import record, store_records
-from tests.support.harness import make_settings, run_cli, run_ingest_once
+from tests.support.harness import fixed_clock, make_settings, run_cli, run_ingest_once
 
 TZ = "Europe/Berlin"
 METRICS_TOKEN = "metrics-secret-for-tests"
+# The simulator and the ingest run at a fixed Wednesday afternoon, and the random filters draw
+# their dates back from it: what they select no longer depends on when the tests run (over
+# real time the searches compared went from 1,537 on a Monday at 01:00 UTC to 1,905 on a
+# Saturday at 05:00; 1,642 at this anchor).
+ANCHOR = datetime(2026, 11, 11, 15, 0, tzinfo=UTC)
 HOSTILE = [
     record("2026-03-02T09:00:00", "eve@example.com", source="=cmd|' /C calc'!A0", searchText="+1"),
     record("2026-03-02T10:00:00", "eve@example.com", source="archive", searchText="@SUM(1)"),
@@ -92,11 +97,14 @@ def served(
             pytest.skip("no PostgreSQL server: set TEST_DATABASE_URL")
         env["DATABASE_URL"] = fresh_postgres_database(server, "t_api_http")
         env["METRICS_TOKEN"] = token = METRICS_TOKEN
-    with Simulator(SimConfig(seed=11, days=10, events_per_day=150, late_fraction=0.0)) as sim:
+    config = SimConfig(
+        seed=11, days=10, events_per_day=150, late_fraction=0.0, clock=fixed_clock(ANCHOR)
+    )
+    with Simulator(config) as sim:
         settings = make_settings(
             sim.base_url, db_path, **{k: v for k, v in env.items() if k != "DB_PATH"}
         )
-        run_ingest_once(settings)
+        run_ingest_once(settings, clock=fixed_clock(ANCHOR))
     db_url = settings.effective_database_url
     engine = open_database(db_url)
     store_records(engine, HOSTILE)
@@ -306,8 +314,7 @@ def random_filters(rng: random.Random, engine: Engine) -> dict[str, object]:
         types = sorted(
             v for v in conn.execute(select(SearchLog.description).distinct()).scalars() if v
         )
-    today = datetime.now(UTC).date()
-    start = today - timedelta(days=rng.randint(0, 12))
+    start = ANCHOR.date() - timedelta(days=rng.randint(0, 12))
     params: dict[str, object] = {
         "from": start.isoformat(),
         "to": (start + timedelta(days=rng.randint(0, 6))).isoformat(),

@@ -116,8 +116,15 @@ class Dashboard:
         self.requested.append(path)
         return self.base_url + path
 
+    def days(self) -> str:
+        """The default filter's days (the last 30 up to `today`), named in the address: the
+        page would count them back from the server's date, not `today`, once the module has
+        crossed midnight UTC (or began in the two minutes after it: `today` is the date of
+        settled_now)."""
+        return f"from={self.today - timedelta(days=29)}&to={self.today}"
+
     def per_user(self) -> Counter[str]:
-        """Searches per user in the default filter: the last 30 days."""
+        """Searches per user over `days()`."""
         first = self.today - timedelta(days=29)
         counts: Counter[str] = Counter()
         for (day, user), n in self.truth.items():
@@ -340,7 +347,7 @@ def test_every_route_shows_its_heading_the_menu_and_no_exception(
 
 
 def _summary_row(dashboard: Dashboard, page: Page, row: int) -> dict[str, str]:
-    open_page(page, dashboard.url("/"), "Searches by user")
+    open_page(page, dashboard.url(f"/?{dashboard.days()}"), "Searches by user")
     table = page.locator(f'{MAIN} [data-testid="stDataFrame"]')
     header = grid_header(table)
     assert header[:3] == ["User", "Searches", "Active days"]
@@ -417,7 +424,7 @@ def test_the_calendar_date_picker_opens_the_chosen_day(dashboard: Dashboard, pag
 def test_user_csv_download_is_exact_and_formula_cells_are_neutralised(
     dashboard: Dashboard, page: Page, tmp_path: Path
 ) -> None:
-    open_page(page, dashboard.url(f"/user?email={MALLORY}"), "User history")
+    open_page(page, dashboard.url(f"/user?email={MALLORY}&{dashboard.days()}"), "User history")
     button = page.get_by_role("button", name=f"Download all {len(HOSTILE)} searches (CSV)")
     with page.expect_download() as started:
         button.click()
@@ -547,7 +554,7 @@ def test_a_download_fetched_without_its_click_is_in_the_audit_trail(
     """A client that skips the click (and its rerun) and fetches the file itself still
     leaves an entry: the entry is written when the file is made (issue 8 § 4)."""
     socket = StreamlitSocket(page)
-    open_page(page, dashboard.url("/"), "Searches by user")
+    open_page(page, dashboard.url(f"/?{dashboard.days()}"), "Searches by user")
     label = "Download this table (CSV)"
     button = socket.download_buttons()[label]
     assert button.url == "", "a file address in the page would bypass the audit"
@@ -615,7 +622,7 @@ def test_hostile_search_text_is_shown_literally_and_never_runs(
 def test_a_sidebar_filter_lives_in_the_url_reload_keeps_it_and_back_undoes_it(
     dashboard: Dashboard, page: Page
 ) -> None:
-    open_page(page, dashboard.url("/"), "Searches by user")
+    open_page(page, dashboard.url(f"/?{dashboard.days()}"), "Searches by user")
     before_url, before = page.url, metrics(page)
     assert before["Searches"] == f"{sum(dashboard.per_user().values()):,}"
     toggle = page.locator('[data-testid="stSidebar"] [data-testid="stCheckbox"]').filter(

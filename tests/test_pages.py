@@ -189,6 +189,18 @@ def test_demo_banner_when_the_api_is_on_this_machine(
         assert any(i.value.startswith("**Demo data**") for i in at.info), name
 
 
+def test_demo_banner_shows_the_simulators_url_redacted(
+    known: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = "http://sim:Pr0xyPass@127.0.0.1:8080/?token=t0ken-secret"
+    monkeypatch.setenv("MIMECAST_BASE_URL", url)
+    at = open_page("summary", **MARCH)
+    (banner,) = [plain(i.value) for i in at.info if "Demo data" in i.value]
+    assert "(http://sim:***@127.0.0.1:8080/?token=***)" in banner
+    shown = " ".join(texts(at))
+    assert "Pr0xyPass" not in shown and "t0ken-secret" not in shown
+
+
 def test_invalid_settings_are_one_error_line(db_file: Path, monkeypatch) -> None:
     monkeypatch.setenv("DISPLAY_TZ", "Mars/Olympus_Mons")
     at = open_page("summary")

@@ -1,5 +1,6 @@
 """Support for the detection tests and bench/detections.py: write API records into a
-database through the ingest's own store, as one bootstrap run, and set the cursor."""
+database through the ingest's own store, as one bootstrap run, and set the cursor; reach an
+anchored tenant from a child process that polls up to the real now."""
 
 from __future__ import annotations
 
@@ -60,3 +61,12 @@ def new_alert(
         figures=figures,
         evidence_url=evidence_url(email, day, day),
     )
+
+
+def backfill_days_to(first_day: date, last_day: date) -> str:
+    """INITIAL_BACKFILL_DAYS for `python -m ingest` (which polls up to the real now) that
+    reach back to `first_day` with a day to spare: the tests plant tenants on fixed dates,
+    so that what they hold does not follow the weekday the test runs on."""
+    today = datetime.now(UTC).date()
+    assert today > last_day + timedelta(days=1), f"the machine's clock is before {last_day}"
+    return str((today - first_day).days + 2)

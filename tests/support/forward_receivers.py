@@ -168,7 +168,8 @@ class HttpsReceiver:
                 with receiver.lock:
                     receiver.requests.append(
                         {"method": self.command, "path": self.path,
-                         "headers": dict(self.headers), "body": body}
+                         "headers": dict(self.headers), "body": body,
+                         "at": int(time.time())}  # a receiver checks freshness on arrival
                     )  # fmt: skip
                     return sum(r["method"] == "POST" for r in receiver.requests)
 
