@@ -3,7 +3,7 @@
 Figures about the data are read from the database at each scrape (a collector), so every
 dashboard process reports the same numbers; figures about the API's own calls are
 counters in this process. Each forwarding destination's lag and parked messages are the
-figures `python -m ingest status` shows (`db.forwarding_status`); open alerts are counted
+figures `python -m ingest status` shows (`db.state.forwarding`); open alerts are counted
 by rule and severity like the Alerts page counts them (`db.alerts.OPEN_STATUSES`).
 """
 
@@ -17,9 +17,9 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 
 from db.alerts import OPEN_STATUSES
-from db.forwarding_status import forwarding_status
 from db.models import ROLLUP_USER_ALL, Alert, IngestRun, RejectedRecord, utc_now
 from db.state import last_poll_ok
+from db.state.forwarding import forwarding_status
 
 REGISTRY = CollectorRegistry()
 API_CALLS = Counter(

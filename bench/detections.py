@@ -28,9 +28,10 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, select
 
 from bench.checks import expect
-from db.alerts import RULES, forget_scored_days, set_scored_through
+from db.alerts import RULES
 from db.engine import open_database
 from db.models import ROLLUP_USER_DAY_TOTAL, Alert, SearchLog
+from db.state.detection import forget_scored_days, set_scored_through
 from ingest.detect.config import DetectionConfig
 from ingest.detect.runner import detect
 from ingest.simulator.incidents import LabelledTenant, labelled_tenant

@@ -1,5 +1,5 @@
 """The `/status` page's forwarding block: where each destination stands, and for
-administrators the messages receivers refused (parked). Read through `db.forwarding_status`,
+administrators the messages receivers refused (parked). Read through `db.state.forwarding`,
 never the ingest. A receiver's error text is shown in tables or as plain text only."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from dashboard.formatting import format_age
-from db.forwarding_status import forwarding_status, recent_dead_letters
+from db.state.forwarding import forwarding_status, recent_dead_letters
 
 DEAD_LETTERS = 20
 

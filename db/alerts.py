@@ -16,10 +16,10 @@ from urllib.parse import quote, urlencode
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, Select, case, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from db import audit
-from db.models import Alert, KeyValue, text_key, utc_now
+from db.models import Alert, text_key, utc_now
+from db.state.upsert import dialect_insert
 
 RULES = (
     "volume_spike",
@@ -57,8 +57,6 @@ ALERT_COLUMNS = (
 )
 """The columns of a list of alerts, in the order the page and its CSV show them."""
 
-_SCORED_KEY = "detect_scored_through"
-
 
 def evidence_url(email: str, first: date, last: date) -> str:
     """The dashboard's user history filtered to the alert's days (relative, like its links)."""
@@ -82,11 +80,6 @@ class NewAlert:
     account: str = ""
 
 
-def _insert(conn: Connection) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(Alert)
-
-
 _ONE_PER_DAY = [Alert.account, text_key(Alert.email_addr), Alert.rule, Alert.day]
 """The one-alert-per-day key as ON CONFLICT names it: on PostgreSQL the unique index over
 `text_key(email_addr)` (an address of any length), on SQLite the plain columns."""
@@ -103,41 +96,12 @@ def insert_alerts(conn: Connection, alerts: Sequence[NewAlert]) -> int:
         for alert in alerts  # frozen dataclass: its fields are its __dict__
     ]
     statement = (
-        _insert(conn)
+        dialect_insert(conn, Alert)
         .values(rows)
         .on_conflict_do_nothing(index_elements=_ONE_PER_DAY)
         .returning(Alert.id)  # counts exactly on both databases (a batched rowcount may not)
     )
     return len(conn.execute(statement).all())
-
-
-def scored_through(conn: Connection, account: str = "") -> date | None:
-    """The last local day the detector has scored for `account`, or None before its first run."""
-    value = conn.execute(select(KeyValue.value).where(KeyValue.key == _scored_key(account)))
-    text = value.scalar_one_or_none()
-    return date.fromisoformat(text) if text else None
-
-
-def set_scored_through(conn: Connection, day: date, account: str = "") -> None:
-    key = _scored_key(account)
-    values = {"key": key, "value": day.isoformat(), "updated_at": utc_now()}
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(KeyValue).values(values)
-    conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=["key"],
-            set_={"value": values["value"], "updated_at": values["updated_at"]},
-        )
-    )
-
-
-def forget_scored_days(conn: Connection, account: str = "") -> None:
-    """Make the next detect run start again from the warm-up (stored alerts are kept)."""
-    conn.execute(KeyValue.__table__.delete().where(KeyValue.key == _scored_key(account)))
-
-
-def _scored_key(account: str) -> str:
-    return _SCORED_KEY if not account else f"{_SCORED_KEY}:{account}"
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,11 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, literal, select, union
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
 from db import rollups
 from db.models import FILTER_VALUE_COLUMNS, FilterValue, SearchLog, text_key, utc_now
-from db.state import write_cursor
+from db.state import dialect_insert, write_cursor
 from ingest.records import Rejection, SearchEvent, storable_text
 
 
@@ -49,14 +48,6 @@ class PageBatch:
     fetched: int = 0
     out_of_window: int = 0
     pages: int = 1  # 0 for the rejected records held back to a window's end
-
-
-def insert_for(conn: Connection, table: Any) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(table)
-    raise RuntimeError(f"unsupported database {conn.dialect.name}: use SQLite or PostgreSQL")
 
 
 EVENT_COLUMNS = (
@@ -219,7 +210,7 @@ def _remember_filter_values(conn: Connection, values: set[tuple[str, str]]) -> N
     """Add users, sources and search types to `filter_values` (in the rows' transaction)."""
     if values:
         table = FilterValue.__table__
-        statement = insert_for(conn, table).on_conflict_do_nothing(
+        statement = dialect_insert(conn, table).on_conflict_do_nothing(
             index_elements=[table.c.kind, text_key(table.c.value)]
         )
         conn.execute(statement, [{"kind": kind, "value": value} for kind, value in sorted(values)])

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from db.forwarding_status import forwarding_status
 from db.state import IngestStatus, read_status
+from db.state.forwarding import forwarding_status
 
 
 def _iso(value: Any) -> Any:

@@ -11,13 +11,14 @@ from sqlalchemy import Engine, func, select, update
 
 from db.models import IngestRun, SearchLog, utc_now
 from db.state import (
+    dialect_insert,
     forget_cursor,
     read_backfill_done,
     read_cursor,
     read_totals,
     write_cursor,
 )
-from ingest.page_writer import PageBatch, PageCounts, PageWriter, insert_for
+from ingest.page_writer import PageBatch, PageCounts, PageWriter
 from ingest.records import storable_text
 
 __all__ = ["PageBatch", "PageCounts", "PageWriter", "Store"]
@@ -51,7 +52,7 @@ class Store:
     def start_run(self, kind: str, window_start: datetime, window_end: datetime) -> int:
         with self.engine.begin() as conn:
             result = conn.execute(
-                insert_for(conn, IngestRun.__table__)
+                dialect_insert(conn, IngestRun.__table__)
                 .values(
                     kind=kind,
                     status="running",

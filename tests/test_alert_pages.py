@@ -16,8 +16,8 @@ from dashboard.alerts_view import AlertChoice, parse_choice
 from db.alerts import NewAlert, insert_alerts
 from db.api_tokens import Caller, authenticate, create_token, list_tokens
 from db.engine import open_database
-from db.forwarding_status import forwarding_status, recent_dead_letters
 from db.models import Alert, ForwardCursor, ForwardDeadLetter
+from db.state.forwarding import forwarding_status, recent_dead_letters
 from tests.support.apptest import (  # noqa: F401 (page_*: the page fixtures)
     APP,
     MARCH,
@@ -401,7 +401,7 @@ def forwarding_rows(engine: Engine) -> None:
 
 
 def test_forwarding_status_counts_what_waits_and_what_is_parked(db_url: str) -> None:
-    """`db.forwarding_status` (what `/status`, `ingest status` and `/metrics` read): the lag
+    """`db.state.forwarding` (what `/status`, `ingest status` and `/metrics` read): the lag
     after the cursor, the parked count and the deliveries, on SQLite and PostgreSQL."""
     stored = open_database(db_url)
     try:

@@ -10,9 +10,10 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
-from db.alerts import AlertFilters, forget_scored_days, list_alerts
+from db.alerts import AlertFilters, list_alerts
 from db.engine import open_database
 from db.models import Alert
+from db.state.detection import forget_scored_days
 from ingest.detect.config import DetectionConfig
 from ingest.detect.runner import detect
 from ingest.simulator.incidents import labelled_tenant

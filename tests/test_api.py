@@ -796,7 +796,7 @@ def test_metrics_show_each_destinations_lag_and_parked_and_open_alerts_by_rule_a
     served: Served, tmp_path: Path
 ) -> None:
     from db.alerts import OPEN_STATUSES, RULES, SEVERITIES, AlertFilters, count_alerts
-    from db.forwarding_status import forwarding_status
+    from db.state.forwarding import forwarding_status
     from ingest.forward.config import ForwardConfig, destination_from
     from ingest.forward.runner import forward_pending
     from tests.support.forward_receivers import HttpsReceiver, make_ca

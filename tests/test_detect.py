@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from db.alerts import forget_scored_days, set_scored_through
 from db.engine import open_database
 from db.models import Alert
+from db.state.detection import forget_scored_days, set_scored_through
 from ingest.detect.config import DetectionConfig
 from ingest.detect.runner import detect
 from ingest.simulator.incidents import FAMILIES, LabelledTenant, labelled_tenant

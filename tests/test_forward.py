@@ -20,8 +20,8 @@ from sqlalchemy import create_engine, select, text
 
 from config.settings import ConfigError, Settings
 from db.engine import open_database
-from db.forwarding_status import forwarding_status, recent_dead_letters
 from db.models import ForwardDeadLetter, SearchLog
+from db.state.forwarding import forwarding_status, recent_dead_letters
 from ingest.forward import delivery
 from ingest.forward.config import ForwardConfig, destination_from, load_forward_config
 from ingest.forward.messages import HorizonBusy, SearchSource

@@ -16,9 +16,10 @@ import jsonschema
 import pytest
 from sqlalchemy import select
 
-from db.alerts import forget_scored_days, insert_alerts
+from db.alerts import insert_alerts
 from db.engine import open_database
 from db.models import Alert
+from db.state.detection import forget_scored_days
 from ingest.forward.messages import AlertSource, HorizonBusy, absolute_link, alert_id
 from ingest.forward.notify import slack_message, teams_message, verify
 from ingest.simulator import SimConfig, Simulator

@@ -17,8 +17,8 @@ from sqlalchemy import Engine, select
 
 from db.alerts import insert_alerts
 from db.engine import open_database
-from db.forwarding_status import forwarding_status
 from db.models import Alert, SearchLog
+from db.state.forwarding import forwarding_status
 from ingest.forward.config import ForwardConfig, destination_from
 from ingest.forward.delivery import DeliveryResult
 from ingest.forward.messages import alert_id

@@ -7,13 +7,15 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from db import rollups, state
 from db.engine import open_database
 from db.locks import AlreadyRunning, cycle_lock
-from db.models import SearchLog
+from db.models import KeyValue, SearchLog
 from db.sql import epoch_bucket, epoch_sql
+from db.state.upsert import upsert
 from ingest.commands.state import print_status
 from ingest.status import collect_status, status_json
 from ingest.store import PageCounts, Store
@@ -95,3 +97,33 @@ def test_rollups_and_queries_share_one_epoch_sql():
         assert epoch_sql("search_logs.create_time", dialect) in compiled
         upsert = rollups._upsert_sql(rollups.ROLLUP_TABLES[0], dialect)
         assert f"{epoch_sql('create_time', dialect)} / 3600" in upsert
+
+
+def kv_rows(engine) -> dict[str, tuple[str, datetime]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(KeyValue.key, KeyValue.value, KeyValue.updated_at)).all()
+    return {key: (value, updated) for key, value, updated in rows}
+
+
+def test_upsert_inserts_then_updates_the_one_row_of_its_key(db_url):
+    engine = open_database(db_url)
+    table = KeyValue.__table__
+    with engine.begin() as conn:
+        upsert(conn, table, {"key": "k", "value": "first", "updated_at": MOMENT}, ["key"])
+        upsert(conn, table, {"key": "other", "value": "kept", "updated_at": MOMENT}, ["key"])
+    later = MOMENT + timedelta(hours=1)
+    with engine.begin() as conn:
+        upsert(conn, table, {"key": "k", "value": "second", "updated_at": later}, ["key"])
+    assert kv_rows(engine) == {"k": ("second", later), "other": ("kept", MOMENT)}
+
+
+def test_upsert_is_rolled_back_with_the_callers_transaction(db_url):
+    engine = open_database(db_url)
+    table = KeyValue.__table__
+    with engine.begin() as conn:
+        upsert(conn, table, {"key": "k", "value": "first", "updated_at": MOMENT}, ["key"])
+    with pytest.raises(RuntimeError), engine.begin() as conn:
+        upsert(conn, table, {"key": "k", "value": "second", "updated_at": MOMENT}, ["key"])
+        upsert(conn, table, {"key": "new", "value": "never", "updated_at": MOMENT}, ["key"])
+        raise RuntimeError("the rows this state covers failed")
+    assert kv_rows(engine) == {"k": ("first", MOMENT)}

@@ -48,7 +48,8 @@ class SearchLog(Base):
 
 
 class KeyValue(Base):
-    """Ingest state: the cursor and the backfill flag (keys in `db.state.cursor`)."""
+    """State as text per key: the ingest's cursor and backfill flag (`db.state.cursor`), the
+    detector's progress (`db.state.detection`); read and written through `db.state.kv`."""
 
     __tablename__ = "kv"
 

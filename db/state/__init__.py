@@ -1,7 +1,17 @@
-"""Ingest state, read and written in one place by the CLI, the ingest, the status page and
-the API: the cursor and backfill flag and their reset (`cursor`), the freshness the pages
-and the readiness check use (`health`), and the status report (`report`). Values are typed
-(datetimes, dataclasses); `ingest status --json` serialises them at its edge.
+"""The one home of state: where the ingest, the detector and the forwarder have got to,
+read and written here and nowhere else, by the CLI, the ingest, the pages and the API.
+
+- `cursor`: the ingest's cursor and backfill flag, and their reset;
+- `detection`: the last day the detector scored;
+- `forwarding`: each destination's cursor, its dead letters, and where it stands;
+- `health` and `report`: the freshness the pages and the readiness check use, and the
+  status report.
+
+Every write takes the caller's connection, so state moves only in the transaction that
+stores what it covers (rows, alerts, an acknowledged batch), and every key-value write goes
+through the one upsert (`upsert`). Each function's signature is where issue 16 adds the
+tenant. Values are typed (datetimes, dataclasses); `ingest status --json` serialises them at
+its edge.
 """
 
 from db.locks import AlreadyRunning, cycle_lock, forward_lock, single_writer
@@ -20,6 +30,7 @@ from db.state.cursor import (
     run_kind_name,
     write_cursor,
 )
+from db.state.detection import forget_scored_days, scored_through, set_scored_through
 from db.state.health import IngestHealth, data_version, ingest_health, last_poll_ok
 from db.state.report import (
     RUN_FIELDS,
@@ -33,6 +44,7 @@ from db.state.report import (
     read_totals,
     wal_size_bytes,
 )
+from db.state.upsert import dialect_insert, upsert
 
 __all__ = [
     "BACKFILL",
@@ -53,7 +65,9 @@ __all__ = [
     "data_version",
     "database_size_bytes",
     "describe_notes",
+    "dialect_insert",
     "forget_cursor",
+    "forget_scored_days",
     "forward_lock",
     "ingest_health",
     "last_poll_ok",
@@ -63,7 +77,10 @@ __all__ = [
     "read_totals",
     "reset_cursor",
     "run_kind_name",
+    "scored_through",
+    "set_scored_through",
     "single_writer",
+    "upsert",
     "wal_size_bytes",
     "write_cursor",
 ]

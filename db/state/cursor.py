@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine
 
 from db import audit
 from db.locks import cycle_lock
-from db.models import KeyValue, utc_now
+from db.state.kv import forget_values, read_value, write_value
 
 CURSOR_KEY = "last_polled_end_utc"
 BACKFILL_DONE_KEY = "bootstrap_done"
@@ -33,44 +32,28 @@ def run_kind_name(kind: str) -> str:
     return RUN_KIND_NAMES.get(kind, kind)
 
 
-def _get(conn: Connection, key: str) -> str | None:
-    return conn.execute(select(KeyValue.value).where(KeyValue.key == key)).scalar()
-
-
-def _set(conn: Connection, key: str, value: str) -> None:
-    table = KeyValue.__table__
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(table).values(key=key, value=value, updated_at=utc_now())
-    conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=["key"],
-            set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at},
-        )
-    )
-
-
 def read_cursor(engine: Engine) -> datetime | None:
     """Everything up to this instant is stored; None before the first window commits."""
     with engine.connect() as conn:
-        value = _get(conn, CURSOR_KEY)
+        value = read_value(conn, CURSOR_KEY)
     return datetime.fromisoformat(value) if value else None
 
 
 def read_backfill_done(engine: Engine) -> bool:
     with engine.connect() as conn:
-        return _get(conn, BACKFILL_DONE_KEY) == "1"
+        return read_value(conn, BACKFILL_DONE_KEY) == "1"
 
 
 def write_cursor(conn: Connection, end: datetime, backfill_done: bool | None = None) -> None:
     """Move the cursor to `end` in `conn`'s transaction (the one that stores its rows)."""
-    _set(conn, CURSOR_KEY, end.isoformat())
+    write_value(conn, CURSOR_KEY, end.isoformat())
     if backfill_done is not None:
-        _set(conn, BACKFILL_DONE_KEY, "1" if backfill_done else "0")
+        write_value(conn, BACKFILL_DONE_KEY, "1" if backfill_done else "0")
 
 
 def forget_cursor(conn: Connection) -> None:
     """Delete the cursor and the backfill flag (the caller holds the cycle lock)."""
-    conn.execute(delete(KeyValue).where(KeyValue.key.in_([CURSOR_KEY, BACKFILL_DONE_KEY])))
+    forget_values(conn, [CURSOR_KEY, BACKFILL_DONE_KEY])
 
 
 def reset_cursor(engine: Engine, *, audited: audit.AuditEntry | None = None) -> None:

@@ -24,8 +24,9 @@ from datetime import date, timedelta
 import numpy as np
 from sqlalchemy import Engine
 
-from db.alerts import NewAlert, evidence_url, insert_alerts, scored_through, set_scored_through
+from db.alerts import NewAlert, evidence_url, insert_alerts
 from db.rollups import data_span
+from db.state.detection import scored_through, set_scored_through
 from ingest.detect.config import DetectionConfig
 from ingest.detect.content import score_content
 from ingest.detect.counts import DayContext, score_counts, tenant_mood

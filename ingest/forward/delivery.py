@@ -18,10 +18,11 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential_jitter
 
-from db.models import ForwardCursor, ForwardDeadLetter, utc_now
+from db.state import forwarding
+from db.state.forwarding import DeadLetter, ForwardPosition
 from ingest.forward.acceptance import Refused, Rejected, TransientError
 from ingest.forward.config import Destination
 from ingest.forward.formats import ENCODERS, Encoder
@@ -70,42 +71,26 @@ def encoder_for(destination: Destination) -> Encoder:
 
 def ensure_cursor(
     engine: Engine, destination: Destination, since: datetime | None
-) -> tuple[int, datetime | None]:
-    """The destination's (position, since), its row created at position 0 (the oldest stored
-    message) with `since` (skip older ones) the first time the destination is seen."""
-    query = select(ForwardCursor.position, ForwardCursor.since).where(
-        ForwardCursor.destination == destination.name
-    )
+) -> ForwardPosition:
+    """The destination's cursor, created at position 0 (the oldest stored message) with
+    `since` (skip older ones) the first time the destination is seen."""
     with engine.begin() as conn:
-        row = conn.execute(query).first()
-        if row is None:
-            conn.execute(
-                insert(ForwardCursor).values(
-                    destination=destination.name,
-                    source=destination.source,
-                    position=0,
-                    since=since or destination.since,
-                    delivered=0,
-                    created_at=utc_now(),
-                )
-            )
-            row = conn.execute(query).one()
-        elif since is not None:
-            log.warning(
-                "%s: --since is for a destination forwarding for the first time; this one "
-                "carries on from its cursor",
-                destination.name,
-            )
-    return int(row.position), row.since
+        found = forwarding.read_position(conn, destination.name)
+        if found is None:
+            start = since or destination.since
+            return forwarding.create_position(conn, destination.name, destination.source, start)
+    if since is not None:
+        log.warning(
+            "%s: --since is for a destination forwarding for the first time; this one "
+            "carries on from its cursor",
+            destination.name,
+        )
+    return found
 
 
 def record_error(engine: Engine, name: str, error: str | None) -> None:
     with engine.begin() as conn:
-        conn.execute(
-            update(ForwardCursor)
-            .where(ForwardCursor.destination == name)
-            .values(last_error=error, last_error_at=utc_now() if error else None)
-        )
+        forwarding.record_error(conn, name, error)
 
 
 def commit_batch(
@@ -116,34 +101,15 @@ def commit_batch(
     parked: Sequence[tuple[Outgoing, str]],
 ) -> None:
     """Dead letters and the new cursor in one transaction: both or neither."""
-    now = utc_now()
+    letters = [
+        DeadLetter(
+            item.message.position, item.message.id, reason, item.body.decode("utf-8", "replace")
+        )
+        for item, reason in parked
+    ]
     with engine.begin() as conn:
-        if parked:
-            conn.execute(
-                insert(ForwardDeadLetter),
-                [
-                    {
-                        "destination": destination.name,
-                        "source": destination.source,
-                        "position": item.message.position,
-                        "message_id": item.message.id,
-                        "parked_at": now,
-                        "reason": reason[:2000],
-                        "body": item.body.decode("utf-8", "replace"),
-                    }
-                    for item, reason in parked
-                ],
-            )
-        conn.execute(
-            update(ForwardCursor)
-            .where(ForwardCursor.destination == destination.name)
-            .values(
-                position=last_position,
-                delivered=ForwardCursor.delivered + delivered,
-                last_delivery_at=now if delivered else ForwardCursor.last_delivery_at,
-                last_error=None,
-                last_error_at=None,
-            )
+        forwarding.commit_batch(
+            conn, destination.name, destination.source, last_position, delivered, letters
         )
 
 
@@ -241,7 +207,8 @@ def deliver(
     encode = encoder_for(destination)
     sender = Sender(transport, deadline, stop)
     try:
-        position, start_since = ensure_cursor(engine, destination, since)
+        cursor = ensure_cursor(engine, destination, since)
+        position, start_since = cursor.position, cursor.since
         horizon = read_horizon(engine, source, deadline, stop)
         while True:
             if stop.is_set() or time.monotonic() >= deadline:

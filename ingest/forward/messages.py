@@ -15,9 +15,9 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Table, func, select, text
 from sqlalchemy.exc import OperationalError
 
-from db.forwarding_status import pending_messages
 from db.models import Alert as AlertRow
 from db.models import SearchLog
+from db.state.forwarding import pending_messages
 
 
 @dataclass(frozen=True, slots=True)
