@@ -5,6 +5,8 @@ have rows, so "rows present" is checked wherever the data has rows."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import random
 from collections.abc import Callable
@@ -122,9 +124,9 @@ def per_day_json(reply: requests.Response, params: dict[str, str]) -> str | None
 def per_day_csv(reply: requests.Response, params: dict[str, str]) -> str | None:
     if reply.status_code != 200:
         return f"HTTP {reply.status_code}, expected 200: {reply.text[:200]}"
-    lines = reply.text.splitlines()
-    if not lines or lines[0] != "date,searches" or len(lines) != _days(params) + 1:
-        return f"expected a header and {_days(params)} day lines, got {len(lines)} lines"
+    rows = list(csv.reader(io.StringIO(reply.text)))
+    if not rows or rows[0] != ["date", "searches"] or len(rows) != _days(params) + 1:
+        return f"expected a header and {_days(params)} day rows, got {len(rows)} rows"
     return None
 
 
