@@ -163,6 +163,33 @@ RULES = (
         ),
     ),
     Rule(
+        "refused-token flooding",
+        "a revoked, expired or unknown token's refusals are rate-limited (by token name, "
+        "or by address) and identical refusals within a minute are one audit row with their "
+        "count: 300 calls cost a handful of rows, and the counts add up to every call",
+        (
+            "tests/test_api_audit.py::"
+            "test_a_revoked_tokens_flood_is_rate_limited_and_its_rows_count_every_call",
+            "tests/test_api_audit.py::"
+            "test_an_unknown_tokens_refusals_are_limited_by_address_and_write_nothing",
+            "tests/test_api_audit.py::"
+            "test_identical_refusals_within_a_window_are_one_row_with_their_count",
+            "tests/test_api_audit.py::test_a_failing_write_loses_no_count",
+        ),
+    ),
+    Rule(
+        "API audit",
+        "every answer given to a known token is a row (429, 404, 405, a malformed body "
+        "included), and every hostile parameter is a 400 problem, never a server error",
+        (
+            "tests/test_api_audit.py::test_every_answer_to_a_known_token_is_a_row",
+            "tests/test_api_audit.py::test_a_tokens_429s_are_rows_collapsed_like_denials",
+            "tests/test_api_hostile.py::test_no_hostile_parameter_is_a_server_error",
+            "tests/test_api_hostile.py::test_every_hostile_parameter_is_a_400_problem",
+            "tests/test_api_hostile.py::test_a_huge_or_deeply_nested_body_is_a_400_problem",
+        ),
+    ),
+    Rule(
         "file modes",
         "the database, its WAL, SHM and lock files, and forwarded files are created 0600 in "
         "0700 folders whatever the umask, by the ingest and the dashboard",
