@@ -160,40 +160,40 @@ def parse_log_level(name: str, raw: str) -> str:
     return level
 
 
-def parse_access_list(name: str, raw: str) -> tuple[str, ...]:
-    """Comma-separated addresses (`ann@example.com`) or domains (`@example.com`), in the
-    canonical form of `config.addresses`; an entry outside it is refused, not folded."""
+def _comma_list(raw: str, canonical: Callable[[str], str | None], refusal: str) -> tuple[str, ...]:
+    """Comma-separated entries in their canonical form, blanks and repeats dropped; the first
+    entry `canonical` refuses (None) stops with `refusal` and that entry, shortened."""
     entries: list[str] = []
     for part in raw.split(","):
         text = part.strip(_BLANKS)
         if not text:
             continue
-        entry = canonical_entry(text)
+        entry = canonical(text)
         if entry is None:
-            raise ConfigError(
-                f"{name} must be e-mail addresses or @domain entries separated by commas, in "
-                f"ASCII (a domain as xn--… if internationalised; README: Sign-in and roles), "
-                f"got {_short(text)}"
-            )
+            raise ConfigError(f"{refusal}, got {_short(text)}")
         entries.append(entry)
     return tuple(dict.fromkeys(entries))
 
 
+def parse_access_list(name: str, raw: str) -> tuple[str, ...]:
+    """Comma-separated addresses (`ann@example.com`) or domains (`@example.com`), in the
+    canonical form of `config.addresses`; an entry outside it is refused, not folded."""
+    return _comma_list(
+        raw,
+        canonical_entry,
+        f"{name} must be e-mail addresses or @domain entries separated by commas, in ASCII "
+        f"(a domain as xn--… if internationalised; README: Sign-in and roles)",
+    )
+
+
 def parse_host_list(name: str, raw: str) -> tuple[str, ...]:
     """Comma-separated host names or IP addresses (no port, no wildcard), lower case."""
-    hosts: list[str] = []
-    for part in raw.split(","):
-        text = part.strip(_BLANKS)
-        if not text:
-            continue
-        host = canonical_host(text)
-        if host is None:
-            raise ConfigError(
-                f"{name} must be host names or IP addresses separated by commas, without a "
-                f"port or a wildcard (an internationalised name as xn--…), got {_short(text)}"
-            )
-        hosts.append(host)
-    return tuple(dict.fromkeys(hosts))
+    return _comma_list(
+        raw,
+        canonical_host,
+        f"{name} must be host names or IP addresses separated by commas, without a port or "
+        f"a wildcard (an internationalised name as xn--…)",
+    )
 
 
 EMAIL_CLAIMS = ("email", "preferred_username", "upn")
