@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
-FILE_MODE, FOLDER_MODE = 0o600, 0o700
+from db.engine import PRIVATE_FILE, PRIVATE_FOLDER
 
 
 def private_folders(folder: Path) -> None:
@@ -22,18 +22,18 @@ def private_folders(folder: Path) -> None:
         folder = folder.parent
     for path in reversed(missing):
         try:
-            path.mkdir(mode=FOLDER_MODE)
+            path.mkdir(mode=PRIVATE_FOLDER)
         except FileExistsError:
             continue  # made meanwhile by someone else: theirs to set
-        path.chmod(FOLDER_MODE)
+        path.chmod(PRIVATE_FOLDER)
 
 
 def open_private(path: Path) -> BinaryIO:
     """`path` opened to append; created 0600 when it does not exist yet."""
     flags = os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC
     try:
-        descriptor = os.open(path, flags | os.O_CREAT | os.O_EXCL, FILE_MODE)
-        os.fchmod(descriptor, FILE_MODE)  # the umask may have taken bits off, never add
+        descriptor = os.open(path, flags | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+        os.fchmod(descriptor, PRIVATE_FILE)  # the umask may have taken bits off, never add
     except FileExistsError:
         descriptor = os.open(path, flags)
     return os.fdopen(descriptor, "ab")
