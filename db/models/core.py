@@ -12,6 +12,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -28,8 +29,9 @@ class SearchLog(Base):
     __tablename__ = "search_logs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    event_key: Mapped[str] = mapped_column(String(64), unique=True)
-    create_time: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    event_key: Mapped[str] = mapped_column(String(64))
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime)
     email_addr: Mapped[str] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(Text)
     search_text: Mapped[str | None] = mapped_column(Text)
@@ -43,7 +45,15 @@ class SearchLog(Base):
     ingested_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (
-        Index("ix_search_logs_email_addr_create_time", text_key(email_addr), "create_time"),
+        # the stored key includes the tenant: two accounts' identical searches never collapse
+        UniqueConstraint("tenant", "event_key", name="uq_search_logs_tenant_event_key"),
+        Index("ix_search_logs_tenant_create_time", "tenant", "create_time"),
+        Index(
+            "ix_search_logs_tenant_email_addr_create_time",
+            "tenant",
+            text_key(email_addr),
+            "create_time",
+        ),
     )
 
 
@@ -53,6 +63,7 @@ class KeyValue(Base):
 
     __tablename__ = "kv"
 
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -64,6 +75,7 @@ class IngestRun(Base):
     __tablename__ = "ingest_runs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))  # db.state: BACKFILL | DELTA | RECONCILE
     status: Mapped[str] = mapped_column(String(16), index=True)  # running | ok | failed
     started_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
@@ -82,6 +94,8 @@ class IngestRun(Base):
     # their pages shifted, searches a reconciliation sweep found late (ingest.poller.RunNotes)
     notes: Mapped[str | None] = mapped_column(Text)
 
+    __table_args__ = (Index("ix_ingest_runs_tenant_started_at", "tenant", "started_at"),)
+
 
 class RejectedRecord(Base):
     """A record that could not be stored, with why and exactly what was received."""
@@ -89,13 +103,18 @@ class RejectedRecord(Base):
     __tablename__ = "rejected_records"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    reject_key: Mapped[str] = mapped_column(String(64), unique=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    reject_key: Mapped[str] = mapped_column(String(64))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_runs.id"))
     rejected_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     window_start: Mapped[datetime | None] = mapped_column(UtcDateTime)
     window_end: Mapped[datetime | None] = mapped_column(UtcDateTime)
     reason: Mapped[str] = mapped_column(Text)
     raw_json: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("tenant", "reject_key", name="uq_rejected_records_tenant_reject_key"),
+    )
 
 
 class FilterValue(Base):
@@ -104,12 +123,13 @@ class FilterValue(Base):
 
     __tablename__ = "filter_values"
 
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # user | source | description
     value: Mapped[str] = mapped_column(Text, primary_key=True)
 
     __table_args__ = (
-        PrimaryKeyConstraint("kind", "value").ddl_if(dialect="sqlite"),
-        Index("ux_filter_values_key", "kind", text_key(value), unique=True).ddl_if(
+        PrimaryKeyConstraint("tenant", "kind", "value").ddl_if(dialect="sqlite"),
+        Index("ux_filter_values_key", "tenant", "kind", text_key(value), unique=True).ddl_if(
             dialect="postgresql"
         ),
     )

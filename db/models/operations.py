@@ -28,6 +28,9 @@ class AuditEvent(Base):
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # the tenant the event concerns; NULL for events of the installation as a whole
+    # (sign-in refusals, platform tokens, a platform administrator's all-tenants view)
+    tenant: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     actor: Mapped[str] = mapped_column(String(320))  # email, or the anonymous marker
     role: Mapped[str | None] = mapped_column(String(16))  # admin | viewer | None
@@ -43,6 +46,7 @@ class AuditEvent(Base):
         Index("ix_audit_events_at", "at"),
         Index("ix_audit_events_actor_at", "actor", "at"),
         Index("ix_audit_events_action_at", "action", "at"),
+        Index("ix_audit_events_tenant_at", "tenant", "at"),
     )
 
 
@@ -51,12 +55,14 @@ class AuditEvent(Base):
 
 class ForwardCursor(Base):
     """How far one forwarding destination has got through its source (searches, later
-    alerts): `position` is the last `search_logs.id` the receiver acknowledged. Keyed by the
-    destination's name, so any number of destinations (and tenants) keep their own."""
+    alerts) for one tenant: `position` is the last `search_logs.id` (or `alerts.id`) of that
+    tenant the receiver acknowledged. Keyed by destination and tenant, so each tenant's
+    stream to each destination moves on its own."""
 
     __tablename__ = "forward_cursors"
 
     destination: Mapped[str] = mapped_column(String(100), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
     source: Mapped[str] = mapped_column(String(16))  # searches | alerts
     position: Mapped[int] = mapped_column(BigInteger, default=0)
     since: Mapped[datetime | None] = mapped_column(UtcDateTime)  # skip messages older than this
@@ -75,6 +81,7 @@ class ForwardDeadLetter(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     destination: Mapped[str] = mapped_column(String(100))
+    tenant: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(16))
     position: Mapped[int] = mapped_column(BigInteger)
     message_id: Mapped[str] = mapped_column(String(100))
@@ -89,15 +96,15 @@ class Alert(Base):
     """One detection of abnormal archive searching: a rule that fired for one searcher on one
     local day (in DISPLAY_TZ), with the figures that explain it and its triage.
 
-    Written by `python -m ingest detect`, read and triaged through `db.alerts`. `account`
-    names the Mimecast account the searches came from ("" while the deployment has one), so
-    the unique key stays one alert per account, user, rule and day.
+    Written by `python -m ingest detect`, read and triaged through `db.alerts`. `tenant`
+    names the Mimecast account the searches came from, so the unique key is one alert per
+    tenant, user, rule and day.
     """
 
     __tablename__ = "alerts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    account: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    tenant: Mapped[str] = mapped_column(String(64))
     rule: Mapped[str] = mapped_column(String(32))
     email_addr: Mapped[str] = mapped_column(Text)  # as stored in search_logs: any length
     day: Mapped[date] = mapped_column(Date)  # the local day scored, in DISPLAY_TZ
@@ -114,21 +121,21 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (
-        # one alert per account, user, rule and day; on PostgreSQL keyed by text_key, as an
+        # one alert per tenant, user, rule and day; on PostgreSQL keyed by text_key, as an
         # address of any length must fit in a btree entry (see db.models.types)
         UniqueConstraint(
-            "account", "email_addr", "rule", "day", name="uq_alerts_one_per_day"
+            "tenant", "email_addr", "rule", "day", name="uq_alerts_one_per_day"
         ).ddl_if(dialect="sqlite"),
         Index(
             "ux_alerts_one_per_day",
-            "account",
+            "tenant",
             text_key(email_addr),
             "rule",
             "day",
             unique=True,
         ).ddl_if(dialect="postgresql"),
-        Index("ix_alerts_day", "day"),
-        Index("ix_alerts_status_day", "status", "day"),
+        Index("ix_alerts_tenant_day", "tenant", "day"),
+        Index("ix_alerts_tenant_status_day", "tenant", "status", "day"),
     )
 
 
@@ -140,6 +147,9 @@ class ApiToken(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(64))  # the actor in the audit trail
+    # the one tenant the token reads; NULL for a platform token (admin only), which names
+    # the tenant with ?tenant= where more than one exists
+    tenant: Mapped[str | None] = mapped_column(String(64))
     token_hash: Mapped[str] = mapped_column(String(64))  # hex SHA-256 of the token
     role: Mapped[str] = mapped_column(String(16))  # viewer | admin
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

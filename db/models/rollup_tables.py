@@ -10,6 +10,7 @@ from sqlalchemy import (
     Index,
     PrimaryKeyConstraint,
     SmallInteger,
+    String,
     Table,
     Text,
 )
@@ -35,8 +36,13 @@ def _dimensions(*, per_user: bool) -> list[Column[Any]]:
     ]
 
 
+def _tenant() -> Column[Any]:
+    """The first key column of every rollup: one tenant's counts never mix with another's."""
+    return Column("tenant", String(64), nullable=False)
+
+
 def _rollup(name: str, *, bucket: bool, per_user: bool) -> Table:
-    keys = [Column("bucket", BigInteger, nullable=False)] if bucket else []
+    keys = [_tenant()] + ([Column("bucket", BigInteger, nullable=False)] if bucket else [])
     dimensions = _dimensions(per_user=per_user)
     measures: list[Column[Any]] = [Column("searches", BigInteger, nullable=False)]
     if per_user:
@@ -48,7 +54,9 @@ def _rollup(name: str, *, bucket: bool, per_user: bool) -> Table:
     extras: list[Any] = []
     if bucket and per_user and name != "rollup_user_month":
         email = dimensions[0]
-        extras.append(Index(f"ix_{name}_email_addr_bucket", text_key(email), keys[0]))
+        extras.append(
+            Index(f"ix_{name}_email_addr_bucket", keys[0], text_key(email), keys[1])
+        )
     return Table(
         name,
         Base.metadata,
@@ -86,15 +94,17 @@ ROLLUP_DAY = _rollup("rollup_day", bucket=True, per_user=False)
 
 
 def _user_totals(name: str) -> Table:
+    tenant = _tenant()
     email = Column("email_addr", Text, nullable=False)
     bucket = Column("bucket", BigInteger, nullable=False)
     return Table(
         name,
         Base.metadata,
+        tenant,
         email,
         bucket,
         Column("searches", BigInteger, nullable=False),
-        *_free_text_key(name, [email, bucket]),
+        *_free_text_key(name, [tenant, email, bucket]),
         sqlite_with_rowid=False,
     )
 
