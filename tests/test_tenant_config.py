@@ -196,6 +196,18 @@ BAD_FILES = {
     ),
     "number_a_boolean": (f"{TABLE}reconcile_days = true\n", "tenant 'acme': reconcile_days must"),
     "display_name_not_a_string": (f"{TABLE}display_name = 5\n", "tenant 'acme': display_name"),
+    "display_name_with_a_control_character": (
+        f'{TABLE}display_name = "ACME\\u001b[2J"\n',
+        "tenant 'acme': display_name must be at most 100 printable characters",
+    ),
+    "base_url_not_a_string": (
+        f"{TABLE}base_url = 443\n",
+        "tenant 'acme': base_url must be a non-empty string",
+    ),
+    "id_variable_not_a_conventional_name": (
+        '[[tenant]]\nname = "acme"\nclient_id_env = "acme id"\nclient_secret_env = "S"\n',
+        "tenant 'acme': client_id_env must name an environment variable",
+    ),
     "admins_a_string": (f'{TABLE}admins = "boss@acme.example"\n', "tenant 'acme': admins must"),
     "admins_comma_separated": (
         f'{TABLE}admins = ["a@acme.example,b@acme.example"]\n',
