@@ -56,6 +56,13 @@ class SettingSpec:
 
 
 SETTINGS: tuple[SettingSpec, ...] = (
+    SettingSpec(
+        "TENANTS_FILE",
+        "",
+        "a TOML file of Mimecast accounts, one `[[tenant]]` each; unset, the `MIMECAST_*` "
+        "settings are the one tenant `default`",
+        parse_text,
+    ),
     SettingSpec("MIMECAST_CLIENT_ID", None, "API 2.0 client id", parse_text),
     SettingSpec("MIMECAST_CLIENT_SECRET", None, "API 2.0 client secret", parse_text, secret=True),
     SettingSpec(
@@ -230,6 +237,7 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False)
     email_claim: str = "email"
     allowed_hosts: tuple[str, ...] = ()
+    tenants_file: str = ""
 
     @property
     def effective_database_url(self) -> str:
