@@ -1,7 +1,8 @@
 """`python -m ingest.simulator`: run the simulated Mimecast API until Ctrl-C or SIGTERM.
 
 For demos and manual testing of the ingest; prints one line with the URL and the (published,
-demo-only) credentials, and refuses to listen on anything but loopback.
+demo-only) credentials, then one line per further account with `--accounts`, and refuses to
+listen on anything but loopback.
 """
 
 from __future__ import annotations
@@ -46,6 +47,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="also serve a labelled tenant of searchers with planted incidents (abnormal "
         "searching for the detections to find), made from SEED",
     )
+    add(
+        "--accounts",
+        type=int,
+        default=1,
+        help="Mimecast accounts to serve, each with its own credentials and data (account 1 "
+        "is the default one; the incidents, if any, go to account 1)",
+    )
     add("--verbose", action="store_true", help="log every request to stderr")
     return parser.parse_args(argv)
 
@@ -63,6 +71,7 @@ def config_from(args: argparse.Namespace) -> SimConfig:
         rate_limit_reset_ms=args.rate_limit_reset_ms,
         malformed_rate=args.malformed_rate,
         paging=args.paging,
+        accounts=args.accounts,
         host=args.host,
         port=args.port,
         verbose=args.verbose,
@@ -83,12 +92,18 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    config = sim.config
+    client_id, client_secret = sim.credentials(1)
     print(
-        f"Mimecast API simulator on {url} — client id {config.client_id}, "
-        f"client secret {config.client_secret} (demo only)",
+        f"Mimecast API simulator on {url} — client id {client_id}, "
+        f"client secret {client_secret} (demo only)",
         flush=True,
     )
+    for account in range(2, sim.config.accounts + 1):
+        client_id, client_secret = sim.credentials(account)
+        print(
+            f"account {account} — client id {client_id}, client secret {client_secret} (demo only)",
+            flush=True,
+        )
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())

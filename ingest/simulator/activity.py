@@ -199,12 +199,15 @@ def _api_id(rng: random.Random) -> str:
     return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
 
 
-def build_roster(seed: int) -> tuple[User, ...]:
-    """The tenant's ~40 users and their habits; API user ids depend on the seed."""
+def build_roster(seed: int, domain_prefix: str = "") -> tuple[User, ...]:
+    """The tenant's ~40 users and their habits; API user ids depend on the seed, and a
+    `domain_prefix` puts every address in the account's own domains."""
     rng = random.Random(derive_seed(seed, "roster"))
     users = []
     for address, role, hours, weekday, weekend, mixed in PEOPLE:
         address = address.replace("{api}", _api_id(rng))
+        if domain_prefix and "@" in address:
+            address = address.replace("@", f"@{domain_prefix}.", 1)
         spellings, spelling_cum = _spellings(address, mixed)
         users.append(
             User(
@@ -226,7 +229,7 @@ class DayGenerator:
 
     def __init__(self, config: SimConfig) -> None:
         self._config = config
-        self._users = build_roster(config.seed)
+        self._users = build_roster(config.seed, config.domain_prefix)
         self._weekday_cum = tuple(accumulate(u.weekday_weight for u in self._users))
         self._weekend_cum = tuple(accumulate(u.weekend_weight for u in self._users))
         self._mean_weight = (5 * self._weekday_cum[-1] + 2 * self._weekend_cum[-1]) / 7

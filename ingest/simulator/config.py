@@ -15,11 +15,17 @@ from ingest.simulator.timefmt import utc_now
 DEFAULT_CLIENT_ID = "sim-client-id"
 DEFAULT_CLIENT_SECRET = "sim-client-secret"
 PAGING_MODES = ("token", "offset")
+MAX_ACCOUNTS = 1_000
 
 
 @dataclass(frozen=True)
 class SimConfig:
-    """How the simulated tenant behaves. Rates are probabilities per search-log request."""
+    """How the simulated tenant behaves. Rates are probabilities per search-log request.
+
+    With `accounts` > 1 the simulator serves that many Mimecast accounts: account 1 is this
+    configuration as it stands; the others derive their own seed, credentials and address
+    domains from it (`ingest.simulator.accounts`).
+    """
 
     seed: int = 42
     days: int = 60
@@ -49,7 +55,13 @@ class SimConfig:
     # Generated days are kept in an LRU bounded by event count, so 35,000 events/day fit in
     # memory without regenerating the day a client is paging through.
     cache_events: int = 500_000
+    accounts: int = 1
+    # Put in front of every address's domain ("account2" -> admin@account2.example.com), so
+    # accounts share no searcher; "" keeps the domains of account 1.
+    domain_prefix: str = ""
 
     def __post_init__(self) -> None:
+        if not 1 <= self.accounts <= MAX_ACCOUNTS:
+            raise ValueError(f"accounts must be within 1..{MAX_ACCOUNTS}, not {self.accounts}")
         if self.paging not in PAGING_MODES:
             raise ValueError(f"paging must be one of {PAGING_MODES}, not {self.paging!r}")

@@ -59,6 +59,9 @@ class FaultPlan:
         self._rng = random.Random(derive_seed(config.seed, "faults"))
         self._queues: dict[str, deque[str]] = {endpoint: deque() for endpoint in ENDPOINTS}
         self._bodies: deque[bytes] = deque()
+        # Refuse this account's client id/secret until cleared: revoked credentials, which
+        # unlike a queued 401 do not go away when a client retries.
+        self.reject_credentials = False
         validate_rates(self.rates)
 
     def set_rates(self, rates: dict[str, float]) -> None:
@@ -91,6 +94,7 @@ class FaultPlan:
             queue.clear()
         self._bodies.clear()
         self.rates = dict.fromkeys(RATE_NAMES, 0.0)
+        self.reject_credentials = False
 
     def pending(self) -> dict[str, list[str]]:
         return {endpoint: list(queue) for endpoint, queue in self._queues.items()}

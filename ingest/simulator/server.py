@@ -150,49 +150,64 @@ class Simulator:
     ) -> None:
         self.stop()
 
-    # The control surface, the same as the /_sim/ endpoints.
+    # The control surface, the same as the /_sim/ endpoints: account 1 unless `account` says.
 
-    def stats(self) -> dict[str, object]:
+    def credentials(self, account: int = 1) -> tuple[str, str]:
+        """(client id, client secret) of an account (1..config.accounts): demo-only values."""
+        return self.api.credentials(account)
+
+    def stats(self, account: int = 1) -> dict[str, object]:
         """Counters: token/search requests, responses by status, faults by kind, records."""
-        return self.api.stats()
+        return self.api.stats(account)
 
     def truth(
-        self, start: datetime | str | int, end: datetime | str | int
+        self, start: datetime | str | int, end: datetime | str | int, account: int = 1
     ) -> tuple[list[dict], list[object]]:
         """(valid, malformed) records visible now in [start, end] inclusive, newest first,
         twins as separate entries; bounds as aware datetimes, API strings or epoch seconds."""
-        return self.api.truth(start, end)
+        return self.api.truth(start, end, account)
 
-    def add_events(self, records: Iterable[object], visible_after_seconds: int = 0) -> int:
+    def add_events(
+        self, records: Iterable[object], visible_after_seconds: int = 0, account: int = 1
+    ) -> int:
         """Add raw records (malformed ones too); a dict's `_visibleAfterSeconds` overrides the
         delay and is stripped. Returns how many were added."""
-        return self.api.add_events(records, visible_after_seconds)
+        return self.api.add_events(records, visible_after_seconds, account)
 
-    def add_events_after_pages(self, pages: int, records: Iterable[object]) -> None:
+    def add_events_after_pages(
+        self, pages: int, records: Iterable[object], account: int = 1
+    ) -> None:
         """Add these records, visible at once, when `pages` more search pages have been
         served: a late search landing while a client pages through a window."""
-        self.api.add_events_after_pages(pages, records)
+        self.api.add_events_after_pages(pages, records, account)
 
-    def queue_faults(self, kinds: Iterable[str], endpoint: str = "search") -> None:
-        """Serve these faults once each, in order, to the next requests to `endpoint`."""
-        self.api.queue_faults(kinds, endpoint)
+    def queue_faults(
+        self, kinds: Iterable[str], endpoint: str = "search", account: int = 1
+    ) -> None:
+        """Serve these faults once each, in order, to the next requests to `endpoint` (on the
+        token endpoint: the next requests naming this account's client id)."""
+        self.api.queue_faults(kinds, endpoint, account)
 
-    def queue_bodies(self, bodies: Iterable[bytes]) -> None:
+    def queue_bodies(self, bodies: Iterable[bytes], account: int = 1) -> None:
         """Answer the next search requests, one each, with these exact bodies (HTTP 200):
         for tests that feed the client any response at all."""
-        self.api.queue_bodies(bodies)
+        self.api.queue_bodies(bodies, account)
 
-    def set_rates(self, **rates: float) -> None:
+    def set_rates(self, *, account: int = 1, **rates: float) -> None:
         """Change fault probabilities: rate_429, rate_5xx, rate_fail200, rate_drop."""
-        self.api.set_rates(**rates)
+        self.api.set_rates(account=account, **rates)
 
-    def set_token_lifetime(self, seconds: int) -> None:
-        self.api.set_token_lifetime(seconds)
+    def set_token_lifetime(self, seconds: int, account: int = 1) -> None:
+        self.api.set_token_lifetime(seconds, account)
+
+    def reject_credentials(self, reject: bool = True, account: int = 1) -> None:
+        """Refuse the account's client id/secret (revoked credentials) until cleared."""
+        self.api.reject_credentials(reject, account)
 
     def issued_tokens(self) -> list[str]:
         """Every access token issued so far, for tests that check no output leaks one."""
         return self.api.issued_tokens()
 
-    def clear_faults(self) -> None:
-        """Empty the fault queues and set every rate to 0."""
-        self.api.clear_faults()
+    def clear_faults(self, account: int = 1) -> None:
+        """Empty the account's fault queues, set every rate to 0, accept its credentials."""
+        self.api.clear_faults(account)
