@@ -1,5 +1,6 @@
 """Forwarding formats: ECS field for field as Elastic's Mimecast integration, CEF escaping,
-OCSF classes, and the alert notifications against their published schemas."""
+OCSF classes, and the alert notifications against their published schemas; every one of
+them names the tenant, whatever its display name holds."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import jsonschema
 import pytest
 
 from ingest.forward.formats import (
+    ENCODERS,
     cef_alert,
     cef_search,
     ecs_alert,
@@ -21,9 +23,11 @@ from ingest.forward.notify import (
     TIMESTAMP_HEADER,
     sign,
     signed_webhook,
+    slack_escape,
     slack_message,
     teams_message,
     verify,
+    webhook_body,
 )
 from tests.support.cef import parse_cef
 from tests.support.chat_schemas import SLACK_SCHEMA, TEAMS_SCHEMA
@@ -44,6 +48,7 @@ def test_ecs_search_matches_elastics_archive_search_logs_pipeline_field_for_fiel
             "created": "2024-11-12T16:21:27.000Z",
             "dataset": "mimecast.archive_search_logs",
         },
+        "organization": {"id": "acme", "name": "ACME Corp"},
         "user": {
             "email": "dhamilton@mimecast.local",
             "name": "dhamilton",
@@ -154,3 +159,79 @@ def test_generic_webhook_signs_timestamp_and_body_with_hmac_sha256():
     assert not verify(b"other", body, headers, now=1_700_000_010)
     assert not verify(key, body + b" ", headers, now=1_700_000_010)
     assert not verify(key, body, headers, now=1_700_000_000 + 3600)  # a replay, later
+
+
+# --- the tenant --------------------------------------------------------------------------
+
+HOSTILE_NAME = (
+    'Evil" Corp\r\n}{"x":1 | cs4=x cs4Label=y \\ =cmd|\' /C calc\'!A0 <!channel> [a](b)\u2028z'
+)
+
+
+def test_ecs_names_the_tenant_as_organization_id_and_its_display_name_as_organization_name():
+    for doc in (ecs_search(search()), ecs_alert(alert())):
+        assert doc["organization"] == {"id": "acme", "name": "ACME Corp"}
+    doc = ecs_search(search(tenant="default", tenant_display="default"))
+    assert doc["organization"] == {"id": "default", "name": "default"}
+
+
+def test_cef_carries_the_tenant_name_in_a_custom_string_labelled_tenant():
+    for line in (cef_search(search()), cef_alert(alert())):
+        _, ext = parse_cef(line)
+        assert (ext["cs4Label"], ext["cs4"]) == ("tenant", "acme")
+    _, ext = parse_cef(cef_search(search(description=None, source=None, search_path=None)))
+    assert (ext["cs4Label"], ext["cs4"]) == ("tenant", "acme")  # no other custom string
+
+
+def test_ocsf_metadata_tenant_uid_is_the_tenant_name():
+    assert ocsf_search(search())["metadata"]["tenant_uid"] == "acme"
+    assert ocsf_alert(alert())["metadata"]["tenant_uid"] == "acme"
+
+
+def test_cef_escapes_a_hostile_tenant_and_parses_back_unchanged():
+    """A name is checked at start-up, but the formats take what the database holds: CEF's
+    separators in it stay data, and the record stays one line."""
+    for line in (cef_search(search(tenant=HOSTILE_NAME)), cef_alert(alert(tenant=HOSTILE_NAME))):
+        assert "\n" not in line and "\r" not in line
+        header, ext = parse_cef(line)
+        assert len(header) == 7 and header[1] == "Mimecast"
+        assert ext["cs4"] == HOSTILE_NAME and ext["cs4Label"] == "tenant"
+        assert "y" not in ext.values()  # the forged `cs4Label=y` did not become a field
+
+
+@pytest.mark.parametrize("fmt", ["ecs", "ocsf"])
+def test_json_formats_carry_a_hostile_tenant_verbatim_as_data(fmt: str):
+    item = search(tenant=HOSTILE_NAME, tenant_display=HOSTILE_NAME)
+    line = ENCODERS[fmt](item)
+    assert b"\n" not in line  # one NDJSON line
+    doc = json.loads(line)
+    if fmt == "ecs":
+        assert doc["organization"] == {"id": HOSTILE_NAME, "name": HOSTILE_NAME}
+        alert_doc = json.loads(webhook_body(alert(tenant_display=HOSTILE_NAME)))
+        assert alert_doc["organization"]["name"] == HOSTILE_NAME
+    else:
+        assert doc["metadata"]["tenant_uid"] == HOSTILE_NAME
+
+
+def test_chat_messages_open_with_the_tenant_display_name():
+    slack = slack_message(alert())
+    assert slack["blocks"][0]["text"]["text"].startswith("ACME Corp · HIGH: out_of_hours_burst")
+    assert slack["text"].startswith("ACME Corp · HIGH:")
+    card = teams_message(alert())["attachments"][0]["content"]
+    assert card["body"][0]["inlines"][0]["text"].startswith("ACME Corp · HIGH:")
+
+
+def test_a_hostile_display_name_in_chat_is_one_line_of_plain_text():
+    """Line breaks (\\r, \\n, U+2028) become spaces, so the name cannot forge a second
+    headline; Slack's control characters are escaped; both messages still validate."""
+    hostile = alert(tenant_display=HOSTILE_NAME)
+    flat = HOSTILE_NAME.replace("\r", " ").replace("\n", " ").replace("\u2028", " ")
+    slack = slack_message(hostile)
+    jsonschema.validate(slack, SLACK_SCHEMA)
+    assert slack["blocks"][0]["text"]["text"].startswith(flat[:140])
+    assert slack["text"].startswith(slack_escape(flat))
+    assert "<!channel>" not in slack["text"] and "\n" not in slack["text"]
+    teams = teams_message(hostile)
+    jsonschema.validate(teams, TEAMS_SCHEMA)
+    headline = teams["attachments"][0]["content"]["body"][0]["inlines"][0]["text"]
+    assert headline.startswith(flat + " · HIGH:")

@@ -8,14 +8,15 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from config.settings import ConfigError, Settings
+from db.scope import is_tenant_name
 from ingest.forward.formats import ENCODERS
 from ingest.forward.messages import SOURCES
 from ingest.forward.notify import CHAT_FORMATS
@@ -28,7 +29,7 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 DESTINATION_KEYS = {
     "name", "url", "url_env", "format", "source", "protocol", "token", "token_env", "secret",
     "secret_env", "gzip", "batch_size", "since", "ca_file", "cert_file", "key_file",
-    "rotate_bytes", "keep", "facility", "hostname", "timeout", "verify",
+    "rotate_bytes", "keep", "facility", "hostname", "timeout", "verify", "tenants",
 }  # fmt: skip
 
 
@@ -58,6 +59,14 @@ class Destination:
     hostname: str | None = None
     timeout: float = 30.0
     dashboard_url: str = ""  # DASHBOARD_URL: alerts' evidence links are made absolute under it
+    tenants: frozenset[str] | None = None  # the tenants it receives; None: every tenant
+    # every configured tenant's display name by its name, for the messages (installation-wide,
+    # like dashboard_url); a tenant missing from it is shown by its name
+    display_names: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def receives(self, tenant: str) -> bool:
+        """Whether this destination takes `tenant`'s searches or alerts (`tenants = [...]`)."""
+        return self.tenants is None or tenant in self.tenants
 
     @property
     def where(self) -> str:
@@ -129,6 +138,39 @@ class _Entry:
         return value
 
 
+class NamedTenant(Protocol):
+    """What forwarding needs of a configured tenant (`config.tenants.Tenant` has it)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def display_name(self) -> str: ...
+
+
+def display_names_of(tenants: Iterable[NamedTenant]) -> dict[str, str]:
+    """Name -> display name of the configured tenants, as `load_forward_config` takes them."""
+    return {tenant.name: tenant.display_name or tenant.name for tenant in tenants}
+
+
+def _tenants(entry: _Entry, configured: Mapping[str, str] | None) -> frozenset[str] | None:
+    """`tenants = ["acme", …]`: only those tenants' messages; absent, every tenant's. A name
+    must be a tenant's name and, when tenants are configured, one of them."""
+    if "tenants" not in entry.table:
+        return None
+    value = entry.table["tenants"]
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise entry.fail('tenants must be a list of tenant names, e.g. tenants = ["acme"]')
+    if not value:
+        raise entry.fail("tenants is empty; leave it out to receive every tenant")
+    for name in value:
+        if not is_tenant_name(name):
+            raise entry.fail(f"tenants: {name[:80]!r} is not a tenant name")
+        if configured and name not in configured:
+            raise entry.fail(f"tenants: {name!r} is not a configured tenant")
+    return frozenset(value)
+
+
 def _default_batch(scheme: str, fmt: str) -> int:
     """Chat webhooks take one alert per request, so a batch of one: a retry then never posts
     an earlier alert of the same batch again."""
@@ -138,8 +180,14 @@ def _default_batch(scheme: str, fmt: str) -> int:
 
 
 def destination_from(
-    table: Mapping[str, Any], env: Mapping[str, str], index: int, dashboard_url: str = ""
+    table: Mapping[str, Any],
+    env: Mapping[str, str],
+    index: int,
+    dashboard_url: str = "",
+    tenants: Mapping[str, str] | None = None,
 ) -> Destination:
+    """One destination from its TOML table. `tenants` maps each configured tenant's name to
+    its display name; None or empty accepts any tenant name in `tenants = [...]`."""
     name = table.get("name")
     entry = _Entry(table, repr(name) if isinstance(name, str) else f"#{index}", env)
     if not isinstance(name, str) or not NAME.match(name):
@@ -210,13 +258,19 @@ def destination_from(
         hostname=entry.text("hostname"),
         timeout=entry.number("timeout", 30.0, 0.1, float),
         dashboard_url=dashboard_url,
+        tenants=_tenants(entry, tenants),
+        display_names=dict(tenants or {}),
     )
 
 
 def load_forward_config(
-    settings: Settings, environ: Mapping[str, str] | None = None
+    settings: Settings,
+    environ: Mapping[str, str] | None = None,
+    tenants: Mapping[str, str] | None = None,
 ) -> ForwardConfig | None:
-    """The destinations from `FORWARD_CONFIG` and `FORWARD_URL`, or None if neither is set."""
+    """The destinations from `FORWARD_CONFIG` and `FORWARD_URL`, or None if neither is set.
+    `tenants`: the configured tenants' display names by name (`display_names_of`), which
+    each destination's `tenants = [...]` must come from and its messages show."""
     env = os.environ if environ is None else environ
     destinations: list[Destination] = []
     max_seconds = DEFAULT_MAX_SECONDS
@@ -239,7 +293,9 @@ def load_forward_config(
         if not isinstance(tables, list):
             raise ConfigError(f"FORWARD_CONFIG: use [[destination]] tables in {path}")
         for index, table in enumerate(tables, 1):
-            destinations.append(destination_from(table, env, index, settings.dashboard_url or ""))
+            destinations.append(
+                destination_from(table, env, index, settings.dashboard_url or "", tenants)
+            )
     if settings.forward_url:
         table: dict[str, Any] = {
             "name": "default",
@@ -249,7 +305,9 @@ def load_forward_config(
         if settings.forward_token and settings.forward_url.lower().startswith("https:"):
             table.update(protocol="hec", token=settings.forward_token)
         destinations.append(
-            destination_from(table, env, len(destinations) + 1, settings.dashboard_url or "")
+            destination_from(
+                table, env, len(destinations) + 1, settings.dashboard_url or "", tenants
+            )
         )
     names = [d.name for d in destinations]
     for name in names:

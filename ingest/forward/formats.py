@@ -54,6 +54,12 @@ def _user(address: str) -> tuple[dict[str, str], list[str]]:
     return user, related
 
 
+def _organization(item: Search | Alert) -> dict[str, str]:
+    """ECS `organization`: the tenant (a Mimecast account), its name as the id that never
+    changes and its display name as the name people know."""
+    return {"id": item.tenant, "name": item.tenant_display}
+
+
 # --- ECS ---------------------------------------------------------------------------------
 
 
@@ -61,7 +67,8 @@ def ecs_search(search: Search) -> dict[str, Any]:
     """Field for field what Elastic's `mimecast.archive_search_logs` ingest pipeline makes of
     the same record: `@timestamp` and `event.created` from `createTime`, `user.*` split from
     the address, `related.user` (name, then address), `mimecast.search_details.*` only when
-    present and non-empty; plus `event.id`, the search's stable key."""
+    present and non-empty; plus `event.id`, the search's stable key, and `organization`, its
+    tenant."""
     stamp = iso_millis(search.create_time)
     user, related = _user(search.email_addr) if search.email_addr else ({}, [])
     details = {
@@ -86,6 +93,7 @@ def ecs_search(search: Search) -> dict[str, Any]:
             "created": stamp,
             "dataset": "mimecast.archive_search_logs",
         },
+        "organization": _organization(search),
     }
     if user:
         doc["user"] = user
@@ -113,6 +121,7 @@ def ecs_alert(alert: Alert) -> dict[str, Any]:
             "reference": alert.evidence_url,
             "dataset": "mimecast.archive_search_alerts",
         },
+        "organization": _organization(alert),
         "message": alert.summary,
         "rule": {"name": alert.rule},
         "user": user,
@@ -149,10 +158,19 @@ def _cef(signature: str, name: str, severity: int, extension: list[tuple[str, st
     return f"CEF:0|{head}|{ext}"
 
 
+CEF_TENANT = ("cs4Label", "cs4")
+"""The custom string labelled `tenant` that carries a search's or an alert's tenant name."""
+
+
+def _cef_tenant(item: Search | Alert) -> list[tuple[str, str]]:
+    label, field = CEF_TENANT
+    return [(label, "tenant"), (field, item.tenant)]
+
+
 def cef_search(search: Search) -> str:
     """`CEF:0|Mimecast|Archive Search Logs|2.0|archive-search|Archive search|3|…`: the
     searcher in `suser`, the search text in `msg`, the reason in `reason`, the rest in
-    labelled custom strings; `externalId` is the stable key."""
+    labelled custom strings (the tenant's name in `cs4`); `externalId` is the stable key."""
     parts = split_address(search.email_addr)
     return _cef(
         "archive-search",
@@ -171,6 +189,7 @@ def cef_search(search: Search) -> str:
             ("cs2", search.search_path or ""),
             ("cs3Label", "searchDescription" if search.description else ""),
             ("cs3", search.description or ""),
+            *_cef_tenant(search),
         ],
     )
 
@@ -190,6 +209,7 @@ def cef_alert(alert: Alert) -> str:
             ("request", alert.evidence_url),
             ("cs1Label", "rule"),
             ("cs1", alert.rule),
+            *_cef_tenant(alert),
         ],
     )
 
@@ -197,10 +217,11 @@ def cef_alert(alert: Alert) -> str:
 # --- OCSF --------------------------------------------------------------------------------
 
 
-def _ocsf_metadata(uid: str) -> dict[str, Any]:
+def _ocsf_metadata(uid: str, tenant: str) -> dict[str, Any]:
     return {
         "version": OCSF_VERSION,
         "uid": uid,
+        "tenant_uid": tenant,
         "product": {"name": PRODUCT, "vendor_name": VENDOR},
         "log_name": "archive_search_logs",
     }
@@ -243,7 +264,7 @@ def ocsf_search(search: Search) -> dict[str, Any]:
         "severity_id": 1,
         "severity": "Informational",
         "time": epoch_millis(search.create_time),
-        "metadata": _ocsf_metadata(search.key),
+        "metadata": _ocsf_metadata(search.key, search.tenant),
         "actor": {"user": _ocsf_user(search.email_addr)},
         "web_resources": [resource],
         "message": search.search_text or "",
@@ -267,7 +288,7 @@ def ocsf_alert(alert: Alert) -> dict[str, Any]:
         "status_id": 1,
         "status": "New",
         "time": epoch_millis(alert.created_at),
-        "metadata": _ocsf_metadata(alert.id),
+        "metadata": _ocsf_metadata(alert.id, alert.tenant),
         "finding_info": {
             "uid": alert.id,
             "title": alert.rule,

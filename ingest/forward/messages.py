@@ -8,6 +8,7 @@ of the detections (issue 9), each with the same three methods.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -17,12 +18,13 @@ from sqlalchemy.exc import OperationalError
 
 from db.models import Alert as AlertRow
 from db.models import SearchLog
+from db.scope import DEFAULT_TENANT
 from db.state.forwarding import pending_messages
 
 
 @dataclass(frozen=True, slots=True)
 class Search:
-    """One stored archive search, as forwarded. `key` is its stable id (`event_key`)."""
+    """One stored archive search, as forwarded. `key` is its stable id (`forward_id`)."""
 
     key: str
     create_time: datetime
@@ -32,6 +34,8 @@ class Search:
     search_reason: str | None
     description: str | None
     search_path: str | None
+    tenant: str  # the tenant's name (the stored `tenant` column): ECS organization.id, …
+    tenant_display: str  # its display name, shown to people (its name when it has none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,8 @@ class Alert:
     summary: str
     evidence_url: str  # absolute with DASHBOARD_URL, else the dashboard-relative path
     created_at: datetime
+    tenant: str  # the tenant's name (the stored `tenant` column)
+    tenant_display: str  # its display name (its name when it has none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +85,19 @@ class Source(Protocol):
     ) -> tuple[int, datetime | None]:
         """How many messages wait after `after`, and when the oldest of them was stored."""
         ...
+
+
+def forward_id(tenant: str, event_key: str) -> str:
+    """A search's stable id for receivers: its `event_key`, which is unique only within its
+    tenant (two accounts' identical searches share it), so outside the `default` tenant it
+    is prefixed `<tenant>:`; the `default` tenant keeps the bare key it was forwarded with
+    before tenants, so a receiver's deduplication carries on across the upgrade."""
+    return event_key if tenant == DEFAULT_TENANT else f"{tenant}:{event_key}"
+
+
+def display_name(display_names: Mapping[str, str], tenant: str) -> str:
+    """What people call `tenant`: its display name from the tenants file, else its name."""
+    return display_names.get(tenant) or tenant
 
 
 class HorizonBusy(Exception):
@@ -117,13 +136,18 @@ _SEARCH_COLUMNS = (
     SearchLog.search_reason,
     SearchLog.description,
     SearchLog.search_path,
+    SearchLog.tenant,
 )
 
 
 class SearchSource:
-    """Stored searches in `search_logs.id` order, up to `committed_max_id`."""
+    """Stored searches in `search_logs.id` order, up to `committed_max_id`, each with its
+    tenant and the tenant's display name from `display_names` (name -> display name)."""
 
     name = "searches"
+
+    def __init__(self, display_names: Mapping[str, str] | None = None) -> None:
+        self.display_names: Mapping[str, str] = display_names or {}
 
     def horizon(self, conn: Connection) -> int | None:
         return committed_max_id(conn, SearchLog.__table__)
@@ -139,7 +163,17 @@ class SearchSource:
         )
         if since is not None:
             query = query.where(SearchLog.create_time >= since)
-        return [Message(row[0], row[1], Search(*row[1:])) for row in conn.execute(query).all()]
+        return [self._message(row) for row in conn.execute(query).all()]
+
+    def _message(self, row: Any) -> Message:
+        stable = forward_id(row.tenant, row.event_key)
+        item = Search(
+            stable,
+            *row[2:9],
+            tenant=row.tenant,
+            tenant_display=display_name(self.display_names, row.tenant),
+        )
+        return Message(row.id, stable, item)
 
     def pending(
         self, conn: Connection, after: int, since: datetime | None
@@ -148,7 +182,7 @@ class SearchSource:
 
 
 def alert_id(row_id: int) -> str:
-    """An alert's stable id: its row is written once (one per account, user, rule and day;
+    """An alert's stable id: its row is written once (one per tenant, user, rule and day;
     re-detection meets the unique key and inserts nothing), so its row id never changes."""
     return f"alert-{row_id}"
 
@@ -171,6 +205,7 @@ _ALERT_COLUMNS = (
     AlertRow.summary,
     AlertRow.evidence_url,
     AlertRow.created_at,
+    AlertRow.tenant,
 )
 
 
@@ -182,8 +217,11 @@ class AlertSource:
 
     name = "alerts"
 
-    def __init__(self, dashboard_url: str = "") -> None:
+    def __init__(
+        self, dashboard_url: str = "", display_names: Mapping[str, str] | None = None
+    ) -> None:
         self.dashboard_url = dashboard_url
+        self.display_names: Mapping[str, str] = display_names or {}
 
     def horizon(self, conn: Connection) -> int | None:
         return committed_max_id(conn, AlertRow.__table__)
@@ -213,6 +251,8 @@ class AlertSource:
             summary=row.summary,
             evidence_url=absolute_link(self.dashboard_url, row.evidence_url),
             created_at=row.created_at,
+            tenant=row.tenant,
+            tenant_display=display_name(self.display_names, row.tenant),
         )
         return Message(row.id, stable, item)
 
@@ -227,6 +267,11 @@ SOURCES: dict[str, Source] = {"searches": SearchSource(), "alerts": AlertSource(
 one a destination reads, with its links)."""
 
 
-def source_for(name: str, dashboard_url: str = "") -> Source:
-    """The source a destination reads: alerts carry links under `dashboard_url`."""
-    return AlertSource(dashboard_url) if name == "alerts" else SOURCES[name]
+def source_for(
+    name: str, dashboard_url: str = "", display_names: Mapping[str, str] | None = None
+) -> Source:
+    """The source a destination reads: alerts carry links under `dashboard_url`; every
+    message names its tenant as `display_names` (name -> display name) has it."""
+    if name == "alerts":
+        return AlertSource(dashboard_url, display_names)
+    return SearchSource(display_names)

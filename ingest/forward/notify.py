@@ -3,7 +3,8 @@ explanation and a link to the evidence. Pure functions over `Alert`.
 
 The summary may quote search text, which is hostile: Slack gets it as `plain_text` (and the
 fallback `text` with `mrkdwn: false`, `&<>` escaped), Teams as `TextRun`s, which Adaptive
-Cards never read as Markdown.
+Cards never read as Markdown. Every message opens with the tenant's display name, so a
+channel that several tenants' alerts reach says whose searcher it is.
 """
 
 from __future__ import annotations
@@ -39,8 +40,15 @@ def linkable(url: str, limit: int = SLACK_URL_LIMIT) -> bool:
     return url.startswith(("https://", "http://")) and len(url) <= limit
 
 
+def one_line(text: str) -> str:
+    """Control characters (line breaks above all) as spaces: a display name cannot start a
+    second line that reads like another alert's headline."""
+    return "".join(" " if not char.isprintable() else char for char in text)
+
+
 def _headline(alert: Alert) -> str:
-    return f"{alert.severity.upper()}: {alert.rule} — {alert.email_addr}"
+    tenant = one_line(alert.tenant_display)
+    return f"{tenant} · {alert.severity.upper()}: {alert.rule} — {alert.email_addr}"
 
 
 def slack_message(alert: Alert) -> dict[str, Any]:

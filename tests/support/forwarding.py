@@ -30,6 +30,8 @@ def search(**changes: object) -> Search:
         "search_reason": "case 42",
         "description": "Message Tracking Search",
         "search_path": "/inbox",
+        "tenant": "acme",
+        "tenant_display": "ACME Corp",
     }
     values.update(changes)
     return Search(**values)  # type: ignore[arg-type]
@@ -46,6 +48,8 @@ def alert(**changes: object) -> Alert:
         "summary": "ann@example.com searched 140 times between 02:00 and 03:00 UTC",
         "evidence_url": "https://dash.example.com/user?email=ann%40example.com",
         "created_at": datetime(2024, 11, 12, 17, 30, tzinfo=UTC),
+        "tenant": "acme",
+        "tenant_display": "ACME Corp",
     }
     values.update(changes)
     return Alert(**values)  # type: ignore[arg-type]
