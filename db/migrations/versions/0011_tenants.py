@@ -146,9 +146,10 @@ def _alerts_to_default() -> None:
 
 
 def upgrade() -> None:
-    _alerts_to_default()
     rebuild = _rebuild_sqlite if op.get_bind().dialect.name == "sqlite" else _alter_postgresql
     for change in CHANGES:
+        if change.table == "alerts":
+            _alerts_to_default()
         rebuild(change)
     for table, indexes in NULLABLE.items():
         op.add_column(table, sa.Column("tenant", sa.String(64), nullable=True))
