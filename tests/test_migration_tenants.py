@@ -21,8 +21,9 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, MetaData, Table, create_engine, inspect, select, text
+from sqlalchemy.exc import DatabaseError
 
-from db.engine import alembic_config, make_engine, open_database
+from db.engine import DatabaseSetupError, alembic_config, make_engine, open_database
 from db.models import Base, text_key
 from tests.support.backends import database_name, fresh_postgres_database, postgres_server
 
@@ -232,7 +233,7 @@ def test_a_refused_upgrade_leaves_the_database_as_it_was(tmp_path: Path) -> None
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE alerts SET account = 'other' WHERE id = (SELECT min(id) FROM alerts)")
     conn.close()
-    with pytest.raises(RuntimeError, match="2 account labels"):
+    with pytest.raises(DatabaseSetupError, match="alerts carry 2 account labels"):
         open_database(f"sqlite:///{path}")
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0010",)]
@@ -240,6 +241,45 @@ def test_a_refused_upgrade_leaves_the_database_as_it_was(tmp_path: Path) -> None
         assert "tenant" not in columns
         assert conn.execute("SELECT count(*) FROM search_logs").fetchone() == (111,)
     conn.close()
+
+
+def _at_0010_schema(url: str) -> dict[str, Any]:
+    """The schema main's migrations make: what a downgrade must give back."""
+    engine = make_engine(url)
+    try:
+        command.upgrade(alembic_config(engine), "0010")
+        return _schema(engine)
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_gives_back_main_database_while_every_row_is_default(tmp_path: Path) -> None:
+    before = _fixture_rows()
+    shutil.copy(FIXTURE, tmp_path / "searchlogs.db")
+    engine = open_database(f"sqlite:///{tmp_path / 'searchlogs.db'}")
+    try:
+        assert _at_revision(engine) == "0011"
+        command.downgrade(alembic_config(engine), "0010")
+        assert _at_revision(engine) == "0010"
+        assert _read_all(engine) == before
+        downgraded = _schema(engine)
+    finally:
+        engine.dispose()
+    assert downgraded == _at_0010_schema(f"sqlite:///{tmp_path / 'main.db'}")
+
+
+def test_downgrade_refuses_once_another_tenant_has_rows(tmp_path: Path) -> None:
+    shutil.copy(FIXTURE, tmp_path / "searchlogs.db")
+    engine = open_database(f"sqlite:///{tmp_path / 'searchlogs.db'}")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE kv SET tenant = 'acme' WHERE key = 'bootstrap_done'"))
+        with pytest.raises(DatabaseError, match="kv holds rows of tenants other than 'default'"):
+            command.downgrade(alembic_config(engine), "0010")
+        assert _at_revision(engine) == "0011"
+        assert "tenant" in {c["name"] for c in inspect(engine).get_columns("search_logs")}
+    finally:
+        engine.dispose()
 
 
 def _copy_rows(rows: Rows, engine: Engine) -> None:
@@ -278,10 +318,15 @@ def test_main_rows_upgrade_on_postgresql(request: pytest.FixtureRequest) -> None
         assert _as_before(_read_all(engine)) == before
         assert _model_differences(engine) == []
         upgraded = _schema(engine)
+        command.downgrade(alembic_config(engine), "0010")
+        assert _read_all(engine) == before
+        downgraded = _schema(engine)
     finally:
         engine.dispose()
     models_url = fresh_postgres_database(server, database_name(request.node.nodeid + "models"))
     assert upgraded == _models_schema(models_url)
+    main_url = fresh_postgres_database(server, database_name(request.node.nodeid + "main"))
+    assert downgraded == _at_0010_schema(main_url)
 
 
 def _table_order(rows: Rows) -> Rows:

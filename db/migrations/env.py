@@ -8,6 +8,7 @@ transaction at the first INSERT, so the transaction is begun here explicitly.
 """
 
 from alembic import context
+from sqlalchemy.exc import DatabaseError
 
 from db.models import Base
 
@@ -36,8 +37,9 @@ def run_sqlite(engine) -> None:
                 with context.begin_transaction():
                     context.run_migrations()
                 broken = driver.execute("PRAGMA foreign_key_check").fetchall()
-                if broken:
-                    raise RuntimeError(f"upgrade left {len(broken)} broken references: {broken[0]}")
+                if broken:  # reported by db.engine.upgrade_schema as a database error
+                    problem = f"the upgrade left {len(broken)} broken references: {broken[0]}"
+                    raise DatabaseError(problem, None, RuntimeError(problem))
         finally:
             driver.execute("PRAGMA foreign_keys = ON")
             driver.isolation_level = saved
