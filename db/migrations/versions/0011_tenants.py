@@ -20,6 +20,7 @@ does the same thing when the models move on.
 downgrade() goes back to 0010 exactly (alerts' account "" again) while every row is the
 `default` tenant's; once another tenant's rows are stored it refuses, as dropping the
 tenant from the keys would merge tenants' rows (identical searches, rollup counts, cursors).
+Audit rows and tokens of the installation as a whole (tenant NULL) are kept, without one.
 
 Revision ID: 0011
 Revises: 0010
