@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from db.models import Alert as AlertRow
 from db.models import SearchLog
+from db.scope import DEFAULT_TENANT
 from db.state.forwarding import pending_messages
 
 
@@ -144,7 +145,7 @@ class SearchSource:
     def pending(
         self, conn: Connection, after: int, since: datetime | None
     ) -> tuple[int, datetime | None]:
-        return pending_messages(conn, self.name, after, since)
+        return pending_messages(conn, DEFAULT_TENANT, self.name, after, since)  # tenant: phase 2
 
 
 def alert_id(row_id: int) -> str:
@@ -219,7 +220,7 @@ class AlertSource:
     def pending(
         self, conn: Connection, after: int, since: datetime | None
     ) -> tuple[int, datetime | None]:
-        return pending_messages(conn, self.name, after, since)
+        return pending_messages(conn, DEFAULT_TENANT, self.name, after, since)  # tenant: phase 2
 
 
 SOURCES: dict[str, Source] = {"searches": SearchSource(), "alerts": AlertSource()}
