@@ -1,4 +1,11 @@
-"""Alembic environment: runs on the engine handed over by `db.engine.upgrade_schema`."""
+"""Alembic environment: runs on the engine handed over by `db.engine.upgrade_schema`.
+
+On SQLite the whole upgrade is one transaction with foreign keys off, checked before the
+commit: a revision that copies a table another one refers to (0011 copies `ingest_runs`)
+must not have SQLite delete the referring rows' parents on the way, and a failed revision
+must leave the file exactly as it was, not half upgraded. pysqlite would only begin a
+transaction at the first INSERT, so the transaction is begun here explicitly.
+"""
 
 from alembic import context
 
@@ -8,14 +15,41 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def _configure(connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+
+
+def run_sqlite(engine) -> None:
+    with engine.connect() as connection:
+        driver = connection.connection.driver_connection
+        saved = driver.isolation_level
+        driver.isolation_level = None  # no implicit transactions: BEGIN is ours
+        driver.execute("PRAGMA foreign_keys = OFF")  # only takes effect outside a transaction
+        try:
+            with connection.begin():
+                driver.execute("BEGIN")
+                _configure(connection)
+                with context.begin_transaction():
+                    context.run_migrations()
+                broken = driver.execute("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"upgrade left {len(broken)} broken references: {broken[0]}")
+        finally:
+            driver.execute("PRAGMA foreign_keys = ON")
+            driver.isolation_level = saved
+
+
 def run_migrations() -> None:
     engine = config.attributes["engine"]
+    if engine.dialect.name == "sqlite":
+        run_sqlite(engine)
+        return
     with engine.begin() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
-        )
+        _configure(connection)
         with context.begin_transaction():
             context.run_migrations()
 

@@ -4,7 +4,8 @@ PostgreSQL only: addresses become `text` (a `varchar(320)` refused longer ones),
 index over free text (the rollups' and filter values' keys, the per-user indexes) is built
 over `text_key(column)` instead of the column, so that a value of any length fits in a
 btree entry. The primary keys of those tables become unique indexes (a primary key cannot
-hold an expression). The indexes are built from the models' own definitions. SQLite has
+hold an expression). The indexes are written out here as the models declared them at this
+revision (0011 adds the tenant to them). SQLite has
 no such limit, and its `varchar(320)` is already `text`: nothing changes there.
 
 Revision ID: 0005
@@ -13,9 +14,8 @@ Revises: 0004
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.schema import CreateIndex
 
-from db.models import Base
+from db.models.types import text_key_sql
 
 revision = "0005"
 down_revision = "0004"
@@ -53,10 +53,23 @@ def _postgresql() -> bool:
     return op.get_bind().dialect.name == "postgresql"
 
 
-def _new_indexes(table: str) -> list[sa.Index]:
-    """The model's indexes of `table` that this revision builds."""
-    names = {f"ux_{table}_key", EMAIL_INDEXES.get(table, ("",))[0]}
-    return [index for index in Base.metadata.tables[table].indexes if index.name in names]
+FREE_TEXT = ("email_addr", "source", "description", "value")
+
+
+def _new_indexes(table: str) -> list[tuple[str, tuple[str, ...], bool]]:
+    """The indexes of `table` this revision builds: (name, columns, unique)."""
+    indexes = []
+    if table in OLD_PRIMARY_KEYS:
+        indexes.append((f"ux_{table}_key", OLD_PRIMARY_KEYS[table], True))
+    if table in EMAIL_INDEXES:
+        indexes.append((*EMAIL_INDEXES[table], False))
+    return indexes
+
+
+def _create_index(table: str, name: str, columns: tuple[str, ...], unique: bool) -> None:
+    keyed = [text_key_sql(c, "postgresql") if c in FREE_TEXT else c for c in columns]
+    kind = "UNIQUE INDEX" if unique else "INDEX"
+    op.execute(f"CREATE {kind} {name} ON {table} ({', '.join(keyed)})")
 
 
 def upgrade() -> None:
@@ -69,16 +82,16 @@ def upgrade() -> None:
     for table in ("search_logs", *ROLLUPS_PER_USER):
         op.alter_column(table, "email_addr", type_=sa.Text(), existing_nullable=False)
     for table in ("search_logs", *KEYED_TABLES):
-        for index in _new_indexes(table):
-            op.execute(CreateIndex(index))
+        for name, columns, unique in _new_indexes(table):
+            _create_index(table, name, columns, unique)
 
 
 def downgrade() -> None:
     if not _postgresql():
         return
     for table in ("search_logs", *KEYED_TABLES):
-        for index in _new_indexes(table):
-            op.drop_index(index.name, table_name=table)
+        for name, _columns, _unique in _new_indexes(table):
+            op.drop_index(name, table_name=table)
     for table in ("search_logs", *ROLLUPS_PER_USER):
         op.alter_column(table, "email_addr", type_=sa.String(320), existing_nullable=False)
     for table, columns in OLD_PRIMARY_KEYS.items():

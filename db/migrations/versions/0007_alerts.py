@@ -6,9 +6,9 @@ Revises: 0006
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.schema import CreateIndex
 
-from db.models import Base, UtcDateTime
+from db.models import UtcDateTime
+from db.models.types import text_key_sql
 
 revision = "0007"
 down_revision = "0006"
@@ -18,7 +18,7 @@ depends_on = None
 
 def _one_per_day() -> list[sa.UniqueConstraint]:
     """SQLite: a plain unique key. PostgreSQL keys the address by `text_key` instead (an
-    address of any length must fit in a btree entry), built from the model's index."""
+    address of any length must fit in a btree entry), written out in `_keyed_index`."""
     if op.get_bind().dialect.name == "postgresql":
         return []
     return [
@@ -26,13 +26,10 @@ def _one_per_day() -> list[sa.UniqueConstraint]:
     ]
 
 
-def _keyed_index() -> sa.Index:
-    (index,) = [
-        index
-        for index in Base.metadata.tables["alerts"].indexes
-        if index.name == "ux_alerts_one_per_day"
-    ]
-    return index
+def _keyed_index() -> str:
+    """The model's index at this revision (0011 puts the tenant in place of the account)."""
+    email = text_key_sql("email_addr", "postgresql")
+    return f"CREATE UNIQUE INDEX ux_alerts_one_per_day ON alerts (account, {email}, rule, day)"
 
 
 def upgrade() -> None:
@@ -58,7 +55,7 @@ def upgrade() -> None:
         *_one_per_day(),
     )
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(CreateIndex(_keyed_index()))
+        op.execute(_keyed_index())
     op.create_index("ix_alerts_day", "alerts", ["day"])
     op.create_index("ix_alerts_status_day", "alerts", ["status", "day"])
 
