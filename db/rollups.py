@@ -112,8 +112,7 @@ def _upsert_sql(table: Table, dialect: str, text_keys: bool = True) -> str:
     """INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE for one rollup, rows with id > :after."""
     name = table.name
     bucket = _bucket_sql(table, dialect)
-    # revision 0004's schema (text_keys=False) predates the tenant column
-    tenant = ["tenant"] if text_keys else []
+    tenant = ["tenant"]  # every rollup counts each tenant's searches apart
     if "nulls" not in table.c:  # per user and bucket, every source and type together
         target = _conflict_target([*tenant, "email_addr", "bucket"], dialect, text_keys)
         columns = ", ".join([*tenant, "email_addr", "bucket", "searches"])
@@ -159,8 +158,7 @@ def add_rows_after(conn: Connection, after_id: int, *, text_keys: bool = True) -
 
     Call it in the transaction that inserted those rows, with the largest id that existed
     before them: the single-writer lock means nothing else inserted in between. Each row
-    counts under its own tenant. (`text_keys=False` is for migration 0004 only, whose keys
-    were the plain columns, without a tenant.)
+    counts under its own tenant. (`text_keys=False` names the keys as plain columns.)
     """
     dialect = conn.dialect.name
     for table in ROLLUP_TABLES:
