@@ -183,6 +183,7 @@ class Refusal:
     reason: str
     name: str | None = None
     role: str | None = None
+    tenant: str | None = None
 
 
 def authenticate(engine: Engine, token: str, now: datetime | None = None) -> Caller | Refusal:
@@ -202,7 +203,7 @@ def authenticate(engine: Engine, token: str, now: datetime | None = None) -> Cal
     if row is None or not hmac.compare_digest(row.token_hash, digest):
         return Refusal("the token is not known")
     if row.revoked_at is not None:
-        return Refusal("the token was revoked", row.name, row.role)
+        return Refusal("the token was revoked", row.name, row.role, row.tenant)
     if row.expires_at is not None and row.expires_at <= (now or utc_now()):
-        return Refusal("the token has expired", row.name, row.role)
+        return Refusal("the token has expired", row.name, row.role, row.tenant)
     return Caller(row.name, row.role, row.tenant)
