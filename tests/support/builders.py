@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from db.queries import SYSTEM_SENDER
 from ingest.records import EventKeyer, SearchEvent, parse_record
 from ingest.store import PageBatch, Store
+from tests.support.tenancy import TENANT
 
 WINDOW = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
 
@@ -22,7 +23,7 @@ def record(when: str, email: str, **fields: object) -> dict[str, object]:
 
 def store_records(engine: Engine, records: list[dict[str, object]]) -> int:
     """Write `records` as one page of one finished run; return the run id."""
-    store = Store(engine)
+    store = Store(engine, TENANT)
     run_id = store.start_run("bootstrap", *WINDOW)
     keyer = EventKeyer()
     events = [parse_record(r) for r in records]
