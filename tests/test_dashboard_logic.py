@@ -183,6 +183,7 @@ def test_every_stored_address_round_trips_through_its_user_link(stored: str) -> 
         today=TODAY,
         filters=default_filters(SCOPE, TODAY),
         health=IngestHealth(False, None, None, None, None),
+        scope=SCOPE,
     )
     link = context.link(USER, email=stored)
     path, _, query = link.partition("?")

@@ -109,15 +109,27 @@ def kv_rows(engine) -> dict[str, tuple[str, datetime]]:
     return {key: (value, updated) for key, value, updated in rows}
 
 
+KEY = ["tenant", "key"]
+
+
 def test_upsert_inserts_then_updates_the_one_row_of_its_key(db_url):
     engine = open_database(db_url)
     table = KeyValue.__table__
     with engine.begin() as conn:
-        upsert(conn, table, {"key": "k", "value": "first", "updated_at": MOMENT}, ["key"])
-        upsert(conn, table, {"key": "other", "value": "kept", "updated_at": MOMENT}, ["key"])
+        upsert(
+            conn, table, {"tenant": TENANT, "key": "k", "value": "first", "updated_at": MOMENT}, KEY
+        )
+        upsert(
+            conn,
+            table,
+            {"tenant": TENANT, "key": "other", "value": "kept", "updated_at": MOMENT},
+            KEY,
+        )
     later = MOMENT + timedelta(hours=1)
     with engine.begin() as conn:
-        upsert(conn, table, {"key": "k", "value": "second", "updated_at": later}, ["key"])
+        upsert(
+            conn, table, {"tenant": TENANT, "key": "k", "value": "second", "updated_at": later}, KEY
+        )
     assert kv_rows(engine) == {"k": ("second", later), "other": ("kept", MOMENT)}
 
 
@@ -125,9 +137,21 @@ def test_upsert_is_rolled_back_with_the_callers_transaction(db_url):
     engine = open_database(db_url)
     table = KeyValue.__table__
     with engine.begin() as conn:
-        upsert(conn, table, {"key": "k", "value": "first", "updated_at": MOMENT}, ["key"])
+        upsert(
+            conn, table, {"tenant": TENANT, "key": "k", "value": "first", "updated_at": MOMENT}, KEY
+        )
     with pytest.raises(RuntimeError), engine.begin() as conn:
-        upsert(conn, table, {"key": "k", "value": "second", "updated_at": MOMENT}, ["key"])
-        upsert(conn, table, {"key": "new", "value": "never", "updated_at": MOMENT}, ["key"])
+        upsert(
+            conn,
+            table,
+            {"tenant": TENANT, "key": "k", "value": "second", "updated_at": MOMENT},
+            KEY,
+        )
+        upsert(
+            conn,
+            table,
+            {"tenant": TENANT, "key": "new", "value": "never", "updated_at": MOMENT},
+            KEY,
+        )
         raise RuntimeError("the rows this state covers failed")
     assert kv_rows(engine) == {"k": ("first", MOMENT)}

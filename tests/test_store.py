@@ -60,7 +60,7 @@ def test_schema_is_created_by_migrations_and_reopening_is_a_no_op(db_url):
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0011"
     indexes = {ix["name"] for ix in inspect(engine).get_indexes("search_logs")}
-    assert "ix_search_logs_create_time" in indexes
+    assert "ix_search_logs_tenant_create_time" in indexes
 
 
 def test_writing_the_same_page_twice_stores_it_once_and_counts_duplicates(db_url):

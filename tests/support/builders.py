@@ -21,9 +21,7 @@ def record(when: str, email: str, **fields: object) -> dict[str, object]:
     return {"createTime": f"{when}+0000", "emailAddr": email, **fields}
 
 
-def store_records(
-    engine: Engine, records: list[dict[str, object]], tenant: str = TENANT
-) -> int:
+def store_records(engine: Engine, records: list[dict[str, object]], tenant: str = TENANT) -> int:
     """Write `records` as one page of one finished run of `tenant`; return the run id."""
     store = Store(engine, tenant)
     run_id = store.start_run("bootstrap", *WINDOW)
