@@ -76,7 +76,7 @@ CHANGES = {
     "reset_cursor": AdminChange(
         lambda e: Store(e, TENANT).advance_cursor(CURSOR, backfill_done=True),
         lambda e, _: state.reset_cursor(e, TENANT, audited=BOSS),
-        state.read_cursor,
+        lambda e: state.read_cursor(e, TENANT),
     ),
     "token_create": AdminChange(
         lambda e: None,

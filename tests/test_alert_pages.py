@@ -33,7 +33,7 @@ from tests.support.apptest import (  # noqa: F401 (page_*: the page fixtures)
 from tests.support.builders import KNOWN, store_records
 from tests.support.detections import new_alert
 from tests.support.roles import app_as, events, open_as
-from tests.support.tenancy import EVERY, SCOPE
+from tests.support.tenancy import EVERY, SCOPE, TENANT
 
 HOSTILE = '**bold** [click](http://evil.example) <b>x</b> =HYPERLINK("http://evil")'
 ADMIN = {"email": "boss@example.com"}
@@ -378,6 +378,7 @@ def forwarding_rows(engine: Engine) -> None:
         conn.execute(
             insert(ForwardCursor).values(
                 destination="siem",
+                tenant=TENANT,
                 source="searches",
                 position=5,
                 since=None,
@@ -391,6 +392,7 @@ def forwarding_rows(engine: Engine) -> None:
         conn.execute(
             insert(ForwardDeadLetter).values(
                 destination="siem",
+                tenant=TENANT,
                 source="searches",
                 position=3,
                 message_id="key-3",

@@ -104,8 +104,8 @@ def test_a_second_run_changes_nothing(scored):
     assert alerts(engine) == before
     with sqlite3.connect(path) as conn, pytest.raises(sqlite3.IntegrityError):
         conn.execute(
-            "INSERT INTO alerts (account, rule, email_addr, day, window_start, window_end, "
-            "severity, summary, figures, evidence_url, status, created_at) SELECT account, "
+            "INSERT INTO alerts (tenant, rule, email_addr, day, window_start, window_end, "
+            "severity, summary, figures, evidence_url, status, created_at) SELECT tenant, "
             "rule, email_addr, day, window_start, window_end, severity, summary, figures, "
             "evidence_url, status, created_at FROM alerts LIMIT 1"
         )

@@ -388,8 +388,8 @@ def test_forwarder_sigkilled_between_send_and_commit_repeats_only_that_batch(
 def _insert(conn: Any, key: str) -> None:
     conn.execute(
         text(
-            "INSERT INTO search_logs (event_key, create_time, email_addr, raw_json, ingested_at)"
-            " VALUES (:k, now(), 'a@example.com', '{}', now())"
+            "INSERT INTO search_logs (tenant, event_key, create_time, email_addr, raw_json, "
+            "ingested_at) VALUES ('default', :k, now(), 'a@example.com', '{}', now())"
         ),
         {"k": key},
     )
