@@ -744,9 +744,10 @@ def test_alerts_as_ndjson_and_csv_and_a_paging_stable_while_the_detector_writes(
             conn,
             [
                 NewAlert(
+                    TENANT,
                     "breadth", params["user"], day, datetime(2026, 3, 31, tzinfo=UTC),
                     datetime(2026, 3, 31, 5, tzinfo=UTC), "high", "late", "{}",
-                    evidence_url(params["user"], day, day), tenant=TENANT,
+                    evidence_url(params["user"], day, day),
                 )
             ],
         )  # fmt: skip
