@@ -35,7 +35,7 @@ def plan_of_listing(path: Path, filters: SearchFilters) -> str:
 def test_a_users_searches_are_read_through_the_user_and_time_index(tmp_path: Path) -> None:
     whole = SearchFilters(SCOPE, date(2023, 1, 1), date(2026, 12, 31))
     plan = plan_of_listing(tmp_path / "plan.db", whole.for_user("ann@example.com"))
-    assert "ix_search_logs_email_addr_create_time (email_addr=?" in plan, plan
+    assert "ix_search_logs_tenant_email_addr_create_time (tenant=? AND email_addr=?" in plan, plan
 
 
 def test_several_users_searches_are_read_through_the_user_and_time_index(tmp_path: Path) -> None:
@@ -43,4 +43,4 @@ def test_several_users_searches_are_read_through_the_user_and_time_index(tmp_pat
         SCOPE, date(2026, 1, 1), date(2026, 1, 31), users=("ann@x.org", "bo@x.org")
     )
     plan = plan_of_listing(tmp_path / "plan.db", users)
-    assert "ix_search_logs_email_addr_create_time (email_addr=?" in plan, plan
+    assert "ix_search_logs_tenant_email_addr_create_time (tenant=? AND email_addr=?" in plan, plan
