@@ -104,6 +104,7 @@ def authorise(context: ApiContext, request: Request, endpoint: Endpoint | None) 
                 detail=f"refused calls rate-limited: {outcome.reason}"
                 if limited
                 else outcome.reason,
+                tenant=outcome.tenant,
             ),
             collapse=True,
         )
@@ -119,6 +120,7 @@ def authorise(context: ApiContext, request: Request, endpoint: Endpoint | None) 
                 outcome.role,
                 AuditAction.API_RATE_LIMITED,
                 detail=f"rate limit reached: {limit}",
+                tenant=outcome.tenant,
             ),
             collapse=True,
         )
@@ -136,6 +138,7 @@ def authorise(context: ApiContext, request: Request, endpoint: Endpoint | None) 
                 AuditAction.DENIED,
                 target=where,
                 detail=f"{endpoint.operation_id} needs an admin token",
+                tenant=outcome.tenant,
             ),
             collapse=True,
         )
@@ -160,5 +163,6 @@ def record_refusal(
             action,
             target=f"{request.method} {request.url.path}",
             detail=f"refused: {problem.detail}",
+            tenant=caller.tenant,
         ),
     )

@@ -42,6 +42,7 @@ def alert_filters(call: Call) -> alerts.AlertFilters:
     if first is not None and last is not None and first > last:
         raise ApiProblem(400, f"bad range: from ({first}) is after to ({last})")
     return alerts.AlertFilters(
+        scope=call.scope,
         start=first,
         end=last,
         rules=values.get("rule") or (),
@@ -58,7 +59,7 @@ def alert_list(call: Call) -> Answer:
     keyset = (
         decode_alert_cursor(cursor)
         if cursor
-        else alerts.AlertKeyset(alerts.newest_alert_id(call.engine))
+        else alerts.AlertKeyset(alerts.newest_alert_id(call.engine, call.scope))
     )
     limit = call.values.get("limit") or A_LIMIT.default
     frame, following = alerts.alert_keyset_page(call.engine, filters, keyset, limit=limit)

@@ -19,6 +19,7 @@ from config.settings import Settings
 from db.api_tokens import Caller
 from db.filters import SearchFilters
 from db.raw_reads import SEARCH_COLUMNS
+from db.scope import DEFAULT_TENANT, TenantScope
 
 MAX_RANGE_DAYS = 3660
 """The longest `from`..`to` a call may ask for: ten years."""
@@ -40,6 +41,18 @@ class Call:
     @property
     def tz(self) -> str:
         return self.values.get("tz") or self.settings.display_tz
+
+    @property
+    def scope(self) -> TenantScope:
+        """Which tenants this call reads: the one place the API names them."""
+        return TenantScope.one(DEFAULT_TENANT)  # tenant: phase 2 (the token's, or ?tenant=)
+
+    @property
+    def tenant(self) -> str:
+        """The one tenant an action of this call applies to (a cursor reset)."""
+        if self.scope.name is None:
+            raise ApiProblem(400, "name the tenant this action applies to")
+        return self.scope.name
 
 
 @dataclass
@@ -77,6 +90,7 @@ def search_filters(
             f"ask for at most {MAX_RANGE_DAYS:,}",
         )
     return SearchFilters(
+        scope=call.scope,
         start=first,
         end=last,
         users=values.get("user") or (),

@@ -148,7 +148,7 @@ def user_searches(call: Call) -> Answer:
     filters = search_filters(call).for_user(email)
     if call.values.get("cursor"):
         decode_cursor(call.values["cursor"])  # a bad cursor is a 400, whoever is asked for
-    if not raw_reads.known_user(call.engine, email):
+    if not raw_reads.known_user(call.engine, call.scope, email):
         raise ApiProblem(404, f"no such user: no search by {email[:200]!r} is stored")
     return _search_listing(call, filters, email)
 
@@ -176,10 +176,15 @@ def reset_cursor(call: Call) -> Answer:
     assert call.caller is not None
     detail = "cursor reset (machine API)"
     entry = audit.AuditEntry(
-        call.caller.name, call.caller.role, AuditAction.RESET_CURSOR, "cursor", detail=detail
+        call.caller.name,
+        call.caller.role,
+        AuditAction.RESET_CURSOR,
+        "cursor",
+        detail=detail,
+        tenant=call.tenant,
     )
     try:
-        state.reset_cursor(call.engine, audited=entry)
+        state.reset_cursor(call.engine, call.tenant, audited=entry)
     except AlreadyRunning as exc:
         raise ApiProblem(409, f"the cursor was not reset: {exc}") from None
     except (SQLAlchemyError, DatabaseSetupError) as exc:
@@ -202,7 +207,7 @@ def readyz(call: Call) -> Answer:
         engine = call.engine
     except ApiProblem as problem:
         return Answer(dumps({"ready": False, "reasons": [problem.detail]}), JSON, status=503)
-    readiness = check_readiness(engine, call.settings.poll_seconds)
+    readiness = check_readiness(engine, call.scope, call.settings.poll_seconds)
     return Answer(dumps(readiness.as_json()), JSON, status=200 if readiness.ready else 503)
 
 

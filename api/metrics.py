@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, select
 
 from db.alerts import OPEN_STATUSES
 from db.models import ROLLUP_USER_ALL, Alert, IngestRun, RejectedRecord, utc_now
+from db.scope import TenantScope
 from db.state import last_poll_ok
 from db.state.forwarding import forwarding_status
 
@@ -58,7 +59,8 @@ class DatabaseCollector(Collector):
                 .where(Alert.status.in_(OPEN_STATUSES))
                 .group_by(Alert.rule, Alert.severity)
             ).all()
-        last = last_poll_ok(self.engine)
+        # the installation's figures, every tenant together
+        last = last_poll_ok(self.engine, EVERY_TENANT)  # tenant: phase 2 (labels per tenant)
         yield GaugeMetricFamily(
             "searchlogs_searches_stored", "Archive searches stored", value=int(stored)
         )
@@ -97,6 +99,9 @@ class DatabaseCollector(Collector):
         yield from forwarding_metrics(self.engine)
 
 
+EVERY_TENANT = TenantScope.every_tenant()
+
+
 def forwarding_metrics(engine: Engine) -> Iterator[Metric]:
     """Per destination (its name and source, never its URL): messages waiting, how long
     the oldest has waited, messages parked as malformed, and messages delivered."""
@@ -123,7 +128,7 @@ def forwarding_metrics(engine: Engine) -> Iterator[Metric]:
             labels=labels,
         ),
     }
-    for row in forwarding_status(engine):
+    for row in forwarding_status(engine, EVERY_TENANT):  # tenant: phase 2 (a tenant label)
         for key, family in families.items():
             family.add_metric([row["destination"], row["source"]], float(row[key]))
     yield from families.values()

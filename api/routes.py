@@ -125,6 +125,7 @@ def serve(
             filters=answer.filters,
             rows=answer.rows,
             detail=answer.detail,
+            tenant=caller.tenant,
         ),
     )
     return answer

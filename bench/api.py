@@ -212,7 +212,7 @@ def main() -> None:
     settings = product_settings(env)  # a value out of range stops here, in the product's words
     p = probe(args.url, settings.poll_seconds)
     engine = open_database(args.url)
-    token = create_token(engine, f"bench-{time.time_ns()}", "viewer")
+    token = create_token(engine, f"bench-{time.time_ns()}", "viewer", tenant=None)
     engine.dispose()
     with tempfile.TemporaryDirectory() as folder:
         base, process = serve_dashboard(env, Path(folder) / "server.log")

@@ -17,6 +17,7 @@ from typing import Any
 import requests
 from sqlalchemy import desc, func, select
 
+from bench.synthetic import SCOPE
 from db import aggregates
 from db.aggregates import SUMMARY_COLUMNS
 from db.engine import open_database
@@ -73,12 +74,12 @@ def probe(url: str, poll_seconds: int) -> Probe:
             ).scalars()
             invoice_days = sorted({t.date().isoformat() for t in invoices})
         end = last.date()
-        recent = SearchFilters(end - timedelta(days=29), end - timedelta(days=1))
+        recent = SearchFilters(SCOPE, end - timedelta(days=29), end - timedelta(days=1))
         per_day = aggregates.searches_per_day(engine, recent, "UTC")
         counts = zip(per_day["date"], per_day["searches"], strict=True)
         busy = [day.isoformat() for day, n in counts if n > 0]
         busy = busy or [end.isoformat()]
-        ready = check_readiness(engine, poll_seconds).ready
+        ready = check_readiness(engine, SCOPE, poll_seconds).ready
     finally:
         engine.dispose()
     typical = [row[0] for row in top[5:40]] or [top[-1][0]]

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 # which is what it does inside one too.
 logging.getLogger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)
 
+from bench.synthetic import SCOPE  # noqa: E402
 from dashboard import cached  # noqa: E402
 from db import queries  # noqa: E402
 from db.engine import open_database, sqlite_path  # noqa: E402
@@ -80,8 +81,8 @@ def build_cases(probe: Probe) -> list[Case]:
     """Every page's calls, as the pages make them (see pages/*.py and dashboard/context.py)."""
     tz = probe.tz
     today = date.fromisoformat(probe.today)
-    whole = SearchFilters(date.fromisoformat(probe.first_day), today)
-    last30 = SearchFilters(today - timedelta(days=29), today)
+    whole = SearchFilters(SCOPE, date.fromisoformat(probe.first_day), today)
+    last30 = SearchFilters(SCOPE, today - timedelta(days=29), today)
     month = today.replace(day=1)
     next_month = (month + timedelta(days=32)).replace(day=1)
     busy = date.fromisoformat(probe.busy_day)
@@ -140,8 +141,18 @@ def build_cases(probe: Probe) -> list[Case]:
     summary_calls = ("activity (days only)",)
     return [
         Case(CHROME, "data_version", queries.data_version, lambda u, v: cached.data_version(u)),
-        Case(CHROME, "filter_options", queries.filter_options, cached.filter_options),
-        Case(CHROME, "ingest_health", queries.ingest_health, cached.ingest_health),
+        Case(
+            CHROME,
+            "filter_options",
+            lambda e: queries.filter_options(e, SCOPE),
+            lambda u, v: cached.filter_options(u, v, SCOPE),
+        ),
+        Case(
+            CHROME,
+            "ingest_health",
+            lambda e: queries.ingest_health(e, SCOPE),
+            lambda u, v: cached.ingest_health(u, v, SCOPE),
+        ),
         *per_filters("summary, last 30 days", last30, summary_calls),
         *per_filters("summary, all time", whole, summary_calls),
         *per_filters(
@@ -158,24 +169,24 @@ def build_cases(probe: Probe) -> list[Case]:
         *per_filters("user: typical, all time", whole.for_user(probe.typical), user_calls),
         *per_filters(
             "calendar: month",
-            SearchFilters(month, next_month - timedelta(days=1)),
+            SearchFilters(SCOPE, month, next_month - timedelta(days=1)),
             ("searches_per_day",),
         ),
         *per_filters(
             "calendar: year",
-            SearchFilters(date(today.year, 1, 1), date(today.year, 12, 31)),
+            SearchFilters(SCOPE, date(today.year, 1, 1), date(today.year, 12, 31)),
             ("searches_per_day",),
         ),
         *per_filters(
             "day: busiest",
-            SearchFilters(busy, busy),
+            SearchFilters(SCOPE, busy, busy),
             ("user_counts", "hour_weekday_counts", "searches_by_user"),
         ),
         Case(
             "status",
             "collect_status",
-            lambda e: collect_status(e, runs=STATUS_RUNS, rejects=STATUS_REJECTS),
-            cached.ingest_status,
+            lambda e: collect_status(e, SCOPE, runs=STATUS_RUNS, rejects=STATUS_REJECTS),
+            lambda u, v: cached.ingest_status(u, v, SCOPE),
         ),
     ]
 
@@ -234,11 +245,11 @@ def probe_database(url: str, tz: str) -> Probe:
     engine = open_database(url)
     try:
         today = datetime.now(ZoneInfo(tz)).date()
-        totals = collect_status(engine, runs=1, rejects=1)["totals"]
+        totals = collect_status(engine, SCOPE, runs=1, rejects=1)["totals"]
         if not totals["search_logs"]:
             raise SystemExit(f"{url} holds no searches: run bench/generate.py first")
         first = datetime.fromisoformat(totals["first_event"]).astimezone(ZoneInfo(tz)).date()
-        whole = SearchFilters(first, today)
+        whole = SearchFilters(SCOPE, first, today)
         users = queries.user_counts(engine, whole, tz)
         typical = users.iloc[len(users) // 2]
         per_day = queries.searches_per_day(engine, whole, tz)

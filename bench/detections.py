@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, select
 
 from bench.checks import expect
+from bench.synthetic import TENANT
 from db.alerts import RULES
 from db.engine import open_database
 from db.models import ROLLUP_USER_DAY_TOTAL, Alert, SearchLog
@@ -64,7 +65,7 @@ def evaluate(seed: int, config: DetectionConfig, workdir: Path) -> SeedResult:
     try:
         end = datetime.combine(END, dtime(), UTC)
         searches = load_records(engine, tenant.records, end)
-        result = detect(engine, "UTC", config)
+        result = detect(engine, TENANT, "UTC", config)
         alerts = _alerts(engine)
         first_scored = date.fromisoformat(result.first_day or END.isoformat())
         active = _active_user_days(engine, first_scored, tenant.key.last_day)
@@ -136,8 +137,8 @@ def rescore_last_day(engine: Engine, config: DetectionConfig, last: date) -> tup
     for _ in range(3):
         with engine.begin() as conn:
             conn.execute(delete(Alert).where(Alert.day == last))
-            set_scored_through(conn, last - timedelta(days=1))
-        timings.append(detect(engine, "UTC", config, through=last).seconds)
+            set_scored_through(conn, TENANT, last - timedelta(days=1))
+        timings.append(detect(engine, TENANT, "UTC", config, through=last).seconds)
     with engine.connect() as conn:
         active = conn.execute(
             select(func.count()).where(
@@ -153,10 +154,10 @@ def time_first_run(url: str, config: DetectionConfig) -> dict[str, Any]:
     try:
         with engine.begin() as conn:
             conn.execute(delete(Alert))
-            forget_scored_days(conn)
+            forget_scored_days(conn, TENANT)
         with engine.connect() as conn:
             searches = conn.execute(select(func.count(SearchLog.id))).scalar()
-        result = detect(engine, "UTC", config)
+        result = detect(engine, TENANT, "UTC", config)
         last = date.fromisoformat(result.last_day or END.isoformat())
         new_day_seconds, users = rescore_last_day(engine, config, last)  # one new day
     finally:
@@ -179,7 +180,7 @@ def time_new_day(people: int, workdir: Path, config: DetectionConfig) -> dict[st
     engine = open_database(f"sqlite:///{workdir / 'new-day.db'}")
     try:
         load_records(engine, tenant.records, datetime.combine(END, dtime(), UTC))
-        detect(engine, "UTC", config)
+        detect(engine, TENANT, "UTC", config)
         last = tenant.key.last_day
         while last.weekday() >= 5:  # a working day: most people search
             last -= timedelta(days=1)

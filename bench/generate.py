@@ -31,7 +31,16 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, func, select
 
-from bench.synthetic import CHUNK_ROWS, COLUMNS, Events, Tenant, build_tenant, draw_events, rows
+from bench.synthetic import (
+    CHUNK_ROWS,
+    COLUMNS,
+    TENANT,
+    Events,
+    Tenant,
+    build_tenant,
+    draw_events,
+    rows,
+)
 from db import rollups
 from db.engine import open_database
 from db.models import SearchLog
@@ -116,7 +125,7 @@ def _stored(engine: Engine) -> tuple[int, int]:
 
 def _record_run(engine: Engine, count: int, start: datetime, end: datetime) -> None:
     """A finished bootstrap run and the cursor, so the pages show no 'never ingested' notice."""
-    store = Store(engine)
+    store = Store(engine, TENANT)
     run_id = store.start_run("bootstrap", start, end)
     store.finish_run(run_id, "ok", PageCounts(fetched=count, inserted=count), api_requests=0)
     store.advance_cursor(end, backfill_done=True)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from db.queries import SYSTEM_SENDER
+from db.scope import DEFAULT_TENANT, TenantScope
 from ingest.page_writer import EVENT_COLUMNS
 from ingest.simulator import texts
 
@@ -24,6 +25,9 @@ TAIL_EXPONENT = 1.2
 """Zipf exponent of everyone else: a few admins search a lot, most users a handful."""
 
 COLUMNS = EVENT_COLUMNS
+TENANT = DEFAULT_TENANT  # tenant: phase 2 (the benchmark of 50 tenants)
+"""The tenant every generated search is written under, and that the benchmarks read."""
+SCOPE = TenantScope.one(TENANT)
 """The ingest's own column order for `search_logs` rows."""
 
 SOURCES = ("archive", "console", "api", "outlook", "mobile")
@@ -261,6 +265,7 @@ def rows(
             record += f',"searchPath":{_dumps(search_path)}'
         key = hashlib.sha256(f"bench-event-{first_key + i}".encode()).hexdigest()
         yield (
+            TENANT,
             key,
             created[j].replace("T", " ") + suffix,
             email,

@@ -23,6 +23,7 @@ from db import alerts as store
 from db.alerts import AlertFilters, TriageError
 from db.audit import AuditAction
 from db.queries import SearchFilters
+from db.scope import TenantScope
 
 ALERT_PARAMS = (P_RULE, P_SEVERITY, P_STATUS)
 """The Alerts page's own query parameters; dates and users are the sidebar's."""
@@ -66,6 +67,7 @@ def parse_choice(params: Mapping[str, str | list[str]]) -> tuple[AlertChoice, li
 def alert_filters(filters: SearchFilters, choice: AlertChoice) -> AlertFilters:
     """The sidebar's days and users with the page's rule, severity and status."""
     return AlertFilters(
+        scope=filters.scope,
         start=filters.start,
         end=filters.end,
         rules=choice.rules,
@@ -112,7 +114,9 @@ def option_label(alerts: pd.DataFrame) -> dict[int, str]:
     }
 
 
-def triage_alerts(url: str, engine: Engine, ids: Sequence[int], status: str, note: str) -> str:
+def triage_alerts(
+    url: str, engine: Engine, scope: TenantScope, ids: Sequence[int], status: str, note: str
+) -> str:
     """Acknowledge or dismiss `ids` as the current visitor, if they are an administrator
     now (read when this runs, not when the button was drawn), with the audit entry in the
     same transaction. Returns what to tell the visitor; raises TriageError for a triage
@@ -127,7 +131,7 @@ def triage_alerts(url: str, engine: Engine, ids: Sequence[int], status: str, not
     detail = f"{status}: {note}" if note else status
     entry = audit.entry(admin, AuditAction.TRIAGE_ALERT, target=target, detail=detail)
     with audit.all_or_nothing(AuditAction.TRIAGE_ALERT, TriageError):
-        changed = store.triage(engine, ids, status, admin.actor, note, audited=entry)
+        changed = store.triage(engine, scope, ids, status, admin.actor, note, audited=entry)
     noun = "alert" if changed == 1 else "alerts"
     return f"{changed} {noun} {status}."
 
@@ -137,7 +141,9 @@ def triage_alerts(url: str, engine: Engine, ids: Sequence[int], status: str, not
 
 def open_counts(engine: Engine, filters: SearchFilters) -> pd.DataFrame:
     """Open alerts per user over the sidebar's days (and users): columns email, open_alerts."""
-    wanted = AlertFilters(start=filters.start, end=filters.end, users=filters.users)
+    wanted = AlertFilters(
+        scope=filters.scope, start=filters.start, end=filters.end, users=filters.users
+    )
     return store.open_alert_counts(engine, wanted)
 
 
@@ -147,17 +153,25 @@ def with_open_alerts(summary: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFram
     return summary.assign(open_alerts=[int(by_user.get(email, 0)) for email in summary["email"]])
 
 
-def user_alerts(engine: Engine, email: str, start: date, end: date) -> pd.DataFrame:
+def user_alerts(
+    engine: Engine, scope: TenantScope, email: str, start: date, end: date
+) -> pd.DataFrame:
     """One user's alerts over the days shown, newest first."""
-    return store.list_alerts(engine, AlertFilters(start=start, end=end, users=(email,)))
+    wanted = AlertFilters(scope=scope, start=start, end=end, users=(email,))
+    return store.list_alerts(engine, wanted)
 
 
 def show_user_alerts(
-    engine: Engine, email: str, start: date, end: date, query: Mapping[str, Any]
+    engine: Engine,
+    scope: TenantScope,
+    email: str,
+    start: date,
+    end: date,
+    query: Mapping[str, Any],
 ) -> None:
     """The user history's alert marks: this user's alerts on the days shown, with their
     day and one-line reason (in a table: the text stays plain), and a link to triage."""
-    alerts = user_alerts(engine, email, start, end)
+    alerts = user_alerts(engine, scope, email, start, end)
     if alerts.empty:
         return
     open_ = int(alerts["status"].isin(store.OPEN_STATUSES).sum())
@@ -187,9 +201,12 @@ def show_user_alerts(
     )
 
 
-def open_days(engine: Engine, start: date, end: date, users: tuple[str, ...] = ()) -> dict:
-    """Open alerts per day over `start`..`end` (of `users`, when given)."""
-    return store.open_alert_days(engine, AlertFilters(start=start, end=end, users=users))
+def open_days(
+    engine: Engine, scope: TenantScope, start: date, end: date, users: tuple[str, ...] = ()
+) -> dict:
+    """Open alerts of `scope` per day over `start`..`end` (of `users`, when given)."""
+    wanted = AlertFilters(scope=scope, start=start, end=end, users=users)
+    return store.open_alert_days(engine, wanted)
 
 
 def mark_calendar(figure: go.Figure, per_day: pd.DataFrame, marks: Mapping[date, int]) -> None:

@@ -31,6 +31,7 @@ from db import audit as trail
 from db.audit import AuditAction
 from db.engine import DatabaseSetupError
 from db.queries import SearchFilters
+from db.scope import TenantScope
 
 log = logging.getLogger("dashboard.audit")
 
@@ -54,10 +55,14 @@ def entry(
     rows: int | None = None,
     detail: str | None = None,
 ) -> trail.AuditEntry:
-    """The audit entry for `visitor` doing `action`; search filters as their query string."""
+    """The audit entry for `visitor` doing `action` in the session's tenant; search filters
+    as their query string."""
+    from dashboard.context import session_scope  # the context imports this module's peers
+
     if isinstance(filters, SearchFilters):
         filters = filters_to_query(filters)
     return trail.AuditEntry(
+        tenant=session_scope().name,
         actor=visitor.actor,
         role=visitor.role,
         action=action,
@@ -207,9 +212,13 @@ def for_display(events: pd.DataFrame, tz: str) -> pd.DataFrame:
     )
 
 
-def trail_csv(engine: Engine, wanted: trail.TrailFilter, tz: str) -> tuple[bytes, int]:
-    """The matching trail as a CSV file (times in `tz`) and its number of rows, streamed."""
+def trail_csv(
+    engine: Engine, scope: TenantScope, wanted: trail.TrailFilter, tz: str
+) -> tuple[bytes, int]:
+    """The matching trail of `scope` as a CSV file (times in `tz`) and its number of rows,
+    streamed."""
     chunks = (
-        chunk.assign(at=chunk["at"].dt.tz_convert(tz)) for chunk in trail.iter_trail(engine, wanted)
+        chunk.assign(at=chunk["at"].dt.tz_convert(tz))
+        for chunk in trail.iter_trail(engine, scope, wanted)
     )
     return export.csv_with_rows(chunks, trail.TRAIL_COLUMNS)

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from db import queries
 from db.engine import open_database
 from db.queries import FilterOptions, IngestHealth, SearchFilters
+from db.scope import TenantScope
 from db.state import IngestStatus, read_status
 
 ENTRIES = 64
@@ -31,13 +32,13 @@ def data_version(url: str) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)
-def ingest_health(url: str, version: str) -> IngestHealth:
-    return queries.ingest_health(engine(url))
+def ingest_health(url: str, version: str, scope: TenantScope) -> IngestHealth:
+    return queries.ingest_health(engine(url), scope)
 
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)
-def filter_options(url: str, version: str) -> FilterOptions:
-    return queries.filter_options(engine(url))
+def filter_options(url: str, version: str, scope: TenantScope) -> FilterOptions:
+    return queries.filter_options(engine(url), scope)
 
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)
@@ -94,5 +95,5 @@ def searches_by_user(
 
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)
-def ingest_status(url: str, version: str) -> IngestStatus:
-    return read_status(engine(url), runs=20, rejects=50)
+def ingest_status(url: str, version: str, scope: TenantScope) -> IngestStatus:
+    return read_status(engine(url), scope, runs=20, rejects=50)

@@ -32,6 +32,7 @@ from dashboard.routes import Route
 from dashboard.sidebar import sidebar_filters
 from db.engine import DatabaseSetupError
 from db.queries import IngestHealth, SearchFilters
+from db.scope import DEFAULT_TENANT, TenantScope
 
 log = logging.getLogger("dashboard")
 
@@ -51,12 +52,22 @@ class Context:
     today: date
     filters: SearchFilters
     health: IngestHealth
+    scope: TenantScope
+    """Which tenants this session sees: every read of the page goes through it."""
     page: str = ""
     problems: tuple[str, ...] = ()
 
     @property
     def engine(self) -> Engine:
         return cached.engine(self.db_url)
+
+    @property
+    def tenant(self) -> str:
+        """The one tenant an action applies to (a cursor reset); the every-tenant view
+        names none, so an action there is refused."""
+        if self.scope.name is None:
+            raise ValueError("pick one tenant for this action")
+        return self.scope.name
 
     @property
     def route(self) -> Route:
@@ -98,6 +109,18 @@ def today_in(tz: str) -> date:
     return datetime.now(ZoneInfo(tz)).date()
 
 
+def session_scope() -> TenantScope:
+    """The tenants this session may see: the one place the dashboard names them."""
+    return TenantScope.one(DEFAULT_TENANT)  # tenant: phase 2 (the picker, the person's roles)
+
+
+def trail_scope() -> TenantScope:
+    """The audit trail the audit page shows: a platform administrator's is every tenant's
+    and the installation's own events (every administrator is one while there are no
+    tenant administrators)."""
+    return TenantScope.every_tenant()  # tenant: phase 2 (a tenant admin sees their tenant's)
+
+
 def build_context(settings: Settings, page: str = "") -> Context:
     """Everything a page needs for this rerun; renders the sidebar filters.
 
@@ -109,10 +132,11 @@ def build_context(settings: Settings, page: str = "") -> Context:
     version = cached.data_version(db_url)
     tz = settings.display_tz
     today = today_in(tz)
-    options = cached.filter_options(db_url, version)
+    scope = session_scope()
+    options = cached.filter_options(db_url, version, scope)
     route = routes.route_for(page)
     _drop_foreign_params(route)
-    filters, problems = sidebar_filters(options, today, route)
+    filters, problems = sidebar_filters(options, scope, today, route)
     context = Context(
         settings=settings,
         db_url=db_url,
@@ -120,7 +144,8 @@ def build_context(settings: Settings, page: str = "") -> Context:
         tz=tz,
         today=today,
         filters=filters,
-        health=cached.ingest_health(db_url, version),
+        health=cached.ingest_health(db_url, version, scope),
+        scope=scope,
         page=page,
         problems=tuple(problems),
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from db.queries import SearchFilters
+from db.scope import TenantScope
 
 DEFAULT_DAYS = 30
 EARLIEST = date(1990, 1, 1)
@@ -66,9 +67,10 @@ def _last(params: QueryValues, key: str) -> str | None:
     return values[-1] if values else None
 
 
-def default_filters(today: date) -> SearchFilters:
-    """The last DEFAULT_DAYS days up to `today`, everyone, system sender included."""
-    return SearchFilters(start=today - timedelta(days=DEFAULT_DAYS - 1), end=today)
+def default_filters(scope: TenantScope, today: date) -> SearchFilters:
+    """The last DEFAULT_DAYS days up to `today`, everyone in `scope`, system sender
+    included."""
+    return SearchFilters(scope=scope, start=today - timedelta(days=DEFAULT_DAYS - 1), end=today)
 
 
 def parse_day(raw: str) -> date | None:
@@ -159,13 +161,17 @@ def _users(params: QueryValues, known: Collection[str], problems: list[str]) -> 
 
 
 def parse_filters(
-    params: QueryValues, today: date, known_users: Collection[str] = frozenset()
+    params: QueryValues,
+    scope: TenantScope,
+    today: date,
+    known_users: Collection[str] = frozenset(),
 ) -> tuple[SearchFilters, list[str]]:
-    """Filters from a query string; anything missing or invalid takes its default.
+    """Filters inside `scope` from a query string; anything missing or invalid takes its
+    default.
 
     `known_users`: every stored address (a `user=` value must name one of them)."""
     problems: list[str] = []
-    default = default_filters(today)
+    default = default_filters(scope, today)
     start, end = default.start, default.end
     dates: dict[str, date | None] = {}
     for key in (P_FROM, P_TO):
@@ -205,6 +211,7 @@ def parse_filters(
         include_system = system != SYSTEM_EXCLUDED
 
     filters = SearchFilters(
+        scope=scope,
         start=start,
         end=end,
         users=users,

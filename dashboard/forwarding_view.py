@@ -11,6 +11,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from dashboard.formatting import format_age
+from db.scope import TenantScope
 from db.state.forwarding import forwarding_status, recent_dead_letters
 
 DEAD_LETTERS = 20
@@ -42,9 +43,11 @@ def destinations_table(rows: list[dict], tz: str) -> pd.DataFrame:
     return frame
 
 
-def show(engine: Engine, tz: str, *, admin: bool, now: datetime | None = None) -> None:
+def show(
+    engine: Engine, scope: TenantScope, tz: str, *, admin: bool, now: datetime | None = None
+) -> None:
     st.subheader("Forwarding")
-    rows = forwarding_status(engine, now)
+    rows = forwarding_status(engine, scope, now)
     if not rows:
         st.caption(
             "No destination yet. Forwarding sends every search (and alert) to a SIEM or chat: "
@@ -88,7 +91,7 @@ def show(engine: Engine, tz: str, *, admin: bool, now: datetime | None = None) -
     if not admin:
         return
     dead = pd.DataFrame(
-        recent_dead_letters(engine, limit=DEAD_LETTERS),
+        recent_dead_letters(engine, scope, limit=DEAD_LETTERS),
         columns=["id", "destination", "message_id", "parked_at", "reason"],
     )
     st.markdown("**Parked messages** (refused by a receiver as malformed; newest first)")

@@ -26,6 +26,7 @@ from dashboard.filters import (
 from dashboard.formatting import literal
 from dashboard.routes import Route
 from db.queries import SYSTEM_SENDER, FilterOptions, SearchFilters
+from db.scope import TenantScope
 
 LAST_QUERY_KEY = "_filters_query"
 LAST_FILTERS_KEY = "_filters"
@@ -81,10 +82,12 @@ def _user_label(email: str) -> str:
 
 def sidebar_filters(
     options: FilterOptions,
+    scope: TenantScope,
     today: date,
     route: Route = routes.SUMMARY,
 ) -> tuple[SearchFilters, list[str]]:
-    """Draw the filters; return them and any problems with the link's values.
+    """Draw the filters; return them (inside `scope`) and any problems with the link's
+    values.
 
     The URL wins when it changed from outside (a pasted link, the back button); a page
     switch that dropped the query string keeps the filters already chosen.
@@ -93,10 +96,10 @@ def sidebar_filters(
     incoming = filter_part(_current_query())
     problems: list[str] = []
     if incoming and incoming != state.get(LAST_QUERY_KEY):
-        parsed, problems = parse_filters(incoming, today, frozenset(options.users))
+        parsed, problems = parse_filters(incoming, scope, today, frozenset(options.users))
         _seed(parsed)
     elif K_DATES not in state:
-        _seed(state.get(LAST_FILTERS_KEY) or default_filters(today))
+        _seed(state.get(LAST_FILTERS_KEY) or default_filters(scope, today))
 
     bar = st.sidebar
     bar.header("Filters")
@@ -150,13 +153,14 @@ def sidebar_filters(
         help="Searches the system itself made. Included by default so totals match "
         "the archive's own count.",
     )
-    previous: SearchFilters = state.get(LAST_FILTERS_KEY) or default_filters(today)
+    previous: SearchFilters = state.get(LAST_FILTERS_KEY) or default_filters(scope, today)
     if isinstance(picked, tuple) and len(picked) == 2:
         start, end = picked
     else:
         start, end = previous.start, previous.end
         bar.caption("Pick the last day of the range.")
     filters = SearchFilters(
+        scope=scope,
         start=start,
         end=end,
         users=tuple(users),
@@ -168,7 +172,7 @@ def sidebar_filters(
     bar.button(
         "Reset filters",
         on_click=_seed,
-        args=(default_filters(today),),
+        args=(default_filters(scope, today),),
         icon=":material/restart_alt:",
         disabled=unfiltered,
     )

@@ -14,14 +14,19 @@ from db import api_tokens
 from db.api_tokens import TokenError
 from db.audit import AuditAction
 from db.models import utc_now
+from db.scope import TenantScope
 
 TOKEN_COLUMNS = ("name", "role", "created_at", "expires_at", "state")
+
+
+TOKENS_SCOPE = TenantScope.every_tenant()  # tenant: phase 2 (a tenant admin's own tokens)
+"""The tokens this page lists and makes: platform tokens, for platform administrators."""
 
 
 def token_table(engine: Engine, now: datetime | None = None) -> pd.DataFrame:
     """Every token: name, role, created, expires, state (active, expired or revoked)."""
     now = now or utc_now()
-    tokens = api_tokens.list_tokens(engine)
+    tokens = api_tokens.list_tokens(engine, TOKENS_SCOPE)
     return pd.DataFrame(
         [(t.name, t.role, t.created_at, t.expires_at, t.state(now)) for t in tokens],
         columns=list(TOKEN_COLUMNS),
@@ -39,7 +44,14 @@ def create(url: str, engine: Engine, name: str, role: str, expires_days: int | N
     detail = api_tokens.creation_detail(role, expires_days)
     entry = audit.entry(admin, AuditAction.TOKEN_CREATE, target=name, detail=detail)
     with audit.all_or_nothing(AuditAction.TOKEN_CREATE, TokenError):
-        return api_tokens.create_token(engine, name, role, expires_days=expires_days, audited=entry)
+        return api_tokens.create_token(
+            engine,
+            name,
+            role,
+            tenant=TOKENS_SCOPE.name,
+            expires_days=expires_days,
+            audited=entry,
+        )
 
 
 def revoke(url: str, engine: Engine, name: str) -> None:

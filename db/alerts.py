@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, Select, case, func, select, update
 
 from db import audit
 from db.models import Alert, text_key, utc_now
+from db.scope import TenantScope
 from db.state.upsert import dialect_insert
 
 RULES = (
@@ -53,7 +54,7 @@ ALERT_COLUMNS = (
     "triaged_by",
     "triaged_at",
     "created_at",
-    "account",
+    "tenant",
 )
 """The columns of a list of alerts, in the order the page and its CSV show them."""
 
@@ -66,8 +67,9 @@ def evidence_url(email: str, first: date, last: date) -> str:
 
 @dataclass(frozen=True)
 class NewAlert:
-    """An alert as the detector writes it; status starts as new."""
+    """An alert as the detector writes it, in `tenant`; status starts as new."""
 
+    tenant: str
     rule: str
     email_addr: str
     day: date
@@ -77,16 +79,15 @@ class NewAlert:
     summary: str
     figures: str  # JSON
     evidence_url: str
-    account: str = ""
 
 
-_ONE_PER_DAY = [Alert.account, text_key(Alert.email_addr), Alert.rule, Alert.day]
+_ONE_PER_DAY = [Alert.tenant, text_key(Alert.email_addr), Alert.rule, Alert.day]
 """The one-alert-per-day key as ON CONFLICT names it: on PostgreSQL the unique index over
 `text_key(email_addr)` (an address of any length), on SQLite the plain columns."""
 
 
 def insert_alerts(conn: Connection, alerts: Sequence[NewAlert]) -> int:
-    """Store alerts not stored yet (one per account, user, rule and day); returns how many
+    """Store alerts not stored yet (one per tenant, user, rule and day); returns how many
     were new. Safe to repeat: a second run inserts nothing."""
     if not alerts:
         return 0
@@ -106,18 +107,20 @@ def insert_alerts(conn: Connection, alerts: Sequence[NewAlert]) -> int:
 
 @dataclass(frozen=True)
 class AlertFilters:
-    """What an analyst asked to see; empty tuples mean everything. Days are local days."""
+    """What an analyst asked to see inside `scope` (required); empty tuples mean everything.
+    Days are local days."""
 
+    scope: TenantScope
     start: date | None = None
     end: date | None = None
     rules: tuple[str, ...] = ()
     severities: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
     users: tuple[str, ...] = ()
-    account: str | None = None
 
 
 def _where(statement: Select[Any], filters: AlertFilters) -> Select[Any]:
+    statement = statement.where(filters.scope.where(Alert.tenant))
     if filters.start is not None:
         statement = statement.where(Alert.day >= filters.start)
     if filters.end is not None:
@@ -130,8 +133,6 @@ def _where(statement: Select[Any], filters: AlertFilters) -> Select[Any]:
     ):
         if values:
             statement = statement.where(column.in_(values))
-    if filters.account is not None:
-        statement = statement.where(Alert.account == filters.account)
     return statement
 
 
@@ -150,7 +151,7 @@ _LISTED = (
     Alert.triaged_by,
     Alert.triaged_at,
     Alert.created_at,
-    Alert.account,
+    Alert.tenant,
 )
 """The columns of ALERT_COLUMNS, as selected."""
 
@@ -194,10 +195,11 @@ def _severity_rank() -> Any:
     )
 
 
-def newest_alert_id(engine: Engine) -> int:
-    """The highest alert id now: a listing fixed to it ignores alerts stored later."""
+def newest_alert_id(engine: Engine, scope: TenantScope) -> int:
+    """The highest alert id of `scope` now: a listing fixed to it ignores alerts stored later."""
+    statement = select(func.coalesce(func.max(Alert.id), 0)).where(scope.where(Alert.tenant))
     with engine.connect() as conn:
-        return int(conn.execute(select(func.coalesce(func.max(Alert.id), 0))).scalar_one())
+        return int(conn.execute(statement).scalar_one())
 
 
 def alert_keyset_page(
@@ -225,18 +227,18 @@ def alert_keyset_page(
     return _frame([tuple(row)[:-1] for row in rows]), following
 
 
-def alert_figures(engine: Engine, alert_id: int) -> str | None:
-    """The JSON figures behind one alert."""
+def alert_figures(engine: Engine, scope: TenantScope, alert_id: int) -> str | None:
+    """The JSON figures behind one alert of `scope` (None for another tenant's)."""
+    statement = select(Alert.figures).where(scope.where(Alert.tenant), Alert.id == alert_id)
     with engine.connect() as conn:
-        return conn.execute(select(Alert.figures).where(Alert.id == alert_id)).scalar()
+        return conn.execute(statement).scalar()
 
 
-def open_alert_counts(engine: Engine, filters: AlertFilters | None = None) -> pd.DataFrame:
+def open_alert_counts(engine: Engine, filters: AlertFilters) -> pd.DataFrame:
     """Open (new or acknowledged) alerts per user, most first: columns email, open_alerts."""
-    base = filters or AlertFilters()
     statement = _where(
         select(Alert.email_addr, func.count().label("n")).where(Alert.status.in_(OPEN_STATUSES)),
-        base,
+        filters,
     ).group_by(Alert.email_addr)
     with engine.connect() as conn:
         rows = conn.execute(statement).all()
@@ -246,11 +248,11 @@ def open_alert_counts(engine: Engine, filters: AlertFilters | None = None) -> pd
     )
 
 
-def open_alert_days(engine: Engine, filters: AlertFilters | None = None) -> dict[date, int]:
+def open_alert_days(engine: Engine, filters: AlertFilters) -> dict[date, int]:
     """Open alerts per local day (for marks on a calendar or a user's history)."""
     statement = _where(
         select(Alert.day, func.count()).where(Alert.status.in_(OPEN_STATUSES)),
-        filters or AlertFilters(),
+        filters,
     ).group_by(Alert.day)
     with engine.connect() as conn:
         return {day: int(count) for day, count in conn.execute(statement).all()}
@@ -262,6 +264,7 @@ class TriageError(ValueError):
 
 def triage(
     engine: Engine,
+    scope: TenantScope,
     alert_ids: Iterable[int],
     status: str,
     actor: str,
@@ -269,7 +272,8 @@ def triage(
     *,
     audited: audit.AuditEntry | None = None,
 ) -> int:
-    """Acknowledge or dismiss alerts with a note; returns how many changed. The caller
+    """Acknowledge or dismiss alerts of `scope` with a note (another tenant's ids change
+    nothing); returns how many changed. The caller
     checks the actor is an administrator; `audited` (its `rows` set to how many changed)
     is written in the same transaction: if it cannot be written, no alert changes."""
     if status not in TRIAGE_STATUSES:
@@ -282,7 +286,7 @@ def triage(
     with engine.begin() as conn:
         result = conn.execute(
             update(Alert)
-            .where(Alert.id.in_(ids))
+            .where(scope.where(Alert.tenant), Alert.id.in_(ids))
             .values(
                 status=status, note=note.strip() or None, triaged_by=actor, triaged_at=utc_now()
             )
@@ -293,7 +297,7 @@ def triage(
     return changed
 
 
-def count_alerts(engine: Engine, filters: AlertFilters | None = None) -> int:
-    statement = _where(select(func.count()).select_from(Alert), filters or AlertFilters())
+def count_alerts(engine: Engine, filters: AlertFilters) -> int:
+    statement = _where(select(func.count()).select_from(Alert), filters)
     with engine.connect() as conn:
         return int(conn.execute(statement).scalar() or 0)

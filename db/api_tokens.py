@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from db import audit
 from db.models import ApiToken, utc_now
+from db.scope import TenantScope
 
 ROLES = ("viewer", "admin")
 TOKEN_PREFIX = "msl_"
@@ -43,6 +44,8 @@ class TokenInfo:
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
+    tenant: str | None
+    """The one tenant the token reads; None for a platform token."""
 
     def state(self, now: datetime) -> str:
         """active | expired | revoked."""
@@ -68,10 +71,12 @@ def create_token(
     name: str,
     role: str,
     *,
+    tenant: str | None,
     expires_days: int | None = None,
     audited: audit.AuditEntry | None = None,
 ) -> str:
     """Store a new token's hash; return the token itself (the only time it exists).
+    `tenant` is the one tenant it reads, or None for a platform token (admin only).
 
     `audited` is written in the same transaction: if it cannot be written (a
     SQLAlchemyError), no token is stored."""
@@ -86,14 +91,19 @@ def create_token(
         raise TokenError(f"--expires must be at least 1 day, got {expires_days}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with engine.begin() as conn:
-        _insert_token(conn, name, role, hash_token(token), expires_days)
+        _insert_token(conn, name, tenant, role, hash_token(token), expires_days)
         if audited is not None:
             audit.write(conn, audited)
     return token
 
 
 def _insert_token(
-    conn: Connection, name: str, role: str, digest: str, expires_days: int | None
+    conn: Connection,
+    name: str,
+    tenant: str | None,
+    role: str,
+    digest: str,
+    expires_days: int | None,
 ) -> None:
     now = utc_now()
     expires = now + timedelta(days=expires_days) if expires_days is not None else None
@@ -101,6 +111,7 @@ def _insert_token(
         conn.execute(
             insert(ApiToken).values(
                 name=name,
+                tenant=tenant,
                 token_hash=digest,
                 role=role,
                 created_at=now,
@@ -115,7 +126,8 @@ def _insert_token(
         ) from None
 
 
-def list_tokens(engine: Engine) -> list[TokenInfo]:
+def list_tokens(engine: Engine, scope: TenantScope) -> list[TokenInfo]:
+    """The tokens of `scope`: platform tokens only in the every-tenant scope."""
     with engine.connect() as conn:
         rows = conn.execute(
             select(
@@ -124,7 +136,10 @@ def list_tokens(engine: Engine) -> list[TokenInfo]:
                 ApiToken.created_at,
                 ApiToken.expires_at,
                 ApiToken.revoked_at,
-            ).order_by(ApiToken.name)
+                ApiToken.tenant,
+            )
+            .where(scope.where(ApiToken.tenant))
+            .order_by(ApiToken.name)
         ).all()
     return [TokenInfo(*row) for row in rows]
 
@@ -149,10 +164,12 @@ def revoke_token(engine: Engine, name: str, *, audited: audit.AuditEntry | None 
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling the API: a token's name and role."""
+    """Who is calling the API: a token's name and role, and its tenant (None for a
+    platform token)."""
 
     name: str
     role: str
+    tenant: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -166,6 +183,7 @@ class Refusal:
     reason: str
     name: str | None = None
     role: str | None = None
+    tenant: str | None = None
 
 
 def authenticate(engine: Engine, token: str, now: datetime | None = None) -> Caller | Refusal:
@@ -176,6 +194,7 @@ def authenticate(engine: Engine, token: str, now: datetime | None = None) -> Cal
             select(
                 ApiToken.name,
                 ApiToken.role,
+                ApiToken.tenant,
                 ApiToken.token_hash,
                 ApiToken.expires_at,
                 ApiToken.revoked_at,
@@ -184,7 +203,7 @@ def authenticate(engine: Engine, token: str, now: datetime | None = None) -> Cal
     if row is None or not hmac.compare_digest(row.token_hash, digest):
         return Refusal("the token is not known")
     if row.revoked_at is not None:
-        return Refusal("the token was revoked", row.name, row.role)
+        return Refusal("the token was revoked", row.name, row.role, row.tenant)
     if row.expires_at is not None and row.expires_at <= (now or utc_now()):
-        return Refusal("the token has expired", row.name, row.role)
-    return Caller(row.name, row.role)
+        return Refusal("the token has expired", row.name, row.role, row.tenant)
+    return Caller(row.name, row.role, row.tenant)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, Select, desc, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.models import AuditEvent, utc_now
+from db.scope import TenantScope
 
 
 class AuditAction(StrEnum):
@@ -64,7 +65,9 @@ TRAIL_COLUMNS = ("at", "actor", "role", "action", "target", "filters", "rows", "
 
 @dataclass(frozen=True)
 class AuditEntry:
-    """One event as the dashboard reports it; `at` is set when it is written."""
+    """One event as the dashboard reports it; `at` is set when it is written. `tenant` is
+    required (by keyword): the tenant the event concerns, or None for an event of the
+    installation as a whole (a sign-in refusal, a platform token, an all-tenants view)."""
 
     actor: str
     role: str | None
@@ -75,6 +78,7 @@ class AuditEntry:
     detail: str | None = None
     count: int = 1
     """How many identical calls the row stands for (API refusals are collapsed)."""
+    tenant: str | None = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,7 @@ def write(conn: Connection, entry: AuditEntry, at: datetime | None = None) -> No
     conn.execute(
         insert(AuditEvent).values(
             at=at or utc_now(),
+            tenant=entry.tenant,
             actor=entry.actor,
             role=entry.role,
             action=action,
@@ -133,7 +138,9 @@ def failure_reason(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _where(statement: Select[Any], wanted: TrailFilter) -> Select[Any]:
+def _where(statement: Select[Any], scope: TenantScope, wanted: TrailFilter) -> Select[Any]:
+    # one tenant's scope never sees the installation's own (NULL-tenant) events
+    statement = statement.where(scope.where(AuditEvent.tenant))
     if wanted.actors:
         statement = statement.where(AuditEvent.actor.in_(wanted.actors))
     if wanted.actions:
@@ -145,37 +152,48 @@ def _where(statement: Select[Any], wanted: TrailFilter) -> Select[Any]:
     return statement
 
 
-def _trail_select(wanted: TrailFilter) -> Select[Any]:
+def _trail_select(scope: TenantScope, wanted: TrailFilter) -> Select[Any]:
     columns = [getattr(AuditEvent, name) for name in TRAIL_COLUMNS]
-    return _where(select(*columns), wanted).order_by(desc(AuditEvent.at), desc(AuditEvent.id))
+    return _where(select(*columns), scope, wanted).order_by(
+        desc(AuditEvent.at), desc(AuditEvent.id)
+    )
 
 
-def count_trail(engine: Engine, wanted: TrailFilter) -> int:
+def count_trail(engine: Engine, scope: TenantScope, wanted: TrailFilter) -> int:
+    statement = _where(select(func.count(AuditEvent.id)), scope, wanted)
     with engine.connect() as conn:
-        return int(conn.execute(_where(select(func.count(AuditEvent.id)), wanted)).scalar_one())
+        return int(conn.execute(statement).scalar_one())
 
 
-def read_trail(engine: Engine, wanted: TrailFilter, *, limit: int, offset: int = 0) -> pd.DataFrame:
-    """Events newest first, `at` as aware UTC times."""
+def read_trail(
+    engine: Engine, scope: TenantScope, wanted: TrailFilter, *, limit: int, offset: int = 0
+) -> pd.DataFrame:
+    """Events of `scope` newest first, `at` as aware UTC times."""
     with engine.connect() as conn:
-        rows = conn.execute(_trail_select(wanted).limit(limit).offset(offset)).all()
+        rows = conn.execute(_trail_select(scope, wanted).limit(limit).offset(offset)).all()
     return _frame(rows)
 
 
-def iter_trail(engine: Engine, wanted: TrailFilter, *, chunk: int = 5000) -> Iterator[pd.DataFrame]:
-    """Every matching event, newest first, a frame of at most `chunk` rows at a time."""
+def iter_trail(
+    engine: Engine, scope: TenantScope, wanted: TrailFilter, *, chunk: int = 5000
+) -> Iterator[pd.DataFrame]:
+    """Every matching event of `scope`, newest first, a frame of at most `chunk` rows."""
     with engine.connect() as conn:
-        result = conn.execution_options(stream_results=True).execute(_trail_select(wanted))
+        result = conn.execution_options(stream_results=True).execute(_trail_select(scope, wanted))
         while rows := result.fetchmany(chunk):
             yield _frame(rows)
 
 
-def trail_actors(engine: Engine) -> tuple[str, ...]:
-    """Everyone the trail names, for the audit page's actor filter."""
+def trail_actors(engine: Engine, scope: TenantScope) -> tuple[str, ...]:
+    """Everyone the trail of `scope` names, for the audit page's actor filter."""
+    statement = (
+        select(AuditEvent.actor)
+        .where(scope.where(AuditEvent.tenant))
+        .distinct()
+        .order_by(AuditEvent.actor)
+    )
     with engine.connect() as conn:
-        return tuple(
-            conn.execute(select(AuditEvent.actor).distinct().order_by(AuditEvent.actor)).scalars()
-        )
+        return tuple(conn.execute(statement).scalars())
 
 
 def _frame(rows: Any) -> pd.DataFrame:

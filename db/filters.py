@@ -11,13 +11,16 @@ from sqlalchemy import ColumnElement, Engine, and_, func, select
 
 from db.models import FilterValue, SearchLog, text_in
 from db.rollups import SYSTEM_SENDER, Dimensions
+from db.scope import TenantScope
 from db.timezones import utc_bounds
 
 
 @dataclass(frozen=True)
 class SearchFilters:
-    """What the analyst asked to see: whole days `start`..`end` in the display time zone."""
+    """What the analyst asked to see: whole days `start`..`end` in the display time zone,
+    inside `scope` (required: no search read can forget which tenants it may see)."""
 
+    scope: TenantScope
     start: date
     end: date
     users: tuple[str, ...] = ()
@@ -50,7 +53,11 @@ def has_reason() -> ColumnElement[bool]:
 def conditions(filters: SearchFilters, tz: str) -> list[ColumnElement[bool]]:
     """The WHERE clause for `filters`: every value is a bound parameter."""
     lower, upper = utc_bounds(filters.start, filters.end, tz)
-    where = [SearchLog.create_time >= lower, SearchLog.create_time < upper]
+    where = [
+        filters.scope.where(SearchLog.tenant),
+        SearchLog.create_time >= lower,
+        SearchLog.create_time < upper,
+    ]
     if filters.users:
         where.append(text_in(SearchLog.email_addr, filters.users))
     if filters.sources:
@@ -67,6 +74,7 @@ def conditions(filters: SearchFilters, tz: str) -> list[ColumnElement[bool]]:
 def dimensions(filters: SearchFilters) -> Dimensions:
     """The part of `filters` the rollups can answer (everything but the search text)."""
     return Dimensions(
+        scope=filters.scope,
         users=filters.users,
         sources=filters.sources,
         descriptions=filters.descriptions,
@@ -74,14 +82,15 @@ def dimensions(filters: SearchFilters) -> Dimensions:
     )
 
 
-def filter_options(engine: Engine) -> FilterOptions:
-    """Distinct users, sources and search types, sorted; from the small `filter_values`
-    table the ingest keeps, never from a scan of every search."""
+def filter_options(engine: Engine, scope: TenantScope) -> FilterOptions:
+    """Distinct users, sources and search types of `scope`, sorted; from the small
+    `filter_values` table the ingest keeps, never from a scan of every search."""
     with engine.connect() as conn:
         rows = conn.execute(
-            select(FilterValue.kind, FilterValue.value).order_by(
-                FilterValue.kind, FilterValue.value
-            )
+            select(FilterValue.kind, FilterValue.value)
+            .where(scope.where(FilterValue.tenant))
+            .distinct()
+            .order_by(FilterValue.kind, FilterValue.value)
         ).all()
     by_kind: dict[str, list[str]] = {"user": [], "source": [], "description": []}
     for kind, value in rows:

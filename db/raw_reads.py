@@ -14,6 +14,7 @@ from sqlalchemy import Engine, Select, desc, func, select
 
 from db.filters import SearchFilters, conditions
 from db.models import SearchLog, text_in
+from db.scope import TenantScope
 from db.sql import rows_frame
 from db.timezones import as_local
 
@@ -130,18 +131,20 @@ class Keyset:
     row_id: int | None = None
 
 
-def known_user(engine: Engine, email: str) -> bool:
-    """Whether any search by `email` is stored (at any time): "no such user" is not "no
-    searches in this range"."""
+def known_user(engine: Engine, scope: TenantScope, email: str) -> bool:
+    """Whether any search by `email` is stored in `scope` (at any time): "no such user" is
+    not "no searches in this range"."""
+    statement = select(SearchLog.id).where(
+        scope.where(SearchLog.tenant), text_in(SearchLog.email_addr, (email,))
+    )
     with engine.connect() as conn:
-        found = conn.execute(
-            select(SearchLog.id).where(text_in(SearchLog.email_addr, (email,))).limit(1)
-        ).first()
+        found = conn.execute(statement.limit(1)).first()
     return found is not None
 
 
 def newest_search_id(engine: Engine) -> int:
-    """The highest row id now: a listing fixed to it ignores rows stored later."""
+    """The highest row id now, of any tenant: a listing fixed to it ignores rows stored
+    later (it bounds a listing, whose filters keep it inside its scope)."""
     with engine.connect() as conn:
         return int(conn.execute(select(func.coalesce(func.max(SearchLog.id), 0))).scalar_one())
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from db.engine import MIGRATIONS_DIR, describe_database_error, sqlite_path
 from db.models import utc_now
+from db.scope import TenantScope
 from db.state import last_poll_ok
 
 
@@ -54,8 +55,11 @@ def schema_head() -> str | None:
     return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
 
 
-def check_readiness(engine: Engine, poll_seconds: int, now: datetime | None = None) -> Readiness:
-    """Ready or not, and why; never raises for a database that is down or missing."""
+def check_readiness(
+    engine: Engine, scope: TenantScope, poll_seconds: int, now: datetime | None = None
+) -> Readiness:
+    """Ready or not for `scope`'s polls, and why; never raises for a database that is down
+    or missing."""
     now = now or utc_now()
     limit = 2 * poll_seconds
     path = sqlite_path(engine.url.render_as_string(hide_password=False))
@@ -78,7 +82,7 @@ def check_readiness(engine: Engine, poll_seconds: int, now: datetime | None = No
         )
         return Readiness(False, tuple(reasons), current, head, max_poll_age_seconds=limit)
     try:
-        last = last_poll_ok(engine)
+        last = last_poll_ok(engine, scope)
     except SQLAlchemyError as exc:
         return Readiness(
             False, (f"the database does not answer: {describe_database_error(engine, exc)}",)

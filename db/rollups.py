@@ -44,6 +44,7 @@ from db.models import (
     text_in,
     text_key_sql,
 )
+from db.scope import TenantScope
 from db.sql import epoch_sql
 
 SYSTEM_SENDER = "<>"
@@ -111,12 +112,16 @@ def _upsert_sql(table: Table, dialect: str, text_keys: bool = True) -> str:
     """INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE for one rollup, rows with id > :after."""
     name = table.name
     bucket = _bucket_sql(table, dialect)
+    tenant = ["tenant"]  # every rollup counts each tenant's searches apart
     if "nulls" not in table.c:  # per user and bucket, every source and type together
-        target = _conflict_target(["email_addr", "bucket"], dialect, text_keys)
+        target = _conflict_target([*tenant, "email_addr", "bucket"], dialect, text_keys)
+        columns = ", ".join([*tenant, "email_addr", "bucket", "searches"])
+        selected = ", ".join([*tenant, "email_addr", str(bucket), "count(*)"])
+        groups = ", ".join(str(position) for position in range(1, len(tenant) + 3))
         return (
-            f"INSERT INTO {name} (email_addr, bucket, searches) "
-            f"SELECT email_addr, {bucket}, count(*) FROM {_NEW_ROWS[dialect]} WHERE id > :after "
-            f"GROUP BY 1, 2 ON CONFLICT ({target}) "
+            f"INSERT INTO {name} ({columns}) "
+            f"SELECT {selected} FROM {_NEW_ROWS[dialect]} WHERE id > :after "
+            f"GROUP BY {groups} ON CONFLICT ({target}) "
             f"DO UPDATE SET searches = {name}.searches + excluded.searches"
         )
     per_user = "email_addr" in table.c
@@ -124,8 +129,9 @@ def _upsert_sql(table: Table, dialect: str, text_keys: bool = True) -> str:
         "email_addr" if per_user else f"CASE WHEN email_addr = '{SYSTEM_SENDER}' THEN 1 ELSE 0 END"
     )
     who_column = "email_addr" if per_user else "is_system"
-    keys = ([bucket] if bucket else []) + [who, _DIMENSIONS]
-    key_columns = (["bucket"] if bucket else []) + [who_column, "source", "description", "nulls"]
+    keys = tenant + ([bucket] if bucket else []) + [who, _DIMENSIONS]
+    key_columns = tenant + (["bucket"] if bucket else [])
+    key_columns += [who_column, "source", "description", "nulls"]
     measures = ["count(*)"]
     measure_columns = ["searches"]
     updates = [f"searches = {name}.searches + excluded.searches"]
@@ -151,8 +157,8 @@ def add_rows_after(conn: Connection, after_id: int, *, text_keys: bool = True) -
     """Count every `search_logs` row with id > `after_id` into every rollup.
 
     Call it in the transaction that inserted those rows, with the largest id that existed
-    before them: the single-writer lock means nothing else inserted in between.
-    (`text_keys=False` is for migration 0004 only, whose keys were the plain columns.)
+    before them: the single-writer lock means nothing else inserted in between. Each row
+    counts under its own tenant. (`text_keys=False` names the keys as plain columns.)
     """
     dialect = conn.dialect.name
     for table in ROLLUP_TABLES:
@@ -226,8 +232,10 @@ def segments(lower: datetime, upper: datetime) -> list[Segment]:
 
 @dataclass(frozen=True)
 class Dimensions:
-    """The dashboard's filters that rollups can answer: everything but the search text."""
+    """The dashboard's filters that rollups can answer: everything but the search text,
+    inside `scope` (required, as in `db.filters.SearchFilters`)."""
 
+    scope: TenantScope
     users: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     descriptions: tuple[str, ...] = ()
@@ -235,7 +243,7 @@ class Dimensions:
 
 
 def dimension_conditions(table: Table, dims: Dimensions) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = []
+    where: list[ColumnElement[bool]] = [dims.scope.where(table.c.tenant)]
     per_user = "email_addr" in table.c
     if dims.users:
         where.append(text_in(table.c.email_addr, dims.users))
@@ -248,10 +256,13 @@ def dimension_conditions(table: Table, dims: Dimensions) -> list[ColumnElement[b
     return where
 
 
-def data_span(conn: Connection) -> tuple[datetime | None, datetime | None]:
-    """The first and last search stored (from the small all-time rollup)."""
+def data_span(conn: Connection, scope: TenantScope) -> tuple[datetime | None, datetime | None]:
+    """The first and last search stored in `scope` (from the small all-time rollup)."""
+    everything = ROLLUP_USER_ALL
     first, last = conn.execute(
-        select(func.min(ROLLUP_USER_ALL.c.first_time), func.max(ROLLUP_USER_ALL.c.last_time))
+        select(func.min(everything.c.first_time), func.max(everything.c.last_time)).where(
+            scope.where(everything.c.tenant)
+        )
     ).one()
     return first, last
 
@@ -262,7 +273,7 @@ def user_rows(conn: Connection, lower: datetime, upper: datetime, dims: Dimensio
 
     When every stored search lies inside the range, the all-time rollup answers alone.
     """
-    first, last = data_span(conn)
+    first, last = data_span(conn, dims.scope)
     if first is not None and last is not None and lower <= first and last < upper:
         parts: Sequence[tuple[Table, ColumnElement[bool] | None]] = [(ROLLUP_USER_ALL, None)]
     else:

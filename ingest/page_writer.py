@@ -51,6 +51,7 @@ class PageBatch:
 
 
 EVENT_COLUMNS = (
+    "tenant",
     "event_key",
     "create_time",
     "email_addr",
@@ -66,6 +67,7 @@ EVENT_COLUMNS = (
     "ingested_at",
 )
 REJECT_COLUMNS = (
+    "tenant",
     "reject_key",
     "run_id",
     "rejected_at",
@@ -93,18 +95,20 @@ SQLITE_WRITER_PRAGMAS = (
 
 @cache
 def _insert_sql(paramstyle: str, table: str, columns: tuple) -> str:
-    """`INSERT … VALUES (…) ON CONFLICT (key) DO NOTHING` in the driver's own parameter
-    style, written once: no SQL compilation per page."""
+    """`INSERT … VALUES (…) ON CONFLICT (tenant, key) DO NOTHING` in the driver's own
+    parameter style, written once: no SQL compilation per page. The key is the first two
+    columns: the tenant and the record's key, so two tenants' identical records never
+    collapse."""
     mark = "?" if paramstyle == "qmark" else "%s"
     return (
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))}) "
-        f"ON CONFLICT ({columns[0]}) DO NOTHING"
+        f"ON CONFLICT ({columns[0]}, {columns[1]}) DO NOTHING"
     )
 
 
 def _insert_new(conn: Connection, table: str, columns: tuple, rows: Sequence[tuple]) -> int:
-    """Insert rows (tuples in `columns` order, already bound) whose key (the first column)
-    is new; returns how many were. One driver executemany per page: sqlite3 steps one
+    """Insert rows (tuples in `columns` order, already bound) whose key (the first two
+    columns) is new; returns how many were. One driver executemany per page: sqlite3 steps one
     prepared statement, psycopg pipelines it (2.4x the rows/s of a 100-row VALUES list on
     PostgreSQL). Both drivers sum the rows each execution inserted, and a row skipped by
     ON CONFLICT counts 0, so the count is exact."""
@@ -155,12 +159,17 @@ _TIME_SAMPLES = (
 
 
 def _event_rows(
-    conn: Connection, events: list[tuple[str, SearchEvent]], run_id: int, now: datetime
+    conn: Connection,
+    tenant: str,
+    events: list[tuple[str, SearchEvent]],
+    run_id: int,
+    now: datetime,
 ) -> list[tuple]:
     bind = _binders(conn.dialect)
     time, boolean, ingested_at = bind.time, bind.boolean, bind.time(now)
     return [
         (
+            tenant,
             key,
             time(event.create_time),
             event.email_addr,
@@ -181,6 +190,7 @@ def _event_rows(
 
 def _reject_rows(
     conn: Connection,
+    tenant: str,
     rejections: list[tuple[str, Rejection]],
     run_id: int,
     now: datetime,
@@ -189,7 +199,16 @@ def _reject_rows(
     time = _binders(conn.dialect).time
     rejected_at, start, end = time(now), time(window[0]), time(window[1])
     return [
-        (key, run_id, rejected_at, start, end, storable_text(rejection.reason), rejection.raw_json)
+        (
+            tenant,
+            key,
+            run_id,
+            rejected_at,
+            start,
+            end,
+            storable_text(rejection.reason),
+            rejection.raw_json,
+        )
         for key, rejection in rejections
     ]
 
@@ -206,14 +225,18 @@ def _filter_values(events: list[tuple[str, SearchEvent]]) -> set[tuple[str, str]
     return values
 
 
-def _remember_filter_values(conn: Connection, values: set[tuple[str, str]]) -> None:
-    """Add users, sources and search types to `filter_values` (in the rows' transaction)."""
+def _remember_filter_values(conn: Connection, tenant: str, values: set[tuple[str, str]]) -> None:
+    """Add `tenant`'s users, sources and search types to `filter_values` (in the rows'
+    transaction)."""
     if values:
         table = FilterValue.__table__
         statement = dialect_insert(conn, table).on_conflict_do_nothing(
-            index_elements=[table.c.kind, text_key(table.c.value)]
+            index_elements=[table.c.tenant, table.c.kind, text_key(table.c.value)]
         )
-        conn.execute(statement, [{"kind": kind, "value": value} for kind, value in sorted(values)])
+        conn.execute(
+            statement,
+            [{"tenant": tenant, "kind": kind, "value": value} for kind, value in sorted(values)],
+        )
 
 
 class PageWriter:
@@ -226,7 +249,8 @@ class PageWriter:
     What is kept per transaction (rollups, filter values) is added once, just before commit.
     """
 
-    def __init__(self, engine: Engine, run_id: int) -> None:
+    def __init__(self, engine: Engine, tenant: str, run_id: int) -> None:
+        self.tenant = tenant
         self.run_id = run_id
         self.counts = PageCounts()
         self._conn = engine.connect()
@@ -242,9 +266,9 @@ class PageWriter:
         conn, now = self._conn, utc_now()
         if self._before is None:
             self._before = conn.execute(select(func.max(SearchLog.id))).scalar() or 0
-        event_rows = _event_rows(conn, batch.events, self.run_id, now)
+        event_rows = _event_rows(conn, self.tenant, batch.events, self.run_id, now)
         inserted = _insert_new(conn, "search_logs", EVENT_COLUMNS, event_rows)
-        reject_rows = _reject_rows(conn, batch.rejections, self.run_id, now, window)
+        reject_rows = _reject_rows(conn, self.tenant, batch.rejections, self.run_id, now, window)
         _insert_new(conn, "rejected_records", REJECT_COLUMNS, reject_rows)
         self._values |= _filter_values(batch.events)
         counts = PageCounts(
@@ -260,14 +284,14 @@ class PageWriter:
 
     def advance_cursor(self, end: datetime, *, backfill_done: bool | None = None) -> None:
         """Move the cursor to `end` in this transaction: it commits with the window's rows."""
-        write_cursor(self._conn, end, backfill_done)
+        write_cursor(self._conn, self.tenant, end, backfill_done)
 
     def commit(self) -> PageCounts:
         """Count the new rows into the rollups, remember filter values, commit."""
         try:
             if self.counts.inserted and self._before is not None:
                 rollups.add_rows_after(self._conn, self._before)
-            _remember_filter_values(self._conn, self._values)
+            _remember_filter_values(self._conn, self.tenant, self._values)
             self._transaction.commit()
         finally:
             self._conn.close()
@@ -279,15 +303,20 @@ class PageWriter:
 
 
 def rebuild_filter_values(engine: Engine) -> None:
-    """Recompute `filter_values` from every stored search (for rows written around the
-    ingest, such as the benchmark's generator)."""
+    """Recompute `filter_values` from every stored search, each tenant's apart (for rows
+    written around the ingest, such as the benchmark's generator)."""
     table = FilterValue.__table__
+    searches = SearchLog.__table__.c
     with engine.begin() as conn:
         conn.execute(delete(FilterValue))
         selects = [
-            select(literal(kind).label("kind"), SearchLog.__table__.c[column].label("value"))
-            .where(SearchLog.__table__.c[column].is_not(None))
+            select(
+                searches.tenant,
+                literal(kind).label("kind"),
+                searches[column].label("value"),
+            )
+            .where(searches[column].is_not(None))
             .distinct()
             for kind, column in FILTER_VALUE_COLUMNS.items()
         ]
-        conn.execute(table.insert().from_select(["kind", "value"], union(*selects)))
+        conn.execute(table.insert().from_select(["tenant", "kind", "value"], union(*selects)))

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from db.scope import TenantScope
 from db.state import IngestStatus, read_status
 from db.state.forwarding import forwarding_status
 
@@ -45,10 +46,12 @@ def status_json(status: IngestStatus) -> dict[str, Any]:
     }
 
 
-def collect_status(engine: Engine, *, runs: int = 10, rejects: int = 10) -> dict[str, Any]:
+def collect_status(
+    engine: Engine, scope: TenantScope, *, runs: int = 10, rejects: int = 10
+) -> dict[str, Any]:
     """Cursor, backfill state, totals, sizes, recent runs (each with its `notes` and
     `notes_text`), the last ok and failed run, the last reconciliation sweep, recent
-    rejects and the forwarding destinations, JSON-ready."""
-    status = status_json(read_status(engine, runs=runs, rejects=rejects))
-    status["forwarding"] = forwarding_status(engine)
+    rejects and the forwarding destinations of `scope`, JSON-ready."""
+    status = status_json(read_status(engine, scope, runs=runs, rejects=rejects))
+    status["forwarding"] = forwarding_status(engine, scope)
     return status

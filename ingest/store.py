@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select, update
 
 from db.models import IngestRun, SearchLog, utc_now
+from db.scope import TenantScope
 from db.state import (
     dialect_insert,
     forget_cursor,
@@ -25,28 +26,30 @@ __all__ = ["PageBatch", "PageCounts", "PageWriter", "Store"]
 
 
 class Store:
-    """The ingest's view of the database."""
+    """The ingest's view of the database, for one tenant: every row it writes and every
+    run, cursor and total it reads is that tenant's."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, tenant: str) -> None:
         self.engine = engine
+        self.tenant = tenant
 
     # --- cursor (kept by db.state) ----------------------------------------------------
     def cursor(self) -> datetime | None:
-        return read_cursor(self.engine)
+        return read_cursor(self.engine, self.tenant)
 
     def backfill_done(self) -> bool:
-        return read_backfill_done(self.engine)
+        return read_backfill_done(self.engine, self.tenant)
 
     def advance_cursor(self, end: datetime, *, backfill_done: bool | None = None) -> None:
         """Record that every row up to `end` is committed (call only after it is)."""
         with self.engine.begin() as conn:
-            write_cursor(conn, end, backfill_done)
+            write_cursor(conn, self.tenant, end, backfill_done)
 
     def reset_cursor(self) -> None:
         """Forget the cursor without the cycle lock (the caller holds it or the writer lock);
         elsewhere use `db.state.reset_cursor`, which takes it."""
         with self.engine.begin() as conn:
-            forget_cursor(conn)
+            forget_cursor(conn, self.tenant)
 
     # --- runs --------------------------------------------------------------------------
     def start_run(self, kind: str, window_start: datetime, window_end: datetime) -> int:
@@ -54,6 +57,7 @@ class Store:
             result = conn.execute(
                 dialect_insert(conn, IngestRun.__table__)
                 .values(
+                    tenant=self.tenant,
                     kind=kind,
                     status="running",
                     started_at=utc_now(),
@@ -100,16 +104,19 @@ class Store:
         with self.engine.connect() as conn:
             return conn.execute(
                 select(func.max(IngestRun.started_at)).where(
-                    IngestRun.kind == kind, IngestRun.status == "ok"
+                    IngestRun.tenant == self.tenant,
+                    IngestRun.kind == kind,
+                    IngestRun.status == "ok",
                 )
             ).scalar()
 
     def close_abandoned_runs(self) -> int:
-        """Mark runs left 'running' by a killed process as failed (we hold the lock)."""
+        """Mark the tenant's runs left 'running' by a killed process as failed (we hold the
+        lock)."""
         with self.engine.begin() as conn:
             result = conn.execute(
                 update(IngestRun)
-                .where(IngestRun.status == "running")
+                .where(IngestRun.tenant == self.tenant, IngestRun.status == "running")
                 .values(
                     status="failed",
                     finished_at=utc_now(),
@@ -121,7 +128,7 @@ class Store:
     # --- pages -------------------------------------------------------------------------
     def page_writer(self, run_id: int) -> PageWriter:
         """A transaction for pages of `run_id`; `commit` or `rollback` it."""
-        return PageWriter(self.engine, run_id)
+        return PageWriter(self.engine, self.tenant, run_id)
 
     def write_page(
         self,
@@ -145,11 +152,13 @@ class Store:
         the anchor of rejected records that end a window (see `sort_page`)."""
         with self.engine.connect() as conn:
             newest = conn.execute(
-                select(func.max(SearchLog.create_time)).where(SearchLog.create_time < moment)
+                select(func.max(SearchLog.create_time)).where(
+                    SearchLog.tenant == self.tenant, SearchLog.create_time < moment
+                )
             ).scalar()
         return newest.isoformat() if newest is not None else ""
 
     def totals(self) -> dict[str, Any]:
         """`db.state.read_totals` as a dict: search_logs, first_event, last_event,
         rejected_records."""
-        return asdict(read_totals(self.engine))
+        return asdict(read_totals(self.engine, TenantScope.one(self.tenant)))

@@ -152,7 +152,7 @@ note = st.text_input(
 def _triage(status: str, ids: tuple[int, ...]) -> None:
     try:
         message = alerts_view.triage_alerts(
-            ctx.db_url, ctx.engine, ids, status, st.session_state.get("triage_note", "")
+            ctx.db_url, ctx.engine, ctx.scope, ids, status, st.session_state.get("triage_note", "")
         )
     except PermissionError as exc:
         st.session_state["triage_result"] = ("error", str(exc))

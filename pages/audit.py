@@ -23,6 +23,7 @@ ctx = context.page_context()
 if audit.require_admin(ctx.db_url, AuditAction.VIEW_AUDIT, target="audit") is None:
     st.warning("This page is for administrators only.", icon=":material/lock:")
     st.stop()
+scope = context.trail_scope()
 
 st.caption(
     "Every distinct page view, every download and every cursor reset in this dashboard, "
@@ -32,7 +33,7 @@ st.caption(
 
 pick = st.columns([2, 2, 2])
 actors = pick[0].multiselect(
-    "Who", trail.trail_actors(ctx.engine), key="audit_actors", placeholder="Everyone"
+    "Who", trail.trail_actors(ctx.engine, scope), key="audit_actors", placeholder="Everyone"
 )
 actions = pick[1].multiselect(
     "Action", trail.ACTIONS, key="audit_actions", placeholder="All actions"
@@ -47,6 +48,7 @@ picked = pick[2].date_input(
 if not (isinstance(picked, tuple) and len(picked) == 2):
     st.caption("Pick the last day of the range.")
     st.stop()
+scope = context.trail_scope()
 start, end = picked
 wanted = audit.trail_filter(actors, actions, start, end, ctx.tz)
 shown_filters = {
@@ -57,7 +59,7 @@ shown_filters = {
 }
 widgets.record_view(ctx)
 
-total = trail.count_trail(ctx.engine, wanted)
+total = trail.count_trail(ctx.engine, scope, wanted)
 pages = max(1, math.ceil(total / PAGE_ROWS))
 st.markdown(f"**{plural(total, 'event')}** from {start} to {end}")
 # A new key per filter set sends the list back to its first page when filters change.
@@ -65,7 +67,7 @@ list_key = hashlib.sha256(repr(wanted).encode()).hexdigest()[:12]
 page_number = st.pagination(pages, key=f"audit_list_{list_key}") if pages > 1 else 1
 offset = (page_number - 1) * PAGE_ROWS
 events = audit.for_display(
-    trail.read_trail(ctx.engine, wanted, limit=PAGE_ROWS, offset=offset), ctx.tz
+    trail.read_trail(ctx.engine, scope, wanted, limit=PAGE_ROWS, offset=offset), ctx.tz
 )
 if total:
     st.caption(f"Events {offset + 1:,}–{offset + len(events):,} of {total:,}.")
@@ -98,7 +100,7 @@ st.dataframe(
 widgets.audited_download(
     ctx,
     f"Download {plural(total, 'event')} (CSV)",
-    lambda: audit.trail_csv(ctx.engine, wanted, ctx.tz),
+    lambda: audit.trail_csv(ctx.engine, scope, wanted, ctx.tz),
     action=AuditAction.EXPORT_CSV,
     target="audit trail",
     filters=shown_filters,

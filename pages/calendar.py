@@ -110,7 +110,7 @@ else:
     cols[2].metric("Busiest day", "—")
 
 figure = figures.calendar_figure(per_day, view=view, today=ctx.today)
-marks = alerts_view.open_days(ctx.engine, first, last, ctx.filters.users)
+marks = alerts_view.open_days(ctx.engine, ctx.scope, first, last, ctx.filters.users)
 alerts_view.mark_calendar(figure, per_day, marks)
 event = st.plotly_chart(
     figure,

@@ -22,7 +22,7 @@ CONFIRM_KEY = "confirm_reset_cursor"
 
 ctx = context.page_context()
 widgets.record_view(ctx)
-status = cached.ingest_status(ctx.db_url, ctx.version)
+status = cached.ingest_status(ctx.db_url, ctx.version, ctx.scope)
 now = datetime.now(UTC)
 
 
@@ -159,7 +159,7 @@ else:
     )
 
 is_admin = current_visitor(ctx.settings).is_admin
-forwarding_view.show(ctx.engine, ctx.tz, admin=is_admin)
+forwarding_view.show(ctx.engine, ctx.scope, ctx.tz, admin=is_admin)
 if not is_admin:
     st.caption("Parked messages, rejected records and the cursor reset are for administrators.")
     st.stop()
@@ -207,7 +207,8 @@ def _reset() -> None:
     entry = audit.entry(admin, AuditAction.RESET_CURSOR, detail="cursor reset")
     try:
         with audit.all_or_nothing(AuditAction.RESET_CURSOR):
-            reset_cursor(ctx.engine, audited=entry)  # its entry in the same transaction
+            # its entry in the same transaction
+            reset_cursor(ctx.engine, ctx.tenant, audited=entry)
     except (AlreadyRunning, DatabaseSetupError) as exc:
         st.session_state["reset_result"] = ("error", str(exc))
         audit.record_action(ctx.db_url, admin, AuditAction.RESET_CURSOR, f"refused: {exc}")

@@ -14,7 +14,7 @@ from dashboard.formatting import format_time, literal, plural
 PAGE_ROWS = 100
 
 ctx = context.page_context()
-users = cached.filter_options(ctx.db_url, ctx.version).users
+users = cached.filter_options(ctx.db_url, ctx.version, ctx.scope).users
 known = frozenset(users)
 email = context.page_param(P_EMAIL, lambda raw: parse_email(raw, known), f"{NO_SUCH_USER}.")
 
@@ -59,7 +59,7 @@ st.markdown(
 )
 
 alerts_view.show_user_alerts(
-    ctx.engine, email, ctx.filters.start, ctx.filters.end, ctx.query(user=email)
+    ctx.engine, ctx.scope, email, ctx.filters.start, ctx.filters.end, ctx.query(user=email)
 )
 left, right = st.columns(2)
 with left:

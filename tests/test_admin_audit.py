@@ -31,10 +31,11 @@ from tests.support.browser import serve_dashboard, stop_dashboard
 from tests.support.detections import new_alert
 from tests.support.harness import run_cli
 from tests.support.roles import events, open_as
+from tests.support.tenancy import EVERY, SCOPE, TENANT
 
 CURSOR = datetime(2026, 4, 1, tzinfo=UTC)
 ADMIN = {"email": "boss@example.com"}
-BOSS = AuditEntry("boss@example.com", "admin", "reset_cursor")
+BOSS = AuditEntry("boss@example.com", "admin", "reset_cursor", tenant=TENANT)
 CLI_ACTOR = f"cli:{pwd.getpwuid(os.getuid()).pw_name}"
 NOTHING_CHANGED = (
     "Nothing was changed: the database refused the change or its audit-trail entry "
@@ -73,32 +74,37 @@ class AdminChange:
 
 CHANGES = {
     "reset_cursor": AdminChange(
-        lambda e: Store(e).advance_cursor(CURSOR, backfill_done=True),
-        lambda e, _: state.reset_cursor(e, audited=BOSS),
-        state.read_cursor,
+        lambda e: Store(e, TENANT).advance_cursor(CURSOR, backfill_done=True),
+        lambda e, _: state.reset_cursor(e, TENANT, audited=BOSS),
+        lambda e: state.read_cursor(e, TENANT),
     ),
     "token_create": AdminChange(
         lambda e: None,
         lambda e, _: create_token(
-            e, "siem", "viewer", audited=AuditEntry("boss@x", "admin", "token_create")
+            e,
+            "siem",
+            "viewer",
+            audited=AuditEntry("boss@x", "admin", "token_create", tenant=TENANT),
+            tenant=None,
         ),
-        lambda e: [t.name for t in list_tokens(e)],
+        lambda e: [t.name for t in list_tokens(e, EVERY)],
     ),
     "token_revoke": AdminChange(
-        lambda e: create_token(e, "old-script", "admin"),
+        lambda e: create_token(e, "old-script", "admin", tenant=None),
         lambda e, _: revoke_token(
-            e, "old-script", audited=AuditEntry("boss@x", "admin", "token_revoke")
+            e, "old-script", audited=AuditEntry("boss@x", "admin", "token_revoke", tenant=TENANT)
         ),
-        lambda e: [t.revoked_at is None for t in list_tokens(e)],
+        lambda e: [t.revoked_at is None for t in list_tokens(e, EVERY)],
     ),
     "triage_alert": AdminChange(
         seed_alert,
         lambda e, alert_id: triage(
             e,
+            SCOPE,
             [alert_id],
             "dismissed",
             "boss@x",
-            audited=AuditEntry("boss@x", "admin", "triage_alert"),
+            audited=AuditEntry("boss@x", "admin", "triage_alert", tenant=TENANT),
         ),
         alert_status,
     ),
@@ -139,7 +145,7 @@ def served_reset(db_url: str, tmp_path: Path) -> Iterator[tuple[str, str, Engine
     else:
         env["DATABASE_URL"] = db_url
     engine = open_database(db_url)
-    Store(engine).advance_cursor(CURSOR, backfill_done=True)
+    Store(engine, TENANT).advance_cursor(CURSOR, backfill_done=True)
     done = run_cli(["token", "create", "--name", "admin-1", "--role", "admin"], env, tmp_path)
     assert done.returncode == 0, done.stderr
     base, process = serve_dashboard(env, tmp_path / "server.log")
@@ -164,14 +170,14 @@ def test_an_api_reset_whose_audit_row_is_refused_answers_503_and_keeps_the_curso
     refused = post()
     assert refused.status_code == 503, refused.text
     assert refused.headers["content-type"].startswith("application/problem+json")
-    assert state.read_cursor(engine) == CURSOR
+    assert state.read_cursor(engine, TENANT) == CURSOR
     detail = refused.json()["detail"]
     assert "nothing was changed" in detail and "\n" not in detail
     assert "Traceback" not in refused.text
     accept_audit_rows(engine)
     done = post()
     assert done.status_code == 200, done.text
-    assert state.read_cursor(engine) is None
+    assert state.read_cursor(engine, TENANT) is None
     with engine.connect() as conn:
         resets = conn.execute(
             text("SELECT actor, role FROM audit_events WHERE action = 'reset_cursor'")
@@ -194,7 +200,7 @@ def test_a_status_page_reset_whose_audit_row_is_refused_keeps_the_cursor(
     at.checkbox(key="confirm_reset_cursor").check().run()
     refuse_audit_rows(dashboard_db)
     next(b for b in at.button if b.label == "Reset cursor").click().run()
-    assert Store(dashboard_db).cursor() == CURSOR
+    assert Store(dashboard_db, TENANT).cursor() == CURSOR
     assert shown_errors(at) == [NOTHING_CHANGED]
     assert not at.success
 
@@ -204,7 +210,7 @@ def test_a_token_whose_audit_row_is_refused_is_not_created(dashboard_db: Engine)
     at.text_input(key="token_name").input("siem-reader").run()
     refuse_audit_rows(dashboard_db)
     next(b for b in at.button if b.label == "Create token").click().run()
-    assert list_tokens(dashboard_db) == []
+    assert list_tokens(dashboard_db, EVERY) == []
     assert shown_errors(at) == [NOTHING_CHANGED]
     assert not at.code  # no token shown: none exists
 
@@ -212,7 +218,7 @@ def test_a_token_whose_audit_row_is_refused_is_not_created(dashboard_db: Engine)
 def test_a_revocation_whose_audit_row_is_refused_leaves_the_token_active(
     dashboard_db: Engine,
 ) -> None:
-    token = create_token(dashboard_db, "old-script", "admin")
+    token = create_token(dashboard_db, "old-script", "admin", tenant=None)
     at = open_as(ADMIN, "pages/tokens.py")
     at.checkbox(key="confirm_revoke_token").check().run()
     refuse_audit_rows(dashboard_db)
@@ -239,7 +245,7 @@ def test_a_triage_whose_audit_row_is_refused_changes_no_alert(dashboard_db: Engi
 def cli_db(tmp_path: Path) -> Iterator[tuple[dict[str, str], Engine]]:
     path = tmp_path / "data" / "searchlogs.db"
     engine = open_database(f"sqlite:///{path}")
-    Store(engine).advance_cursor(CURSOR, backfill_done=True)
+    Store(engine, TENANT).advance_cursor(CURSOR, backfill_done=True)
     yield {"DB_PATH": str(path)}, engine
     engine.dispose()
 
@@ -269,7 +275,7 @@ def test_cli_admin_actions_whose_audit_row_is_refused_change_nothing(
     cli_db: tuple[dict[str, str], Engine], tmp_path: Path
 ) -> None:
     env, engine = cli_db
-    create_token(engine, "old-script", "admin")
+    create_token(engine, "old-script", "admin", tenant=None)
     refuse_audit_rows(engine)
     for args in (
         ["token", "create", "--name", "nightly", "--role", "viewer"],
@@ -280,6 +286,6 @@ def test_cli_admin_actions_whose_audit_row_is_refused_change_nothing(
         assert done.returncode != 0, args
         assert done.stderr.strip() == CLI_NOTHING_CHANGED, done.stderr
         assert "msl_" not in done.stdout + done.stderr
-    assert [(t.name, t.revoked_at) for t in list_tokens(engine)] == [("old-script", None)]
-    assert state.read_cursor(engine) == CURSOR
+    assert [(t.name, t.revoked_at) for t in list_tokens(engine, EVERY)] == [("old-script", None)]
+    assert state.read_cursor(engine, TENANT) == CURSOR
     assert events(engine) == []

@@ -33,6 +33,7 @@ from tests.support.apptest import (  # noqa: F401 (page_*: the page fixtures)
 from tests.support.builders import KNOWN, store_records
 from tests.support.detections import new_alert
 from tests.support.roles import app_as, events, open_as
+from tests.support.tenancy import EVERY, SCOPE, TENANT
 
 HOSTILE = '**bold** [click](http://evil.example) <b>x</b> =HYPERLINK("http://evil")'
 ADMIN = {"email": "boss@example.com"}
@@ -317,11 +318,11 @@ def test_a_bad_token_name_is_one_error_and_nothing_is_made(dashboard_db: Engine)
     assert_clean(at)
     (error,) = at.error
     assert "is not allowed" in plain(error.value)
-    assert not at.code and list_tokens(dashboard_db) == []
+    assert not at.code and list_tokens(dashboard_db, EVERY) == []
 
 
 def test_revoking_a_token_needs_a_confirmation_and_is_recorded(dashboard_db: Engine) -> None:
-    token = create_token(dashboard_db, "old-script", "admin", expires_days=30)
+    token = create_token(dashboard_db, "old-script", "admin", expires_days=30, tenant=None)
     at = open_as(ADMIN, "pages/tokens.py")
     revoke = next(b for b in at.button if b.label == "Revoke token")
     assert revoke.disabled
@@ -350,7 +351,7 @@ def open_hidden_page_as(user: dict, route: str) -> AppTest:
 
 
 def test_a_viewer_is_refused_the_tokens_page_and_it_is_recorded(dashboard_db: Engine) -> None:
-    create_token(dashboard_db, "secret-name", "admin")
+    create_token(dashboard_db, "secret-name", "admin", tenant=None)
     at = open_hidden_page_as(VIEWER, "tokens")
     assert [plain(w.value) for w in at.warning] == ["This page is for administrators only."]
     assert not at.main.get("arrow_data_frame") and not at.main.button
@@ -363,7 +364,7 @@ def test_a_token_created_by_someone_no_longer_admin_is_refused(dashboard_db: Eng
     at.text_input(key="token_name").input("sneaky").run()
     at.user = {"is_logged_in": True, **VIEWER}
     next(b for b in at.button if b.label == "Create token").click().run()
-    assert list_tokens(dashboard_db) == []
+    assert list_tokens(dashboard_db, EVERY) == []
     assert not at.code
     assert ("ann@example.com", "viewer", "denied", "sneaky", None) in events(dashboard_db)
 
@@ -377,6 +378,7 @@ def forwarding_rows(engine: Engine) -> None:
         conn.execute(
             insert(ForwardCursor).values(
                 destination="siem",
+                tenant=TENANT,
                 source="searches",
                 position=5,
                 since=None,
@@ -390,6 +392,7 @@ def forwarding_rows(engine: Engine) -> None:
         conn.execute(
             insert(ForwardDeadLetter).values(
                 destination="siem",
+                tenant=TENANT,
                 source="searches",
                 position=3,
                 message_id="key-3",
@@ -407,8 +410,8 @@ def test_forwarding_status_counts_what_waits_and_what_is_parked(db_url: str) -> 
     try:
         store_records(stored, KNOWN)
         forwarding_rows(stored)
-        (row,) = forwarding_status(stored, datetime.now(UTC))
-        (dead,) = recent_dead_letters(stored)
+        (row,) = forwarding_status(stored, SCOPE, datetime.now(UTC))
+        (dead,) = recent_dead_letters(stored, SCOPE)
     finally:
         stored.dispose()
     assert (row["lag_messages"], row["parked"], row["delivered"]) == (4, 1, 5)

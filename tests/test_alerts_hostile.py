@@ -19,6 +19,7 @@ from ingest.detect.runner import detect
 from ingest.simulator.incidents import labelled_tenant
 from tests.support.backends import fresh_postgres_database
 from tests.support.detections import load_records
+from tests.support.tenancy import SCOPE, TENANT
 
 LONG = "a" * 5987 + "@corp.example"  # 6,000 characters
 
@@ -38,19 +39,19 @@ def test_an_incident_by_a_6000_character_address_alerts_on_postgresql_and_repeat
     engine = open_database(fresh_postgres_database(server, "t_alerts_long_address"))
     try:
         load_records(engine, tenant.records, datetime(2026, 6, 1, tzinfo=UTC))
-        first = detect(engine, "UTC", DetectionConfig())
+        first = detect(engine, TENANT, "UTC", DetectionConfig())
         with engine.connect() as conn:
             stored = set(conn.execute(select(Alert.rule, Alert.email_addr, Alert.day)).all())
         assert ("volume_spike", LONG, incident.day) in stored
         assert first.alerts_new == len(stored)
-        again = detect(engine, "UTC", DetectionConfig())
+        again = detect(engine, TENANT, "UTC", DetectionConfig())
         assert again.days_scored == 0
         with engine.begin() as conn:  # score every day again: each alert meets its key
-            forget_scored_days(conn)
-        rescored = detect(engine, "UTC", DetectionConfig())
+            forget_scored_days(conn, TENANT)
+        rescored = detect(engine, TENANT, "UTC", DetectionConfig())
         assert rescored.days_scored > 0 and rescored.alerts_found == len(stored)
         assert rescored.alerts_new == 0
-        mine = list_alerts(engine, AlertFilters(users=(LONG,)))
+        mine = list_alerts(engine, AlertFilters(SCOPE, users=(LONG,)))
         assert set(mine["email"]) == {LONG} and "volume_spike" in set(mine["rule"])
     finally:
         engine.dispose()

@@ -38,6 +38,7 @@ from tests.support.backends import fresh_postgres_database
 from tests.support.browser import serve_dashboard, stop_dashboard
 from tests.support.builders import record, store_records
 from tests.support.harness import fixed_clock, make_settings, run_cli, run_ingest_once
+from tests.support.tenancy import SCOPE, TENANT
 
 TZ = "Europe/Berlin"
 METRICS_TOKEN = "metrics-secret-for-tests"
@@ -182,7 +183,7 @@ def test_an_admin_resets_the_cursor_only_with_the_confirmation_field(served: Ser
     assert reply.status_code == 200 and reply.json()["reset"] is True
     from ingest.store import Store
 
-    assert Store(served.engine).cursor() is None
+    assert Store(served.engine, TENANT).cursor() is None
     resets = [row for row in audit_rows(served.engine, "admin-1") if row.action == "reset_cursor"]
     assert [row.detail for row in resets] == ["cursor reset (machine API)"]
     assert resets[0].role == "admin"
@@ -337,6 +338,7 @@ def random_filters(rng: random.Random, engine: Engine) -> dict[str, object]:
 def as_filters(params: dict[str, object]) -> tuple[SearchFilters, str]:
     return (
         SearchFilters(
+            SCOPE,
             start=date.fromisoformat(str(params["from"])),
             end=date.fromisoformat(str(params["to"])),
             users=tuple(params.get("user", ())),  # type: ignore[arg-type]
@@ -629,14 +631,15 @@ def plant_alerts(engine: Engine) -> int:
                 summary=f"@SUM({index}) searches against a usual 2",
                 figures="{}",
                 evidence_url=evidence_url(email, day, day),
+                tenant=TENANT,
             )
         )
     with engine.begin() as conn:
         insert_alerts(conn, planted)
     with engine.connect() as conn:
         ids = sorted(conn.execute(select(func.min(Alert.id))).scalars())
-    triage(engine, range(ids[0], ids[0] + 9), "dismissed", "lead@example.com", "known job")
-    triage(engine, range(ids[0] + 9, ids[0] + 15), "acknowledged", "lead@example.com")
+    triage(engine, SCOPE, range(ids[0], ids[0] + 9), "dismissed", "lead@example.com", "known job")
+    triage(engine, SCOPE, range(ids[0] + 9, ids[0] + 15), "acknowledged", "lead@example.com")
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(Alert)).scalar_one())
 
@@ -665,6 +668,7 @@ def as_alert_filters(params: dict[str, object]):
         return date.fromisoformat(str(params[name])) if name in params else None
 
     return AlertFilters(
+        SCOPE,
         start=day("from"),
         end=day("to"),
         rules=tuple(params.get("rule", ())),  # type: ignore[arg-type]
@@ -740,6 +744,7 @@ def test_alerts_as_ndjson_and_csv_and_a_paging_stable_while_the_detector_writes(
             conn,
             [
                 NewAlert(
+                    TENANT,
                     "breadth", params["user"], day, datetime(2026, 3, 31, tzinfo=UTC),
                     datetime(2026, 3, 31, 5, tzinfo=UTC), "high", "late", "{}",
                     evidence_url(params["user"], day, day),
@@ -832,7 +837,7 @@ def test_metrics_show_each_destinations_lag_and_parked_and_open_alerts_by_rule_a
     def by_destination(name: str) -> dict[str, float]:
         return {s.labels["destination"]: s.value for s in families[name].samples}
 
-    status = {row["destination"]: row for row in forwarding_status(served.engine)}
+    status = {row["destination"]: row for row in forwarding_status(served.engine, SCOPE)}
     lag = by_destination("searchlogs_forward_lag_messages")
     assert lag["siem-file"] == 2 == status["siem-file"]["lag_messages"]
     assert lag["alert-hook"] == 0
@@ -857,10 +862,12 @@ def test_metrics_show_each_destinations_lag_and_parked_and_open_alerts_by_rule_a
     expected = {
         (rule, severity): count_alerts(
             served.engine,
-            AlertFilters(rules=(rule,), severities=(severity,), statuses=OPEN_STATUSES),
+            AlertFilters(SCOPE, rules=(rule,), severities=(severity,), statuses=OPEN_STATUSES),
         )
         for rule in RULES
         for severity in SEVERITIES
     }
     assert open_alerts == {key: n for key, n in expected.items() if n}
-    assert sum(open_alerts.values()) < count_alerts(served.engine)  # dismissed ones left out
+    assert sum(open_alerts.values()) < count_alerts(
+        served.engine, AlertFilters(SCOPE)
+    )  # dismissed ones left out

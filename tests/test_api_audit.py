@@ -25,6 +25,7 @@ from db.engine import open_database
 from db.models import UtcDateTime
 from tests.support.api_server import ApiServer, api_database, close
 from tests.support.backends import ALL_BACKENDS
+from tests.support.tenancy import EVERY, TENANT
 
 FLOOD = 300
 
@@ -194,8 +195,12 @@ def test_identical_refusals_within_a_window_are_one_row_with_their_count(tmp_pat
     engine = open_database(f"sqlite:///{tmp_path / 'trail.db'}")
     clock = Clock()
     repeats = Repeats(lambda entry: audit.record(engine, entry), window=60, clock=clock)
-    denied = audit.AuditEntry("leaked", "viewer", "denied", "GET /x", detail="revoked")
-    other = audit.AuditEntry("leaked", "viewer", "denied", "GET /y", detail="revoked")
+    denied = audit.AuditEntry(
+        "leaked", "viewer", "denied", "GET /x", detail="revoked", tenant=TENANT
+    )
+    other = audit.AuditEntry(
+        "leaked", "viewer", "denied", "GET /y", detail="revoked", tenant=TENANT
+    )
     for _ in range(50):
         repeats.note(denied)
     repeats.note(other)
@@ -223,7 +228,7 @@ def test_a_failing_write_loses_no_count(tmp_path) -> None:
         audit.record(engine, entry)
 
     repeats = Repeats(write, window=60, clock=clock)
-    denied = audit.AuditEntry("leaked", None, "denied", "GET /x", detail="revoked")
+    denied = audit.AuditEntry("leaked", None, "denied", "GET /x", detail="revoked", tenant=TENANT)
     with pytest.raises(RuntimeError):
         repeats.note(denied)
     failing[0] = False
@@ -253,15 +258,17 @@ def test_the_audit_page_and_csv_show_the_count_and_old_rows_count_one(api: ApiSe
         old = text("INSERT INTO audit_events (at, actor, action) VALUES (:at, 'old@x', 'denied')")
         conn.execute(old.bindparams(bindparam("at", at, type_=UtcDateTime())))
     audit.record(
-        api.engine, audit.AuditEntry("flood@x", "viewer", "denied", detail="revoked", count=7), at
+        api.engine,
+        audit.AuditEntry("flood@x", "viewer", "denied", detail="revoked", count=7, tenant=TENANT),
+        at,
     )
     wanted = audit.TrailFilter(actors=("old@x", "flood@x"), start=at, end=at + timedelta(1))
-    body, written = trail_csv(api.engine, wanted, "UTC")
+    body, written = trail_csv(api.engine, EVERY, wanted, "UTC")
     assert written == 2
     assert body.decode().splitlines() == [
         '"at","actor","role","action","target","filters","rows","detail","count"',
         '"2026-03-02T12:00:00+00:00","flood@x","viewer","denied","","","","revoked","7"',
         '"2026-03-02T12:00:00+00:00","old@x","","denied","","","","","1"',
     ]
-    shown = for_display(audit.read_trail(api.engine, wanted, limit=10), "UTC")
+    shown = for_display(audit.read_trail(api.engine, EVERY, wanted, limit=10), "UTC")
     assert list(shown["count"]) == ["7", "1"]

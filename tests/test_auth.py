@@ -28,6 +28,7 @@ from ingest.store import Store
 from tests.support.apptest import deferred_files, metrics, plain, texts
 from tests.support.roles import AUTH_SECRETS, ROLES, app_as, events, open_as
 from tests.support.runtime import runtime_python
+from tests.support.tenancy import EVERY, TENANT
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -292,7 +293,9 @@ def at(hour: int, day: int = 2) -> datetime:
 
 
 def fill(engine: Engine) -> None:
-    trail.record(engine, trail.AuditEntry("ann@example.com", "viewer", "view_summary"), at(9))
+    trail.record(
+        engine, trail.AuditEntry("ann@example.com", "viewer", "view_summary", tenant=TENANT), at(9)
+    )
     trail.record(
         engine,
         trail.AuditEntry(
@@ -301,43 +304,54 @@ def fill(engine: Engine) -> None:
             "view_user",
             target="bob@example.com",
             filters={"to": "2026-03-02", "from": "2026-03-01", "q": "=SUM(A1)"},
+            tenant=TENANT,
         ),
         at(10),
     )
     trail.record(
         engine,
         trail.AuditEntry(
-            "boss@example.com", "admin", "export_csv", "@HYPERLINK", rows=12, detail="a.csv"
+            "boss@example.com",
+            "admin",
+            "export_csv",
+            "@HYPERLINK",
+            rows=12,
+            detail="a.csv",
+            tenant=TENANT,
         ),
         at(11),
     )
-    trail.record(engine, trail.AuditEntry("boss@example.com", "admin", "reset_cursor"), at(8, 3))
+    trail.record(
+        engine,
+        trail.AuditEntry("boss@example.com", "admin", "reset_cursor", tenant=TENANT),
+        at(8, 3),
+    )
 
 
 def test_the_trail_reads_back_newest_first_with_filters_as_json(trail_db: Engine) -> None:
     fill(trail_db)
-    events = trail.read_trail(trail_db, trail.TrailFilter(), limit=10)
+    events = trail.read_trail(trail_db, EVERY, trail.TrailFilter(), limit=10)
     assert list(events["action"]) == ["reset_cursor", "export_csv", "view_user", "view_summary"]
     assert events["at"].iloc[0] == at(8, 3)
     view = events.iloc[2]
     assert view["filters"] == '{"from":"2026-03-01","q":"=SUM(A1)","to":"2026-03-02"}'
     assert events.iloc[1]["rows"] == 12 and pd.isna(events.iloc[2]["rows"])
-    assert trail.count_trail(trail_db, trail.TrailFilter()) == 4
-    assert trail.trail_actors(trail_db) == ("ann@example.com", "boss@example.com")
+    assert trail.count_trail(trail_db, EVERY, trail.TrailFilter()) == 4
+    assert trail.trail_actors(trail_db, EVERY) == ("ann@example.com", "boss@example.com")
 
 
 def test_the_trail_filters_by_actor_action_and_time(trail_db: Engine) -> None:
     fill(trail_db)
     by_actor = trail.TrailFilter(actors=("ann@example.com",))
-    assert list(trail.read_trail(trail_db, by_actor, limit=10)["action"]) == [
+    assert list(trail.read_trail(trail_db, EVERY, by_actor, limit=10)["action"]) == [
         "view_user",
         "view_summary",
     ]
     by_action = trail.TrailFilter(actions=("export_csv", "reset_cursor"))
-    assert trail.count_trail(trail_db, by_action) == 2
+    assert trail.count_trail(trail_db, EVERY, by_action) == 2
     on_the_2nd = trail.TrailFilter(start=at(0), end=at(0, 3))
-    assert trail.count_trail(trail_db, on_the_2nd) == 3
-    assert list(trail.read_trail(trail_db, on_the_2nd, limit=1, offset=1)["action"]) == [
+    assert trail.count_trail(trail_db, EVERY, on_the_2nd) == 3
+    assert list(trail.read_trail(trail_db, EVERY, on_the_2nd, limit=1, offset=1)["action"]) == [
         "view_user"
     ]
 
@@ -351,7 +365,9 @@ def test_days_of_the_trail_filter_are_whole_days_in_the_display_time_zone() -> N
 
 def test_the_audit_page_shows_local_times_readable_filters_and_blanks(trail_db: Engine) -> None:
     fill(trail_db)
-    shown = for_display(trail.read_trail(trail_db, trail.TrailFilter(), limit=10), "Asia/Kolkata")
+    shown = for_display(
+        trail.read_trail(trail_db, EVERY, trail.TrailFilter(), limit=10), "Asia/Kolkata"
+    )
     assert str(shown["at"].iloc[0]) == "2026-03-03 13:30:00+05:30"
     view = shown.iloc[2]
     assert view["filters"] == 'from="2026-03-01" · q="=SUM(A1)" · to="2026-03-02"'
@@ -363,13 +379,15 @@ def test_the_audit_page_shows_local_times_readable_filters_and_blanks(trail_db: 
 
 def test_an_unknown_action_is_refused(trail_db: Engine) -> None:
     with pytest.raises(ValueError, match="unknown audit action 'delete_everything'"):
-        trail.record(trail_db, trail.AuditEntry("x@example.com", None, "delete_everything"))
+        trail.record(
+            trail_db, trail.AuditEntry("x@example.com", None, "delete_everything", tenant=TENANT)
+        )
 
 
 def test_the_trail_as_csv_neutralises_formula_cells(trail_db: Engine) -> None:
     fill(trail_db)
     wanted = trail.TrailFilter(start=at(10), end=at(12))
-    body = csv_from_chunks(trail.iter_trail(trail_db, wanted, chunk=1), trail.TRAIL_COLUMNS)
+    body = csv_from_chunks(trail.iter_trail(trail_db, EVERY, wanted, chunk=1), trail.TRAIL_COLUMNS)
     assert body.decode("utf-8") == (
         '"at","actor","role","action","target","filters","rows","detail","count"\r\n'
         '"2026-03-02T11:00:00+00:00","boss@example.com","admin","export_csv","\'@HYPERLINK",'
@@ -485,7 +503,7 @@ def test_a_reset_replayed_by_someone_no_longer_admin_is_refused_and_recorded(
     at.checkbox(key="confirm_reset_cursor").check().run()
     at.user = {"is_logged_in": True, "email": "ann@example.com"}  # same widgets, a viewer
     next(b for b in at.button if b.label == "Reset cursor").click().run()
-    assert Store(dashboard_db).cursor() is not None
+    assert Store(dashboard_db, TENANT).cursor() is not None
     assert [plain(e.value) for e in at.error] == ["Only administrators can reset the cursor."]
     assert events(dashboard_db)[-2:] == [
         ("ann@example.com", "viewer", "denied", "cursor", None),
@@ -497,7 +515,7 @@ def test_an_admin_reset_is_recorded(dashboard_db: Engine) -> None:
     at = open_as({"email": "boss@example.com"}, "pages/status.py")
     at.checkbox(key="confirm_reset_cursor").check().run()
     next(b for b in at.button if b.label == "Reset cursor").click().run()
-    assert Store(dashboard_db).cursor() is None
+    assert Store(dashboard_db, TENANT).cursor() is None
     assert events(dashboard_db)[-1] == ("boss@example.com", "admin", "reset_cursor", None, None)
 
 

@@ -27,13 +27,14 @@ from tests.support.harness import (
     run_ingest_once,
     settled_now,
 )
+from tests.support.tenancy import SCOPE, TENANT
 from tests.support.truth import canonical, difference, expected_records, runs, stored_records
 
 
 def poller_for(settings: Settings, now: datetime) -> Poller:
     engine = open_database(settings.effective_database_url)
     client = MimecastClient(settings.mimecast_base_url, SIM_ID, SIM_SECRET)
-    return Poller(settings, Store(engine), client, clock=fixed_clock(now))
+    return Poller(settings, Store(engine, TENANT), client, clock=fixed_clock(now))
 
 
 def assert_exact(sim: Simulator, settings: Settings, start: datetime, end: datetime) -> int:
@@ -147,14 +148,14 @@ def test_a_window_that_shifts_on_every_read_fails_the_run_with_the_cursor_unmove
         settings = make_settings(sim.base_url, db_path, INITIAL_BACKFILL_DAYS="1")
         now = settled_now(600)
         run_ingest_once(settings, clock=fixed_clock(now))
-        cursor = Store(open_database(settings.effective_database_url)).cursor()
+        cursor = Store(open_database(settings.effective_database_url), TENANT).cursor()
         later = now + timedelta(minutes=5)
         for page in range(1, 2 * MAX_WINDOW_READS + 2):
             late = search_at(later - timedelta(seconds=page), f"moving {page}")
             sim.add_events_after_pages(page, [late])
         with pytest.raises(CycleFailed, match=f"changed on each of {MAX_WINDOW_READS} reads"):
             run_ingest_once(settings, clock=fixed_clock(later))
-        assert Store(open_database(settings.effective_database_url)).cursor() == cursor
+        assert Store(open_database(settings.effective_database_url), TENANT).cursor() == cursor
         failed = runs(settings.effective_database_url)[-1]
         assert failed.status == "failed" and "the cursor before it" in failed.error
         assert len(notes_of(failed)["rereads"]) == MAX_WINDOW_READS
@@ -263,10 +264,10 @@ def test_status_shows_the_last_sweep_and_what_it_found(sim, settings):
     now = settled_now()
     run_ingest_once(settings, clock=fixed_clock(now))
     engine = open_database(settings.effective_database_url)
-    assert collect_status(engine)["last_reconcile"] is None
+    assert collect_status(engine, SCOPE)["last_reconcile"] is None
     sim.add_events([search_at(now - timedelta(days=2), "found by the sweep")])
     poller_for(settings, now).run_reconcile()
-    sweep = collect_status(engine)["last_reconcile"]
+    sweep = collect_status(engine, SCOPE)["last_reconcile"]
     assert sweep["kind"] == "reconcile" and sweep["inserted"] == 1
     assert sweep["notes"]["late"][0]["new"] == 1
     assert sweep["notes_text"].startswith("1 search found late")

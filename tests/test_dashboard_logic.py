@@ -29,6 +29,7 @@ from dashboard.formatting import escape_markdown, format_age, format_bytes, lite
 from dashboard.notices import data_warnings, describe_filters, is_loopback_url
 from dashboard.routes import USER
 from db.queries import IngestHealth, SearchFilters
+from tests.support.tenancy import SCOPE
 
 TODAY = date(2026, 3, 31)
 
@@ -36,9 +37,9 @@ TODAY = date(2026, 3, 31)
 
 
 def test_no_query_string_means_the_last_30_days_with_everyone() -> None:
-    filters, problems = parse_filters({}, TODAY)
+    filters, problems = parse_filters({}, SCOPE, TODAY)
     assert problems == []
-    assert filters == default_filters(TODAY)
+    assert filters == default_filters(SCOPE, TODAY)
     assert (filters.start, filters.end) == (date(2026, 3, 2), TODAY)
     assert filters.include_system is True
     assert filters_to_query(filters) == {"from": "2026-03-02", "to": "2026-03-31"}
@@ -46,6 +47,7 @@ def test_no_query_string_means_the_last_30_days_with_everyone() -> None:
 
 def test_every_filter_survives_the_round_trip() -> None:
     filters = SearchFilters(
+        SCOPE,
         start=date(2026, 1, 5),
         end=date(2026, 2, 7),
         users=("a@example.com", "kate.o'neil@example.com", "<>"),
@@ -64,7 +66,7 @@ def test_every_filter_survives_the_round_trip() -> None:
         "q": "=HYPERLINK & 100%",
         "system": "exclude",
     }
-    assert parse_filters(query, TODAY, filters.users) == (filters, [])
+    assert parse_filters(query, SCOPE, TODAY, filters.users) == (filters, [])
 
 
 def test_filter_part_keeps_only_filter_keys_as_lists() -> None:
@@ -86,13 +88,13 @@ def test_filter_part_keeps_only_filter_keys_as_lists() -> None:
 def test_bad_dates_fall_back_to_the_default_range_with_one_message(
     query: dict[str, str], message: str
 ) -> None:
-    filters, problems = parse_filters(query, TODAY)
+    filters, problems = parse_filters(query, SCOPE, TODAY)
     assert len(problems) == 1 and problems[0].startswith(message)
     assert (filters.start, filters.end) == (date(2026, 3, 2), TODAY)
 
 
 def test_one_good_date_is_kept_when_the_other_is_bad() -> None:
-    filters, problems = parse_filters({"from": "2026-03-20", "to": "2026-02-31"}, TODAY)
+    filters, problems = parse_filters({"from": "2026-03-20", "to": "2026-02-31"}, SCOPE, TODAY)
     assert (filters.start, filters.end) == (date(2026, 3, 20), TODAY)
     assert len(problems) == 1
 
@@ -115,7 +117,7 @@ HOSTILE_ADDRESSES = (
 
 def test_bad_users_are_dropped_and_good_ones_normalised() -> None:
     query = {"user": ["Admin@Example.com", "not an address", "<script>", "<>", "admin@example.com"]}
-    filters, problems = parse_filters(query, TODAY, STORED_USERS)
+    filters, problems = parse_filters(query, SCOPE, TODAY, STORED_USERS)
     assert filters.users == ("admin@example.com", "<>")
     assert problems == [
         "Ignored 2 values of user ('not an address', '<script>'): "
@@ -125,7 +127,7 @@ def test_bad_users_are_dropped_and_good_ones_normalised() -> None:
 
 def test_three_hundred_bad_users_give_one_warning() -> None:
     query = {"user": [f"nobody{i}@example.com" for i in range(300)] + ["admin@example.com"]}
-    filters, problems = parse_filters(query, TODAY, STORED_USERS)
+    filters, problems = parse_filters(query, SCOPE, TODAY, STORED_USERS)
     assert filters.users == ("admin@example.com",)
     assert problems == [
         "Ignored 300 values of user ('nobody0@example.com', 'nobody1@example.com', "
@@ -139,7 +141,7 @@ def test_other_bad_values_are_reported_and_ignored() -> None:
         "source": ["archive", "bad\x00value", ""],
         "q": "x" * 250,
     }
-    filters, problems = parse_filters(query, TODAY)
+    filters, problems = parse_filters(query, SCOPE, TODAY)
     assert filters.include_system is True
     assert filters.sources == ("archive",)
     assert filters.text == "x" * 200
@@ -149,7 +151,7 @@ def test_other_bad_values_are_reported_and_ignored() -> None:
 
 
 def test_long_values_are_shortened_in_messages() -> None:
-    _, problems = parse_filters({"user": "y" * 500}, TODAY, STORED_USERS)
+    _, problems = parse_filters({"user": "y" * 500}, SCOPE, TODAY, STORED_USERS)
     assert problems == [f"Ignored user='{'y' * 39}…': no search by this address is stored."]
 
 
@@ -179,8 +181,9 @@ def test_every_stored_address_round_trips_through_its_user_link(stored: str) -> 
         version="1",
         tz="UTC",
         today=TODAY,
-        filters=default_filters(TODAY),
+        filters=default_filters(SCOPE, TODAY),
         health=IngestHealth(False, None, None, None, None),
+        scope=SCOPE,
     )
     link = context.link(USER, email=stored)
     path, _, query = link.partition("?")
@@ -191,9 +194,11 @@ def test_every_stored_address_round_trips_through_its_user_link(stored: str) -> 
 
 @pytest.mark.parametrize("stored", HOSTILE_ADDRESSES)
 def test_a_user_filter_keeps_any_stored_address(stored: str) -> None:
-    query = filters_to_query(SearchFilters(start=TODAY, end=TODAY, users=(stored,)))
+    query = filters_to_query(SearchFilters(SCOPE, start=TODAY, end=TODAY, users=(stored,)))
     encoded = urlencode(query, doseq=True, quote_via=quote)
-    filters, problems = parse_filters(parse_qs(encoded, keep_blank_values=True), TODAY, {stored})
+    filters, problems = parse_filters(
+        parse_qs(encoded, keep_blank_values=True), SCOPE, TODAY, {stored}
+    )
     assert (filters.users, problems) == ((stored,), [])
 
 
@@ -414,8 +419,9 @@ def test_a_failed_last_run_is_reported_with_its_error_escaped() -> None:
 
 
 def test_active_filters_are_named_next_to_the_figures() -> None:
-    assert describe_filters(default_filters(TODAY)) is None
+    assert describe_filters(default_filters(SCOPE, TODAY)) is None
     filters = SearchFilters(
+        SCOPE,
         start=TODAY,
         end=TODAY,
         users=("a@example.com", "b@example.com", "c@example.com", "d@example.com"),

@@ -20,6 +20,7 @@ from ingest.detect.config import DetectionConfig
 from ingest.detect.runner import detect
 from ingest.simulator.incidents import FAMILIES, LabelledTenant, labelled_tenant
 from tests.support.detections import load_records
+from tests.support.tenancy import TENANT
 
 END = date(2026, 6, 1)
 END_TIME = datetime(2026, 6, 1, tzinfo=UTC)
@@ -42,7 +43,7 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> tuple[LabelledTenant, En
     path = tmp_path_factory.mktemp("detect") / "searchlogs.db"
     engine = open_database(f"sqlite:///{path}")
     load_records(engine, tenant.records, END_TIME)
-    detect(engine, "UTC", DetectionConfig())
+    detect(engine, TENANT, "UTC", DetectionConfig())
     yield tenant, engine, path
     engine.dispose()
 
@@ -94,17 +95,17 @@ def test_every_alert_explains_itself_with_numbers_and_links_its_evidence(scored)
 def test_a_second_run_changes_nothing(scored):
     _, engine, path = scored
     before = alerts(engine)
-    result = detect(engine, "UTC", DetectionConfig())
+    result = detect(engine, TENANT, "UTC", DetectionConfig())
     assert result.days_scored == 0 and result.alerts_new == 0
     with engine.begin() as conn:  # even scoring every day again adds nothing
-        forget_scored_days(conn)
-    again = detect(engine, "UTC", DetectionConfig())
+        forget_scored_days(conn, TENANT)
+    again = detect(engine, TENANT, "UTC", DetectionConfig())
     assert again.days_scored > 0 and again.alerts_new == 0
     assert alerts(engine) == before
     with sqlite3.connect(path) as conn, pytest.raises(sqlite3.IntegrityError):
         conn.execute(
-            "INSERT INTO alerts (account, rule, email_addr, day, window_start, window_end, "
-            "severity, summary, figures, evidence_url, status, created_at) SELECT account, "
+            "INSERT INTO alerts (tenant, rule, email_addr, day, window_start, window_end, "
+            "severity, summary, figures, evidence_url, status, created_at) SELECT tenant, "
             "rule, email_addr, day, window_start, window_end, severity, summary, figures, "
             "evidence_url, status, created_at FROM alerts LIMIT 1"
         )
@@ -119,9 +120,11 @@ def test_scoring_new_days_a_few_at_a_time_finds_what_one_long_run_found(scored):
     assert {alert for alert in everything if alert[2] > start}, "the last days have alerts"
     with engine.begin() as conn:
         conn.execute(delete(Alert).where(Alert.day > start))
-        set_scored_through(conn, start)
+        set_scored_through(conn, TENANT, start)
     for step in range(4, 25, 4):
-        result = detect(engine, "UTC", DetectionConfig(), through=start + timedelta(days=step))
+        result = detect(
+            engine, TENANT, "UTC", DetectionConfig(), through=start + timedelta(days=step)
+        )
         assert result.days_scored == 4
     assert alerts(engine) == everything
 
@@ -133,7 +136,7 @@ def test_days_not_yet_complete_are_not_scored(tmp_path):
         cut = END_TIME - timedelta(days=10, hours=3)  # the cursor: ten days before the end
         records = [r for r in tenant.records if str(r["createTime"]) < cut.isoformat()[:19]]
         load_records(engine, records, cut)
-        result = detect(engine, "UTC", DetectionConfig(), lookback_seconds=7200)
+        result = detect(engine, TENANT, "UTC", DetectionConfig(), lookback_seconds=7200)
         assert result.last_day == (cut.date() - timedelta(days=1)).isoformat()
     finally:
         engine.dispose()

@@ -15,6 +15,7 @@ from ingest.detect.config import DetectionConfig, DetectionConfigError, load_con
 from ingest.detect.runner import detect
 from tests.support.detections import load_records
 from tests.support.harness import run_cli
+from tests.support.tenancy import TENANT
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -153,7 +154,7 @@ def test_days_are_cut_in_display_tz(tmp_path, tz, day):
     engine = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
     try:
         load_records(engine, records, end)
-        detect(engine, tz, DetectionConfig())
+        detect(engine, TENANT, tz, DetectionConfig())
         with engine.connect() as conn:
             found = conn.execute(select(Alert.rule, Alert.day, Alert.evidence_url)).all()
     finally:

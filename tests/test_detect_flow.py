@@ -29,6 +29,7 @@ from ingest.simulator.incidents import labelled_tenant
 from tests.support.backends import fresh_postgres_database
 from tests.support.detections import backfill_days_to, load_records, new_alert
 from tests.support.harness import SIM_ID, SIM_SECRET, run_cli
+from tests.support.tenancy import SCOPE, TENANT
 
 # The tenant of the end-to-end test ends on a fixed day: ending "today", what it held (19 to
 # 25 alerts) followed the weekday the test ran on.
@@ -81,9 +82,9 @@ def test_detection_on_postgresql_finds_the_incidents_and_repeats_as_a_no_op():
     engine = open_database(fresh_postgres_database(server, "t_detect_main"))
     try:
         load_records(engine, tenant.records, datetime(2026, 6, 1, tzinfo=UTC))
-        first = detect(engine, "UTC", DetectionConfig())
+        first = detect(engine, TENANT, "UTC", DetectionConfig())
         alerts = found(engine)
-        again = detect(engine, "UTC", DetectionConfig())
+        again = detect(engine, TENANT, "UTC", DetectionConfig())
     finally:
         engine.dispose()
     assert first.alerts_new == len(alerts) > 0
@@ -115,7 +116,7 @@ def with_alerts(db_url: str) -> Engine:
 
 
 def test_alerts_are_listed_newest_day_first_then_by_severity_and_filtered(with_alerts):
-    frame = list_alerts(with_alerts, AlertFilters())
+    frame = list_alerts(with_alerts, AlertFilters(SCOPE))
     assert list(zip(frame["day"].astype(str), frame["rule"], strict=True)) == [
         ("2026-05-03", "sensitive_terms"),
         ("2026-05-02", "unusual_time"),
@@ -124,10 +125,10 @@ def test_alerts_are_listed_newest_day_first_then_by_severity_and_filtered(with_a
     ]
     only = list_alerts(
         with_alerts,
-        AlertFilters(start=date(2026, 5, 2), end=date(2026, 5, 2), users=("ann@x.example",)),
+        AlertFilters(SCOPE, start=date(2026, 5, 2), end=date(2026, 5, 2), users=("ann@x.example",)),
     )
     assert list(only["rule"]) == ["breadth"]
-    assert list(list_alerts(with_alerts, AlertFilters(severities=("high",)))["rule"]) == [
+    assert list(list_alerts(with_alerts, AlertFilters(SCOPE, severities=("high",)))["rule"]) == [
         "sensitive_terms",
         "volume_spike",
     ]
@@ -138,29 +139,32 @@ def test_alerts_are_listed_newest_day_first_then_by_severity_and_filtered(with_a
 
 
 def test_triage_records_status_note_who_and_when_and_dismissed_alerts_are_not_open(with_alerts):
-    frame = list_alerts(with_alerts, AlertFilters(users=("ann@x.example",)))
+    frame = list_alerts(with_alerts, AlertFilters(SCOPE, users=("ann@x.example",)))
     ids = [int(i) for i in frame["id"]]
-    assert triage(with_alerts, ids[:1], "dismissed", "lead@x.example", " known backup job ") == 1
-    assert triage(with_alerts, ids[1:], "acknowledged", "lead@x.example") == 1
-    after = list_alerts(with_alerts, AlertFilters(users=("ann@x.example",)))
+    assert (
+        triage(with_alerts, SCOPE, ids[:1], "dismissed", "lead@x.example", " known backup job ")
+        == 1
+    )
+    assert triage(with_alerts, SCOPE, ids[1:], "acknowledged", "lead@x.example") == 1
+    after = list_alerts(with_alerts, AlertFilters(SCOPE, users=("ann@x.example",)))
     by_id = after.set_index("id")
     assert by_id.loc[ids[0], "status"] == "dismissed"
     assert by_id.loc[ids[0], "note"] == "known backup job"
     assert by_id.loc[ids[0], "triaged_by"] == "lead@x.example"
     assert by_id.loc[ids[1], "status"] == "acknowledged"
-    counts = open_alert_counts(with_alerts)
+    counts = open_alert_counts(with_alerts, AlertFilters(SCOPE))
     assert list(zip(counts["email"], counts["open_alerts"], strict=True)) == [
         ("bob+1@x.example", 2),
         ("ann@x.example", 1),
     ]
-    assert open_alert_days(with_alerts, AlertFilters(users=("ann@x.example",))) == {
+    assert open_alert_days(with_alerts, AlertFilters(SCOPE, users=("ann@x.example",))) == {
         by_id.loc[ids[1], "day"]: 1
     }
-    assert count_alerts(with_alerts, AlertFilters(statuses=("new",))) == 2
+    assert count_alerts(with_alerts, AlertFilters(SCOPE, statuses=("new",))) == 2
 
 
 def test_triage_refuses_an_unknown_status_or_no_actor(with_alerts):
     with pytest.raises(TriageError, match="acknowledged or dismissed"):
-        triage(with_alerts, [1], "deleted", "lead@x.example")
+        triage(with_alerts, SCOPE, [1], "deleted", "lead@x.example")
     with pytest.raises(TriageError, match="needs the address"):
-        triage(with_alerts, [1], "dismissed", "")
+        triage(with_alerts, SCOPE, [1], "dismissed", "")

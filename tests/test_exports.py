@@ -30,6 +30,7 @@ from tests.support.builders import record, store_records
 from tests.support.detections import new_alert
 from tests.support.exports import assert_no_formula_cells, formula_cells
 from tests.support.runtime import PROJECT_ROOT, runtime_python, subprocess_env
+from tests.support.tenancy import EVERY, SCOPE, TENANT
 
 HOSTILE = (
     'budget;=HYPERLINK("http://evil","x")',
@@ -126,20 +127,22 @@ def hostile_db(tmp_path: Path) -> Engine:
     with engine.begin() as conn:
         insert_alerts(conn, [new_alert("breadth", "a@x.com", date(2026, 3, 2), summary=HOSTILE[0])])
     for text in HOSTILE:
-        entry = trail.AuditEntry(text, "admin", "export_csv", target=text, filters={"q": text})
+        entry = trail.AuditEntry(
+            text, "admin", "export_csv", target=text, filters={"q": text}, tenant=TENANT
+        )
         trail.record(engine, entry, datetime(2026, 3, 2, 12, tzinfo=UTC))
     return engine
 
 
-MARCH = SearchFilters(start=date(2026, 3, 1), end=date(2026, 3, 3))
+MARCH = SearchFilters(SCOPE, start=date(2026, 3, 1), end=date(2026, 3, 3))
 PRODUCERS: dict[str, Callable[[Engine], bytes | str]] = {
     "searches": lambda e: export.csv_from_chunks(
         queries.iter_searches(e, MARCH, "UTC"), queries.SEARCH_COLUMNS
     ),
     "summary": lambda e: export.summary_csv(aggregates.summary_by_user(e, MARCH, "UTC")),
     "per day": lambda e: export.per_day_csv(aggregates.searches_per_day(e, MARCH, "UTC")),
-    "alerts": lambda e: alerts_view.alerts_csv(e, AlertFilters())[0],
-    "audit trail": lambda e: dashboard_audit.trail_csv(e, trail.TrailFilter(), "UTC")[0],
+    "alerts": lambda e: alerts_view.alerts_csv(e, AlertFilters(SCOPE))[0],
+    "audit trail": lambda e: dashboard_audit.trail_csv(e, EVERY, trail.TrailFilter(), "UTC")[0],
 }
 
 

@@ -10,6 +10,7 @@ from db.engine import open_database
 from ingest.poller import CycleFailed
 from ingest.store import Store
 from tests.support.harness import fixed_clock, run_ingest_once, settled_now
+from tests.support.tenancy import TENANT
 from tests.support.truth import difference, expected_records, runs, stored_records
 
 
@@ -87,7 +88,7 @@ def test_non_retryable_fail_in_200_fails_the_run_with_its_message(sim, settings)
     sim.queue_faults(["fail200_fatal"])
     with pytest.raises(CycleFailed, match="err_validation_failed"):
         run_ingest_once(settings, clock=fixed_clock(settled_now()), sleep=SleepRecorder())
-    store = Store(open_database(settings.effective_database_url))
+    store = Store(open_database(settings.effective_database_url), TENANT)
     failed = runs(settings.effective_database_url)[-1]
     assert store.cursor() == failed.window_start, "the cursor stays at the backfill's start"
     assert not store.backfill_done()
@@ -101,7 +102,7 @@ def test_persistent_5xx_gives_up_after_bounded_retries_with_cursor_unmoved(sim, 
         run_ingest_once(settings, clock=fixed_clock(now), sleep=sleep)
     assert len(sleep.waits) == 5, "six attempts, five waits"
     assert all(wait <= 30 for wait in sleep.waits)
-    cursor = Store(open_database(settings.effective_database_url)).cursor()
+    cursor = Store(open_database(settings.effective_database_url), TENANT).cursor()
     failed = runs(settings.effective_database_url)[-1]
     assert failed.status == "failed" and "HTTP 503" in failed.error
     assert cursor is None or cursor < now

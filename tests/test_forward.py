@@ -30,6 +30,7 @@ from tests.support.forward_receivers import HttpsReceiver, ReceiverCA, free_port
 from tests.support.forwarding import forward
 from tests.support.harness import make_settings, run_cli
 from tests.support.runtime import PROJECT_ROOT, runtime_python, subprocess_env
+from tests.support.tenancy import SCOPE
 
 
 @pytest.fixture
@@ -318,9 +319,9 @@ def test_a_message_rejected_as_malformed_is_parked_and_the_rest_delivered(
     with engine.connect() as conn:
         parked = conn.execute(select(ForwardDeadLetter.message_id, ForwardDeadLetter.reason))
         assert {row.message_id for row in parked} == poison
-    (row,) = forwarding_status(engine)
+    (row,) = forwarding_status(engine, SCOPE)
     assert (row["parked"], row["lag_messages"], row["delivered"]) == (2, 0, len(keys) - 2)
-    assert recent_dead_letters(engine)[0]["reason"].startswith("HTTP 400")
+    assert recent_dead_letters(engine, SCOPE)[0]["reason"].startswith("HTTP 400")
     engine.dispose()
 
 
@@ -329,7 +330,7 @@ def test_a_refused_token_is_recorded_and_the_cursor_stays(stored: Settings, ca: 
         (result,) = forward(stored, https(receiver, ca, protocol="hec", token="wrong"))
     assert "HTTP 403" in result.error and result.delivered == 0
     engine = create_engine(stored.effective_database_url)
-    (row,) = forwarding_status(engine)
+    (row,) = forwarding_status(engine, SCOPE)
     engine.dispose()
     assert row["position"] == 0 and "HTTP 403" in row["last_error"]
     assert row["lag_messages"] == len(stored_keys(stored))
@@ -387,8 +388,8 @@ def test_forwarder_sigkilled_between_send_and_commit_repeats_only_that_batch(
 def _insert(conn: Any, key: str) -> None:
     conn.execute(
         text(
-            "INSERT INTO search_logs (event_key, create_time, email_addr, raw_json, ingested_at)"
-            " VALUES (:k, now(), 'a@example.com', '{}', now())"
+            "INSERT INTO search_logs (tenant, event_key, create_time, email_addr, raw_json, "
+            "ingested_at) VALUES ('default', :k, now(), 'a@example.com', '{}', now())"
         ),
         {"k": key},
     )
@@ -535,7 +536,7 @@ def test_a_message_that_cannot_be_encoded_is_parked_not_stuck(
     sent = [json.loads(line)["event"]["id"] for line in out.read_text().splitlines()]
     assert sent == keys[:3] + keys[4:] and result.parked == 1
     engine = create_engine(stored.effective_database_url)
-    (dead,) = recent_dead_letters(engine)
+    (dead,) = recent_dead_letters(engine, SCOPE)
     engine.dispose()
     assert dead["message_id"] == keys[3] and dead["reason"].startswith("cannot encode")
 

@@ -31,6 +31,7 @@ from tests.support.detections import backfill_days_to, new_alert
 from tests.support.forward_receivers import HttpsReceiver, make_ca
 from tests.support.forwarding import alert
 from tests.support.harness import SIM_ID, SIM_SECRET, run_cli
+from tests.support.tenancy import TENANT
 
 DASHBOARD = "https://searchlogs.example.com/audit"
 KEY = "hmac-key-for-tests"
@@ -117,7 +118,7 @@ def test_run_detects_then_forwards_each_alert_once_to_chat_webhooks_and_files(tm
         assert again.returncode == 0, again.stderr
         engine = open_database(f"sqlite:///{db_path}")
         with engine.begin() as conn:
-            forget_scored_days(conn)
+            forget_scored_days(conn, TENANT)
         engine.dispose()
         rescored = run_cli(["detect"], env, tmp_path, timeout=300)
         assert rescored.returncode == 0 and ", 0 new," in rescored.stdout, rescored.stdout

@@ -28,6 +28,7 @@ from tests.support.detections import new_alert
 from tests.support.forward_receivers import SIGN_IN_PAGE, HttpsReceiver, ReceiverCA, Reply
 from tests.support.harness import run_cli
 from tests.support.roles import open_as
+from tests.support.tenancy import SCOPE
 
 # destination name → (its settings, the kind of receiver that acknowledges it)
 DESTINATIONS: dict[str, tuple[dict[str, Any], str]] = {
@@ -90,7 +91,7 @@ def received_ids(receiver: HttpsReceiver, name: str) -> list[str]:
 
 
 def cursor(engine: Engine) -> tuple[int, int, int]:
-    (row,) = forwarding_status(engine)
+    (row,) = forwarding_status(engine, SCOPE)
     return row["position"], row["delivered"], row["lag_messages"]
 
 
@@ -116,7 +117,7 @@ def test_a_redirect_is_a_refusal_naming_its_host_and_the_next_pass_delivers_each
             assert f"HTTP {reply[0]}" in result.error and f"redirect to {host}," in result.error
             assert "SECRET" not in result.error
             assert cursor(db) == (0, 0, len(expected))
-            (row,) = forwarding_status(db)
+            (row,) = forwarding_status(db, SCOPE)
             assert host in row["last_error"] and "SECRET" not in row["last_error"]
         assert target.requests == []  # never followed
         assert proxy.documents == []

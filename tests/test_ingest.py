@@ -23,6 +23,7 @@ from tests.support.harness import (
     run_ingest_once,
     settled_now,
 )
+from tests.support.tenancy import TENANT
 from tests.support.truth import (
     difference,
     expected_records,
@@ -51,14 +52,14 @@ def test_backfill_stores_every_event_of_the_window_exactly_once(sim, settings):
     assert result.counts.inserted == served
     assert result.counts.rejected == 0
     assert result.cursor == now
-    assert Store(open_database(settings.effective_database_url)).backfill_done()
+    assert Store(open_database(settings.effective_database_url), TENANT).backfill_done()
 
 
 def test_backfill_is_fetched_in_day_chunks_oldest_first_committing_the_cursor_each_time(
     sim, settings
 ):
     engine = open_database(settings.effective_database_url)
-    store = Store(engine)
+    store = Store(engine, TENANT)
     client = MimecastClient(settings.mimecast_base_url, SIM_ID, SIM_SECRET)
     now = settled_now()
     chunks, cursors = [], []
@@ -157,7 +158,7 @@ def test_cursor_not_advanced_when_a_page_fails_and_a_rerun_completes_exactly(sim
     with pytest.raises(CycleFailed, match="Mimecast reported a failure"):
         run_ingest_once(settings, clock=fixed_clock(now))
     engine = open_database(settings.effective_database_url)
-    cursor = Store(engine).cursor()
+    cursor = Store(engine, TENANT).cursor()
     failed = runs(settings.effective_database_url)[-1]
     assert failed.status == "failed"
     assert cursor is not None and cursor < now
@@ -193,7 +194,7 @@ def test_token_is_reused_across_pages_and_polls(sim, settings):
     engine = open_database(settings.effective_database_url)
     client = MimecastClient(settings.mimecast_base_url, SIM_ID, SIM_SECRET)
     now = settled_now()
-    poller = Poller(settings, Store(engine), client, clock=fixed_clock(now))
+    poller = Poller(settings, Store(engine, TENANT), client, clock=fixed_clock(now))
     first = poller.run_cycle()
     poller.clock = fixed_clock(now + timedelta(minutes=1))
     poller.run_cycle()

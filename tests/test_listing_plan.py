@@ -18,6 +18,7 @@ from db import raw_reads
 from db.engine import open_database
 from db.filters import SearchFilters
 from db.raw_reads import Keyset
+from tests.support.tenancy import SCOPE
 
 
 def plan_of_listing(path: Path, filters: SearchFilters) -> str:
@@ -32,12 +33,14 @@ def plan_of_listing(path: Path, filters: SearchFilters) -> str:
 
 
 def test_a_users_searches_are_read_through_the_user_and_time_index(tmp_path: Path) -> None:
-    whole = SearchFilters(date(2023, 1, 1), date(2026, 12, 31))
+    whole = SearchFilters(SCOPE, date(2023, 1, 1), date(2026, 12, 31))
     plan = plan_of_listing(tmp_path / "plan.db", whole.for_user("ann@example.com"))
-    assert "ix_search_logs_email_addr_create_time (email_addr=?" in plan, plan
+    assert "ix_search_logs_tenant_email_addr_create_time (tenant=? AND email_addr=?" in plan, plan
 
 
 def test_several_users_searches_are_read_through_the_user_and_time_index(tmp_path: Path) -> None:
-    users = SearchFilters(date(2026, 1, 1), date(2026, 1, 31), users=("ann@x.org", "bo@x.org"))
+    users = SearchFilters(
+        SCOPE, date(2026, 1, 1), date(2026, 1, 31), users=("ann@x.org", "bo@x.org")
+    )
     plan = plan_of_listing(tmp_path / "plan.db", users)
-    assert "ix_search_logs_email_addr_create_time (email_addr=?" in plan, plan
+    assert "ix_search_logs_tenant_email_addr_create_time (tenant=? AND email_addr=?" in plan, plan

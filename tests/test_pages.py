@@ -34,6 +34,7 @@ from tests.support.apptest import (  # noqa: F401 (page_*: the page fixtures)
     texts,
 )
 from tests.support.builders import record, store_records
+from tests.support.tenancy import TENANT
 
 # --- summary ------------------------------------------------------------------------------
 
@@ -424,7 +425,7 @@ def test_reset_cursor_needs_an_explicit_confirmation(known: Engine) -> None:
     reset.click().run()
     assert_clean(at)
     assert [plain(s.value) for s in at.success] == ["Cursor reset: the next run backfills."]
-    assert Store(known).cursor() is None
+    assert Store(known, TENANT).cursor() is None
     assert metrics(at)["Backfill done"] == "no"
     assert not at.checkbox(key="confirm_reset_cursor").value
 

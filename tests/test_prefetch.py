@@ -8,6 +8,7 @@ import time
 import pytest
 
 from ingest.prefetch import Prefetched
+from tests.support.tenancy import TENANT
 
 
 def test_every_item_arrives_in_the_order_the_source_made_it():
@@ -95,7 +96,7 @@ def test_rejects_that_end_a_window_are_anchored_once_the_window_before_is_commit
             return writer
 
     settings = load_settings({"DB_PATH": str(tmp_path / "db.sqlite"), "INITIAL_BACKFILL_DAYS": "2"})
-    store = SlowCommits(open_database(settings.effective_database_url))
+    store = SlowCommits(open_database(settings.effective_database_url), TENANT)
     Poller(settings, store, OnePagePerWindow(), clock=lambda: now).run_cycle()
 
     with store.engine.connect() as conn:

@@ -27,6 +27,7 @@ from ingest.simulator import SimConfig, Simulator
 from ingest.store import Store
 from tests.support.backends import fresh_postgres_database
 from tests.support.harness import SIM_ID, SIM_SECRET, make_settings
+from tests.support.tenancy import TENANT
 from tests.support.truth import (
     assert_rollups_and_filter_values_match_the_rows,
     canonical,
@@ -248,7 +249,7 @@ class HostileRun:
     def __init__(self, sim: Simulator, url: str, folder: Path) -> None:
         self.sim, self.url = sim, url
         self.settings = make_settings(sim.base_url, folder / "unused.db", DATABASE_URL=url)
-        self.store = Store(open_database(url))
+        self.store = Store(open_database(url), TENANT)
         self.examples = 0
 
     def next_moment(self) -> datetime:

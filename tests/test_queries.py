@@ -23,8 +23,9 @@ from ingest.records import EventKeyer, SearchEvent, parse_record
 from ingest.store import PageBatch, PageCounts, Store
 from tests.support.builders import WINDOW, record, store_records
 from tests.support.harness import fixed_clock, run_ingest_once, settled_now
+from tests.support.tenancy import SCOPE, TENANT
 
-MARCH = SearchFilters(start=date(2026, 3, 28), end=date(2026, 3, 31))
+MARCH = SearchFilters(SCOPE, start=date(2026, 3, 28), end=date(2026, 3, 31))
 
 
 def per_day(engine: Engine, filters: SearchFilters, tz: str) -> dict[str, int]:
@@ -71,7 +72,7 @@ def test_active_days_follow_every_offset_change_in_the_range(engine: Engine) -> 
             record("2026-10-25T22:30:00", "d@example.com"),  # Berlin 23:30 CET, 25 October
         ],
     )
-    year = SearchFilters(start=date(2026, 1, 1), end=date(2026, 12, 31))
+    year = SearchFilters(SCOPE, start=date(2026, 1, 1), end=date(2026, 12, 31))
 
     def days(tz: str) -> int:
         return int(queries.summary_by_user(engine, year, tz).loc[0, "active_days"])
@@ -157,7 +158,7 @@ def test_date_range_is_whole_local_days_converted_to_utc() -> None:
 
 def test_hour_weekday_grid_counts_the_repeated_autumn_hour_twice(known: Engine) -> None:
     # 00:30 and 01:30 UTC on 25 Oct 2026 are both 02:30 in Berlin (CEST, then CET): Sunday 2h.
-    day = SearchFilters(start=date(2026, 10, 25), end=date(2026, 10, 25))
+    day = SearchFilters(SCOPE, start=date(2026, 10, 25), end=date(2026, 10, 25))
     grid = queries.hour_weekday_counts(known, day, "Europe/Berlin")
     assert len(grid) == 7 * 24
     assert grid["searches"].sum() == 2
@@ -211,8 +212,8 @@ def test_a_fraction_of_a_second_does_not_move_a_search_out_of_its_hour(engine: E
     [
         MARCH,
         MARCH.for_user("a@example.com"),
-        SearchFilters(start=date(2026, 10, 25), end=date(2026, 10, 25)),
-        SearchFilters(start=date(2026, 1, 1), end=date(2026, 1, 2)),
+        SearchFilters(SCOPE, start=date(2026, 10, 25), end=date(2026, 10, 25)),
+        SearchFilters(SCOPE, start=date(2026, 1, 1), end=date(2026, 1, 2)),
     ],
 )
 def test_activity_gives_the_figures_each_query_gives_alone(
@@ -267,23 +268,25 @@ def emails(engine: Engine, filters: SearchFilters, tz: str = "UTC") -> Counter[s
 def test_filter_by_users(known: Engine) -> None:
     only = MARCH.for_user("b@example.com")
     assert emails(known, only) == {"b@example.com": 2}
-    both = SearchFilters(MARCH.start, MARCH.end, users=("b@example.com", "c@example.com"))
+    both = SearchFilters(SCOPE, MARCH.start, MARCH.end, users=("b@example.com", "c@example.com"))
     assert emails(known, both) == {"b@example.com": 2, "c@example.com": 1}
 
 
 def test_filter_by_source(known: Engine) -> None:
-    filters = SearchFilters(MARCH.start, MARCH.end, sources=("console",))
+    filters = SearchFilters(SCOPE, MARCH.start, MARCH.end, sources=("console",))
     assert emails(known, filters) == {"a@example.com": 1, "b@example.com": 1}
 
 
 def test_filter_by_search_type(known: Engine) -> None:
-    filters = SearchFilters(MARCH.start, MARCH.end, descriptions=("Audit [Page 1] - Depth 100",))
+    filters = SearchFilters(
+        SCOPE, MARCH.start, MARCH.end, descriptions=("Audit [Page 1] - Depth 100",)
+    )
     assert emails(known, filters) == {SYSTEM_SENDER: 1}
 
 
 def test_text_filter_is_case_insensitive_and_takes_wildcards_literally(known: Engine) -> None:
     def matching(needle: str) -> list[str]:
-        filters = SearchFilters(MARCH.start, MARCH.end, text=needle)
+        filters = SearchFilters(SCOPE, MARCH.start, MARCH.end, text=needle)
         return list(queries.search_page(known, filters, "UTC", limit=50)["search_text"])
 
     assert sorted(matching("INVOICE")) == ["Invoice March", "invoice"]
@@ -295,7 +298,7 @@ def test_text_filter_is_case_insensitive_and_takes_wildcards_literally(known: En
 
 def test_system_sender_is_included_unless_excluded(known: Engine) -> None:
     assert SYSTEM_SENDER in emails(known, MARCH)
-    excluded = SearchFilters(MARCH.start, MARCH.end, include_system=False)
+    excluded = SearchFilters(SCOPE, MARCH.start, MARCH.end, include_system=False)
     assert SYSTEM_SENDER not in emails(known, excluded)
     assert queries.count_searches(known, MARCH, "UTC") == 7
     assert queries.count_searches(known, excluded, "UTC") == 6
@@ -303,6 +306,7 @@ def test_system_sender_is_included_unless_excluded(known: Engine) -> None:
 
 def test_filters_combine(known: Engine) -> None:
     filters = SearchFilters(
+        SCOPE,
         date(2026, 3, 29),
         date(2026, 3, 29),
         users=("a@example.com", "b@example.com"),
@@ -365,7 +369,7 @@ def test_a_full_export_is_every_matching_search_neutralised(known: Engine) -> No
 def test_data_version_changes_when_the_ingest_writes(engine: Engine) -> None:
     empty = queries.data_version(engine)
     assert queries.data_version(engine) == empty
-    store = Store(engine)
+    store = Store(engine, TENANT)
     run_id = store.start_run("delta", *WINDOW)
     started = queries.data_version(engine)
     assert started != empty
@@ -386,19 +390,19 @@ def test_data_version_changes_when_the_ingest_writes(engine: Engine) -> None:
 
 
 def test_ingest_health_reports_the_last_runs(known: Engine) -> None:
-    health = queries.ingest_health(known)
+    health = queries.ingest_health(known, SCOPE)
     assert health.has_searches
     assert health.last_ok_finished is not None
     assert health.last_run_status == "ok"
-    store = Store(known)
+    store = Store(known, TENANT)
     run_id = store.start_run("delta", *WINDOW)
     store.finish_run(run_id, "failed", PageCounts(), api_requests=1, error="HTTP 500 from API")
-    health = queries.ingest_health(known)
+    health = queries.ingest_health(known, SCOPE)
     assert (health.last_run_status, health.last_run_error) == ("failed", "HTTP 500 from API")
 
 
 def test_filter_options_are_the_distinct_stored_values(known: Engine) -> None:
-    options = queries.filter_options(known)
+    options = queries.filter_options(known, SCOPE)
     assert options.users == (
         "<>",
         "a@example.com",
@@ -438,8 +442,8 @@ def test_an_empty_database_gives_empty_answers_not_errors(engine: Engine) -> Non
     assert queries.search_page(engine, MARCH, "UTC", limit=10).empty
     assert queries.searches_by_user(engine, MARCH, "UTC").empty
     assert list(queries.iter_searches(engine, MARCH, "UTC")) == []
-    assert queries.filter_options(engine) == queries.FilterOptions((), (), ())
-    health = queries.ingest_health(engine)
+    assert queries.filter_options(engine, SCOPE) == queries.FilterOptions((), (), ())
+    health = queries.ingest_health(engine, SCOPE)
     assert not health.has_searches and health.last_ok_finished is None
 
 
@@ -460,13 +464,13 @@ def test_per_user_and_per_day_counts_match_the_simulator_truth(sim, settings) ->
     tz = "Europe/Berlin"
     first = min(e.create_time for e in events).astimezone(ZoneInfo(tz)).date()
     last = max(e.create_time for e in events).astimezone(ZoneInfo(tz)).date()
-    everything = SearchFilters(start=first, end=last)
+    everything = SearchFilters(SCOPE, start=first, end=last)
     engine = open_database(settings.effective_database_url)
     try:
         summary = queries.summary_by_user(engine, everything, tz)
         days = per_day(engine, everything, tz)
         without_system = queries.count_searches(
-            engine, SearchFilters(first, last, include_system=False), tz
+            engine, SearchFilters(SCOPE, first, last, include_system=False), tz
         )
     finally:
         engine.dispose()

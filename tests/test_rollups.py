@@ -21,6 +21,7 @@ from db.queries import SYSTEM_SENDER, SearchFilters
 from ingest.records import EventKeyer, parse_record
 from ingest.store import PageBatch, Store
 from tests.support.builders import record, store_records
+from tests.support.tenancy import SCOPE, TENANT
 
 USERS = [f"user{n}@example.com" for n in range(12)] + ["admin@example.com", SYSTEM_SENDER]
 SOURCES = ["archive", "api", "mobile", "", None]
@@ -68,6 +69,7 @@ def random_filters(rng: random.Random) -> SearchFilters:
         end = start + timedelta(days=rng.choice([0, 1, 6, 30, 45, 100, 300, 500]))
     pick = rng.random
     return SearchFilters(
+        SCOPE,
         start=start,
         end=end,
         users=tuple(rng.sample(USERS, rng.randint(1, 3))) if pick() < 0.3 else (),
@@ -130,7 +132,7 @@ def test_pages_written_twice_do_not_count_twice_and_a_rebuild_agrees(engine: Eng
     records = random_records(random.Random(7), 600)
     store_in_pages(engine, records)
     incremental = rollup_contents(engine)
-    store = Store(engine)
+    store = Store(engine, TENANT)
     run_id = store.start_run("delta", FIRST, FIRST + timedelta(days=SPAN_DAYS))
     keyer = EventKeyer()
     again = [parse_record(r) for r in sorted(records, key=lambda r: str(r["createTime"]))]
@@ -203,7 +205,7 @@ def test_upgrading_a_database_with_searches_counts_them_into_the_rollups(tmp_pat
     old.dispose()
     upgraded = open_database(url)
     summary = queries.summary_by_user(
-        upgraded, SearchFilters(start=date(2026, 3, 1), end=date(2026, 3, 1)), "UTC"
+        upgraded, SearchFilters(SCOPE, start=date(2026, 3, 1), end=date(2026, 3, 1)), "UTC"
     )
     assert summary.loc[0, "searches"] == 2 and summary.loc[0, "reason_share"] == 0.5
     with upgraded.connect() as conn:
@@ -218,7 +220,7 @@ def test_pages_read_from_the_oldest_end_equal_the_pages_read_from_the_newest(
     records = random_records(rng, 180)
     records += [dict(records[0], searchText=f"same second {n}") for n in range(7)]  # time ties
     store_in_pages(engine, records)
-    filters = SearchFilters(start=date(2020, 1, 1), end=date(2030, 12, 31))
+    filters = SearchFilters(SCOPE, start=date(2020, 1, 1), end=date(2030, 12, 31))
     total = queries.count_searches(engine, filters, "UTC")
     assert total == len(records)
     for limit in (10, 25, 100):
@@ -249,14 +251,14 @@ def test_a_users_searches_and_rollups_are_read_through_an_index_whatever_the_add
     records = [*random_records(random.Random(5), 50), record("2026-03-01T10:00:00", long_user)]
     store_in_pages(engine, records)
     for user in ("user1@example.com", long_user):
-        filters = SearchFilters(start=date(2026, 3, 1), end=date(2026, 3, 1), users=(user,))
+        filters = SearchFilters(SCOPE, start=date(2026, 3, 1), end=date(2026, 3, 1), users=(user,))
         rolled = queries.count_searches(engine, filters, "UTC")
         assert rolled == queries.count_searches(engine, filters, "UTC", raw=True)
         if engine.dialect.name != "postgresql":
             continue
         newest = queries._newest_first(filters, "UTC").limit(50)
         assert "ix_search_logs_email_addr_create_time" in postgresql_plan(engine, newest)
-        dims = rollups.Dimensions(users=(user,))
+        dims = rollups.Dimensions(SCOPE, users=(user,))
         for table, index in (
             (ROLLUP_USER_HOUR, "ix_rollup_user_hour_email_addr_bucket"),
             (ROLLUP_USER_DAY_TOTAL, "ux_rollup_user_day_total_key"),

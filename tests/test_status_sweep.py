@@ -17,6 +17,7 @@ from tests.support.apptest import (  # noqa: F401 (page_*: the page fixtures)
     page_known,
     texts,
 )
+from tests.support.tenancy import TENANT
 
 
 @pytest.mark.usefixtures("known")
@@ -28,7 +29,7 @@ def test_status_says_no_sweep_yet_and_how_to_run_one() -> None:
 
 
 def test_status_shows_the_last_sweep_and_its_findings(request: pytest.FixtureRequest) -> None:
-    store = Store(request.getfixturevalue("known"))
+    store = Store(request.getfixturevalue("known"), TENANT)
     start, end = datetime(2026, 3, 29, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
     run_id = store.start_run("reconcile", start, end)
     notes = {"late": [{"start": "2026-03-30T00:00:00+0000", "end": "…", "new": 4}]}

@@ -15,6 +15,7 @@ from ingest.records import EventKeyer
 from ingest.store import PageBatch, Store
 from ingest.windows import release_held, sort_page
 from tests.support.harness import fixed_clock, make_settings, run_ingest_once, settled_now
+from tests.support.tenancy import SCOPE, TENANT
 from tests.support.truth import (
     assert_rollups_and_filter_values_match_the_rows,
     canonical,
@@ -57,13 +58,13 @@ def test_schema_is_created_by_migrations_and_reopening_is_a_no_op(db_url):
     tables = set(inspect(engine).get_table_names())
     assert {"search_logs", "kv", "ingest_runs", "rejected_records", "alembic_version"} <= tables
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0010"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0011"
     indexes = {ix["name"] for ix in inspect(engine).get_indexes("search_logs")}
-    assert "ix_search_logs_create_time" in indexes
+    assert "ix_search_logs_tenant_create_time" in indexes
 
 
 def test_writing_the_same_page_twice_stores_it_once_and_counts_duplicates(db_url):
-    store = Store(open_database(db_url))
+    store = Store(open_database(db_url), TENANT)
     window = settled_now()
     run_id = store.start_run("bootstrap", window - timedelta(days=1), window)
     first = write(store, run_id, RECORDS)
@@ -76,7 +77,7 @@ def test_writing_the_same_page_twice_stores_it_once_and_counts_duplicates(db_url
 
 
 def test_a_page_half_stored_before_counts_exactly_its_new_rows(db_url):
-    store = Store(open_database(db_url))
+    store = Store(open_database(db_url), TENANT)
     moment = settled_now()
     run_id = store.start_run("bootstrap", moment, moment)
     records = [
@@ -90,7 +91,7 @@ def test_a_page_half_stored_before_counts_exactly_its_new_rows(db_url):
 
 
 def test_cursor_round_trips_as_utc_and_reset_forgets_it(db_url):
-    store = Store(open_database(db_url))
+    store = Store(open_database(db_url), TENANT)
     moment = settled_now()
     store.advance_cursor(moment, backfill_done=True)
     assert store.cursor() == moment and store.cursor().utcoffset() == timedelta(0)
@@ -107,7 +108,7 @@ def test_a_stored_time_is_found_by_a_query_bounded_at_that_very_second(db_url):
     from db.models import SearchLog
     from ingest.records import parse_create_time
 
-    store = Store(open_database(db_url))
+    store = Store(open_database(db_url), TENANT)
     moment = settled_now()
     run_id = store.start_run("bootstrap", moment, moment)
     write(store, run_id, [{**RECORDS[0], "isAdmin": True}])
@@ -122,7 +123,7 @@ def test_a_stored_time_is_found_by_a_query_bounded_at_that_very_second(db_url):
 def test_a_page_writer_commits_its_pages_and_the_cursor_together_or_neither(db_url):
     from ingest.records import parse_create_time
 
-    store = Store(open_database(db_url))
+    store = Store(open_database(db_url), TENANT)
     moment = settled_now()
     run_id = store.start_run("bootstrap", moment, moment)
     window = (parse_create_time("2026-11-12T00:00:00Z"), parse_create_time("2026-11-13T00:00:00Z"))
@@ -157,7 +158,7 @@ def test_only_one_writer_holds_the_lock(db_url):
 
 
 def test_readers_are_not_blocked_while_a_page_is_written(db_url):
-    store = Store(open_database(db_url))
+    store = Store(open_database(db_url), TENANT)
     reader = open_database(db_url)
     errors: list[Exception] = []
     done = threading.Event()
@@ -211,7 +212,7 @@ def test_filter_values_are_exactly_the_distinct_stored_values(sim, sim_url, tmp_
             return tuple(sorted(rows))
 
         expected = (distinct("email_addr"), distinct("source"), distinct("description"))
-    options = filter_options(engine)
+    options = filter_options(engine, SCOPE)
     actual = (
         tuple(sorted(options.users)),
         tuple(sorted(options.sources)),
@@ -288,7 +289,7 @@ HOSTILE = {
 def test_a_hostile_record_is_stored_or_rejected_and_the_records_around_it_are_stored(
     db_url, fields
 ):
-    store = Store(open_database(db_url))
+    store = Store(open_database(db_url), TENANT)
     moment = settled_now()
     run_id = store.start_run("bootstrap", moment, moment)
     newer = {"createTime": "2026-11-12T16:22:18+0000", "emailAddr": "n@example.com"}
@@ -318,7 +319,7 @@ def test_a_user_with_a_6000_character_address_reads_back_exactly(db_url):
     from db import queries
     from db.queries import SearchFilters
 
-    store = Store(open_database(db_url))
+    store = Store(open_database(db_url), TENANT)
     moment = settled_now()
     run_id = store.start_run("bootstrap", moment, moment)
     long_user = random_text(9, 6000).lower()
@@ -328,7 +329,7 @@ def test_a_user_with_a_6000_character_address_reads_back_exactly(db_url):
         for second, user in enumerate([long_user, similar, long_user, "a@example.com"])
     ]
     write(store, run_id, records[::-1])
-    day = SearchFilters(start=date(2026, 11, 12), end=date(2026, 11, 12), users=(long_user,))
+    day = SearchFilters(SCOPE, start=date(2026, 11, 12), end=date(2026, 11, 12), users=(long_user,))
     for raw in (False, True):  # from the rollups, and from the rows
         summary = queries.summary_by_user(store.engine, day, "UTC", raw=raw)
         assert summary[["email", "searches"]].values.tolist() == [[long_user, 2]]
@@ -339,12 +340,11 @@ def test_a_user_with_a_6000_character_address_reads_back_exactly(db_url):
 def test_upgrading_a_database_with_rollups_keeps_its_counts_and_then_takes_any_length(db_url):
     from alembic import command
 
-    from db import rollups
     from db.engine import alembic_config, make_engine, upgrade_schema
 
     engine = make_engine(db_url)
-    command.upgrade(alembic_config(engine), "0004")
-    with engine.begin() as conn:  # rows and rollups as version 0004 wrote them
+    command.upgrade(alembic_config(engine), "0003")
+    with engine.begin() as conn:  # rows as version 0003 wrote them
         conn.execute(
             text(
                 "INSERT INTO search_logs (event_key, create_time, email_addr, source, "
@@ -361,9 +361,9 @@ def test_upgrading_a_database_with_rollups_keeps_its_counts_and_then_takes_any_l
                 "('user', 'b@x.com'), ('source', 'archive'), ('description', 'Archive Search')"
             )
         )
-        rollups.add_rows_after(conn, 0, text_keys=False)
+    command.upgrade(alembic_config(engine), "0004")  # rollups as version 0004 counted them
     upgrade_schema(engine)
-    store = Store(engine)
+    store = Store(engine, TENANT)
     assert store.totals()["search_logs"] == 2, "the rollups kept their counts"
     moment = settled_now()
     long_source = random_text(10, 6000)

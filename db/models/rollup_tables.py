@@ -54,9 +54,7 @@ def _rollup(name: str, *, bucket: bool, per_user: bool) -> Table:
     extras: list[Any] = []
     if bucket and per_user and name != "rollup_user_month":
         email = dimensions[0]
-        extras.append(
-            Index(f"ix_{name}_email_addr_bucket", keys[0], text_key(email), keys[1])
-        )
+        extras.append(Index(f"ix_{name}_email_addr_bucket", keys[0], text_key(email), keys[1]))
     return Table(
         name,
         Base.metadata,

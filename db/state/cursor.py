@@ -32,31 +32,34 @@ def run_kind_name(kind: str) -> str:
     return RUN_KIND_NAMES.get(kind, kind)
 
 
-def read_cursor(engine: Engine) -> datetime | None:
-    """Everything up to this instant is stored; None before the first window commits."""
+def read_cursor(engine: Engine, tenant: str) -> datetime | None:
+    """Everything of `tenant` up to this instant is stored; None before its first window
+    commits."""
     with engine.connect() as conn:
-        value = read_value(conn, CURSOR_KEY)
+        value = read_value(conn, tenant, CURSOR_KEY)
     return datetime.fromisoformat(value) if value else None
 
 
-def read_backfill_done(engine: Engine) -> bool:
+def read_backfill_done(engine: Engine, tenant: str) -> bool:
     with engine.connect() as conn:
-        return read_value(conn, BACKFILL_DONE_KEY) == "1"
+        return read_value(conn, tenant, BACKFILL_DONE_KEY) == "1"
 
 
-def write_cursor(conn: Connection, end: datetime, backfill_done: bool | None = None) -> None:
-    """Move the cursor to `end` in `conn`'s transaction (the one that stores its rows)."""
-    write_value(conn, CURSOR_KEY, end.isoformat())
+def write_cursor(
+    conn: Connection, tenant: str, end: datetime, backfill_done: bool | None = None
+) -> None:
+    """Move `tenant`'s cursor to `end` in `conn`'s transaction (the one that stores its rows)."""
+    write_value(conn, tenant, CURSOR_KEY, end.isoformat())
     if backfill_done is not None:
-        write_value(conn, BACKFILL_DONE_KEY, "1" if backfill_done else "0")
+        write_value(conn, tenant, BACKFILL_DONE_KEY, "1" if backfill_done else "0")
 
 
-def forget_cursor(conn: Connection) -> None:
-    """Delete the cursor and the backfill flag (the caller holds the cycle lock)."""
-    forget_values(conn, [CURSOR_KEY, BACKFILL_DONE_KEY])
+def forget_cursor(conn: Connection, tenant: str) -> None:
+    """Delete `tenant`'s cursor and backfill flag (the caller holds the cycle lock)."""
+    forget_values(conn, tenant, [CURSOR_KEY, BACKFILL_DONE_KEY])
 
 
-def reset_cursor(engine: Engine, *, audited: audit.AuditEntry | None = None) -> None:
+def reset_cursor(engine: Engine, tenant: str, *, audited: audit.AuditEntry | None = None) -> None:
     """Forget the cursor: the next run backfills again (rows are kept, never doubled).
 
     Takes the cycle lock, so a reset never lands inside a poll that would overwrite it;
@@ -65,6 +68,6 @@ def reset_cursor(engine: Engine, *, audited: audit.AuditEntry | None = None) -> 
     SQLAlchemyError), the cursor is kept.
     """
     with cycle_lock(engine), engine.begin() as conn:
-        forget_cursor(conn)
+        forget_cursor(conn, tenant)
         if audited is not None:
             audit.write(conn, audited)

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, desc, func, insert, select, update
 
 from db.models import Alert, ForwardCursor, ForwardDeadLetter, SearchLog, utc_now
+from db.scope import TenantScope
 
 REASON_CHARS = 2000
 """A parked message's reason is kept to this many characters."""
@@ -42,25 +43,29 @@ class DeadLetter:
     body: str
 
 
-def _position(destination: str) -> Any:
-    return select(ForwardCursor.position, ForwardCursor.since).where(
-        ForwardCursor.destination == destination
-    )
+def _this(tenant: str, destination: str) -> Any:
+    return (ForwardCursor.destination == destination, ForwardCursor.tenant == tenant)
 
 
-def read_position(conn: Connection, destination: str) -> ForwardPosition | None:
-    """The destination's cursor, None before its first pass."""
-    row = conn.execute(_position(destination)).first()
+def _position(tenant: str, destination: str) -> Any:
+    return select(ForwardCursor.position, ForwardCursor.since).where(*_this(tenant, destination))
+
+
+def read_position(conn: Connection, tenant: str, destination: str) -> ForwardPosition | None:
+    """The cursor of `tenant`'s stream to the destination, None before its first pass."""
+    row = conn.execute(_position(tenant, destination)).first()
     return None if row is None else ForwardPosition(int(row.position), row.since)
 
 
 def create_position(
-    conn: Connection, destination: str, source: str, since: datetime | None
+    conn: Connection, tenant: str, destination: str, source: str, since: datetime | None
 ) -> ForwardPosition:
-    """The destination's first cursor: position 0 (the oldest stored message), `since`."""
+    """The first cursor of `tenant`'s stream to the destination: position 0 (the oldest
+    stored message), `since`."""
     conn.execute(
         insert(ForwardCursor).values(
             destination=destination,
+            tenant=tenant,
             source=source,
             position=0,
             since=since,
@@ -68,21 +73,23 @@ def create_position(
             created_at=utc_now(),
         )
     )
-    row = conn.execute(_position(destination)).one()  # as stored (the database's datetime)
+    row = conn.execute(_position(tenant, destination)).one()  # as stored (the database's datetime)
     return ForwardPosition(int(row.position), row.since)
 
 
-def record_error(conn: Connection, destination: str, error: str | None) -> None:
-    """The destination's last error (None clears it); the cursor stays where it is."""
+def record_error(conn: Connection, tenant: str, destination: str, error: str | None) -> None:
+    """The last error of `tenant`'s stream to the destination (None clears it); the cursor
+    stays where it is."""
     conn.execute(
         update(ForwardCursor)
-        .where(ForwardCursor.destination == destination)
+        .where(*_this(tenant, destination))
         .values(last_error=error, last_error_at=utc_now() if error else None)
     )
 
 
 def commit_batch(
     conn: Connection,
+    tenant: str,
     destination: str,
     source: str,
     last_position: int,
@@ -98,6 +105,7 @@ def commit_batch(
             [
                 {
                     "destination": destination,
+                    "tenant": tenant,
                     "source": source,
                     "position": letter.position,
                     "message_id": letter.message_id,
@@ -110,7 +118,7 @@ def commit_batch(
         )
     conn.execute(
         update(ForwardCursor)
-        .where(ForwardCursor.destination == destination)
+        .where(*_this(tenant, destination))
         .values(
             position=last_position,
             delivered=ForwardCursor.delivered + delivered,
@@ -126,16 +134,20 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def pending_messages(
-    conn: Connection, source: str, after: int, since: datetime | None
+    conn: Connection, tenant: str, source: str, after: int, since: datetime | None
 ) -> tuple[int, datetime | None]:
-    """How many messages of `source` wait after position `after`, and the oldest's time
-    stored; (0, None) for a source this module does not know."""
+    """How many messages of `tenant`'s `source` wait after position `after`, and the
+    oldest's time stored; (0, None) for a source this module does not know."""
     if source == "searches":
-        query = select(func.count(), func.min(SearchLog.ingested_at)).where(SearchLog.id > after)
+        query = select(func.count(), func.min(SearchLog.ingested_at)).where(
+            SearchLog.tenant == tenant, SearchLog.id > after
+        )
         if since is not None:
             query = query.where(SearchLog.create_time >= since)
     elif source == "alerts":
-        query = select(func.count(), func.min(Alert.created_at)).where(Alert.id > after)
+        query = select(func.count(), func.min(Alert.created_at)).where(
+            Alert.tenant == tenant, Alert.id > after
+        )
         if since is not None:
             query = query.where(Alert.window_end >= since)  # as the alerts source reads
     else:
@@ -144,24 +156,35 @@ def pending_messages(
     return int(count), oldest
 
 
-def forwarding_status(engine: Engine, now: datetime | None = None) -> list[dict[str, Any]]:
-    """One row per destination, by name (see the module's docstring for the fields)."""
+def forwarding_status(
+    engine: Engine, scope: TenantScope, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """One row per destination and tenant of `scope`, by name (see the module's docstring
+    for the fields)."""
     now = now or datetime.now(UTC)
     with engine.connect() as conn:
-        cursors = conn.execute(select(ForwardCursor).order_by(ForwardCursor.destination)).all()
-        parked = dict(
-            conn.execute(
-                select(ForwardDeadLetter.destination, func.count()).group_by(
-                    ForwardDeadLetter.destination
-                )
-            ).all()
-        )
+        cursors = conn.execute(
+            select(ForwardCursor)
+            .where(scope.where(ForwardCursor.tenant))
+            .order_by(ForwardCursor.destination, ForwardCursor.tenant)
+        ).all()
+        parked = {
+            (destination, tenant): count
+            for destination, tenant, count in conn.execute(
+                select(ForwardDeadLetter.destination, ForwardDeadLetter.tenant, func.count())
+                .where(scope.where(ForwardDeadLetter.tenant))
+                .group_by(ForwardDeadLetter.destination, ForwardDeadLetter.tenant)
+            )
+        }
         rows = []
         for cursor in cursors:
-            waiting, oldest = pending_messages(conn, cursor.source, cursor.position, cursor.since)
+            waiting, oldest = pending_messages(
+                conn, cursor.tenant, cursor.source, cursor.position, cursor.since
+            )
             rows.append(
                 {
                     "destination": cursor.destination,
+                    "tenant": cursor.tenant,
                     "source": cursor.source,
                     "position": cursor.position,
                     "since": _iso(cursor.since),
@@ -171,23 +194,27 @@ def forwarding_status(engine: Engine, now: datetime | None = None) -> list[dict[
                     "lag_seconds": round((now - oldest).total_seconds()) if oldest else 0,
                     "last_error": cursor.last_error,
                     "last_error_at": _iso(cursor.last_error_at),
-                    "parked": int(parked.get(cursor.destination, 0)),
+                    "parked": int(parked.get((cursor.destination, cursor.tenant), 0)),
                 }
             )
     return rows
 
 
 def recent_dead_letters(
-    engine: Engine, destination: str | None = None, limit: int = 20
+    engine: Engine, scope: TenantScope, destination: str | None = None, limit: int = 20
 ) -> list[dict[str, Any]]:
-    """The newest parked messages with the receiver's reason (never their bodies)."""
-    query = select(
-        ForwardDeadLetter.id,
-        ForwardDeadLetter.destination,
-        ForwardDeadLetter.message_id,
-        ForwardDeadLetter.parked_at,
-        ForwardDeadLetter.reason,
-    ).order_by(desc(ForwardDeadLetter.id))
+    """The newest parked messages of `scope` with the receiver's reason (never their bodies)."""
+    query = (
+        select(
+            ForwardDeadLetter.id,
+            ForwardDeadLetter.destination,
+            ForwardDeadLetter.message_id,
+            ForwardDeadLetter.parked_at,
+            ForwardDeadLetter.reason,
+        )
+        .where(scope.where(ForwardDeadLetter.tenant))
+        .order_by(desc(ForwardDeadLetter.id))
+    )
     if destination is not None:
         query = query.where(ForwardDeadLetter.destination == destination)
     with engine.connect() as conn:

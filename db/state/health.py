@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Engine, desc, func, select
 
 from db.models import IngestRun, KeyValue, SearchLog
+from db.scope import TenantScope
 from db.state.cursor import POLL_KINDS
 
 
@@ -40,15 +41,20 @@ def data_version(engine: Engine) -> str:
     return "|".join("" if value is None else str(value) for value in values)
 
 
-def ingest_health(engine: Engine) -> IngestHealth:
+def ingest_health(engine: Engine, scope: TenantScope) -> IngestHealth:
+    """The freshness of `scope`'s data: its searches and its runs only."""
+    runs = scope.where(IngestRun.tenant)
     with engine.connect() as conn:
-        has_searches = conn.execute(select(SearchLog.id).limit(1)).first() is not None
+        has_searches = (
+            conn.execute(select(SearchLog.id).where(scope.where(SearchLog.tenant)).limit(1)).first()
+            is not None
+        )
         last_ok = conn.execute(
-            select(func.max(IngestRun.finished_at)).where(IngestRun.status == "ok")
+            select(func.max(IngestRun.finished_at)).where(runs, IngestRun.status == "ok")
         ).scalar()
         last = conn.execute(
             select(IngestRun.status, IngestRun.finished_at, IngestRun.error)
-            .where(IngestRun.status != "running")
+            .where(runs, IngestRun.status != "running")
             .order_by(desc(IngestRun.id))
             .limit(1)
         ).first()
@@ -61,11 +67,13 @@ def ingest_health(engine: Engine) -> IngestHealth:
     )
 
 
-def last_poll_ok(engine: Engine) -> datetime | None:
-    """When the newest successful backfill or delta run finished."""
+def last_poll_ok(engine: Engine, scope: TenantScope) -> datetime | None:
+    """When the newest successful backfill or delta run of `scope` finished."""
     with engine.connect() as conn:
         return conn.execute(
             select(func.max(IngestRun.finished_at)).where(
-                IngestRun.status == "ok", IngestRun.kind.in_(POLL_KINDS)
+                scope.where(IngestRun.tenant),
+                IngestRun.status == "ok",
+                IngestRun.kind.in_(POLL_KINDS),
             )
         ).scalar()

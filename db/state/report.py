@@ -13,6 +13,7 @@ from sqlalchemy import Engine, desc, func, select, text
 
 from db.engine import redact_url, sqlite_path
 from db.models import ROLLUP_USER_ALL, IngestRun, RejectedRecord
+from db.scope import TenantScope
 from db.state.cursor import RECONCILE, read_backfill_done, read_cursor
 
 RUN_FIELDS = (
@@ -148,9 +149,9 @@ def _run(row: Any) -> Run | None:
     return Run(**fields, notes=notes, notes_text=describe_notes(notes))
 
 
-def read_totals(engine: Engine) -> Totals:
-    """Searches stored, first and last: from the all-time rollup (kept in the same
-    transactions as the rows), not a count of every row (1 s at 5M rows)."""
+def read_totals(engine: Engine, scope: TenantScope) -> Totals:
+    """Searches of `scope` stored, first and last: from the all-time rollup (kept in the
+    same transactions as the rows), not a count of every row (1 s at 5M rows)."""
     everything = ROLLUP_USER_ALL
     with engine.connect() as conn:
         rows, first, last = conn.execute(
@@ -158,9 +159,13 @@ def read_totals(engine: Engine) -> Totals:
                 func.coalesce(func.sum(everything.c.searches), 0),
                 func.min(everything.c.first_time),
                 func.max(everything.c.last_time),
-            )
+            ).where(scope.where(everything.c.tenant))
         ).one()
-        rejected = conn.execute(select(func.count()).select_from(RejectedRecord)).scalar()
+        rejected = conn.execute(
+            select(func.count())
+            .select_from(RejectedRecord)
+            .where(scope.where(RejectedRecord.tenant))
+        ).scalar()
     return Totals(int(rows), first, last, int(rejected or 0))
 
 
@@ -195,16 +200,20 @@ def wal_size_bytes(engine: Engine) -> int | None:
     return _file_bytes(path.with_name(path.name + "-wal"))
 
 
-def read_status(engine: Engine, *, runs: int = 10, rejects: int = 10) -> IngestStatus:
-    """The ingest's state for `python -m ingest status` and `/status`."""
+def read_status(
+    engine: Engine, scope: TenantScope, *, runs: int = 10, rejects: int = 10
+) -> IngestStatus:
+    """The ingest's state for `python -m ingest status` and `/status`, inside `scope` (the
+    cursor and backfill flag are one tenant's: unset in the every-tenant scope)."""
+    mine = scope.where(IngestRun.tenant)
     with engine.connect() as conn:
 
         def newest(*where: Any) -> Any:
-            statement = select(IngestRun).where(*where).order_by(desc(IngestRun.id)).limit(1)
+            statement = select(IngestRun).where(mine, *where).order_by(desc(IngestRun.id)).limit(1)
             return conn.execute(statement).mappings().first()
 
         recent = (
-            conn.execute(select(IngestRun).order_by(desc(IngestRun.id)).limit(runs))
+            conn.execute(select(IngestRun).where(mine).order_by(desc(IngestRun.id)).limit(runs))
             .mappings()
             .all()
         )
@@ -218,13 +227,14 @@ def read_status(engine: Engine, *, runs: int = 10, rejects: int = 10) -> IngestS
                 RejectedRecord.reason,
                 RejectedRecord.raw_json,
             )
+            .where(scope.where(RejectedRecord.tenant))
             .order_by(desc(RejectedRecord.id))
             .limit(rejects)
         ).all()
     return IngestStatus(
-        cursor=read_cursor(engine),
-        backfill_done=read_backfill_done(engine),
-        totals=read_totals(engine),
+        cursor=None if scope.name is None else read_cursor(engine, scope.name),
+        backfill_done=scope.name is not None and read_backfill_done(engine, scope.name),
+        totals=read_totals(engine, scope),
         database=redact_url(engine.url),
         database_bytes=database_size_bytes(engine),
         wal_bytes=wal_size_bytes(engine),

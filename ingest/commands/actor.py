@@ -34,9 +34,14 @@ def cli_actor() -> str:
     return f"cli:{name}"
 
 
-def cli_entry(action: audit.AuditAction, target: str, detail: str) -> audit.AuditEntry:
-    """The audit entry of the CLI's user doing `action`."""
-    return audit.AuditEntry(cli_actor(), CLI_ROLE, action, target=target, detail=detail)
+def cli_entry(
+    action: audit.AuditAction, target: str, detail: str, *, tenant: str | None
+) -> audit.AuditEntry:
+    """The audit entry of the CLI's user doing `action` in `tenant` (None: the whole
+    installation, such as a platform token)."""
+    return audit.AuditEntry(
+        cli_actor(), CLI_ROLE, action, target=target, detail=detail, tenant=tenant
+    )
 
 
 def nothing_changed(exc: SQLAlchemyError) -> str:

@@ -29,6 +29,7 @@ from db.engine import (
     sqlite_path,
     upgrade_schema,
 )
+from db.scope import DEFAULT_TENANT, TenantScope
 from ingest.client import MimecastClient
 from ingest.poller import CycleFailed, one_line
 
@@ -94,6 +95,16 @@ def written_to(settings: Settings) -> None:
     """Log, once a command has written, which database it wrote: the wrong DB_PATH (or none)
     is otherwise a silent mistake."""
     log.info("written to %s", database_shown(settings))
+
+
+def cli_tenant() -> str:
+    """The tenant a command acts on: the one place the CLI names it."""
+    return DEFAULT_TENANT  # tenant: phase 2 (every tenant of TENANTS_FILE, --tenant NAME)
+
+
+def cli_scope() -> TenantScope:
+    """The scope of what a command reads (`cli_tenant`'s)."""
+    return TenantScope.one(cli_tenant())
 
 
 def open_engine(settings: Settings) -> Engine:

@@ -15,6 +15,7 @@ from ingest.commands.common import (
     EXIT_OK,
     EXIT_RUNNING,
     UserError,
+    cli_tenant,
     database_errors,
     log,
     open_engine,
@@ -41,7 +42,11 @@ def detections_after_cycle(
 
     def run() -> None:
         try:
-            log.info(detect(engine, settings.display_tz, config, settings.lookback_seconds).line())
+            log.info(
+                detect(
+                    engine, cli_tenant(), settings.display_tz, config, settings.lookback_seconds
+                ).line()
+            )
         except Exception as exc:  # the searches are stored; the next cycle scores again
             log.error("detect failed, will retry after the next poll: %s", one_line(exc))
             log.debug("details", exc_info=True)
@@ -54,7 +59,9 @@ def command_detect(settings: Settings) -> int:
     engine = open_engine(settings)
     try:
         with database_errors(engine), cycle_lock(engine):
-            result = detect(engine, settings.display_tz, config, settings.lookback_seconds)
+            result = detect(
+                engine, cli_tenant(), settings.display_tz, config, settings.lookback_seconds
+            )
         print(result.line())
         written_to(settings)
         return EXIT_OK

@@ -20,6 +20,7 @@ from ingest.commands.common import (
     EXIT_OK,
     EXIT_RUNNING,
     UserError,
+    cli_tenant,
     database_errors,
     database_shown,
     failure_text,
@@ -129,7 +130,9 @@ def command_run(settings: Settings, once: bool, *, reconcile: bool = False) -> i
     try:
         with database_errors(engine), single_writer(engine), stop_on_signals(stop):
             client.check_credentials()
-            poller = Poller(settings, Store(engine), client, stop=stop, on_chunk=report_chunk)
+            poller = Poller(
+                settings, Store(engine, cli_tenant()), client, stop=stop, on_chunk=report_chunk
+            )
             if reconcile:
                 run_sweep(poller)
                 written_to(settings)

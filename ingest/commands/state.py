@@ -22,6 +22,8 @@ from ingest.commands.common import (
     EXIT_OK,
     EXIT_RUNNING,
     UserError,
+    cli_scope,
+    cli_tenant,
     database_errors,
     database_shown,
     open_engine,
@@ -119,7 +121,7 @@ def command_status(settings: Settings, as_json: bool) -> int:
     engine = open_engine(settings)
     try:
         with database_errors(engine):
-            status = collect_status(engine)
+            status = collect_status(engine, cli_scope())
     finally:
         engine.dispose()
     if as_json:
@@ -133,7 +135,7 @@ def command_status_check(settings: Settings) -> int:
     """`status --check`: the readiness test of `/readyz`, without upgrading the schema."""
     engine = make_engine(settings.effective_database_url, create_folder=False)
     try:
-        readiness = check_readiness(engine, settings.poll_seconds)
+        readiness = check_readiness(engine, cli_scope(), settings.poll_seconds)
     finally:
         engine.dispose()
     if readiness.ready:
@@ -153,16 +155,19 @@ def command_reset_cursor(settings: Settings, yes: bool) -> int:
                     "reset-cursor needs confirmation: run it in a terminal or pass --yes",
                     EXIT_CONFIG,
                 )
+            cursor = read_cursor(engine, cli_tenant())
             print(
-                f"The cursor is {read_cursor(engine) or 'not set'}. Resetting it makes the next "
+                f"The cursor is {cursor or 'not set'}. Resetting it makes the next "
                 f"run backfill {settings.initial_backfill_days} days again (stored rows are kept "
                 "and never doubled)."
             )
             if input("Reset the cursor? [y/N] ").strip().lower() not in ("y", "yes"):
                 print("Nothing changed.")
                 return EXIT_OK
-        entry = cli_entry(AuditAction.RESET_CURSOR, "cursor", "cursor reset (CLI)")
-        reset_cursor(engine, audited=entry)
+        entry = cli_entry(
+            AuditAction.RESET_CURSOR, "cursor", "cursor reset (CLI)", tenant=cli_tenant()
+        )
+        reset_cursor(engine, cli_tenant(), audited=entry)
         print(
             f"Cursor reset in {database_shown(settings)}: the next run backfills "
             "INITIAL_BACKFILL_DAYS days."

@@ -22,6 +22,7 @@ from db.api_tokens import (
 )
 from db.audit import AuditAction
 from db.models import utc_now
+from db.scope import TenantScope
 from ingest.commands.actor import cli_entry, nothing_changed
 from ingest.commands.common import database_shown, open_existing_engine
 
@@ -48,9 +49,15 @@ def command_token(settings: Settings, args: argparse.Namespace) -> str | None:
     try:
         if args.token_command == "create":
             detail = creation_detail(args.role, args.expires)
-            entry = cli_entry(AuditAction.TOKEN_CREATE, args.name, detail)
+            tenant = None  # tenant: phase 2 (--tenant NAME; omitted, a platform token)
+            entry = cli_entry(AuditAction.TOKEN_CREATE, args.name, detail, tenant=tenant)
             token = create_token(
-                engine, args.name, args.role, expires_days=args.expires, audited=entry
+                engine,
+                args.name,
+                args.role,
+                tenant=tenant,
+                expires_days=args.expires,
+                audited=entry,
             )
             expiry = f", expires in {args.expires} days" if args.expires else ", no expiry"
             where = database_shown(settings)
@@ -58,7 +65,7 @@ def command_token(settings: Settings, args: argparse.Namespace) -> str | None:
             print("It is shown only now; store it safely:")
             print(token)
         elif args.token_command == "list":
-            tokens = list_tokens(engine)
+            tokens = list_tokens(engine, TenantScope.every_tenant())  # tenant: phase 2
             if not tokens:
                 print("no tokens: `token create --name NAME --role viewer` makes one")
             now = utc_now()
@@ -69,7 +76,7 @@ def command_token(settings: Settings, args: argparse.Namespace) -> str | None:
                     + (f"  revoked {_when(info.revoked_at)}" if info.revoked_at else "")
                 )
         else:
-            entry = cli_entry(AuditAction.TOKEN_REVOKE, args.name, "revoked")
+            entry = cli_entry(AuditAction.TOKEN_REVOKE, args.name, "revoked", tenant=None)
             revoke_token(engine, args.name, audited=entry)
             where = database_shown(settings)
             print(f"revoked {args.name!r} in {where}: calls with it are refused from now on.")

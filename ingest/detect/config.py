@@ -148,7 +148,7 @@ class Rules:
 class General:
     """What every rule shares: history lengths, office hours, who is a system sender."""
 
-    account: str = ""
+    account: str = ""  # unused: alerts carry their tenant (issue 16); tenant: phase 2 (remove)
     warmup_days: int = 14
     baseline_days: int = 28
     history_days: int = 60

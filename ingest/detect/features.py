@@ -59,9 +59,10 @@ def office_day_flags(days: np.ndarray, config: DetectionConfig) -> np.ndarray:
 
 
 def _user_buckets(
-    engine: Engine, lower: datetime, upper: datetime, seconds: int
+    engine: Engine, tenant: str, lower: datetime, upper: datetime, seconds: int
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(emails, bucket start epoch seconds, searches) per user and UTC bucket in [lower, upper)."""
+    """(emails, bucket start epoch seconds, searches) per user of `tenant` and UTC bucket in
+    [lower, upper)."""
     if seconds == 3600:
         # Its key starts with the hour: a range read, not a scan. Straight to the driver: a
         # new day reads ~30 days of every user's hours, and row objects cost more than SQL.
@@ -69,14 +70,19 @@ def _user_buckets(
             mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
             rows = conn.exec_driver_sql(
                 f"SELECT email_addr, bucket, sum(searches) FROM {ROLLUP_USER_HOUR.name} "
-                f"WHERE bucket >= {mark} AND bucket < {mark} GROUP BY email_addr, bucket",
-                (int(lower.timestamp()) // 3600, int(upper.timestamp()) // 3600),
+                f"WHERE tenant = {mark} AND bucket >= {mark} AND bucket < {mark} "
+                "GROUP BY email_addr, bucket",
+                (tenant, int(lower.timestamp()) // 3600, int(upper.timestamp()) // 3600),
             ).fetchall()
         return _columns(rows, seconds)
     bucket = epoch_bucket(SearchLog.create_time, literal_column(str(seconds))).label("b")
     statement = (
         select(SearchLog.email_addr, bucket, func.count())
-        .where(SearchLog.create_time >= lower, SearchLog.create_time < upper)
+        .where(
+            SearchLog.tenant == tenant,
+            SearchLog.create_time >= lower,
+            SearchLog.create_time < upper,
+        )
         .group_by(SearchLog.email_addr, bucket)
     )
     with engine.connect() as conn:
@@ -95,21 +101,25 @@ def _columns(rows: Sequence[Any], seconds: int) -> tuple[list[str], np.ndarray, 
     )
 
 
-def _first_seen(engine: Engine) -> dict[str, float]:
-    statement = select(ROLLUP_USER_ALL.c.email_addr, func.min(ROLLUP_USER_ALL.c.first_time))
+def _first_seen(engine: Engine, tenant: str) -> dict[str, float]:
+    everything = ROLLUP_USER_ALL
+    statement = select(everything.c.email_addr, func.min(everything.c.first_time)).where(
+        everything.c.tenant == tenant
+    )
     with engine.connect() as conn:
         rows = conn.execute(statement.group_by(ROLLUP_USER_ALL.c.email_addr)).all()
     return {email: first.timestamp() for email, first in rows}
 
 
 def load_counts(
-    engine: Engine, tz: str, first_day: int, last_day: int, config: DetectionConfig
+    engine: Engine, tenant: str, tz: str, first_day: int, last_day: int, config: DetectionConfig
 ) -> CountGrid:
-    """Every user's searches per local day (and slot) from `first_day` to `last_day`."""
+    """Every user of `tenant`'s searches per local day (and slot) from `first_day` to
+    `last_day`: a tenant's people are compared with each other only."""
     lower, upper = span_bounds(first_day, last_day, tz)
     seconds = bucket_size(tz, lower, upper)
-    emails, buckets, counts = _user_buckets(engine, lower, upper, seconds)
-    first_seen = _first_seen(engine)
+    emails, buckets, counts = _user_buckets(engine, tenant, lower, upper, seconds)
+    first_seen = _first_seen(engine, tenant)
     names = sorted(set(emails) | set(first_seen))
     index = {email: position for position, email in enumerate(names)}
     users = np.fromiter((index[email] for email in emails), dtype=np.int64, count=len(emails))
@@ -189,6 +199,7 @@ class TextReader:
 
 def iter_text_days(
     engine: Engine,
+    tenant: str,
     tz: str,
     first_day: int,
     last_day: int,
@@ -205,7 +216,9 @@ def iter_text_days(
     reader = TextReader(config)
     statement = select(
         SearchLog.create_time, SearchLog.email_addr, SearchLog.search_text, SearchLog.search_reason
-    ).where(SearchLog.create_time >= lower, SearchLog.create_time < upper)
+    ).where(
+        SearchLog.tenant == tenant, SearchLog.create_time >= lower, SearchLog.create_time < upper
+    )
     if not config.rules.missing_reason.enabled:
         statement = statement.where(SearchLog.search_text != "")
     if users is not None:

@@ -4,7 +4,7 @@ A day is complete once the ingest's cursor, less the overlap it re-reads for lat
 (LOOKBACK_SECONDS), has passed its end. The first run starts `warmup_days` after the first
 stored search, so every rule has some history; later runs start the day after the last
 scored one. Alerts and the "scored through" mark are written in one transaction per chunk
-of days, and alerts are keyed one per account, user, rule and day, so a second run, or a
+of days, and alerts are keyed one per tenant, user, rule and day, so a second run, or a
 run cut short and repeated, changes nothing.
 
 Texts: a long run streams every search text once, in time order; a run of a few new days
@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 
 from db.alerts import NewAlert, evidence_url, insert_alerts
 from db.rollups import data_span
+from db.scope import TenantScope
 from db.state.detection import scored_through, set_scored_through
 from ingest.detect.config import DetectionConfig
 from ingest.detect.content import score_content
@@ -78,6 +79,7 @@ class DetectResult:
 
 def scoring_range(
     engine: Engine,
+    tenant: str,
     tz: str,
     config: DetectionConfig,
     lookback_seconds: int,
@@ -85,11 +87,11 @@ def scoring_range(
 ) -> tuple[int, int] | str:
     """(first, last) local day numbers to score now, or why there is nothing to score."""
     with engine.connect() as conn:
-        done = scored_through(conn, config.general.account)
-        first_search, _ = data_span(conn)
+        done = scored_through(conn, tenant)
+        first_search, _ = data_span(conn, TenantScope.one(tenant))
     if first_search is None:
         return "no searches stored yet"
-    cursor = Store(engine).cursor()
+    cursor = Store(engine, tenant).cursor()
     if cursor is None:
         return "the ingest has not completed a poll yet"
     settled = cursor - timedelta(seconds=lookback_seconds)
@@ -107,15 +109,16 @@ def scoring_range(
 
 def detect(
     engine: Engine,
+    tenant: str,
     tz: str,
     config: DetectionConfig,
     lookback_seconds: int = 0,
     through: date | None = None,
 ) -> DetectResult:
-    """Score every complete day not yet scored (up to `through`, if given); store and count
-    the alerts."""
+    """Score every complete day of `tenant` not yet scored (up to `through`, if given);
+    store and count the alerts."""
     started = time.perf_counter()
-    span = scoring_range(engine, tz, config, lookback_seconds, through)
+    span = scoring_range(engine, tenant, tz, config, lookback_seconds, through)
     if isinstance(span, str):
         return DetectResult(reason=span)
     first, last = span
@@ -123,14 +126,14 @@ def detect(
         first_day=day_date(first).isoformat(), last_day=day_date(last).isoformat()
     )
     few = last - first + 1 <= FEW_DAYS
-    texts = _TextFeed(engine, tz, config, first, last, few)
+    texts = _TextFeed(engine, tenant, tz, config, first, last, few)
     for chunk_start in range(first, last + 1, CHUNK_DAYS):
         chunk_end = min(last, chunk_start + CHUNK_DAYS - 1)
-        findings = score_days(engine, tz, config, chunk_start, chunk_end, texts)
-        alerts = [to_alert(finding, tz, config) for finding in findings]
+        findings = score_days(engine, tenant, tz, config, chunk_start, chunk_end, texts)
+        alerts = [to_alert(tenant, finding, tz, config) for finding in findings]
         with engine.begin() as conn:
             result.alerts_new += insert_alerts(conn, alerts)
-            set_scored_through(conn, day_date(chunk_end), config.general.account)
+            set_scored_through(conn, tenant, day_date(chunk_end))
         result.alerts_found += len(alerts)
         result.days_scored += chunk_end - chunk_start + 1
     result.seconds = time.perf_counter() - started
@@ -138,11 +141,17 @@ def detect(
 
 
 def score_days(
-    engine: Engine, tz: str, config: DetectionConfig, first: int, last: int, texts: _TextFeed
+    engine: Engine,
+    tenant: str,
+    tz: str,
+    config: DetectionConfig,
+    first: int,
+    last: int,
+    texts: _TextFeed,
 ) -> list[Finding]:
     general = config.general
     history = max(general.baseline_days, general.dormant_days)
-    grid = load_counts(engine, tz, first - history, last, config)
+    grid = load_counts(engine, tenant, tz, first - history, last, config)
     system = np.array([config.is_system(email) for email in grid.emails], dtype=bool)
     findings: list[Finding] = []
     for day in range(first, last + 1):
@@ -164,9 +173,10 @@ def _active_days(grid: CountGrid, column: int, width: int) -> np.ndarray:
     return (grid.counts[:, max(0, column - width) : column] > 0).sum(axis=1)
 
 
-def to_alert(finding: Finding, tz: str, config: DetectionConfig) -> NewAlert:
+def to_alert(tenant: str, finding: Finding, tz: str, config: DetectionConfig) -> NewAlert:
     day = day_date(finding.day)
     return NewAlert(
+        tenant=tenant,
         rule=finding.rule,
         email_addr=finding.email,
         day=day,
@@ -180,7 +190,6 @@ def to_alert(finding: Finding, tz: str, config: DetectionConfig) -> NewAlert:
             sort_keys=True,
         ),
         evidence_url=evidence_url(finding.email, day, day),
-        account=config.general.account,
     )
 
 
@@ -188,16 +197,23 @@ class _TextFeed:
     """Each scored day's texts per user, and what is new in them for each user."""
 
     def __init__(
-        self, engine: Engine, tz: str, config: DetectionConfig, first: int, last: int, few: bool
+        self,
+        engine: Engine,
+        tenant: str,
+        tz: str,
+        config: DetectionConfig,
+        first: int,
+        last: int,
+        few: bool,
     ) -> None:
         general = config.general
         self._history = TextHistory(config)
         history_start = first - general.history_days - general.baseline_days
         self._scored: dict[int, dict[str, TextDay]] | None = None
         if few:
-            self._scored = dict(iter_text_days(engine, tz, first, last, config))
+            self._scored = dict(iter_text_days(engine, tenant, tz, first, last, config))
             candidates = sorted(_candidates(self._scored, config))
-            past = iter_text_days(engine, tz, history_start, first - 1, config, candidates)
+            past = iter_text_days(engine, tenant, tz, history_start, first - 1, config, candidates)
             chosen = set(candidates)
             scored = (
                 (day, {u: t for u, t in users.items() if u in chosen})
@@ -205,7 +221,7 @@ class _TextFeed:
             )
             self._days: Iterator[tuple[int, dict[str, TextDay]]] = _chain(past, scored)
         else:
-            self._days = iter_text_days(engine, tz, history_start, last, config)
+            self._days = iter_text_days(engine, tenant, tz, history_start, last, config)
         self._pending: tuple[int, dict[str, TextDay]] | None = None
 
     def day(self, day: int) -> tuple[dict[str, TextDay], dict[str, TextFigures]]:

@@ -70,15 +70,17 @@ def encoder_for(destination: Destination) -> Encoder:
 
 
 def ensure_cursor(
-    engine: Engine, destination: Destination, since: datetime | None
+    engine: Engine, tenant: str, destination: Destination, since: datetime | None
 ) -> ForwardPosition:
-    """The destination's cursor, created at position 0 (the oldest stored message) with
-    `since` (skip older ones) the first time the destination is seen."""
+    """The cursor of `tenant`'s stream to the destination, created at position 0 (the
+    oldest stored message) with `since` (skip older ones) the first time it is seen."""
     with engine.begin() as conn:
-        found = forwarding.read_position(conn, destination.name)
+        found = forwarding.read_position(conn, tenant, destination.name)
         if found is None:
             start = since or destination.since
-            return forwarding.create_position(conn, destination.name, destination.source, start)
+            return forwarding.create_position(
+                conn, tenant, destination.name, destination.source, start
+            )
     if since is not None:
         log.warning(
             "%s: --since is for a destination forwarding for the first time; this one "
@@ -88,13 +90,14 @@ def ensure_cursor(
     return found
 
 
-def record_error(engine: Engine, name: str, error: str | None) -> None:
+def record_error(engine: Engine, tenant: str, name: str, error: str | None) -> None:
     with engine.begin() as conn:
-        forwarding.record_error(conn, name, error)
+        forwarding.record_error(conn, tenant, name, error)
 
 
 def commit_batch(
     engine: Engine,
+    tenant: str,
     destination: Destination,
     last_position: int,
     delivered: int,
@@ -109,7 +112,7 @@ def commit_batch(
     ]
     with engine.begin() as conn:
         forwarding.commit_batch(
-            conn, destination.name, destination.source, last_position, delivered, letters
+            conn, tenant, destination.name, destination.source, last_position, delivered, letters
         )
 
 
@@ -192,6 +195,7 @@ def read_horizon(engine: Engine, source: Source, deadline: float, stop: threadin
 
 def deliver(
     engine: Engine,
+    tenant: str,
     destination: Destination,
     transport: Transport,
     *,
@@ -199,15 +203,15 @@ def deliver(
     stop: threading.Event,
     since: datetime | None = None,
 ) -> DeliveryResult:
-    """Deliver what is pending for one destination, batch by batch, until the horizon read
-    at the start, the deadline, or a stop request."""
+    """Deliver what is pending of `tenant` for one destination, batch by batch, until the
+    horizon read at the start, the deadline, or a stop request."""
     started = time.monotonic()
     result = DeliveryResult(destination.name)
     source = source_for(destination.source, destination.dashboard_url)
     encode = encoder_for(destination)
     sender = Sender(transport, deadline, stop)
     try:
-        cursor = ensure_cursor(engine, destination, since)
+        cursor = ensure_cursor(engine, tenant, destination, since)
         position, start_since = cursor.position, cursor.since
         horizon = read_horizon(engine, source, deadline, stop)
         while True:
@@ -221,7 +225,7 @@ def deliver(
             batch, unencodable = encode_batch(messages, encode)
             parked = unencodable + (sender.send_or_park(batch) if batch else [])
             delivered = len(messages) - len(parked)
-            commit_batch(engine, destination, messages[-1].position, delivered, parked)
+            commit_batch(engine, tenant, destination, messages[-1].position, delivered, parked)
             position = messages[-1].position
             result.delivered += delivered
             result.parked += len(parked)
@@ -230,7 +234,7 @@ def deliver(
                 log.warning("%s: parked %s (%s)", destination.name, item.message.id, reason[:200])
     except (TransientError, Refused, DeliveryFailed) as exc:
         result.error = str(exc)
-        record_error(engine, destination.name, result.error)
+        record_error(engine, tenant, destination.name, result.error)
     result.retries = sender.retries
     result.seconds = time.monotonic() - started
     return result

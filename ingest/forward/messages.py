@@ -178,7 +178,7 @@ class SearchSource:
     def pending(
         self, conn: Connection, after: int, since: datetime | None
     ) -> tuple[int, datetime | None]:
-        return pending_messages(conn, self.name, after, since)
+        return pending_messages(conn, DEFAULT_TENANT, self.name, after, since)  # tenant: phase 2
 
 
 def alert_id(row_id: int) -> str:
@@ -259,7 +259,7 @@ class AlertSource:
     def pending(
         self, conn: Connection, after: int, since: datetime | None
     ) -> tuple[int, datetime | None]:
-        return pending_messages(conn, self.name, after, since)
+        return pending_messages(conn, DEFAULT_TENANT, self.name, after, since)  # tenant: phase 2
 
 
 SOURCES: dict[str, Source] = {"searches": SearchSource(), "alerts": AlertSource()}

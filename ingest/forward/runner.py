@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from db.locks import AlreadyRunning, forward_lock
+from db.scope import DEFAULT_TENANT
 from ingest.forward.config import Destination, ForwardConfig
 from ingest.forward.delivery import DeliveryResult, deliver
 from ingest.forward.transports import open_transport
@@ -22,6 +23,7 @@ MAX_PARALLEL = 8
 
 def forward_one(
     engine: Engine,
+    tenant: str,
     destination: Destination,
     deadline: float,
     stop: threading.Event,
@@ -35,7 +37,13 @@ def forward_one(
                 return DeliveryResult(destination.name, error=f"cannot open: {exc.strerror or exc}")
             try:
                 return deliver(
-                    engine, destination, transport, deadline=deadline, stop=stop, since=since
+                    engine,
+                    tenant,
+                    destination,
+                    transport,
+                    deadline=deadline,
+                    stop=stop,
+                    since=since,
                 )
             finally:
                 transport.close()
@@ -68,8 +76,11 @@ def forward_pending(
     chosen = [d for d in config.destinations if only is None or d.name == only]
     if not chosen:
         return []
+    tenant = DEFAULT_TENANT  # tenant: phase 2 (each tenant's stream; a destination's tenants)
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(chosen))) as pool:
-        futures = [pool.submit(forward_one, engine, d, deadline, stop, since) for d in chosen]
+        futures = [
+            pool.submit(forward_one, engine, tenant, d, deadline, stop, since) for d in chosen
+        ]
         results = [future.result() for future in futures]
     for destination, result in zip(chosen, results, strict=True):
         (log.warning if result.error else log.info)(describe(destination, result))

@@ -24,6 +24,7 @@ from db.engine import open_database
 from ingest.store import Store
 from tests.support.builders import KNOWN, store_records
 from tests.support.runtime import PROJECT_ROOT
+from tests.support.tenancy import TENANT
 
 APP = PROJECT_ROOT / "streamlit_app.py"
 MARCH = {"from": "2026-03-28", "to": "2026-03-31"}
@@ -60,7 +61,7 @@ def page_engine(db_file: Path):
 @pytest.fixture(name="known")
 def page_known(engine: Engine) -> Engine:
     store_records(engine, KNOWN)
-    Store(engine).advance_cursor(datetime(2026, 4, 1, tzinfo=UTC), backfill_done=True)
+    Store(engine, TENANT).advance_cursor(datetime(2026, 4, 1, tzinfo=UTC), backfill_done=True)
     return engine
 
 

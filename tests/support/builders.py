@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from db.queries import SYSTEM_SENDER
 from ingest.records import EventKeyer, SearchEvent, parse_record
 from ingest.store import PageBatch, Store
+from tests.support.tenancy import TENANT
 
 WINDOW = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
 
@@ -20,9 +21,9 @@ def record(when: str, email: str, **fields: object) -> dict[str, object]:
     return {"createTime": f"{when}+0000", "emailAddr": email, **fields}
 
 
-def store_records(engine: Engine, records: list[dict[str, object]]) -> int:
-    """Write `records` as one page of one finished run; return the run id."""
-    store = Store(engine)
+def store_records(engine: Engine, records: list[dict[str, object]], tenant: str = TENANT) -> int:
+    """Write `records` as one page of one finished run of `tenant`; return the run id."""
+    store = Store(engine, tenant)
     run_id = store.start_run("bootstrap", *WINDOW)
     keyer = EventKeyer()
     events = [parse_record(r) for r in records]

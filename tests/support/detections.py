@@ -10,16 +10,22 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Engine
 
 from db.alerts import NewAlert, evidence_url
+from db.scope import DEFAULT_TENANT
 from ingest.records import EventKeyer, SearchEvent, parse_record
 from ingest.store import PageBatch, PageCounts, Store
 
 PAGE = 20_000
 
 
-def load_records(engine: Engine, records: Sequence[dict[str, object]], end: datetime) -> int:
-    """Store `records` (oldest first) in pages, keyed and rolled up like the ingest does,
-    then move the cursor to `end`; returns how many were stored."""
-    store = Store(engine)
+def load_records(
+    engine: Engine,
+    records: Sequence[dict[str, object]],
+    end: datetime,
+    tenant: str = DEFAULT_TENANT,
+) -> int:
+    """Store `records` (oldest first) in `tenant`, in pages, keyed and rolled up like the
+    ingest does, then move its cursor to `end`; returns how many were stored."""
+    store = Store(engine, tenant)
     start = datetime.fromisoformat(str(records[0]["createTime"]).replace("+0000", "+00:00"))
     run_id = store.start_run("bootstrap", start, end)
     keyer = EventKeyer()
@@ -47,10 +53,12 @@ def new_alert(
     *,
     summary: str | None = None,
     figures: str = "{}",
+    tenant: str = DEFAULT_TENANT,
 ) -> NewAlert:
     """An alert as the detector would store it for that local day, with its evidence link."""
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     return NewAlert(
+        tenant=tenant,
         rule=rule,
         email_addr=email,
         day=day,

@@ -15,6 +15,7 @@ from ingest.poller import CycleResult, Poller
 from ingest.store import Store
 from ingest.windows import utc_now_seconds
 from tests.support.runtime import runtime_python, subprocess_env
+from tests.support.tenancy import TENANT
 
 SIM_ID = "sim-client-id"
 SIM_SECRET = "sim-client-secret"
@@ -55,7 +56,7 @@ def run_ingest_once(
         settings.mimecast_base_url, SIM_ID, settings.mimecast_client_secret or "", **client_kwargs
     )
     try:
-        poller = Poller(settings, Store(engine), client, clock=clock or utc_now_seconds)
+        poller = Poller(settings, Store(engine, TENANT), client, clock=clock or utc_now_seconds)
         return poller.run_cycle()
     finally:
         client.close()

@@ -16,6 +16,7 @@ from db.engine import open_database
 from ingest.store import Store
 from tests.support.apptest import APP
 from tests.support.builders import KNOWN, store_records
+from tests.support.tenancy import TENANT
 
 ROLES = {"ADMIN_EMAILS": "boss@example.com", "VIEWER_EMAILS": "@example.com, guest@partner.example"}
 AUTH_SECRETS = {
@@ -44,7 +45,7 @@ def dashboard_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     st.cache_resource.clear()
     engine = open_database(f"sqlite:///{path}")
     store_records(engine, KNOWN)
-    Store(engine).advance_cursor(datetime(2026, 4, 1, tzinfo=UTC), backfill_done=True)
+    Store(engine, TENANT).advance_cursor(datetime(2026, 4, 1, tzinfo=UTC), backfill_done=True)
     yield engine
     engine.dispose()
 

@@ -19,6 +19,7 @@ from ingest.simulator import Simulator
 from ingest.store import Store
 from tests.support.harness import SIM_ID, SIM_SECRET
 from tests.support.runtime import runtime_python, subprocess_env
+from tests.support.tenancy import TENANT
 
 # --- the ingest as child processes --------------------------------------------------------
 
@@ -155,7 +156,7 @@ def state(url: str) -> tuple[datetime | None, bool]:
         return None, False
     engine = create_engine(url)
     try:
-        store = Store(engine)
+        store = Store(engine, TENANT)
         return store.cursor(), store.backfill_done()
     except SQLAlchemyError:
         return None, False

@@ -20,6 +20,7 @@ from tests.support.harness import SIM_ID, SIM_SECRET
 from tests.support.scenarios.children import Ingest, sqlite_files
 from tests.support.scenarios.counting import tally
 from tests.support.scenarios.outcome import SETTLE_SECONDS, Outcome
+from tests.support.tenancy import TENANT
 from tests.support.truth import canonical, runs
 
 # --- secrets ------------------------------------------------------------------------------
@@ -94,7 +95,7 @@ def exception_texts(sim: Simulator, url: str) -> list[str]:
         engine = open_database(url)
         client = MimecastClient(sim.base_url, SIM_ID, secret, sleep=lambda _s: None)
         try:
-            Poller(settings, Store(engine), client).run_cycle()
+            Poller(settings, Store(engine, TENANT), client).run_cycle()
         except (CycleFailed, MimecastError) as exc:
             found += [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
             found.append(repr(client))

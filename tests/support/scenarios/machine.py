@@ -32,6 +32,7 @@ from tests.support.scenarios.children import (
 )
 from tests.support.scenarios.counting import recent_events, tally
 from tests.support.scenarios.outcome import MB, CannotRun, Outcome
+from tests.support.tenancy import TENANT
 from tests.support.truth import expected_records, runs, stored_records, wait_until
 
 # --- the machine and the environment ------------------------------------------------------
@@ -247,7 +248,7 @@ def scenario_future_cursor(folder: Path, url: str) -> Outcome:
         polled = datetime.now(UTC)
         engine = create_engine(url)
         try:
-            Store(engine).advance_cursor(polled + timedelta(days=1))
+            Store(engine, TENANT).advance_cursor(polled + timedelta(days=1))
             outcome.faults += 1
         finally:
             engine.dispose()

@@ -21,6 +21,7 @@ from tests.support.runtime import runtime_python
 from tests.support.scenarios.children import Ingest
 from tests.support.scenarios.counting import tally
 from tests.support.scenarios.outcome import Outcome
+from tests.support.tenancy import SCOPE
 
 # --- readers while the ingest writes ------------------------------------------------------
 
@@ -48,10 +49,12 @@ class DashboardReader:
 
     def _queries(self, engine: Any) -> Iterator[Callable[[], object]]:
         today = datetime.now(UTC).date()
-        every = queries.SearchFilters(start=today - timedelta(days=12), end=today)
-        recent = queries.SearchFilters(start=today - timedelta(days=2), end=today, text="user")
+        every = queries.SearchFilters(SCOPE, start=today - timedelta(days=12), end=today)
+        recent = queries.SearchFilters(
+            SCOPE, start=today - timedelta(days=2), end=today, text="user"
+        )
         while True:
-            users = queries.filter_options(engine).users
+            users = queries.filter_options(engine, SCOPE).users
             one = every.for_user(users[len(users) // 2]) if users else every
             yield lambda: self.counts.append(queries.count_searches(engine, every, "UTC"))
             yield lambda: queries.summary_by_user(engine, every, "UTC")
@@ -59,9 +62,9 @@ class DashboardReader:
             yield lambda: queries.search_page(engine, recent, "UTC", limit=50, offset=50)
             yield lambda: queries.data_version(engine)
             yield lambda f=one: queries.hour_weekday_counts(engine, f, "UTC")
-            yield lambda: queries.ingest_health(engine)
+            yield lambda: queries.ingest_health(engine, SCOPE)
             yield lambda f=one: queries.search_page(engine, f, "UTC", limit=100)
-            yield lambda: collect_status(engine)
+            yield lambda: collect_status(engine, SCOPE)
 
     def _loop(self) -> None:
         engine = None
