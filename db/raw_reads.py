@@ -142,11 +142,18 @@ def known_user(engine: Engine, scope: TenantScope, email: str) -> bool:
     return found is not None
 
 
-def newest_search_id(engine: Engine) -> int:
-    """The highest row id now, of any tenant: a listing fixed to it ignores rows stored
-    later (it bounds a listing, whose filters keep it inside its scope)."""
+def newest_search_id(engine: Engine, scope: TenantScope) -> int:
+    """The highest row id of `scope` now: a listing fixed to it ignores rows stored later.
+    Of the scope's rows only, as it is handed out in a paging cursor: the highest id of
+    every tenant would tell a tenant's token how much the others store."""
     with engine.connect() as conn:
-        return int(conn.execute(select(func.coalesce(func.max(SearchLog.id), 0))).scalar_one())
+        return int(
+            conn.execute(
+                select(func.coalesce(func.max(SearchLog.id), 0)).where(
+                    scope.where(SearchLog.tenant)
+                )
+            ).scalar_one()
+        )
 
 
 def search_keyset_page(
