@@ -36,11 +36,9 @@ def token_access(caller: Caller, configured: Sequence[str]) -> TenantAccess:
     return TenantAccess(viewable=names, administered=names if caller.is_admin else ())
 
 
-def no_such_tenant(requested: str) -> ApiProblem:
-    """The one answer for a tenant that does not exist and for one the token may not read."""
-    return ApiProblem(
-        404, f"no tenant {requested[:80]!r}: name a tenant this token may read, or leave it out"
-    )
+NO_SUCH_TENANT = "no such tenant: name a tenant this token may read, or leave `tenant` out"
+"""The one answer for a tenant that does not exist and for one the token may not read: it
+does not repeat the name asked for, so the two answers are the same bytes."""
 
 
 def call_scope(caller: Caller, configured: Sequence[str], requested: str | None) -> TenantScope:
@@ -51,7 +49,7 @@ def call_scope(caller: Caller, configured: Sequence[str], requested: str | None)
     if scope is not None:
         return scope
     if requested is not None:
-        raise no_such_tenant(requested)
+        raise ApiProblem(404, NO_SUCH_TENANT)
     if len(access.viewable) > 1:
         raise ApiProblem(
             400,
@@ -59,7 +57,7 @@ def call_scope(caller: Caller, configured: Sequence[str], requested: str | None)
             f"platform token adds ?tenant=NAME (one of {', '.join(access.viewable)})",
         )
     if caller.tenant is not None:
-        raise no_such_tenant(caller.tenant)
+        raise ApiProblem(404, NO_SUCH_TENANT)
     raise ApiProblem(
         404, "this platform token reads no tenant: only admin tokens are platform tokens"
     )
