@@ -160,3 +160,28 @@ def test_only_an_admin_token_may_be_a_platform_token(tmp_path: Path) -> None:
         assert create_token(engine, "platform", "admin", tenant=None).startswith("msl_")
     finally:
         engine.dispose()
+
+
+def test_a_tenants_newest_row_is_found_however_long_ago_it_was_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A paging cursor's snapshot is the tenant's own newest row id, also for a tenant with
+    no row among the newest RECENT_ROWS (the tenant index answers then)."""
+    from db import raw_reads
+    from db.scope import TenantScope
+    from tests.support.builders import record, store_records
+
+    monkeypatch.setattr(raw_reads, "RECENT_ROWS", 3)
+    engine = open_database(f"sqlite:///{tmp_path / 'newest.db'}")
+    try:
+        for tenant, count in (("quiet", 2), ("busy", 5), ("other", 1)):
+            rows = [record(f"2026-11-0{n + 1}T09:00:00", f"u{n}@x.example") for n in range(count)]
+            store_records(engine, rows, tenant=tenant)
+        newest = {
+            name: raw_reads.newest_search_id(engine, TenantScope.one(name))
+            for name in ("quiet", "busy", "other", "nobody")
+        }
+        assert newest == {"quiet": 2, "busy": 7, "other": 8, "nobody": 0}
+        assert raw_reads.newest_search_id(engine, TenantScope.every_tenant()) == 8
+    finally:
+        engine.dispose()
