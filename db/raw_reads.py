@@ -154,11 +154,36 @@ def known_user(engine: Engine, scope: TenantScope, email: str) -> bool:
     return found is not None
 
 
-def newest_search_id(engine: Engine) -> int:
-    """The highest row id now, of any tenant: a listing fixed to it ignores rows stored
-    later (it bounds a listing, whose filters keep it inside its scope)."""
+RECENT_ROWS = 10_000
+"""How far back (in row ids) `newest_search_id` walks before asking the tenant index."""
+
+
+def newest_search_id(engine: Engine, scope: TenantScope) -> int:
+    """The highest row id of `scope` now: a listing fixed to it ignores rows stored later.
+    Of the scope's rows only, as it is handed out in a paging cursor: the highest id of
+    every tenant would tell a tenant's token how much the others store.
+
+    `max(id)` over the tenant's index reads every row of the tenant (400 ms for a million
+    on SQLite), so the newest rows are walked back by id first, the tenant index left out
+    (`|| ''`): a tenant that is polled has a row among them (0.03 ms); only a tenant with
+    none among the last RECENT_ROWS reads its index."""
     with engine.connect() as conn:
-        return int(conn.execute(select(func.coalesce(func.max(SearchLog.id), 0))).scalar_one())
+        newest = int(conn.execute(select(func.coalesce(func.max(SearchLog.id), 0))).scalar_one())
+        if scope.is_every_tenant:
+            return newest
+        found = conn.execute(
+            select(SearchLog.id)
+            .where(SearchLog.id > newest - RECENT_ROWS, scope.where(SearchLog.tenant + ""))
+            .order_by(desc(SearchLog.id))
+            .limit(1)
+        ).scalar()
+        if found is None:
+            found = conn.execute(
+                select(func.coalesce(func.max(SearchLog.id), 0)).where(
+                    scope.where(SearchLog.tenant)
+                )
+            ).scalar_one()
+    return int(found)
 
 
 def search_keyset_page(
