@@ -1,4 +1,7 @@
-"""`/status` — is the ingest healthy? Runs, cursor, rejects, size; reset the cursor."""
+"""`/status` — is the ingest healthy? Runs, cursor, rejects, size; reset the cursor.
+
+All of it is the session's tenant's; the "All tenants" view adds one row per tenant and
+has no cursor to reset (a reset is one tenant's: pick it)."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import audit, cached, context, forwarding_view, widgets
+from dashboard import audit, cached, context, forwarding_view, status_view, widgets
 from dashboard.auth import current_visitor
 from dashboard.formatting import escape_markdown, format_age, format_bytes, format_time, time_metric
 from dashboard.notices import INGEST_COMMAND
@@ -34,6 +37,15 @@ def _time_metric(column: Any, label: str, moment: datetime | None, help: str | N
     value, delta = time_metric(moment, ctx.tz, now)
     column.metric(label, value, delta, delta_color="off", delta_arrow="off", help=help)
 
+
+if ctx.scope.is_every_tenant:
+    st.subheader("Tenants")
+    st.dataframe(
+        status_view.tenant_table(ctx.db_url, ctx.version, ctx.tenants, ctx.tz),
+        hide_index=True,
+        width="stretch",
+        column_config=status_view.TENANT_COLUMNS,
+    )
 
 totals = status.totals
 cols = st.columns(4)
@@ -187,9 +199,14 @@ else:
         },
     )
 
+if ctx.scope.is_every_tenant:
+    st.caption("The cursor is one tenant's: pick the tenant in the sidebar to reset it.")
+    st.stop()
+
 st.subheader("Reset the cursor")
 st.caption(
-    "Forgets how far the ingest got: its next run fetches the last "
+    f"Forgets how far the ingest of {escape_markdown(ctx.tenant)} got: its next run fetches "
+    "the last "
     f"{ctx.settings.initial_backfill_days} days (INITIAL\\_BACKFILL\\_DAYS) again. Stored "
     "searches are kept and never doubled. Use it after fixing a gap, not routinely."
 )

@@ -39,7 +39,7 @@ if new is not None:
     )
     st.code(token, language=None)
 
-table = tokens_view.token_table(ctx.engine)
+table = tokens_view.token_table(ctx.engine, ctx.scope)
 st.subheader("Tokens")
 if table.empty:
     st.info("No token yet: create one below.")
@@ -50,6 +50,7 @@ else:
         width="stretch",
         column_config={
             "name": st.column_config.TextColumn("Name"),
+            "tenant": st.column_config.TextColumn("Tenant"),
             "role": st.column_config.TextColumn("Role"),
             "created_at": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
             "expires_at": st.column_config.DatetimeColumn("Expires", format="YYYY-MM-DD HH:mm"),
@@ -63,7 +64,12 @@ def _create() -> None:
     days = int(state.get("token_expires") or 0)
     try:
         token = tokens_view.create(
-            ctx.db_url, ctx.engine, state.get("token_name", ""), state["token_role"], days or None
+            ctx.db_url,
+            ctx.engine,
+            ctx.scope,
+            state.get("token_name", ""),
+            state["token_role"],
+            days or None,
         )
     except (PermissionError, TokenError) as exc:
         state["token_result"] = ("error", str(exc))
@@ -76,7 +82,7 @@ def _revoke() -> None:
     state = st.session_state
     name = state.get("token_revoke_name") or ""
     try:
-        tokens_view.revoke(ctx.db_url, ctx.engine, name)
+        tokens_view.revoke(ctx.db_url, ctx.engine, ctx.scope, name)
     except (PermissionError, TokenError) as exc:
         state["token_result"] = ("error", str(exc))
     else:
@@ -85,6 +91,13 @@ def _revoke() -> None:
 
 
 st.subheader("Create a token")
+if ctx.scope.is_every_tenant:
+    st.caption(
+        "In the All tenants view a new token is a platform token: it must name the "
+        "tenant it reads with `?tenant=` where there are several."
+    )
+else:
+    st.caption(f"A new token reads tenant {escape_markdown(ctx.scope.label())} only.")
 left, middle, right = st.columns([3, 1, 1])
 left.text_input(
     "Name",
