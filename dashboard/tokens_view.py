@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from dashboard import audit
+from dashboard.auth import Visitor
 from db import api_tokens
 from db.api_tokens import TokenError
 from db.audit import AuditAction
@@ -23,6 +24,20 @@ from db.scope import TenantScope
 TOKEN_COLUMNS = ("name", "tenant", "role", "created_at", "expires_at", "state")
 PLATFORM = "(all tenants)"
 """How the list names a platform token's tenant."""
+
+
+def tokens_scope(session: TenantScope, platform_admin: bool, tenants: int) -> TenantScope:
+    """The tokens the page lists and makes: the session's tenant's, except that a platform
+    administrator of a one-tenant installation manages platform tokens, as before tenants
+    (the upgrade kept every earlier token a platform token)."""
+    return TenantScope.every_tenant() if platform_admin and tenants == 1 else session
+
+
+def _administers(admin: Visitor | None, scope: TenantScope) -> bool:
+    """Checked when the action runs: platform tokens are a platform administrator's."""
+    if admin is None:
+        return False
+    return admin.access.platform_admin or not scope.is_every_tenant
 
 
 def token_table(engine: Engine, scope: TenantScope, now: datetime | None = None) -> pd.DataFrame:
@@ -48,7 +63,7 @@ def create(
     its entry cannot be written (then no token exists)."""
     name = name.strip()
     admin = audit.require_admin(url, AuditAction.TOKEN_CREATE, target=name or None)
-    if admin is None:
+    if not _administers(admin, scope):
         raise PermissionError("Only administrators can create API tokens.")
     detail = api_tokens.creation_detail(role, expires_days)
     entry = audit.entry(admin, AuditAction.TOKEN_CREATE, target=name, detail=detail)
@@ -69,7 +84,7 @@ def revoke(url: str, engine: Engine, scope: TenantScope, name: str) -> None:
     one that does not exist), or when the change or its entry cannot be written (the
     token stays active)."""
     admin = audit.require_admin(url, AuditAction.TOKEN_REVOKE, target=name or None)
-    if admin is None:
+    if not _administers(admin, scope):
         raise PermissionError("Only administrators can revoke API tokens.")
     if not name:
         raise TokenError("pick the token to revoke first")
