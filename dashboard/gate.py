@@ -116,7 +116,7 @@ def tenant_refused(path: str, visitor: Visitor, db_url: str, choice: tenancy.Ten
     audit row (no tenant, the visitor's role anywhere) for both, so nothing tells them
     apart."""
     st.title(routes.route_for(path).heading)
-    tenancy.show_refusal(choice.requested)
+    tenancy.show_refusal(choice)
     audit.record_view(db_url, visitor, AuditAction.DENIED, target="tenant")
 
 

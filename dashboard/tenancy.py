@@ -24,8 +24,10 @@ P_TENANT = "tenant"
 PICKER_KEY = "tenant_picker"
 LAST_KEY = "_last_tenant"
 ALL_TENANTS = "All tenants"
-NOT_OPEN = "No tenant of that name is open to you: pick one in the sidebar."
+NOT_OPEN = "No tenant of that name is open to you"
 """The one answer to a tenant that does not exist and to one the visitor may not see."""
+WAY_BACK = {True: "pick one in the sidebar.", False: "open a page from the menu to see yours."}
+"""What to do next: it depends on the visitor (a picker or not), never on the tenant named."""
 
 
 @dataclass(frozen=True)
@@ -102,11 +104,11 @@ def picker(choice: TenantChoice, tenants: tuple[Tenant, ...]) -> None:
     )
 
 
-def refusal(requested: str | None) -> str:
+def refusal(choice: TenantChoice) -> str:
     """The one message for a tenant that is not open to this visitor (plain text)."""
-    named = f"tenant={shown(requested)}" if requested is not None else "This tenant"
-    return f"{named}: {NOT_OPEN}"
+    named = f"tenant={shown(choice.requested)}" if choice.requested is not None else "Tenant"
+    return f"{named}: {NOT_OPEN}: {WAY_BACK[bool(choice.entries)]}"
 
 
-def show_refusal(requested: str | None) -> None:
-    st.warning(escape_markdown(refusal(requested)), icon=":material/link_off:")
+def show_refusal(choice: TenantChoice) -> None:
+    st.warning(escape_markdown(refusal(choice)), icon=":material/link_off:")
