@@ -13,9 +13,12 @@ from sqlalchemy import Engine, text
 from streamlit.testing.v1 import AppTest
 
 from config.settings import SETTINGS
+from config.tenant_access import TenantAccess
+from dashboard.tenancy import choose, picker_entries
 from db.api_tokens import create_token
 from db.audit import AuditEntry, record
 from db.engine import open_database
+from db.scope import TenantScope
 from db.state import read_cursor
 from tests.support.apptest import metrics, plain, texts
 from tests.support.roles import app_as, open_as
@@ -65,6 +68,31 @@ def picker_labels(at: AppTest) -> list[str] | None:
 
 def searches(at: AppTest) -> str:
     return metrics(at)["Searches"]
+
+
+SAM = TenantAccess(viewable=("acme", "globex"), administered=())
+BOSS = TenantAccess(("acme", "globex", "initech"), ("acme", "globex", "initech"), True)
+
+
+def test_without_tenant_named_a_session_keeps_its_last_tenant_while_still_allowed() -> None:
+    assert choose(SAM, None, "globex").scope == TenantScope.one("globex")
+    assert choose(SAM, None, "initech").scope == TenantScope.one("acme")  # no longer theirs
+    assert choose(SAM, None, "*").scope == TenantScope.one("acme")
+    assert choose(BOSS, None, "*").scope == TenantScope.every_tenant()
+    assert choose(SAM, None, None).requested == "acme"  # written into the URL
+
+
+def test_a_named_tenant_is_taken_or_refused_never_replaced() -> None:
+    assert choose(SAM, "globex", "acme").scope == TenantScope.one("globex")
+    for named in ("initech", "nosuch", "*", "ACME", "../acme", ""):
+        assert choose(SAM, named, "acme").scope is None, named
+
+
+def test_the_picker_is_for_several_tenants_and_all_tenants_for_platform_admins() -> None:
+    assert picker_entries(SAM) == ("acme", "globex")
+    assert picker_entries(BOSS) == ("*", "acme", "globex", "initech")
+    assert picker_entries(TenantAccess(("initech",), ())) == ()
+    assert picker_entries(TenantAccess(("default",), ("default",), True)) == ()
 
 
 def test_the_picker_offers_only_the_tenants_one_may_see(tenants_db: Engine) -> None:
