@@ -63,13 +63,17 @@ cols = st.columns(4)
 cols[0].metric("Searches stored", f"{totals.search_logs:,}")
 cols[1].metric("Rejected records", f"{totals.rejected_records:,}")
 wal_bytes = status.wal_bytes
+# The database holds every tenant's data: its size and place are the installation's.
+installation = current_visitor(ctx.settings).access.platform_admin
 cols[2].metric(
     "Database size",
-    format_bytes(status.database_bytes),
-    None if wal_bytes is None else f"WAL {format_bytes(wal_bytes)}",
+    format_bytes(status.database_bytes) if installation else "—",
+    None if wal_bytes is None or not installation else f"WAL {format_bytes(wal_bytes)}",
     delta_color="off",
     delta_arrow="off",
-    help=None
+    help="Shown to platform administrators: the database holds every tenant's data."
+    if not installation
+    else None
     if wal_bytes is None
     else "The database file, and apart from it SQLite's write-ahead log (WAL): pages "
     "not yet copied back into the file, trimmed after each checkpoint.",
@@ -84,7 +88,8 @@ st.caption(
     f"Stored searches from {escape_markdown(format_time(totals.first_event, ctx.tz))}"
     f" to {escape_markdown(format_time(totals.last_event, ctx.tz))}."
 )
-st.text(f"Database: {status.database}")
+if installation:
+    st.text(f"Database: {status.database}")
 
 failed = status.last_failed_run
 if failed and failed.error:

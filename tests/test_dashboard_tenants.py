@@ -160,6 +160,15 @@ def test_only_a_platform_admin_reads_all_tenants_at_once(tenants_db: Engine) -> 
     assert "Reset cursor" not in [b.label for b in at.button]
 
 
+def test_the_databases_size_and_place_are_for_platform_admins_only(tenants_db: Engine) -> None:
+    at = open_as({"email": "ada@acme.example"}, "pages/status.py")
+    assert metrics(at)["Database size"] == "—"
+    assert not [t for t in at.text if t.value.startswith("Database:")]
+    boss = open_as({"email": PLATFORM_ADMIN}, "pages/status.py", tenant="acme")
+    assert metrics(boss)["Database size"] != "—"
+    assert [t for t in boss.text if t.value.startswith("Database:")]
+
+
 def test_a_tenant_admin_resets_only_their_tenants_cursor(tenants_db: Engine) -> None:
     at = open_as({"email": "ada@acme.example"}, "pages/status.py")
     at.checkbox(key="confirm_reset_cursor").check().run()
