@@ -28,8 +28,8 @@ PLATFORM = "(all tenants)"
 
 def tokens_scope(session: TenantScope, platform_admin: bool, tenants: int) -> TenantScope:
     """The tokens the page lists and makes: the session's tenant's, except that a platform
-    administrator of a one-tenant installation manages platform tokens, as before tenants
-    (the upgrade kept every earlier token a platform token)."""
+    administrator of a one-tenant installation lists every token, platform ones included
+    (admin tokens made without a tenant, as `token create` makes them)."""
     return TenantScope.every_tenant() if platform_admin and tenants == 1 else session
 
 
@@ -54,11 +54,28 @@ def token_table(engine: Engine, scope: TenantScope, now: datetime | None = None)
     )
 
 
+def token_tenant(scope: TenantScope, role: str, only_tenant: str | None) -> str | None:
+    """The tenant a new token reads: the scope's; in the every-tenant scope an admin token
+    is a platform token and any other reads the installation's only tenant (as `token
+    create` decides), or is refused when there are several."""
+    if scope.name is not None or role == "admin":
+        return scope.name
+    if only_tenant is None:
+        raise TokenError(f"a {role} token reads one tenant: pick the tenant first")
+    return only_tenant
+
+
 def create(
-    url: str, engine: Engine, scope: TenantScope, name: str, role: str, expires_days: int | None
+    url: str,
+    engine: Engine,
+    scope: TenantScope,
+    name: str,
+    role: str,
+    expires_days: int | None,
+    only_tenant: str | None = None,
 ) -> str:
-    """A new token of `scope`'s tenant (a platform token in the every-tenant scope) for its
-    administrator (checked now); the token is returned once and never recorded. Raises
+    """A new token of `scope`'s tenant (see `token_tenant` for the every-tenant scope) for
+    its administrator (checked now); the token is returned once and never recorded. Raises
     PermissionError for anyone else, TokenError for a bad request or when the change or
     its entry cannot be written (then no token exists)."""
     name = name.strip()
@@ -72,7 +89,7 @@ def create(
             engine,
             name,
             role,
-            tenant=scope.name,
+            tenant=token_tenant(scope, role, only_tenant),
             expires_days=expires_days,
             audited=entry,
         )

@@ -73,6 +73,7 @@ def _create() -> None:
             state.get("token_name", ""),
             state["token_role"],
             days or None,
+            only_tenant=ctx.tenants[0].name if len(ctx.tenants) == 1 else None,
         )
     except (PermissionError, TokenError) as exc:
         state["token_result"] = ("error", str(exc))
