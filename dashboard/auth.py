@@ -184,8 +184,11 @@ def visitor_for(
 
 def current_setup(settings: Settings, tenants: tuple[Tenant, ...] = ()) -> SignInSetup:
     """Sign-in as configured now: `st.secrets` (from the files Streamlit reads, its
-    `secrets.files` option), which access lists are set, and whether several tenants need
-    telling apart (then sign-in is required: fail closed)."""
+    `secrets.files` option) and which access lists are set. Several tenants with no list at
+    all stay open, as one tenant does: open means nothing about sign-in is configured, on
+    loopback, with the notice saying that anyone who can reach it sees every search; a
+    tenant's `admins` or `viewers` list is sign-in configuration and closes it without
+    `[auth]` (fail closed)."""
     files = [str(path) for path in st_config.get_option("secrets.files") or ()]
     lists = [
         name
@@ -196,8 +199,6 @@ def current_setup(settings: Settings, tenants: tuple[Tenant, ...] = ()) -> SignI
         if entries
     ]
     lists += tenant_access_lists(tenants)
-    if len(tenants) > 1:
-        lists.append(f"TENANTS_FILE ({len(tenants)} tenants)")
     return sign_in_setup(st.secrets, files, lists)
 
 

@@ -250,11 +250,11 @@ def test_a_tenant_admin_makes_and_revokes_their_tenants_tokens_only(tenants_db: 
         assert revoked.scalar_one() is None
 
 
-def test_several_tenants_without_sign_in_close_the_dashboard(
+def test_several_tenants_without_any_access_list_stay_open_as_one_tenant_does(
     tenants_db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Without sign-in everyone would be an administrator of every tenant: with more than
-    one tenant the dashboard shows why it is closed and nothing else."""
+    """Nothing about sign-in configured: open, as with one tenant (loopback, the notice,
+    everyone an administrator), with every tenant and "All tenants" in the picker."""
     monkeypatch.delenv("ADMIN_EMAILS")
     plain_file = tmp_path / "plain.toml"
     source = (tmp_path / "tenants.toml").read_text()
@@ -264,8 +264,19 @@ def test_several_tenants_without_sign_in_close_the_dashboard(
     at = app_as(None, sign_in=False)
     at.query_params.update({"tenant": "acme"})
     at.run()
+    assert "Sign-in is misconfigured" not in [t.value for t in at.title]
+    assert picker_labels(at) == ["All tenants", "ACME Corp", "Globex", "Initech"]
+    assert any("anyone who can reach this dashboard" in plain(c.value) for c in at.caption)
+
+
+def test_a_tenants_access_list_without_sign_in_closes_the_dashboard(
+    tenants_db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tenant's `admins`/`viewers` is sign-in configuration: without `[auth]` it closes
+    the dashboard, as ADMIN_EMAILS does."""
+    monkeypatch.delenv("ADMIN_EMAILS")
+    at = app_as(None, sign_in=False)
+    at.query_params.update({"tenant": "acme"})
+    at.run()
     assert [t.value for t in at.title] == ["Sign-in is misconfigured"]
-    assert "TENANTS_FILE (3 tenants) is set, but sign-in is not configured" in plain(
-        at.error[0].value
-    )
     assert not at.metric and not at.dataframe
