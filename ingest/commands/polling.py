@@ -212,7 +212,7 @@ def run_forever(
 ) -> int:
     """Each tenant polls on its own thread every `poll_seconds` (an overrunning poll is not
     run twice; a hanging tenant delays only itself) and, once a day, sweeps. The main thread
-    runs the detections and forwarding every `poll_seconds` once any tenant has polled."""
+    runs the detections and forwarding after the tenants' polls as they end."""
     engine = jobs[0].engine
     failures = run_each(jobs, check_credentials)
     if len(failures) == len(jobs):  # nothing could poll: a configuration to fix, as before
@@ -220,19 +220,24 @@ def run_forever(
     for failure in failures:  # the others go on; this one retries at each of its polls
         log.error("%s", failure.message)
     log.info("polling every %d s; Ctrl-C or SIGTERM stops after the current page", poll_seconds)
-    polled = threading.Event()
+    ended, polled = threading.Event(), threading.Event()
     threads = [
         threading.Thread(
-            target=tenant_loop, args=(job, poll_seconds, stop, polled), name=f"tenant-{job.name}"
+            target=tenant_loop,
+            args=(job, poll_seconds, stop, ended, polled),
+            name=f"tenant-{job.name}",
         )
         for job in jobs
     ]
     for thread in threads:
         thread.start()
-    while not stop.wait(poll_seconds):
-        if polled.is_set():
+    while not stop.is_set():
+        # after any tenant's poll, at once; polls that end meanwhile share the next run
+        if ended.wait(JOIN_STEP_SECONDS) and not stop.is_set():
+            ended.clear()
+            detect = polled.is_set()  # the detections only after a poll that succeeded
             polled.clear()
-            after_tenants(engine, after_poll, after_cycle)
+            after_tenants(engine, after_poll if detect else None, after_cycle)
     for thread in threads:
         while thread.is_alive():
             thread.join(JOIN_STEP_SECONDS)
@@ -241,15 +246,21 @@ def run_forever(
 
 
 def tenant_loop(
-    job: TenantJob, poll_seconds: int, stop: threading.Event, polled: threading.Event
+    job: TenantJob,
+    poll_seconds: int,
+    stop: threading.Event,
+    ended: threading.Event,
+    polled: threading.Event,
 ) -> None:
-    """One tenant's schedule: a poll every `poll_seconds`, a sweep when one is due."""
+    """One tenant's schedule: a poll every `poll_seconds`, a sweep when one is due; `ended`
+    is set after each poll, `polled` after each that succeeded."""
     while not stop.is_set():
         started = time.monotonic()
         if run_guarded(job, run_one_cycle):
             polled.set()
             if not stop.is_set() and job.poller.reconcile_due():
                 run_guarded(job, run_sweep)
+        ended.set()
         stop.wait(max(0.0, started + poll_seconds - time.monotonic()))
 
 
