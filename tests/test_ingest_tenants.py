@@ -8,6 +8,7 @@ address in both), a real database on each backend, the CLI run from RUNTIME_PYTH
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 from collections import Counter
 from collections.abc import Iterator
@@ -221,3 +222,34 @@ def test_tenant_option_limits_each_command_to_that_tenant(two_accounts, tmp_path
         assert unknown.stderr.strip().splitlines() == [
             "error: --tenant: no tenant is named 'initech'; the tenants are acme, globex"
         ]
+
+
+def test_the_scheduled_loop_keeps_polling_the_others_while_one_is_refused(two_accounts, tmp_path):
+    two_accounts.reject_credentials(account=1)
+    db_url = f"sqlite:///{tmp_path / 'data' / 'searchlogs.db'}"
+    env = {**tenants_env(two_accounts, tmp_path, db_url), "POLL_SECONDS": "1"}
+    process = subprocess.Popen(
+        [runtime_python(), "-m", "ingest", "run"],
+        env=subprocess_env(env),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def ran(tenant: str, status: str) -> int:
+        try:
+            return sum(r.tenant == tenant and r.status == status for r in runs(db_url))
+        except SQLAlchemyError:
+            return 0
+
+    try:
+        polled = wait_until(lambda: ran("globex", "ok") >= 3 and ran("acme", "failed") >= 2, 120)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _out, err = process.communicate(timeout=60)
+    assert polled, err
+    assert process.returncode == 0, err
+    assert ran("acme", "ok") == 0 and "acme" not in stored_by_tenant(db_url)
+    assert_stored_completely(two_accounts, db_url, "globex")
+    assert "tenant 'acme': the client id/secret was rejected" in err
