@@ -58,7 +58,7 @@ def command_detect(settings: Settings) -> int:
     config = load_detections(settings)
     engine = open_engine(settings)
     try:
-        with database_errors(engine), cycle_lock(engine):
+        with database_errors(engine), cycle_lock(engine, cli_tenant()):
             result = detect(
                 engine, cli_tenant(), settings.display_tz, config, settings.lookback_seconds
             )
