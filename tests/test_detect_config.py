@@ -108,7 +108,7 @@ def test_detect_on_an_empty_database_says_there_is_nothing_to_score(tmp_path):
     env = {"DB_PATH": str(tmp_path / "db.sqlite")}  # no detections.toml here: the defaults
     result = run_cli(["detect"], env, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "detect: nothing to score (no searches stored yet)"
+    assert result.stdout.strip() == "detect default: nothing to score (no searches stored yet)"
 
 
 # --- days in DISPLAY_TZ ----------------------------------------------------------------
