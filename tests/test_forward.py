@@ -454,7 +454,7 @@ def test_run_once_with_a_receiver_down_is_time_boxed_and_records_the_error(
     done = run_cli(["run", "--once"], env, tmp_path)
     assert done.returncode == 0, done.stderr  # the cycle succeeded; forwarding waits
     assert time.monotonic() - started < 20
-    assert "forward down (https://127.0.0.1:" in done.stderr and "failed" in done.stderr
+    assert "forward default → down (https://127.0.0.1:" in done.stderr and "failed" in done.stderr
     status = json.loads(run_cli(["status", "--json"], env, tmp_path).stdout)
     (row,) = status["forwarding"]
     assert row["position"] == 0 and row["last_error"] and row["lag_messages"] > 0
