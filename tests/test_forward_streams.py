@@ -50,11 +50,11 @@ def searches(tenant: str, count: int) -> list[dict[str, object]]:
 
 
 @pytest.fixture
-def two_tenants(tmp_path: Path) -> Path:
-    """A SQLite database with acme's 23 searches and 2 alerts and globex's 17 and 1, stored
-    by the ingest's own store, interleaved (acme, globex, acme) so ids alternate."""
-    db_path = tmp_path / "tenants.db"
-    engine = open_database(f"sqlite:///{db_path}")
+def two_tenants(db_url: str) -> str:
+    """A database (SQLite, PostgreSQL) with acme's 23 searches and 2 alerts and globex's 17
+    and 1, stored by the ingest's own store, interleaved (acme, globex, acme) so ids
+    alternate."""
+    engine = open_database(db_url)
     end = WHEN + timedelta(days=1)
     try:
         acme = searches("acme", 23)
@@ -71,11 +71,11 @@ def two_tenants(tmp_path: Path) -> Path:
                 insert_alerts(conn, [new_alert(rule, email, day, tenant=tenant)])
     finally:
         engine.dispose()
-    return db_path
+    return db_url
 
 
-def expected_ids(db_path: Path, tenant: str) -> list[str]:
-    engine = open_database(f"sqlite:///{db_path}")
+def expected_ids(db_url: str, tenant: str) -> list[str]:
+    engine = open_database(db_url)
     try:
         with engine.connect() as conn:
             keys = conn.execute(
@@ -86,8 +86,8 @@ def expected_ids(db_path: Path, tenant: str) -> list[str]:
         engine.dispose()
 
 
-def cursors(db_path: Path) -> dict[tuple[str, str], int]:
-    engine = open_database(f"sqlite:///{db_path}")
+def cursors(db_url: str) -> dict[tuple[str, str], int]:
+    engine = open_database(db_url)
     try:
         with engine.connect() as conn:
             rows = conn.execute(
@@ -123,7 +123,7 @@ def ca(tmp_path: Path) -> ReceiverCA:
 
 
 def test_each_receiver_gets_exactly_the_tenants_it_receives_once_with_their_names(
-    two_tenants: Path, tmp_path: Path, ca: ReceiverCA
+    two_tenants: str, tmp_path: Path, ca: ReceiverCA
 ):
     alerts_file = tmp_path / "alerts.cef"
     with HttpsReceiver(ca) as everyone, HttpsReceiver(ca) as acme_only:
@@ -137,7 +137,7 @@ def test_each_receiver_gets_exactly_the_tenants_it_receives_once_with_their_name
             'source = "alerts"\nformat = "cef"\n'
         )
         env = {
-            "DB_PATH": str(two_tenants),
+            "DATABASE_URL": two_tenants,
             "TENANTS_FILE": str(tenants_file(tmp_path)),
             "FORWARD_CONFIG": str(config),
         }
@@ -169,7 +169,7 @@ def test_each_receiver_gets_exactly_the_tenants_it_receives_once_with_their_name
 
 
 def test_forward_tenant_sends_only_that_tenants_stream_and_an_unknown_one_is_exit_2(
-    two_tenants: Path, tmp_path: Path, ca: ReceiverCA
+    two_tenants: str, tmp_path: Path, ca: ReceiverCA
 ):
     with HttpsReceiver(ca) as receiver:
         config = tmp_path / "forward.toml"
@@ -179,7 +179,7 @@ def test_forward_tenant_sends_only_that_tenants_stream_and_an_unknown_one_is_exi
             f'ca_file = "{ca.ca_file}"\ntenants = ["acme"]\n'
         )
         env = {
-            "DB_PATH": str(two_tenants),
+            "DATABASE_URL": two_tenants,
             "TENANTS_FILE": str(tenants_file(tmp_path)),
             "FORWARD_CONFIG": str(config),
         }
@@ -207,7 +207,7 @@ def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_receiver_failing_one_tenants_messages_does_not_hold_the_others(
-    two_tenants: Path, tmp_path: Path, ca: ReceiverCA, fast_backoff: None
+    two_tenants: str, tmp_path: Path, ca: ReceiverCA, fast_backoff: None
 ):
     """The receiver answers 503 to globex's batches until every acme search has arrived:
     if globex's stream (first in the file) held acme's, neither would ever complete."""
@@ -230,7 +230,7 @@ def test_a_receiver_failing_one_tenants_messages_does_not_hold_the_others(
     receiver.script = script
     table = {"name": "siem", "url": receiver.url, "ca_file": str(ca.ca_file), "batch_size": 5}
     config = ForwardConfig((destination_from(table, {}, 1, tenants=TENANTS),), tenants=(*TENANTS,))
-    engine = open_database(f"sqlite:///{two_tenants}")
+    engine = open_database(two_tenants)
     watcher = threading.Thread(target=watch, daemon=True)
     try:
         with receiver:
