@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from db.alerts import insert_alerts
 from db.engine import open_database
@@ -247,3 +247,26 @@ def test_a_receiver_failing_one_tenants_messages_does_not_hold_the_others(
     got = [doc["event"]["id"] for doc in receiver.documents]
     assert [i for i in got if i.startswith("acme:")] == acme
     assert Counter(got) == Counter(acme + expected_ids(two_tenants, "globex"))
+
+
+def test_a_quiet_tenants_cursor_moves_past_the_other_tenants_searches(
+    two_tenants: str, tmp_path: Path
+):
+    """Ids are shared: once globex's stream has reached the horizon, the ids below it are
+    acme's for good, so globex's cursor moves there and its next pass reads none of them."""
+    table = {"name": "siem", "url": f"file://{tmp_path / 'out.ndjson'}"}
+    config = ForwardConfig((destination_from(table, {}, 1, tenants=TENANTS),), tenants=(*TENANTS,))
+    engine = open_database(two_tenants)
+    try:
+        forward_pending(engine, config, max_seconds=60)
+        load_records(engine, searches("acme-later", 9), WHEN + timedelta(days=2), tenant="acme")
+        results = forward_pending(engine, config, max_seconds=60)
+        with engine.connect() as conn:
+            newest = conn.execute(select(func.max(SearchLog.id))).scalar_one()
+            positions = dict(
+                conn.execute(select(ForwardCursor.tenant, ForwardCursor.position)).all()
+            )
+    finally:
+        engine.dispose()
+    assert [(r.tenant, r.delivered) for r in results] == [("globex", 0), ("acme", 4)]
+    assert positions == {"globex": newest, "acme": newest}

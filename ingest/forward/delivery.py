@@ -208,7 +208,12 @@ def deliver(
     since: datetime | None = None,
 ) -> DeliveryResult:
     """Deliver what is pending of `tenant` for one destination, batch by batch, until the
-    horizon read at the start, the deadline, or a stop request."""
+    horizon read at the start, the deadline, or a stop request.
+
+    Positions are ids shared by every tenant. Once the stream has reached the horizon, its
+    cursor moves to the horizon: every id up to it is committed, so none of them will ever
+    be this tenant's, and a tenant that has gone quiet does not re-read the others' rows
+    since its last search on every pass."""
     started = time.monotonic()
     result = DeliveryResult(destination.name, tenant)
     source = source_for(
@@ -226,6 +231,8 @@ def deliver(
             with engine.connect() as conn:
                 messages = source.read(conn, position, horizon, start_since, destination.batch_size)
             if not messages:
+                if horizon > position:  # the ids up to it are other tenants' for good
+                    commit_batch(engine, tenant, destination, horizon, 0, [])
                 result.complete = True
                 break
             batch, unencodable = encode_batch(messages, encode)
