@@ -152,6 +152,6 @@ def test_detect_tenant_scores_only_that_tenant_and_an_unknown_name_is_exit_2(
     refused = run_cli(["detect", "--tenant", "initech"], env, tmp_path)
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines() == [
-        "error: --tenant: no tenant is named 'initech' (tenants: acme, globex)"
+        "error: --tenant: no tenant is named 'initech'; the tenants are acme, globex"
     ]
     assert alerts_of(db_path, "acme") == []

@@ -193,7 +193,7 @@ def test_forward_tenant_sends_only_that_tenants_stream_and_an_unknown_one_is_exi
     assert got == expected_ids(two_tenants, "globex")
     assert set(cursors(two_tenants)) == {("siem", "globex")}
     assert unknown.returncode == 2 and unknown.stderr.strip().splitlines() == [
-        "error: --tenant: no tenant is named 'initech' (tenants: globex, acme)"
+        "error: --tenant: no tenant is named 'initech'; the tenants are globex, acme"
     ]
     assert not_received.returncode == 2
     assert "'acme-siem' does not receive tenant 'globex'" in not_received.stderr

@@ -23,6 +23,7 @@ from ingest.commands.common import (
     database_errors,
     log,
     open_engine,
+    selected_tenants,
     written_to,
 )
 from ingest.detect.config import DetectionConfig, DetectionConfigError, load_config
@@ -37,19 +38,6 @@ def load_detections(settings: Settings) -> DetectionConfig:
         return load_config(Path(settings.detections_file).expanduser(), required=required)
     except DetectionConfigError as exc:
         raise UserError(str(exc), EXIT_CONFIG) from None
-
-
-def pick_tenants(tenants: Sequence[Tenant], name: str | None) -> tuple[Tenant, ...]:
-    """Every configured tenant, or the one `--tenant` names (any other name: exit 2)."""
-    if name is None:
-        return tuple(tenants)
-    found = tuple(tenant for tenant in tenants if tenant.name == name)
-    if not found:
-        known = ", ".join(tenant.name for tenant in tenants)
-        raise UserError(
-            f"--tenant: no tenant is named {name[:80]!r} (tenants: {known})", EXIT_CONFIG
-        )
-    return found
 
 
 def detect_tenant(
@@ -85,26 +73,30 @@ def detections_after_cycle(
 
 
 def command_detect(settings: Settings, tenant: str | None = None) -> int:
-    """`detect`: every tenant (or `tenant`), one line each; 1 when one could not be scored
-    (the others still are)."""
+    """`detect`: every tenant (or `tenant`), one line each. A tenant that cannot be scored
+    now (its poll is writing: 3; anything else: 1) is one `error:` line; the others are
+    still scored."""
     config = load_detections(settings)
-    tenants = pick_tenants(load_tenants(settings), tenant)
+    tenants = selected_tenants(settings, tenant)
     engine = open_engine(settings)
-    failed = False
+    status = EXIT_OK
     try:
-        with database_errors(engine), cycle_lock(engine):
+        with database_errors(engine):
             for chosen in tenants:
                 try:
-                    print(detect_tenant(engine, settings, config, chosen).line(chosen.name))
+                    with cycle_lock(engine, chosen.name):  # that tenant's poll is not writing
+                        result = detect_tenant(engine, settings, config, chosen)
+                    print(result.line(chosen.name))
                 except SQLAlchemyError:
                     raise  # the database's problem, not the tenant's: one line, as always
+                except AlreadyRunning as exc:
+                    status = max(status, EXIT_RUNNING)
+                    print(f"error: detect {chosen.name}: {exc}", file=sys.stderr)
                 except Exception as exc:
-                    failed = True
+                    status = max(status, EXIT_FAILED)
                     print(f"error: detect {chosen.name} failed: {one_line(exc)}", file=sys.stderr)
                     log.debug("details", exc_info=True)
         written_to(settings)
-        return EXIT_FAILED if failed else EXIT_OK
-    except AlreadyRunning as exc:
-        raise UserError(str(exc), EXIT_RUNNING) from None
+        return status
     finally:
         engine.dispose()

@@ -16,10 +16,10 @@ from ingest.commands.common import (
     UserError,
     database_errors,
     open_engine,
+    selected_tenants,
     stop_on_signals,
     written_to,
 )
-from ingest.commands.detections import pick_tenants
 from ingest.forward.config import (
     ForwardConfig,
     display_names_of,
@@ -50,7 +50,7 @@ def command_forward(
     """`forward`: deliver what is pending of every tenant (or `tenant`) to every destination
     (or `only`), then exit; 1 when a destination could not take everything."""
     configured = load_tenants(settings)
-    pick_tenants(configured, tenant)  # an unknown --tenant stops here
+    selected_tenants(settings, tenant)  # an unknown --tenant stops here
     forwarding = load_forward_config(settings, tenants=display_names_of(configured))
     if forwarding is None:
         raise UserError(
