@@ -64,9 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     reset = commands.add_parser("reset-cursor", help="forget the cursor: backfill again")
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     add_tenant_option(reset, every="the only tenant; required with several")
-    commands.add_parser(
+    detect = commands.add_parser(
         "detect", help="score every complete day not yet scored for abnormal searching (alerts)"
     )
+    add_tenant_option(detect)
     forward = commands.add_parser(
         "forward", help="deliver pending searches to the forwarding destinations, then exit"
     )
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a destination forwarding for the first time skips searches older than DATE",
     )
     forward.add_argument("--destination", metavar="NAME", help="only this destination")
+    add_tenant_option(forward)
     forward.add_argument(
         "--max-seconds",
         type=float,
@@ -116,9 +118,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "reconcile":
             return command_reconcile(settings, args.tenant)
         if args.command == "detect":
-            return command_detect(settings)
+            return command_detect(settings, args.tenant)
         if args.command == "forward":
-            return command_forward(settings, args.since, args.destination, args.max_seconds)
+            return command_forward(
+                settings, args.since, args.destination, args.max_seconds, args.tenant
+            )
         return command_reset_cursor(settings, args.yes, args.tenant)
     except ConfigError as exc:
         return fail(str(exc), EXIT_CONFIG, args.verbose)
