@@ -32,7 +32,6 @@ from db.engine import (
     sqlite_path,
     upgrade_schema,
 )
-from db.scope import DEFAULT_TENANT, TenantScope
 from ingest.client import MimecastClient, SettingNames
 from ingest.poller import CycleFailed, one_line
 
@@ -144,16 +143,6 @@ def tenant_label(settings: Settings, tenant: str) -> str:
     """How messages name a tenant: not at all without TENANTS_FILE (the one tenant of an
     installation from before tenants), else `tenant 'acme': `."""
     return f"tenant {tenant!r}: " if settings.tenants_file else ""
-
-
-def cli_tenant() -> str:
-    """The tenant a command acts on: the one place the CLI names it."""
-    return DEFAULT_TENANT  # tenant: phase 2 (every tenant of TENANTS_FILE, --tenant NAME)
-
-
-def cli_scope() -> TenantScope:
-    """The scope of what a command reads (`cli_tenant`'s)."""
-    return TenantScope.one(cli_tenant())
 
 
 def open_engine(settings: Settings) -> Engine:
