@@ -1,6 +1,7 @@
 """Tenants end to end: three tenants whose data differ (`tests/support/tenant_dashboard.py`)
-in one SQLite file, the dashboard signing in through the loopback OpenID provider, and
-headless Chromium as a viewer of one tenant and as a platform administrator.
+in one database (a SQLite file, and a PostgreSQL database), the dashboard signing in
+through the loopback OpenID provider, and headless Chromium as a viewer of one tenant and
+as a platform administrator.
 
 The viewer sees only their tenant on every page, including when the URL names another;
 a tenant they may not see and one that does not exist look the same. The platform
@@ -15,6 +16,7 @@ import pytest
 from playwright.sync_api import Page
 
 from db.engine import open_database
+from tests.support.backends import ALL_BACKENDS, fresh_database_url
 from tests.support.browser import ANY_MENU, CHROMIUM, MAIN, metrics, settle
 from tests.support.signin import SignedDashboard, heading, shot, sign_in, signed_in_dashboard
 from tests.support.tenant_dashboard import PLATFORM_ADMIN, fill_tenants, write_tenants_file
@@ -42,17 +44,23 @@ OTHERS = re.compile(r"acme|globex|gus@|al@|pat@", re.IGNORECASE)
 SIDEBAR = '[data-testid="stSidebar"]'
 
 
-@pytest.fixture(scope="module")
-def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignedDashboard]:
-    folder = tmp_path_factory.mktemp("tenants")
+@pytest.fixture(scope="module", params=ALL_BACKENDS)
+def dashboard(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SignedDashboard]:
+    folder = tmp_path_factory.mktemp(f"tenants-{request.param}")
     db_path = folder / "searchlogs.db"
-    engine = open_database(f"sqlite:///{db_path}")
+    url = fresh_database_url(request.param, folder, "t_tenants_browser")
+    if request.param == "sqlite":
+        url = f"sqlite:///{db_path}"
+    engine = open_database(url)
     fill_tenants(engine)
     engine.dispose()
     settings = {
         "TENANTS_FILE": str(write_tenants_file(folder)),
         "ADMIN_EMAILS": PLATFORM_ADMIN,
         "VIEWER_EMAILS": "",
+        "DATABASE_URL": url,
     }
     with signed_in_dashboard(folder, db_path, settings) as dashboard:
         yield dashboard
