@@ -44,7 +44,8 @@ from sqlalchemy import func, select
 from bench.checks import expect, fail, product_settings
 from bench.dashboard import check_rows, machine, run_worker
 from bench.dashboard_cases import CHROME, Probe, build_cases, probe_database
-from bench.generate_tenants import Shape, load
+from bench.generate_tenants import Shape, cluster_keyed_tables, load
+from bench.sql_work import work
 from db.engine import make_engine, open_database
 from db.models import SearchLog
 from tests.support.backends import fresh_postgres_database
@@ -184,8 +185,19 @@ def time_pages(probes: dict[str, Probe], repeats: int) -> dict[str, Any]:
     for name, chosen in groups.items():
         figures = {which: _spread(summed(which, chosen)) for which in DATABASES}
         figures["ratio"] = round(figures["all"]["median"] / max(figures["one"]["median"], 1e-9), 3)
+        figures["calls"] = chosen
         out[name] = figures
     return out
+
+
+def add_sql_work(timings: dict[str, Any], probes: dict[str, Probe]) -> None:
+    """Each call's and group's blocks touched and server execution ms, on both databases."""
+    done = {which: work(probes[which].url, build_cases(probes[which])) for which in DATABASES}
+    for figures in timings.values():
+        keys = figures["calls"]
+        for which in DATABASES:
+            figures[which]["blocks"] = sum(done[which][key]["blocks"] for key in keys)
+            figures[which]["sql_ms"] = round(sum(done[which][key]["sql_ms"] for key in keys), 2)
 
 
 # --- the run ----------------------------------------------------------------------------
@@ -203,6 +215,8 @@ def measure(
     check_shared_addresses(urls["all"], probes["all"])
     compared = check_answers(probes)
     timings = time_pages(probes, repeats)
+    if make_engine(urls["all"]).dialect.name == "postgresql":
+        add_sql_work(timings, probes)
     total = timings["every page's data, summed"]
     return {
         "tenants": tenants,
@@ -221,15 +235,21 @@ def measure(
 
 
 def markdown(result: dict[str, Any], shape: str) -> str:
+    sql = "blocks" in next(iter(result["timings"].values()))["all"]
+    head = f"| call | {result['tenants']} tenants: median ms (min–max) | alone | ratio |"
+    rule = "|---|---:|---:|---:|"
+    if sql:
+        head += " blocks touched: shared / alone | server ms: shared / alone |"
+        rule += "---:|---:|"
     lines = [
         f"{shape}; tenant {result['tenant']}: {result['probe']['events']:,} searches; "
         f"{result['answers_compared']} answers identical on both databases; cold, "
         f"{result['repeats']} fresh processes per database; load average "
-        f"{result['load_average']['before'][0]:.2f} → {result['load_average']['after'][0]:.2f}",
+        f"{result['load_average']['before'][0]:.2f} → {result['load_average']['after'][0]:.2f}"
+        + ("; rollups and filter values clustered" if result.get("clustered") else ""),
         "",
-        f"| call | {result['tenants']} tenants: median ms (min–max) "
-        "| alone: median ms (min–max) | ratio |",
-        "|---|---:|---:|---:|",
+        head,
+        rule,
     ]
     for name, figures in result["timings"].items():
         cells = [
@@ -237,7 +257,12 @@ def markdown(result: dict[str, Any], shape: str) -> str:
             for w in DATABASES
         ]
         bold = "**" if not name.count(" · ") else ""
-        lines.append(f"| {bold}{name}{bold} | {cells[0]} | {cells[1]} | {figures['ratio']:.2f} |")
+        line = f"| {bold}{name}{bold} | {cells[0]} | {cells[1]} | {figures['ratio']:.2f} |"
+        if sql:
+            shared, alone = figures["all"], figures["one"]
+            line += f" {shared['blocks']:,} / {alone['blocks']:,} |"
+            line += f" {shared['sql_ms']:.1f} / {alone['sql_ms']:.1f} |"
+        lines.append(line)
     verdict = "met" if result["goal_met"] else "NOT met"
     lines += ["", f"Ratio of the summed medians: {result['ratio']:.3f} (goal ≤ {GOAL}: {verdict})"]
     return "\n".join(lines)
@@ -257,6 +282,12 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, help="where the SQLite files go (kept)")
     parser.add_argument("--reuse", action="store_true", help="measure the existing databases")
     parser.add_argument("--repeats", type=int, default=5, help="cold runs per database")
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="first rewrite both databases' rollups and filter values in key order "
+        "(PostgreSQL CLUSTER): what a tenant's rows scattered among the others' cost",
+    )
     parser.add_argument("--tz", default="UTC", help="DISPLAY_TZ to bucket days in")
     parser.add_argument("--json", type=Path, help="also write the full result here")
     args = parser.parse_args()
@@ -277,8 +308,12 @@ def main() -> None:
                 started = time.perf_counter()
                 rows = load(urls[which], shape, names)
                 written[which] = {"rows": rows, "seconds": round(time.perf_counter() - started)}
+        if args.cluster:
+            for url in urls.values():
+                cluster_keyed_tables(url)
         result = measure(urls, args.tenants, args.tenant, args.tz, args.repeats)
     result["written"] = written
+    result["clustered"] = args.cluster
     label = (
         f"{args.tenants} tenants × {args.users} users × {args.days} days, "
         f"{args.events_per_tenant:,} searches per tenant, "
