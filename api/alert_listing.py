@@ -57,14 +57,14 @@ def alert_list(call: Call) -> Answer:
     filters = alert_filters(call)
     cursor = call.values.get("cursor")
     keyset = (
-        decode_alert_cursor(cursor)
+        decode_alert_cursor(cursor, call.scope)
         if cursor
         else alerts.AlertKeyset(alerts.newest_alert_id(call.engine, call.scope))
     )
     limit = call.values.get("limit") or A_LIMIT.default
     frame, following = alerts.alert_keyset_page(call.engine, filters, keyset, limit=limit)
     frame["day"] = [day.isoformat() for day in frame["day"]]
-    next_cursor = encode_alert_cursor(following) if following else None
+    next_cursor = encode_alert_cursor(following, call.scope) if following else None
     headers = {"Next-Cursor": next_cursor} if next_cursor else {}
     if call.media == CSV:
         body = to_csv(frame).encode("utf-8")

@@ -19,7 +19,7 @@ from config.settings import Settings
 from db.api_tokens import Caller
 from db.filters import SearchFilters
 from db.raw_reads import SEARCH_COLUMNS
-from db.scope import DEFAULT_TENANT, TenantScope
+from db.scope import TenantScope
 
 MAX_RANGE_DAYS = 3660
 """The longest `from`..`to` a call may ask for: ten years."""
@@ -33,6 +33,11 @@ class Call:
     settings: Settings
     engine_source: Any
     caller: Caller | None = None
+    read_scope: TenantScope | None = None
+    """The tenants the call reads (`api.tenancy.call_scope`); None for a call that reads no
+    tenant's data (the OpenAPI document, health)."""
+    tenants: tuple[str, ...] = ()
+    """The configured tenants' names (for health and metrics, which speak of each)."""
 
     @property
     def engine(self) -> Engine:
@@ -44,14 +49,16 @@ class Call:
 
     @property
     def scope(self) -> TenantScope:
-        """Which tenants this call reads: the one place the API names them."""
-        return TenantScope.one(DEFAULT_TENANT)  # tenant: phase 2 (the token's, or ?tenant=)
+        """Which tenants this call reads: the one place a handler learns them."""
+        if self.read_scope is None:
+            raise RuntimeError("this endpoint reads no tenant's data: it has no scope")
+        return self.read_scope
 
     @property
     def tenant(self) -> str:
         """The one tenant an action of this call applies to (a cursor reset)."""
         if self.scope.name is None:
-            raise ApiProblem(400, "name the tenant this action applies to")
+            raise ApiProblem(400, "name the tenant this action applies to: ?tenant=NAME")
         return self.scope.name
 
 

@@ -22,6 +22,7 @@ from config.settings import (
     load_settings,
     log_config_error,
 )
+from config.tenants import load_tenants
 from db import audit
 from db.engine import DatabaseSetupError, open_database
 
@@ -32,6 +33,7 @@ class ApiContext:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._settings: Settings | None = None
+        self._tenants: tuple[str, ...] | None = None
         self._engine: Engine | None = None
         self._limiter: RateLimiter | None = None
         self._refusals = RateLimiter(REFUSALS_PER_MINUTE)
@@ -49,6 +51,19 @@ class ApiContext:
                     log_config_error(log, exc)
                     raise ApiProblem(503, CONFIG_ERROR_PUBLIC) from None
             return self._settings
+
+    def tenants(self) -> tuple[str, ...]:
+        """The configured tenants' names, in the tenants file's order (`default` without
+        one); a bad tenants file is answered like a bad setting (503, the log says why)."""
+        settings = self.settings()
+        with self._lock:
+            if self._tenants is None:
+                try:
+                    self._tenants = tuple(tenant.name for tenant in load_tenants(settings))
+                except ConfigError as exc:
+                    log_config_error(log, exc)
+                    raise ApiProblem(503, CONFIG_ERROR_PUBLIC) from None
+            return self._tenants
 
     def engine(self) -> Engine:
         settings = self.settings()

@@ -10,7 +10,6 @@ import logging
 import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 
-from api import metrics
 from api.alert_listing import (
     A_FROM,
     A_LIMIT,
@@ -33,9 +32,11 @@ from api.calls import (
     search_filters,
     search_records,
 )
+from api.health import healthz, prometheus_metrics, readyz
 from api.paging import MAX_PAGE, decode_cursor, encode_cursor
 from api.problems import ApiProblem
 from api.spec import CSV, JSON, NDJSON, PROMETHEUS, Endpoint, Param, openapi_document
+from api.tenancy import P_TENANT
 from db import aggregates, audit, raw_reads, state
 from db.aggregates import SUMMARY_COLUMNS
 from db.audit import AuditAction
@@ -44,7 +45,6 @@ from db.engine import DatabaseSetupError
 from db.filters import SearchFilters
 from db.locks import AlreadyRunning
 from db.raw_reads import Keyset
-from db.readiness import check_readiness
 
 API_VERSION = "1"
 log = logging.getLogger("api")
@@ -70,7 +70,7 @@ P_SYSTEM = Param(
 P_TZ = Param("tz", "timezone", "IANA time zone the days are taken in; default DISPLAY_TZ")
 P_CURSOR = Param("cursor", "string", "`next_cursor` of the previous page; none for the first page")
 P_LIMIT = Param("limit", "integer", "searches per page", minimum=1, maximum=MAX_PAGE, default=100)
-FILTERS = (P_FROM, P_TO, P_USER, P_SOURCE, P_TYPE, P_TEXT, P_SYSTEM, P_TZ)
+FILTERS = (P_TENANT, P_FROM, P_TO, P_USER, P_SOURCE, P_TYPE, P_TEXT, P_SYSTEM, P_TZ)
 
 
 # --- handlers ---------------------------------------------------------------------------
@@ -121,13 +121,17 @@ def users(call: Call) -> Answer:
 
 def _search_listing(call: Call, filters: SearchFilters, target: str) -> Answer:
     cursor = call.values.get("cursor")
-    keyset = decode_cursor(cursor) if cursor else Keyset(raw_reads.newest_search_id(call.engine))
+    keyset = (
+        decode_cursor(cursor, call.scope)
+        if cursor
+        else Keyset(raw_reads.newest_search_id(call.engine, call.scope))
+    )
     limit = call.values.get("limit") or P_LIMIT.default
     found, following = raw_reads.search_keyset_rows(
         call.engine, filters, call.tz, keyset, limit=limit
     )
     rows = search_records(found, call.tz)
-    next_cursor = encode_cursor(following) if following else None
+    next_cursor = encode_cursor(following, call.scope) if following else None
     headers = {"Next-Cursor": next_cursor} if next_cursor else {}
     if call.media == NDJSON:
         body = b"".join(dumps_plain(row) + b"\n" for row in rows)
@@ -147,7 +151,7 @@ def user_searches(call: Call) -> Answer:
     email = call.values["email"]
     filters = search_filters(call).for_user(email)
     if call.values.get("cursor"):
-        decode_cursor(call.values["cursor"])  # a bad cursor is a 400, whoever is asked for
+        decode_cursor(call.values["cursor"], call.scope)  # a 400, whoever is asked for
     if not raw_reads.known_user(call.engine, call.scope, email):
         raise ApiProblem(404, f"no such user: no search by {email[:200]!r} is stored")
     return _search_listing(call, filters, email)
@@ -198,23 +202,6 @@ def openapi(call: Call) -> Answer:
     return Answer(dumps(openapi_document(ENDPOINTS, API_VERSION)), JSON)
 
 
-def healthz(call: Call) -> Answer:
-    return Answer(dumps({"status": "ok"}), JSON)
-
-
-def readyz(call: Call) -> Answer:
-    try:
-        engine = call.engine
-    except ApiProblem as problem:
-        return Answer(dumps({"ready": False, "reasons": [problem.detail]}), JSON, status=503)
-    readiness = check_readiness(engine, call.scope, call.settings.poll_seconds)
-    return Answer(dumps(readiness.as_json()), JSON, status=200 if readiness.ready else 503)
-
-
-def prometheus_metrics(call: Call) -> Answer:
-    return Answer(metrics.render(call.engine), PROMETHEUS)
-
-
 # --- the routes -------------------------------------------------------------------------
 
 PAGED = (P_CURSOR, P_LIMIT)
@@ -251,6 +238,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         user_searches,
         (
             Param("email", "string", "the user's address", where="path"),
+            P_TENANT,
             P_FROM,
             P_TO,
             P_SOURCE,
@@ -261,7 +249,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         ),
         (JSON, NDJSON),
         AuditAction.API_USER_SEARCHES,
-        {404: "no search by this user is stored (a known user with none in the range: 200)"},
+        {
+            404: "no search by this user is stored in the tenant (a known user with none in "
+            "the range: 200), or no such tenant, or one this token may not read"
+        },
     ),
     Endpoint(
         "GET",
@@ -272,6 +263,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         day_searches,
         (
             Param("date", "date", "the day (YYYY-MM-DD, in `tz`)", where="path"),
+            P_TENANT,
             P_USER,
             P_SOURCE,
             P_TYPE,
@@ -291,7 +283,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "severity first, keyset-paged",
         "viewer",
         alert_list,
-        (A_FROM, A_TO, A_RULE, A_SEVERITY, A_STATUS, A_USER, P_CURSOR, A_LIMIT),
+        (P_TENANT, A_FROM, A_TO, A_RULE, A_SEVERITY, A_STATUS, A_USER, P_CURSOR, A_LIMIT),
         (JSON, NDJSON, CSV),
         AuditAction.API_ALERTS,
     ),
@@ -303,6 +295,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "admin",
         reset_cursor,
         (
+            P_TENANT,
             Param(
                 "confirm",
                 "boolean",

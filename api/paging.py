@@ -1,9 +1,11 @@
 """Keyset cursors: an opaque, URL-safe string for `db.raw_reads.Keyset` (searches) and
 `db.alerts.AlertKeyset` (alerts).
 
-A cursor names the last row of a page and the snapshot (highest row id) of the listing,
-so following pages neither repeat nor skip rows while the ingest writes. It holds no
-secret and grants nothing: a forged cursor only moves where a page starts.
+A cursor names the tenant it was made in, the last row of a page and the snapshot
+(highest row id of that tenant) of the listing, so following pages neither repeat nor skip
+rows while the ingest writes. It holds no secret and grants nothing: a forged cursor only
+moves where a page starts, inside the caller's scope, and a cursor made in another tenant
+is refused like any bad cursor (a listing never walks from one tenant into another).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from api.problems import ApiProblem
 from api.spec import FIRST_DAY, LAST_DAY
 from db.alerts import AlertKeyset
 from db.raw_reads import Keyset
+from db.scope import TenantScope
 
 BAD_CURSOR = "bad cursor: pass the next_cursor of the previous page unchanged, or no cursor"
 
@@ -38,22 +41,27 @@ def _day_in_range(day: date | None) -> bool:
     return day is None or FIRST_DAY <= day <= LAST_DAY
 
 
-def encode_cursor(keyset: Keyset) -> str:
-    payload = [keyset.snapshot_id, keyset.time.isoformat() if keyset.time else None, keyset.row_id]
+def _pack(payload: list[Any]) -> str:
     raw = json.dumps(payload, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> Keyset:
-    """The keyset a cursor names; a 400 problem for anything that is not one."""
+def encode_cursor(keyset: Keyset, scope: TenantScope) -> str:
+    moment = keyset.time.isoformat() if keyset.time else None
+    return _pack([scope.label(), keyset.snapshot_id, moment, keyset.row_id])
+
+
+def decode_cursor(cursor: str, scope: TenantScope) -> Keyset:
+    """The keyset a cursor made in `scope` names; a 400 problem for anything else."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        snapshot, moment, row_id = json.loads(raw)
+        made_in, snapshot, moment, row_id = json.loads(raw)
         time = datetime.fromisoformat(moment) if moment is not None else None
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
         raise ApiProblem(400, BAD_CURSOR) from None
     if (
-        not _whole(snapshot)
+        made_in != scope.label()
+        or not _whole(snapshot)
         or not (row_id is None or _whole(row_id))
         or (time is not None and (time.tzinfo is None or not _day_in_range(time.date())))
         or (time is None) != (row_id is None)
@@ -62,26 +70,23 @@ def decode_cursor(cursor: str) -> Keyset:
     return Keyset(snapshot, time, row_id)
 
 
-def _pack(payload: list[Any]) -> str:
-    raw = json.dumps(payload, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def encode_alert_cursor(keyset: AlertKeyset) -> str:
+def encode_alert_cursor(keyset: AlertKeyset, scope: TenantScope) -> str:
     day = keyset.day.isoformat() if keyset.day else None
-    return _pack(["alerts", keyset.snapshot_id, day, keyset.rank, keyset.row_id])
+    return _pack(["alerts", scope.label(), keyset.snapshot_id, day, keyset.rank, keyset.row_id])
 
 
-def decode_alert_cursor(cursor: str) -> AlertKeyset:
-    """The alerts keyset a cursor names; a 400 problem for anything else (a searches
-    cursor included)."""
+def decode_alert_cursor(cursor: str, scope: TenantScope) -> AlertKeyset:
+    """The alerts keyset a cursor made in `scope` names; a 400 problem for anything else
+    (a searches cursor included)."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        kind, snapshot, day, rank, row_id = json.loads(raw)
+        kind, made_in, snapshot, day, rank, row_id = json.loads(raw)
         first = date.fromisoformat(day) if day is not None else None
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
         raise ApiProblem(400, BAD_CURSOR) from None
-    if kind != "alerts" or not all(_whole(v) for v in (snapshot, rank, row_id)):
+    if kind != "alerts" or made_in != scope.label():
+        raise ApiProblem(400, BAD_CURSOR)
+    if not all(_whole(v) for v in (snapshot, rank, row_id)):
         raise ApiProblem(400, BAD_CURSOR)
     if first is None or not _day_in_range(first):
         raise ApiProblem(400, BAD_CURSOR)

@@ -30,6 +30,7 @@ from api.context import CONTEXT, ApiContext
 from api.endpoints import ENDPOINTS, Answer, Call
 from api.problems import ApiProblem, problem_response
 from api.spec import Endpoint, parse_params
+from api.tenancy import P_TENANT, call_scope
 from db import audit
 from db.api_tokens import Caller
 from db.audit import AuditAction
@@ -103,7 +104,11 @@ def serve(
             endpoint.params, request.query_params.multi_items(), dict(request.path_params), body
         )
         media = negotiate(request.headers.get("accept"), endpoint.formats)
-        answer = endpoint.handler(Call(values, media, context.settings(), context.engine, caller))
+        scope = None
+        if P_TENANT in endpoint.params:
+            scope = call_scope(caller, context.tenants(), values.get("tenant"))
+        call = Call(values, media, context.settings(), context.engine, caller, scope)
+        answer = endpoint.handler(call)
     except ApiProblem as problem:
         if 400 <= problem.status < 500:
             # A conflict or an unknown user is the endpoint's own question, refused.
@@ -125,7 +130,7 @@ def serve(
             filters=answer.filters,
             rows=answer.rows,
             detail=answer.detail,
-            tenant=caller.tenant,
+            tenant=caller.tenant if scope is None else scope.name,
         ),
     )
     return answer
@@ -182,7 +187,10 @@ async def _answer(context: ApiContext, request: Request, endpoint: Endpoint) -> 
         _check_method(request, endpoint)
         await run_in_threadpool(guard_health, context, request)
         values = parse_params(endpoint.params, request.query_params.multi_items(), {})
-        call = Call(values, endpoint.formats[0], context.settings(), context.engine)
+        settings = context.settings()
+        call = Call(
+            values, endpoint.formats[0], settings, context.engine, tenants=context.tenants()
+        )
         answer = await run_in_threadpool(endpoint.handler, call)
     elif request.method in ("GET", "HEAD"):  # no body: one trip to a worker thread
         answer = await run_in_threadpool(_authorise_and_serve, context, request, endpoint)

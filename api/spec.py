@@ -270,6 +270,12 @@ def openapi_document(endpoints: Sequence[Endpoint], version: str) -> dict[str, A
         }
         if endpoint.access == "admin":
             operation["responses"]["403"] = PROBLEM_RESPONSE
+        if any(p.name == "tenant" for p in endpoint.params):
+            operation["responses"]["404"] = {
+                **PROBLEM_RESPONSE,
+                "description": "no such tenant, or one this token may not read (one answer "
+                "for both)",
+            }
         for status, text in endpoint.responses.items():
             if status != 200:
                 operation["responses"][str(status)] = {"description": text}
@@ -298,7 +304,9 @@ def openapi_document(endpoints: Sequence[Endpoint], version: str) -> dict[str, A
             "version": version,
             "description": "Read-only views of the stored archive search logs (the "
             "dashboard's numbers), health, readiness and metrics. Every /api/v1 call needs "
-            "a bearer token from `python -m ingest token create`.",
+            "a bearer token from `python -m ingest token create`. A token reads one tenant (one "
+            "Mimecast account); a platform token names the tenant of each call with "
+            "`?tenant=` when there are several.",
         },
         "paths": paths,
         "components": {

@@ -37,6 +37,7 @@ import requests
 
 from bench.api_cases import Case, Probe, cases, probe
 from bench.checks import fail, product_settings
+from bench.synthetic import TENANT
 from config.parsers import API_RATE_LIMIT_RANGE, POLL_SECONDS_RANGE
 from db.api_tokens import create_token
 from db.engine import open_database
@@ -212,7 +213,7 @@ def main() -> None:
     settings = product_settings(env)  # a value out of range stops here, in the product's words
     p = probe(args.url, settings.poll_seconds)
     engine = open_database(args.url)
-    token = create_token(engine, f"bench-{time.time_ns()}", "viewer", tenant=None)
+    token = create_token(engine, f"bench-{time.time_ns()}", "viewer", tenant=TENANT)
     engine.dispose()
     with tempfile.TemporaryDirectory() as folder:
         base, process = serve_dashboard(env, Path(folder) / "server.log")

@@ -55,14 +55,12 @@ def entry(
     rows: int | None = None,
     detail: str | None = None,
 ) -> trail.AuditEntry:
-    """The audit entry for `visitor` doing `action` in the session's tenant; search filters
-    as their query string."""
-    from dashboard.context import session_scope  # the context imports this module's peers
-
+    """The audit entry for `visitor` doing `action` in their session's tenant (None: the
+    all-tenants view, or no tenant chosen); search filters as their query string."""
     if isinstance(filters, SearchFilters):
         filters = filters_to_query(filters)
     return trail.AuditEntry(
-        tenant=session_scope().name,
+        tenant=visitor.tenant,
         actor=visitor.actor,
         role=visitor.role,
         action=action,
@@ -149,11 +147,12 @@ def all_or_nothing(action: str, error: type[Exception] = NothingChanged) -> Iter
 
 
 def require_admin(url: str, action: str, *, target: str | None = None) -> Visitor | None:
-    """The visitor if they are an administrator right now; else record a refusal, None.
+    """The visitor if they administer the session's tenant right now; else record a
+    refusal, None.
 
     Called when an admin action runs (a button's callback), so a viewer cannot reach it by
-    replaying a widget or opening a URL: the role is read from the session's identity
-    and the current settings at that moment.
+    replaying a widget or opening a URL: the role is read from the session's identity,
+    tenant scope and the current settings at that moment.
     """
     visitor = auth.current_visitor()
     if visitor.is_admin:
@@ -201,6 +200,9 @@ def readable_filters(stored: object) -> str:
 
 def for_display(events: pd.DataFrame, tz: str) -> pd.DataFrame:
     """The trail as the audit page shows it: local times, blanks for what does not apply."""
+    if "tenant" in events:
+        # NULL: an event of the installation as a whole (a sign-in refusal, this view)
+        events = events.assign(tenant=events["tenant"].fillna("(installation)"))
     return events.assign(
         at=events["at"].dt.tz_convert(tz),
         role=events["role"].fillna("no access"),
@@ -212,13 +214,19 @@ def for_display(events: pd.DataFrame, tz: str) -> pd.DataFrame:
     )
 
 
+def trail_columns(scope: TenantScope) -> tuple[str, ...]:
+    """The trail's columns in `scope`: the every-tenant trail names each event's tenant."""
+    return trail.TENANT_TRAIL_COLUMNS if scope.is_every_tenant else trail.TRAIL_COLUMNS
+
+
 def trail_csv(
     engine: Engine, scope: TenantScope, wanted: trail.TrailFilter, tz: str
 ) -> tuple[bytes, int]:
     """The matching trail of `scope` as a CSV file (times in `tz`) and its number of rows,
-    streamed."""
+    streamed (with a tenant column in the every-tenant scope)."""
+    names = trail_columns(scope)
     chunks = (
         chunk.assign(at=chunk["at"].dt.tz_convert(tz))
-        for chunk in trail.iter_trail(engine, scope, wanted)
+        for chunk in trail.iter_trail(engine, scope, wanted, names=names)
     )
-    return export.csv_with_rows(chunks, trail.TRAIL_COLUMNS)
+    return export.csv_with_rows(chunks, names)

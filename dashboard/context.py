@@ -25,14 +25,16 @@ from config.settings import (
     load_settings,
     log_config_error,
 )
-from dashboard import cached, legacy, routes
+from config.tenants import Tenant, load_tenants
+from dashboard import cached, legacy, routes, tenancy
+from dashboard.auth import SCOPE_KEY, current_visitor
 from dashboard.filters import FILTER_KEYS, filters_to_query, shown
 from dashboard.formatting import escape_markdown
 from dashboard.routes import Route
 from dashboard.sidebar import sidebar_filters
 from db.engine import DatabaseSetupError
 from db.queries import IngestHealth, SearchFilters
-from db.scope import DEFAULT_TENANT, TenantScope
+from db.scope import TenantScope
 
 log = logging.getLogger("dashboard")
 
@@ -56,6 +58,10 @@ class Context:
     """Which tenants this session sees: every read of the page goes through it."""
     page: str = ""
     problems: tuple[str, ...] = ()
+    tenants: tuple[Tenant, ...] = ()
+    """The installation's tenants (for names and the all-tenants status table)."""
+    tenant_param: str | None = None
+    """What the URL carries as `tenant=` (None with one tenant to see: URLs as before)."""
 
     @property
     def engine(self) -> Engine:
@@ -75,7 +81,8 @@ class Context:
 
     def query(self, **extra: str) -> dict[str, str | list[str]]:
         """The current filters as query parameters, plus a page's own (`email=…`)."""
-        return {**filters_to_query(self.filters), **extra}
+        tenant = {tenancy.P_TENANT: self.tenant_param} if self.tenant_param else {}
+        return {**filters_to_query(self.filters), **tenant, **extra}
 
     def link(self, route: Route, **extra: str) -> str:
         """A relative link to `route` with the current filters: `user?email=…&from=…`."""
@@ -109,30 +116,34 @@ def today_in(tz: str) -> date:
     return datetime.now(ZoneInfo(tz)).date()
 
 
-def session_scope() -> TenantScope:
-    """The tenants this session may see: the one place the dashboard names them."""
-    return TenantScope.one(DEFAULT_TENANT)  # tenant: phase 2 (the picker, the person's roles)
+def tenants_or_stop(settings: Settings) -> tuple[Tenant, ...]:
+    """The tenants, or the same generic error as bad settings and a stop (the log names
+    the tenant and the key; the page, shown before sign-in, does not)."""
+    try:
+        return load_tenants(settings)
+    except ConfigError as exc:
+        log_config_error(log, exc)
+        st.error(escape_markdown(CONFIG_ERROR_PUBLIC.capitalize()), icon=":material/error:")
+        st.stop()
 
 
-def trail_scope() -> TenantScope:
-    """The audit trail the audit page shows: a platform administrator's is every tenant's
-    and the installation's own events (every administrator is one while there are no
-    tenant administrators)."""
-    return TenantScope.every_tenant()  # tenant: phase 2 (a tenant admin sees their tenant's)
-
-
-def build_context(settings: Settings, page: str = "") -> Context:
-    """Everything a page needs for this rerun; renders the sidebar filters.
+def build_context(
+    settings: Settings, page: str, choice: tenancy.TenantChoice, tenants: tuple[Tenant, ...]
+) -> Context:
+    """Everything a page needs for this rerun inside the tenant scope the frame chose;
+    renders the sidebar filters.
 
     `page` is the page's url_path: it decides which query parameters belong in the URL
     and how the sidebar applies (dates come from the calendar and day pages themselves).
     """
+    if choice.scope is None:
+        raise ValueError("no tenant scope: the frame answers the refusal instead")
+    scope = choice.scope
     db_url = settings.effective_database_url
     engine_or_stop(db_url)
     version = cached.data_version(db_url)
     tz = settings.display_tz
     today = today_in(tz)
-    scope = session_scope()
     options = cached.filter_options(db_url, version, scope)
     route = routes.route_for(page)
     _drop_foreign_params(route)
@@ -148,6 +159,8 @@ def build_context(settings: Settings, page: str = "") -> Context:
         scope=scope,
         page=page,
         problems=tuple(problems),
+        tenants=tenants,
+        tenant_param=choice.scope.label() if choice.entries else None,
     )
     st.session_state[CONTEXT_KEY] = context
     return context
@@ -162,13 +175,18 @@ def page_context() -> Context:
     legacy.hand_over_if_alone()
     context = st.session_state.get(CONTEXT_KEY)
     if context is None:  # run without the frame (a test running a page file directly)
-        context = build_context(settings_or_stop())
+        settings = settings_or_stop()
+        choice = tenancy.session_choice(current_visitor(settings).access)
+        if choice.scope is None:
+            st.stop()
+        st.session_state[SCOPE_KEY] = choice.scope
+        context = build_context(settings, "", choice, load_tenants(settings))
     return context
 
 
 def _drop_foreign_params(route: Route) -> None:
     """Remove another page's parameters (`date` on the calendar after the back button)."""
-    allowed = set(FILTER_KEYS) | set(route.params)
+    allowed = set(FILTER_KEYS) | set(route.params) | {tenancy.P_TENANT}
     for key in list(st.query_params):
         if key not in allowed:
             del st.query_params[key]

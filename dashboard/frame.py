@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard import gate, routes, sidebar
-from dashboard.auth import current_setup, current_visitor
-from dashboard.context import Context, build_context, settings_or_stop
+from dashboard import gate, routes, sidebar, tenancy
+from dashboard.auth import SCOPE_KEY, current_setup, current_visitor
+from dashboard.context import Context, build_context, settings_or_stop, tenants_or_stop
 from dashboard.formatting import escape_markdown, format_time
 from dashboard.notices import OPEN_ACCESS_NOTICE, data_warnings, describe_filters, is_loopback_url
 from db.engine import redact_url
@@ -33,14 +33,19 @@ def run() -> None:
         layout="wide",
     )
     settings = settings_or_stop()
-    setup = current_setup(settings)
+    tenants = tenants_or_stop(settings)
+    setup = current_setup(settings, tenants)
     if setup.mode == "broken":
         gate.close_misconfigured(setup.problem or "Sign-in is misconfigured.")
         return
+    st.session_state.pop(SCOPE_KEY, None)  # chosen afresh below, before anything is read
     visitor = current_visitor(settings)
     if not visitor.may_view:
         gate.keep_out(visitor, setup, settings.effective_database_url)
         return
+    choice = tenancy.session_choice(visitor.access)
+    st.session_state[SCOPE_KEY] = choice.scope
+    visitor = visitor.within(choice.scope)
 
     pages = [
         gate.admin_page(route, visitor) if route.admin_only else routes.page(route)
@@ -50,9 +55,13 @@ def run() -> None:
     # is off (.streamlit/config.toml) so that the legacy `pages/` menu never shows.
     page = st.navigation(pages)
     sidebar.menu(pages)
+    tenancy.picker(choice, tenants)
     sidebar.account(visitor)
+    if choice.scope is None:
+        gate.tenant_refused(page.url_path, visitor, settings.effective_database_url, choice)
+        return
     try:
-        context = build_context(settings, page.url_path)
+        context = build_context(settings, page.url_path, choice, tenants)
         header(context)
         page.run()
     except SQLAlchemyError as exc:
@@ -80,7 +89,7 @@ def header(context: Context) -> None:
             "these are not real searches.",
             icon=":material/science:",
         )
-    if current_setup(settings).mode == "open":
+    if current_setup(settings, context.tenants).mode == "open":
         st.caption(f":material/lock_open: {OPEN_ACCESS_NOTICE}")
     for line in data_warnings(context.health, settings.poll_seconds, datetime.now(UTC)):
         st.warning(line, icon=":material/warning:")

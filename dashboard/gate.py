@@ -1,5 +1,6 @@
-"""The pages shown instead of the dashboard: sign in, no access, sign-in misconfigured, and
-a viewer's refusal at an administrator's address.
+"""The pages shown instead of the dashboard: sign in, no access, sign-in misconfigured, a
+tenant that is not open to the visitor, and a viewer's refusal at an administrator's
+address.
 
 A gate page is the only page at every route (a deep link shows it too, not "page not
 found"), with no menu, no filters and no figures.
@@ -13,7 +14,7 @@ from functools import partial
 
 import streamlit as st
 
-from dashboard import audit, routes
+from dashboard import audit, routes, tenancy
 from dashboard.auth import Visitor, current_visitor
 from dashboard.context import page_context
 from dashboard.formatting import escape_markdown, literal
@@ -54,8 +55,9 @@ def everywhere(title: str, draw: Callable[[], None]) -> None:
 
 
 def admin_page(route: routes.Route, visitor: Visitor) -> st.Page:
-    """An administrators' page; for anyone else, a hidden page at the same address that
-    refuses (and records the attempt) instead of running the page's file."""
+    """An administrators' page (of the session's tenant); for anyone else, a hidden page at
+    the same address that refuses (and records the attempt) instead of running the page's
+    file."""
     if visitor.is_admin:
         return routes.page(route)
     return st.Page(
@@ -106,6 +108,16 @@ def no_access_page(db_url: str) -> None:
     )
     st.button("Sign out", on_click=st.logout, icon=":material/logout:")
     audit.record_view(db_url, who, AuditAction.DENIED, target="dashboard")
+
+
+def tenant_refused(path: str, visitor: Visitor, db_url: str, choice: tenancy.TenantChoice) -> None:
+    """A URL naming a tenant this visitor may not see, or one that does not exist: the
+    page's title, one warning and the picker, nothing read; the same words and the same
+    audit row (no tenant, the visitor's role anywhere) for both, so nothing tells them
+    apart."""
+    st.title(routes.route_for(path).heading)
+    tenancy.show_refusal(choice)
+    audit.record_view(db_url, visitor, AuditAction.DENIED, target="tenant")
 
 
 def admin_only_page(route: routes.Route) -> None:

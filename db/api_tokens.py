@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from db import audit
 from db.models import ApiToken, utc_now
-from db.scope import TenantScope
+from db.scope import TenantScope, is_tenant_name
 
 ROLES = ("viewer", "admin")
 TOKEN_PREFIX = "msl_"
@@ -87,6 +87,13 @@ def create_token(
         )
     if role not in ROLES:
         raise TokenError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    if tenant is None and role != "admin":
+        raise TokenError(
+            f"a {role} token reads one tenant: name it (--tenant NAME); only an admin "
+            "token may be a platform token, reading every tenant"
+        )
+    if tenant is not None and not is_tenant_name(tenant):
+        raise TokenError(f"{tenant[:80]!r} is not a tenant name")
     if expires_days is not None and expires_days < 1:
         raise TokenError(f"--expires must be at least 1 day, got {expires_days}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -142,6 +149,13 @@ def list_tokens(engine: Engine, scope: TenantScope) -> list[TokenInfo]:
             .order_by(ApiToken.name)
         ).all()
     return [TokenInfo(*row) for row in rows]
+
+
+def token_tenant(engine: Engine, name: str) -> str | None:
+    """The tenant of the token `name` (None: a platform token, or no such token), for the
+    audit row of its revocation."""
+    with engine.connect() as conn:
+        return conn.execute(select(ApiToken.tenant).where(ApiToken.name == name)).scalar()
 
 
 def revoke_token(engine: Engine, name: str, *, audited: audit.AuditEntry | None = None) -> None:

@@ -61,6 +61,8 @@ ACTIONS: tuple[AuditAction, ...] = tuple(AuditAction)
 """The actions as a sequence, for the audit page's filter."""
 
 TRAIL_COLUMNS = ("at", "actor", "role", "action", "target", "filters", "rows", "detail", "count")
+TENANT_TRAIL_COLUMNS = ("tenant", *TRAIL_COLUMNS)
+"""The every-tenant trail as the dashboard shows it: which tenant each event concerns."""
 
 
 @dataclass(frozen=True)
@@ -152,8 +154,10 @@ def _where(statement: Select[Any], scope: TenantScope, wanted: TrailFilter) -> S
     return statement
 
 
-def _trail_select(scope: TenantScope, wanted: TrailFilter) -> Select[Any]:
-    columns = [getattr(AuditEvent, name) for name in TRAIL_COLUMNS]
+def _trail_select(
+    scope: TenantScope, wanted: TrailFilter, names: tuple[str, ...] = TRAIL_COLUMNS
+) -> Select[Any]:
+    columns = [getattr(AuditEvent, name) for name in names]
     return _where(select(*columns), scope, wanted).order_by(
         desc(AuditEvent.at), desc(AuditEvent.id)
     )
@@ -166,22 +170,35 @@ def count_trail(engine: Engine, scope: TenantScope, wanted: TrailFilter) -> int:
 
 
 def read_trail(
-    engine: Engine, scope: TenantScope, wanted: TrailFilter, *, limit: int, offset: int = 0
+    engine: Engine,
+    scope: TenantScope,
+    wanted: TrailFilter,
+    *,
+    limit: int,
+    offset: int = 0,
+    names: tuple[str, ...] = TRAIL_COLUMNS,
 ) -> pd.DataFrame:
-    """Events of `scope` newest first, `at` as aware UTC times."""
+    """Events of `scope` newest first, `at` as aware UTC times (`names`: the columns)."""
+    statement = _trail_select(scope, wanted, names).limit(limit).offset(offset)
     with engine.connect() as conn:
-        rows = conn.execute(_trail_select(scope, wanted).limit(limit).offset(offset)).all()
-    return _frame(rows)
+        rows = conn.execute(statement).all()
+    return _frame(rows, names)
 
 
 def iter_trail(
-    engine: Engine, scope: TenantScope, wanted: TrailFilter, *, chunk: int = 5000
+    engine: Engine,
+    scope: TenantScope,
+    wanted: TrailFilter,
+    *,
+    chunk: int = 5000,
+    names: tuple[str, ...] = TRAIL_COLUMNS,
 ) -> Iterator[pd.DataFrame]:
     """Every matching event of `scope`, newest first, a frame of at most `chunk` rows."""
+    statement = _trail_select(scope, wanted, names)
     with engine.connect() as conn:
-        result = conn.execution_options(stream_results=True).execute(_trail_select(scope, wanted))
+        result = conn.execution_options(stream_results=True).execute(statement)
         while rows := result.fetchmany(chunk):
-            yield _frame(rows)
+            yield _frame(rows, names)
 
 
 def trail_actors(engine: Engine, scope: TenantScope) -> tuple[str, ...]:
@@ -196,8 +213,8 @@ def trail_actors(engine: Engine, scope: TenantScope) -> tuple[str, ...]:
         return tuple(conn.execute(statement).scalars())
 
 
-def _frame(rows: Any) -> pd.DataFrame:
-    frame = pd.DataFrame([tuple(row) for row in rows], columns=list(TRAIL_COLUMNS))
+def _frame(rows: Any, names: tuple[str, ...] = TRAIL_COLUMNS) -> pd.DataFrame:
+    frame = pd.DataFrame([tuple(row) for row in rows], columns=list(names))
     frame["at"] = pd.to_datetime(frame["at"], utc=True)
     frame["rows"] = frame["rows"].astype("Int64")
     frame["count"] = frame["count"].astype("Int64")

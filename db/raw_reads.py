@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, Select, desc, func, select
+from sqlalchemy import Engine, Select, desc, func, literal_column, select
 
 from db.filters import SearchFilters, conditions
 from db.models import SearchLog, text_in
@@ -31,11 +31,21 @@ _LIST_COLUMNS = (
 )
 
 
-def _newest_first(filters: SearchFilters, tz: str) -> Select[Any]:
+def _time_order(dialect: str, filters: SearchFilters) -> Any:
+    """The time to sort a listing by. SQLite without statistics takes `tenant = ?` for
+    selective, and for several users would read the tenant's whole range through the
+    (tenant, time) index just to skip a sort; sorting by `+create_time` (SQLite's "not by
+    an index" mark) leaves it the (tenant, user, time) index, which reads only theirs."""
+    if dialect == "sqlite" and len(filters.users) > 1:
+        return literal_column("+search_logs.create_time")
+    return SearchLog.create_time
+
+
+def _newest_first(dialect: str, filters: SearchFilters, tz: str) -> Select[Any]:
     return (
         select(*_LIST_COLUMNS)
         .where(*conditions(filters, tz))
-        .order_by(desc(SearchLog.create_time), desc(SearchLog.id))
+        .order_by(desc(_time_order(dialect, filters)), desc(SearchLog.id))
     )
 
 
@@ -72,7 +82,9 @@ def search_page(
             rows = conn.execute(oldest_first).all()
         return _search_frame(rows[::-1], tz)
     with engine.connect() as conn:
-        rows = conn.execute(_newest_first(filters, tz).limit(limit).offset(offset)).all()
+        rows = conn.execute(
+            _newest_first(engine.dialect.name, filters, tz).limit(limit).offset(offset)
+        ).all()
     return _search_frame(rows, tz)
 
 
@@ -82,7 +94,7 @@ def iter_searches(
     """Every matching search, newest first, in chunks streamed from the database."""
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(
-            _newest_first(filters, tz)
+            _newest_first(engine.dialect.name, filters, tz)
         )
         for rows in result.partitions(chunk_rows):
             yield _search_frame(rows, tz)
@@ -142,11 +154,36 @@ def known_user(engine: Engine, scope: TenantScope, email: str) -> bool:
     return found is not None
 
 
-def newest_search_id(engine: Engine) -> int:
-    """The highest row id now, of any tenant: a listing fixed to it ignores rows stored
-    later (it bounds a listing, whose filters keep it inside its scope)."""
+RECENT_ROWS = 10_000
+"""How far back (in row ids) `newest_search_id` walks before asking the tenant index."""
+
+
+def newest_search_id(engine: Engine, scope: TenantScope) -> int:
+    """The highest row id of `scope` now: a listing fixed to it ignores rows stored later.
+    Of the scope's rows only, as it is handed out in a paging cursor: the highest id of
+    every tenant would tell a tenant's token how much the others store.
+
+    `max(id)` over the tenant's index reads every row of the tenant (400 ms for a million
+    on SQLite), so the newest rows are walked back by id first, the tenant index left out
+    (`|| ''`): a tenant that is polled has a row among them (0.03 ms); only a tenant with
+    none among the last RECENT_ROWS reads its index."""
     with engine.connect() as conn:
-        return int(conn.execute(select(func.coalesce(func.max(SearchLog.id), 0))).scalar_one())
+        newest = int(conn.execute(select(func.coalesce(func.max(SearchLog.id), 0))).scalar_one())
+        if scope.is_every_tenant:
+            return newest
+        found = conn.execute(
+            select(SearchLog.id)
+            .where(SearchLog.id > newest - RECENT_ROWS, scope.where(SearchLog.tenant + ""))
+            .order_by(desc(SearchLog.id))
+            .limit(1)
+        ).scalar()
+        if found is None:
+            found = conn.execute(
+                select(func.coalesce(func.max(SearchLog.id), 0)).where(
+                    scope.where(SearchLog.tenant)
+                )
+            ).scalar_one()
+    return int(found)
 
 
 def search_keyset_page(
@@ -178,7 +215,7 @@ def search_keyset_rows(
     statement = (
         select(*_LIST_COLUMNS, SearchLog.id)
         .where(*where)
-        .order_by(desc(SearchLog.create_time), desc(SearchLog.id))
+        .order_by(desc(_time_order(engine.dialect.name, filters)), desc(SearchLog.id))
         .limit(limit + 1)
     )
     with engine.connect() as conn:

@@ -3,7 +3,9 @@ its status, reset it.
 
 Exit status: 0 success; 1 a cycle failed (API, network, database); 2 a configuration or
 environment problem (the message names the setting, or says what is wrong with the disk or
-the database file); 3 another ingest is already running.
+the database file); 3 another ingest is already running. With several tenants, a cycle's
+failures are one `error:` line per failed tenant, naming it, and the status is theirs when
+they share one, else 1.
 Errors a user can meet are one line on stderr; tracebacks only with --verbose.
 """
 
@@ -24,6 +26,7 @@ from ingest.commands.common import (
     EXIT_OK,
     EXIT_RUNNING,
     UserError,
+    add_tenant_option,
     log,
 )
 from ingest.commands.detections import command_detect
@@ -43,10 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="poll on a schedule (every POLL_SECONDS)")
     run.add_argument("--once", action="store_true", help="run one cycle and exit")
-    commands.add_parser(
+    add_tenant_option(run)
+    reconcile = commands.add_parser(
         "reconcile",
         help="re-read the last RECONCILE_DAYS days now and store any search that is missing",
     )
+    add_tenant_option(reconcile)
     status = commands.add_parser("status", help="cursor, recent runs, totals, rejects")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.add_argument(
@@ -55,11 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 unless the database answers, is at the newest schema and the last "
         "successful poll is younger than 2 × POLL_SECONDS (what /readyz answers)",
     )
+    add_tenant_option(status)
     reset = commands.add_parser("reset-cursor", help="forget the cursor: backfill again")
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    commands.add_parser(
+    add_tenant_option(reset, every="the only tenant; required with several")
+    detect = commands.add_parser(
         "detect", help="score every complete day not yet scored for abnormal searching (alerts)"
     )
+    add_tenant_option(detect)
     forward = commands.add_parser(
         "forward", help="deliver pending searches to the forwarding destinations, then exit"
     )
@@ -69,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a destination forwarding for the first time skips searches older than DATE",
     )
     forward.add_argument("--destination", metavar="NAME", help="only this destination")
+    add_tenant_option(forward)
     forward.add_argument(
         "--max-seconds",
         type=float,
@@ -98,21 +107,23 @@ def main(argv: list[str] | None = None) -> int:
         if not args.verbose:
             logging.getLogger().setLevel(settings.log_level)
         if args.command == "run":
-            return command_run(settings, args.once)
+            return command_run(settings, args.once, tenant=args.tenant)
         if args.command == "status" and args.check:
-            return command_status_check(settings)
+            return command_status_check(settings, args.tenant)
         if args.command == "status":
-            return command_status(settings, args.json)
+            return command_status(settings, args.json, args.tenant)
         if args.command == "token":
             problem = command_token(settings, args)
             return EXIT_OK if problem is None else fail(problem, EXIT_CONFIG, args.verbose)
         if args.command == "reconcile":
-            return command_reconcile(settings)
+            return command_reconcile(settings, args.tenant)
         if args.command == "detect":
-            return command_detect(settings)
+            return command_detect(settings, args.tenant)
         if args.command == "forward":
-            return command_forward(settings, args.since, args.destination, args.max_seconds)
-        return command_reset_cursor(settings, args.yes)
+            return command_forward(
+                settings, args.since, args.destination, args.max_seconds, args.tenant
+            )
+        return command_reset_cursor(settings, args.yes, args.tenant)
     except ConfigError as exc:
         return fail(str(exc), EXIT_CONFIG, args.verbose)
     except UserError as exc:
@@ -134,5 +145,6 @@ def main(argv: list[str] | None = None) -> int:
 def fail(message: str, status: int, verbose: bool) -> int:
     if verbose:
         log.debug("details", exc_info=True)
-    print(f"error: {message}", file=sys.stderr)
+    for line in message.splitlines() or [""]:  # one line per failed tenant
+        print(f"error: {line}", file=sys.stderr)
     return status

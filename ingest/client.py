@@ -90,6 +90,15 @@ class Page:
     number: int
 
 
+@dataclass(frozen=True)
+class SettingNames:
+    """Where the user fixes this client's credentials and URL, as its messages name them:
+    the MIMECAST_* settings, or a tenant's table in TENANTS_FILE."""
+
+    credentials: str = "MIMECAST_CLIENT_ID and MIMECAST_CLIENT_SECRET"
+    base_url: str = "MIMECAST_BASE_URL"
+
+
 class MimecastClient:
     """A client bound to one base URL and one set of credentials."""
 
@@ -102,8 +111,10 @@ class MimecastClient:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         max_attempts: int = MAX_ATTEMPTS,
+        settings_named: SettingNames | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._named = settings_named or SettingNames()
         self._client_id = client_id
         self._client_secret = client_secret
         self._session = session or requests.Session()
@@ -187,7 +198,7 @@ class MimecastClient:
         if response.status_code in (400, 401):
             raise CredentialsRejected(
                 "the client id/secret was rejected by Mimecast (HTTP "
-                f"{response.status_code}); check MIMECAST_CLIENT_ID and MIMECAST_CLIENT_SECRET "
+                f"{response.status_code}); check {self._named.credentials} "
                 "(new API credentials can take 30 minutes to become usable)"
             )
         self._raise_for_transient(response)
@@ -224,7 +235,7 @@ class MimecastClient:
         except TransientError as exc:
             if "cannot connect" in str(exc) or "timed out" in str(exc):
                 raise HostUnreachable(
-                    f"MIMECAST_BASE_URL {self.base_url} cannot be reached ({exc}); "
+                    f"{self._named.base_url} {self.base_url} cannot be reached ({exc}); "
                     "check the host name and your network"
                 ) from None
             raise

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, delete, func, literal, select, union
 from sqlalchemy.engine import Dialect
 
 from db import rollups
+from db.locks import write_gate
 from db.models import FILTER_VALUE_COLUMNS, FilterValue, SearchLog, text_key, utc_now
 from db.state import dialect_insert, write_cursor
 from ingest.records import Rejection, SearchEvent, storable_text
@@ -253,11 +254,19 @@ class PageWriter:
         self.tenant = tenant
         self.run_id = run_id
         self.counts = PageCounts()
-        self._conn = engine.connect()
-        self._transaction = self._conn.begin()
-        if self._conn.dialect.name == "sqlite":
-            for pragma in SQLITE_WRITER_PRAGMAS:
-                self._conn.exec_driver_sql(pragma)
+        # Held from begin to commit or rollback: the tenants polled at once write in turn
+        # (see `db.locks.write_gate`; the rollups count the rows above `_before`).
+        self._gate = write_gate(engine)
+        self._gate.acquire()
+        try:
+            self._conn = engine.connect()
+            self._transaction = self._conn.begin()
+            if self._conn.dialect.name == "sqlite":
+                for pragma in SQLITE_WRITER_PRAGMAS:
+                    self._conn.exec_driver_sql(pragma)
+        except BaseException:
+            self._gate.release()
+            raise
         self._before: int | None = None  # the largest search_logs id before this transaction
         self._values: set[tuple[str, str]] = set()
 
@@ -294,12 +303,18 @@ class PageWriter:
             _remember_filter_values(self._conn, self.tenant, self._values)
             self._transaction.commit()
         finally:
-            self._conn.close()
+            self._close()
         return self.counts
 
     def rollback(self) -> None:
         """Forget every page of this transaction (the connection rolls back on close)."""
-        self._conn.close()
+        self._close()
+
+    def _close(self) -> None:
+        try:
+            self._conn.close()
+        finally:
+            self._gate.release()
 
 
 def rebuild_filter_values(engine: Engine) -> None:

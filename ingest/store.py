@@ -3,12 +3,15 @@ pages (written by `ingest.page_writer.PageWriter`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 
+from db.locks import write_gate
 from db.models import IngestRun, SearchLog, utc_now
 from db.scope import TenantScope
 from db.state import (
@@ -33,6 +36,12 @@ class Store:
         self.engine = engine
         self.tenant = tenant
 
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A write transaction, in turn with the other tenants' (`db.locks.write_gate`)."""
+        with write_gate(self.engine), self.engine.begin() as conn:
+            yield conn
+
     # --- cursor (kept by db.state) ----------------------------------------------------
     def cursor(self) -> datetime | None:
         return read_cursor(self.engine, self.tenant)
@@ -42,18 +51,18 @@ class Store:
 
     def advance_cursor(self, end: datetime, *, backfill_done: bool | None = None) -> None:
         """Record that every row up to `end` is committed (call only after it is)."""
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             write_cursor(conn, self.tenant, end, backfill_done)
 
     def reset_cursor(self) -> None:
         """Forget the cursor without the cycle lock (the caller holds it or the writer lock);
         elsewhere use `db.state.reset_cursor`, which takes it."""
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             forget_cursor(conn, self.tenant)
 
     # --- runs --------------------------------------------------------------------------
     def start_run(self, kind: str, window_start: datetime, window_end: datetime) -> int:
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             result = conn.execute(
                 dialect_insert(conn, IngestRun.__table__)
                 .values(
@@ -85,7 +94,7 @@ class Store:
         *,
         notes: str | None = None,
     ) -> None:
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             conn.execute(
                 update(IngestRun)
                 .where(IngestRun.id == run_id)
@@ -113,7 +122,7 @@ class Store:
     def close_abandoned_runs(self) -> int:
         """Mark the tenant's runs left 'running' by a killed process as failed (we hold the
         lock)."""
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             result = conn.execute(
                 update(IngestRun)
                 .where(IngestRun.tenant == self.tenant, IngestRun.status == "running")

@@ -1,7 +1,9 @@
 """`/audit` — who viewed, exported or reset what in this dashboard, newest first.
 
-For administrators only (the navigation gives viewers a refusal at this address; the role
-is checked here again). The trail is read-only: nothing on this page edits or deletes it.
+For administrators of the session's tenant only (the navigation gives viewers a refusal at
+this address; the role is checked here again). A tenant administrator sees their tenant's
+trail; a platform administrator's "All tenants" view shows every event with its tenant.
+The trail is read-only: nothing on this page edits or deletes it.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from db import audit as trail
 from db.audit import AuditAction
 
 PAGE_ROWS = 200
+SHOWN = ("at", "actor", "role", "action", "target", "rows", "count", "detail", "filters")
 
 ctx = context.page_context()
 if audit.require_admin(ctx.db_url, AuditAction.VIEW_AUDIT, target="audit") is None:
     st.warning("This page is for administrators only.", icon=":material/lock:")
     st.stop()
-scope = context.trail_scope()
+scope = ctx.scope
+names = audit.trail_columns(scope)
 
 st.caption(
     "Every distinct page view, every download and every cursor reset in this dashboard, "
@@ -48,7 +52,6 @@ picked = pick[2].date_input(
 if not (isinstance(picked, tuple) and len(picked) == 2):
     st.caption("Pick the last day of the range.")
     st.stop()
-scope = context.trail_scope()
 start, end = picked
 wanted = audit.trail_filter(actors, actions, start, end, ctx.tz)
 shown_filters = {
@@ -67,7 +70,8 @@ list_key = hashlib.sha256(repr(wanted).encode()).hexdigest()[:12]
 page_number = st.pagination(pages, key=f"audit_list_{list_key}") if pages > 1 else 1
 offset = (page_number - 1) * PAGE_ROWS
 events = audit.for_display(
-    trail.read_trail(ctx.engine, scope, wanted, limit=PAGE_ROWS, offset=offset), ctx.tz
+    trail.read_trail(ctx.engine, scope, wanted, limit=PAGE_ROWS, offset=offset, names=names),
+    ctx.tz,
 )
 if total:
     st.caption(f"Events {offset + 1:,}–{offset + len(events):,} of {total:,}.")
@@ -76,8 +80,9 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     height=min(38 + 35 * max(len(events), 1), 720),
-    column_order=("at", "actor", "role", "action", "target", "rows", "count", "detail", "filters"),
+    column_order=(*names[:1], *SHOWN) if names[0] == "tenant" else SHOWN,
     column_config={
+        "tenant": st.column_config.TextColumn("Tenant", width=100),
         "at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm:ss Z"),
         "actor": st.column_config.TextColumn("Who"),
         "role": st.column_config.TextColumn("Role", width=80),

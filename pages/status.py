@@ -1,4 +1,7 @@
-"""`/status` — is the ingest healthy? Runs, cursor, rejects, size; reset the cursor."""
+"""`/status` — is the ingest healthy? Runs, cursor, rejects, size; reset the cursor.
+
+All of it is the session's tenant's; the "All tenants" view adds one row per tenant and
+has no cursor to reset (a reset is one tenant's: pick it)."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import audit, cached, context, forwarding_view, widgets
+from dashboard import audit, cached, context, forwarding_view, status_view, widgets
 from dashboard.auth import current_visitor
 from dashboard.formatting import escape_markdown, format_age, format_bytes, format_time, time_metric
 from dashboard.notices import INGEST_COMMAND
@@ -35,6 +38,15 @@ def _time_metric(column: Any, label: str, moment: datetime | None, help: str | N
     column.metric(label, value, delta, delta_color="off", delta_arrow="off", help=help)
 
 
+if ctx.scope.is_every_tenant:
+    st.subheader("Tenants")
+    st.dataframe(
+        status_view.tenant_table(ctx.db_url, ctx.version, ctx.tenants, ctx.tz),
+        hide_index=True,
+        width="stretch",
+        column_config=status_view.TENANT_COLUMNS,
+    )
+
 totals = status.totals
 cols = st.columns(4)
 _time_metric(cols[0], "Last successful poll", _finished(status.last_ok_run), None)
@@ -51,13 +63,17 @@ cols = st.columns(4)
 cols[0].metric("Searches stored", f"{totals.search_logs:,}")
 cols[1].metric("Rejected records", f"{totals.rejected_records:,}")
 wal_bytes = status.wal_bytes
+# The database holds every tenant's data: its size and place are the installation's.
+installation = current_visitor(ctx.settings).access.platform_admin
 cols[2].metric(
     "Database size",
-    format_bytes(status.database_bytes),
-    None if wal_bytes is None else f"WAL {format_bytes(wal_bytes)}",
+    format_bytes(status.database_bytes) if installation else "—",
+    None if wal_bytes is None or not installation else f"WAL {format_bytes(wal_bytes)}",
     delta_color="off",
     delta_arrow="off",
-    help=None
+    help="Shown to platform administrators: the database holds every tenant's data."
+    if not installation
+    else None
     if wal_bytes is None
     else "The database file, and apart from it SQLite's write-ahead log (WAL): pages "
     "not yet copied back into the file, trimmed after each checkpoint.",
@@ -72,7 +88,8 @@ st.caption(
     f"Stored searches from {escape_markdown(format_time(totals.first_event, ctx.tz))}"
     f" to {escape_markdown(format_time(totals.last_event, ctx.tz))}."
 )
-st.text(f"Database: {status.database}")
+if installation:
+    st.text(f"Database: {status.database}")
 
 failed = status.last_failed_run
 if failed and failed.error:
@@ -187,9 +204,14 @@ else:
         },
     )
 
+if ctx.scope.is_every_tenant:
+    st.caption("The cursor is one tenant's: pick the tenant in the sidebar to reset it.")
+    st.stop()
+
 st.subheader("Reset the cursor")
 st.caption(
-    "Forgets how far the ingest got: its next run fetches the last "
+    f"Forgets how far the ingest of {escape_markdown(ctx.tenant)} got: its next run fetches "
+    "the last "
     f"{ctx.settings.initial_backfill_days} days (INITIAL\\_BACKFILL\\_DAYS) again. Stored "
     "searches are kept and never doubled. Use it after fixing a gap, not routinely."
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import audit, context, tokens_view, widgets
+from dashboard.auth import current_visitor
 from dashboard.formatting import escape_markdown
 from db.api_tokens import ROLES, TokenError
 from db.audit import AuditAction
@@ -22,6 +23,8 @@ if audit.require_admin(ctx.db_url, AuditAction.VIEW_TOKENS, target="tokens") is 
     st.warning("This page is for administrators only.", icon=":material/lock:")
     st.stop()
 widgets.record_view(ctx)
+platform_admin = current_visitor(ctx.settings).access.platform_admin
+scope = tokens_view.tokens_scope(ctx.scope, platform_admin, len(ctx.tenants))
 
 st.caption(
     "Bearer tokens for the machine API (`/api/v1/…`). Only a hash of each token is stored: "
@@ -39,7 +42,7 @@ if new is not None:
     )
     st.code(token, language=None)
 
-table = tokens_view.token_table(ctx.engine)
+table = tokens_view.token_table(ctx.engine, scope)
 st.subheader("Tokens")
 if table.empty:
     st.info("No token yet: create one below.")
@@ -50,6 +53,7 @@ else:
         width="stretch",
         column_config={
             "name": st.column_config.TextColumn("Name"),
+            "tenant": st.column_config.TextColumn("Tenant"),
             "role": st.column_config.TextColumn("Role"),
             "created_at": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
             "expires_at": st.column_config.DatetimeColumn("Expires", format="YYYY-MM-DD HH:mm"),
@@ -63,7 +67,13 @@ def _create() -> None:
     days = int(state.get("token_expires") or 0)
     try:
         token = tokens_view.create(
-            ctx.db_url, ctx.engine, state.get("token_name", ""), state["token_role"], days or None
+            ctx.db_url,
+            ctx.engine,
+            scope,
+            state.get("token_name", ""),
+            state["token_role"],
+            days or None,
+            only_tenant=ctx.tenants[0].name if len(ctx.tenants) == 1 else None,
         )
     except (PermissionError, TokenError) as exc:
         state["token_result"] = ("error", str(exc))
@@ -76,7 +86,7 @@ def _revoke() -> None:
     state = st.session_state
     name = state.get("token_revoke_name") or ""
     try:
-        tokens_view.revoke(ctx.db_url, ctx.engine, name)
+        tokens_view.revoke(ctx.db_url, ctx.engine, scope, name)
     except (PermissionError, TokenError) as exc:
         state["token_result"] = ("error", str(exc))
     else:
@@ -85,6 +95,13 @@ def _revoke() -> None:
 
 
 st.subheader("Create a token")
+if scope.is_every_tenant:
+    st.caption(
+        "A new token is a platform token: it reads every tenant, and names the one it asks "
+        "for with `?tenant=` where there are several."
+    )
+else:
+    st.caption(f"A new token reads tenant {escape_markdown(scope.label())} only.")
 left, middle, right = st.columns([3, 1, 1])
 left.text_input(
     "Name",

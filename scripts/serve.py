@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from config.settings import ConfigError, Settings, load_settings
+from config.tenants import Tenant, load_tenants
 from ingest.commands.common import database_shown
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -33,12 +34,62 @@ DEMO_SETTINGS = {
 }
 
 
+DEMO_TENANTS_FILE = "data/demo-tenants.toml"
+DEMO_TENANTS = (
+    ("acme", "ACME Corp", 1),  # the simulator's first account, with the planted incidents
+    ("globex", "Globex", 2),
+)
+"""The demo's tenants: (name, display name, simulator account)."""
+
+
+def write_demo_tenants(env: dict[str, str], sim_port: int) -> None:
+    """Two simulator accounts as two tenants: a TENANTS_FILE the demo writes, the secrets
+    in variables (never in the file), the single-account credentials unset."""
+    tables = []
+    for name, display, account in DEMO_TENANTS:
+        suffix = "" if account == 1 else f"-{account}"
+        variable = f"DEMO_{name.upper()}_SECRET"
+        env[variable] = f"sim-client-secret{suffix}"
+        tables.append(
+            f'[[tenant]]\nname = "{name}"\ndisplay_name = "{display}"\n'
+            f'base_url = "http://127.0.0.1:{sim_port}"\nclient_id = "sim-client-id{suffix}"\n'
+            f'client_secret_env = "{variable}"\n'
+        )
+    path = PROJECT_ROOT / DEMO_TENANTS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(tables), encoding="utf-8")
+    env.update(TENANTS_FILE=DEMO_TENANTS_FILE, MIMECAST_CLIENT_ID="", MIMECAST_CLIENT_SECRET="")
+
+
+def cli_prefix(settings: Settings, demo: bool) -> str:
+    """What a CLI command needs in front to open the database this serves: the demo's
+    DB_PATH and TENANTS_FILE are its own (the CLI alone would open data/searchlogs.db);
+    otherwise the CLI reads the same .env from the project folder."""
+    if not demo:
+        return ""
+    prefix = f"DB_PATH={shlex.quote(settings.db_path)} "
+    if settings.tenants_file:
+        prefix += f"TENANTS_FILE={shlex.quote(settings.tenants_file)} "
+    return prefix
+
+
 def token_command(settings: Settings, demo: bool) -> str:
-    """The exact command that makes a machine API token for the database this serves: the
-    demo's DB_PATH is its own (the CLI alone would open data/searchlogs.db); otherwise the
-    CLI reads the same .env from the project folder."""
-    prefix = f"DB_PATH={shlex.quote(settings.db_path)} " if demo else ""
+    """The exact command that makes a machine API token for the database this serves."""
+    prefix = cli_prefix(settings, demo)
     return f"{prefix}.venv/bin/python -m ingest token create --name my-script --role viewer"
+
+
+def tenants_lines(settings: Settings, tenants: tuple[Tenant, ...], port: int, demo: bool) -> str:
+    """How to see each tenant, when there are several: its dashboard URL and its status."""
+    if len(tenants) < 2:
+        return ""
+    lines = ["  Tenants (the dashboard's picker, or a URL each; `status` for the ingest's view):"]
+    for tenant in tenants:
+        lines.append(
+            f"    {tenant.display_name:<12} http://localhost:{port}/?tenant={tenant.name}   "
+            f"{cli_prefix(settings, demo)}.venv/bin/python -m ingest status --tenant {tenant.name}"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def free_port() -> int:
@@ -111,14 +162,17 @@ def main(argv: list[str] | None = None) -> int:
             env.update(DEMO_SETTINGS, MIMECAST_BASE_URL=f"http://127.0.0.1:{sim_port}")
             # A labelled tenant with planted incidents rides along, so the demo has alerts.
             simulator = ["-m", "ingest.simulator", "--port", str(sim_port), "--days", "90"]
-            simulator += ["--incidents", "7"]
+            simulator += ["--incidents", "7", "--accounts", str(len(DEMO_TENANTS))]
+            write_demo_tenants(env, sim_port)
             processes.start("simulator", simulator, env)
             if not wait_for_port(sim_port):
                 print("error: the API simulator did not start", file=sys.stderr)
                 return 1
         try:
             settings = load_settings(env)
-            settings.require_credentials()
+            tenants = load_tenants(settings, env)
+            for tenant in tenants:
+                tenant.require_credentials()
         except ConfigError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -137,14 +191,19 @@ def main(argv: list[str] | None = None) -> int:
             ],
             env,
         )
-        where = "demo data from the built-in simulator" if args.demo else settings.mimecast_base_url
+        where = settings.mimecast_base_url
+        if settings.tenants_file:
+            where = f"{len(tenants)} tenants of {settings.tenants_file}"
+        if args.demo:
+            where = f"demo data of {len(tenants)} tenants from the built-in simulator"
         print(
             f"\n  Dashboard: http://localhost:{args.port}   ({where})\n"
             f"  Database:  {database_shown(settings)}\n"
             "  The ingest backfills, then polls every "
             f"{settings.poll_seconds} s. Ctrl-C stops everything.\n"
             "  A machine API token for it (from the project folder, once the ingest started):\n"
-            f"    {token_command(settings, args.demo)}\n",
+            f"    {token_command(settings, args.demo)}\n"
+            + tenants_lines(settings, tenants, args.port, args.demo),
             flush=True,
         )
         while not stopping:

@@ -85,7 +85,7 @@ CHANGES = {
             "siem",
             "viewer",
             audited=AuditEntry("boss@x", "admin", "token_create", tenant=TENANT),
-            tenant=None,
+            tenant=TENANT,
         ),
         lambda e: [t.name for t in list_tokens(e, EVERY)],
     ),

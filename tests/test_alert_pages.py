@@ -295,7 +295,7 @@ def test_an_admin_creates_a_token_that_is_shown_once(dashboard_db: Engine) -> No
     token = shown.value
     assert token.startswith("msl_")
     assert any("Copy the new token siem-reader now" in plain(w.value) for w in at.warning)
-    assert authenticate(dashboard_db, token) == Caller("siem-reader", "viewer")
+    assert authenticate(dashboard_db, token) == Caller("siem-reader", "viewer", "default")
     listed = table(at)
     assert list(listed["name"]) == ["siem-reader"] and list(listed["state"]) == ["active"]
     assert token not in repr(listed.to_dict())

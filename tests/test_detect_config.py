@@ -28,6 +28,18 @@ def test_an_absent_default_file_means_the_built_in_defaults(tmp_path):
     assert load_config(tmp_path / "detections.toml", required=False) == DetectionConfig()
 
 
+def test_a_rules_file_from_before_tenants_loads_and_says_its_account_is_unused(
+    tmp_path, caplog: pytest.LogCaptureFixture
+):
+    path = write(tmp_path, '[general]\naccount = "acme"\nwarmup_days = 7\n')
+    with caplog.at_level("WARNING", logger="ingest.detect"):
+        config = load_config(path, required=True)
+    assert config.general.warmup_days == 7 and not hasattr(config.general, "account")
+    assert caplog.messages == [
+        "DETECTIONS_FILE: general.account is no longer used (alerts carry their tenant)"
+    ]
+
+
 def test_a_file_overrides_only_what_it_names(tmp_path):
     path = write(
         tmp_path,
@@ -108,7 +120,7 @@ def test_detect_on_an_empty_database_says_there_is_nothing_to_score(tmp_path):
     env = {"DB_PATH": str(tmp_path / "db.sqlite")}  # no detections.toml here: the defaults
     result = run_cli(["detect"], env, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "detect: nothing to score (no searches stored yet)"
+    assert result.stdout.strip() == "detect default: nothing to score (no searches stored yet)"
 
 
 # --- days in DISPLAY_TZ ----------------------------------------------------------------

@@ -57,7 +57,7 @@ def test_simulator_over_http_then_ingest_then_detect_finds_the_planted_incidents
         }
         result = run_cli(["run", "--once"], env, tmp_path, timeout=600)
     assert result.returncode == 0, result.stderr
-    assert "detect: scored" in result.stderr  # the cycle's hook ran the detections
+    assert "detect default: scored" in result.stderr  # the cycle's hook ran the detections
     engine = open_database(f"sqlite:///{db_path}")
     try:
         alerts = found(engine)
@@ -69,7 +69,7 @@ def test_simulator_over_http_then_ingest_then_detect_finds_the_planted_incidents
     assert not [alert for alert in alerts if alert[1] in system]
     again = run_cli(["detect"], env, tmp_path)
     assert again.returncode == 0, again.stderr
-    assert again.stdout.startswith("detect: nothing to score (no complete day after ")
+    assert again.stdout.startswith("detect default: nothing to score (no complete day after ")
 
 
 @pytest.mark.postgres

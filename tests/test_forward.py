@@ -30,7 +30,7 @@ from tests.support.forward_receivers import HttpsReceiver, ReceiverCA, free_port
 from tests.support.forwarding import forward
 from tests.support.harness import make_settings, run_cli
 from tests.support.runtime import PROJECT_ROOT, runtime_python, subprocess_env
-from tests.support.tenancy import SCOPE
+from tests.support.tenancy import SCOPE, TENANT
 
 
 @pytest.fixture
@@ -414,7 +414,7 @@ def test_postgres_never_forwards_past_a_transaction_still_in_flight(tmp_path: Pa
         with fast.begin():
             _insert(fast, "second-id-commits-first")
         with engine.connect() as conn, pytest.raises(HorizonBusy):
-            SearchSource().horizon(conn)
+            SearchSource(TENANT).horizon(conn)
         (result,) = forward_pending(engine, config, max_seconds=1)
         assert result.delivered == 0 and "the ingest is writing" in result.error
         slow_tx.commit()
@@ -431,7 +431,7 @@ def test_postgres_never_forwards_past_a_transaction_still_in_flight(tmp_path: Pa
 def test_sqlite_horizon_is_the_largest_committed_id(stored: Settings):
     engine = create_engine(stored.effective_database_url)
     with engine.connect() as conn:
-        assert SearchSource().horizon(conn) == len(stored_keys(stored))
+        assert SearchSource(TENANT).horizon(conn) == len(stored_keys(stored))
     engine.dispose()
 
 
@@ -454,7 +454,7 @@ def test_run_once_with_a_receiver_down_is_time_boxed_and_records_the_error(
     done = run_cli(["run", "--once"], env, tmp_path)
     assert done.returncode == 0, done.stderr  # the cycle succeeded; forwarding waits
     assert time.monotonic() - started < 20
-    assert "forward down (https://127.0.0.1:" in done.stderr and "failed" in done.stderr
+    assert "forward default → down (https://127.0.0.1:" in done.stderr and "failed" in done.stderr
     status = json.loads(run_cli(["status", "--json"], env, tmp_path).stdout)
     (row,) = status["forwarding"]
     assert row["position"] == 0 and row["last_error"] and row["lag_messages"] > 0

@@ -106,7 +106,7 @@ def test_run_detects_then_forwards_each_alert_once_to_chat_webhooks_and_files(tm
         assert result.returncode == 0, result.stderr
         log = result.stderr
         # the cycle's detections ran first, so this run's alerts went out in this run
-        assert log.index("detect: scored") < log.index("forward slack")
+        assert log.index("detect default: scored") < log.index("forward default → slack")
         alerts = stored_alerts(db_path)
         assert len(alerts) >= 5
         chat = {"slack": list(slack.requests), "teams": list(teams.requests)}
@@ -205,7 +205,7 @@ def test_alert_source_reads_in_id_order_with_absolute_links_and_counts_what_wait
                     new_alert("volume_spike", "bob@x.example", date(2026, 5, 3), "high"),
                 ],
             )
-        source = AlertSource("https://dash.example/")
+        source = AlertSource(TENANT, "https://dash.example/")
         with engine.connect() as conn:
             horizon = source.horizon(conn)
             messages = source.read(conn, 0, horizon, None, 10)
@@ -236,10 +236,10 @@ def test_postgres_alert_horizon_waits_for_a_detection_still_in_flight() -> None:
         pending = writer.begin()
         insert_alerts(writer, [new_alert("breadth", "bob@x.example", date(2026, 5, 2))])
         with engine.connect() as conn, pytest.raises(HorizonBusy):
-            AlertSource().horizon(conn)
+            AlertSource(TENANT).horizon(conn)
         pending.commit()
         writer.close()
         with engine.connect() as conn:
-            assert AlertSource().horizon(conn) == 2
+            assert AlertSource(TENANT).horizon(conn) == 2
     finally:
         engine.dispose()

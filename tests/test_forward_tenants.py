@@ -145,27 +145,40 @@ def two_tenants(tmp_path: Path):
     engine.dispose()
 
 
+def read_stream(engine, source: str, tenant: str) -> list[Any]:
+    """Everything `tenant`'s stream of `source` hands out from the start."""
+    stream = source_for(source, tenant, "https://dash.example.com", {"acme": "ACME Corp"})
+    with engine.connect() as conn:
+        return stream.read(conn, 0, 10, None, 10)
+
+
 def test_forwarded_searches_carry_their_tenant_and_identical_ones_keep_distinct_ids(two_tenants):
     """The stored key is unique only within a tenant; receivers dedupe on the forwarded id,
     so another tenant's copy of the same search gets an id of its own (`default` keeps the
     bare key it had before tenants)."""
-    source = source_for("searches", display_names={"acme": "ACME Corp"})
-    with two_tenants.connect() as conn:
-        messages = source.read(conn, 0, 10, None, 10)
-    assert [m.id for m in messages] == ["k" * 64, "acme:" + "k" * 64]
-    assert [(m.item.tenant, m.item.tenant_display) for m in messages] == [
+    default, acme = (read_stream(two_tenants, "searches", t) for t in ("default", "acme"))
+    assert [m.id for m in default] == ["k" * 64]
+    assert [m.id for m in acme] == ["acme:" + "k" * 64]
+    assert [(m.item.tenant, m.item.tenant_display) for m in default + acme] == [
         ("default", "default"),
         ("acme", "ACME Corp"),
     ]
-    assert [m.item.key for m in messages] == [m.id for m in messages]
+    assert [m.item.key for m in default + acme] == [m.id for m in default + acme]
+
+
+def test_a_tenants_stream_reads_only_that_tenants_searches_and_alerts(two_tenants):
+    for source in ("searches", "alerts"):
+        assert [m.item.tenant for m in read_stream(two_tenants, source, "acme")] == ["acme"]
+        assert [m.item.tenant for m in read_stream(two_tenants, source, "globex")] == []
+    with two_tenants.connect() as conn:
+        stream = source_for("searches", "default")
+        assert stream.pending(conn, 0, None)[0] == 1  # the other tenant's copy is not waiting
 
 
 def test_forwarded_alerts_carry_their_tenant_and_its_display_name(two_tenants):
-    source = source_for("alerts", "https://dash.example.com", {"acme": "ACME Corp"})
-    with two_tenants.connect() as conn:
-        messages = source.read(conn, 0, 10, None, 10)
-    assert [(m.item.tenant, m.item.tenant_display) for m in messages] == [
+    default, acme = (read_stream(two_tenants, "alerts", t) for t in ("default", "acme"))
+    assert [(m.item.tenant, m.item.tenant_display) for m in default + acme] == [
         ("default", "default"),
         ("acme", "ACME Corp"),
     ]
-    assert [m.id for m in messages] == ["alert-1", "alert-2"]
+    assert [m.id for m in default + acme] == ["alert-1", "alert-2"]

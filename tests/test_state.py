@@ -61,7 +61,7 @@ def test_reset_cursor_forgets_cursor_and_backfill_and_refuses_during_a_poll(db_u
     held, release = threading.Event(), threading.Event()
 
     def poll() -> None:  # another thread stands for the poll holding the cycle lock
-        with cycle_lock(engine):
+        with cycle_lock(engine, TENANT):
             held.set()
             release.wait(10)
 

@@ -86,13 +86,16 @@ def test_the_demos_token_command_makes_a_token_for_the_demos_database(sim, sim_u
     )
     assert made.returncode == 0, made.stderr
     first, *_, token = made.stdout.strip().splitlines()
-    assert first == f"created viewer token 'my-script' in {shown(database)} (DB_PATH), no expiry."
+    assert first == (
+        f"created viewer token 'my-script' for tenant 'default' in {shown(database)} (DB_PATH), "
+        "no expiry."
+    )
     engine = create_engine(f"sqlite:///{database}")
     try:
         caller = authenticate(engine, token)
     finally:
         engine.dispose()
-    assert caller == Caller("my-script", "viewer"), "what the demo's dashboard will accept"
+    assert caller == Caller("my-script", "viewer", "default"), "what the demo's dashboard accepts"
     assert not (tmp_path / "data" / "searchlogs.db").exists()
     with sqlite3.connect(database) as conn:
         assert conn.execute("SELECT name, role FROM api_tokens").fetchall() == [

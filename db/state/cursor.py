@@ -62,12 +62,12 @@ def forget_cursor(conn: Connection, tenant: str) -> None:
 def reset_cursor(engine: Engine, tenant: str, *, audited: audit.AuditEntry | None = None) -> None:
     """Forget the cursor: the next run backfills again (rows are kept, never doubled).
 
-    Takes the cycle lock, so a reset never lands inside a poll that would overwrite it;
-    raises `db.locks.AlreadyRunning` while a poll writes. `audited`, the event of whoever
-    asked for it, is written in the same transaction: if it cannot be written (a
-    SQLAlchemyError), the cursor is kept.
+    Takes the tenant's cycle lock, so a reset never lands inside its poll that would
+    overwrite it; raises `db.locks.AlreadyRunning` while that poll writes. `audited`, the
+    event of whoever asked for it, is written in the same transaction: if it cannot be
+    written (a SQLAlchemyError), the cursor is kept.
     """
-    with cycle_lock(engine), engine.begin() as conn:
+    with cycle_lock(engine, tenant), engine.begin() as conn:
         forget_cursor(conn, tenant)
         if audited is not None:
             audit.write(conn, audited)

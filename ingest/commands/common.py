@@ -3,12 +3,14 @@ the API client opened with errors a user can act on, and clean stops on signals.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import signal
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
 from config.settings import Settings, spec
+from config.tenants import Tenant, load_tenants
 from db.engine import (
     DatabaseSetupError,
     environment_problem,
@@ -29,8 +32,7 @@ from db.engine import (
     sqlite_path,
     upgrade_schema,
 )
-from db.scope import DEFAULT_TENANT, TenantScope
-from ingest.client import MimecastClient
+from ingest.client import MimecastClient, SettingNames
 from ingest.poller import CycleFailed, one_line
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_RUNNING = 0, 1, 2, 3
@@ -97,14 +99,50 @@ def written_to(settings: Settings) -> None:
     log.info("written to %s", database_shown(settings))
 
 
-def cli_tenant() -> str:
-    """The tenant a command acts on: the one place the CLI names it."""
-    return DEFAULT_TENANT  # tenant: phase 2 (every tenant of TENANTS_FILE, --tenant NAME)
+def add_tenant_option(parser: argparse.ArgumentParser, every: str = "every tenant") -> None:
+    """`--tenant NAME`, the same on every command that acts on tenants."""
+    parser.add_argument(
+        "--tenant",
+        metavar="NAME",
+        help=f"only this tenant of TENANTS_FILE (default: {every})",
+    )
 
 
-def cli_scope() -> TenantScope:
-    """The scope of what a command reads (`cli_tenant`'s)."""
-    return TenantScope.one(cli_tenant())
+def selected_tenants(settings: Settings, only: str | None) -> tuple[Tenant, ...]:
+    """The tenants a command acts on: every one (file order), or the one `--tenant` names.
+    A name no tenant has is a one-line error, exit 2."""
+    tenants = load_tenants(settings)
+    if only is None:
+        return tenants
+    chosen = tuple(tenant for tenant in tenants if tenant.name == only)
+    if not chosen:
+        shown = ascii(only if len(only) <= 64 else only[:63] + "…")
+        raise UserError(
+            f"--tenant: no tenant is named {shown}; the tenants are "
+            + ", ".join(tenant.name for tenant in tenants),
+            EXIT_CONFIG,
+        )
+    return chosen
+
+
+def one_tenant(settings: Settings, only: str | None, action: str) -> Tenant:
+    """The one tenant a command that changes state acts on: `--tenant`'s, or the only one.
+    With several and none named, a one-line error, exit 2: `action` on every tenant at once
+    is never a default."""
+    tenants = selected_tenants(settings, only)
+    if len(tenants) > 1:
+        raise UserError(
+            f"{len(tenants)} tenants are configured: name the one to {action} with --tenant "
+            f"NAME ({', '.join(tenant.name for tenant in tenants)})",
+            EXIT_CONFIG,
+        )
+    return tenants[0]
+
+
+def tenant_label(settings: Settings, tenant: str) -> str:
+    """How messages name a tenant: not at all without TENANTS_FILE (the one tenant of an
+    installation from before tenants), else `tenant 'acme': `."""
+    return f"tenant {tenant!r}: " if settings.tenants_file else ""
 
 
 def open_engine(settings: Settings) -> Engine:
@@ -149,9 +187,27 @@ def _sqlite_has_tables(path: Path) -> bool:
         return True  # not a database, or unreadable: the usual open says so in one line
 
 
-def make_client(settings: Settings) -> MimecastClient:
-    client_id, client_secret = settings.require_credentials()
-    return MimecastClient(settings.mimecast_base_url, client_id, client_secret)
+def make_client(settings: Settings, tenant: Tenant) -> MimecastClient:
+    """`tenant`'s own client (its token, retries and backoff); its messages name where the
+    user fixes it: the MIMECAST_* settings, or the tenant's table in TENANTS_FILE. A missing
+    credential is a ConfigError (exit 2)."""
+    client_id, client_secret = tenant.require_credentials()
+    named = SettingNames()
+    if settings.tenants_file:
+        table = f"TENANTS_FILE tenant {tenant.name!r}"
+        named = SettingNames(f"{table} client_id and client secret", f"{table} base_url")
+    return MimecastClient(tenant.base_url, client_id, client_secret, settings_named=named)
+
+
+def tenant_settings(settings: Settings, tenant: Tenant) -> Settings:
+    """The settings a tenant's poller reads, with the tenant's own overrides."""
+    return replace(
+        settings,
+        mimecast_base_url=tenant.base_url,
+        initial_backfill_days=tenant.initial_backfill_days,
+        lookback_seconds=tenant.lookback_seconds,
+        reconcile_days=tenant.reconcile_days,
+    )
 
 
 def failure_text(engine: Engine, exc: BaseException) -> str:

@@ -1,28 +1,33 @@
 """`detect`, and the detections after each successful poll: the rules file checked before
-the ingest starts, a failed scoring logged and left to the next poll."""
+the ingest starts, every tenant scored on its own (`--tenant NAME`: that one), a failed
+scoring logged and left to the next poll."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from config.settings import Settings, spec
+from config.tenants import Tenant, load_tenants
 from db.locks import AlreadyRunning, cycle_lock
 from ingest.commands.common import (
     EXIT_CONFIG,
+    EXIT_FAILED,
     EXIT_OK,
     EXIT_RUNNING,
     UserError,
-    cli_tenant,
     database_errors,
     log,
     open_engine,
+    selected_tenants,
     written_to,
 )
 from ingest.detect.config import DetectionConfig, DetectionConfigError, load_config
-from ingest.detect.runner import detect
+from ingest.detect.runner import DetectResult, detect
 from ingest.poller import one_line
 
 
@@ -35,37 +40,63 @@ def load_detections(settings: Settings) -> DetectionConfig:
         raise UserError(str(exc), EXIT_CONFIG) from None
 
 
+def detect_tenant(
+    engine: Engine, settings: Settings, config: DetectionConfig, tenant: Tenant
+) -> DetectResult:
+    """Score `tenant`'s new complete days against its own people, with its own overlap."""
+    return detect(engine, tenant.name, settings.display_tz, config, tenant.lookback_seconds)
+
+
 def detections_after_cycle(
-    engine: Engine, settings: Settings, config: DetectionConfig
+    engine: Engine,
+    settings: Settings,
+    config: DetectionConfig,
+    tenants: Sequence[Tenant] | None = None,
 ) -> Callable[[], None]:
-    """Detections after a successful poll: a failure is logged, never fails the ingest."""
+    """Detections of every tenant (or `tenants`) after a successful poll: one tenant's
+    failure is logged, never fails the ingest or skips the other tenants."""
+    chosen = load_tenants(settings) if tenants is None else tuple(tenants)
 
     def run() -> None:
-        try:
-            log.info(
-                detect(
-                    engine, cli_tenant(), settings.display_tz, config, settings.lookback_seconds
-                ).line()
-            )
-        except Exception as exc:  # the searches are stored; the next cycle scores again
-            log.error("detect failed, will retry after the next poll: %s", one_line(exc))
-            log.debug("details", exc_info=True)
+        for tenant in chosen:
+            try:
+                log.info(detect_tenant(engine, settings, config, tenant).line(tenant.name))
+            except Exception as exc:  # the searches are stored; the next cycle scores again
+                log.error(
+                    "detect %s failed, will retry after the next poll: %s",
+                    tenant.name,
+                    one_line(exc),
+                )
+                log.debug("details", exc_info=True)
 
     return run
 
 
-def command_detect(settings: Settings) -> int:
+def command_detect(settings: Settings, tenant: str | None = None) -> int:
+    """`detect`: every tenant (or `tenant`), one line each. A tenant that cannot be scored
+    now (its poll is writing: 3; anything else: 1) is one `error:` line; the others are
+    still scored."""
     config = load_detections(settings)
+    tenants = selected_tenants(settings, tenant)
     engine = open_engine(settings)
+    status = EXIT_OK
     try:
-        with database_errors(engine), cycle_lock(engine):
-            result = detect(
-                engine, cli_tenant(), settings.display_tz, config, settings.lookback_seconds
-            )
-        print(result.line())
+        with database_errors(engine):
+            for chosen in tenants:
+                try:
+                    with cycle_lock(engine, chosen.name):  # that tenant's poll is not writing
+                        result = detect_tenant(engine, settings, config, chosen)
+                    print(result.line(chosen.name))
+                except SQLAlchemyError:
+                    raise  # the database's problem, not the tenant's: one line, as always
+                except AlreadyRunning as exc:
+                    status = max(status, EXIT_RUNNING)
+                    print(f"error: detect {chosen.name}: {exc}", file=sys.stderr)
+                except Exception as exc:
+                    status = max(status, EXIT_FAILED)
+                    print(f"error: detect {chosen.name} failed: {one_line(exc)}", file=sys.stderr)
+                    log.debug("details", exc_info=True)
         written_to(settings)
-        return EXIT_OK
-    except AlreadyRunning as exc:
-        raise UserError(str(exc), EXIT_RUNNING) from None
+        return status
     finally:
         engine.dispose()

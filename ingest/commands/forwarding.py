@@ -8,6 +8,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from config.settings import Settings
+from config.tenants import load_tenants
 from ingest.commands.common import (
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -15,10 +16,16 @@ from ingest.commands.common import (
     UserError,
     database_errors,
     open_engine,
+    selected_tenants,
     stop_on_signals,
     written_to,
 )
-from ingest.forward.config import ForwardConfig, load_forward_config, parse_since
+from ingest.forward.config import (
+    ForwardConfig,
+    display_names_of,
+    load_forward_config,
+    parse_since,
+)
 from ingest.forward.runner import forward_after_cycle, forward_pending
 
 FORWARD_MAX_SECONDS = 600.0
@@ -34,11 +41,17 @@ def forwarder(
 
 
 def command_forward(
-    settings: Settings, since: str | None, only: str | None, max_seconds: float
+    settings: Settings,
+    since: str | None,
+    only: str | None,
+    max_seconds: float,
+    tenant: str | None = None,
 ) -> int:
-    """`forward`: deliver what is pending to every destination (or one), then exit; 1 when a
-    destination could not take everything."""
-    forwarding = load_forward_config(settings)
+    """`forward`: deliver what is pending of every tenant (or `tenant`) to every destination
+    (or `only`), then exit; 1 when a destination could not take everything."""
+    configured = load_tenants(settings)
+    selected_tenants(settings, tenant)  # an unknown --tenant stops here
+    forwarding = load_forward_config(settings, tenants=display_names_of(configured))
     if forwarding is None:
         raise UserError(
             "nothing to forward to: set FORWARD_URL (and FORWARD_FORMAT) or FORWARD_CONFIG",
@@ -46,6 +59,14 @@ def command_forward(
         )
     if only is not None and only not in {d.name for d in forwarding.destinations}:
         raise UserError(f"no forwarding destination is named {only!r}", EXIT_CONFIG)
+    if tenant is not None and only is not None:
+        (destination,) = [d for d in forwarding.destinations if d.name == only]
+        if not destination.receives(tenant):
+            raise UserError(
+                f"forwarding destination {only!r} does not receive tenant {tenant!r} "
+                "(its tenants = [...] leaves it out)",
+                EXIT_CONFIG,
+            )
     if max_seconds <= 0:
         raise UserError("--max-seconds must be above 0", EXIT_CONFIG)
     start = parse_since(since) if since else None
@@ -54,7 +75,13 @@ def command_forward(
     try:
         with database_errors(engine), stop_on_signals(stop):
             results = forward_pending(
-                engine, forwarding, max_seconds=max_seconds, stop=stop, since=start, only=only
+                engine,
+                forwarding,
+                max_seconds=max_seconds,
+                stop=stop,
+                since=start,
+                only=only,
+                tenant=tenant,
             )
     finally:
         engine.dispose()

@@ -1,5 +1,6 @@
-"""`run`, `run --once` and `reconcile`: polls and sweeps under the writer and cycle locks,
-each followed by the detections and forwarding, with progress and summaries logged."""
+"""`run`, `run --once` and `reconcile`: every tenant's polls and sweeps at once (see
+`ingest.commands.tenant_polls`), under the writer lock and each tenant's cycle lock,
+followed by the detections and forwarding, with progress and summaries logged."""
 
 from __future__ import annotations
 
@@ -7,62 +8,65 @@ import threading
 import time
 from collections.abc import Callable
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine
 
 from config.settings import Settings
 from db.engine import truncate_wal
-from db.locks import AlreadyRunning, cycle_lock, single_writer
+from db.locks import AlreadyRunning, cycle_lock, single_writer, write_gate
 from db.state import RECONCILE, run_kind_name
-from ingest.client import CredentialsRejected, HostUnreachable
 from ingest.commands.common import (
     EXIT_CONFIG,
-    EXIT_FAILED,
     EXIT_OK,
     EXIT_RUNNING,
     UserError,
-    cli_tenant,
     database_errors,
     database_shown,
-    failure_text,
     fmt_time,
     log,
     make_client,
     open_engine,
     plural,
+    selected_tenants,
     stop_on_signals,
+    tenant_label,
+    tenant_settings,
     written_to,
 )
 from ingest.commands.detections import detections_after_cycle, load_detections
 from ingest.commands.forwarding import forwarder
-from ingest.forward.config import load_forward_config
-from ingest.poller import (
-    ChunkProgress,
-    CycleFailed,
-    CycleResult,
-    NothingToReconcile,
-    Poller,
+from ingest.commands.tenant_polls import (
+    JOIN_STEP_SECONDS,
+    TenantJob,
+    check_credentials,
+    exit_status,
+    failure_lines,
+    failure_of,
+    run_each,
 )
+from ingest.forward.config import load_forward_config
+from ingest.poller import ChunkProgress, CycleResult, Poller
 from ingest.store import Store
 
 
-def report_chunk(progress: ChunkProgress) -> None:
+def chunk_reporter(label: str) -> Callable[[ChunkProgress], None]:
+    """Progress lines of one tenant's poll (named by `label` when there are tenants)."""
+
+    def report(progress: ChunkProgress) -> None:
+        log.info("%s%s", label, chunk_line(progress))
+
+    return report
+
+
+def chunk_line(progress: ChunkProgress) -> str:
     counts = progress.counts
     remaining = progress.total - progress.index
     eta = ""
     if remaining and progress.index:
         eta = f" · about {progress.elapsed_seconds / progress.index * remaining:.0f} s left"
-    log.info(
-        "%s %d/%d  %s → %s  fetched %d, new %d, duplicates %d, rejected %d%s",
-        run_kind_name(progress.kind),
-        progress.index,
-        progress.total,
-        fmt_time(progress.start),
-        fmt_time(progress.end),
-        counts.fetched,
-        counts.inserted,
-        counts.duplicates,
-        counts.rejected,
-        eta,
+    return (
+        f"{run_kind_name(progress.kind)} {progress.index}/{progress.total}  "
+        f"{fmt_time(progress.start)} → {fmt_time(progress.end)}  fetched {counts.fetched}, "
+        f"new {counts.inserted}, duplicates {counts.duplicates}, rejected {counts.rejected}{eta}"
     )
 
 
@@ -95,118 +99,181 @@ def sweep_findings(result: CycleResult) -> str | None:
     )
 
 
-def run_one_cycle(poller: Poller, after: Callable[[], None] | None = None) -> CycleResult:
-    """One poll; `after` (the detections) runs under the same lock once the cycle is ok."""
+def run_one_cycle(job: TenantJob) -> CycleResult:
+    """One poll of one tenant under its cycle lock."""
     started = time.monotonic()
-    with cycle_lock(poller.store.engine):
+    poller = job.poller
+    with cycle_lock(job.engine, job.name):
         result = poller.run_cycle()
-        log.info(summarise(result, time.monotonic() - started))
-        if after is not None and result.status == "ok":
-            after()
-        truncate_wal(poller.store.engine)  # the next poll is far off: leave no large WAL
+        log.info("%s%s", job.label, summarise(result, time.monotonic() - started))
+        truncate_wal(job.engine)  # the next poll is far off: leave no large WAL
     return result
 
 
-def run_sweep(poller: Poller) -> CycleResult:
-    """A reconciliation sweep under the same per-cycle lock as a poll."""
+def run_sweep(job: TenantJob) -> CycleResult:
+    """A reconciliation sweep of one tenant under the same lock as its polls."""
     started = time.monotonic()
-    with cycle_lock(poller.store.engine):
-        result = poller.run_reconcile()
-    log.info(summarise(result, time.monotonic() - started))
+    with cycle_lock(job.engine, job.name):
+        result = job.poller.run_reconcile()
+    log.info("%s%s", job.label, summarise(result, time.monotonic() - started))
     findings = sweep_findings(result)
     if findings:
-        log.warning(findings)
+        log.warning("%s%s", job.label, findings)
     return result
 
 
-def command_run(settings: Settings, once: bool, *, reconcile: bool = False) -> int:
-    """`run`, `run --once` or `reconcile`: credentials checked, writer lock held."""
+def first_poll(job: TenantJob) -> CycleResult:
+    """The credentials checked (fails fast, in one line), then one poll."""
+    check_credentials(job)
+    return run_one_cycle(job)
+
+
+def first_sweep(job: TenantJob) -> CycleResult:
+    check_credentials(job, sweep=True)
+    return run_sweep(job)
+
+
+def command_run(
+    settings: Settings, once: bool, *, reconcile: bool = False, tenant: str | None = None
+) -> int:
+    """`run`, `run --once` or `reconcile` for every tenant (or `tenant`) at once: credentials
+    of each present, the writer lock held. Exit status and one line per failed tenant."""
     forwarding = load_forward_config(settings)  # a bad destination stops us before we start
     detections = None if reconcile else load_detections(settings)  # and a bad rules file
-    client = make_client(settings)
+    tenants = selected_tenants(settings, tenant)
+    clients = [make_client(settings, each) for each in tenants]  # a missing secret: exit 2
     engine = open_engine(settings)
     stop = threading.Event()
+    jobs = [
+        TenantJob(
+            each.name,
+            tenant_label(settings, each.name),
+            client,
+            Poller(
+                tenant_settings(settings, each),
+                Store(engine, each.name),
+                client,
+                stop=stop,
+                on_chunk=chunk_reporter(tenant_label(settings, each.name)),
+            ),
+        )
+        for each, client in zip(tenants, clients, strict=True)
+    ]
     after_cycle = forwarder(engine, forwarding, stop)
     try:
         with database_errors(engine), single_writer(engine), stop_on_signals(stop):
-            client.check_credentials()
-            poller = Poller(
-                settings, Store(engine, cli_tenant()), client, stop=stop, on_chunk=report_chunk
-            )
-            if reconcile:
-                run_sweep(poller)
+            after_poll = None if reconcile else detections_after_cycle(engine, settings, detections)
+            if not once:
+                log.info("writing to %s", database_shown(settings))
+                return run_forever(jobs, settings.poll_seconds, stop, after_cycle, after_poll)
+            failures = run_each(jobs, first_sweep if reconcile else first_poll)
+            if len(failures) < len(jobs):
+                after_tenants(engine, after_poll, after_cycle)
                 written_to(settings)
-                return EXIT_OK
-            after_poll = detections_after_cycle(engine, settings, detections)
-            if once:
-                run_one_cycle(poller, after_poll)
-                after_cycle()
-                written_to(settings)
-                return EXIT_OK
-            log.info("writing to %s", database_shown(settings))
-            return run_forever(poller, settings.poll_seconds, stop, after_cycle, after_poll)
+            if failures:
+                raise UserError(failure_lines(failures), exit_status(failures))
+            return EXIT_OK
     except AlreadyRunning as exc:
         raise UserError(str(exc), EXIT_RUNNING) from None
-    except (CredentialsRejected, HostUnreachable) as exc:
-        raise UserError(str(exc), EXIT_CONFIG) from None
-    except NothingToReconcile as exc:
-        raise UserError(str(exc), EXIT_FAILED) from None
-    except CycleFailed as exc:
-        raise UserError(
-            f"the ingest failed: {exc} (the cursor was not moved past it)", EXIT_FAILED
-        ) from None
     finally:
-        client.close()
+        for client in clients:
+            client.close()
         engine.dispose()
 
 
-def command_reconcile(settings: Settings) -> int:
+def after_tenants(
+    engine: Engine, after_poll: Callable[[], None] | None, after_cycle: Callable[[], None]
+) -> None:
+    """The detections, then a time-boxed forwarding pass, once the tenants' polls are done
+    (both are called as before tenants: they are being made per tenant on their own). The
+    detections take the write gate: on SQLite they must not meet a tenant's page writes."""
+    if after_poll is not None:
+        with write_gate(engine):
+            after_poll()
+    after_cycle()
+
+
+def command_reconcile(settings: Settings, tenant: str | None = None) -> int:
     if settings.reconcile_days == 0:
         raise UserError(
             "RECONCILE_DAYS is 0, which turns the reconciliation sweep off; set it to 1–90 "
             "to sweep that many days",
             EXIT_CONFIG,
         )
-    return command_run(settings, once=True, reconcile=True)
+    return command_run(settings, once=True, reconcile=True, tenant=tenant)
 
 
 def run_forever(
-    poller: Poller,
+    jobs: list[TenantJob],
     poll_seconds: int,
     stop: threading.Event,
     after_cycle: Callable[[], None] = lambda: None,
     after_poll: Callable[[], None] | None = None,
 ) -> int:
-    """Run a cycle every `poll_seconds`; an overrunning cycle is not run twice. After a poll
-    that succeeded, the detections (`after_poll`) and, once a day, a reconciliation sweep;
-    after each cycle, forwarding (time-boxed)."""
+    """Each tenant polls on its own thread every `poll_seconds` (an overrunning poll is not
+    run twice; a hanging tenant delays only itself) and, once a day, sweeps. The main thread
+    runs the detections and forwarding after the tenants' polls as they end."""
+    engine = jobs[0].engine
+    failures = run_each(jobs, check_credentials)
+    if len(failures) == len(jobs):  # nothing could poll: a configuration to fix, as before
+        raise UserError(failure_lines(failures), exit_status(failures))
+    for failure in failures:  # the others go on; this one retries at each of its polls
+        log.error("%s", failure.message)
     log.info("polling every %d s; Ctrl-C or SIGTERM stops after the current page", poll_seconds)
+    ended, polled = threading.Event(), threading.Event()
+    threads = [
+        threading.Thread(
+            target=tenant_loop,
+            args=(job, poll_seconds, stop, ended, polled),
+            name=f"tenant-{job.name}",
+        )
+        for job in jobs
+    ]
+    for thread in threads:
+        thread.start()
     while not stop.is_set():
-        started = time.monotonic()
-        polled = run_guarded(poller, lambda poller: run_one_cycle(poller, after_poll))
-        if polled and not stop.is_set() and poller.reconcile_due():
-            run_guarded(poller, run_sweep)
-        if not stop.is_set():
-            after_cycle()
-        next_due = started + poll_seconds
-        stop.wait(max(0.0, next_due - time.monotonic()))
+        # after any tenant's poll, at once; polls that end meanwhile share the next run
+        if ended.wait(JOIN_STEP_SECONDS) and not stop.is_set():
+            ended.clear()
+            detect = polled.is_set()  # the detections only after a poll that succeeded
+            polled.clear()
+            after_tenants(engine, after_poll if detect else None, after_cycle)
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(JOIN_STEP_SECONDS)
     log.info("stopped")
     return EXIT_OK
 
 
-def run_guarded(poller: Poller, action: Callable[[Poller], CycleResult]) -> bool:
+def tenant_loop(
+    job: TenantJob,
+    poll_seconds: int,
+    stop: threading.Event,
+    ended: threading.Event,
+    polled: threading.Event,
+) -> None:
+    """One tenant's schedule: a poll every `poll_seconds`, a sweep when one is due; `ended`
+    is set after each poll, `polled` after each that succeeded."""
+    while not stop.is_set():
+        started = time.monotonic()
+        if run_guarded(job, run_one_cycle):
+            polled.set()
+            if not stop.is_set() and job.poller.reconcile_due():
+                run_guarded(job, run_sweep)
+        ended.set()
+        stop.wait(max(0.0, started + poll_seconds - time.monotonic()))
+
+
+def run_guarded(job: TenantJob, action: Callable[[TenantJob], CycleResult]) -> bool:
     """Run a poll or a sweep; a failure is logged and left to the next poll. Whether it ran."""
     what = "sweep" if action is run_sweep else "cycle"
     try:
-        action(poller)
-    except (CycleFailed, SQLAlchemyError) as exc:
-        log.error(
-            "%s failed, will retry at the next poll: %s",
-            what,
-            failure_text(poller.store.engine, exc),
-        )
+        action(job)
     except AlreadyRunning as exc:  # a cursor reset holds the cycle lock for a moment
-        log.warning("%s skipped, will retry at the next poll: %s", what, exc)
+        log.warning("%s%s skipped, will retry at the next poll: %s", job.label, what, exc)
+    except Exception as exc:  # any failure is this tenant's alone: the loop goes on
+        failure = failure_of(job, exc)
+        log.error("%s failed, will retry at the next poll: %s", what, failure.message)
     else:
         return True
     return False

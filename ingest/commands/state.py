@@ -1,5 +1,5 @@
-"""`status` (text or `--json`), `status --check` and `reset-cursor`: the ingest's state
-read and reset through `db.state`."""
+"""`status` (text or `--json`), `status --check` and `reset-cursor`, each tenant's or the
+one `--tenant` names: the ingest's state read and reset through `db.state`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from config.settings import Settings
@@ -14,6 +15,7 @@ from db.audit import AuditAction
 from db.engine import make_engine
 from db.locks import AlreadyRunning
 from db.readiness import check_readiness
+from db.scope import TenantScope
 from db.state import read_cursor, reset_cursor, run_kind_name
 from ingest.commands.actor import cli_entry, nothing_changed
 from ingest.commands.common import (
@@ -22,12 +24,13 @@ from ingest.commands.common import (
     EXIT_OK,
     EXIT_RUNNING,
     UserError,
-    cli_scope,
-    cli_tenant,
     database_errors,
     database_shown,
+    one_tenant,
     open_engine,
     open_existing_engine,
+    selected_tenants,
+    tenant_label,
 )
 from ingest.status import collect_status
 
@@ -117,36 +120,74 @@ def describe_destination(row: dict[str, Any]) -> str:
     return text + (f"; last error: {row['last_error']}" if row["last_error"] else "")
 
 
-def command_status(settings: Settings, as_json: bool) -> int:
+def tenant_verdict(status: dict[str, Any]) -> tuple[str, str | None]:
+    """Whether a tenant's polls are "ok", "failing" (its newest run failed) or "not polled
+    yet", and why it fails (the run's one-line error)."""
+    ok, failed = status["last_ok_run"], status["last_failed_run"]
+    if failed and (not ok or failed["id"] > ok["id"]):
+        return "failing", f"run #{failed['id']} finished {failed['finished_at']}: {failed['error']}"
+    return ("ok" if ok else "not polled yet"), None
+
+
+def tenant_status(engine: Engine, tenant: str) -> dict[str, Any]:
+    status = {"tenant": tenant, **collect_status(engine, TenantScope.one(tenant))}
+    status["state"], status["failure"] = tenant_verdict(status)
+    return status
+
+
+def command_status(settings: Settings, as_json: bool, tenant: str | None = None) -> int:
+    """One tenant's status as before tenants (without TENANTS_FILE, or with --tenant);
+    with several, a line per tenant saying whether it polls and why not, then each one's."""
+    tenants = selected_tenants(settings, tenant)
     engine = open_engine(settings)
     try:
         with database_errors(engine):
-            status = collect_status(engine, cli_scope())
+            statuses = [tenant_status(engine, each.name) for each in tenants]
     finally:
         engine.dispose()
+    alone = not settings.tenants_file or tenant is not None
     if as_json:
-        print(json.dumps(status, indent=2, ensure_ascii=False))
-    else:
+        shown = statuses[0] if alone else {"tenants": statuses}
+        print(json.dumps(shown, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if alone:
+        print_status(statuses[0])
+        return EXIT_OK
+    print("tenants")
+    for status in statuses:
+        print(
+            f"  {status['tenant']:<16} {status['state']}"
+            + (f": {status['failure']}" if status["failure"] else "")
+        )
+    for status in statuses:
+        print(f"\n== tenant {status['tenant']} ==")
         print_status(status)
     return EXIT_OK
 
 
-def command_status_check(settings: Settings) -> int:
-    """`status --check`: the readiness test of `/readyz`, without upgrading the schema."""
+def command_status_check(settings: Settings, tenant: str | None = None) -> int:
+    """`status --check`: the readiness test of `/readyz` for every tenant (or `tenant`),
+    without upgrading the schema; ready only if every one is."""
+    tenants = selected_tenants(settings, tenant)
     engine = make_engine(settings.effective_database_url, create_folder=False)
     try:
-        readiness = check_readiness(engine, cli_scope(), settings.poll_seconds)
+        answers = [
+            (each.name, check_readiness(engine, TenantScope.one(each.name), settings.poll_seconds))
+            for each in tenants
+        ]
     finally:
         engine.dispose()
-    if readiness.ready:
-        print(f"ready: the last successful poll finished {readiness.last_poll_ok_at}")
-        return EXIT_OK
-    for reason in readiness.reasons:
-        print(f"not ready: {reason}", file=sys.stderr)
-    return EXIT_FAILED
+    for name, readiness in answers:
+        label = tenant_label(settings, name)
+        if readiness.ready:
+            print(f"{label}ready: the last successful poll finished {readiness.last_poll_ok_at}")
+        for reason in readiness.reasons:
+            print(f"{label}not ready: {reason}", file=sys.stderr)
+    return EXIT_OK if all(readiness.ready for _, readiness in answers) else EXIT_FAILED
 
 
-def command_reset_cursor(settings: Settings, yes: bool) -> int:
+def command_reset_cursor(settings: Settings, yes: bool, tenant: str | None = None) -> int:
+    name = one_tenant(settings, tenant, "reset the cursor of").name
     engine = open_existing_engine(settings)
     try:
         if not yes:
@@ -155,22 +196,20 @@ def command_reset_cursor(settings: Settings, yes: bool) -> int:
                     "reset-cursor needs confirmation: run it in a terminal or pass --yes",
                     EXIT_CONFIG,
                 )
-            cursor = read_cursor(engine, cli_tenant())
+            cursor = read_cursor(engine, name)
             print(
-                f"The cursor is {cursor or 'not set'}. Resetting it makes the next "
-                f"run backfill {settings.initial_backfill_days} days again (stored rows are kept "
-                "and never doubled)."
+                f"The {tenant_label(settings, name)}cursor is {cursor or 'not set'}. Resetting "
+                f"it makes the next run backfill {settings.initial_backfill_days} days again "
+                "(stored rows are kept and never doubled)."
             )
             if input("Reset the cursor? [y/N] ").strip().lower() not in ("y", "yes"):
                 print("Nothing changed.")
                 return EXIT_OK
-        entry = cli_entry(
-            AuditAction.RESET_CURSOR, "cursor", "cursor reset (CLI)", tenant=cli_tenant()
-        )
-        reset_cursor(engine, cli_tenant(), audited=entry)
+        entry = cli_entry(AuditAction.RESET_CURSOR, "cursor", "cursor reset (CLI)", tenant=name)
+        reset_cursor(engine, name, audited=entry)
         print(
-            f"Cursor reset in {database_shown(settings)}: the next run backfills "
-            "INITIAL_BACKFILL_DAYS days."
+            f"{tenant_label(settings, name)}Cursor reset in {database_shown(settings)}: the "
+            "next run backfills INITIAL_BACKFILL_DAYS days."
         )
         return EXIT_OK
     except AlreadyRunning as exc:

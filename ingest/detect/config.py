@@ -8,10 +8,13 @@ unknown keys and wrong types are errors, reported in one line that names the key
 from __future__ import annotations
 
 import fnmatch
+import logging
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
+
+log = logging.getLogger("ingest.detect")
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -148,7 +151,6 @@ class Rules:
 class General:
     """What every rule shares: history lengths, office hours, who is a system sender."""
 
-    account: str = ""  # unused: alerts carry their tenant (issue 16); tenant: phase 2 (remove)
     warmup_days: int = 14
     baseline_days: int = 28
     history_days: int = 60
@@ -250,12 +252,21 @@ def _checked(config: DetectionConfig) -> DetectionConfig:
     )
 
 
+def _without_retired(general: Any) -> Any:
+    """`[general]` without `account`: before tenants (issue 16) it named the one account;
+    alerts now carry their tenant, so a rules file that still sets it loads, with a note."""
+    if not isinstance(general, dict) or "account" not in general:
+        return general
+    log.warning("DETECTIONS_FILE: general.account is no longer used (alerts carry their tenant)")
+    return {key: value for key, value in general.items() if key != "account"}
+
+
 def parse_config(document: dict[str, Any]) -> DetectionConfig:
     """A DetectionConfig from a parsed TOML document, defaults for what it leaves out."""
     unknown = sorted(set(document) - {"general", "rules"})
     if unknown:
         raise DetectionConfigError(f"[{unknown[0]}] is not a known section (known: general, rules)")
-    general = _section("general", General, document.get("general", {}))
+    general = _section("general", General, _without_retired(document.get("general", {})))
     rules_table = document.get("rules", {})
     if not isinstance(rules_table, dict):
         raise DetectionConfigError("rules must be a table of [rules.<name>] sections")

@@ -18,6 +18,7 @@ import numpy as np
 from sqlalchemy import Engine, func, literal_column, select
 
 from db.models import ROLLUP_USER_ALL, ROLLUP_USER_HOUR, SearchLog
+from db.scope import TenantScope
 from db.sql import epoch_bucket
 from ingest.detect.config import DetectionConfig
 from ingest.detect.days import LocalClock, bucket_size, span_bounds, weekday
@@ -79,7 +80,7 @@ def _user_buckets(
     statement = (
         select(SearchLog.email_addr, bucket, func.count())
         .where(
-            SearchLog.tenant == tenant,
+            TenantScope.one(tenant).where(SearchLog.tenant),
             SearchLog.create_time >= lower,
             SearchLog.create_time < upper,
         )
@@ -104,7 +105,7 @@ def _columns(rows: Sequence[Any], seconds: int) -> tuple[list[str], np.ndarray, 
 def _first_seen(engine: Engine, tenant: str) -> dict[str, float]:
     everything = ROLLUP_USER_ALL
     statement = select(everything.c.email_addr, func.min(everything.c.first_time)).where(
-        everything.c.tenant == tenant
+        TenantScope.one(tenant).where(everything.c.tenant)
     )
     with engine.connect() as conn:
         rows = conn.execute(statement.group_by(ROLLUP_USER_ALL.c.email_addr)).all()
@@ -217,7 +218,9 @@ def iter_text_days(
     statement = select(
         SearchLog.create_time, SearchLog.email_addr, SearchLog.search_text, SearchLog.search_reason
     ).where(
-        SearchLog.tenant == tenant, SearchLog.create_time >= lower, SearchLog.create_time < upper
+        TenantScope.one(tenant).where(SearchLog.tenant),
+        SearchLog.create_time >= lower,
+        SearchLog.create_time < upper,
     )
     if not config.rules.missing_reason.enabled:
         statement = statement.where(SearchLog.search_text != "")

@@ -62,16 +62,17 @@ class DetectResult:
     seconds: float = 0.0
     reason: str = ""
 
-    def line(self) -> str:
+    def line(self, tenant: str) -> str:
+        """One line for `tenant`, e.g. `detect acme: scored 1 day (2026-11-30): 3 alerts, …`."""
         if not self.days_scored:
-            return f"detect: nothing to score ({self.reason})"
+            return f"detect {tenant}: nothing to score ({self.reason})"
         span = (
             self.first_day
             if self.first_day == self.last_day
             else f"{self.first_day} → {self.last_day}"
         )
         return (
-            f"detect: scored {self.days_scored} day{'s' if self.days_scored != 1 else ''} "
+            f"detect {tenant}: scored {self.days_scored} day{'s' if self.days_scored != 1 else ''} "
             f"({span}): {self.alerts_found} alerts, {self.alerts_new} new, "
             f"in {self.seconds:.1f} s"
         )

@@ -16,7 +16,8 @@ from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from config.settings import ConfigError, Settings
-from db.scope import is_tenant_name
+from config.tenants import load_tenants
+from db.scope import DEFAULT_TENANT, is_tenant_name
 from ingest.forward.formats import ENCODERS
 from ingest.forward.messages import SOURCES
 from ingest.forward.notify import CHAT_FORMATS
@@ -85,6 +86,9 @@ class Destination:
 class ForwardConfig:
     destinations: tuple[Destination, ...]
     max_seconds: float = DEFAULT_MAX_SECONDS  # the time box of a pass after a scheduled cycle
+    # the configured tenants, in the tenants file's order: each destination forwards those
+    # it `receives`, each in a stream of its own (one built by hand: the one `default`)
+    tenants: tuple[str, ...] = (DEFAULT_TENANT,)
 
 
 def parse_since(raw: str) -> datetime:
@@ -270,7 +274,10 @@ def load_forward_config(
 ) -> ForwardConfig | None:
     """The destinations from `FORWARD_CONFIG` and `FORWARD_URL`, or None if neither is set.
     `tenants`: the configured tenants' display names by name (`display_names_of`), which
-    each destination's `tenants = [...]` must come from and its messages show."""
+    each destination's `tenants = [...]` must come from and its messages show; None: those
+    of `load_tenants` (the tenants file, or the one `default`)."""
+    if tenants is None:
+        tenants = display_names_of(load_tenants(settings, environ))
     env = os.environ if environ is None else environ
     destinations: list[Destination] = []
     max_seconds = DEFAULT_MAX_SECONDS
@@ -315,4 +322,4 @@ def load_forward_config(
             raise ConfigError(f"forwarding destination {name!r} is named twice")
     if not destinations:
         return None
-    return ForwardConfig(tuple(destinations), max_seconds)
+    return ForwardConfig(tuple(destinations), max_seconds, tuple(tenants))

@@ -43,7 +43,10 @@ class DeliveryFailed(Exception):
 
 @dataclass
 class DeliveryResult:
+    """How one tenant's stream to one destination went in a pass."""
+
     destination: str
+    tenant: str
     delivered: int = 0
     parked: int = 0
     batches: int = 0
@@ -83,9 +86,10 @@ def ensure_cursor(
             )
     if since is not None:
         log.warning(
-            "%s: --since is for a destination forwarding for the first time; this one "
-            "carries on from its cursor",
+            "%s: --since is for a stream forwarding for the first time; tenant %s carries "
+            "on from its cursor",
             destination.name,
+            tenant,
         )
     return found
 
@@ -204,10 +208,17 @@ def deliver(
     since: datetime | None = None,
 ) -> DeliveryResult:
     """Deliver what is pending of `tenant` for one destination, batch by batch, until the
-    horizon read at the start, the deadline, or a stop request."""
+    horizon read at the start, the deadline, or a stop request.
+
+    Positions are ids shared by every tenant. Once the stream has reached the horizon, its
+    cursor moves to the horizon: every id up to it is committed, so none of them will ever
+    be this tenant's, and a tenant that has gone quiet does not re-read the others' rows
+    since its last search on every pass."""
     started = time.monotonic()
-    result = DeliveryResult(destination.name)
-    source = source_for(destination.source, destination.dashboard_url)
+    result = DeliveryResult(destination.name, tenant)
+    source = source_for(
+        destination.source, tenant, destination.dashboard_url, destination.display_names
+    )
     encode = encoder_for(destination)
     sender = Sender(transport, deadline, stop)
     try:
@@ -220,6 +231,8 @@ def deliver(
             with engine.connect() as conn:
                 messages = source.read(conn, position, horizon, start_since, destination.batch_size)
             if not messages:
+                if horizon > position:  # the ids up to it are other tenants' for good
+                    commit_batch(engine, tenant, destination, horizon, 0, [])
                 result.complete = True
                 break
             batch, unencodable = encode_batch(messages, encode)
@@ -231,7 +244,13 @@ def deliver(
             result.parked += len(parked)
             result.batches += 1
             for item, reason in parked:
-                log.warning("%s: parked %s (%s)", destination.name, item.message.id, reason[:200])
+                log.warning(
+                    "%s: parked %s of %s (%s)",
+                    destination.name,
+                    item.message.id,
+                    tenant,
+                    reason[:200],
+                )
     except (TransientError, Refused, DeliveryFailed) as exc:
         result.error = str(exc)
         record_error(engine, tenant, destination.name, result.error)

@@ -1,9 +1,10 @@
 """What is forwarded: typed values read from the database, and the sources that read them.
 
-A source hands out messages in the order of a position that only grows (the table's
-integer id), from after a destination's cursor up to a horizon below which every position
-that will ever exist has been committed. Two sources: the stored searches and the alerts
-of the detections (issue 9), each with the same three methods.
+A source hands out one tenant's messages in the order of a position that only grows (the
+table's integer id), from after the cursor of that tenant's stream to a destination up to a
+horizon below which every position that will ever exist has been committed. Two sources:
+the stored searches and the alerts of the detections (issue 9), each with the same three
+methods.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from db.models import Alert as AlertRow
 from db.models import SearchLog
-from db.scope import DEFAULT_TENANT
+from db.scope import DEFAULT_TENANT, TenantScope
 from db.state.forwarding import pending_messages
 
 
@@ -141,12 +142,14 @@ _SEARCH_COLUMNS = (
 
 
 class SearchSource:
-    """Stored searches in `search_logs.id` order, up to `committed_max_id`, each with its
-    tenant and the tenant's display name from `display_names` (name -> display name)."""
+    """`tenant`'s stored searches in `search_logs.id` order, up to `committed_max_id`, each
+    with the tenant's display name from `display_names` (name -> display name). Positions
+    are the table's ids, shared by every tenant: a tenant's stream skips the others' ids."""
 
     name = "searches"
 
-    def __init__(self, display_names: Mapping[str, str] | None = None) -> None:
+    def __init__(self, tenant: str, display_names: Mapping[str, str] | None = None) -> None:
+        self.tenant = tenant
         self.display_names: Mapping[str, str] = display_names or {}
 
     def horizon(self, conn: Connection) -> int | None:
@@ -157,7 +160,11 @@ class SearchSource:
     ) -> list[Message]:
         query = (
             select(*_SEARCH_COLUMNS)
-            .where(SearchLog.id > after, SearchLog.id <= upto)
+            .where(
+                TenantScope.one(self.tenant).where(SearchLog.tenant),
+                SearchLog.id > after,
+                SearchLog.id <= upto,
+            )
             .order_by(SearchLog.id)
             .limit(limit)
         )
@@ -178,7 +185,7 @@ class SearchSource:
     def pending(
         self, conn: Connection, after: int, since: datetime | None
     ) -> tuple[int, datetime | None]:
-        return pending_messages(conn, DEFAULT_TENANT, self.name, after, since)  # tenant: phase 2
+        return pending_messages(conn, self.tenant, self.name, after, since)
 
 
 def alert_id(row_id: int) -> str:
@@ -210,16 +217,20 @@ _ALERT_COLUMNS = (
 
 
 class AlertSource:
-    """Alerts in `alerts.id` order, up to `committed_max_id` (the detector inserts them in
-    one transaction per chunk of days; re-detection inserts nothing, so an alert is sent
-    once). `since` skips alerts whose evidence ended before it. Severities are the
+    """`tenant`'s alerts in `alerts.id` order, up to `committed_max_id` (the detector inserts
+    them in one transaction per chunk of days; re-detection inserts nothing, so an alert is
+    sent once). `since` skips alerts whose evidence ended before it. Severities are the
     detector's own (low, medium, high), which every format maps."""
 
     name = "alerts"
 
     def __init__(
-        self, dashboard_url: str = "", display_names: Mapping[str, str] | None = None
+        self,
+        tenant: str,
+        dashboard_url: str = "",
+        display_names: Mapping[str, str] | None = None,
     ) -> None:
+        self.tenant = tenant
         self.dashboard_url = dashboard_url
         self.display_names: Mapping[str, str] = display_names or {}
 
@@ -231,7 +242,11 @@ class AlertSource:
     ) -> list[Message]:
         query = (
             select(*_ALERT_COLUMNS)
-            .where(AlertRow.id > after, AlertRow.id <= upto)
+            .where(
+                TenantScope.one(self.tenant).where(AlertRow.tenant),
+                AlertRow.id > after,
+                AlertRow.id <= upto,
+            )
             .order_by(AlertRow.id)
             .limit(limit)
         )
@@ -259,19 +274,25 @@ class AlertSource:
     def pending(
         self, conn: Connection, after: int, since: datetime | None
     ) -> tuple[int, datetime | None]:
-        return pending_messages(conn, DEFAULT_TENANT, self.name, after, since)  # tenant: phase 2
+        return pending_messages(conn, self.tenant, self.name, after, since)
 
 
-SOURCES: dict[str, Source] = {"searches": SearchSource(), "alerts": AlertSource()}
-"""Every source a destination may name (for status and checks; `source_for` builds the
-one a destination reads, with its links)."""
+SOURCES: dict[str, type[SearchSource] | type[AlertSource]] = {
+    "searches": SearchSource,
+    "alerts": AlertSource,
+}
+"""Every source a destination may name; `source_for` builds the one a tenant's stream reads."""
 
 
 def source_for(
-    name: str, dashboard_url: str = "", display_names: Mapping[str, str] | None = None
+    name: str,
+    tenant: str,
+    dashboard_url: str = "",
+    display_names: Mapping[str, str] | None = None,
 ) -> Source:
-    """The source a destination reads: alerts carry links under `dashboard_url`; every
-    message names its tenant as `display_names` (name -> display name) has it."""
+    """What `tenant`'s stream to a destination reads: only that tenant's messages, each
+    naming the tenant as `display_names` (name -> display name) has it; alerts carry links
+    under `dashboard_url`."""
     if name == "alerts":
-        return AlertSource(dashboard_url, display_names)
-    return SearchSource(display_names)
+        return AlertSource(tenant, dashboard_url, display_names)
+    return SearchSource(tenant, display_names)

@@ -9,7 +9,7 @@ import re
 import secrets
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,9 +65,12 @@ class SignedDashboard:
 
 
 @contextmanager
-def signed_in_dashboard(folder: Path, db_path: Path) -> Iterator[SignedDashboard]:
+def signed_in_dashboard(
+    folder: Path, db_path: Path, settings: Mapping[str, str] | None = None
+) -> Iterator[SignedDashboard]:
     """The dashboard on `db_path`, from the runtime install, signing in through an OpenID
-    provider on loopback: ADMIN is an administrator, anyone at @viewers.example a viewer."""
+    provider on loopback: ADMIN is an administrator, anyone at @viewers.example a viewer
+    (`settings` overrides these, or adds a TENANTS_FILE)."""
     with run_server_in_thread(port=0) as provider:
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
@@ -90,6 +93,7 @@ def signed_in_dashboard(folder: Path, db_path: Path) -> Iterator[SignedDashboard
             "VIEWER_EMAILS": "@viewers.example",
             # Streamlit reads secrets from this file only (not ~/.streamlit or the cwd).
             "STREAMLIT_SECRETS_FILES": str(secrets_file),
+            **(settings or {}),
         }
         log = folder / "streamlit.log"
         # From the runtime virtualenv (requirements.txt alone), never this one: sign-in
