@@ -178,10 +178,6 @@ def test_a_search_leaked_into_the_tenant_stops_the_tenants_benchmark(tmp_path: P
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-@pytest.mark.xfail(
-    strict=True,
-    reason="until the multi-tenant ingest loop (wip/ting) is merged: remove this marker then",
-)
 def test_the_tenants_cycle_benchmark_checks_every_tenant_of_its_smallest_run() -> None:
     done = bench("tenants_cycle", "--tenants", "3", "--days", "2", "--events-per-day", "50")
     assert done.returncode == 0, done.stderr[-2000:]
