@@ -97,7 +97,7 @@ def _size(result: Any) -> int | None:
     return None
 
 
-def _prime(cases: list[Case]) -> None:
+def _prime(cases: list[Case], tenant: str) -> None:
     """Run every code path once on a small database of its own (lazy imports, pandas' and
     zoneinfo's first-use costs), as a running server has done long before a poll; the
     measured database's caches stay as cold as they were."""
@@ -105,7 +105,7 @@ def _prime(cases: list[Case]) -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'prime.db'}"
-        generate(url, 3_000, users=40, years=3, seed=1, append=False)
+        generate(url, 3_000, users=40, years=3, seed=1, append=False, tenant_name=tenant)
         engine = open_database(url)
         for case in cases:
             case.direct(engine)
@@ -132,9 +132,9 @@ def _fetch_naive(url: str, naive: Naive) -> int:
         conn.close()
 
 
-def cold_worker(probe: Probe) -> dict[str, Any]:
+def cold_worker(probe: Probe, naive: bool = True) -> dict[str, Any]:
     cases = build_cases(probe)
-    _prime(cases)
+    _prime(cases, probe.tenant)
     timings: dict[str, Any] = {}
     for case in cases:
         engine = make_engine(probe.url)
@@ -145,10 +145,10 @@ def cold_worker(probe: Probe) -> dict[str, Any]:
         engine.dispose()
         timings[case.key] = {"ms": ms, "rows": _size(result), "statements": statements}
     dialect = make_engine(probe.url).dialect.name
-    for naive in build_naive(probe, dialect):
+    for baseline in build_naive(probe, dialect) if naive else ():
         started = time.perf_counter()
-        rows = _fetch_naive(probe.url, naive)
-        timings[f"naive · {naive.name}"] = {
+        rows = _fetch_naive(probe.url, baseline)
+        timings[f"naive · {baseline.name}"] = {
             "ms": (time.perf_counter() - started) * 1000,
             "rows": rows,
         }
@@ -171,7 +171,8 @@ def warm_worker(probe: Probe) -> dict[str, Any]:
 
 
 def run_worker(kind: str, probe: Probe) -> dict[str, Any]:
-    """`kind` ('cold' or 'warm') in a fresh Python process; its timings as a dict."""
+    """`kind` ('cold', 'cold-pages': cold without the naive baseline, or 'warm') in a
+    fresh Python process; its timings as a dict."""
     child = subprocess.run(
         [
             sys.executable,
@@ -191,6 +192,13 @@ def run_worker(kind: str, probe: Probe) -> dict[str, Any]:
         last = child.stderr.strip().splitlines()[-1:] or ["no output"]
         fail(f"the {kind} worker exited with {child.returncode}: {last[0]}")
     return json.loads(child.stdout)
+
+
+WORKERS = {
+    "cold": cold_worker,
+    "cold-pages": lambda probe: cold_worker(probe, naive=False),
+    "warm": warm_worker,
+}
 
 
 MAY_BE_EMPTY = ("text contains",)
@@ -315,13 +323,12 @@ def main() -> None:
     parser.add_argument("--explain", type=int, default=3, help="explain the N slowest")
     parser.add_argument("--json", type=Path, help="also write the full result here")
     parser.add_argument("--combine", type=Path, nargs="+", help="tabulate saved results")
-    parser.add_argument("--worker", choices=("cold", "warm"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         probe = Probe(**json.loads(args.probe))
-        work = cold_worker if args.worker == "cold" else warm_worker
-        print(json.dumps(work(probe), default=str))
+        print(json.dumps(WORKERS[args.worker](probe), default=str))
         return
     if args.combine:
         print(combined([json.loads(path.read_text()) for path in args.combine]))

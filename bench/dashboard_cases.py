@@ -17,11 +17,12 @@ from sqlalchemy import Engine
 # which is what it does inside one too.
 logging.getLogger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)
 
-from bench.synthetic import SCOPE  # noqa: E402
+from bench.synthetic import TENANT  # noqa: E402
 from dashboard import cached  # noqa: E402
 from db import queries  # noqa: E402
 from db.engine import open_database, sqlite_path  # noqa: E402
 from db.queries import SearchFilters  # noqa: E402
+from db.scope import TenantScope  # noqa: E402
 from db.state import database_size_bytes  # noqa: E402
 from ingest.status import collect_status  # noqa: E402
 
@@ -51,6 +52,8 @@ class Probe:
     typical_searches: int
     busy_day: str
     busy_searches: int
+    tenant: str = TENANT
+    """Whose pages: every call is made in this tenant's scope."""
 
 
 @dataclass(frozen=True)
@@ -80,9 +83,10 @@ class Naive:
 def build_cases(probe: Probe) -> list[Case]:
     """Every page's calls, as the pages make them (see pages/*.py and dashboard/context.py)."""
     tz = probe.tz
+    scope = TenantScope.one(probe.tenant)
     today = date.fromisoformat(probe.today)
-    whole = SearchFilters(SCOPE, date.fromisoformat(probe.first_day), today)
-    last30 = SearchFilters(SCOPE, today - timedelta(days=29), today)
+    whole = SearchFilters(scope, date.fromisoformat(probe.first_day), today)
+    last30 = SearchFilters(scope, today - timedelta(days=29), today)
     month = today.replace(day=1)
     next_month = (month + timedelta(days=32)).replace(day=1)
     busy = date.fromisoformat(probe.busy_day)
@@ -144,14 +148,14 @@ def build_cases(probe: Probe) -> list[Case]:
         Case(
             CHROME,
             "filter_options",
-            lambda e: queries.filter_options(e, SCOPE),
-            lambda u, v: cached.filter_options(u, v, SCOPE),
+            lambda e: queries.filter_options(e, scope),
+            lambda u, v: cached.filter_options(u, v, scope),
         ),
         Case(
             CHROME,
             "ingest_health",
-            lambda e: queries.ingest_health(e, SCOPE),
-            lambda u, v: cached.ingest_health(u, v, SCOPE),
+            lambda e: queries.ingest_health(e, scope),
+            lambda u, v: cached.ingest_health(u, v, scope),
         ),
         *per_filters("summary, last 30 days", last30, summary_calls),
         *per_filters("summary, all time", whole, summary_calls),
@@ -169,24 +173,24 @@ def build_cases(probe: Probe) -> list[Case]:
         *per_filters("user: typical, all time", whole.for_user(probe.typical), user_calls),
         *per_filters(
             "calendar: month",
-            SearchFilters(SCOPE, month, next_month - timedelta(days=1)),
+            SearchFilters(scope, month, next_month - timedelta(days=1)),
             ("searches_per_day",),
         ),
         *per_filters(
             "calendar: year",
-            SearchFilters(SCOPE, date(today.year, 1, 1), date(today.year, 12, 31)),
+            SearchFilters(scope, date(today.year, 1, 1), date(today.year, 12, 31)),
             ("searches_per_day",),
         ),
         *per_filters(
             "day: busiest",
-            SearchFilters(SCOPE, busy, busy),
+            SearchFilters(scope, busy, busy),
             ("user_counts", "hour_weekday_counts", "searches_by_user"),
         ),
         Case(
             "status",
             "collect_status",
-            lambda e: collect_status(e, SCOPE, runs=STATUS_RUNS, rejects=STATUS_REJECTS),
-            lambda u, v: cached.ingest_status(u, v, SCOPE),
+            lambda e: collect_status(e, scope, runs=STATUS_RUNS, rejects=STATUS_REJECTS),
+            lambda u, v: cached.ingest_status(u, v, scope),
         ),
     ]
 
@@ -240,16 +244,17 @@ def build_naive(probe: Probe, dialect: str) -> list[Naive]:
 # --- the probe --------------------------------------------------------------------------
 
 
-def probe_database(url: str, tz: str) -> Probe:
-    """Heaviest and median user, busiest day, span and size (also warms the OS cache)."""
+def probe_database(url: str, tz: str, tenant: str = TENANT) -> Probe:
+    """Heaviest and median user, busiest day, span and size of `tenant`'s searches."""
+    scope = TenantScope.one(tenant)
     engine = open_database(url)
     try:
         today = datetime.now(ZoneInfo(tz)).date()
-        totals = collect_status(engine, SCOPE, runs=1, rejects=1)["totals"]
+        totals = collect_status(engine, scope, runs=1, rejects=1)["totals"]
         if not totals["search_logs"]:
             raise SystemExit(f"{url} holds no searches: run bench/generate.py first")
         first = datetime.fromisoformat(totals["first_event"]).astimezone(ZoneInfo(tz)).date()
-        whole = SearchFilters(SCOPE, first, today)
+        whole = SearchFilters(scope, first, today)
         users = queries.user_counts(engine, whole, tz)
         typical = users.iloc[len(users) // 2]
         per_day = queries.searches_per_day(engine, whole, tz)
@@ -267,6 +272,7 @@ def probe_database(url: str, tz: str) -> Probe:
             typical_searches=int(typical["searches"]),
             busy_day=busiest["date"].isoformat(),
             busy_searches=int(busiest["searches"]),
+            tenant=tenant,
         )
     finally:
         engine.dispose()

@@ -81,6 +81,11 @@ def _chunks(work: _Work) -> Iterator[list[tuple[Any, ...]]]:
             yield pending.popleft().result()
 
 
+def insert_rows(engine: Engine, chunks: Iterator[list[tuple[Any, ...]]]) -> None:
+    """Write chunks of rows (COLUMNS order) into `search_logs`, each chunk committed."""
+    (_insert_postgres if engine.dialect.name == "postgresql" else _insert_sqlite)(engine, chunks)
+
+
 def _insert_sqlite(engine: Engine, chunks: Iterator[list[tuple[Any, ...]]]) -> None:
     raw = engine.raw_connection()
     try:
@@ -123,16 +128,23 @@ def _stored(engine: Engine) -> tuple[int, int]:
     return int(count), int(top or 0)
 
 
-def _record_run(engine: Engine, count: int, start: datetime, end: datetime) -> None:
+def record_run(engine: Engine, tenant: str, count: int, start: datetime, end: datetime) -> None:
     """A finished bootstrap run and the cursor, so the pages show no 'never ingested' notice."""
-    store = Store(engine, TENANT)
+    store = Store(engine, tenant)
     run_id = store.start_run("bootstrap", start, end)
     store.finish_run(run_id, "ok", PageCounts(fetched=count, inserted=count), api_requests=0)
     store.advance_cursor(end, backfill_done=True)
 
 
 def generate(
-    url: str, events: int, *, users: int, years: float, seed: int, append: bool
+    url: str,
+    events: int,
+    *,
+    users: int,
+    years: float,
+    seed: int,
+    append: bool,
+    tenant_name: str = TENANT,
 ) -> dict[str, Any]:
     started = time.perf_counter()
     engine = open_database(url)
@@ -145,15 +157,15 @@ def generate(
             )
         now = datetime.now(UTC).replace(microsecond=0)
         rng = np.random.default_rng(seed + top_id)
-        tenant = build_tenant(users, rng)
+        tenant = build_tenant(users, rng, tenant_name)
         drawn = draw_events(events, tenant, now, years, rng)
         drawn_at = time.perf_counter()
         postgres = engine.dialect.name == "postgresql"
 
         work = _Work(drawn, tenant, top_id, postgres)
-        (_insert_postgres if postgres else _insert_sqlite)(engine, _chunks(work))
+        insert_rows(engine, _chunks(work))
         first = datetime.fromtimestamp(int(drawn.seconds[0]), UTC) if events else now
-        _record_run(engine, events, first - timedelta(seconds=1), now)
+        record_run(engine, tenant_name, events, first - timedelta(seconds=1), now)
         rebuild_filter_values(engine)
         loaded_at = time.perf_counter()
         with engine.begin() as conn:  # what the ingest keeps page by page, counted at once

@@ -25,10 +25,11 @@ TAIL_EXPONENT = 1.2
 """Zipf exponent of everyone else: a few admins search a lot, most users a handful."""
 
 COLUMNS = EVENT_COLUMNS
-TENANT = DEFAULT_TENANT  # tenant: phase 2 (the benchmark of 50 tenants)
-"""The tenant every generated search is written under, and that the benchmarks read."""
-SCOPE = TenantScope.one(TENANT)
 """The ingest's own column order for `search_logs` rows."""
+TENANT = DEFAULT_TENANT
+"""The single-tenant benchmarks' tenant: an installation without TENANTS_FILE (the
+benchmark of many tenants, `bench/tenants_pages.py`, names its own)."""
+SCOPE = TenantScope.one(TENANT)
 
 SOURCES = ("archive", "console", "api", "outlook", "mobile")
 KINDS = ("mts", "audit", "trs", "archive", "saved")
@@ -91,15 +92,18 @@ ROLES = {
 
 @dataclass(frozen=True)
 class Tenant:
-    """The users, heaviest first, with their role and relative activity."""
+    """The tenant's name, its users heaviest first, with their role and relative activity."""
 
+    name: str
     emails: tuple[str, ...]
     roles: tuple[str, ...]
     weights: np.ndarray
 
 
-def build_tenant(users: int, rng: np.random.Generator) -> Tenant:
-    """`users` distinct lower-case addresses; rank 0 makes HEAVIEST_SHARE of the searches."""
+def build_tenant(users: int, rng: np.random.Generator, name: str = TENANT) -> Tenant:
+    """`users` distinct lower-case addresses; rank 0 makes HEAVIEST_SHARE of the searches.
+    Every tenant draws from the same names, so tenants share many addresses, as accounts of
+    one group do (and a leak between tenants would show in every per-user answer)."""
     head = (
         ("admin@example.com", "admin"),
         ("it.ops@example.com", "admin"),
@@ -122,7 +126,7 @@ def build_tenant(users: int, rng: np.random.Generator) -> Tenant:
     emails, roles = emails[:users], roles[:users]
     tail = 1.0 / np.arange(1, len(emails)) ** TAIL_EXPONENT
     weights = np.concatenate(([HEAVIEST_SHARE], tail / tail.sum() * (1 - HEAVIEST_SHARE)))
-    return Tenant(tuple(emails), tuple(roles), weights / weights.sum())
+    return Tenant(name, tuple(emails), tuple(roles), weights / weights.sum())
 
 
 @dataclass
@@ -147,10 +151,17 @@ def _pick(rng: np.random.Generator, weights: Sequence[float], size: int) -> np.n
 
 
 def draw_events(
-    count: int, tenant: Tenant, now: datetime, years: float, rng: np.random.Generator
+    count: int,
+    tenant: Tenant,
+    now: datetime,
+    years: float,
+    rng: np.random.Generator,
+    *,
+    days: int | None = None,
 ) -> Events:
-    """All numeric columns at once, role by role, then sorted by time."""
-    days = int(years * 365.25)
+    """All numeric columns at once, role by role, then sorted by time; over `days` days
+    ending with `now`'s when given, else over `years`."""
+    days = int(years * 365.25) if days is None else days
     first_day = int(now.timestamp()) // DAY - days + 1
     day_numbers = np.arange(first_day, first_day + days)
     weekend = ((day_numbers + 3) % 7) >= 5  # 1970-01-01 was a Thursday
@@ -265,7 +276,7 @@ def rows(
             record += f',"searchPath":{_dumps(search_path)}'
         key = hashlib.sha256(f"bench-event-{first_key + i}".encode()).hexdigest()
         yield (
-            TENANT,
+            tenant.name,
             key,
             created[j].replace("T", " ") + suffix,
             email,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -138,3 +139,48 @@ def test_the_browser_benchmark_runs_its_smallest_mode(tiny_db: Path, tmp_path: P
     done = bench("dashboard_browser", "--db", str(copy))
     assert done.returncode == 0, done.stderr[-2000:]
     assert "| status | 5k |" in done.stdout
+
+
+TENANTS_SMALLEST = ("--tenants", "3", "--users", "20", "--days", "10", "--events-per-tenant", "500")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_the_tenants_benchmark_times_only_answers_identical_to_the_tenant_alone(
+    tmp_path: Path,
+) -> None:
+    done = bench("tenants_pages", *TENANTS_SMALLEST, "--repeats", "1", "--folder", str(tmp_path))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "tenant tenant-01: 500 searches; 18 answers identical on both databases" in done.stdout
+    assert "| **every page's data, summed** |" in done.stdout
+    assert "Ratio of the summed medians: " in done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_search_leaked_into_the_tenant_stops_the_tenants_benchmark(tmp_path: Path) -> None:
+    made = bench("tenants_pages", *TENANTS_SMALLEST, "--repeats", "1", "--folder", str(tmp_path))
+    assert made.returncode == 0, made.stderr[-2000:]
+    # The shared database gains one of tenant-02's searches (its heaviest user's latest,
+    # an address tenant-01 has too) under tenant-01: what a missing scope would show.
+    with sqlite3.connect(tmp_path / "all.db") as conn:
+        conn.execute(
+            "UPDATE search_logs SET tenant = 'tenant-01', event_key = 'leaked' WHERE id = ("
+            " SELECT id FROM search_logs WHERE tenant = 'tenant-02'"
+            " AND email_addr = 'admin@example.com' ORDER BY create_time DESC LIMIT 1)"
+        )
+    done = bench("tenants_pages", *TENANTS_SMALLEST, "--reuse", "--folder", str(tmp_path))
+    reason = one_line_reason(done)
+    assert reason.startswith("benchmark failed: user: heaviest, ")
+    assert reason.endswith("differs from its answer alone")
+    assert "Ratio" not in done.stdout  # not one figure printed
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_the_tenants_cycle_benchmark_checks_every_tenant_of_its_smallest_run() -> None:
+    done = bench("tenants_cycle", "--tenants", "3", "--days", "2", "--events-per-day", "50")
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["backfill"]["events"] > 0 and result["backfill"]["token_requests"] >= 3
+    assert result["delta"]["search_requests"] >= 3  # every tenant polled again
