@@ -256,8 +256,8 @@ def test_a_users_searches_and_rollups_are_read_through_an_index_whatever_the_add
         assert rolled == queries.count_searches(engine, filters, "UTC", raw=True)
         if engine.dialect.name != "postgresql":
             continue
-        newest = queries._newest_first(filters, "UTC").limit(50)
-        assert "ix_search_logs_email_addr_create_time" in postgresql_plan(engine, newest)
+        newest = queries._newest_first(engine.dialect.name, filters, "UTC").limit(50)
+        assert "ix_search_logs_tenant_email_addr_create_time" in postgresql_plan(engine, newest)
         dims = rollups.Dimensions(SCOPE, users=(user,))
         for table, index in (
             (ROLLUP_USER_HOUR, "ix_rollup_user_hour_email_addr_bucket"),
