@@ -66,14 +66,15 @@ def test_a_revoked_tokens_flood_is_rate_limited_and_its_rows_count_every_call(
     started = time.monotonic()
     try:
         session = requests.Session()
-        statuses = [
-            server.call("GET", "/api/v1/users", leaked, session=session).status_code
-            for _ in range(FLOOD)
+        replies = [
+            server.call("GET", "/api/v1/users", leaked, session=session) for _ in range(FLOOD)
         ]
-        # The bucket starts full and only refills: the first refusals are all 401s.
+        statuses = [reply.status_code for reply in replies]
+        # The bucket starts full and only refills (one call every 2 s, so a slow machine
+        # sees a few more 401s among the 429s): the first refusals are all 401s.
         assert statuses[:REFUSALS_PER_MINUTE] == [401] * REFUSALS_PER_MINUTE
         assert set(statuses) == {401, 429}
-        reply = server.call("GET", "/api/v1/users", leaked)
+        reply = [reply for reply in replies if reply.status_code == 429][-1]
         body = problem(reply, 429, "too many refused calls")
         assert int(reply.headers["Retry-After"]) >= 1 and leaked not in reply.text
         during = server.audit_rows("leaked")
@@ -85,7 +86,7 @@ def test_a_revoked_tokens_flood_is_rate_limited_and_its_rows_count_every_call(
         server.stop()  # the shutdown writes the counts still held
     rows = server.audit_rows("leaked")
     server.engine.dispose()
-    assert sum(row["count"] for row in rows) == FLOOD + 1, rows
+    assert sum(row["count"] for row in rows) == FLOOD, rows
     assert {row["action"] for row in rows} == {"denied", "api_rate_limited"}
     assert len(rows) <= 2 * 2 * windows, rows
     assert all("revoked" in row["detail"] for row in rows)
