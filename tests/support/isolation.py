@@ -64,47 +64,48 @@ bad_records = st.one_of(
     st.text(max_size=8),
 )
 """Records the ingest rejects: they land in `rejected_records` and the status report."""
-tenant_records = st.lists(
-    st.one_of(search_records, search_records, search_records, bad_records), max_size=14
-)
+tenant_records = st.tuples(
+    st.lists(search_records, min_size=1, max_size=8),
+    st.lists(st.one_of(search_records, bad_records), max_size=6),
+).map(lambda parts: parts[0] + parts[1])
+"""At least one search per tenant (mixed with hostile values and rejected records)."""
 
 
 @st.composite
 def tenant_data(draw: st.DrawFn) -> dict[str, list[object]]:
     """Records per tenant; B repeats some of A's searches exactly (identical searches in two
     accounts must stay two rows)."""
-    mine = draw(tenant_records.filter(lambda records: any(isinstance(r, dict) for r in records)))
-    copied = draw(st.lists(st.sampled_from(mine), max_size=4))
+    mine = draw(tenant_records)
+    copied = draw(st.lists(st.sampled_from(mine), min_size=1, max_size=4))
     return {A: mine, B: copied + draw(tenant_records), C: draw(tenant_records)}
 
 
 @st.composite
 def tenant_alerts(draw: st.DrawFn) -> list[NewAlert]:
-    """Alerts of every tenant; B's and C's often on A's very (user, rule, day)."""
+    """Alerts of every tenant: the first (user, rule, day) alerted in A and in B, the others
+    in one to three tenants."""
     keys = st.tuples(st.sampled_from(ADDRESSES), st.sampled_from(RULES), st.integers(0, DAYS - 1))
+    severities = st.sampled_from(("high", "medium", "low"))
     alerts = []
-    for tenant, (email, rule, offset), severity in draw(
-        st.lists(
-            st.tuples(st.sampled_from(TENANTS), keys, st.sampled_from(("high", "medium", "low"))),
-            max_size=10,
-        )
-    ):
+    for number, (email, rule, offset) in enumerate(draw(st.lists(keys, min_size=1, max_size=6))):
+        tenants = (A, B) if number == 0 else draw(st.lists(st.sampled_from(TENANTS), min_size=1))
         day = ANCHOR.date() + timedelta(days=offset)
         start = datetime.combine(day, datetime.min.time(), UTC)
-        alerts.append(
-            NewAlert(
-                tenant,
-                rule,
-                email,
-                day,
-                start,
-                start + timedelta(days=1),
-                severity,
-                f"{rule} of {email} in {tenant}",
-                f'{{"tenant": "{tenant}"}}',
-                f"/user?email={email}",
+        for tenant in dict.fromkeys(tenants):
+            alerts.append(
+                NewAlert(
+                    tenant,
+                    rule,
+                    email,
+                    day,
+                    start,
+                    start + timedelta(days=1),
+                    draw(severities),
+                    f"{rule} of {email} in {tenant}",
+                    f'{{"tenant": "{tenant}"}}',
+                    f"/user?email={email}",
+                )
             )
-        )
     return alerts
 
 
