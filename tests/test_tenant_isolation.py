@@ -159,7 +159,7 @@ def search_reads(f: SearchFilters, tz: str, limit: int) -> dict[str, Callable[[A
 
 def keyset_pages(engine: Any, f: SearchFilters, tz: str, limit: int) -> list[Any]:
     """Every keyset page of the listing: the frames, and whether another page follows."""
-    keyset: Keyset | None = Keyset(queries.newest_search_id(engine))
+    keyset: Keyset | None = Keyset(snapshot_id=2**62)  # every row: ids differ by database
     pages = []
     while keyset is not None:
         frame, keyset = queries.search_keyset_page(engine, f, tz, keyset, limit=limit)
