@@ -159,7 +159,8 @@ def search_reads(f: SearchFilters, tz: str, limit: int) -> dict[str, Callable[[A
 
 def keyset_pages(engine: Any, f: SearchFilters, tz: str, limit: int) -> list[Any]:
     """Every keyset page of the listing: the frames, and whether another page follows."""
-    keyset: Keyset | None = Keyset(snapshot_id=2**62)  # every row: ids differ by database
+    # every row, not newest_search_id: ids differ by database (and are INTEGER on PostgreSQL)
+    keyset: Keyset | None = Keyset(snapshot_id=2**31 - 1)
     pages = []
     while keyset is not None:
         frame, keyset = queries.search_keyset_page(engine, f, tz, keyset, limit=limit)
@@ -251,14 +252,15 @@ ISOLATION_SETTINGS = {
 }
 
 
-@settings(max_examples=12, **ISOLATION_SETTINGS)
+@settings(max_examples=8, **ISOLATION_SETTINGS)
 @given(data=st.data())
 def test_every_read_of_a_tenant_equals_a_database_holding_only_that_tenant(places, data):
     check_a_reads_the_same_from_both(places, data)
 
 
 @pytest.mark.slow
-@settings(max_examples=150, **ISOLATION_SETTINGS)
+@pytest.mark.timeout(1800)
+@settings(max_examples=100, **ISOLATION_SETTINGS)
 @given(data=st.data())
 def test_many_reads_of_a_tenant_equal_a_database_holding_only_that_tenant(places, data):
     check_a_reads_the_same_from_both(places, data)

@@ -5,7 +5,7 @@ compare what a read of A's scope returns from each (issue 16)."""
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -115,8 +115,6 @@ class Installations:
 
     every: Engine
     only: Engine
-    examples: int = 0
-    written: dict[str, int] = field(default_factory=dict)
 
     def clear(self) -> None:
         for engine in (self.every, self.only):
