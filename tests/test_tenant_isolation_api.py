@@ -41,7 +41,6 @@ from tests.support.isolation import (
     write_tenants,
 )
 
-UNTIL_TAPI = pytest.mark.xfail(strict=True, reason="until tapi lands")
 COMPARED = {
     "/api/v1/searches-per-day",
     "/api/v1/users",
@@ -206,7 +205,6 @@ def test_every_api_endpoint_is_compared_or_exempt_with_a_reason() -> None:
     assert (COMPARED | EXEMPT.keys()) - routes == set(), "an endpoint named here is gone"
 
 
-@UNTIL_TAPI
 def test_a_tenant_token_reads_from_the_api_what_a_server_of_that_tenant_alone_returns(
     pair: Pair,
 ) -> None:
@@ -228,7 +226,6 @@ def test_a_tenant_token_reads_from_the_api_what_a_server_of_that_tenant_alone_re
     assert size > 10_000, "the random filters must select A's rows, not only empty answers"
 
 
-@UNTIL_TAPI
 def test_a_tenant_token_asking_for_another_tenant_gets_the_404_of_no_such_tenant(
     pair: Pair,
 ) -> None:
