@@ -43,15 +43,29 @@ from config.settings import ConfigError
 from config.tenants import load_tenants
 from db.models import IngestRun, SearchLog
 from ingest.simulator import SimConfig, Simulator
+from ingest.simulator.activity import USUAL_DELAY_SECONDS
 from tests.support.scenarios import child_env
 from tests.support.truth import canonical, expected_records
 
 POLL_SECONDS = 3_600
 """The product's default interval: how far the clock moves before the delta cycle."""
 
+LOOKBACK_SECONDS = 7_200
+"""The product's default overlap: each tenant's delta cycle re-reads from its backfill's end
+(the ingest's own clock) less this."""
+
 
 class Clock:
-    """The simulator's clock, frozen, moved on only by the benchmark."""
+    """The simulator's clock, frozen, moved on only by the benchmark.
+
+    It starts POLL_SECONDS behind the ingest's (real) clock, so after the move the simulator
+    is at the real time the run began, never ahead of the delta cycle's window end. It must
+    not lag further: a tenant's delta cycle re-reads from its backfill's end on the ingest's
+    clock less LOOKBACK_SECONDS, and a search the simulator had not yet made visible at the
+    backfill (up to USUAL_DELAY_SECONDS after its createTime) and older than that start is
+    one that reached the API later than LOOKBACK_SECONDS: no delta cycle fetches it, by
+    design (the reconcile sweep does). `check_clocks` holds every tenant to that.
+    """
 
     def __init__(self, now: datetime) -> None:
         self.now = now
@@ -129,6 +143,23 @@ def last_windows(url: str) -> dict[str, tuple[datetime, datetime]]:
     }
 
 
+def check_clocks(url: str, simulator_at_backfill: datetime, count: int) -> None:
+    """Every tenant's backfill ended (ingest's clock) within LOOKBACK_SECONDS less the
+    simulator's visibility delay of the simulator's clock, else the delta cycle cannot be
+    exact (see `Clock`): the run stops rather than report a loss the setup made."""
+    margin = timedelta(seconds=LOOKBACK_SECONDS - USUAL_DELAY_SECONDS)
+    windows = last_windows(url)
+    for name in names(count):
+        expect(name in windows, "the backfill cycle", f"{name} has no ingest run")
+        skew = windows[name][1] - simulator_at_backfill
+        expect(
+            skew <= margin,
+            "the benchmark's clocks",
+            f"{name}'s backfill ended {skew} after the simulator's clock, more than "
+            f"LOOKBACK_SECONDS less {USUAL_DELAY_SECONDS} s: its delta cycle cannot be checked",
+        )
+
+
 def check_tenants(sim: Simulator, url: str, count: int, cycle: str) -> int:
     """Every tenant holds exactly its account's searches of its windows; the total stored."""
     windows = last_windows(url)
@@ -181,7 +212,7 @@ def cycle(sim: Simulator, count: int, env: dict[str, str], folder: str) -> dict[
 
 
 def run(count: int, days: int, per_day: int, server_url: str | None) -> dict[str, Any]:
-    clock = Clock(datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2))
+    clock = Clock(datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=POLL_SECONDS))
     config = SimConfig(
         seed=2026,
         days=days + 2,
@@ -204,9 +235,13 @@ def run(count: int, days: int, per_day: int, server_url: str | None) -> dict[str
             MIMECAST_CLIENT_ID="",
             MIMECAST_CLIENT_SECRET="",
             POLL_SECONDS=str(POLL_SECONDS),
+            LOOKBACK_SECONDS=str(LOOKBACK_SECONDS),
         )
         settings = product_settings(
-            {k: env[k] for k in ("DATABASE_URL", "TENANTS_FILE", "POLL_SECONDS")}
+            {
+                k: env[k]
+                for k in ("DATABASE_URL", "TENANTS_FILE", "POLL_SECONDS", "LOOKBACK_SECONDS")
+            }
         )
         try:
             load_tenants(settings, env)  # the product's own reading of the tenants file
@@ -215,6 +250,7 @@ def run(count: int, days: int, per_day: int, server_url: str | None) -> dict[str
         load = os.getloadavg()[0]
         backfill = cycle(sim, count, env, folder)
         backfill["events"] = check_tenants(sim, url, count, "backfill")
+        check_clocks(url, clock.now, count)
         clock.now += timedelta(seconds=POLL_SECONDS)
         delta = cycle(sim, count, env, folder)
         delta["events"] = check_tenants(sim, url, count, "delta") - backfill["events"]
