@@ -73,10 +73,14 @@ def cli_prefix(settings: Settings, demo: bool) -> str:
     return prefix
 
 
-def token_command(settings: Settings, demo: bool) -> str:
-    """The exact command that makes a machine API token for the database this serves."""
+def token_command(settings: Settings, demo: bool, tenants: tuple[Tenant, ...] = ()) -> str:
+    """The exact command that makes a machine API token for the database this serves: with
+    several tenants a viewer token reads one, so it names the first."""
     prefix = cli_prefix(settings, demo)
-    return f"{prefix}.venv/bin/python -m ingest token create --name my-script --role viewer"
+    command = f"{prefix}.venv/bin/python -m ingest token create --name my-script --role viewer"
+    if len(tenants) > 1:
+        command += f" --tenant {shlex.quote(tenants[0].name)}"
+    return command
 
 
 def tenants_lines(settings: Settings, tenants: tuple[Tenant, ...], port: int, demo: bool) -> str:
@@ -202,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
             "  The ingest backfills, then polls every "
             f"{settings.poll_seconds} s. Ctrl-C stops everything.\n"
             "  A machine API token for it (from the project folder, once the ingest started):\n"
-            f"    {token_command(settings, args.demo)}\n"
+            f"    {token_command(settings, args.demo, tenants)}\n"
             + tenants_lines(settings, tenants, args.port, args.demo),
             flush=True,
         )

@@ -101,3 +101,45 @@ def test_the_demos_token_command_makes_a_token_for_the_demos_database(sim, sim_u
         assert conn.execute("SELECT name, role FROM api_tokens").fetchall() == [
             ("my-script", "viewer")
         ]
+
+
+def test_the_two_tenant_demos_token_command_names_a_tenant_and_works(
+    sim, sim_url, tmp_path, monkeypatch
+):
+    """The demo has two tenants, where a viewer token must name one: the printed command,
+    run verbatim, makes a token that reads the demo's first tenant."""
+    serve = serve_module()
+    tables = [
+        f'[[tenant]]\nname = "{name}"\nbase_url = "{sim_url}"\nclient_id = "{SIM_ID}"\n'
+        'client_secret_env = "DEMO_SECRET"\n'
+        for name in ("acme", "globex")
+    ]
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "demo-tenants.toml").write_text("\n".join(tables), encoding="utf-8")
+    settings_env = {**serve.DEMO_SETTINGS, "TENANTS_FILE": "data/demo-tenants.toml"}
+    settings_env.update(MIMECAST_CLIENT_ID="", MIMECAST_CLIENT_SECRET="")
+    env = {**settings_env, "DEMO_SECRET": SIM_SECRET, "INITIAL_BACKFILL_DAYS": "1"}
+    ingest = run_cli(["run", "--once"], env, tmp_path)
+    assert ingest.returncode == 0, ingest.stderr
+
+    (tmp_path / ".venv").symlink_to(Path(runtime_python()).parent.parent)
+    settings = load_settings(settings_env)
+    monkeypatch.chdir(tmp_path)  # the demo's paths are the project folder's
+    tenants = serve.load_tenants(settings, settings_env)
+    command = serve.token_command(settings, demo=True, tenants=tenants)
+    assert command.endswith("--role viewer --tenant acme")
+    made = subprocess.run(
+        ["bash", "-c", command],
+        cwd=tmp_path,
+        env=subprocess_env({}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip().splitlines()[-1]
+    engine = create_engine(f"sqlite:///{tmp_path / 'data' / 'demo.db'}")
+    try:
+        assert authenticate(engine, token) == Caller("my-script", "viewer", "acme")
+    finally:
+        engine.dispose()
