@@ -77,6 +77,7 @@ def bucket_counts(
         select(bucket, func.count().label("searches"))
         .where(*conditions(filters, tz))
         .group_by(bucket)
+        .order_by(bucket)  # in bucket order on any database, whatever the rows' storage order
     )
     return read_frame(engine, statement, ["bucket", "searches"]), read.seconds
 
@@ -100,6 +101,7 @@ def _rollup_buckets(
             *rollups.dimension_conditions(table, dimensions(filters)),
         )
         .group_by(table.c.bucket)
+        .order_by(table.c.bucket)  # PostgreSQL's hash aggregate follows storage order
     )
     frame = read_frame(engine, statement, ["bucket", "searches"])
     frame["searches"] = frame["searches"].astype("int64")

@@ -269,6 +269,7 @@ class PageWriter:
             raise
         self._before: int | None = None  # the largest search_logs id before this transaction
         self._values: set[tuple[str, str]] = set()
+        self._closed = False
 
     def write_page(self, batch: PageBatch, window: tuple[datetime, datetime]) -> PageCounts:
         """Insert one page's new rows and rejects; what was new and what was known."""
@@ -311,6 +312,11 @@ class PageWriter:
         self._close()
 
     def _close(self) -> None:
+        """Once only: a commit that failed (a full disk) has closed already when the
+        caller rolls back, and the gate must not be released twice."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             self._conn.close()
         finally:
