@@ -18,6 +18,7 @@ from db.models import Alert
 from ingest.simulator.incidents import LabelledTenant, labelled_tenant
 from tests.support.detections import load_records
 from tests.support.harness import run_cli
+from tests.support.tenancy import write_tenants_file
 
 END = date(2026, 11, 12)
 CURSOR = datetime(2026, 11, 12, 6, tzinfo=UTC)
@@ -37,17 +38,7 @@ ALERT_FIELDS = (
 
 def tenants_env(folder: Path, db_path: Path) -> dict[str, str]:
     """A TENANTS_FILE naming acme and globex (secrets from variables), and the database."""
-    lines = []
-    for name, display in TENANTS.items():
-        lines += [
-            "[[tenant]]",
-            f'name = "{name}"',
-            f'display_name = "{display}"',
-            f'client_id = "{name}-id"',
-            f'client_secret_env = "{name.upper()}_SECRET"',
-        ]
-    path = folder / "tenants.toml"
-    path.write_text("\n".join(lines) + "\n")
+    path = write_tenants_file(folder, TENANTS)
     return {
         "TENANTS_FILE": str(path),
         "ACME_SECRET": "acme-secret",

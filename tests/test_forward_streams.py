@@ -23,6 +23,7 @@ from ingest.forward.runner import forward_pending
 from tests.support.detections import load_records, new_alert
 from tests.support.forward_receivers import HttpsReceiver, ReceiverCA, make_ca
 from tests.support.harness import run_cli
+from tests.support.tenancy import write_tenants_file
 
 WHEN = datetime(2026, 5, 4, 9, tzinfo=UTC)
 TENANTS = {"globex": "Globex", "acme": "ACME Corp"}  # globex first: its stream starts first
@@ -99,18 +100,7 @@ def cursors(db_url: str) -> dict[tuple[str, str], int]:
 
 
 def tenants_file(folder: Path) -> Path:
-    lines = []
-    for name, display in TENANTS.items():
-        lines += [
-            "[[tenant]]",
-            f'name = "{name}"',
-            f'display_name = "{display}"',
-            f'client_id = "{name}-id"',
-            f'client_secret_env = "{name.upper()}_SECRET"',
-        ]
-    path = folder / "tenants.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_tenants_file(folder, TENANTS)
 
 
 def organizations(documents: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
