@@ -184,9 +184,10 @@ def command_run(
 def after_tenants(
     engine: Engine, after_poll: Callable[[], None] | None, after_cycle: Callable[[], None]
 ) -> None:
-    """The detections, then a time-boxed forwarding pass, once the tenants' polls are done
-    (both are called as before tenants: they are being made per tenant on their own). The
-    detections take the write gate: on SQLite they must not meet a tenant's page writes."""
+    """The detections (every tenant's, each scored from where it left off), then a
+    time-boxed forwarding pass (a stream per destination and tenant), once the tenants'
+    polls are done. The detections take the write gate: on SQLite they must not meet a
+    tenant's page writes."""
     if after_poll is not None:
         with write_gate(engine):
             after_poll()
