@@ -34,7 +34,8 @@ RULES = (
 )
 """Every rule that can raise an alert, in the order the rules file documents them."""
 SEVERITIES = ("high", "medium", "low")
-STATUSES = ("new", "acknowledged", "dismissed")
+STATUSES = ("new", "acknowledged", "dismissed", "withdrawn")
+"""withdrawn: a re-score (late data) no longer fires it; it comes back as new if it fires again."""
 OPEN_STATUSES = ("new", "acknowledged")
 """An alert is open until someone dismisses it."""
 TRIAGE_STATUSES = ("acknowledged", "dismissed")
