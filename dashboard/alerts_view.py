@@ -126,8 +126,9 @@ def triage_alerts(
     """Acknowledge or dismiss `ids` as the current visitor, if they are an administrator
     now (read when this runs, not when the button was drawn), with the audit entry in the
     same transaction; a dismissal with `suppress_days` also quiets the same person and rule
-    for that many days (`db.alerts.triage`). Returns what to tell the visitor; raises TriageError for a triage
-    that cannot be made or whose change or entry cannot be written (then nothing changed)."""
+    for that many days (`db.alerts.triage`). Returns what to tell the visitor; raises
+    TriageError for a triage that cannot be made or whose change or entry cannot be written
+    (then nothing changed)."""
     target = ", ".join(f"#{alert_id}" for alert_id in sorted(set(ids))) or None
     admin = audit.require_admin(url, AuditAction.TRIAGE_ALERT, target=target)
     if admin is None:
