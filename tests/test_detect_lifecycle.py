@@ -27,6 +27,7 @@ from db.scope import TenantScope
 from ingest.detect.config import DetectionConfig, Feedback
 from ingest.detect.runner import detect
 from ingest.simulator.incidents import Incident, labelled_tenant
+from tests.support.backends import database_name, fresh_postgres_database, postgres_server
 from tests.support.detections import load_records, new_alert
 from tests.support.harness import run_cli
 from tests.support.tenancy import write_tenants_file
@@ -203,14 +204,17 @@ def test_a_dismissal_as_expected_quiets_that_person_and_rule_in_its_tenant_only(
     assert key in {row[:3] for row in rows(engine, "globex", *SHOWN) if row[-1] == "new"}
 
 
-def test_detect_rescore_with_a_bad_date_or_range_is_one_line_and_exit_2(scored, tmp_path: Path):
-    path = shutil.copy(scored[0], tmp_path / "searchlogs.db")
-    env = {
-        "TENANTS_FILE": str(write_tenants_file(tmp_path, {"acme": "ACME", "globex": "Globex"})),
+def _cli_env(folder: Path, db_path: Path) -> dict[str, str]:
+    return {
+        "TENANTS_FILE": str(write_tenants_file(folder, {"acme": "ACME", "globex": "Globex"})),
         "ACME_SECRET": "a",
         "GLOBEX_SECRET": "g",
-        "DB_PATH": str(path),
+        "DB_PATH": str(db_path),
     }
+
+
+def test_detect_rescore_with_a_bad_date_or_range_is_one_line_and_exit_2(tmp_path: Path):
+    env = _cli_env(tmp_path, tmp_path / "searchlogs.db")
     for args, said in (
         (["2026-13-01", "2026-05-20"], "--rescore: '2026-13-01' is not a date (YYYY-MM-DD)"),
         (["2026-05-20", "2026-05-01"], "--rescore: FROM 2026-05-20 is after TO 2026-05-01"),
@@ -218,7 +222,37 @@ def test_detect_rescore_with_a_bad_date_or_range_is_one_line_and_exit_2(scored, 
         done = run_cli(["detect", "--rescore", *args], env, tmp_path)
         assert (done.returncode, done.stdout) == (2, "")
         assert done.stderr.strip().splitlines() == [f"error: {said}"]
+    assert not (tmp_path / "searchlogs.db").exists(), "nothing is opened with a bad range"
+
+
+@pytest.mark.slow
+def test_detect_rescore_scores_those_days_of_that_tenant_again(scored, tmp_path: Path):
+    path = shutil.copy(scored[0], tmp_path / "searchlogs.db")
     days = ["2026-05-20", "2026-05-21"]
+    env = _cli_env(tmp_path, Path(path))
     done = run_cli(["detect", "--tenant", "acme", "--rescore", *days], env, tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("detect acme: scored 2 days (2026-05-20 → 2026-05-21, 2 again)")
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_withdrawal_return_and_a_no_op_rescore_on_postgresql(request: pytest.FixtureRequest):
+    tenant = labelled_tenant(11, people=40, days=80, end=END, repeats=1, system_rate=0.1)
+    url = fresh_postgres_database(postgres_server(), database_name(request.node.nodeid))
+    engine = open_database(url)
+    try:
+        load_records(engine, tenant.records, END_TIME, tenant="globex")
+        detect(engine, "globex", "UTC", DetectionConfig())
+        before = rows(engine, "globex")
+        days = (END - timedelta(days=60), END)
+        off = detect(engine, "globex", "UTC", _without("volume_spike"), rescore=days)
+        assert off.alerts_withdrawn == sum(row[0] == "volume_spike" for row in before) > 0
+        back = detect(engine, "globex", "UTC", DetectionConfig(), rescore=days)
+        assert back.alerts_updated == off.alerts_withdrawn and back.alerts_new == 0
+        again = detect(engine, "globex", "UTC", DetectionConfig(), rescore=days)
+        assert again.alerts_updated == again.alerts_withdrawn == again.alerts_new == 0
+        after = rows(engine, "globex")
+        assert [row[:10] for row in after] == [row[:10] for row in before]
+    finally:
+        engine.dispose()
