@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
         "detect", help="score every complete day not yet scored for abnormal searching (alerts)"
     )
     add_tenant_option(detect)
+    detect.add_argument(
+        "--rescore",
+        nargs=2,
+        metavar=("FROM", "TO"),
+        help="also score again the local days FROM to TO (YYYY-MM-DD), already scored or not",
+    )
     forward = commands.add_parser(
         "forward", help="deliver pending searches to the forwarding destinations, then exit"
     )
@@ -118,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "reconcile":
             return command_reconcile(settings, args.tenant)
         if args.command == "detect":
-            return command_detect(settings, args.tenant)
+            return command_detect(settings, args.tenant, args.rescore)
         if args.command == "forward":
             return command_forward(
                 settings, args.since, args.destination, args.max_seconds, args.tenant

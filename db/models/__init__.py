@@ -4,7 +4,8 @@ Split by concern; import from here (`from db.models import SearchLog`):
 - `types` — `UtcDateTime`, the free-text index keys (`text_key`, `text_in`), `utc_now`;
 - `core` — the searches and the ingest's own tables (runs, rejects, state, filter values);
 - `rollup_tables` — the counts kept with the rows (`db.rollups` maintains and reads them);
-- `operations` — the audit trail, forwarding cursors and parked messages, alerts, API tokens.
+- `operations` — the audit trail, forwarding cursors and parked messages, alerts and the
+  days the detector scored, API tokens.
 """
 
 from db.models.core import (
@@ -16,7 +17,14 @@ from db.models.core import (
     RejectedRecord,
     SearchLog,
 )
-from db.models.operations import Alert, ApiToken, AuditEvent, ForwardCursor, ForwardDeadLetter
+from db.models.operations import (
+    Alert,
+    ApiToken,
+    AuditEvent,
+    ForwardCursor,
+    ForwardDeadLetter,
+    ScoredDay,
+)
 from db.models.rollup_tables import (
     ROLLUP_DAY,
     ROLLUP_HOUR,
@@ -50,6 +58,7 @@ __all__ = [
     "IngestRun",
     "KeyValue",
     "RejectedRecord",
+    "ScoredDay",
     "SearchLog",
     "UtcDateTime",
     "text_in",
