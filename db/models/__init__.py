@@ -4,7 +4,8 @@ Split by concern; import from here (`from db.models import SearchLog`):
 - `types` — `UtcDateTime`, the free-text index keys (`text_key`, `text_in`), `utc_now`;
 - `core` — the searches and the ingest's own tables (runs, rejects, state, filter values);
 - `rollup_tables` — the counts kept with the rows (`db.rollups` maintains and reads them);
-- `operations` — the audit trail, forwarding cursors and parked messages, alerts, API tokens.
+- `operations` — the audit trail, forwarding cursors and parked messages, alerts, API tokens;
+- `targets` — what each search targeted (mailboxes, filters, message ids).
 """
 
 from db.models.core import (
@@ -27,6 +28,7 @@ from db.models.rollup_tables import (
     ROLLUP_USER_HOUR_TOTAL,
     ROLLUP_USER_MONTH,
 )
+from db.models.targets import SearchTarget
 from db.models.types import TEXT_KEY_CHARS, UtcDateTime, text_in, text_key, text_key_sql, utc_now
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "KeyValue",
     "RejectedRecord",
     "SearchLog",
+    "SearchTarget",
     "UtcDateTime",
     "text_in",
     "text_key",
