@@ -6,6 +6,7 @@ sidebar's filters."""
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from db.models import SearchLog
 from db.raw_reads import Keyset, newest_search_id
 from db.scope import TenantScope
 from tests.support.builders import record, store_records
+from tests.support.harness import run_cli
 from tests.support.targets import (
     SEARCHER,
     SHARED_BOX,
@@ -27,6 +29,7 @@ from tests.support.targets import (
     store_two_tenants,
     stored_targets,
 )
+from tests.support.tenancy import write_tenants_file
 
 FIXTURE = Path(__file__).parent / "data" / "main-0010.db"
 ACME, GLOBEX = TenantScope.one("acme"), TenantScope.one("globex")
@@ -167,5 +170,37 @@ def test_an_old_database_gets_the_targets_of_its_stored_searches_on_upgrade(
             assert conn.execute(select(func.count()).select_from(SearchLog)).scalar_one() == 111
         command.upgrade(alembic_config(engine), "head")
         assert stored_targets(engine) == found
+    finally:
+        engine.dispose()
+
+
+def test_backfill_command_parses_one_tenants_searches_again(tmp_path: Path) -> None:
+    """`python -m ingest targets --backfill --tenant acme` rebuilds acme's targets from
+    its searches (here: lost), and leaves globex's as they were."""
+    db_path = tmp_path / "searchlogs.db"
+    env = {
+        "DB_PATH": str(db_path),
+        "TENANTS_FILE": str(write_tenants_file(tmp_path, {"acme": "Acme", "globex": "Globex"})),
+    }
+    engine = open_database(f"sqlite:///{db_path}")
+    try:
+        store_two_tenants(engine)
+        before = stored_targets(engine)
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM search_targets"))
+            conn.execute(
+                text(
+                    "INSERT INTO search_targets VALUES ('acme', 'k', 'mailbox', '', 'x@y.z', "
+                    "'2026-11-01 00:00:00.000000')"
+                )
+            )
+        done = run_cli(["targets", "--backfill", "--tenant", "acme"], env, tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert "tenant 'acme': 6 search targets stored" in done.stdout
+        assert stored_targets(engine) == Counter(
+            {key: n for key, n in before.items() if key[0] == "acme"}
+        )
+        refused = run_cli(["targets"], env, tmp_path)
+        assert refused.returncode == 2 and refused.stderr.startswith("error: nothing to do")
     finally:
         engine.dispose()
