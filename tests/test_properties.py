@@ -306,7 +306,8 @@ def check_hostile_records_are_accounted_for(run: HostileRun, data: st.DataObject
     tag = f"example {run.examples}"
     newer = {"createTime": format_api_time(moment - timedelta(seconds=60)), "emailAddr": "n@x.io"}
     older = {"createTime": format_api_time(moment - timedelta(seconds=180)), "emailAddr": "o@x.io"}
-    newer |= {"searchText": tag, "source": "archive", "description": "Archive Search"}
+    newer |= {"searchText": f"[User : t{run.examples}@x.io] {tag}", "source": "archive"}
+    newer |= {"description": "Archive Search"}
     older |= {"searchText": tag, "description": "Message Tracking Search"}
     served = [newer, *hostile, older]
     received = json.loads(json.dumps(served))  # what the client reads (paired surrogates join)

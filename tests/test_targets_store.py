@@ -50,6 +50,7 @@ def test_a_page_read_again_adds_no_targets(engine: Engine) -> None:
     page = [record("2026-11-02T09:00:00", SEARCHER, searchText=f"[User : {SHARED_BOX}]")]
     store_records(engine, page, tenant="acme")
     before = stored_targets(engine)
+    assert len(before) == 1
     with pytest.raises(AssertionError):  # store_records insists on new rows: none were
         store_records(engine, page, tenant="acme")
     assert stored_targets(engine) == before
