@@ -150,3 +150,16 @@ def test_the_user_page_links_to_the_mailboxes_the_user_searched(two_tenants: Eng
     globex = open_as(SAM, "pages/user.py", tenant="globex", email=SEARCHER, **NOVEMBER)
     (other,) = [frame.value for frame in globex.dataframe if "mailbox" in frame.value.columns]
     assert list(other["mailbox"]) == [SHARED_BOX]
+
+
+def test_all_tenants_name_each_mailboxs_tenant(two_tenants: Engine) -> None:
+    boss = {"email": "boss@example.com"}
+    table = open_as(boss, PAGE, tenant="*", **NOVEMBER).dataframe[0].value
+    shared = table[table["mailbox"] == SHARED_BOX]
+    assert sorted(zip(shared["tenant"], shared["searches"], strict=True)) == [
+        ("acme", 2),
+        ("globex", 1),
+    ]
+    one = open_as(boss, PAGE, tenant="*", addr=SHARED_BOX, **NOVEMBER).dataframe[0].value
+    assert sorted(one["tenant"]) == ["acme", "acme", "globex"]
+    assert audit(two_tenants, "lookup_mailbox") == [(None, "boss@example.com", SHARED_BOX, None)]
