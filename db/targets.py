@@ -17,7 +17,7 @@ from db.models import SearchLog, SearchTarget
 from db.raw_reads import Keyset
 from db.scope import TenantScope
 from db.sql import rows_frame
-from db.timezones import as_local
+from db.timezones import as_local, utc_bounds
 
 MAILBOX = "mailbox"  # ingest.targets.MAILBOX (db does not import the ingest)
 
@@ -47,10 +47,17 @@ def normalise_mailbox(value: str) -> str:
 
 
 def _joined(filters: SearchFilters, tz: str) -> list[Any]:
-    """The search's conditions (the sidebar's) and the join to its mailbox targets."""
+    """The search's conditions (the sidebar's) and the join to its mailbox targets. The
+    period is asked of the targets too (their time is their search's): the few mailbox
+    targets of a period are then read from their own index, and their searches by key,
+    not every search of the period first."""
+    lower, upper = utc_bounds(filters.start, filters.end, tz)
     return [
         *conditions(filters, tz),
+        filters.scope.where(SearchTarget.tenant),
         SearchTarget.kind == MAILBOX,
+        SearchTarget.create_time >= lower,
+        SearchTarget.create_time < upper,
         SearchTarget.tenant == SearchLog.tenant,
         SearchTarget.event_key == SearchLog.event_key,
     ]
@@ -106,6 +113,12 @@ def _mailbox_statement(filters: SearchFilters, tz: str, mailbox: str) -> Select[
     )
 
 
+NEWEST_FIRST = (desc(SearchTarget.create_time), desc(SearchLog.id))
+"""By the target's time (its search's): ordered by the search's own time, SQLite walks the
+tenant's every search of the period by time to skip a sort of a few rows (9.5 s for 300k
+searches over three years, against 3 ms)."""
+
+
 def _frame(rows: Sequence[Any], tz: str) -> pd.DataFrame:
     frame = rows_frame([tuple(row)[:-1] for row in rows], _READ_COLUMNS)
     frame["time"] = as_local(frame["time"], tz)
@@ -118,9 +131,7 @@ def mailbox_searches(
     engine: Engine, filters: SearchFilters, tz: str, mailbox: str, *, limit: int | None = None
 ) -> pd.DataFrame:
     """The searches that targeted `mailbox`, newest first (the newest `limit`, if given)."""
-    statement = _mailbox_statement(filters, tz, mailbox).order_by(
-        desc(SearchLog.create_time), desc(SearchLog.id)
-    )
+    statement = _mailbox_statement(filters, tz, mailbox).order_by(*NEWEST_FIRST)
     if limit is not None:
         statement = statement.limit(limit)
     with engine.connect() as conn:
@@ -140,9 +151,7 @@ def iter_mailbox_searches(
     engine: Engine, filters: SearchFilters, tz: str, mailbox: str, *, chunk_rows: int = 5_000
 ) -> Iterator[pd.DataFrame]:
     """Every search that targeted `mailbox`, newest first, in chunks (for CSV downloads)."""
-    statement = _mailbox_statement(filters, tz, mailbox).order_by(
-        desc(SearchLog.create_time), desc(SearchLog.id)
-    )
+    statement = _mailbox_statement(filters, tz, mailbox).order_by(*NEWEST_FIRST)
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(
             statement
@@ -166,10 +175,10 @@ def mailbox_keyset_rows(
     statement = _mailbox_statement(filters, tz, mailbox).where(SearchLog.id <= keyset.snapshot_id)
     if keyset.time is not None and keyset.row_id is not None:
         statement = statement.where(
-            (SearchLog.create_time < keyset.time)
-            | and_(SearchLog.create_time == keyset.time, SearchLog.id < keyset.row_id)
+            (SearchTarget.create_time < keyset.time)
+            | and_(SearchTarget.create_time == keyset.time, SearchLog.id < keyset.row_id)
         )
-    statement = statement.order_by(desc(SearchLog.create_time), desc(SearchLog.id)).limit(limit + 1)
+    statement = statement.order_by(*NEWEST_FIRST).limit(limit + 1)
     with engine.connect() as conn:
         rows = conn.execute(statement).all()
     following = None

@@ -10,8 +10,7 @@ through `db.engine.open_database`, which upgrades, so no installation ever shows
 Mailboxes page that misses its older searches, and no operator step is needed. (The parser
 is read from the product, not frozen here: a later upgrade finds what the parser of its
 day finds. `python -m ingest targets --backfill` parses again after the parser learns a
-form.) Parsing runs at about 100,000 searches a second; 5M stored searches add about a
-minute to this upgrade.
+form.) 300,000 stored searches took 49 s on a shared 2-core machine (docs/targets.md).
 
 downgrade() drops the table: the searches keep their text, nothing else is lost.
 
