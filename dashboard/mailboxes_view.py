@@ -34,6 +34,14 @@ SHOWN_ROWS = 1_000
 """Searches of one mailbox shown on the page (the CSV holds every one)."""
 NO_REASON = "no reason on record"
 LAST_FORMAT = "YYYY-MM-DD HH:mm Z"
+DAY_MS = 86_400_000
+SHORT_RANGE_DAYS = 14
+REPORT_HEADINGS = {
+    "time": "Time",
+    "searcher": "Searcher",
+    "reason": "Reason",
+    "search_type": "Search type",
+}
 LOOKUP_KEY = "_mailbox_last_lookup"
 NOT_SHOWN = (
     "Not shown: looking up who searched a mailbox is recorded in the audit trail, and the "
@@ -100,10 +108,18 @@ def timeline(searches: pd.DataFrame) -> go.Figure:
         height=260,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         legend={"orientation": "h"},
-        xaxis={"type": "date", "tickformat": "%d %b %Y"},
+        xaxis={"type": "date", "tickformat": "%d %b %Y", **_day_ticks(list(per_day.index))},
         yaxis={"title": "searches", "rangemode": "tozero"},
     )
     return figure
+
+
+def _day_ticks(days: list) -> dict[str, int]:
+    """One tick per day over a short range: Plotly's automatic ticks fall every few hours
+    there, and a date format repeats each day under them ("01 Nov, 01 Nov, 02 Nov")."""
+    if days and (max(days) - min(days)).days <= SHORT_RANGE_DAYS:
+        return {"dtick": DAY_MS}
+    return {}
 
 
 def shown_rows(searches: pd.DataFrame) -> pd.DataFrame:
@@ -177,8 +193,8 @@ def show_mailbox(ctx: Context, filters: SearchFilters, mailbox: str) -> None:
     st.plotly_chart(timeline(searches), config={"displayModeBar": False})
     links = [ctx.link(routes.USER, **{P_EMAIL: s}) for s in searches["searcher"]]
     table = shown_rows(searches).assign(history=links)
-    if not ctx.scope.is_every_tenant:
-        table = table.drop(columns=["tenant"])
+    order = ["time", "searcher", "history", "reason", "reason_on_record", "search_type"]
+    table = table[(["tenant"] if ctx.scope.is_every_tenant else []) + order + ["source"]]
     st.markdown(f"**Searches** · {plural(total, 'search')}, newest first")
     if total > len(searches):
         st.caption(f"The newest {len(searches):,} are shown; the CSV holds all {total:,}.")
@@ -222,7 +238,7 @@ def show_report(ctx: Context, filters: SearchFilters, mailbox: str) -> None:
     if not searches.empty:
         table = shown_rows(searches)[["time", "searcher", "reason", "search_type"]]
         table["time"] = table["time"].dt.strftime("%Y-%m-%d %H:%M:%S %z")
-        st.table(table.rename(columns=str.capitalize).set_index("Time"))
+        st.table(table.rename(columns=REPORT_HEADINGS).set_index("Time"))
     if total > len(searches):
         st.caption(f"The newest {len(searches):,} are listed; the CSV holds all {total:,}.")
     _csv(ctx, filters, mailbox, "Download the report (CSV)", "privacy_report")
