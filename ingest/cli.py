@@ -33,6 +33,7 @@ from ingest.commands.detections import command_detect
 from ingest.commands.forwarding import FORWARD_MAX_SECONDS, command_forward
 from ingest.commands.polling import command_reconcile, command_run
 from ingest.commands.state import command_reset_cursor, command_status, command_status_check
+from ingest.commands.targets import command_targets
 from ingest.commands.tokens import add_token_parser, command_token
 from ingest.poller import one_line
 
@@ -91,6 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"give up retrying after this long (default {FORWARD_MAX_SECONDS:g})",
     )
     add_token_parser(commands)
+    targets = commands.add_parser(
+        "targets", help="whose mailbox each search targeted (docs/targets.md)"
+    )
+    targets.add_argument(
+        "--backfill",
+        action="store_true",
+        help="parse the targets of every stored search again, replacing those stored",
+    )
+    add_tenant_option(targets)
     return parser
 
 
@@ -125,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             return command_reconcile(settings, args.tenant)
         if args.command == "detect":
             return command_detect(settings, args.tenant, args.rescore)
+        if args.command == "targets":
+            return command_targets(settings, args.backfill, args.tenant)
         if args.command == "forward":
             return command_forward(
                 settings, args.since, args.destination, args.max_seconds, args.tenant

@@ -5,7 +5,8 @@ Split by concern; import from here (`from db.models import SearchLog`):
 - `core` — the searches and the ingest's own tables (runs, rejects, state, filter values);
 - `rollup_tables` — the counts kept with the rows (`db.rollups` maintains and reads them);
 - `operations` — the audit trail, forwarding cursors and parked messages, alerts and the
-  days the detector scored, API tokens.
+  days the detector scored, API tokens;
+- `targets` — what each search targeted (mailboxes, filters, message ids).
 """
 
 from db.models.core import (
@@ -35,6 +36,7 @@ from db.models.rollup_tables import (
     ROLLUP_USER_HOUR_TOTAL,
     ROLLUP_USER_MONTH,
 )
+from db.models.targets import SearchTarget
 from db.models.types import TEXT_KEY_CHARS, UtcDateTime, text_in, text_key, text_key_sql, utc_now
 
 __all__ = [
@@ -60,6 +62,7 @@ __all__ = [
     "RejectedRecord",
     "ScoredDay",
     "SearchLog",
+    "SearchTarget",
     "UtcDateTime",
     "text_in",
     "text_key",
