@@ -22,13 +22,14 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
 from bench.checks import expect
-from bench.detections_report import report_lines
+from bench.detections_report import METHOD, report_lines
 from bench.detections_timing import time_first_run, time_new_day
 from bench.detgen.score import EVERYONE, Fired, Planted, Tally, Window, tally
 from bench.detgen.world import LAST_DAY, world
@@ -114,14 +115,16 @@ def run_project(seed: int, config: DetectionConfig, workdir: Path, label: str) -
     return scored
 
 
-def run_detgen(seed: int, config: DetectionConfig, workdir: Path, label: str) -> Tally:
-    """One seed of the independent generator: three tenants in one database, each scored
-    in its own time zone."""
+def run_detgen(
+    seed: int, config: DetectionConfig, workdir: Path, label: str, only: tuple[str, ...] = ()
+) -> Tally:
+    """One seed of the independent generator: its tenants (or those in `only`) in one
+    database, each scored in its own time zone."""
     total = Tally()
     engine = open_database(f"sqlite:///{workdir / f'detgen-{label or seed}.db'}")
     try:
         cursor = datetime.combine(LAST_DAY + timedelta(days=2), dtime(), UTC)
-        for generated in world(seed):
+        for generated in world(seed, only):
             key = generated.key
             stored = load_records(engine, generated.records, cursor, tenant=key.name)
             result = detect(engine, key.name, key.zone, config)
@@ -162,7 +165,33 @@ def measure(
     return total
 
 
-def main() -> None:
+GENERATORS = {
+    "detgen": "Independent generator (`bench/detgen`)",
+    "project": "Project generator (`ingest/simulator/incidents.py`)",
+}
+
+
+def run_sections(
+    args: argparse.Namespace, config: DetectionConfig, workdir: Path
+) -> list[tuple[str, Tally]]:
+    """Each generator asked for: its named seeds, then its held-out seeds if any."""
+    runners = {"detgen": partial(run_detgen, only=tuple(args.tenants)), "project": run_project}
+    named = {"detgen": args.detgen_seeds, "project": args.project_seeds}
+    sections = []
+    for generator in args.generators:
+        title = GENERATORS[generator]
+        if named[generator]:
+            shown = ", ".join(map(str, named[generator]))
+            result = measure(runners[generator], named[generator], config, workdir, False)
+            sections.append((f"{title}, seeds {shown}", result))
+        if args.held_out:
+            hidden = held_out_seeds(args.held_out)
+            result = measure(runners[generator], hidden, config, workdir, True)
+            sections.append((f"{title}, {args.held_out} held-out seeds drawn at random", result))
+    return sections
+
+
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project-seeds", type=int, nargs="*", default=list(PROJECT_SEEDS))
     parser.add_argument("--detgen-seeds", type=int, nargs="*", default=list(DETGEN_SEEDS))
@@ -173,36 +202,25 @@ def main() -> None:
         metavar="N",
         help="also N seeds of each generator drawn at random now (aggregates only)",
     )
+    parser.add_argument(
+        "--generators", nargs="*", choices=("detgen", "project"), default=["detgen", "project"]
+    )
+    parser.add_argument(
+        "--tenants", nargs="*", default=[], help="only these of bench/detgen's tenants (quick runs)"
+    )
     parser.add_argument("--first-run-url", help="a large database (bench/generate.py) to time")
     parser.add_argument("--new-day-people", type=int, default=1000)
     parser.add_argument("--markdown", type=Path, help="write the report here")
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = arguments().parse_args(argv)
     config = DetectionConfig()
     started = time.perf_counter()
-    sections: list[tuple[str, Tally]] = []
     with tempfile.TemporaryDirectory(prefix="detections-") as folder:
         workdir = Path(folder)
-        for name, runner, seeds in (
-            ("Independent generator (`bench/detgen`)", run_detgen, args.detgen_seeds),
-            (
-                "Project generator (`ingest/simulator/incidents.py`)",
-                run_project,
-                args.project_seeds,
-            ),
-        ):
-            if seeds:
-                shown = ", ".join(map(str, seeds))
-                sections.append(
-                    (f"{name}, seeds {shown}", measure(runner, seeds, config, workdir, False))
-                )
-            if args.held_out:
-                hidden = held_out_seeds(args.held_out)
-                sections.append(
-                    (
-                        f"{name}, {args.held_out} held-out seeds drawn at random",
-                        measure(runner, hidden, config, workdir, True),
-                    )
-                )
+        sections = run_sections(args, config, workdir)
         new_day = (
             time_new_day(args.new_day_people, workdir, config) if args.new_day_people else None
         )
@@ -210,13 +228,12 @@ def main() -> None:
     report = "\n".join(report_lines(sections, new_day, first_run, time.perf_counter() - started))
     print(report)
     if args.markdown:
-        command = " ".join([".venv/bin/python", "-m", "bench.detections", *sys.argv[1:]])
+        given = sys.argv[1:] if argv is None else argv
+        command = " ".join([".venv/bin/python", "-m", "bench.detections", *given])
         args.markdown.write_text(_document(report, command), encoding="utf-8")
 
 
 def _document(report: str, command: str) -> str:
-    from bench.detections_report import METHOD
-
     return "\n".join(
         [
             "# Detections measured",

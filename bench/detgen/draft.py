@@ -33,6 +33,8 @@ class Draft:
     reserved: set[str] = field(default_factory=set)
     quiet_days: set[date] = field(default_factory=set)
     """Days no incident may fall on (holidays, the team's incident response, the busy day)."""
+    unsilenced: set[str] = field(default_factory=set)
+    """People whose searches must stay (a team's incident response): never made dormant."""
 
     def calendar(self) -> list[date]:
         count = (self.key.last_day - self.key.first_day).days + 1
@@ -43,7 +45,7 @@ class Draft:
             days = self.book.setdefault(search.person, {})
             days.setdefault(search.at.date(), []).append(search)
 
-    def person(self, roles: tuple[str, ...], regular: bool = True) -> Habit:
+    def person(self, roles: tuple[str, ...], regular: bool = True, silenced: bool = False) -> Habit:
         """An unreserved searcher of one of `roles` (else anyone but the API user), now
         reserved: one label per person keeps the answer key unambiguous."""
         for pool in (
@@ -65,6 +67,7 @@ class Draft:
                 for habit in self.habits.values()
                 if habit.role in pool
                 and habit.email not in self.reserved
+                and not (silenced and habit.email in self.unsilenced)
                 and habit.joined is None
                 and habit.start < habit.end
                 and (not regular or habit.role == "end_user" or habit.p_active >= 0.3)

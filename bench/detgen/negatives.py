@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from bench.detgen.activity import Search, hour_in, moment
+from bench.detgen.activity import Search, day_count, hour_in, moment, ordinary_searches
 from bench.detgen.draft import WARM_UP, Draft
 from bench.detgen.labels import HardNegative
 from bench.detgen.people import addresses, habit_for
@@ -51,10 +51,11 @@ def team_incident_response(draft: Draft) -> None:
     draft.quiet_days.add(day)
     roles = ("it_admin", "helpdesk", "security", "compliance", "rare_admin")
     pool = sorted(
-        (h for h in draft.habits.values() if h.role in roles),
+        (h for h in draft.habits.values() if h.role in roles and h.email not in draft.reserved),
         key=lambda h: roles.index(h.role),
     )
     team = pool[:24]
+    draft.unsilenced.update(h.email for h in team)
     recipients = draft.rng.sample(draft.mailboxes, min(len(draft.mailboxes), 180))
     subject = draft.rng.choice(("Action required: payroll update", "Shared document: Q4 bonus"))
     sender = draft.rng.choice(("hr-portal-secure.example", "docs-share.example"))
@@ -83,9 +84,10 @@ def return_from_leave(draft: Draft) -> None:
     habit.absent.update(away)
     draft.clear(habit.email, away)
     catch_up = [back, back + timedelta(days=1)]
+    draft.clear(habit.email, catch_up)
     for day in catch_up:
-        habit.boost[day] = 2.0
-    draft.regenerate(habit, catch_up)
+        count = day_count(draft.rng, 2 * habit.mean)
+        draft.add(ordinary_searches(draft.rng, habit, day, count, draft.mailboxes, draft.domain))
     _label(draft, "return_from_leave", (habit.email,), back, back + timedelta(days=2))
 
 
@@ -133,7 +135,7 @@ def plant_negatives(draft: Draft, size: str) -> None:
     change_of_habit(draft, night=False)
     newcomer(draft, "helpdesk" if size != "small" else "it_admin", "new_hire")
     if size != "small":
-        team_incident_response(draft)
         newcomer(draft, "compliance", "new_compliance_staff")
         change_of_habit(draft, night=True)
         return_from_leave(draft)
+        team_incident_response(draft)

@@ -150,7 +150,7 @@ def breadth(draft: Draft, size: float) -> Incident:
 def dormant(draft: Draft, size: float) -> Incident:
     """Someone who stopped searching 30 to 45 days ago (moved role, account kept) and whose
     account searches one day, then falls silent again."""
-    habit = draft.person(("it_admin", "legal", "hr", "security", "compliance"))
+    habit = draft.person(("it_admin", "legal", "hr", "security", "compliance"), silenced=True)
     low, high = _span(draft)
     day = draft.workday(habit, max(low, 60), high)
     silence = draft.rng.randint(30, 45)
