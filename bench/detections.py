@@ -193,7 +193,9 @@ def run_sections(
 
 def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--project-seeds", type=int, nargs="*", default=list(PROJECT_SEEDS))
+    parser.add_argument(
+        "--project-seeds", "--tuning-seeds", type=int, nargs="*", default=list(PROJECT_SEEDS)
+    )
     parser.add_argument("--detgen-seeds", type=int, nargs="*", default=list(DETGEN_SEEDS))
     parser.add_argument(
         "--held-out",
