@@ -74,6 +74,12 @@ def measured(incident: Incident, days: dict[date, Day], role: str) -> int:
     return sum(snooping(role, [text for _, text in days[day]]) for day in incident.days)
 
 
+def usual_day(days: dict[date, Day], day: date) -> float:
+    """The median of the person's active days among the 28 before `day`."""
+    counts = sorted(len(days[d]) for d in days if day - timedelta(days=28) <= d < day and days[d])
+    return float(counts[len(counts) // 2]) if counts else 1.0
+
+
 def planned(incident: Incident) -> int:
     threshold = THRESHOLDS[incident.klass]
     if incident.klass.startswith("slow_"):
@@ -116,7 +122,8 @@ def test_each_incident_holds_the_searches_and_size_its_label_says(
             role = generated.key.roles.get(incident.person, "unknown")
             assert measured(incident, days, role) == incident.count, incident
             if incident.klass in ("volume_spike", "insider_on_busy_day"):
-                assert incident.count >= round(incident.size * 30), incident
+                usual = usual_day(days, incident.first_day)
+                assert incident.count == round(incident.size * max(30, 4 * usual)), incident
             else:
                 assert incident.count == planned(incident), incident
 
