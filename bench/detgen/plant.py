@@ -19,7 +19,8 @@ from bench.detgen.people import Habit, addresses
 from bench.detgen.vocab import ROUTINE, ordinary_text, reason, snooping_text
 
 SLOW_DAYS = 20
-SNOOP_ORDER = ("hr", "deals", "finance", "legal", "credentials")
+SNOOPED = ("hr", "deals", "finance")
+"""What snooping is after: people's pay and cases, deals, the numbers before they are out."""
 
 
 def _label(
@@ -90,8 +91,12 @@ def weekend(draft: Draft, size: float) -> Incident:
     return _label(draft, habit.email, [day], "weekend", size, count)
 
 
-def _snoop(draft: Draft, habit: Habit, day: date, count: int) -> None:
-    category = next(c for c in SNOOP_ORDER if c not in ROUTINE[habit.role])
+def snoop_category(draft: Draft, habit: Habit) -> str:
+    """A category not routine for the person's role (legal's deals are routine, say)."""
+    return draft.rng.choice([c for c in SNOOPED if c not in ROUTINE[habit.role]])
+
+
+def _snoop(draft: Draft, habit: Habit, day: date, count: int, category: str) -> None:
     targets = draft.rng.sample(draft.mailboxes[:40], min(count, 40))
     draft.add(
         [
@@ -115,7 +120,7 @@ def sensitive(draft: Draft, size: float) -> Incident:
     habit = draft.person(("it_admin", "helpdesk", "exec_assistant", "security", "legal"))
     day = draft.workday(habit, *_span(draft))
     count = max(1, round(size * THRESHOLDS["sensitive_terms"]))
-    _snoop(draft, habit, day, count)
+    _snoop(draft, habit, day, count, snoop_category(draft, habit))
     return _label(draft, habit.email, [day], "sensitive_terms", size, count)
 
 
@@ -212,8 +217,9 @@ def slow_sensitive(draft: Draft, size: float) -> Incident:
     habit = draft.person(("it_admin", "helpdesk", "exec_assistant", "legal", "security"))
     days = slow_days(draft, habit)
     total = round(size * THRESHOLDS["slow_sensitive"] * len(days))
+    category = snoop_category(draft, habit)  # the same curiosity every day
     for day, count in zip(days, spread(total, len(days)), strict=True):
-        _snoop(draft, habit, day, count)
+        _snoop(draft, habit, day, count, category)
     return _label(draft, habit.email, days, "slow_sensitive", size, total)
 
 
