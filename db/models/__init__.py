@@ -4,7 +4,8 @@ Split by concern; import from here (`from db.models import SearchLog`):
 - `types` — `UtcDateTime`, the free-text index keys (`text_key`, `text_in`), `utc_now`;
 - `core` — the searches and the ingest's own tables (runs, rejects, state, filter values);
 - `rollup_tables` — the counts kept with the rows (`db.rollups` maintains and reads them);
-- `operations` — the audit trail, forwarding cursors and parked messages, alerts, API tokens.
+- `operations` — the audit trail, forwarding cursors and parked messages, alerts, API tokens;
+- `evidence` — the sealed days' chained digests and their verifications.
 """
 
 from db.models.core import (
@@ -16,6 +17,7 @@ from db.models.core import (
     RejectedRecord,
     SearchLog,
 )
+from db.models.evidence import INSTALLATION_CHAIN, Seal, SealCheck
 from db.models.operations import Alert, ApiToken, AuditEvent, ForwardCursor, ForwardDeadLetter
 from db.models.rollup_tables import (
     ROLLUP_DAY,
@@ -31,6 +33,7 @@ from db.models.types import TEXT_KEY_CHARS, UtcDateTime, text_in, text_key, text
 
 __all__ = [
     "FILTER_VALUE_COLUMNS",
+    "INSTALLATION_CHAIN",
     "ROLLUP_DAY",
     "ROLLUP_HOUR",
     "ROLLUP_USER_ALL",
@@ -50,6 +53,8 @@ __all__ = [
     "IngestRun",
     "KeyValue",
     "RejectedRecord",
+    "Seal",
+    "SealCheck",
     "SearchLog",
     "UtcDateTime",
     "text_in",
