@@ -4,12 +4,16 @@ rows of each tenant and of the installation, every day sealed at a fixed time.""
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, date, datetime
+from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
 from db import audit
 from db.audit import AuditAction, AuditEntry
+from db.engine import sqlite_path
 from db.models import INSTALLATION_CHAIN
 from db.seals import seal_days
 from tests.support.builders import record, store_records
@@ -74,3 +78,35 @@ def build_sealed(engine: Engine) -> None:
     audit_rows(engine)
     for chain in (*TENANTS, INSTALLATION_CHAIN):
         assert seal_days(engine, chain, COMPLETE_BEFORE, SEALED_AT) == list(DAYS)
+
+
+def copy_database(url: str, name: str, folder: Path) -> str:
+    """A copy of the database at `url` (closed): another SQLite file, or a PostgreSQL
+    database made from it as a template. The copy is what a test tampers with."""
+    path = sqlite_path(url)
+    if path is not None:
+        target = folder / f"{name}.db"
+        shutil.copyfile(path, target)
+        for suffix in ("-wal", "-shm"):  # SQLite's log, if a connection left one
+            if Path(f"{path}{suffix}").exists():
+                shutil.copyfile(f"{path}{suffix}", f"{target}{suffix}")
+        return f"sqlite:///{target}"
+    server = make_url(url)
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{server.database}"'))
+    finally:
+        admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+def tampered(url: str, statement: str) -> None:
+    """Run one SQL statement on the database at `url`, as someone with write access."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(statement))
+    finally:
+        engine.dispose()
