@@ -32,6 +32,7 @@ from ingest.commands.common import (
     open_existing_engine,
 )
 from ingest.commands.detections import command_detect
+from ingest.commands.evidence import add_evidence_parsers, command_keys, command_verify_export
 from ingest.commands.forwarding import FORWARD_MAX_SECONDS, command_forward
 from ingest.commands.polling import command_reconcile, command_run
 from ingest.commands.state import command_reset_cursor, command_status, command_status_check
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="recompute the sealed days' digest chains; name each day changed after sealing",
     )
     add_tenant_option(verify, every="every tenant and the installation's audit trail")
+    add_evidence_parsers(commands)
     return parser
 
 
@@ -132,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "token":
             problem = command_token(settings, args)
             return EXIT_OK if problem is None else fail(problem, EXIT_CONFIG, args.verbose)
+        if args.command == "keys":
+            return command_keys(settings, args.action)
+        if args.command == "verify-export":
+            return command_verify_export(args.csv, args.manifest, args.public_key)
         if args.command == "verify":
             return run_verify(settings, args.tenant)
         if args.command == "reconcile":
