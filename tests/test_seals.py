@@ -5,17 +5,22 @@ address in both) and the installation's chain, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from alembic import command
+from sqlalchemy import Connection, Engine, delete, insert, inspect, select, update
 
+from db.engine import alembic_config, open_database
 from db.models import INSTALLATION_CHAIN, AuditEvent, Seal, SearchLog
+from db.scope import DEFAULT_TENANT
 from db.seal_digest import AUDIT_COLUMNS, SEARCH_COLUMNS
-from db.seal_verify import Problem, verify_on
-from db.seals import amend_days
+from db.seal_verify import Problem, verify_chain, verify_on
+from db.seals import amend_days, seal_days
 from db.state import DELTA, RECONCILE
 from ingest.records import EventKeyer, SearchEvent, parse_record
 from ingest.store import PageBatch, Store
@@ -176,3 +181,20 @@ def test_late_searches_not_stored_by_a_sweep_get_no_amendment(sealed: Engine) ->
     with sealed.connect() as conn:
         assert problems(conn)["globex"][0].day == DAYS[2]
         assert "acme" not in problems(conn)
+
+
+MAIN_0010 = Path(__file__).parent / "data" / "main-0010.db"
+
+
+def test_migration_0014_seals_an_existing_database_and_downgrades(tmp_path: Path) -> None:
+    copy = tmp_path / "searchlogs.db"
+    shutil.copy(MAIN_0010, copy)
+    engine = open_database(f"sqlite:///{copy}")  # upgrades to the newest schema
+    try:
+        before = datetime(2100, 1, 1, tzinfo=UTC)
+        assert seal_days(engine, DEFAULT_TENANT, before, AMENDED_AT), "its rows are sealed"
+        assert verify_chain(engine, DEFAULT_TENANT).ok
+        command.downgrade(alembic_config(engine), "0011")
+        assert not {"seals", "seal_checks"} & set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()

@@ -195,6 +195,7 @@ def after_tenants(
     gate: on SQLite they must not meet a tenant's page writes."""
     with write_gate(engine):
         seal()
+    truncate_wal(engine)  # as after each poll: leave no WAL behind the seals' writes
     if after_poll is not None:
         with write_gate(engine):
             after_poll()
