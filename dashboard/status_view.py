@@ -15,6 +15,7 @@ from dashboard import cached
 from dashboard.formatting import format_time
 from db.scope import TenantScope
 from db.seals import chain_status
+from ingest.signing import KeyProblem, key_id, load_private_key, public_pem
 
 TENANT_COLUMNS: dict[str, Any] = {
     "tenant": st.column_config.TextColumn("Tenant"),
@@ -66,3 +67,15 @@ def evidence_line(engine: Engine, chain: str, tz: str) -> str:
             "the chain holds" if found.ok else f"FAILED, {first[0] if first else 'see verify'}"
         )
     return f"Last sealed day: {sealed} · {checked}"
+
+
+def signing_key_text(key_file: str) -> tuple[str, str | None]:
+    """What the status page says of the export-signing key, and its public key (PEM) so a
+    verifier can copy it; never the private key."""
+    if not key_file:
+        return "CSV downloads carry no signed manifest: SIGNING_KEY_FILE is not set.", None
+    try:
+        key = load_private_key(key_file)
+    except KeyProblem as exc:
+        return str(exc), None
+    return f"Export manifests are signed with key {key_id(key)}; its public key:", public_pem(key)

@@ -140,6 +140,10 @@ def _times(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
 st.subheader("Tamper evidence")
 chain = INSTALLATION_CHAIN if ctx.scope.is_every_tenant else ctx.tenant
 st.text(status_view.evidence_line(ctx.engine, chain, ctx.tz))
+signing, public_key = status_view.signing_key_text(ctx.settings.signing_key_file)
+st.text(signing)
+if public_key:
+    st.code(public_key, language=None)
 
 st.subheader("Recent runs")
 runs = pd.DataFrame(

@@ -4,12 +4,15 @@ the last `verify` found (issue 18 §3)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, update
 
 from db.models import SearchLog
 from db.seal_verify import record_check, verify_chain
 from db.seals import seal_days
+from ingest.signing import init_key, key_id, public_pem
 from tests.support.apptest import (  # noqa: F401 (page_*: the page fixtures)
     open_page,
     page_db_file,
@@ -42,3 +45,20 @@ def test_status_shows_the_last_sealed_day_and_the_last_verification(known: Engin
     assert evidence(known).startswith(
         "Last sealed day: 2026-03-31 · last verified 2026-04-01 08:00:00 CEST: FAILED, seal #0"
     )
+
+
+def test_status_shows_the_public_key_that_verifies_export_manifests(
+    known: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = open_page("status")
+    assert "CSV downloads carry no signed manifest: SIGNING_KEY_FILE is not set." in [
+        t.value for t in at.text
+    ]
+    key, _ = init_key(str(tmp_path / "key.pem"))
+    monkeypatch.setenv("SIGNING_KEY_FILE", str(tmp_path / "key.pem"))
+    at = open_page("status")
+    assert f"Export manifests are signed with key {key_id(key)}; its public key:" in [
+        t.value for t in at.text
+    ]
+    assert [c.value for c in at.code if "PUBLIC KEY" in c.value] == [public_pem(key).strip()]
+    assert not [c.value for c in at.code if "PRIVATE" in c.value]
