@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 import pandas as pd
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from config.signing import KeyProblem, load_private_key
 from db.aggregates import SUMMARY_COLUMNS
 
 # Re-exported: pages and tests import them from here.
@@ -28,7 +29,6 @@ from db.csv_export import (  # noqa: F401
     to_csv,
     write_csv,
 )
-from ingest.signing import KeyProblem, load_private_key
 
 
 def csv_from_chunks(chunks: Iterable[pd.DataFrame], columns: Iterable[str]) -> bytes:

@@ -10,12 +10,12 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
+from config.signing import KeyProblem, key_id, load_private_key, public_pem
 from config.tenants import Tenant
 from dashboard import cached
 from dashboard.formatting import format_time
 from db.scope import TenantScope
 from db.seals import chain_status
-from ingest.signing import KeyProblem, key_id, load_private_key, public_pem
 
 TENANT_COLUMNS: dict[str, Any] = {
     "tenant": st.column_config.TextColumn("Tenant"),

@@ -15,11 +15,10 @@ import streamlit as st
 from dashboard import audit, export
 from dashboard.auth import current_visitor
 from dashboard.context import Context
-from db import queries
+from db import manifests, queries
 from db.audit import AuditAction, AuditEntry
 from db.models import utc_now
 from db.queries import SearchFilters
-from ingest import manifest
 
 
 def record_view(
@@ -83,7 +82,7 @@ def audited_download(
         audit_id = audit.record_download(engine, item, at)
         if key is None:
             return content, b""
-        return content, manifest.build(key, manifest_export(item, content, rows, audit_id, at))
+        return content, manifests.build(key, manifest_export(item, content, rows, audit_id, at))
 
     pair = export.ExportPair(made)
     (where or st).download_button(
@@ -112,9 +111,9 @@ def audited_download(
 
 def manifest_export(
     item: AuditEntry, content: bytes, rows: int, audit_id: int, at: datetime
-) -> manifest.Export:
+) -> manifests.Export:
     """What an export's manifest states, from its audit entry."""
-    return manifest.Export(
+    return manifests.Export(
         content=content,
         rows=rows,
         file_name=item.detail or "",

@@ -13,9 +13,9 @@ import streamlit as st
 from sqlalchemy import Engine, text
 
 from config.settings import SETTINGS
+from config.signing import KeyProblem
 from dashboard.audit import DownloadNotRecorded
 from db.engine import open_database
-from ingest.signing import KeyProblem
 from tests.support.apptest import deferred_files
 from tests.support.harness import run_cli
 from tests.support.roles import open_as

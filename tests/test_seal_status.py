@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, update
 
+from config.signing import init_key, key_id, public_pem
 from db.models import SearchLog
 from db.seal_verify import record_check, verify_chain
 from db.seals import seal_days
-from ingest.signing import init_key, key_id, public_pem
 from tests.support.apptest import (  # noqa: F401 (page_*: the page fixtures)
     open_page,
     page_db_file,

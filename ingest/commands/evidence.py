@@ -7,9 +7,7 @@ import argparse
 from pathlib import Path
 
 from config.settings import Settings
-from ingest.commands.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, UserError
-from ingest.manifest import ManifestMismatch, check
-from ingest.signing import (
+from config.signing import (
     SETTING,
     KeyProblem,
     init_key,
@@ -18,6 +16,8 @@ from ingest.signing import (
     load_public_key,
     public_pem,
 )
+from db.manifests import ManifestMismatch, check
+from ingest.commands.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, UserError
 
 
 def add_evidence_parsers(commands: argparse._SubParsersAction) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ingest.signing import key_id
+from config.signing import key_id
 
 FORMAT = "mimecast-searchlogs export manifest v1"
 

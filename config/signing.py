@@ -1,5 +1,5 @@
 """The installation's signing key: an Ed25519 key in a PEM file named by SIGNING_KEY_FILE,
-made by `python -m ingest keys init`, used to sign export manifests (`ingest.manifest`).
+made by `python -m ingest keys init`, used to sign export manifests (`db.manifests`).
 
 A key that is named but cannot be read or parsed refuses exports (fail closed) with one
 line that names the file and never its content. The public key is shown (status page,
