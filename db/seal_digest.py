@@ -97,8 +97,11 @@ class Link:
 
 def canonical(value: Any) -> Any:
     """A stored value as JSON: times as UTC ISO 8601 with microseconds and `Z`."""
+    if value is None or isinstance(value, str | int):  # most values: no work (bool is int)
+        return value
     if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        utc = value.astimezone(UTC).replace(tzinfo=None)
+        return utc.isoformat(timespec="microseconds") + "Z"
     if isinstance(value, date):
         return value.isoformat()
     return value

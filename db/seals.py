@@ -132,10 +132,15 @@ def _newest_ids(conn: Connection) -> tuple[int, int]:
     return int(last_search), int(last_run)
 
 
+DAYS_PER_CALL = 31
+"""At most this many days sealed at once: a large history (a database upgraded to 0014)
+is sealed a month per cycle, so no cycle holds the write gate for long."""
+
+
 def seal_days(engine: Engine, chain: str, complete_before: datetime, now: datetime) -> list[date]:
-    """Seal every day of `chain` not yet sealed that ends at or before `complete_before`,
-    from the chain's first row on (empty days too: removing a day's rows shows). One
-    transaction: the days sealed, in order."""
+    """Seal the days of `chain` not yet sealed that end at or before `complete_before`,
+    from the chain's first row on (empty days too: removing a day's rows shows), at most
+    DAYS_PER_CALL of them. One transaction: the days sealed, in order."""
     last_day = complete_before.astimezone(UTC).date() - timedelta(days=1)
     with engine.begin() as conn:
         links = stored_links(conn, chain)
@@ -144,7 +149,8 @@ def seal_days(engine: Engine, chain: str, complete_before: datetime, now: dateti
         if start is None or start > last_day:
             return []
         last_search, last_run = _newest_ids(conn)
-        days = [start + timedelta(days=n) for n in range((last_day - start).days + 1)]
+        count = min((last_day - start).days + 1, DAYS_PER_CALL)
+        days = [start + timedelta(days=n) for n in range(count)]
         for day in days:
             _new_link(conn, links, chain, day, SEAL, (0, last_search), last_run, now)
     return days

@@ -24,7 +24,7 @@ from db.seals import amend_days, seal_days
 from db.state import DELTA, RECONCILE
 from ingest.records import EventKeyer, SearchEvent, parse_record
 from ingest.store import PageBatch, Store
-from tests.support.builders import record
+from tests.support.builders import record, store_records
 from tests.support.seals import DAYS, TENANTS, build_sealed
 
 CHAINS = (*TENANTS, INSTALLATION_CHAIN)
@@ -198,3 +198,16 @@ def test_migration_0014_seals_an_existing_database_and_downgrades(tmp_path: Path
         assert not {"seals", "seal_checks"} & set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_a_long_history_is_sealed_a_month_per_call_in_order(engine: Engine) -> None:
+    store_records(engine, [record("2026-01-01T10:00:00", "shared@example.com")], "acme")
+    store_records(engine, [record("2026-03-15T10:00:00", "shared@example.com")], "globex")
+    first = seal_days(engine, "acme", datetime(2026, 4, 1, tzinfo=UTC), AMENDED_AT)
+    assert (first[0], first[-1], len(first)) == (date(2026, 1, 1), date(2026, 1, 31), 31)
+    second = seal_days(engine, "acme", datetime(2026, 4, 1, tzinfo=UTC), AMENDED_AT)
+    assert second[0] == date(2026, 2, 1)
+    assert seal_days(engine, "globex", datetime(2026, 3, 16, tzinfo=UTC), AMENDED_AT) == [
+        date(2026, 3, 15)
+    ]
+    assert verify_chain(engine, "acme").ok and verify_chain(engine, "globex").ok
