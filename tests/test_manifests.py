@@ -112,6 +112,7 @@ def test_each_tenants_csv_carries_a_signed_manifest_of_its_own_audit_row(
     assert crossed.returncode == 1, "another tenant's CSV does not match acme's manifest"
 
 
+@pytest.mark.slow  # eight child processes
 def test_a_tampered_csv_or_manifest_fails_verification_in_one_line(
     tenants_db: Engine, monkeypatch: pytest.MonkeyPatch, public_key: Path, tmp_path: Path
 ) -> None:

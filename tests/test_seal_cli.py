@@ -126,6 +126,7 @@ def count_links(engine: Engine, kind: str) -> int:
         return int(conn.execute(statement).scalar_one())
 
 
+@pytest.mark.slow  # a backfill, a sweep and a verify, each a child process
 def test_the_ingest_seals_complete_days_and_amends_a_sweeps_late_search(
     sim, sim_url: str, db_path: Path, tmp_path: Path
 ) -> None:
