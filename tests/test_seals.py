@@ -86,9 +86,9 @@ def day_of(row: dict[str, Any]) -> date:
 
 
 def assert_names_day(conn: Connection, chain: str, day: date) -> None:
-    found = problems(conn)
-    assert chain in found, f"verify missed a change of {chain} on {day}"
-    assert found[chain][0].day == day
+    found = verify_on(conn, chain).problems
+    assert found, f"verify missed a change of {chain} on {day}"
+    assert found[0].day == day
 
 
 def test_untouched_sealed_database_verifies_clean(sealed: Engine) -> None:
