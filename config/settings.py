@@ -198,6 +198,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
         whole_number_between(*API_RATE_LIMIT_RANGE),
     ),
     SettingSpec(
+        "SIGNING_KEY_FILE",
+        "",
+        "a PEM file holding the installation's Ed25519 key that signs export manifests "
+        "(`python -m ingest keys init` makes it); unset, CSV downloads carry no manifest; "
+        "set but unreadable, they are refused",
+        parse_text,
+    ),
+    SettingSpec(
         "METRICS_TOKEN",
         None,
         "bearer token for `/metrics`, `/healthz` and `/readyz`: unset, they answer only "
@@ -238,6 +246,7 @@ class Settings:
     email_claim: str = "email"
     allowed_hosts: tuple[str, ...] = ()
     tenants_file: str = ""
+    signing_key_file: str = ""
 
     @property
     def effective_database_url(self) -> str:

@@ -111,14 +111,14 @@ class DownloadNotRecorded(Exception):
     """The audit entry of a download could not be written, so its file is not served."""
 
 
-def record_download(engine: Engine, item: trail.AuditEntry) -> None:
+def record_download(engine: Engine, item: trail.AuditEntry, at: datetime | None = None) -> int:
     """Write a download's entry as its file is made (see `widgets.audited_download`).
 
     Runs on Streamlit's download thread, with no page to warn on: a failed write is
     logged and raised, and Streamlit then serves no file (fail closed: no download
-    leaves the trail without an entry)."""
+    leaves the trail without an entry). The entry's row id, for the file's manifest."""
     try:
-        trail.record(engine, item)
+        return trail.record(engine, item, at)
     except SQLAlchemyError as exc:
         log.error("download refused: could not write its audit event (%s)", type(exc).__name__)
         raise DownloadNotRecorded("the audit trail refused the download's entry") from None

@@ -10,10 +10,13 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 
 import pandas as pd
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from config.signing import KeyProblem, load_private_key
 from db.aggregates import SUMMARY_COLUMNS
 
 # Re-exported: pages and tests import them from here.
@@ -91,3 +94,49 @@ def builtin_export_problem(disabled: bool) -> str | None:
         "the dashboard from the project folder, whose .streamlit/config.toml turns it off, "
         "or pass --client.disableDataExport=true"
     )
+
+
+# --- signed manifests beside the audited CSV downloads (docs/evidence.md)
+
+
+def signing_key(key_file: str) -> Ed25519PrivateKey | None:
+    """The installation's signing key, None when SIGNING_KEY_FILE is unset; KeyProblem
+    (one line) when it is set but cannot be used: the CSV download is then refused."""
+    return load_private_key(key_file) if key_file else None
+
+
+def key_problem(key_file: str) -> str | None:
+    try:
+        signing_key(key_file)
+    except KeyProblem as exc:
+        return str(exc)
+    return None
+
+
+def manifest_name(file_name: str) -> str:
+    return f"{file_name}.manifest.json"
+
+
+class ExportPair:
+    """One audited export served as two files, the CSV and its manifest, from one audit
+    row: whichever button is asked first makes the export, the other serves the same one
+    once; after both, the next ask makes a new export (and a new audit row).
+
+    Both buttons' files are made on Streamlit's download threads, hence the lock."""
+
+    def __init__(self, make: Callable[[], tuple[bytes, bytes]]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._held: dict[int, bytes] = {}
+
+    def _serve(self, part: int) -> bytes:
+        with self._lock:
+            if part not in self._held:
+                self._held = dict(enumerate(self._make()))
+            return self._held.pop(part)
+
+    def csv(self) -> bytes:
+        return self._serve(0)
+
+    def manifest(self) -> bytes:
+        return self._serve(1)

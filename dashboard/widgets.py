@@ -7,6 +7,7 @@ is made; every page records its view through `record_view`, under its route's ac
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import streamlit as st
@@ -14,8 +15,9 @@ import streamlit as st
 from dashboard import audit, export
 from dashboard.auth import current_visitor
 from dashboard.context import Context
-from db import queries
-from db.audit import AuditAction
+from db import manifests, queries
+from db.audit import AuditAction, AuditEntry
+from db.models import utc_now
 from db.queries import SearchFilters
 
 
@@ -67,21 +69,62 @@ def audited_download(
     """
     who = current_visitor(ctx.settings)
     engine = ctx.engine
+    key_file = ctx.settings.signing_key_file if mime == "text/csv" else ""
+    problem = export.key_problem(key_file)
+    if problem:  # fail closed: a CSV is not served without the manifest it must carry
+        (where or st).error(problem, icon=":material/key_off:")
 
-    def data() -> bytes:
+    def made() -> tuple[bytes, bytes]:
+        key = export.signing_key(key_file)  # read again: it may have changed since drawn
         content, rows = produce()
         item = audit.entry(who, action, target=target, filters=filters, rows=rows, detail=file_name)
-        audit.record_download(engine, item)
-        return content
+        at = utc_now()
+        audit_id = audit.record_download(engine, item, at)
+        if key is None:
+            return content, b""
+        return content, manifests.build(key, manifest_export(item, content, rows, audit_id, at))
 
+    pair = export.ExportPair(made)
     (where or st).download_button(
         label,
-        data=data,
+        data=pair.csv,
         file_name=file_name,
         mime=mime,
         on_click="ignore",
         icon=":material/download:",
-        disabled=disabled,
+        disabled=disabled or problem is not None,
+    )
+    if key_file and problem is None:
+        (where or st).download_button(
+            "Its manifest (signed)",
+            data=pair.manifest,
+            file_name=export.manifest_name(file_name),
+            mime="application/json",
+            on_click="ignore",
+            icon=":material/verified:",
+            disabled=disabled,
+            help="The CSV's SHA-256, rows, filters, who exported it and when, and its audit "
+            "row, signed with the installation's key: `python -m ingest verify-export` "
+            "checks it offline.",
+        )
+
+
+def manifest_export(
+    item: AuditEntry, content: bytes, rows: int, audit_id: int, at: datetime
+) -> manifests.Export:
+    """What an export's manifest states, from its audit entry."""
+    return manifests.Export(
+        content=content,
+        rows=rows,
+        file_name=item.detail or "",
+        action=str(item.action),
+        filters=item.filters,
+        target=item.target,
+        actor=item.actor,
+        role=item.role,
+        tenant=item.tenant,
+        audit_id=audit_id,
+        exported_at=at,
     )
 
 

@@ -105,13 +105,14 @@ def filters_json(filters: Mapping[str, Any] | None) -> str | None:
     return json.dumps(filters, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def write(conn: Connection, entry: AuditEntry, at: datetime | None = None) -> None:
+def write(conn: Connection, entry: AuditEntry, at: datetime | None = None) -> int:
     """Append `entry` in `conn`'s transaction: the action on `conn` and its event commit
-    together, or (if this insert fails) roll back together."""
+    together, or (if this insert fails) roll back together. Its row id (an export's
+    manifest names it)."""
     if entry.action not in ACTIONS:
         raise ValueError(f"unknown audit action {entry.action!r}")
     action = AuditAction(entry.action).value  # the plain string, whatever the caller passed
-    conn.execute(
+    result = conn.execute(
         insert(AuditEvent).values(
             at=at or utc_now(),
             tenant=entry.tenant,
@@ -125,13 +126,14 @@ def write(conn: Connection, entry: AuditEntry, at: datetime | None = None) -> No
             count=entry.count,
         )
     )
+    return int(result.inserted_primary_key[0])
 
 
-def record(engine: Engine, entry: AuditEntry, at: datetime | None = None) -> None:
+def record(engine: Engine, entry: AuditEntry, at: datetime | None = None) -> int:
     """Append `entry` in its own transaction: for views, reads and refusals, which change
     nothing else (an action that changes something uses `write` on its own connection)."""
     with engine.begin() as conn:
-        write(conn, entry, at)
+        return write(conn, entry, at)
 
 
 def failure_reason(exc: BaseException) -> str:

@@ -1,5 +1,5 @@
 """`python -m ingest`: run the ingest once or on a schedule, sweep for late searches, show
-its status, reset it.
+its status, reset it, verify the sealed days.
 
 Exit status: 0 success; 1 a cycle failed (API, network, database); 2 a configuration or
 environment problem (the message names the setting, or says what is wrong with the disk or
@@ -17,7 +17,7 @@ import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from config.settings import ConfigError, load_settings
+from config.settings import ConfigError, Settings, load_settings
 from db.engine import DatabaseSetupError, redact_text
 from db.locks import AlreadyRunning
 from ingest.commands.common import (
@@ -27,15 +27,28 @@ from ingest.commands.common import (
     EXIT_RUNNING,
     UserError,
     add_tenant_option,
+    database_errors,
     log,
+    open_existing_engine,
 )
 from ingest.commands.detections import command_detect
+from ingest.commands.evidence import add_evidence_parsers, command_keys, command_verify_export
 from ingest.commands.forwarding import FORWARD_MAX_SECONDS, command_forward
 from ingest.commands.polling import command_reconcile, command_run
 from ingest.commands.state import command_reset_cursor, command_status, command_status_check
 from ingest.commands.targets import command_targets
 from ingest.commands.tokens import add_token_parser, command_token
 from ingest.poller import one_line
+from ingest.seal import command_verify
+
+
+def run_verify(settings: Settings, tenant: str | None) -> int:
+    engine = open_existing_engine(settings)
+    try:
+        with database_errors(engine):
+            return command_verify(engine, tenant)
+    finally:
+        engine.dispose()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="parse the targets of every stored search again, replacing those stored",
     )
     add_tenant_option(targets)
+    verify = commands.add_parser(
+        "verify",
+        help="recompute the sealed days' digest chains; name each day changed after sealing",
+    )
+    add_tenant_option(verify, every="every tenant and the installation's audit trail")
+    add_evidence_parsers(commands)
     return parser
 
 
@@ -131,6 +150,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "token":
             problem = command_token(settings, args)
             return EXIT_OK if problem is None else fail(problem, EXIT_CONFIG, args.verbose)
+        if args.command == "keys":
+            return command_keys(settings, args.action)
+        if args.command == "verify-export":
+            return command_verify_export(args.csv, args.manifest, args.public_key)
+        if args.command == "verify":
+            return run_verify(settings, args.tenant)
         if args.command == "reconcile":
             return command_reconcile(settings, args.tenant)
         if args.command == "detect":

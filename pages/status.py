@@ -19,6 +19,7 @@ from dashboard.notices import INGEST_COMMAND
 from db.audit import AuditAction
 from db.engine import DatabaseSetupError
 from db.locks import AlreadyRunning
+from db.models import INSTALLATION_CHAIN
 from db.state import RUN_FIELDS, Run, reset_cursor, run_kind_name
 
 CONFIRM_KEY = "confirm_reset_cursor"
@@ -135,6 +136,14 @@ def _times(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
             frame[name] = pd.to_datetime(frame[name], utc=True).dt.tz_convert(ctx.tz)
     return frame
 
+
+st.subheader("Tamper evidence")
+chain = INSTALLATION_CHAIN if ctx.scope.is_every_tenant else ctx.tenant
+st.text(status_view.evidence_line(ctx.engine, chain, ctx.tz))
+signing, public_key = status_view.signing_key_text(ctx.settings.signing_key_file)
+st.text(signing)
+if public_key:
+    st.code(public_key, language=None)
 
 st.subheader("Recent runs")
 runs = pd.DataFrame(

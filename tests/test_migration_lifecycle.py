@@ -13,6 +13,7 @@ from sqlalchemy import Engine, inspect, text
 
 from db.engine import alembic_config, make_engine, open_database
 from tests.support.backends import database_name, fresh_postgres_database, postgres_server
+from tests.support.migrations import HEAD
 from tests.test_migration_tenants import FIXTURE, _at_revision, _schema
 
 LIFECYCLE = {"evidence", "suppressed_until", "updated_at"}
@@ -28,7 +29,7 @@ def _at_0011_schema(url: str) -> dict:
 
 
 def _check_upgrade_then_downgrade(engine: Engine) -> None:
-    assert _at_revision(engine) == "0012"
+    assert _at_revision(engine) == HEAD
     with engine.begin() as conn:
         assert conn.execute(text("SELECT DISTINCT evidence FROM alerts")).scalars().all() == ["{}"]
         assert (
@@ -58,7 +59,7 @@ def test_migration_0012_upgrades_main_alerts_and_downgrades_to_0011_schema(tmp_p
         _check_upgrade_then_downgrade(engine)
         downgraded = _schema(engine)
         command.upgrade(alembic_config(engine), "head")  # and up again
-        assert _at_revision(engine) == "0012"
+        assert _at_revision(engine) == HEAD
     finally:
         engine.dispose()
     assert downgraded == _at_0011_schema(f"sqlite:///{tmp_path / 'fresh.db'}")

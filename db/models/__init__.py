@@ -7,6 +7,7 @@ Split by concern; import from here (`from db.models import SearchLog`):
 - `operations` — the audit trail, forwarding cursors and parked messages, alerts and the
   days the detector scored, API tokens;
 - `targets` — what each search targeted (mailboxes, filters, message ids).
+- `evidence` — the sealed days' chained digests and their verifications.
 """
 
 from db.models.core import (
@@ -18,6 +19,7 @@ from db.models.core import (
     RejectedRecord,
     SearchLog,
 )
+from db.models.evidence import INSTALLATION_CHAIN, Seal, SealCheck
 from db.models.operations import (
     Alert,
     ApiToken,
@@ -41,6 +43,7 @@ from db.models.types import TEXT_KEY_CHARS, UtcDateTime, text_in, text_key, text
 
 __all__ = [
     "FILTER_VALUE_COLUMNS",
+    "INSTALLATION_CHAIN",
     "ROLLUP_DAY",
     "ROLLUP_HOUR",
     "ROLLUP_USER_ALL",
@@ -61,6 +64,8 @@ __all__ = [
     "KeyValue",
     "RejectedRecord",
     "ScoredDay",
+    "Seal",
+    "SealCheck",
     "SearchLog",
     "SearchTarget",
     "UtcDateTime",

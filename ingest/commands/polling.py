@@ -45,6 +45,7 @@ from ingest.commands.tenant_polls import (
 )
 from ingest.forward.config import load_forward_config
 from ingest.poller import ChunkProgress, CycleResult, Poller
+from ingest.seal import sealer
 from ingest.store import Store
 
 
@@ -160,15 +161,16 @@ def command_run(
         for each, client in zip(tenants, clients, strict=True)
     ]
     after_cycle = forwarder(engine, forwarding, stop)
+    seal = sealer(engine, tenants)
     try:
         with database_errors(engine), single_writer(engine), stop_on_signals(stop):
             after_poll = None if reconcile else detections_after_cycle(engine, settings, detections)
             if not once:
                 log.info("writing to %s", database_shown(settings))
-                return run_forever(jobs, settings.poll_seconds, stop, after_cycle, after_poll)
+                return run_forever(jobs, settings.poll_seconds, stop, after_cycle, after_poll, seal)
             failures = run_each(jobs, first_sweep if reconcile else first_poll)
             if len(failures) < len(jobs):
-                after_tenants(engine, after_poll, after_cycle)
+                after_tenants(engine, after_poll, after_cycle, seal)
                 written_to(settings)
             if failures:
                 raise UserError(failure_lines(failures), exit_status(failures))
@@ -182,12 +184,18 @@ def command_run(
 
 
 def after_tenants(
-    engine: Engine, after_poll: Callable[[], None] | None, after_cycle: Callable[[], None]
+    engine: Engine,
+    after_poll: Callable[[], None] | None,
+    after_cycle: Callable[[], None],
+    seal: Callable[[], None] = lambda: None,
 ) -> None:
-    """The detections (every tenant's, each scored from where it left off), then a
-    time-boxed forwarding pass (a stream per destination and tenant), once the tenants'
-    polls are done. The detections take the write gate: on SQLite they must not meet a
-    tenant's page writes."""
+    """The complete days sealed (`ingest.seal`), the detections (every tenant's, each scored
+    from where it left off), then a time-boxed forwarding pass (a stream per destination and
+    tenant), once the tenants' polls are done. The sealing and detections take the write
+    gate: on SQLite they must not meet a tenant's page writes."""
+    with write_gate(engine):
+        seal()
+    truncate_wal(engine)  # as after each poll: leave no WAL behind the seals' writes
     if after_poll is not None:
         with write_gate(engine):
             after_poll()
@@ -210,6 +218,7 @@ def run_forever(
     stop: threading.Event,
     after_cycle: Callable[[], None] = lambda: None,
     after_poll: Callable[[], None] | None = None,
+    seal: Callable[[], None] = lambda: None,
 ) -> int:
     """Each tenant polls on its own thread every `poll_seconds` (an overrunning poll is not
     run twice; a hanging tenant delays only itself) and, once a day, sweeps. The main thread
@@ -238,7 +247,7 @@ def run_forever(
             ended.clear()
             detect = polled.is_set()  # the detections only after a poll that succeeded
             polled.clear()
-            after_tenants(engine, after_poll if detect else None, after_cycle)
+            after_tenants(engine, after_poll if detect else None, after_cycle, seal)
     for thread in threads:
         while thread.is_alive():
             thread.join(JOIN_STEP_SECONDS)
