@@ -7,7 +7,8 @@ in tables or as plain text, never as Markdown.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import inspect
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -24,6 +25,7 @@ from db.alerts import AlertFilters, TriageError
 from db.audit import AuditAction
 from db.queries import SearchFilters
 from db.scope import TenantScope
+from ingest.detect.rule_text import rule_name
 
 ALERT_PARAMS = (P_RULE, P_SEVERITY, P_STATUS)
 """The Alerts page's own query parameters; dates and users are the sidebar's."""
@@ -33,6 +35,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     P_STATUS: store.STATUSES,
 }
 MAX_NOTE = 500
+MAX_SUPPRESS_DAYS = 365
 TRIAGE_VERBS = {"acknowledged": "Acknowledge", "dismissed": "Dismiss"}
 
 
@@ -87,12 +90,20 @@ def audit_filters(filters: SearchFilters, choice: AlertChoice) -> dict[str, Any]
     return {**query, **choice.as_query()}
 
 
-def for_display(alerts: pd.DataFrame) -> pd.DataFrame:
-    """The list as the page shows it: blanks for what does not apply, the evidence link."""
-    return alerts.assign(
+def for_display(
+    alerts: pd.DataFrame, panel_link: Callable[[int], str] | None = None
+) -> pd.DataFrame:
+    """The list as the page shows it: blanks for what does not apply, each rule's plain
+    name, and (given `panel_link`) the evidence link to the alert's detail panel, which
+    keeps the analyst's filters instead of the stored link's narrowed days."""
+    shown = alerts.assign(
+        rule_name=[rule_name(rule) for rule in alerts["rule"]],
         note=alerts["note"].fillna(""),
         triaged_by=alerts["triaged_by"].fillna(""),
     )
+    if panel_link is not None:
+        shown["evidence_url"] = [panel_link(int(alert_id)) for alert_id in alerts["id"]]
+    return shown
 
 
 def status_counts(alerts: pd.DataFrame) -> dict[str, int]:
@@ -115,7 +126,13 @@ def option_label(alerts: pd.DataFrame) -> dict[int, str]:
 
 
 def triage_alerts(
-    url: str, engine: Engine, scope: TenantScope, ids: Sequence[int], status: str, note: str
+    url: str,
+    engine: Engine,
+    scope: TenantScope,
+    ids: Sequence[int],
+    status: str,
+    note: str,
+    suppress_days: int = 0,
 ) -> str:
     """Acknowledge or dismiss `ids` as the current visitor, if they are an administrator
     now (read when this runs, not when the button was drawn), with the audit entry in the
@@ -128,12 +145,29 @@ def triage_alerts(
     if not ids:
         raise TriageError("Pick at least one alert first.")
     note = note.strip()[:MAX_NOTE]
+    extra = _suppression(status, suppress_days)
     detail = f"{status}: {note}" if note else status
     entry = audit.entry(admin, AuditAction.TRIAGE_ALERT, target=target, detail=detail)
     with audit.all_or_nothing(AuditAction.TRIAGE_ALERT, TriageError):
-        changed = store.triage(engine, scope, ids, status, admin.actor, note, audited=entry)
+        changed = store.triage(
+            engine, scope, ids, status, admin.actor, note, audited=entry, **extra
+        )
     noun = "alert" if changed == 1 else "alerts"
     return f"{changed} {noun} {status}."
+
+
+def _suppression(status: str, days: int) -> dict[str, int]:
+    """`suppress_days` for `db.alerts.triage`, checked (stand-in until det-life's
+    triage_alerts: a store without suppression refuses it rather than ignore it)."""
+    if not days:
+        return {}
+    if status != "dismissed":
+        raise TriageError("Only a dismissal as expected can pause future alerts.")
+    if not 0 < days <= MAX_SUPPRESS_DAYS:
+        raise TriageError(f"Pause alerts for 1 to {MAX_SUPPRESS_DAYS} days.")
+    if "suppress_days" not in inspect.signature(store.triage).parameters:
+        raise TriageError("This version cannot pause future alerts; dismiss without a pause.")
+    return {"suppress_days": days}
 
 
 # --- marks on other pages ---------------------------------------------------------------
@@ -183,11 +217,11 @@ def show_user_alerts(
         hide_index=True,
         width="stretch",
         key="user_alerts",
-        column_order=("day", "severity", "rule", "summary", "status", "note"),
+        column_order=("day", "severity", "rule_name", "summary", "status", "note"),
         column_config={
             "day": st.column_config.DateColumn("Day", format="YYYY-MM-DD"),
             "severity": st.column_config.TextColumn("Severity", width=70),
-            "rule": st.column_config.TextColumn("Rule"),
+            "rule_name": st.column_config.TextColumn("Rule"),
             "summary": st.column_config.TextColumn("Why", width="large"),
             "status": st.column_config.TextColumn("Status"),
             "note": st.column_config.TextColumn("Note"),

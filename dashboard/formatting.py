@@ -90,3 +90,26 @@ def plural(count: int, word: str) -> str:
         return f"{count:,} {word}"
     suffix = "es" if word.endswith(("s", "sh", "ch", "x")) else "s"
     return f"{count:,} {word}{suffix}"
+
+
+TABLE_TIME = "YYYY-MM-DD HH:mm:ss"
+"""Every table's time column (moment.js, as Streamlit's column config takes it); the zone
+is stated once per page by `zone_note`, not repeated in every cell."""
+TABLE_DAY = "YYYY-MM-DD"
+
+
+def zone_note(tz: str) -> str:
+    """`Times in Europe/Berlin.`: said once per page, above its first table of times."""
+    return f"Times in {tz}."
+
+
+_USER_TARGET = re.compile(r"\[\s*User\s*:\s*([^\]\s]+@[^\]\s]+)\s*\]", re.IGNORECASE)
+
+
+def target_mailbox(text: object) -> str:
+    """The mailbox a search targeted (`[User : dhamilton@example.com]`, alone or after a
+    hash), or "" when it names none. Minimal stand-in until ingest/targets.py's parser."""
+    if not isinstance(text, str):
+        return ""
+    found = _USER_TARGET.search(text)
+    return found.group(1).lower() if found else ""

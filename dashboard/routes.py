@@ -14,7 +14,16 @@ from urllib.parse import quote, urlencode
 
 import streamlit as st
 
-from dashboard.filters import P_DATE, P_EMAIL, P_MONTH, P_RULE, P_SEVERITY, P_STATUS, P_YEAR
+from dashboard.filters import (
+    P_ALERT,
+    P_DATE,
+    P_EMAIL,
+    P_MONTH,
+    P_RULE,
+    P_SEVERITY,
+    P_STATUS,
+    P_YEAR,
+)
 from db.audit import AuditAction
 
 Query = Mapping[str, str | list[str]]
@@ -86,7 +95,7 @@ ALERTS = Route(
     "Alerts",
     ":material/notifications:",
     AuditAction.VIEW_ALERTS,
-    params=(P_RULE, P_SEVERITY, P_STATUS),
+    params=(P_RULE, P_SEVERITY, P_STATUS, P_ALERT),
 )
 STATUS = Route(
     "status",
