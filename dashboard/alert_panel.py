@@ -16,7 +16,13 @@ import streamlit as st
 from dashboard import routes, widgets
 from dashboard.context import Context
 from dashboard.filters import P_EMAIL
-from dashboard.formatting import TABLE_TIME, escape_markdown, literal, zone_note
+from dashboard.formatting import (
+    TABLE_TIME,
+    escape_markdown,
+    literal,
+    with_targets,
+    zone_note,
+)
 from db.alert_detail import AlertDetail, alert_detail
 from db.alert_evidence import MAX_EVIDENCE, evidence_searches
 from db.timezones import as_local
@@ -115,7 +121,9 @@ def _show_evidence(ctx: Context, alert_id: int) -> None:
         st.caption("No stored search matches this alert's window any more.")
         return
     st.dataframe(
-        searches.assign(time=as_local(searches["time"], ctx.tz)).drop(columns=["email"]),
+        with_targets(
+            searches.assign(time=as_local(searches["time"], ctx.tz)).drop(columns=["email"])
+        ),
         hide_index=True,
         width="stretch",
         key="alert_evidence",

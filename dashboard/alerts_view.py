@@ -235,6 +235,42 @@ def show_user_alerts(
     )
 
 
+def show_day_alerts(
+    engine: Engine, filters: SearchFilters, panel_link: Callable[[int], str]
+) -> int:
+    """The Day page's alerts: every alert of the day shown (and the sidebar's users), each
+    with its plain rule, one-line reason and a link to its detail panel; how many."""
+    wanted = AlertFilters(
+        scope=filters.scope, start=filters.start, end=filters.end, users=filters.users
+    )
+    alerts = store.list_alerts(engine, wanted)
+    if alerts.empty:
+        st.caption("No alerts on this day.")
+        return 0
+    open_ = int(alerts["status"].isin(store.OPEN_STATUSES).sum())
+    st.markdown(
+        f"**:material/notifications: Alerts on this day** · {len(alerts):,} ({open_:,} open)"
+    )
+    st.dataframe(
+        for_display(alerts, panel_link),
+        hide_index=True,
+        width="stretch",
+        key="day_alerts",
+        column_order=("severity", "rule_name", "email", "evidence_url", "summary", "status"),
+        column_config={
+            "severity": st.column_config.TextColumn("Severity", width=70),
+            "rule_name": st.column_config.TextColumn("Rule"),
+            "email": st.column_config.TextColumn("User"),
+            "evidence_url": st.column_config.LinkColumn(
+                "Details", display_text="details ↗", width=80
+            ),
+            "summary": st.column_config.TextColumn("Why", width="large"),
+            "status": st.column_config.TextColumn("Status", width=100),
+        },
+    )
+    return len(alerts)
+
+
 def open_days(
     engine: Engine, scope: TenantScope, start: date, end: date, users: tuple[str, ...] = ()
 ) -> dict:

@@ -6,6 +6,8 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pandas as pd
+
 # Every ASCII punctuation character may be backslash-escaped in CommonMark.
 _MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -104,6 +106,14 @@ def zone_note(tz: str) -> str:
 
 
 _USER_TARGET = re.compile(r"\[\s*User\s*:\s*([^\]\s]+@[^\]\s]+)\s*\]", re.IGNORECASE)
+
+
+def with_targets(searches: pd.DataFrame) -> pd.DataFrame:
+    """A list of searches with the mailbox each targeted (`target`) after its text."""
+    frame = searches.copy()
+    at = list(frame.columns).index("search_text") + 1
+    frame.insert(at, "target", [target_mailbox(text) for text in frame["search_text"]])
+    return frame
 
 
 def target_mailbox(text: object) -> str:

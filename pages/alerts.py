@@ -14,7 +14,7 @@ import math
 
 import streamlit as st
 
-from dashboard import alert_panel, alerts_view, context, export, routes, widgets
+from dashboard import alert_panel, alerts_view, context, export, narrowed, routes, widgets
 from dashboard.alerts_view import CHOICES, P_RULE, P_SEVERITY, P_STATUS, TRIAGE_VERBS
 from dashboard.auth import current_visitor
 from dashboard.filters import P_ALERT
@@ -56,6 +56,7 @@ def _open(alert_id: int | None) -> None:
         st.query_params[P_ALERT] = str(alert_id)
 
 
+narrowed.show_marker(ctx)
 raw_alert = st.query_params.get(P_ALERT)
 opened = alert_panel.parse_alert_id(raw_alert) if raw_alert is not None else None
 if raw_alert is not None and opened is None:

@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import alerts_view, cached, context, export, routes, widgets
 from dashboard.filters import P_EMAIL
-from dashboard.formatting import plural, time_metric
+from dashboard.formatting import TABLE_TIME, plural, time_metric, zone_note
 from db.audit import AuditAction
 
 ctx = context.page_context()
@@ -48,8 +48,8 @@ cols[3].metric(
     "Last successful ingest", ingest_time, ingest_day, delta_color="off", delta_arrow="off"
 )
 st.caption(
-    f"{ctx.filters.start} to {ctx.filters.end} · select a row to open that user's "
-    "history, or use the link in the last column to open it in a new tab."
+    f"{ctx.filters.start} to {ctx.filters.end} · {zone_note(ctx.tz)} Select a row to open "
+    "that user's history, or use the link in the last column to open it in a new tab."
 )
 
 table = alerts_view.with_open_alerts(summary, open_alerts).assign(
@@ -68,9 +68,9 @@ event = st.dataframe(
         "email": st.column_config.TextColumn("User"),
         "searches": st.column_config.NumberColumn("Searches", format="%d", width="small"),
         "active_days": st.column_config.NumberColumn("Active days", format="%d", width="small"),
-        "first_search": st.column_config.DatetimeColumn("First search", format="YYYY-MM-DD HH:mm"),
-        "last_search": st.column_config.DatetimeColumn("Last search", format="YYYY-MM-DD HH:mm"),
-        "top_description": st.column_config.TextColumn("Most common search type", width=120),
+        "first_search": st.column_config.DatetimeColumn("First search", format=TABLE_TIME),
+        "last_search": st.column_config.DatetimeColumn("Last search", format=TABLE_TIME),
+        "top_description": st.column_config.TextColumn("Most common search type"),
         "reason_share": st.column_config.NumberColumn(
             "With reason",
             format="%.0f%%",

@@ -7,9 +7,9 @@ import math
 
 import streamlit as st
 
-from dashboard import alerts_view, cached, context, export, figures, widgets
+from dashboard import alerts_view, cached, context, export, figures, narrowed, widgets
 from dashboard.filters import NO_SUCH_USER, P_EMAIL, parse_email
-from dashboard.formatting import format_time, literal, plural
+from dashboard.formatting import TABLE_TIME, format_time, literal, plural, with_targets, zone_note
 
 PAGE_ROWS = 100
 
@@ -32,6 +32,7 @@ assert email is not None
 filters = ctx.filters.for_user(email)
 widgets.record_view(ctx, target=email, filters=filters)
 st.subheader(literal(email) if email else "(an empty address, as the archive stored it)")
+narrowed.show_marker(ctx)
 if ctx.filters.users and email not in ctx.filters.users:
     st.caption("The sidebar's user filter does not apply on this page.")
 activity = cached.activity(ctx.db_url, ctx.version, filters, ctx.tz)
@@ -64,7 +65,10 @@ alerts_view.show_user_alerts(
 left, right = st.columns(2)
 with left:
     st.markdown("**Searches per day**")
-    st.plotly_chart(figures.per_day_bars(activity.per_day), config={"displayModeBar": False})
+    st.plotly_chart(
+        figures.per_day_bars(activity.per_day, activity.hour_weekday),
+        config={"displayModeBar": False},
+    )
 with right:
     st.markdown("**By hour and weekday** (office hours Mon–Fri 08–18 outlined)")
     st.plotly_chart(
@@ -80,15 +84,16 @@ page_number = st.pagination(pages, key=f"user_list_{list_key}") if pages > 1 els
 offset = (page_number - 1) * PAGE_ROWS
 rows = cached.search_page(ctx.db_url, ctx.version, filters, ctx.tz, PAGE_ROWS, offset, total)
 st.caption(
-    f"Rows {offset + 1:,}–{offset + len(rows):,} of {total:,} · to search the whole list, "
+    f"Rows {offset + 1:,}–{offset + len(rows):,} of {total:,} · {zone_note(ctx.tz)} "
+    "To search the whole list, "
     "use “Search text contains” in the sidebar (the table's own search sees this page only)."
 )
 st.dataframe(
-    rows.drop(columns=["email"]),
+    with_targets(rows.drop(columns=["email"])),
     hide_index=True,
     height=560,
     width="stretch",
-    column_config=widgets.search_columns("YYYY-MM-DD HH:mm:ss Z"),
+    column_config=widgets.search_columns(TABLE_TIME),
 )
 
 
