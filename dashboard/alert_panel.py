@@ -21,7 +21,6 @@ from dashboard.formatting import (
     escape_markdown,
     literal,
     with_targets,
-    zone_note,
 )
 from db.alert_detail import AlertDetail, alert_detail
 from db.alert_evidence import MAX_EVIDENCE, evidence_searches
@@ -95,8 +94,9 @@ def show_panel(ctx: Context, alert_id: int) -> AlertDetail | None:
             )
         st.markdown("**Why** · " + escape_markdown(str(row["summary"])))
         if row.get("note"):
+            by = str(row["triaged_by"] or "")
             st.markdown(
-                f"**Note** ({escape_markdown(str(row['triaged_by'] or ''))}) · "
+                f"**Note** ({literal(by) if by else 'no one'}) · "
                 + escape_markdown(str(row["note"]))
             )
         st.dataframe(
@@ -116,7 +116,6 @@ def _show_evidence(ctx: Context, alert_id: int) -> None:
     searches = evidence_searches(ctx.engine, ctx.scope, alert_id)
     more = "+" if len(searches) >= MAX_EVIDENCE else ""
     st.markdown(f"**The searches that fired it** · {len(searches):,}{more}")
-    st.caption(zone_note(ctx.tz))
     if searches.empty:
         st.caption("No stored search matches this alert's window any more.")
         return
@@ -127,5 +126,8 @@ def _show_evidence(ctx: Context, alert_id: int) -> None:
         hide_index=True,
         width="stretch",
         key="alert_evidence",
-        column_config=widgets.search_columns(TABLE_TIME),
+        column_config={
+            **widgets.search_columns(TABLE_TIME),
+            "search_text": st.column_config.TextColumn("Search text", width="medium"),
+        },
     )

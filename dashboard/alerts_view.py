@@ -35,6 +35,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
     P_STATUS: store.STATUSES,
 }
 MAX_NOTE = 500
+WRAPPED_ROW = 70
+"""Row height (px) of alert tables: above 4 rem, Streamlit's grid wraps long text (the
+Why) instead of cutting it off."""
 MAX_SUPPRESS_DAYS = 365
 TRIAGE_VERBS = {"acknowledged": "Acknowledge", "dismissed": "Dismiss"}
 
@@ -217,6 +220,7 @@ def show_user_alerts(
         hide_index=True,
         width="stretch",
         key="user_alerts",
+        row_height=WRAPPED_ROW,
         column_order=("day", "severity", "rule_name", "summary", "status", "note"),
         column_config={
             "day": st.column_config.DateColumn("Day", format="YYYY-MM-DD"),
@@ -256,6 +260,7 @@ def show_day_alerts(
         hide_index=True,
         width="stretch",
         key="day_alerts",
+        row_height=WRAPPED_ROW,
         column_order=("severity", "rule_name", "email", "evidence_url", "summary", "status"),
         column_config={
             "severity": st.column_config.TextColumn("Severity", width=70),

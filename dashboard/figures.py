@@ -209,7 +209,8 @@ def _hourly_bars(days: list[date], grid: pd.DataFrame) -> go.Figure:
     )
     _bar_layout(figure)
     figure.update_layout(margin={"b": 50})
-    end = pd.Timestamp(days[-1]) + pd.Timedelta(days=1)
+    # a minute short of midnight: the next day's 00:00 would be a second "00:00" tick
+    end = pd.Timestamp(days[-1]) + pd.Timedelta(days=1) - pd.Timedelta(minutes=1)
     figure.update_xaxes(
         type="date",
         range=[hours[0].isoformat(), end.isoformat()],

@@ -96,13 +96,8 @@ def plural(count: int, word: str) -> str:
 
 TABLE_TIME = "YYYY-MM-DD HH:mm:ss"
 """Every table's time column (moment.js, as Streamlit's column config takes it); the zone
-is stated once per page by `zone_note`, not repeated in every cell."""
+is stated once per page, by the frame's "Times and days in …" line, not in every cell."""
 TABLE_DAY = "YYYY-MM-DD"
-
-
-def zone_note(tz: str) -> str:
-    """`Times in Europe/Berlin.`: said once per page, above its first table of times."""
-    return f"Times in {tz}."
 
 
 _USER_TARGET = re.compile(r"\[\s*User\s*:\s*([^\]\s]+@[^\]\s]+)\s*\]", re.IGNORECASE)

@@ -118,7 +118,8 @@ else:
         rows,
         hide_index=True,
         width="stretch",
-        height=min(38 + 35 * len(rows), 720),
+        height=min(38 + alerts_view.WRAPPED_ROW * len(rows), 720),
+        row_height=alerts_view.WRAPPED_ROW,
         key=table_key,
         on_select=_picked,
         selection_mode="single-row",
@@ -131,8 +132,6 @@ else:
             "evidence_url",
             "summary",
             "status",
-            "note",
-            "triaged_by",
         ),
         column_config={
             "id": st.column_config.NumberColumn("Alert", format="%d", width=60),
@@ -145,8 +144,6 @@ else:
             ),
             "summary": st.column_config.TextColumn("Why", width="large"),
             "status": st.column_config.TextColumn("Status", width=100),
-            "note": st.column_config.TextColumn("Note"),
-            "triaged_by": st.column_config.TextColumn("Triaged by"),
         },
     )
 

@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import alerts_view, cached, context, export, routes, widgets
 from dashboard.filters import P_ALERT, P_DATE, P_EMAIL, parse_day
-from dashboard.formatting import TABLE_TIME, literal, plural, with_targets, zone_note
+from dashboard.formatting import TABLE_TIME, literal, plural, with_targets
 
 # Users shown with their searches; on a busy day the rest are listed with counts. (A
 # comment, not a string under the constant: Streamlit's magic would show a bare string on
@@ -65,7 +65,6 @@ if not total:
 
 rows = cached.searches_by_user(ctx.db_url, ctx.version, filters, ctx.tz, PER_USER)
 columns = widgets.search_columns(TABLE_TIME)
-st.caption(zone_note(ctx.tz))
 shown_users = counts.head(MAX_EXPANDERS)
 for email, searches in zip(shown_users["email"], shown_users["searches"], strict=True):
     label = f"{literal(str(email))} — {plural(int(searches), 'search')}"

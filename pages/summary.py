@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import alerts_view, cached, context, export, routes, widgets
 from dashboard.filters import P_EMAIL
-from dashboard.formatting import TABLE_TIME, plural, time_metric, zone_note
+from dashboard.formatting import TABLE_TIME, plural, time_metric
 from db.audit import AuditAction
 
 ctx = context.page_context()
@@ -48,7 +48,7 @@ cols[3].metric(
     "Last successful ingest", ingest_time, ingest_day, delta_color="off", delta_arrow="off"
 )
 st.caption(
-    f"{ctx.filters.start} to {ctx.filters.end} · {zone_note(ctx.tz)} Select a row to open "
+    f"{ctx.filters.start} to {ctx.filters.end} · select a row to open "
     "that user's history, or use the link in the last column to open it in a new tab."
 )
 

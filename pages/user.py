@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import alerts_view, cached, context, export, figures, narrowed, widgets
 from dashboard.filters import NO_SUCH_USER, P_EMAIL, parse_email
-from dashboard.formatting import TABLE_TIME, format_time, literal, plural, with_targets, zone_note
+from dashboard.formatting import TABLE_TIME, format_time, literal, plural, with_targets
 
 PAGE_ROWS = 100
 
@@ -84,8 +84,7 @@ page_number = st.pagination(pages, key=f"user_list_{list_key}") if pages > 1 els
 offset = (page_number - 1) * PAGE_ROWS
 rows = cached.search_page(ctx.db_url, ctx.version, filters, ctx.tz, PAGE_ROWS, offset, total)
 st.caption(
-    f"Rows {offset + 1:,}–{offset + len(rows):,} of {total:,} · {zone_note(ctx.tz)} "
-    "To search the whole list, "
+    f"Rows {offset + 1:,}–{offset + len(rows):,} of {total:,} · to search the whole list, "
     "use “Search text contains” in the sidebar (the table's own search sees this page only)."
 )
 st.dataframe(
