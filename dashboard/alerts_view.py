@@ -35,7 +35,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     P_STATUS: store.STATUSES,
 }
 MAX_NOTE = 500
-WRAPPED_ROW = 70
+WRAPPED_ROW = 84
 """Row height (px) of alert tables: above 4 rem, Streamlit's grid wraps long text (the
 Why) instead of cutting it off."""
 MAX_SUPPRESS_DAYS = 365
@@ -222,13 +222,13 @@ def show_user_alerts(
         key="user_alerts",
         row_height=WRAPPED_ROW,
         column_order=("day", "severity", "rule_name", "summary", "status", "note"),
-        column_config={
-            "day": st.column_config.DateColumn("Day", format="YYYY-MM-DD"),
+        column_config={  # widths that fit the main column at 1,400 px
+            "day": st.column_config.DateColumn("Day", format="YYYY-MM-DD", width=88),
             "severity": st.column_config.TextColumn("Severity", width=70),
-            "rule_name": st.column_config.TextColumn("Rule"),
-            "summary": st.column_config.TextColumn("Why", width="large"),
-            "status": st.column_config.TextColumn("Status"),
-            "note": st.column_config.TextColumn("Note"),
+            "rule_name": st.column_config.TextColumn("Rule", width=140),
+            "summary": st.column_config.TextColumn("Why", width=387),
+            "status": st.column_config.TextColumn("Status", width=105),
+            "note": st.column_config.TextColumn("Note", width=130),
         },
     )
     st.page_link(
@@ -262,15 +262,15 @@ def show_day_alerts(
         key="day_alerts",
         row_height=WRAPPED_ROW,
         column_order=("severity", "rule_name", "email", "evidence_url", "summary", "status"),
-        column_config={
+        column_config={  # widths that fit the main column at 1,400 px
             "severity": st.column_config.TextColumn("Severity", width=70),
-            "rule_name": st.column_config.TextColumn("Rule"),
-            "email": st.column_config.TextColumn("User"),
+            "rule_name": st.column_config.TextColumn("Rule", width=140),
+            "email": st.column_config.TextColumn("User", width=190),
             "evidence_url": st.column_config.LinkColumn(
-                "Details", display_text="details ↗", width=80
+                "Details", display_text="details ↗", width=66
             ),
-            "summary": st.column_config.TextColumn("Why", width="large"),
-            "status": st.column_config.TextColumn("Status", width=100),
+            "summary": st.column_config.TextColumn("Why", width=347),
+            "status": st.column_config.TextColumn("Status", width=105),
         },
     )
     return len(alerts)

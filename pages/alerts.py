@@ -133,17 +133,21 @@ else:
             "summary",
             "status",
         ),
+        # widths that add up to the main column at 1,400 px, so the Why (wrapped, its
+        # full text in the panel) is never pushed off to the right
         column_config={
-            "id": st.column_config.NumberColumn("Alert", format="%d", width=60),
-            "day": st.column_config.DateColumn("Day", format="YYYY-MM-DD", width=95),
+            "id": st.column_config.NumberColumn("Alert", format="%d", width=45),
+            "day": st.column_config.DateColumn("Day", format="YYYY-MM-DD", width=88),
             "severity": st.column_config.TextColumn("Severity", width=70),
-            "rule_name": st.column_config.TextColumn("Rule", help="Select a row for details"),
-            "email": st.column_config.TextColumn("User"),
-            "evidence_url": st.column_config.LinkColumn(
-                "Evidence", display_text="details ↗", width=80
+            "rule_name": st.column_config.TextColumn(
+                "Rule", width=130, help="Select a row for details"
             ),
-            "summary": st.column_config.TextColumn("Why", width="large"),
-            "status": st.column_config.TextColumn("Status", width=100),
+            "email": st.column_config.TextColumn("User", width=170),
+            "evidence_url": st.column_config.LinkColumn(
+                "Evidence", display_text="details ↗", width=66
+            ),
+            "summary": st.column_config.TextColumn("Why", width=227),
+            "status": st.column_config.TextColumn("Status", width=105),
         },
     )
 
