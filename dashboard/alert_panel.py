@@ -23,10 +23,12 @@ from dashboard.formatting import (
     with_targets,
 )
 from db.alert_detail import AlertDetail, alert_detail
-from db.alert_evidence import MAX_EVIDENCE, evidence_searches
+from db.alert_evidence import evidence_searches
 from db.timezones import as_local
 from ingest.detect.rule_text import rule_description, rule_name
 
+MAX_SHOWN = 500
+"""Searches listed in the panel at most (newest first): a panel, not an export."""
 FIRST_FIGURES = ("observed", "baseline", "threshold", "surprise")
 """Every rule's common figures, shown first and in this order (contract of issue 17)."""
 LABELS = {
@@ -114,8 +116,9 @@ def show_panel(ctx: Context, alert_id: int) -> AlertDetail | None:
 
 def _show_evidence(ctx: Context, alert_id: int) -> None:
     searches = evidence_searches(ctx.engine, ctx.scope, alert_id)
-    more = "+" if len(searches) >= MAX_EVIDENCE else ""
-    st.markdown(f"**The searches that fired it** · {len(searches):,}{more}")
+    shown = "" if len(searches) <= MAX_SHOWN else f" (the newest {MAX_SHOWN:,} shown)"
+    st.markdown(f"**The searches that fired it** · {len(searches):,}{shown}")
+    searches = searches.head(MAX_SHOWN)
     if searches.empty:
         st.caption("No stored search matches this alert's window any more.")
         return

@@ -7,7 +7,6 @@ in tables or as plain text, never as Markdown.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -38,7 +37,6 @@ MAX_NOTE = 500
 WRAPPED_ROW = 84
 """Row height (px) of alert tables: above 4 rem, Streamlit's grid wraps long text (the
 Why) instead of cutting it off."""
-MAX_SUPPRESS_DAYS = 365
 TRIAGE_VERBS = {"acknowledged": "Acknowledge", "dismissed": "Dismiss"}
 
 
@@ -139,8 +137,10 @@ def triage_alerts(
 ) -> str:
     """Acknowledge or dismiss `ids` as the current visitor, if they are an administrator
     now (read when this runs, not when the button was drawn), with the audit entry in the
-    same transaction. Returns what to tell the visitor; raises TriageError for a triage
-    that cannot be made or whose change or entry cannot be written (then nothing changed)."""
+    same transaction; a dismissal with `suppress_days` also quiets the same person and rule
+    for that many days (`db.alerts.triage`). Returns what to tell the visitor; raises
+    TriageError for a triage that cannot be made or whose change or entry cannot be written
+    (then nothing changed)."""
     target = ", ".join(f"#{alert_id}" for alert_id in sorted(set(ids))) or None
     admin = audit.require_admin(url, AuditAction.TRIAGE_ALERT, target=target)
     if admin is None:
@@ -148,29 +148,21 @@ def triage_alerts(
     if not ids:
         raise TriageError("Pick at least one alert first.")
     note = note.strip()[:MAX_NOTE]
-    extra = _suppression(status, suppress_days)
     detail = f"{status}: {note}" if note else status
     entry = audit.entry(admin, AuditAction.TRIAGE_ALERT, target=target, detail=detail)
     with audit.all_or_nothing(AuditAction.TRIAGE_ALERT, TriageError):
         changed = store.triage(
-            engine, scope, ids, status, admin.actor, note, audited=entry, **extra
+            engine,
+            scope,
+            ids,
+            status,
+            admin.actor,
+            note,
+            audited=entry,
+            suppress_days=suppress_days,
         )
     noun = "alert" if changed == 1 else "alerts"
     return f"{changed} {noun} {status}."
-
-
-def _suppression(status: str, days: int) -> dict[str, int]:
-    """`suppress_days` for `db.alerts.triage`, checked (stand-in until det-life's
-    triage_alerts: a store without suppression refuses it rather than ignore it)."""
-    if not days:
-        return {}
-    if status != "dismissed":
-        raise TriageError("Only a dismissal as expected can pause future alerts.")
-    if not 0 < days <= MAX_SUPPRESS_DAYS:
-        raise TriageError(f"Pause alerts for 1 to {MAX_SUPPRESS_DAYS} days.")
-    if "suppress_days" not in inspect.signature(store.triage).parameters:
-        raise TriageError("This version cannot pause future alerts; dismiss without a pause.")
-    return {"suppress_days": days}
 
 
 # --- marks on other pages ---------------------------------------------------------------

@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 import streamlit as st
 
 from dashboard.filters import (
+    P_ADDR,
     P_ALERT,
     P_DATE,
     P_EMAIL,
@@ -22,6 +23,7 @@ from dashboard.filters import (
     P_RULE,
     P_SEVERITY,
     P_STATUS,
+    P_VIEW,
     P_YEAR,
 )
 from db.audit import AuditAction
@@ -97,6 +99,15 @@ ALERTS = Route(
     AuditAction.VIEW_ALERTS,
     params=(P_RULE, P_SEVERITY, P_STATUS, P_ALERT),
 )
+MAILBOXES = Route(
+    "mailboxes",
+    "pages/mailboxes.py",
+    "Mailboxes",
+    "Whose mailbox was searched",
+    ":material/inbox:",
+    AuditAction.VIEW_MAILBOXES,
+    params=(P_ADDR, P_VIEW),
+)
 STATUS = Route(
     "status",
     "pages/status.py",
@@ -131,7 +142,17 @@ TOKENS = Route(
     admin_only=True,
 )
 
-ROUTES: tuple[Route, ...] = (SUMMARY, USER, CALENDAR, DAY, ALERTS, STATUS, AUDIT, TOKENS)
+ROUTES: tuple[Route, ...] = (
+    SUMMARY,
+    USER,
+    CALENDAR,
+    DAY,
+    ALERTS,
+    MAILBOXES,
+    STATUS,
+    AUDIT,
+    TOKENS,
+)
 """In menu order; the first is the default page."""
 
 

@@ -185,7 +185,7 @@ note = st.text_input(
 pause = st.number_input(
     "Expected: don't alert on this person for this rule for N days (with Dismiss)",
     min_value=0,
-    max_value=alerts_view.MAX_SUPPRESS_DAYS,
+    max_value=store.MAX_SUPPRESS_DAYS,
     step=1,
     key="triage_suppress_days",
     help="0: dismiss only. More: the same person and rule raise no alert for that many "

@@ -6,7 +6,7 @@ touching the sidebar's filters, and the pause-on-dismissal control; over real da
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from dashboard.alert_panel import figure_value, figures_table, parse_alert_id
 from dashboard.alerts_view import for_display
 from db.alert_detail import alert_detail
 from db.alert_evidence import evidence_searches
-from db.alerts import RULES, AlertFilters, TriageError, insert_alerts, list_alerts
+from db.alerts import RULES, AlertFilters, insert_alerts, list_alerts
 from db.engine import open_database
 from db.models import Alert
 from db.scope import TenantScope
@@ -159,7 +159,7 @@ def test_alerts_link_with_an_id_opens_that_alerts_panel_in_its_tenant(tenants_db
     assert not any("globex one" in str(frame.value) for frame in other.dataframe)
 
 
-def test_a_dismissal_as_expected_asks_for_a_pause_the_store_honours_or_refuses(
+def test_a_dismissal_as_expected_pauses_that_person_and_rule_for_the_days_asked(
     tenants_db: Engine,
 ) -> None:
     ids = _two_tenant_alerts(tenants_db)
@@ -169,21 +169,8 @@ def test_a_dismissal_as_expected_asks_for_a_pause_the_store_honours_or_refuses(
     at.button(key="triage_dismissed").click().run()
     outcome = [plain(e.value) for e in [*at.success, *at.error]]
     with tenants_db.connect() as conn:
-        status = conn.execute(select(Alert.status).where(Alert.id == ids["acme"])).scalar_one()
-    # Until the store keeps the pause (det-life), the dismissal is refused whole, not
-    # half-applied without it.
-    assert outcome in (
-        ["1 alert dismissed."],
-        ["This version cannot pause future alerts; dismiss without a pause."],
-    )
-    assert status == ("dismissed" if outcome == ["1 alert dismissed."] else "new")
-
-
-def test_a_pause_goes_only_with_a_dismissal() -> None:
-    from dashboard.alerts_view import _suppression
-
-    assert _suppression("dismissed", 0) == {}
-    with pytest.raises(TriageError, match="Only a dismissal"):
-        _suppression("acknowledged", 7)
-    with pytest.raises(TriageError, match="1 to 365 days"):
-        _suppression("dismissed", 400)
+        status, until = conn.execute(
+            select(Alert.status, Alert.suppressed_until).where(Alert.id == ids["acme"])
+        ).one()
+    assert outcome == ["1 alert dismissed."]
+    assert status == "dismissed" and until == DAY + timedelta(days=14)
