@@ -19,7 +19,9 @@ from urllib.parse import parse_qs, quote, urlparse
 import pytest
 from playwright.sync_api import Page
 
+from db.alert_evidence import evidence_searches
 from db.engine import open_database
+from db.scope import TenantScope
 from ingest.detect.rule_text import RULE_TEXT
 from ingest.simulator.incidents import labelled_tenant
 from tests.support.browser import (
@@ -233,12 +235,9 @@ def test_selecting_an_alert_opens_its_panel_with_figures_and_the_searches_that_f
     figures = grid_rows(page.locator(f"{PANEL} [data-testid='stDataFrame']").first)
     assert len(figures) == len(json.loads(stored_figures)) > 0  # every figure, one a row
     evidence = page.locator(f"{PANEL} [data-testid='stDataFrame']").nth(1)
-    (stored,) = query(
-        alerting.db_path,
-        "SELECT count(*) FROM search_logs s JOIN alerts a ON s.email_addr = a.email_addr "
-        "AND s.create_time >= a.window_start AND s.create_time < a.window_end "
-        f"WHERE a.id = {first_id}",
-    )[0]
+    engine = open_database(f"sqlite:///{alerting.db_path}")
+    stored = len(evidence_searches(engine, TenantScope.every_tenant(), first_id))
+    engine.dispose()
     assert f"The searches that fired it · {stored:,}" in panel and grid_rows(evidence)
     assert parse_qs(urlparse(page.url).query)["alert"] == [str(first_id)]
     assert url_dates(page) == before and sidebar_dates(page) == dates  # filters untouched
