@@ -7,7 +7,7 @@ in tables or as plain text, never as Markdown.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -24,6 +24,7 @@ from db.alerts import AlertFilters, TriageError
 from db.audit import AuditAction
 from db.queries import SearchFilters
 from db.scope import TenantScope
+from ingest.detect.rule_text import rule_name
 
 ALERT_PARAMS = (P_RULE, P_SEVERITY, P_STATUS)
 """The Alerts page's own query parameters; dates and users are the sidebar's."""
@@ -33,6 +34,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
     P_STATUS: store.STATUSES,
 }
 MAX_NOTE = 500
+WRAPPED_ROW = 84
+"""Row height (px) of alert tables: above 4 rem, Streamlit's grid wraps long text (the
+Why) instead of cutting it off."""
 TRIAGE_VERBS = {"acknowledged": "Acknowledge", "dismissed": "Dismiss"}
 
 
@@ -87,12 +91,20 @@ def audit_filters(filters: SearchFilters, choice: AlertChoice) -> dict[str, Any]
     return {**query, **choice.as_query()}
 
 
-def for_display(alerts: pd.DataFrame) -> pd.DataFrame:
-    """The list as the page shows it: blanks for what does not apply, the evidence link."""
-    return alerts.assign(
+def for_display(
+    alerts: pd.DataFrame, panel_link: Callable[[int], str] | None = None
+) -> pd.DataFrame:
+    """The list as the page shows it: blanks for what does not apply, each rule's plain
+    name, and (given `panel_link`) the evidence link to the alert's detail panel, which
+    keeps the analyst's filters instead of the stored link's narrowed days."""
+    shown = alerts.assign(
+        rule_name=[rule_name(rule) for rule in alerts["rule"]],
         note=alerts["note"].fillna(""),
         triaged_by=alerts["triaged_by"].fillna(""),
     )
+    if panel_link is not None:
+        shown["evidence_url"] = [panel_link(int(alert_id)) for alert_id in alerts["id"]]
+    return shown
 
 
 def status_counts(alerts: pd.DataFrame) -> dict[str, int]:
@@ -200,14 +212,15 @@ def show_user_alerts(
         hide_index=True,
         width="stretch",
         key="user_alerts",
-        column_order=("day", "severity", "rule", "summary", "status", "note"),
-        column_config={
-            "day": st.column_config.DateColumn("Day", format="YYYY-MM-DD"),
+        row_height=WRAPPED_ROW,
+        column_order=("day", "severity", "rule_name", "summary", "status", "note"),
+        column_config={  # widths that fit the main column at 1,400 px
+            "day": st.column_config.DateColumn("Day", format="YYYY-MM-DD", width=88),
             "severity": st.column_config.TextColumn("Severity", width=70),
-            "rule": st.column_config.TextColumn("Rule"),
-            "summary": st.column_config.TextColumn("Why", width="large"),
-            "status": st.column_config.TextColumn("Status"),
-            "note": st.column_config.TextColumn("Note"),
+            "rule_name": st.column_config.TextColumn("Rule", width=140),
+            "summary": st.column_config.TextColumn("Why", width=387),
+            "status": st.column_config.TextColumn("Status", width=105),
+            "note": st.column_config.TextColumn("Note", width=130),
         },
     )
     st.page_link(
@@ -216,6 +229,43 @@ def show_user_alerts(
         icon=":material/notifications:",
         query_params=dict(query),
     )
+
+
+def show_day_alerts(
+    engine: Engine, filters: SearchFilters, panel_link: Callable[[int], str]
+) -> int:
+    """The Day page's alerts: every alert of the day shown (and the sidebar's users), each
+    with its plain rule, one-line reason and a link to its detail panel; how many."""
+    wanted = AlertFilters(
+        scope=filters.scope, start=filters.start, end=filters.end, users=filters.users
+    )
+    alerts = store.list_alerts(engine, wanted)
+    if alerts.empty:
+        st.caption("No alerts on this day.")
+        return 0
+    open_ = int(alerts["status"].isin(store.OPEN_STATUSES).sum())
+    st.markdown(
+        f"**:material/notifications: Alerts on this day** · {len(alerts):,} ({open_:,} open)"
+    )
+    st.dataframe(
+        for_display(alerts, panel_link),
+        hide_index=True,
+        width="stretch",
+        key="day_alerts",
+        row_height=WRAPPED_ROW,
+        column_order=("severity", "rule_name", "email", "evidence_url", "summary", "status"),
+        column_config={  # widths that fit the main column at 1,400 px
+            "severity": st.column_config.TextColumn("Severity", width=70),
+            "rule_name": st.column_config.TextColumn("Rule", width=140),
+            "email": st.column_config.TextColumn("User", width=190),
+            "evidence_url": st.column_config.LinkColumn(
+                "Details", display_text="details ↗", width=66
+            ),
+            "summary": st.column_config.TextColumn("Why", width=347),
+            "status": st.column_config.TextColumn("Status", width=105),
+        },
+    )
+    return len(alerts)
 
 
 def open_days(

@@ -7,6 +7,7 @@ than a `go.Heatmap`: Streamlit reports clicks on scatter points but not on heatm
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 
 import pandas as pd
@@ -154,23 +155,80 @@ def selected_day(selection: object, per_day: pd.DataFrame) -> date | None:
     return None
 
 
-def per_day_bars(per_day: pd.DataFrame) -> go.Figure:
+HOURLY_DAYS = 2
+"""Ranges of at most this many days are drawn hour by hour: one bar per day says nothing."""
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+
+
+def per_day_bars(per_day: pd.DataFrame, hour_weekday: pd.DataFrame | None = None) -> go.Figure:
+    """Searches per day; for one or two days (given the hour × weekday grid), per hour.
+
+    Two consecutive days fall on different weekdays, so the grid's (weekday, hour) cells
+    are exactly those days' hours. Ticks are whole days, one label per tick: plotly's own
+    ticks on a short range repeat a day ("25 Nov, 25 Nov, 26 Nov")."""
+    days = list(per_day["date"])
+    if hour_weekday is not None and 0 < len(days) <= HOURLY_DAYS:
+        return _hourly_bars(days, hour_weekday)
     figure = go.Figure(
         go.Bar(
-            x=[day.isoformat() for day in per_day["date"]],
+            x=[day.isoformat() for day in days],
             y=per_day["searches"],
             marker_color=COLOURS[2],
-            hovertemplate="%{x}<br>%{y:,} searches<extra></extra>",
+            hovertemplate="%{x|%Y-%m-%d}<br>%{y:,} searches<extra></extra>",
         )
     )
+    _bar_layout(figure)
+    if days:
+        step = max(1, math.ceil(len(days) / 10))
+        figure.update_xaxes(
+            range=[
+                (pd.Timestamp(days[0]) - pd.Timedelta(hours=12)).isoformat(),
+                (pd.Timestamp(days[-1]) + pd.Timedelta(hours=12)).isoformat(),
+            ],
+            tick0=days[0].isoformat(),
+            dtick=DAY_MS * step,
+        )
+    figure.update_xaxes(type="date", tickformat="%d %b")
+    return figure
+
+
+def _hourly_bars(days: list[date], grid: pd.DataFrame) -> go.Figure:
+    by_cell = grid.set_index(["weekday", "hour"])["searches"]
+    hours = [pd.Timestamp(day) + pd.Timedelta(hours=hour) for day in days for hour in range(24)]
+    counts = [int(by_cell.get((moment.weekday(), moment.hour), 0)) for moment in hours]
+    figure = go.Figure(
+        go.Bar(
+            x=[moment.isoformat() for moment in hours],
+            y=counts,
+            width=HOUR_MS * 0.85,
+            offset=0,
+            marker_color=COLOURS[2],
+            hovertemplate="%{x|%Y-%m-%d %H:00}–%{x|%H:59}<br>%{y:,} searches<extra></extra>",
+        )
+    )
+    _bar_layout(figure)
+    figure.update_layout(margin={"b": 50})
+    # a minute short of midnight: the next day's 00:00 would be a second "00:00" tick
+    end = pd.Timestamp(days[-1]) + pd.Timedelta(days=1) - pd.Timedelta(minutes=1)
+    figure.update_xaxes(
+        type="date",
+        range=[hours[0].isoformat(), end.isoformat()],
+        tick0=hours[0].isoformat(),
+        dtick=HOUR_MS * (3 if len(days) == 1 else 6),
+        tickformat="%H:%M" if len(days) == 1 else "%a %H:%M",
+        title_text="hour of " + " and ".join(f"{day:%a %d %b}" for day in days) + " (local)",
+    )
+    return figure
+
+
+def _bar_layout(figure: go.Figure) -> None:
     figure.update_layout(
         height=280,
         margin={"l": 40, "r": 10, "t": 10, "b": 30},
         bargap=0.15,
         yaxis_title="searches",
     )
-    figure.update_xaxes(type="date", tickformat="%d %b")
-    return figure
 
 
 def hour_weekday_heatmap(grid: pd.DataFrame) -> go.Figure:

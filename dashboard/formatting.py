@@ -6,6 +6,8 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pandas as pd
+
 # Every ASCII punctuation character may be backslash-escaped in CommonMark.
 _MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -90,3 +92,29 @@ def plural(count: int, word: str) -> str:
         return f"{count:,} {word}"
     suffix = "es" if word.endswith(("s", "sh", "ch", "x")) else "s"
     return f"{count:,} {word}{suffix}"
+
+
+TABLE_TIME = "YYYY-MM-DD HH:mm:ss"
+"""Every table's time column (moment.js, as Streamlit's column config takes it); the zone
+is stated once per page, by the frame's "Times and days in …" line, not in every cell."""
+TABLE_DAY = "YYYY-MM-DD"
+
+
+_USER_TARGET = re.compile(r"\[\s*User\s*:\s*([^\]\s]+@[^\]\s]+)\s*\]", re.IGNORECASE)
+
+
+def with_targets(searches: pd.DataFrame) -> pd.DataFrame:
+    """A list of searches with the mailbox each targeted (`target`) after its text."""
+    frame = searches.copy()
+    at = list(frame.columns).index("search_text") + 1
+    frame.insert(at, "target", [target_mailbox(text) for text in frame["search_text"]])
+    return frame
+
+
+def target_mailbox(text: object) -> str:
+    """The mailbox a search targeted (`[User : dhamilton@example.com]`, alone or after a
+    hash), or "" when it names none. Minimal stand-in until ingest/targets.py's parser."""
+    if not isinstance(text, str):
+        return ""
+    found = _USER_TARGET.search(text)
+    return found.group(1).lower() if found else ""

@@ -16,6 +16,7 @@ import streamlit as st
 
 from dashboard.filters import (
     P_ADDR,
+    P_ALERT,
     P_DATE,
     P_EMAIL,
     P_MONTH,
@@ -96,7 +97,7 @@ ALERTS = Route(
     "Alerts",
     ":material/notifications:",
     AuditAction.VIEW_ALERTS,
-    params=(P_RULE, P_SEVERITY, P_STATUS),
+    params=(P_RULE, P_SEVERITY, P_STATUS, P_ALERT),
 )
 MAILBOXES = Route(
     "mailboxes",

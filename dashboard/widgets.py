@@ -39,8 +39,9 @@ def search_columns(time_format: str) -> dict[str, Any]:
         "time": st.column_config.DatetimeColumn("Time", format=time_format),
         "source": st.column_config.TextColumn("Source"),
         "search_text": st.column_config.TextColumn("Search text", width="large"),
-        "search_reason": st.column_config.TextColumn("Reason"),
-        "description": st.column_config.TextColumn("Search type"),
+        "target": st.column_config.TextColumn("Target mailbox"),
+        "search_reason": st.column_config.TextColumn("Reason", width="medium"),
+        "description": st.column_config.TextColumn("Search type", width="medium"),
     }
 
 

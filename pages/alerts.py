@@ -1,8 +1,10 @@
-"""`/alerts?rule=…&severity=…&status=…` — abnormal archive searching the detections found,
-each explained in one line with a link to its evidence; administrators triage them.
+"""`/alerts?rule=…&severity=…&status=…&alert=<id>` — abnormal archive searching the
+detections found, each explained in one line; `alert=<id>` (or selecting a row) opens that
+alert's detail panel; administrators triage them.
 
-Dates and users come from the sidebar (`from`, `to`, `user`); rule, severity and status
-are this page's own parameters, so a copied link reproduces the list.
+Dates and users come from the sidebar (`from`, `to`, `user`); rule, severity, status and
+the open alert are this page's own parameters, so a copied link reproduces the view. The
+evidence link keeps the analyst's filters: it never narrows the sidebar's dates.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import math
 
 import streamlit as st
 
-from dashboard import alerts_view, context, export, widgets
+from dashboard import alert_panel, alerts_view, context, export, narrowed, routes, widgets
 from dashboard.alerts_view import CHOICES, P_RULE, P_SEVERITY, P_STATUS, TRIAGE_VERBS
 from dashboard.auth import current_visitor
+from dashboard.filters import P_ALERT
 from dashboard.formatting import escape_markdown, plural
 from db import alerts as store
 from db.alerts import TriageError
@@ -46,6 +49,22 @@ def _to_url(key: str) -> None:
         del st.query_params[key]
 
 
+def _open(alert_id: int | None) -> None:
+    if alert_id is None:
+        st.query_params.pop(P_ALERT, None)
+    else:
+        st.query_params[P_ALERT] = str(alert_id)
+
+
+narrowed.show_marker(ctx)
+raw_alert = st.query_params.get(P_ALERT)
+opened = alert_panel.parse_alert_id(raw_alert) if raw_alert is not None else None
+if raw_alert is not None and opened is None:
+    context.page_problem(f"Ignored alert={raw_alert[:40]!r}: expected an alert number.")
+    del st.query_params[P_ALERT]
+if opened is not None and alert_panel.show_panel(ctx, opened) is not None:
+    st.button("Close this alert", key="close_alert", on_click=_open, args=(None,))
+
 pick = st.columns(3)
 for column, key in zip(pick, WIDGETS, strict=True):
     column.multiselect(
@@ -69,7 +88,8 @@ cols[2].metric("Acknowledged", f"{counts['acknowledged']:,}")
 cols[3].metric("Dismissed", f"{counts['dismissed']:,}")
 st.caption(
     f"Days {ctx.filters.start} to {ctx.filters.end} (the sidebar's dates and users) · "
-    "each line says why the alert fired; “evidence” opens the user's searches of those days."
+    "each line says why the alert fired; select a row (or its “details” link) for the "
+    "figures and the exact searches that fired it."
 )
 
 if alerts.empty:
@@ -82,37 +102,52 @@ else:
     list_key = hashlib.sha256(repr(wanted).encode()).hexdigest()[:12]
     page_number = st.pagination(pages, key=f"alerts_list_{list_key}") if pages > 1 else 1
     offset = (page_number - 1) * PAGE_ROWS
-    rows = alerts_view.for_display(alerts.iloc[offset : offset + PAGE_ROWS])
+    shown = alerts.iloc[offset : offset + PAGE_ROWS]
+    rows = alerts_view.for_display(
+        shown, lambda alert_id: ctx.link(routes.ALERTS, **{P_ALERT: str(alert_id)})
+    )
     if pages > 1:
         st.caption(f"Alerts {offset + 1:,}–{offset + len(rows):,} of {len(alerts):,}.")
+    table_key = f"alerts_table_{list_key}"
+
+    def _picked() -> None:
+        chosen = st.session_state[table_key].selection.rows
+        _open(int(rows.iloc[chosen[0]]["id"]) if chosen else None)
+
     st.dataframe(
         rows,
         hide_index=True,
         width="stretch",
-        height=min(38 + 35 * len(rows), 720),
+        height=min(38 + alerts_view.WRAPPED_ROW * len(rows), 720),
+        row_height=alerts_view.WRAPPED_ROW,
+        key=table_key,
+        on_select=_picked,
+        selection_mode="single-row",
         column_order=(
             "id",
             "day",
             "severity",
-            "rule",
+            "rule_name",
             "email",
-            "status",
-            "summary",
             "evidence_url",
-            "note",
-            "triaged_by",
+            "summary",
+            "status",
         ),
+        # widths that add up to the main column at 1,400 px, so the Why (wrapped, its
+        # full text in the panel) is never pushed off to the right
         column_config={
-            "id": st.column_config.NumberColumn("Alert", format="%d", width=60),
-            "day": st.column_config.DateColumn("Day", format="YYYY-MM-DD"),
+            "id": st.column_config.NumberColumn("Alert", format="%d", width=45),
+            "day": st.column_config.DateColumn("Day", format="YYYY-MM-DD", width=88),
             "severity": st.column_config.TextColumn("Severity", width=70),
-            "rule": st.column_config.TextColumn("Rule"),
-            "email": st.column_config.TextColumn("User"),
-            "summary": st.column_config.TextColumn("Why", width="large"),
-            "evidence_url": st.column_config.LinkColumn("Evidence", display_text="evidence ↗"),
-            "status": st.column_config.TextColumn("Status"),
-            "note": st.column_config.TextColumn("Note"),
-            "triaged_by": st.column_config.TextColumn("Triaged by"),
+            "rule_name": st.column_config.TextColumn(
+                "Rule", width=130, help="Select a row for details"
+            ),
+            "email": st.column_config.TextColumn("User", width=170),
+            "evidence_url": st.column_config.LinkColumn(
+                "Evidence", display_text="details ↗", width=66
+            ),
+            "summary": st.column_config.TextColumn("Why", width=227),
+            "status": st.column_config.TextColumn("Status", width=105),
         },
     )
 
@@ -147,12 +182,28 @@ note = st.text_input(
     max_chars=alerts_view.MAX_NOTE,
     help="Why: kept with the alert and in the audit trail.",
 )
+pause = st.number_input(
+    "Expected: don't alert on this person for this rule for N days (with Dismiss)",
+    min_value=0,
+    max_value=store.MAX_SUPPRESS_DAYS,
+    step=1,
+    key="triage_suppress_days",
+    help="0: dismiss only. More: the same person and rule raise no alert for that many "
+    "days; the note says why, and the audit trail keeps it.",
+)
 
 
 def _triage(status: str, ids: tuple[int, ...]) -> None:
+    days = int(st.session_state.get("triage_suppress_days") or 0) if status == "dismissed" else 0
     try:
         message = alerts_view.triage_alerts(
-            ctx.db_url, ctx.engine, ctx.scope, ids, status, st.session_state.get("triage_note", "")
+            ctx.db_url,
+            ctx.engine,
+            ctx.scope,
+            ids,
+            status,
+            st.session_state.get("triage_note", ""),
+            suppress_days=days,
         )
     except PermissionError as exc:
         st.session_state["triage_result"] = ("error", str(exc))
@@ -163,6 +214,7 @@ def _triage(status: str, ids: tuple[int, ...]) -> None:
     st.session_state["triage_result"] = ("ok", message)
     st.session_state["triage_ids"] = []
     st.session_state["triage_note"] = ""
+    st.session_state["triage_suppress_days"] = 0
 
 
 buttons = st.columns([1, 1, 4])

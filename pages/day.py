@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import streamlit as st
 
-from dashboard import cached, context, export, routes, widgets
-from dashboard.filters import P_DATE, P_EMAIL, parse_day
-from dashboard.formatting import literal, plural
+from dashboard import alerts_view, cached, context, export, routes, widgets
+from dashboard.filters import P_ALERT, P_DATE, P_EMAIL, parse_day
+from dashboard.formatting import TABLE_TIME, literal, plural, with_targets
 
 # Users shown with their searches; on a busy day the rest are listed with counts. (A
 # comment, not a string under the constant: Streamlit's magic would show a bare string on
@@ -31,7 +31,10 @@ st.subheader(f"{day:%A} {day.isoformat()}")
 nav = st.columns([1, 1, 4])
 before, after = day - timedelta(days=1), day + timedelta(days=1)
 nav[0].button(f"← {before:%a %d %b}", on_click=_go, args=(before.isoformat(),))
-nav[1].button(f"{after:%a %d %b} →", on_click=_go, args=(after.isoformat(),))
+# Never past today: there is nothing to show there, and a link there would lead nowhere.
+nav[1].button(
+    f"{after:%a %d %b} →", on_click=_go, args=(after.isoformat(),), disabled=after > ctx.today
+)
 
 filters = ctx.filters.for_days(day, day)
 widgets.record_view(ctx, target=day.isoformat(), filters=filters)
@@ -53,17 +56,20 @@ if total:
     )
 else:
     cols[2].metric("Busiest hour", "—")
+alerts_view.show_day_alerts(
+    ctx.engine, filters, lambda alert_id: ctx.link(routes.ALERTS, **{P_ALERT: str(alert_id)})
+)
 if not total:
     st.info("No searches on this day with the current filters.")
     st.stop()
 
 rows = cached.searches_by_user(ctx.db_url, ctx.version, filters, ctx.tz, PER_USER)
-columns = widgets.search_columns("HH:mm:ss Z")
+columns = widgets.search_columns(TABLE_TIME)
 shown_users = counts.head(MAX_EXPANDERS)
 for email, searches in zip(shown_users["email"], shown_users["searches"], strict=True):
     label = f"{literal(str(email))} — {plural(int(searches), 'search')}"
     with st.expander(label):
-        mine = rows[rows["email"] == email].drop(columns=["email"])
+        mine = with_targets(rows[rows["email"] == email].drop(columns=["email"]))
         st.dataframe(mine, hide_index=True, width="stretch", column_config=columns)
         if searches > len(mine):
             st.caption(f"The newest {len(mine):,} of {int(searches):,} are shown here.")

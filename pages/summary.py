@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import alerts_view, cached, context, export, routes, widgets
 from dashboard.filters import P_EMAIL
-from dashboard.formatting import plural, time_metric
+from dashboard.formatting import TABLE_TIME, plural, time_metric
 from db.audit import AuditAction
 
 ctx = context.page_context()
@@ -48,8 +48,8 @@ cols[3].metric(
     "Last successful ingest", ingest_time, ingest_day, delta_color="off", delta_arrow="off"
 )
 st.caption(
-    f"{ctx.filters.start} to {ctx.filters.end} · select a row to open that user's "
-    "history, or use the link in the last column to open it in a new tab."
+    f"{ctx.filters.start} to {ctx.filters.end} · select a row to open "
+    "that user's history, or use the link in the last column to open it in a new tab."
 )
 
 table = alerts_view.with_open_alerts(summary, open_alerts).assign(
@@ -64,22 +64,26 @@ event = st.dataframe(
     selection_mode="single-row",
     key="summary_table",
     height=min(38 + 35 * len(table), 720),
+    # widths that add up to the main column at 1,400 px: the last column stays on screen
     column_config={
-        "email": st.column_config.TextColumn("User"),
-        "searches": st.column_config.NumberColumn("Searches", format="%d", width="small"),
-        "active_days": st.column_config.NumberColumn("Active days", format="%d", width="small"),
-        "first_search": st.column_config.DatetimeColumn("First search", format="YYYY-MM-DD HH:mm"),
-        "last_search": st.column_config.DatetimeColumn("Last search", format="YYYY-MM-DD HH:mm"),
-        "top_description": st.column_config.TextColumn("Most common search type", width=120),
+        "email": st.column_config.TextColumn("User", width=160),
+        "searches": st.column_config.NumberColumn("Searches", format="%d", width=66),
+        "active_days": st.column_config.NumberColumn("Active days", format="%d", width=78),
+        "first_search": st.column_config.DatetimeColumn(
+            "First search", format=TABLE_TIME, width=138
+        ),
+        "last_search": st.column_config.DatetimeColumn("Last search", format=TABLE_TIME, width=138),
+        "top_description": st.column_config.TextColumn("Most common search type", width=160),
         "reason_share": st.column_config.NumberColumn(
-            "With reason",
+            "Reason %",
             format="%.0f%%",
+            width=64,
             help="Share of searches with a search reason",
         ),
         "open_alerts": st.column_config.NumberColumn(
-            "Alerts", format="%d", width=55, help="Open alerts (not dismissed) on these days"
+            "Alerts", format="%d", width=50, help="Open alerts (not dismissed) on these days"
         ),
-        "history": st.column_config.LinkColumn("History", display_text="open ↗", width="small"),
+        "history": st.column_config.LinkColumn("History", display_text="open ↗", width=58),
     },
 )
 if event.selection.rows:

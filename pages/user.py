@@ -7,9 +7,18 @@ import math
 
 import streamlit as st
 
-from dashboard import alerts_view, cached, context, export, figures, mailboxes_view, widgets
+from dashboard import (
+    alerts_view,
+    cached,
+    context,
+    export,
+    figures,
+    mailboxes_view,
+    narrowed,
+    widgets,
+)
 from dashboard.filters import NO_SUCH_USER, P_EMAIL, parse_email
-from dashboard.formatting import format_time, literal, plural
+from dashboard.formatting import TABLE_TIME, format_time, literal, plural, with_targets
 
 PAGE_ROWS = 100
 
@@ -32,6 +41,7 @@ assert email is not None
 filters = ctx.filters.for_user(email)
 widgets.record_view(ctx, target=email, filters=filters)
 st.subheader(literal(email) if email else "(an empty address, as the archive stored it)")
+narrowed.show_marker(ctx)
 if ctx.filters.users and email not in ctx.filters.users:
     st.caption("The sidebar's user filter does not apply on this page.")
 activity = cached.activity(ctx.db_url, ctx.version, filters, ctx.tz)
@@ -64,7 +74,10 @@ alerts_view.show_user_alerts(
 left, right = st.columns(2)
 with left:
     st.markdown("**Searches per day**")
-    st.plotly_chart(figures.per_day_bars(activity.per_day), config={"displayModeBar": False})
+    st.plotly_chart(
+        figures.per_day_bars(activity.per_day, activity.hour_weekday),
+        config={"displayModeBar": False},
+    )
 with right:
     st.markdown("**By hour and weekday** (office hours Mon–Fri 08–18 outlined)")
     st.plotly_chart(
@@ -86,11 +99,11 @@ st.caption(
     "use “Search text contains” in the sidebar (the table's own search sees this page only)."
 )
 st.dataframe(
-    rows.drop(columns=["email"]),
+    with_targets(rows.drop(columns=["email"])),
     hide_index=True,
     height=560,
     width="stretch",
-    column_config=widgets.search_columns("YYYY-MM-DD HH:mm:ss Z"),
+    column_config=widgets.search_columns(TABLE_TIME),
 )
 
 

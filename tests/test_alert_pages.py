@@ -105,7 +105,9 @@ def test_the_alerts_page_lists_the_days_alerts_with_reason_and_evidence(known: E
     assert list(shown["rule"]) == ["unusual_time", "volume_spike", "sensitive_terms"]
     first = shown.iloc[1]
     assert first["summary"] == "volume_spike for a@example.com on 2026-03-29"
-    assert first["evidence_url"] == "/user?email=a%40example.com&from=2026-03-29&to=2026-03-29"
+    # the evidence opens the alert's panel with the analyst's filters, not narrowed days
+    alert_id = ids_of(known, "volume_spike")
+    assert first["evidence_url"] == f"alerts?from=2026-03-28&to=2026-03-31&alert={alert_id}"
 
 
 def test_alert_filters_come_from_the_url_and_go_back_into_it(known: Engine) -> None:
