@@ -24,8 +24,8 @@ from dashboard.formatting import (
 )
 from db.alert_detail import AlertDetail, alert_detail
 from db.alert_evidence import evidence_searches
+from db.rule_text import rule_description, rule_name
 from db.timezones import as_local
-from ingest.detect.rule_text import rule_description, rule_name
 
 MAX_SHOWN = 500
 """Searches listed in the panel at most (newest first): a panel, not an export."""

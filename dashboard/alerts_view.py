@@ -23,8 +23,8 @@ from db import alerts as store
 from db.alerts import AlertFilters, TriageError
 from db.audit import AuditAction
 from db.queries import SearchFilters
+from db.rule_text import rule_name
 from db.scope import TenantScope
-from ingest.detect.rule_text import rule_name
 
 ALERT_PARAMS = (P_RULE, P_SEVERITY, P_STATUS)
 """The Alerts page's own query parameters; dates and users are the sidebar's."""

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from db.target_parse import MAILBOX, parse_targets
+
 # Every ASCII punctuation character may be backslash-escaped in CommonMark.
 _MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -100,9 +102,6 @@ is stated once per page, by the frame's "Times and days in …" line, not in eve
 TABLE_DAY = "YYYY-MM-DD"
 
 
-_USER_TARGET = re.compile(r"\[\s*User\s*:\s*([^\]\s]+@[^\]\s]+)\s*\]", re.IGNORECASE)
-
-
 def with_targets(searches: pd.DataFrame) -> pd.DataFrame:
     """A list of searches with the mailbox each targeted (`target`) after its text."""
     frame = searches.copy()
@@ -112,9 +111,8 @@ def with_targets(searches: pd.DataFrame) -> pd.DataFrame:
 
 
 def target_mailbox(text: object) -> str:
-    """The mailbox a search targeted (`[User : dhamilton@example.com]`, alone or after a
-    hash), or "" when it names none. Minimal stand-in until ingest/targets.py's parser."""
+    """The mailboxes a search targeted (`[User : dhamilton@example.com]`, alone or after a
+    hash), as the ingest's target parser reads them (joined by ", "), or "" for none."""
     if not isinstance(text, str):
         return ""
-    found = _USER_TARGET.search(text)
-    return found.group(1).lower() if found else ""
+    return ", ".join(t.value for t in parse_targets(text) if t.kind == MAILBOX)

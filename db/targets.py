@@ -1,5 +1,5 @@
 """Whose mailbox was searched: the reads of `search_targets` (written by the ingest, see
-`ingest.targets`) joined to their searches, with the sidebar's filters (`SearchFilters`)
+`db.target_parse`) joined to their searches, with the sidebar's filters (`SearchFilters`)
 applied to the searches. The Mailboxes page, its CSVs, the privacy report and the API
 (`/api/v1/mailboxes…`) all read through these functions, so their answers agree.
 """
@@ -19,7 +19,7 @@ from db.scope import TenantScope
 from db.sql import rows_frame
 from db.timezones import as_local, utc_bounds
 
-MAILBOX = "mailbox"  # ingest.targets.MAILBOX (db does not import the ingest)
+MAILBOX = "mailbox"  # db.target_parse.MAILBOX (db does not import the ingest)
 
 TOP_COLUMNS = ("tenant", "mailbox", "searches", "searchers", "without_reason", "last_search")
 """The most-searched mailboxes: searches of each, distinct searchers, searches without a

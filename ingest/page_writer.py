@@ -21,8 +21,8 @@ from db import rollups
 from db.locks import write_gate
 from db.models import FILTER_VALUE_COLUMNS, FilterValue, SearchLog, text_key, utc_now
 from db.state import dialect_insert, write_cursor
+from db.target_rows import insert_targets, target_rows
 from ingest.records import Rejection, SearchEvent, storable_text
-from ingest.target_rows import event_target_rows, insert_targets
 
 
 @dataclass
@@ -280,7 +280,12 @@ class PageWriter:
         event_rows = _event_rows(conn, self.tenant, batch.events, self.run_id, now)
         inserted = _insert_new(conn, "search_logs", EVENT_COLUMNS, event_rows)
         if inserted:  # what each search targeted, with it (a page read again adds nothing)
-            insert_targets(conn, event_target_rows(self.tenant, batch.events))
+            insert_targets(
+                conn,
+                target_rows(
+                    self.tenant, ((key, e.create_time, e.search_text) for key, e in batch.events)
+                ),
+            )
         reject_rows = _reject_rows(conn, self.tenant, batch.rejections, self.run_id, now, window)
         _insert_new(conn, "rejected_records", REJECT_COLUMNS, reject_rows)
         self._values |= _filter_values(batch.events)

@@ -24,6 +24,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from db.storable import storable_text
+
 # 2026-11-12T16:22:16+0000, …Z, …+00:00, optional fraction; other offsets are converted.
 _CREATE_TIME = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$"
@@ -36,12 +38,9 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 1, 1, tzinfo=UTC)  # exclusive
 _OUT_OF_RANGE = "is outside the years 1970 to 9998 that the ingest stores"
 
-# What no text column may hold: NUL (PostgreSQL refuses it) and lone surrogates (neither
-# database's driver can encode one); JSON text shows a NUL only as an escape.
-_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+# What no text column may hold (db.storable); JSON text shows a NUL only as an escape.
 _MAYBE_UNSTORABLE = re.compile(r"\\u(?:0000|d[89a-f])")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-REPLACEMENT = "\ufffd"
 _TEXT_COLUMNS = (
     "source",
     "search_text",
@@ -122,12 +121,6 @@ def _in_range(moment: datetime, value: str) -> datetime:
     if not EARLIEST <= moment < LATEST:
         raise ValueError(f"createTime {value[:40]!r} {_OUT_OF_RANGE}")
     return moment
-
-
-def storable_text(value: str) -> str:
-    """`value` with each NUL and lone surrogate replaced by U+FFFD: what a text column
-    holds (the record's `raw_json` keeps the exact value)."""
-    return _UNSTORABLE.sub(REPLACEMENT, value)
 
 
 def _escape_surrogate(match: re.Match[str]) -> str:

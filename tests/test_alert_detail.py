@@ -22,8 +22,8 @@ from db.alert_evidence import evidence_searches
 from db.alerts import RULES, AlertFilters, insert_alerts, list_alerts
 from db.engine import open_database
 from db.models import Alert
+from db.rule_text import RULE_TEXT
 from db.scope import TenantScope
-from ingest.detect.rule_text import RULE_TEXT
 from tests.support.apptest import plain, texts
 from tests.support.detections import new_alert
 from tests.support.roles import open_as

@@ -21,8 +21,8 @@ from playwright.sync_api import Page
 
 from db.alert_evidence import evidence_searches
 from db.engine import open_database
+from db.rule_text import RULE_TEXT
 from db.scope import TenantScope
-from ingest.detect.rule_text import RULE_TEXT
 from ingest.simulator.incidents import labelled_tenant
 from tests.support.browser import (
     MAIN,

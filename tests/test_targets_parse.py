@@ -1,4 +1,4 @@
-"""The search-target parser (`ingest.targets`) on the real record shapes of Elastic's
+"""The search-target parser (`db.target_parse`) on the real record shapes of Elastic's
 Mimecast integration test data (tests/data/README.md), on the forms docs/targets.md lists,
 and on any text at all (hypothesis): it never raises, and what it keeps is bounded and
 storable."""
@@ -11,8 +11,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.records import SearchEvent, parse_record
-from ingest.targets import (
+from db.target_parse import (
     FILTER,
     KINDS,
     MAILBOX,
@@ -24,6 +23,7 @@ from ingest.targets import (
     Target,
     parse_targets,
 )
+from ingest.records import SearchEvent, parse_record
 
 ELASTIC = Path(__file__).parent / "data" / "elastic-archive-search-logs.ndjson"
 

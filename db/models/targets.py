@@ -1,4 +1,4 @@
-"""What each search targeted (`ingest.targets`): one row per mailbox, filter, message id or
+"""What each search targeted (`db.target_parse`): one row per mailbox, filter, message id or
 mentioned address, keyed to its search by the search's own key (tenant, event_key)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from db.models.types import UtcDateTime
 class SearchTarget(Base):
     """One target of one search. `create_time` is the search's, copied here (a search never
     changes) so a mailbox's searches in a period are read from this table's index alone.
-    Values are at most `ingest.targets.MAX_VALUE` characters: plain keys on both backends."""
+    Values are at most `db.target_parse.MAX_VALUE` characters: plain keys on both backends."""
 
     __tablename__ = "search_targets"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from config.settings import Settings
 from db.scope import TenantScope
+from db.target_rows import backfill
 from ingest.commands.common import (
     EXIT_CONFIG,
     EXIT_OK,
@@ -19,7 +20,6 @@ from ingest.commands.common import (
     tenant_label,
     written_to,
 )
-from ingest.target_rows import backfill
 
 
 def command_targets(settings: Settings, do_backfill: bool, tenant: str | None) -> int:

@@ -10,7 +10,7 @@ from collections import Counter
 from sqlalchemy import Engine, select
 
 from db.models import SearchLog, SearchTarget
-from ingest.targets import parse_targets
+from db.target_parse import parse_targets
 from tests.support.builders import record, store_records
 
 SHARED_BOX = "dhamilton@example.com"

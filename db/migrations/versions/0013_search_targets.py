@@ -5,7 +5,7 @@ message id and mentioned address of a search, keyed to the search by (tenant, ev
 indexed for lookup by (tenant, kind, value) and by (tenant, kind, time).
 
 The upgrade also fills it from every search already stored, by the ingest's own parser
-(`ingest.targets`), in the upgrade's transaction: every entry point opens the database
+(`db.target_parse`), in the upgrade's transaction: every entry point opens the database
 through `db.engine.open_database`, which upgrades, so no installation ever shows a
 Mailboxes page that misses its older searches, and no operator step is needed. (The parser
 is read from the product, not frozen here: a later upgrade finds what the parser of its
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from db.scope import TenantScope
-from ingest.target_rows import backfill
+from db.target_rows import backfill
 
 revision = "0013"
 down_revision = "0012"

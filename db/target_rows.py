@@ -13,8 +13,7 @@ from sqlalchemy import Connection, delete, select
 from db.models import SearchLog, SearchTarget
 from db.scope import TenantScope
 from db.state import dialect_insert
-from ingest.records import SearchEvent
-from ingest.targets import parse_targets
+from db.target_parse import parse_targets
 
 BACKFILL_CHUNK = 5_000
 """Searches read per statement by `backfill` (their text, not a whole table, in memory)."""
@@ -36,11 +35,6 @@ def target_rows(
         for key, create_time, text in searches
         for target in parse_targets(text)
     ]
-
-
-def event_target_rows(tenant: str, events: list[tuple[str, SearchEvent]]) -> list[dict[str, Any]]:
-    """The rows of one page's searches (as the page writer holds them)."""
-    return target_rows(tenant, ((key, e.create_time, e.search_text) for key, e in events))
 
 
 def insert_targets(conn: Connection, rows: list[dict[str, Any]]) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from ingest.records import storable_text
+from db.storable import storable_text
 
 MAILBOX = "mailbox"
 FILTER = "filter"
