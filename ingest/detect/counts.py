@@ -165,7 +165,7 @@ def _volume_spike(
     if len(values) < MIN_SAME_WEEKDAYS:  # too few of this weekday: weekday or weekend days
         kind_days = history[same_kind]
         values, kind = kind_days[kind_days > 0], "same-kind"
-    if len(values) < min_history:  # too few weekend (or weekday) days: every active day
+    if kind == "same-kind" and len(values) < min_history:  # too few: every active day
         values, kind = history[history > 0], "active"
     usual = float(np.median(values))
     mad = float(np.median(np.abs(values - usual)))

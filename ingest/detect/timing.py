@@ -9,9 +9,12 @@ share of active days with searches in those hours (or of the same weekday over t
     p = (own days with it + prior_days × peers' rate) / (own days + prior_days)
 
 so a rare searcher borrows their peers' habit from day one, a first-ever night weighs more
-the longer the habit it breaks (more own days), and a person who moves to nights stops
-alerting once a night is in their own history (one alerting day, two at most: see
-`test_a_permanent_move_to_nights_stops_alerting_within_two_days`). The surprise is
+the longer the habit it breaks (more own days), and a permanent change of habit stops
+alerting once it is in their own history: with the defaults, one day with those hours (or
+the hour either side) already puts p above 1 % , and one active same weekday puts a day's
+surprise under 3, so a weekday person moving to a seven-night shift alerts on at most three
+days: the first night, the first Saturday and the first Sunday (see
+`test_a_permanent_move_to_nights_stops_alerting_within_three_days`). The surprise is
 -log10 p; peers' rates are floored at `peer_floor`.
 """
 
@@ -61,6 +64,13 @@ def _hour_ranges(hours: list[int]) -> str:
         if hour is not None:
             start = previous = hour
     return ", ".join(ranges)
+
+
+def _near(bits: int) -> int:
+    """The hours in `bits` and the hour either side: someone who searched at 03:00 before
+    is not new to 04:00, so a night shift's hours drifting does not alert night after night."""
+    spread = bits | (bits << 1) | (bits >> 1) | ((bits & 1) << 23) | (bits >> 23)
+    return spread & ((1 << HOURS) - 1)
 
 
 def _chance(own: int, days: int, peer_rate: float, prior_days: float) -> float:
@@ -129,7 +139,7 @@ def _odd_hours(
     # sometimes stays late) must not dilute three searches at 02:00.
     candidates = []
     for hour, searches in zip(hours[rare].tolist(), counts[rare].tolist(), strict=True):
-        hit = (masks & (1 << hour)) != 0
+        hit = (masks & _near(1 << hour)) != 0
         candidates.append((int(hit[user].sum()), int(hit[others].sum()), hour, searches))
     chosen: list[int] = []
     observed = 0
@@ -138,7 +148,7 @@ def _odd_hours(
         observed += searches
         if observed < rule.min_searches:
             continue
-        hit = (masks & sum(1 << h for h in chosen)) != 0
+        hit = (masks & _near(sum(1 << h for h in chosen))) != 0
         own_hits = int(hit[user].sum())
         rate = float(hit[others].sum()) / peer_days if peer_days else 0.0
         peer_rate = max(rule.peer_floor, rate)
@@ -189,15 +199,22 @@ def _odd_day(
     same = np.arange(ctx.column - 7, max(-1, ctx.column - 7 * general.season_weeks - 1), -7)
     same = same[same >= 0]
     window = slice(max(0, ctx.column - 7 * general.season_weeks), ctx.column)
+    # Only the same weekdays after someone's first search count: before it, their not
+    # searching says nothing (the data, or their job, had not started).
+    ends = ctx.upper.timestamp() - 86400.0 * (ctx.column - same)
+    seen = grid.first_seen[:, None] < ends[None, :]
     members = peers.members(user)
     others = members.copy()
     others[user] = False
     around = others & (grid.counts[:, window] > 0).any(axis=1)
-    peer_cells = int(around.sum()) * len(same)
-    peer_active = int((grid.counts[np.ix_(around, same)] > 0).sum()) if peer_cells else 0
+    cells = seen[around]
+    peer_cells = int(cells.sum())
+    peer_active = int(((grid.counts[np.ix_(around, same)] > 0) & cells).sum())
     peer_rate = max(rule.peer_floor, peer_active / peer_cells if peer_cells else 0.0)
     own_active = int((grid.counts[user, same] > 0).sum())
-    day_chance = _chance(own_active, len(same), peer_rate, rule.prior_days)
+    own_weeks = int(seen[user].sum())
+    same = same[seen[user]]
+    day_chance = _chance(own_active, own_weeks, peer_rate, rule.prior_days)
     if day_chance > 0.1:
         return None
     count = int(grid.counts[user, ctx.column])
