@@ -58,8 +58,8 @@ class SeedResult:
     seconds: float = 0.0
 
 
-def evaluate(seed: int, config: DetectionConfig, workdir: Path) -> SeedResult:
-    tenant = labelled_tenant(seed, end=END)
+def evaluate(seed: int, config: DetectionConfig, workdir: Path, hard: bool = False) -> SeedResult:
+    tenant = labelled_tenant(seed, end=END, hard=hard)
     url = f"sqlite:///{workdir / f'labelled-{seed}.db'}"
     engine = open_database(url)
     try:
@@ -254,13 +254,17 @@ def main() -> None:
     parser.add_argument("--new-day-people", type=int, default=1000)
     parser.add_argument("--markdown", type=Path, help="write the report here")
     parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
+    parser.add_argument(
+        "--hard-cases", action="store_true", help="add issue 17's harder cases to each seed"
+    )
     args = parser.parse_args()
     config = DetectionConfig()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="detections-") as folder:
         workdir = Path(folder)
-        tuning = [evaluate(seed, config, workdir) for seed in args.tuning_seeds]
-        held_out = [evaluate(seed, config, workdir) for seed in args.held_out_seeds]
+        hard = args.hard_cases
+        tuning = [evaluate(seed, config, workdir, hard) for seed in args.tuning_seeds]
+        held_out = [evaluate(seed, config, workdir, hard) for seed in args.held_out_seeds]
         new_day = (
             time_new_day(args.new_day_people, workdir, config) if args.new_day_people else None
         )

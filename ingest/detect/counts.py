@@ -55,40 +55,41 @@ def _window(grid: CountGrid, ctx: DayContext, width: int) -> tuple[slice, np.nda
     return slice(start, ctx.column), days
 
 
+SURGE_RATIO = 2.0
+"""A person searching at least this × their usual is up today."""
+SURGE_SHARE = 0.1
+SURGE_PEOPLE = 8
+"""Up together: at least this share of the people judged today, and this many, are up."""
+
+
 def group_moods(
     grid: CountGrid, column: int, peers: Peers, baseline_days: int, min_history: int
 ) -> tuple[float, np.ndarray]:
-    """The tenant's mood and, per user, their peer group's (the tenant's when the group has
-    too few people with a history searching today)."""
-    system = ~peers.people
-    whole = tenant_mood(grid, column, system, baseline_days, min_history)
-    tenant = 1.0 if whole is None else whole
-    moods = np.full(len(grid.emails), tenant)
-    for group in np.unique(peers.group[peers.group >= 0]):
-        inside = peers.group == group
-        mood = tenant_mood(grid, column, ~inside | system, baseline_days, min_history)
-        if mood is not None:
-            moods[inside] = mood
-    return tenant, moods
-
-
-def tenant_mood(
-    grid: CountGrid, column: int, system: np.ndarray, baseline_days: int, min_history: int
-) -> float | None:
-    """How much more than usual the tenant searches on day `column`: the median, over the
-    people who searched that day and have a history, of their searches over their usual
-    (mean active day in the baseline window). A median, so that one heavy searcher (or one
-    incident) cannot move it, while an incident response that has everyone searching three
-    times their usual does."""
+    """The tenant's mood and, per user, the mood they are judged with: their peer group's
+    (the tenant's when the group has fewer than 5 people with a history searching today),
+    or, when many people are up together (an incident-response team that no peers file
+    names; people it names are judged with their group), the median of those people, for
+    each of them not far above it (at most twice it): the team is explained by its surge,
+    one person far above it still fires."""
     start = max(0, column - baseline_days)
     history = grid.counts[:, start:column]
     active = (history > 0).sum(axis=1)
     today = grid.counts[:, column]
-    judged = ~system & (active >= min_history) & (today > 0)
-    if judged.sum() < 5:
-        return None
-    usual = history[judged].sum(axis=1) / active[judged]
-    return float(np.median(today[judged] / usual))
+    judged = peers.people & (active >= min_history) & (today > 0)
+    ratio = np.zeros(len(grid.emails))
+    ratio[judged] = today[judged] / (history[judged].sum(axis=1) / active[judged])
+    tenant = float(np.median(ratio[judged])) if judged.sum() >= 5 else 1.0
+    moods = np.full(len(grid.emails), tenant)
+    for group in np.unique(peers.group[peers.group >= 0]):
+        inside = peers.group == group
+        if (judged & inside).sum() >= 5:
+            moods[inside] = float(np.median(ratio[judged & inside]))
+    up = judged & (ratio >= SURGE_RATIO)
+    if up.sum() >= max(SURGE_PEOPLE, SURGE_SHARE * judged.sum()):
+        surge = float(np.median(ratio[up]))
+        together = up & (ratio <= 2 * surge) & ~peers.mapped  # a named group speaks for itself
+        moods[together] = np.maximum(moods[together], surge)
+    return tenant, moods
 
 
 def score_counts(
@@ -160,13 +161,15 @@ def _volume_spike(
     min_history = config.general.min_history_days
     if not rule.enabled or count < rule.min_searches or ctx.allowed(email, rule.allow):
         return None
-    values = weekdays[weekdays > 0]
-    kind = "same-weekday"
-    if len(values) < MIN_SAME_WEEKDAYS:  # too few of this weekday: weekday or weekend days
-        kind_days = history[same_kind]
-        values, kind = kind_days[kind_days > 0], "same-kind"
-    if kind == "same-kind" and len(values) < min_history:  # too few: every active day
+    kind_days = history[same_kind]
+    values, kind = kind_days[kind_days > 0], "same-kind"
+    if len(values) < min_history:  # too few weekend (or weekday) days: every active day
         values, kind = history[history > 0], "active"
+    same_days = weekdays[weekdays > 0]
+    # The same weekday only raises the usual (a weekly report): a few days' median is too
+    # noisy to lower it.
+    if len(same_days) >= MIN_SAME_WEEKDAYS and np.median(same_days) > np.median(values):
+        values, kind = same_days, "same-weekday"
     usual = float(np.median(values))
     mad = float(np.median(np.abs(values - usual)))
     scale = max(1.0, tenant)

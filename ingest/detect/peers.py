@@ -56,6 +56,7 @@ class Peers:
     group: np.ndarray
     names: tuple[str, ...]
     people: np.ndarray  # bool per user: not a system sender
+    mapped: np.ndarray  # bool per user: their group comes from the peers file
 
     def members(self, user: int) -> np.ndarray:
         """Mask of the people `user` is compared with (themself included)."""
@@ -111,4 +112,5 @@ def peer_groups(grid: CountGrid, column: int, system: np.ndarray, config: Detect
     sizes = np.bincount(group[group >= 0], minlength=len(names))
     small = (group >= 0) & (sizes[np.maximum(group, 0)] < general.min_group_size)
     group[small] = -1
-    return Peers(group=group, names=tuple(names), people=~system)
+    mapped_users = np.array([label.startswith("file: ") for label in labels], dtype=bool)
+    return Peers(group=group, names=tuple(names), people=~system, mapped=mapped_users)

@@ -15,7 +15,8 @@ the hour either side) already puts p above 1 % , and one active same weekday put
 surprise under 3, so a weekday person moving to a seven-night shift alerts on at most three
 days: the first night, the first Saturday and the first Sunday (see
 `test_a_permanent_move_to_nights_stops_alerting_within_three_days`). The surprise is
--log10 p; peers' rates are floored at `peer_floor`.
+-log10 p; peers' rates are themselves shrunk toward the whole tenant's (GROUP_PRIOR) and
+floored at `peer_floor`.
 """
 
 from __future__ import annotations
@@ -71,6 +72,15 @@ def _near(bits: int) -> int:
     is not new to 04:00, so a night shift's hours drifting does not alert night after night."""
     spread = bits | (bits << 1) | (bits >> 1) | ((bits & 1) << 23) | (bits >> 23)
     return spread & ((1 << HOURS) - 1)
+
+
+GROUP_PRIOR = 20
+"""Pseudo-days of the whole tenant's rate mixed into a group's: a group of six people
+that never searched on the four Saturdays seen says little about Saturdays."""
+
+
+def _pooled(hits: int, days: int, tenant_rate: float) -> float:
+    return (hits + GROUP_PRIOR * tenant_rate) / (days + GROUP_PRIOR) if days else tenant_rate
 
 
 def _chance(own: int, days: int, peer_rate: float, prior_days: float) -> float:
@@ -133,7 +143,10 @@ def _odd_hours(
     active = masks != 0
     others = members.copy()
     others[user] = False
+    everyone = peers.people.copy()
+    everyone[user] = False
     own_days, peer_days = int(active[user].sum()), int(active[others].sum())
+    tenant_days = int(active[everyone].sum())
     best: tuple[float, float, float, int, list[int], int] | None = None
     # The rarest of today's rare hours first: a borderline hour (18:00 for someone who
     # sometimes stays late) must not dilute three searches at 02:00.
@@ -150,7 +163,8 @@ def _odd_hours(
             continue
         hit = (masks & _near(sum(1 << h for h in chosen))) != 0
         own_hits = int(hit[user].sum())
-        rate = float(hit[others].sum()) / peer_days if peer_days else 0.0
+        tenant_rate = _pooled(int(hit[everyone].sum()), tenant_days, 0.0)
+        rate = _pooled(int(hit[others].sum()), peer_days, tenant_rate)
         peer_rate = max(rule.peer_floor, rate)
         chance = _chance(own_hits, own_days, peer_rate, rule.prior_days)
         if best is None or chance < best[0]:
@@ -206,11 +220,16 @@ def _odd_day(
     members = peers.members(user)
     others = members.copy()
     others[user] = False
-    around = others & (grid.counts[:, window] > 0).any(axis=1)
-    cells = seen[around]
-    peer_cells = int(cells.sum())
-    peer_active = int(((grid.counts[np.ix_(around, same)] > 0) & cells).sum())
-    peer_rate = max(rule.peer_floor, peer_active / peer_cells if peer_cells else 0.0)
+    everyone = peers.people.copy()
+    everyone[user] = False
+    searched = (grid.counts[:, same] > 0) & seen
+    around = (grid.counts[:, window] > 0).any(axis=1)
+    tenant_rate = _pooled(
+        int(searched[everyone & around].sum()), int(seen[everyone & around].sum()), 0.0
+    )
+    group = others & around
+    rate = _pooled(int(searched[group].sum()), int(seen[group].sum()), tenant_rate)
+    peer_rate = max(rule.peer_floor, rate)
     own_active = int((grid.counts[user, same] > 0).sum())
     own_weeks = int(seen[user].sum())
     same = same[seen[user]]
