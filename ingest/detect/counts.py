@@ -24,7 +24,7 @@ from ingest.detect.features import CountGrid
 from ingest.detect.finding import Finding, number, plural, times
 from ingest.detect.peers import Peers
 
-MIN_SAME_WEEKDAYS = 4
+MIN_SAME_WEEKDAYS = 2
 """Active same weekdays (of `season_weeks`) needed to judge a day against its weekday."""
 
 
@@ -126,6 +126,10 @@ def score_counts(
             )
         else:
             reference = _peer_reference(history, peers.members(user), quantile)
+            weekdays = grid.counts[user, season]
+            weekdays = weekdays[weekdays > 0]
+            if len(weekdays) >= MIN_SAME_WEEKDAYS:  # their own weekly habit, if bigger
+                reference = max(reference, float(np.median(weekdays)))
             finding = _peer_outlier(
                 ctx,
                 config,

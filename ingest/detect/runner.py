@@ -163,8 +163,11 @@ def score_days(
             grid, column, peers, general.baseline_days, general.min_history_days
         )
         ctx = DayContext(day, column, lower, upper, system, config.allowed, mood, moods)
-        findings += score_counts(grid, ctx, config, peers)
-        findings += score_unusual_time(grid, ctx, config, peers)
+        counted = score_counts(grid, ctx, config, peers)
+        # A dormant or never-seen address's alert already says the day is new for them.
+        dormant = {finding.email for finding in counted if finding.rule == "dormant_searcher"}
+        timed = score_unusual_time(grid, ctx, config, peers)
+        findings += counted + [finding for finding in timed if finding.email not in dormant]
         today, figures = texts.day(day)
         for email, text_day in today.items():
             if not config.is_system(email):
