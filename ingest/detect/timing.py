@@ -104,11 +104,18 @@ def score_unusual_time(
     width = config.general.baseline_days
     window = slice(max(0, ctx.column - width), ctx.column)
     profiles = _hour_profiles(grid, ctx.day - width, ctx.day)
+    groups = np.zeros((len(peers.names) + 1, HOURS))  # row 0: the whole tenant
+    np.add.at(groups, np.where(peers.people, peers.group + 1, 0), profiles)
+    groups[0] = profiles[peers.people].sum(axis=0)
+    group_profiles = groups[np.maximum(peers.group + 1, 0)]
     findings: list[Finding] = []
     for user in np.flatnonzero(candidates):
         if ctx.allowed(grid.emails[user], rule.allow):
             continue
-        finding = _odd_hours(grid, ctx, config, peers, user, window, profiles)
+        peer_share = (group_profiles[user] + rule.prior_weight * office_prior(config)) / (
+            group_profiles[user].sum() + rule.prior_weight
+        )
+        finding = _odd_hours(grid, ctx, config, peers, user, window, (profiles, peer_share))
         finding = finding or _odd_day(grid, ctx, config, peers, user)
         if finding is not None:
             findings.append(finding)
@@ -122,14 +129,11 @@ def _odd_hours(
     peers: Peers,
     user: int,
     window: slice,
-    profiles: np.ndarray,
+    habits: tuple[np.ndarray, np.ndarray],
 ) -> Finding | None:
+    """Searches in hours rare for the user, on a day whose chance of them is small."""
     rule = config.rules.unusual_time
-    members = peers.members(user)
-    group = profiles[members].sum(axis=0)
-    peer_share = (group + rule.prior_weight * office_prior(config)) / (
-        group.sum() + rule.prior_weight
-    )
+    profiles, peer_share = habits
     own = profiles[user]
     share = (own + rule.prior_weight * peer_share) / (own.sum() + rule.prior_weight)
     rows = grid.slot_rows(ctx.day)
@@ -139,6 +143,7 @@ def _odd_hours(
     rare = share[hours] < rule.rare_share
     if int(counts[rare].sum()) < rule.min_searches:
         return None
+    members = peers.members(user)
     masks = grid.hour_masks[:, window]
     active = masks != 0
     others = members.copy()
@@ -216,6 +221,11 @@ def _odd_day(
     # Only the same weekdays after someone's first search count: before it, their not
     # searching says nothing (the data, or their job, had not started).
     ends = ctx.upper.timestamp() - 86400.0 * (ctx.column - same)
+    own_seen = grid.first_seen[user] < ends
+    own_active = int((grid.counts[user, same] > 0).sum())
+    own_weeks = int(own_seen.sum())
+    if own_active > 0.1 * (own_weeks + rule.prior_days):  # p > 10 % whatever the peers do
+        return None
     seen = grid.first_seen[:, None] < ends[None, :]
     members = peers.members(user)
     others = members.copy()
@@ -230,9 +240,7 @@ def _odd_day(
     group = others & around
     rate = _pooled(int(searched[group].sum()), int(seen[group].sum()), tenant_rate)
     peer_rate = max(rule.peer_floor, rate)
-    own_active = int((grid.counts[user, same] > 0).sum())
-    own_weeks = int(seen[user].sum())
-    same = same[seen[user]]
+    same = same[own_seen]
     day_chance = _chance(own_active, own_weeks, peer_rate, rule.prior_days)
     if day_chance > 0.1:
         return None
