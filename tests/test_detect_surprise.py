@@ -195,6 +195,20 @@ def test_a_surge_in_one_peer_group_does_not_hide_an_insider_in_another(tmp_path)
     assert "their peers searched 0.8× their usual" in summary  # finance's mood, not 5×
 
 
+def test_a_team_up_together_is_quiet_and_one_person_far_above_it_still_fires(tmp_path):
+    """No peers file: 24 responders search four times their usual together, which moves the
+    tenant's median; they explain each other, and a person at twelve times theirs fires."""
+    responders, others = staff("ir", 24), staff("p", 10)
+    insider = others[0]
+    day = LAST - timedelta(days=3)  # a Thursday
+    records = office(responders + others, rate=9)
+    for email in responders:
+        records += searches(email, day, 13, 27)
+    records += searches(insider, day, 15, 99)
+    alerts = scored(tmp_path, {"acme": records})
+    assert {(r, e) for _, r, e, d, _, _ in alerts if d == day} == {("volume_spike", insider)}
+
+
 def test_a_never_seen_address_searching_at_night_says_no_history_yet(tmp_path):
     who = "ghost@corp.example"
     records = office(staff("p", 8)) + searches(who, LAST - timedelta(days=4), 3, 5)

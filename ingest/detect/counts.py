@@ -55,6 +55,8 @@ def _window(grid: CountGrid, ctx: DayContext, width: int) -> tuple[slice, np.nda
     return slice(start, ctx.column), days
 
 
+MOOD_PRIOR = 10
+"""People's worth of the tenant's mood mixed into a learned group's."""
 SURGE_RATIO = 2.0
 """A person searching at least this × their usual is up today."""
 SURGE_SHARE = 0.1
@@ -70,7 +72,7 @@ def group_moods(
     or, when many people are up together (an incident-response team that no peers file
     names; people it names are judged with their group), the median of those people, for
     each of them not far above it (at most twice it): the team is explained by its surge,
-    one person far above it still fires."""
+    and everyone else, one person far above it included, is judged without it."""
     start = max(0, column - baseline_days)
     history = grid.counts[:, start:column]
     active = (history > 0).sum(axis=1)
@@ -78,18 +80,27 @@ def group_moods(
     judged = peers.people & (active >= min_history) & (today > 0)
     ratio = np.zeros(len(grid.emails))
     ratio[judged] = today[judged] / (history[judged].sum(axis=1) / active[judged])
-    tenant = float(np.median(ratio[judged])) if judged.sum() >= 5 else 1.0
-    moods = np.full(len(grid.emails), tenant)
-    for group in np.unique(peers.group[peers.group >= 0]):
-        inside = peers.group == group
-        if (judged & inside).sum() >= 5:
-            moods[inside] = float(np.median(ratio[judged & inside]))
     up = judged & (ratio >= SURGE_RATIO)
+    together = np.zeros(len(grid.emails), dtype=bool)
+    surge = 1.0
     if up.sum() >= max(SURGE_PEOPLE, SURGE_SHARE * judged.sum()):
         surge = float(np.median(ratio[up]))
         together = up & (ratio <= 2 * surge) & ~peers.mapped  # a named group speaks for itself
-        moods[together] = np.maximum(moods[together], surge)
-    return tenant, moods
+    rest = judged & ~together  # everyone else is judged without the surge they are not in
+    tenant = float(np.median(ratio[rest])) if rest.sum() >= 5 else 1.0
+    moods = np.full(len(grid.emails), tenant)
+    for group in np.unique(peers.group[peers.group >= 0]):
+        inside = peers.group == group
+        count = int((rest & inside).sum())
+        if count >= 5:
+            median = float(np.median(ratio[rest & inside]))
+            # A learned group is shrunk toward the tenant (its median is noisy and its
+            # borders arbitrary); a group the peers file names speaks for itself.
+            prior = 0 if peers.mapped[inside].any() else MOOD_PRIOR
+            moods[inside] = (count * median + prior * tenant) / (count + prior)
+    moods[together] = np.maximum(moods[together], surge)
+    whole = float(np.median(ratio[judged])) if judged.sum() >= 5 else 1.0
+    return whole, moods  # the whole tenant's for the text rules (DayContext.tenant)
 
 
 def score_counts(
