@@ -108,18 +108,46 @@ def score_unusual_time(
     np.add.at(groups, np.where(peers.people, peers.group + 1, 0), profiles)
     groups[0] = profiles[peers.people].sum(axis=0)
     group_profiles = groups[np.maximum(peers.group + 1, 0)]
+    weight = rule.prior_weight
+    peer_share = (group_profiles + weight * office_prior(config)) / (
+        group_profiles.sum(axis=1, keepdims=True) + weight
+    )
+    share = (profiles + weight * peer_share) / (profiles.sum(axis=1, keepdims=True) + weight)
+    # Cheap tests over everyone first, the peers' arithmetic only for who passes them.
+    rows = grid.slot_rows(ctx.day)
+    hours_today = np.zeros_like(profiles)
+    np.add.at(hours_today, (grid.slot_user[rows], grid.slot[rows] % HOURS), grid.slot_count[rows])
+    odd_hours = (hours_today * (share < rule.rare_share)).sum(axis=1) >= rule.min_searches
+    odd_day = _seldom_this_weekday(grid, ctx, config)
     findings: list[Finding] = []
-    for user in np.flatnonzero(candidates):
+    for user in np.flatnonzero(candidates & (odd_hours | odd_day)):
         if ctx.allowed(grid.emails[user], rule.allow):
             continue
-        peer_share = (group_profiles[user] + rule.prior_weight * office_prior(config)) / (
-            group_profiles[user].sum() + rule.prior_weight
-        )
-        finding = _odd_hours(grid, ctx, config, peers, user, window, (profiles, peer_share))
-        finding = finding or _odd_day(grid, ctx, config, peers, user)
+        finding = None
+        if odd_hours[user]:
+            finding = _odd_hours(grid, ctx, config, peers, user, window, share[user])
+        if finding is None and odd_day[user]:
+            finding = _odd_day(grid, ctx, config, peers, user)
         if finding is not None:
             findings.append(finding)
     return findings
+
+
+def _same_weekdays(ctx: DayContext, config: DetectionConfig) -> np.ndarray:
+    """Grid columns of the same weekday over the last `season_weeks` weeks."""
+    weeks = config.general.season_weeks
+    same = np.arange(ctx.column - 7, max(-1, ctx.column - 7 * weeks - 1), -7)
+    return same[same >= 0]
+
+
+def _seldom_this_weekday(grid: CountGrid, ctx: DayContext, config: DetectionConfig) -> np.ndarray:
+    """Per user: active on so few of the same weekdays (since their first search) that the
+    chance of today could be under 10 %, whatever their peers do."""
+    same = _same_weekdays(ctx, config)
+    ends = ctx.upper.timestamp() - 86400.0 * (ctx.column - same)
+    weeks = (grid.first_seen[:, None] < ends[None, :]).sum(axis=1)
+    active = (grid.counts[:, same] > 0).sum(axis=1)
+    return active <= 0.1 * (weeks + config.rules.unusual_time.prior_days)
 
 
 def _odd_hours(
@@ -129,13 +157,11 @@ def _odd_hours(
     peers: Peers,
     user: int,
     window: slice,
-    habits: tuple[np.ndarray, np.ndarray],
+    share: np.ndarray,
 ) -> Finding | None:
-    """Searches in hours rare for the user, on a day whose chance of them is small."""
+    """Searches in hours rare for the user (`share`: their smoothed share of each hour), on
+    a day whose chance of them is small."""
     rule = config.rules.unusual_time
-    profiles, peer_share = habits
-    own = profiles[user]
-    share = (own + rule.prior_weight * peer_share) / (own.sum() + rule.prior_weight)
     rows = grid.slot_rows(ctx.day)
     mine = grid.slot_user[rows] == user
     hours = grid.slot[rows][mine] % HOURS
@@ -215,8 +241,7 @@ def _odd_day(
     weekdays), weighed with how big the day is for them."""
     rule = config.rules.unusual_time
     general = config.general
-    same = np.arange(ctx.column - 7, max(-1, ctx.column - 7 * general.season_weeks - 1), -7)
-    same = same[same >= 0]
+    same = _same_weekdays(ctx, config)
     window = slice(max(0, ctx.column - 7 * general.season_weeks), ctx.column)
     # Only the same weekdays after someone's first search count: before it, their not
     # searching says nothing (the data, or their job, had not started).
@@ -224,8 +249,6 @@ def _odd_day(
     own_seen = grid.first_seen[user] < ends
     own_active = int((grid.counts[user, same] > 0).sum())
     own_weeks = int(own_seen.sum())
-    if own_active > 0.1 * (own_weeks + rule.prior_days):  # p > 10 % whatever the peers do
-        return None
     seen = grid.first_seen[:, None] < ends[None, :]
     members = peers.members(user)
     others = members.copy()
