@@ -69,15 +69,21 @@ class PeerOutlier:
 
 @dataclass(frozen=True)
 class UnusualTime:
-    """Searches in hours (of a weekday or a weekend day) the user almost never searches in."""
+    """Searches at hours, or on a weekday, that are improbable for this person: the chance
+    is their own history's, shrunk toward their peers' by `prior_days` pseudo-days (so a
+    thin history borrows from the peers), floored at `peer_floor`. Hours fire at
+    `min_surprise` (-log10 of the chance of a day with searches in those hours) with at
+    least `min_searches` searches there; a day fires at `day_min_surprise` (the weekday's
+    chance over the last `season_weeks` same weekdays, plus how unusual its volume is)."""
 
     enabled: bool = True
-    min_searches: int = 10
+    min_searches: int = 3
+    min_surprise: float = 2.0
+    day_min_surprise: float = 3.0
+    prior_days: float = 5.0
+    peer_floor: float = 0.002
     rare_share: float = 0.01
-    min_ratio: float = 8.0
     prior_weight: float = 20.0
-    rare_day_share: float = 0.1
-    day_ratio: float = 3.0
     allow: tuple[str, ...] = ()
 
 
@@ -161,6 +167,9 @@ class General:
     office_days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
     system_senders: tuple[str, ...] = ("<>", "api-*")
     allow: tuple[str, ...] = ()
+    season_weeks: int = 8
+    peers_file: str = ""
+    min_group_size: int = 5
 
 
 @dataclass(frozen=True)
@@ -176,6 +185,7 @@ class DetectionConfig:
     general: General = field(default_factory=General)
     rules: Rules = field(default_factory=Rules)
     feedback: Feedback = field(default_factory=Feedback)
+    peer_map: tuple[tuple[str, str], ...] = ()  # (address, group) from general.peers_file
 
     def is_system(self, email: str) -> bool:
         return matches(email, self.general.system_senders)
@@ -251,6 +261,8 @@ def _checked(config: DetectionConfig) -> DetectionConfig:
         raise DetectionConfigError(
             "general.min_history_days must be at least 1 and at most general.baseline_days"
         )
+    if general.season_weeks < 1 or general.min_group_size < 1:
+        raise DetectionConfigError("general.season_weeks and min_group_size must be at least 1")
     if general.warmup_days < 1:
         raise DetectionConfigError("general.warmup_days must be at least 1")
     if not 0 < config.rules.peer_outlier.peer_quantile < 1:
@@ -268,6 +280,18 @@ def _without_retired(general: Any) -> Any:
         return general
     log.warning("DETECTIONS_FILE: general.account is no longer used (alerts carry their tenant)")
     return {key: value for key, value in general.items() if key != "account"}
+
+
+RETIRED = {"unusual_time": ("min_ratio", "rare_day_share", "day_ratio")}
+"""Keys of rules that now score surprise (issue 17): a file that still sets them loads."""
+
+
+def _without_retired_keys(name: str, table: Any) -> Any:
+    retired = [key for key in RETIRED.get(name, ()) if isinstance(table, dict) and key in table]
+    if not retired:
+        return table
+    log.warning("DETECTIONS_FILE: rules.%s.%s is no longer used", name, retired[0])
+    return {key: value for key, value in table.items() if key not in retired}
 
 
 def parse_config(document: dict[str, Any]) -> DetectionConfig:
@@ -292,7 +316,7 @@ def parse_config(document: dict[str, Any]) -> DetectionConfig:
         )
     rules = Rules(
         **{
-            name: _section(f"rules.{name}", rule_types[name], table)
+            name: _section(f"rules.{name}", rule_types[name], _without_retired_keys(name, table))
             for name, table in rules_table.items()
         }
     )
@@ -315,6 +339,15 @@ def load_config(path: Path, *, required: bool) -> DetectionConfig:
     except (OSError, UnicodeDecodeError) as exc:
         raise DetectionConfigError(f"DETECTIONS_FILE {path} cannot be read: {exc}") from None
     try:
-        return parse_config(document)
+        config = parse_config(document)
+    except DetectionConfigError as exc:
+        raise DetectionConfigError(f"DETECTIONS_FILE {path}: {exc}") from None
+    if not config.general.peers_file:
+        return config
+    from ingest.detect.peers import read_peer_file  # peers needs this module
+
+    peers = path.parent / Path(config.general.peers_file).expanduser()
+    try:
+        return replace(config, peer_map=read_peer_file(peers))
     except DetectionConfigError as exc:
         raise DetectionConfigError(f"DETECTIONS_FILE {path}: {exc}") from None

@@ -14,6 +14,7 @@ import numpy as np
 from db.timezones import bucket_seconds, offset_changes, utc_bounds
 
 EPOCH_DAY = date(1970, 1, 1)
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def day_number(day: date) -> int:

@@ -40,6 +40,7 @@ class CountGrid:
     slot: np.ndarray
     slot_count: np.ndarray
     first_seen: np.ndarray  # epoch seconds of the user's first search ever stored
+    hour_masks: np.ndarray  # users × days: bit h set when the user searched in local hour h
 
     @property
     def days(self) -> int:
@@ -130,6 +131,8 @@ def load_counts(
     users, day, hour, counts = users[inside], day[inside], hour[inside], counts[inside]
     np.add.at(grid, (users, day - first_day), counts)
     slot = (1 - office_day_flags(day, config)) * 24 + hour
+    masks = np.zeros_like(grid, dtype=np.int64)
+    np.bitwise_or.at(masks, (users, day - first_day), np.left_shift(1, hour))
     order = np.argsort(day, kind="stable")
     return CountGrid(
         emails=names,
@@ -140,6 +143,7 @@ def load_counts(
         slot=slot[order],
         slot_count=counts[order],
         first_seen=np.array([first_seen.get(email, np.inf) for email in names]),
+        hour_masks=masks,
     )
 
 

@@ -30,10 +30,9 @@ from db.alerts import NewAlert, evidence_url
 from db.state.detection import set_scored_through, set_scored_versions
 from ingest.detect.config import DetectionConfig
 from ingest.detect.content import score_content
-from ingest.detect.counts import DayContext, score_counts, tenant_mood
+from ingest.detect.counts import DayContext, group_moods, score_counts
 from ingest.detect.days import day_bounds, day_date
 from ingest.detect.features import (
-    CountGrid,
     TextDay,
     TextFigures,
     TextHistory,
@@ -41,6 +40,7 @@ from ingest.detect.features import (
     load_counts,
 )
 from ingest.detect.finding import Finding
+from ingest.detect.peers import peer_groups
 from ingest.detect.plan import Plan, plan_days
 from ingest.detect.timing import score_unusual_time
 from ingest.detect.versions import day_versions
@@ -172,27 +172,28 @@ def score_days(
     texts: _TextFeed,
 ) -> list[Finding]:
     general = config.general
-    history = max(general.baseline_days, general.dormant_days)
+    history = max(general.baseline_days, general.dormant_days, 7 * general.season_weeks)
     grid = load_counts(engine, tenant, tz, first - history, last, config)
     system = np.array([config.is_system(email) for email in grid.emails], dtype=bool)
     findings: list[Finding] = []
     for day in range(first, last + 1):
         lower, upper = day_bounds(day, tz)
         column = day - grid.first_day
-        mood = tenant_mood(grid, column, system, general.baseline_days, general.min_history_days)
-        ctx = DayContext(day, column, lower, upper, system, config.allowed, mood)
-        findings += score_counts(grid, ctx, config)
-        active = _active_days(grid, ctx.column, general.baseline_days)
-        findings += score_unusual_time(grid, ctx, config, active)
+        peers = peer_groups(grid, column, system, config)
+        mood, moods = group_moods(
+            grid, column, peers, general.baseline_days, general.min_history_days
+        )
+        ctx = DayContext(day, column, lower, upper, system, config.allowed, mood, moods)
+        counted = score_counts(grid, ctx, config, peers)
+        # A dormant or never-seen address's alert already says the day is new for them.
+        dormant = {finding.email for finding in counted if finding.rule == "dormant_searcher"}
+        timed = score_unusual_time(grid, ctx, config, peers)
+        findings += counted + [finding for finding in timed if finding.email not in dormant]
         today, figures = texts.day(day)
         for email, text_day in today.items():
             if not config.is_system(email):
                 findings += score_content(ctx, config, email, text_day, figures.get(email))
     return findings
-
-
-def _active_days(grid: CountGrid, column: int, width: int) -> np.ndarray:
-    return (grid.counts[:, max(0, column - width) : column] > 0).sum(axis=1)
 
 
 def to_alert(tenant: str, finding: Finding, tz: str, config: DetectionConfig) -> NewAlert:

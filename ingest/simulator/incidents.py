@@ -247,11 +247,13 @@ def labelled_tenant(
     end: date | None = None,
     repeats: int = 2,
     system_rate: float = 1.0,
+    hard: bool = False,
 ) -> LabelledTenant:
     """`days` of searches ending the day before `end` (default: today, UTC), with incidents
     planted from day 45 on (after warm-up and a full baseline): each family at each of its
     magnitudes `repeats` times. `system_rate` scales the system and API senders' volume
-    (small tenants for quick tests)."""
+    (small tenants for quick tests). `hard` adds issue 17's harder cases
+    (`hard_cases.py`): small incidents and ordinary weeks that counts flood on."""
     rng = random.Random(f"labelled-tenant:{seed}")
     last = (end or datetime.now(UTC).date()) - timedelta(days=1)
     first_day = (last - date(1970, 1, 1)).days - days + 1
@@ -284,11 +286,18 @@ def labelled_tenant(
     for incident in sorted(planted.values(), key=lambda item: (item.day, item.email)):
         habit = habits.get(incident.email, newcomer)
         incidents.append(_plant(rng, writer, habit, incident, peers))
-    writer.records.sort(key=lambda record: str(record["createTime"]))
     negatives = {
         kind: tuple(sorted(e for e, h in habits.items() if h.kind == kind))
         for kind in ("night", "compliance", "new_hire", "helpdesk", "system", "api")
     }
+    if hard:
+        from ingest.simulator.hard_cases import plant_hard_cases  # it builds on this module
+
+        cases = plant_hard_cases(seed, writer, first_day, days, surge)
+        incidents += cases.incidents
+        habits.update(cases.habits)
+        negatives.update({kind: tuple(sorted(emails)) for kind, emails in cases.negatives.items()})
+    writer.records.sort(key=lambda record: str(record["createTime"]))
     key = AnswerKey(
         incidents=tuple(incidents),
         surge_day=_date(first_day + surge),
