@@ -82,9 +82,10 @@ def active_days(
 
 
 def run_project(seed: int, config: DetectionConfig, workdir: Path, label: str) -> Tally:
-    """One seed of the project's generator: one tenant in UTC; its hard-negative classes
-    are the surge day and the kinds of searcher."""
-    labelled = labelled_tenant(seed, end=END)
+    """One seed of the project's generator with issue 17's harder cases: one tenant in UTC;
+    its hard-negative classes are the surge day, the hard cases' classes and the kinds of
+    searcher."""
+    labelled = labelled_tenant(seed, end=END, hard=True)
     engine = open_database(f"sqlite:///{workdir / f'project-{seed}.db'}")
     try:
         cursor = datetime.combine(END, dtime(), UTC)
@@ -108,6 +109,9 @@ def run_project(seed: int, config: DetectionConfig, workdir: Path, label: str) -
         kinds.setdefault(habit.kind, []).append(email)
     windows += [
         Window(TENANT, kind, tuple(who), first, key.last_day) for kind, who in kinds.items()
+    ]
+    windows += [
+        Window(TENANT, kind, who, first, key.last_day) for kind, who in key.negatives.items()
     ]
     days = active_days(labelled.records, TENANT, ZoneInfo("UTC"), first, key.last_day)
     scored = tally(planted, windows, alerts, days, label)

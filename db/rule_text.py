@@ -14,11 +14,11 @@ RULE_TEXT: dict[str, tuple[str, str]] = {
     ),
     "peer_outlier": (
         "Far above peers",
-        "A person with little history of their own searched far more than people usually do.",
+        "Searched far more in a day than the people in their peer group usually do.",
     ),
     "unusual_time": (
         "Unusual hours",
-        "Searches at hours or on days (night, weekend) this person almost never searches.",
+        "Searches at hours or on a weekday improbable for this person and their peers.",
     ),
     "dormant_searcher": (
         "Dormant account active",
