@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ class Finding:
     strength: float  # how far past its threshold: 1 just fired, 3 three times over
     summary: str
     figures: dict[str, Any]
+    evidence: dict[str, list[Any]] = field(default_factory=dict)
 
     @property
     def severity(self) -> str:
