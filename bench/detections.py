@@ -108,10 +108,9 @@ def score(
 ) -> SeedResult:
     result = SeedResult(seed, searches, active, seconds=seconds)
     fired = {(rule, email, day) for rule, email, day, _ in alerts}
-    incident_days = {(incident.email, incident.day) for incident in tenant.key.incidents}
     for incident in tenant.key.incidents:
         result.incidents[incident.family] += 1
-        if (incident.family, incident.email, incident.day) in fired:
+        if incident.detected_by(fired):  # a slow incident: on any of its days
             result.found[incident.family] += 1
         else:
             result.missed.append(
@@ -120,7 +119,7 @@ def score(
             )
     kinds = {email: habit.kind for email, habit in tenant.habits.items()}
     for rule, email, day, summary in alerts:
-        if (email, day) in incident_days:
+        if tenant.key.abnormal(email, day):
             continue  # the day is abnormal: another rule firing on it is not a false alert
         result.false_by_rule[rule] += 1
         kind = kinds.get(email, "?")

@@ -259,6 +259,8 @@ class TextFigures:
     new_terms: tuple[str, ...]
     categories: dict[str, CategoryFigures] = field(default_factory=dict)
     new_target_names: tuple[str, ...] = ()
+    median_new_targets: float = 0.0  # read by the risk score, which a 90th percentile
+    # would forget after three days of a slow incident
 
 
 class TextHistory:
@@ -306,6 +308,7 @@ class TextHistory:
                 new_terms=tuple(sorted(new_terms)),
                 categories=self._categories.feed(email, day, today.categories),
                 new_target_names=tuple(fresh),
+                median_new_targets=float(np.median(recent)) if recent and new >= 2 else 0.0,
             )
             for term in today.terms:
                 known[term] = day

@@ -3,8 +3,8 @@ day gives away, such as six new mailboxes every weekday for a month, or one sens
 search a day.
 
 Each user and local day earns points: `finding_points` per alert of another rule that day,
-and small signals the day rules ignore: new mailboxes beyond the user's usual
-(`new_target_points` for half of breadth's `min_new_targets` of them), a search in a
+and small signals the day rules ignore: new mailboxes beyond twice the user's median day
+(at least 2; `new_target_points` for half of breadth's `min_new_targets` of them), a search in a
 sensitive category that is not routine for them (`sensitive_points` each, capped at one
 point a day; `first_term_points` for a category they never searched before). A signal is
 not counted on a day its own rule already fired. The score on day D sums the points of the
@@ -58,7 +58,8 @@ def text_signals(config: DetectionConfig, figures: TextFigures) -> dict[str, flo
     """{rule whose signal it is: points} for one user-day's texts."""
     risk, rules = config.rules.accumulated_risk, config.rules
     signals: dict[str, float] = {}
-    excess = figures.new_targets - max(1.0, figures.usual_new_targets)
+    # beyond twice their median day (at least 2): a helpdesk's ordinary spread is no signal
+    excess = figures.new_targets - max(2.0, 2 * figures.median_new_targets)
     if excess > 0:
         full = max(1.0, BREADTH_SHARE * rules.breadth.min_new_targets)
         signals["breadth"] = risk.new_target_points * min(1.0, excess / full)
