@@ -85,6 +85,8 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     acme += [(SHARED, 60, "M&A shortlist")]
     acme += [("lee.quiet@corp.example", 50, "password expiry notice")]  # a one-off
     acme += office("sam.slow@corp.example")
+    acme += hr_routine("ria.heavy@corp.example")
+    acme += [("ria.heavy@corp.example", 53, f"grievance {n}") for n in range(30)]
     acme += [
         ("sam.slow@corp.example", i, f"[User : mbx{i:03d}{n}@corp.example]")
         for i in weekdays(30, 58)
@@ -133,12 +135,21 @@ def test_the_rules_file_extends_a_category_and_may_add_one():
 
 
 def test_a_routine_category_does_not_fire_but_a_first_category_does(engine):
-    acme = [a for a in alerts_of(engine, "acme") if a[0] == "sensitive_terms"]
+    acme = [a for a in alerts_of(engine, "acme") if a[0] == "sensitive_terms" and a[1] == SHARED]
     assert [(a[1], a[2]) for a in acme] == [(SHARED, FIRST + timedelta(days=60))]
     figures = acme[0][3]
     assert [c["category"] for c in figures["categories"]] == ["mna"]  # not their HR routine
     assert figures["terms"] == ["due diligence", "m&a"]
     assert figures["observed"] == 2 and figures["threshold"] == 2 and figures["surprise"] > 1
+
+
+def test_a_routine_category_fires_far_above_the_users_own_usual_day(engine):
+    heavy = [a for a in alerts_of(engine, "acme") if a[1] == "ria.heavy@corp.example"]
+    heavy = [a for a in heavy if a[0] == "sensitive_terms"]  # volume_spike too
+    assert [(a[0], a[2]) for a in heavy] == [("sensitive_terms", FIRST + timedelta(days=53))]
+    figures = heavy[0][3]
+    assert figures["categories"][0]["category"] == "hr"
+    assert (figures["observed"], figures["baseline"], figures["threshold"]) == (32, 2, 8)
 
 
 def test_the_same_address_is_judged_on_its_own_tenants_history(engine):

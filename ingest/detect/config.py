@@ -93,7 +93,7 @@ class SensitiveTerms:
     vocabulary: dict[str, tuple[str, ...]] = field(default_factory=dict)
     min_searches: int = 2
     routine_days: int = 10
-    routine_ratio: float = 3.0
+    routine_ratio: float = 4.0
     routine_share: float = 0.2
     allow: tuple[str, ...] = ()
 

@@ -53,6 +53,15 @@ class RiskLedger:
             if signals:
                 self.text.setdefault(email, {})[day] = signals
 
+    def forget_before(self, day: int) -> None:
+        """Drop days no later score looks at (a long run would keep years otherwise)."""
+        for email in list(self.text):
+            days = self.text[email]
+            for old in [d for d in days if d < day]:
+                del days[old]
+            if not days:
+                del self.text[email]
+
 
 def text_signals(config: DetectionConfig, figures: TextFigures) -> dict[str, float]:
     """{rule whose signal it is: points} for one user-day's texts."""
@@ -78,10 +87,11 @@ def text_signals(config: DetectionConfig, figures: TextFigures) -> dict[str, flo
 
 
 def _stored(
-    engine: Engine, tenant: str, first: date, last: date
+    engine: Engine, tenant: str, first: date, last: date, scored_from: int
 ) -> tuple[dict[str, dict[int, list[str]]], dict[str, list[int]]]:
     """(rules fired per user and day, days of earlier accumulated_risk alerts per user)
-    from the alerts already stored for [first, last]."""
+    from the alerts already stored for [first, last]; an accumulated_risk alert on a day
+    being scored again (from `scored_from` on) is no earlier episode."""
     fired: dict[str, dict[int, list[str]]] = {}
     episodes: dict[str, list[int]] = {}
     statement = select(Alert.rule, Alert.email_addr, Alert.day).where(
@@ -90,7 +100,8 @@ def _stored(
     with engine.connect() as conn:
         for rule, email, day in conn.execute(statement):
             if rule == RULE:
-                episodes.setdefault(email, []).append(day_number(day))
+                if day_number(day) < scored_from:
+                    episodes.setdefault(email, []).append(day_number(day))
             else:
                 fired.setdefault(email, {}).setdefault(day_number(day), []).append(rule)
     return fired, episodes
@@ -111,7 +122,9 @@ def accumulate(
     risk = config.rules.accumulated_risk
     if not risk.enabled:
         return []
-    fired, episodes = _stored(engine, tenant, day_date(first - risk.window_days), day_date(last))
+    fired, episodes = _stored(
+        engine, tenant, day_date(first - risk.window_days), day_date(last), first
+    )
     for finding in findings:
         fired.setdefault(finding.email, {}).setdefault(finding.day, []).append(finding.rule)
     emails = sorted(set(fired) | set(ledger.text))
@@ -130,6 +143,7 @@ def accumulate(
             if finding is not None:
                 found.append(finding)
                 last_alert = day
+    ledger.forget_before(last - risk.window_days)
     return found
 
 
