@@ -134,13 +134,15 @@ def test_the_rules_file_extends_a_category_and_may_add_one():
         parse_config({"rules": {"sensitive_terms": {"vocabulary": {"hr": "salary"}}}})
 
 
-def test_a_routine_category_does_not_fire_but_a_first_category_does(engine):
+def test_a_routine_category_does_not_fire_but_two_searches_in_a_first_category_do(engine):
     acme = [a for a in alerts_of(engine, "acme") if a[0] == "sensitive_terms" and a[1] == SHARED]
     assert [(a[1], a[2]) for a in acme] == [(SHARED, FIRST + timedelta(days=60))]
     figures = acme[0][3]
     assert [c["category"] for c in figures["categories"]] == ["mna"]  # not their HR routine
     assert figures["terms"] == ["due diligence", "m&a"]
     assert figures["observed"] == 2 and figures["threshold"] == 2 and figures["surprise"] > 1
+    # one first search in a category only adds risk: a one-off raises nothing
+    assert not [a for a in alerts_of(engine, "acme") if a[1] == "lee.quiet@corp.example"]
 
 
 def test_a_routine_category_fires_far_above_the_users_own_usual_day(engine):
@@ -156,10 +158,6 @@ def test_the_same_address_is_judged_on_its_own_tenants_history(engine):
     globex = [a for a in alerts_of(engine, "globex") if a[0] == "sensitive_terms"]
     assert [(a[1], a[2]) for a in globex] == [(SHARED, FIRST + timedelta(days=60))]
     assert globex[0][3]["terms"] == ["laid-off", "salaries"]
-
-
-def test_a_one_off_sensitive_search_raises_nothing(engine):
-    assert not [a for a in alerts_of(engine, "acme") if a[1] == "lee.quiet@corp.example"]
 
 
 @pytest.mark.parametrize(

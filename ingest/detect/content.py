@@ -121,50 +121,71 @@ def _breadth(
     )
 
 
-def _category_verdict(
+def _routine_verdict(
     ctx: DayContext, config: DetectionConfig, category: str, figures: CategoryFigures
 ) -> dict | None:
-    """Whether one category fires: new to the user (few words new to them suffice) or
-    routine for them (only well above their own usual day in it)."""
+    """A category routine for the user fires only well above their own usual day in it."""
     rule = config.rules.sensitive_terms
     history_days = config.general.history_days
-    name = category_name(category)
-    if routine(figures, rule.routine_days, rule.routine_share):
-        # × their usual, and never below × min_searches: a thin routine is no licence to fire
-        threshold = rule.routine_ratio * max(figures.usual, float(rule.min_searches))
-        threshold *= max(1.0, ctx.tenant)
-        observed = figures.searches
-        chance = surprise(figures.days_at_least, history_days)
-        text = (
-            f"{plural(observed, 'search')} for {name} words ({listed(figures.terms)}), "
-            f"{times(observed / max(figures.usual, 1.0))} their usual {number(figures.usual)} "
-            f"a day in that category (routine for them: on {figures.prior_days} of the "
-            f"previous {history_days} days); threshold {number(threshold)}"
-        )
-        terms = figures.terms
-    else:
-        threshold = float(rule.min_searches)
-        observed = figures.new_term_searches
-        chance = surprise(figures.prior_days, history_days)
-        first = "the first" if figures.prior_days == 0 else "unusual"
-        text = (
-            f"{plural(observed, 'search')} for {name} words new to them "
-            f"({listed(figures.new_terms)}), {first} for them: {name} words on "
-            f"{plural(figures.prior_days, 'day')} of the previous {history_days}"
-        )
-        terms = figures.new_terms
-    if observed < threshold or threshold <= 0:
+    # × their usual, and never below × min_searches: a thin routine is no licence to fire
+    threshold = rule.routine_ratio * max(figures.usual, float(rule.min_searches))
+    threshold *= max(1.0, ctx.tenant)
+    observed = figures.searches
+    if observed < threshold:
         return None
     return {
         "category": category,
         "observed": observed,
         "baseline": figures.usual,
         "threshold": round(threshold, 2),
-        "surprise": chance,
+        "surprise": surprise(figures.days_at_least, history_days),
         "prior_days": figures.prior_days,
-        "terms": list(terms),
-        "text": text,
+        "terms": list(figures.terms),
+        "text": (
+            f"{plural(observed, 'search')} for {category_name(category)} words "
+            f"({listed(figures.terms)}), {times(observed / max(figures.usual, 1.0))} their "
+            f"usual {number(figures.usual)} a day in that category (routine for them: on "
+            f"{figures.prior_days} of the previous {history_days} days); threshold "
+            f"{number(threshold)}"
+        ),
         "strength": observed / threshold,
+    }
+
+
+def _new_verdict(
+    config: DetectionConfig, new_searches: int, parts: list[tuple[str, CategoryFigures]]
+) -> dict | None:
+    """Categories not routine for the user fire together: `min_searches` searches with
+    words new to them, whichever of those categories the words are in."""
+    rule = config.rules.sensitive_terms
+    history_days = config.general.history_days
+    parts = [(category, figures) for category, figures in parts if figures.new_term_searches]
+    # a search naming words of two categories counts once
+    observed = min(sum(figures.new_term_searches for _, figures in parts), new_searches)
+    if not parts or observed < rule.min_searches:
+        return None
+    described = "; ".join(
+        f"{category_name(category)} ({listed(figures.new_terms)}): "
+        + (
+            "the first for them"
+            if figures.prior_days == 0
+            else f"on {plural(figures.prior_days, 'day')} of the previous {history_days}"
+        )
+        for category, figures in parts
+    )
+    return {
+        "category": ",".join(category for category, _ in parts),
+        "observed": observed,
+        "baseline": max(figures.usual for _, figures in parts),
+        "threshold": float(rule.min_searches),
+        "surprise": max(surprise(figures.prior_days, history_days) for _, figures in parts),
+        "prior_days": min(figures.prior_days for _, figures in parts),
+        "terms": sorted({term for _, figures in parts for term in figures.new_terms}),
+        "text": (
+            f"{plural(observed, 'search')} for sensitive words new to them, in categories "
+            f"not routine for them: {described}"
+        ),
+        "strength": observed / rule.min_searches,
     }
 
 
@@ -178,11 +199,12 @@ def _sensitive(
     rule = config.rules.sensitive_terms
     if not rule.enabled or history is None or ctx.allowed(email, rule.allow):
         return None
-    fired = [
-        verdict
-        for category, figures in sorted(history.categories.items())
-        if (verdict := _category_verdict(ctx, config, category, figures)) is not None
-    ]
+    categories = sorted(history.categories.items())
+    usual = [(c, f) for c, f in categories if routine(f, rule.routine_days, rule.routine_share)]
+    verdicts = [_routine_verdict(ctx, config, category, figures) for category, figures in usual]
+    fresh = [(c, f) for c, f in categories if (c, f) not in usual]
+    verdicts.append(_new_verdict(config, history.new_term_searches, fresh))
+    fired = [verdict for verdict in verdicts if verdict is not None]
     if not fired:
         return None
     top = max(fired, key=lambda verdict: verdict["strength"])
