@@ -33,6 +33,7 @@ from api.calls import (
     search_records,
 )
 from api.health import healthz, prometheus_metrics, readyz
+from api.mailbox_listing import M_ADDR, M_BY, M_LIMIT, M_TOP, mailbox_searches, mailboxes
 from api.paging import MAX_PAGE, decode_cursor, encode_cursor
 from api.problems import ApiProblem
 from api.spec import CSV, JSON, NDJSON, PROMETHEUS, Endpoint, Param, openapi_document
@@ -286,6 +287,29 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         (P_TENANT, A_FROM, A_TO, A_RULE, A_SEVERITY, A_STATUS, A_USER, P_CURSOR, A_LIMIT),
         (JSON, NDJSON, CSV),
         AuditAction.API_ALERTS,
+    ),
+    Endpoint(
+        "GET",
+        "/api/v1/mailboxes",
+        "mailboxes",
+        "Whose mailbox was searched: the most-searched mailboxes (the Mailboxes page's table)",
+        "viewer",
+        mailboxes,
+        (*FILTERS, M_BY, M_TOP),
+        (JSON, CSV),
+        AuditAction.API_MAILBOXES,
+    ),
+    Endpoint(
+        "GET",
+        "/api/v1/mailboxes/{addr}/searches",
+        "mailboxSearches",
+        "Every search that targeted one mailbox, newest first, keyset-paged",
+        "viewer",
+        mailbox_searches,
+        (M_ADDR, *FILTERS, P_CURSOR, M_LIMIT),
+        (JSON, NDJSON, CSV),
+        AuditAction.API_MAILBOX_SEARCHES,
+        {404: "no stored search of the tenant targeted this mailbox"},
     ),
     Endpoint(
         "POST",

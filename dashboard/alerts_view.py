@@ -115,12 +115,20 @@ def option_label(alerts: pd.DataFrame) -> dict[int, str]:
 
 
 def triage_alerts(
-    url: str, engine: Engine, scope: TenantScope, ids: Sequence[int], status: str, note: str
+    url: str,
+    engine: Engine,
+    scope: TenantScope,
+    ids: Sequence[int],
+    status: str,
+    note: str,
+    suppress_days: int = 0,
 ) -> str:
     """Acknowledge or dismiss `ids` as the current visitor, if they are an administrator
     now (read when this runs, not when the button was drawn), with the audit entry in the
-    same transaction. Returns what to tell the visitor; raises TriageError for a triage
-    that cannot be made or whose change or entry cannot be written (then nothing changed)."""
+    same transaction; a dismissal with `suppress_days` also quiets the same person and rule
+    for that many days (`db.alerts.triage`). Returns what to tell the visitor; raises
+    TriageError for a triage that cannot be made or whose change or entry cannot be written
+    (then nothing changed)."""
     target = ", ".join(f"#{alert_id}" for alert_id in sorted(set(ids))) or None
     admin = audit.require_admin(url, AuditAction.TRIAGE_ALERT, target=target)
     if admin is None:
@@ -131,7 +139,16 @@ def triage_alerts(
     detail = f"{status}: {note}" if note else status
     entry = audit.entry(admin, AuditAction.TRIAGE_ALERT, target=target, detail=detail)
     with audit.all_or_nothing(AuditAction.TRIAGE_ALERT, TriageError):
-        changed = store.triage(engine, scope, ids, status, admin.actor, note, audited=entry)
+        changed = store.triage(
+            engine,
+            scope,
+            ids,
+            status,
+            admin.actor,
+            note,
+            audited=entry,
+            suppress_days=suppress_days,
+        )
     noun = "alert" if changed == 1 else "alerts"
     return f"{changed} {noun} {status}."
 

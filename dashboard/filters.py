@@ -36,6 +36,8 @@ FILTER_KEYS = (P_FROM, P_TO, P_USER, P_SOURCE, P_TYPE, P_TEXT, P_SYSTEM)
 P_EMAIL, P_MONTH, P_YEAR, P_DATE = "email", "month", "year", "date"
 P_RULE, P_SEVERITY, P_STATUS = "rule", "severity", "status"
 """The Alerts page's own parameters."""
+P_ADDR, P_VIEW = "addr", "view"
+"""The Mailboxes page's own: one mailbox, and `view=report` for its privacy report."""
 
 SYSTEM_EXCLUDED = "exclude"
 SYSTEM_INCLUDED = "include"

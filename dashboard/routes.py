@@ -14,7 +14,17 @@ from urllib.parse import quote, urlencode
 
 import streamlit as st
 
-from dashboard.filters import P_DATE, P_EMAIL, P_MONTH, P_RULE, P_SEVERITY, P_STATUS, P_YEAR
+from dashboard.filters import (
+    P_ADDR,
+    P_DATE,
+    P_EMAIL,
+    P_MONTH,
+    P_RULE,
+    P_SEVERITY,
+    P_STATUS,
+    P_VIEW,
+    P_YEAR,
+)
 from db.audit import AuditAction
 
 Query = Mapping[str, str | list[str]]
@@ -88,6 +98,15 @@ ALERTS = Route(
     AuditAction.VIEW_ALERTS,
     params=(P_RULE, P_SEVERITY, P_STATUS),
 )
+MAILBOXES = Route(
+    "mailboxes",
+    "pages/mailboxes.py",
+    "Mailboxes",
+    "Whose mailbox was searched",
+    ":material/inbox:",
+    AuditAction.VIEW_MAILBOXES,
+    params=(P_ADDR, P_VIEW),
+)
 STATUS = Route(
     "status",
     "pages/status.py",
@@ -122,7 +141,17 @@ TOKENS = Route(
     admin_only=True,
 )
 
-ROUTES: tuple[Route, ...] = (SUMMARY, USER, CALENDAR, DAY, ALERTS, STATUS, AUDIT, TOKENS)
+ROUTES: tuple[Route, ...] = (
+    SUMMARY,
+    USER,
+    CALENDAR,
+    DAY,
+    ALERTS,
+    MAILBOXES,
+    STATUS,
+    AUDIT,
+    TOKENS,
+)
 """In menu order; the first is the default page."""
 
 

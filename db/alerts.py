@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Select, case, func, select, update
+from sqlalchemy import Connection, Engine, Select, bindparam, case, func, select, update
 
 from db import audit
 from db.models import Alert, text_key, utc_now
@@ -35,7 +35,8 @@ RULES = (
 )
 """Every rule that can raise an alert, in the order the rules file documents them."""
 SEVERITIES = ("high", "medium", "low")
-STATUSES = ("new", "acknowledged", "dismissed")
+STATUSES = ("new", "acknowledged", "dismissed", "withdrawn")
+"""withdrawn: a re-score (late data) no longer fires it; it comes back as new if it fires again."""
 OPEN_STATUSES = ("new", "acknowledged")
 """An alert is open until someone dismisses it."""
 TRIAGE_STATUSES = ("acknowledged", "dismissed")
@@ -80,6 +81,7 @@ class NewAlert:
     summary: str
     figures: str  # JSON
     evidence_url: str
+    evidence: str = "{}"  # JSON: hours, terms, targets, days that narrow the window
 
 
 _ONE_PER_DAY = [Alert.tenant, text_key(Alert.email_addr), Alert.rule, Alert.day]
@@ -263,6 +265,10 @@ class TriageError(ValueError):
     """A triage that cannot be applied; the message says why, in one line."""
 
 
+MAX_SUPPRESS_DAYS = 365
+"""The longest suppression a dismissal can ask for (the rules file may allow fewer)."""
+
+
 def triage(
     engine: Engine,
     scope: TenantScope,
@@ -272,30 +278,62 @@ def triage(
     note: str = "",
     *,
     audited: audit.AuditEntry | None = None,
+    suppress_days: int = 0,
 ) -> int:
     """Acknowledge or dismiss alerts of `scope` with a note (another tenant's ids change
-    nothing); returns how many changed. The caller
-    checks the actor is an administrator; `audited` (its `rows` set to how many changed)
-    is written in the same transaction: if it cannot be written, no alert changes."""
+    nothing); returns how many changed. A dismissal with `suppress_days` > 0 also quiets
+    the same tenant, person and rule for that many local days after each alert's day (the
+    detector honours it); an acknowledgement never suppresses. The caller checks the actor
+    is an administrator; `audited` (its `rows` set to how many changed, its detail saying
+    what is suppressed) is written in the same transaction: if it cannot be written, no
+    alert changes."""
     if status not in TRIAGE_STATUSES:
         raise TriageError(f"an alert can be {' or '.join(TRIAGE_STATUSES)}, not {status!r}")
     if not actor:
         raise TriageError("a triage needs the address of who made it")
+    if not 0 <= suppress_days <= MAX_SUPPRESS_DAYS:
+        raise TriageError(f"suppress for 0 to {MAX_SUPPRESS_DAYS} days, not {suppress_days}")
+    if suppress_days and status != "dismissed":
+        raise TriageError("only a dismissal as expected can suppress an alert's rule")
     ids = sorted(set(alert_ids))
     if not ids:
         return 0
+    values = {"status": status, "note": note.strip() or None, "triaged_by": actor}
     with engine.begin() as conn:
-        result = conn.execute(
-            update(Alert)
-            .where(scope.where(Alert.tenant), Alert.id.in_(ids))
-            .values(
-                status=status, note=note.strip() or None, triaged_by=actor, triaged_at=utc_now()
+        found = conn.execute(
+            select(Alert.id, Alert.day).where(scope.where(Alert.tenant), Alert.id.in_(ids))
+        ).all()
+        rows = [
+            {
+                "_id": row.id,
+                "suppressed_until": row.day + timedelta(days=suppress_days)
+                if suppress_days
+                else None,
+            }
+            for row in found
+        ]
+        if rows:  # one statement for every alert (each its own end of suppression)
+            statement = (
+                update(Alert)
+                .where(Alert.id == bindparam("_id"))
+                .values(
+                    **values, triaged_at=utc_now(), suppressed_until=bindparam("suppressed_until")
+                )
             )
-        )
-        changed = result.rowcount or 0
+            conn.execute(statement, rows)
+        changed = len(rows)
         if audited is not None:
-            audit.write(conn, replace(audited, rows=changed))
+            audit.write(
+                conn, replace(audited, rows=changed, detail=_detail(audited, suppress_days))
+            )
     return changed
+
+
+def _detail(audited: audit.AuditEntry, suppress_days: int) -> str | None:
+    if not suppress_days:
+        return audited.detail
+    said = f"suppresses the same person and rule for {suppress_days} days after each alert's day"
+    return f"{audited.detail}; {said}" if audited.detail else said
 
 
 def count_alerts(engine: Engine, filters: AlertFilters) -> int:

@@ -33,6 +33,7 @@ from ingest.commands.detections import command_detect
 from ingest.commands.forwarding import FORWARD_MAX_SECONDS, command_forward
 from ingest.commands.polling import command_reconcile, command_run
 from ingest.commands.state import command_reset_cursor, command_status, command_status_check
+from ingest.commands.targets import command_targets
 from ingest.commands.tokens import add_token_parser, command_token
 from ingest.poller import one_line
 
@@ -68,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
         "detect", help="score every complete day not yet scored for abnormal searching (alerts)"
     )
     add_tenant_option(detect)
+    detect.add_argument(
+        "--rescore",
+        nargs=2,
+        metavar=("FROM", "TO"),
+        help="also score again the local days FROM to TO (YYYY-MM-DD), already scored or not",
+    )
     forward = commands.add_parser(
         "forward", help="deliver pending searches to the forwarding destinations, then exit"
     )
@@ -85,6 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"give up retrying after this long (default {FORWARD_MAX_SECONDS:g})",
     )
     add_token_parser(commands)
+    targets = commands.add_parser(
+        "targets", help="whose mailbox each search targeted (docs/targets.md)"
+    )
+    targets.add_argument(
+        "--backfill",
+        action="store_true",
+        help="parse the targets of every stored search again, replacing those stored",
+    )
+    add_tenant_option(targets)
     return parser
 
 
@@ -118,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "reconcile":
             return command_reconcile(settings, args.tenant)
         if args.command == "detect":
-            return command_detect(settings, args.tenant)
+            return command_detect(settings, args.tenant, args.rescore)
+        if args.command == "targets":
+            return command_targets(settings, args.backfill, args.tenant)
         if args.command == "forward":
             return command_forward(
                 settings, args.since, args.destination, args.max_seconds, args.tenant

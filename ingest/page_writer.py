@@ -22,6 +22,7 @@ from db.locks import write_gate
 from db.models import FILTER_VALUE_COLUMNS, FilterValue, SearchLog, text_key, utc_now
 from db.state import dialect_insert, write_cursor
 from ingest.records import Rejection, SearchEvent, storable_text
+from ingest.target_rows import event_target_rows, insert_targets
 
 
 @dataclass
@@ -278,6 +279,8 @@ class PageWriter:
             self._before = conn.execute(select(func.max(SearchLog.id))).scalar() or 0
         event_rows = _event_rows(conn, self.tenant, batch.events, self.run_id, now)
         inserted = _insert_new(conn, "search_logs", EVENT_COLUMNS, event_rows)
+        if inserted:  # what each search targeted, with it (a page read again adds nothing)
+            insert_targets(conn, event_target_rows(self.tenant, batch.events))
         reject_rows = _reject_rows(conn, self.tenant, batch.rejections, self.run_id, now, window)
         _insert_new(conn, "rejected_records", REJECT_COLUMNS, reject_rows)
         self._values |= _filter_values(batch.events)

@@ -7,7 +7,7 @@ import math
 
 import streamlit as st
 
-from dashboard import alerts_view, cached, context, export, figures, widgets
+from dashboard import alerts_view, cached, context, export, figures, mailboxes_view, widgets
 from dashboard.filters import NO_SUCH_USER, P_EMAIL, parse_email
 from dashboard.formatting import format_time, literal, plural
 
@@ -70,6 +70,8 @@ with right:
     st.plotly_chart(
         figures.hour_weekday_heatmap(activity.hour_weekday), config={"displayModeBar": False}
     )
+
+mailboxes_view.show_searched_by(ctx, filters, email)
 
 total = activity.searches
 pages = max(1, math.ceil(total / PAGE_ROWS))

@@ -112,7 +112,16 @@ def test_the_api_benchmark_checks_every_answer_of_its_smallest_run(tiny_db: Path
 
 SMALLEST = {
     "dashboard": ("--url", "sqlite:///{db}", "--repeats", "1", "--explain", "1"),
-    "detections": ("--tuning-seeds", "1", "--held-out-seeds", "--new-day-people", "30"),
+    "detections": (
+        "--project-seeds",
+        "1",
+        "--detgen-seeds",
+        "1",
+        "--tenants",
+        "brightwell",
+        "--new-day-people",
+        "30",
+    ),
     "forward": ("--events", "2000", "--db", "{tmp}/forward.db", "--modes", "file"),
     "ingest_backfill": ("--events", "2000", "--days", "2"),
     "ingest_scenarios": ("-k", "broken_logs_null"),

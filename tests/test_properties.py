@@ -27,6 +27,7 @@ from ingest.simulator import SimConfig, Simulator
 from ingest.store import Store
 from tests.support.backends import fresh_postgres_database
 from tests.support.harness import SIM_ID, SIM_SECRET, make_settings
+from tests.support.targets import parsed_targets, stored_targets
 from tests.support.tenancy import TENANT
 from tests.support.truth import (
     assert_rollups_and_filter_values_match_the_rows,
@@ -187,6 +188,13 @@ hostile_text = st.one_of(
     st.builds(lambda char, count: char * count, any_character, st.integers(2_000, 7_000)),
 )
 hostile_values = st.one_of(hostile_text, json_values, st.lists(hostile_text, max_size=3))
+# Search texts shaped like targets (`[User : …]`, `<id@host>`) around hostile values: the
+# search-target parser runs on every stored search (tests/test_targets_parse.py).
+target_shaped = st.tuples(
+    st.sampled_from(["[User : ", "[Route : ", "<", "x@", "1-2@"]),
+    hostile_text,
+    st.sampled_from(["]", ">", "@example.com", "@h.io ", ""]),
+).map("".join)
 EXTREME_TIMES = (
     "0001-01-01T00:30:00+0100",
     "9999-12-31T23:59:59-0100",
@@ -229,6 +237,7 @@ def hostile_records(moment: datetime) -> st.SearchStrategy[object]:
         },
         optional={
             **dict.fromkeys(FIELDS, hostile_values),
+            "searchText": st.one_of(hostile_values, target_shaped),
             "isAdmin": st.one_of(st.booleans(), hostile_values),
             "extra": hostile_values,
         },
@@ -297,7 +306,8 @@ def check_hostile_records_are_accounted_for(run: HostileRun, data: st.DataObject
     tag = f"example {run.examples}"
     newer = {"createTime": format_api_time(moment - timedelta(seconds=60)), "emailAddr": "n@x.io"}
     older = {"createTime": format_api_time(moment - timedelta(seconds=180)), "emailAddr": "o@x.io"}
-    newer |= {"searchText": tag, "source": "archive", "description": "Archive Search"}
+    newer |= {"searchText": f"[User : t{run.examples}@x.io] {tag}", "source": "archive"}
+    newer |= {"description": "Archive Search"}
     older |= {"searchText": tag, "description": "Message Tracking Search"}
     served = [newer, *hostile, older]
     received = json.loads(json.dumps(served))  # what the client reads (paired surrogates join)
@@ -322,6 +332,7 @@ def check_hostile_records_are_accounted_for(run: HostileRun, data: st.DataObject
     assert stored_rejects(run.url) - rejected_before == expected_rejected
     assert result.counts.out_of_window == outside
     assert_rollups_and_filter_values_match_the_rows(run.store)
+    assert stored_targets(run.store.engine) == parsed_targets(run.store.engine)
 
 
 @settings(

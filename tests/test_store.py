@@ -58,7 +58,7 @@ def test_schema_is_created_by_migrations_and_reopening_is_a_no_op(db_url):
     tables = set(inspect(engine).get_table_names())
     assert {"search_logs", "kv", "ingest_runs", "rejected_records", "alembic_version"} <= tables
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0011"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0013"
     indexes = {ix["name"] for ix in inspect(engine).get_indexes("search_logs")}
     assert "ix_search_logs_tenant_create_time" in indexes
 

@@ -47,6 +47,8 @@ COMPARED = {
     "/api/v1/users/{email}/searches",
     "/api/v1/days/{date}/searches",
     "/api/v1/alerts",
+    "/api/v1/mailboxes",
+    "/api/v1/mailboxes/{addr}/searches",
 }
 EXEMPT = {
     "/api/v1/admin/reset-cursor": "an action, not a read (tapi's tests scope it)",
@@ -196,6 +198,8 @@ def paths(params: dict, rng: random.Random) -> list[tuple[str, dict]]:
         (f"/api/v1/users/{email}/searches", {**params, "limit": "3"}),
         (f"/api/v1/days/{day}/searches", {**plain, "limit": "4"}),
         ("/api/v1/alerts", {"limit": "2"}),
+        ("/api/v1/mailboxes", params),
+        (f"/api/v1/mailboxes/{rng.choice(ADDRESSES[:4])}/searches", {**params, "limit": "3"}),
     ]
 
 

@@ -4,7 +4,9 @@ Split by concern; import from here (`from db.models import SearchLog`):
 - `types` — `UtcDateTime`, the free-text index keys (`text_key`, `text_in`), `utc_now`;
 - `core` — the searches and the ingest's own tables (runs, rejects, state, filter values);
 - `rollup_tables` — the counts kept with the rows (`db.rollups` maintains and reads them);
-- `operations` — the audit trail, forwarding cursors and parked messages, alerts, API tokens.
+- `operations` — the audit trail, forwarding cursors and parked messages, alerts and the
+  days the detector scored, API tokens;
+- `targets` — what each search targeted (mailboxes, filters, message ids).
 """
 
 from db.models.core import (
@@ -16,7 +18,14 @@ from db.models.core import (
     RejectedRecord,
     SearchLog,
 )
-from db.models.operations import Alert, ApiToken, AuditEvent, ForwardCursor, ForwardDeadLetter
+from db.models.operations import (
+    Alert,
+    ApiToken,
+    AuditEvent,
+    ForwardCursor,
+    ForwardDeadLetter,
+    ScoredDay,
+)
 from db.models.rollup_tables import (
     ROLLUP_DAY,
     ROLLUP_HOUR,
@@ -27,6 +36,7 @@ from db.models.rollup_tables import (
     ROLLUP_USER_HOUR_TOTAL,
     ROLLUP_USER_MONTH,
 )
+from db.models.targets import SearchTarget
 from db.models.types import TEXT_KEY_CHARS, UtcDateTime, text_in, text_key, text_key_sql, utc_now
 
 __all__ = [
@@ -50,7 +60,9 @@ __all__ = [
     "IngestRun",
     "KeyValue",
     "RejectedRecord",
+    "ScoredDay",
     "SearchLog",
+    "SearchTarget",
     "UtcDateTime",
     "text_in",
     "text_key",

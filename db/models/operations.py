@@ -114,11 +114,17 @@ class Alert(Base):
     summary: Mapped[str] = mapped_column(Text)
     figures: Mapped[str] = mapped_column(Text)  # JSON object: the numbers behind the summary
     evidence_url: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="new")  # new|acknowledged|dismissed
+    # new | acknowledged | dismissed | withdrawn (a re-score no longer fires it: migration 0012)
+    status: Mapped[str] = mapped_column(String(16), default="new")
     note: Mapped[str | None] = mapped_column(Text)
     triaged_by: Mapped[str | None] = mapped_column(String(320))
     triaged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # JSON object: what narrows the window to the searches that fired it (Finding.evidence)
+    evidence: Mapped[str] = mapped_column(Text, default="{}", server_default=text("'{}'"))
+    # a dismissal as expected: the same tenant, person and rule stay quiet through this day
+    suppressed_until: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # last re-score change
 
     __table_args__ = (
         # one alert per tenant, user, rule and day; on PostgreSQL keyed by text_key, as an
@@ -137,6 +143,19 @@ class Alert(Base):
         Index("ix_alerts_tenant_day", "tenant", "day"),
         Index("ix_alerts_tenant_status_day", "tenant", "status", "day"),
     )
+
+
+class ScoredDay(Base):
+    """A local day the detector has scored, with the version of its data it scored: the
+    searches stored for that day in the tenant's zone, from the rollups. A late search
+    changes the count, and the next `detect` scores the day again (migration 0012)."""
+
+    __tablename__ = "scored_days"
+
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)  # in DISPLAY_TZ
+    searches: Mapped[int] = mapped_column(BigInteger)
+    scored_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class ApiToken(Base):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -27,6 +28,7 @@ from ingest.commands.common import (
     written_to,
 )
 from ingest.detect.config import DetectionConfig, DetectionConfigError, load_config
+from ingest.detect.plan import parse_rescore
 from ingest.detect.runner import DetectResult, detect
 from ingest.poller import one_line
 
@@ -41,10 +43,24 @@ def load_detections(settings: Settings) -> DetectionConfig:
 
 
 def detect_tenant(
-    engine: Engine, settings: Settings, config: DetectionConfig, tenant: Tenant
+    engine: Engine,
+    settings: Settings,
+    config: DetectionConfig,
+    tenant: Tenant,
+    rescore: tuple[date, date] | None = None,
 ) -> DetectResult:
-    """Score `tenant`'s new complete days against its own people, with its own overlap."""
-    return detect(engine, tenant.name, settings.display_tz, config, tenant.lookback_seconds)
+    """Score `tenant`'s new complete days against its own people, with its own overlap, and
+    again the days its reconciliation sweep can still change (RECONCILE_DAYS + 1) whose
+    searches changed since they were scored."""
+    return detect(
+        engine,
+        tenant.name,
+        settings.display_tz,
+        config,
+        tenant.lookback_seconds,
+        recheck_days=tenant.reconcile_days + 1,
+        rescore=rescore,
+    )
 
 
 def detections_after_cycle(
@@ -72,10 +88,17 @@ def detections_after_cycle(
     return run
 
 
-def command_detect(settings: Settings, tenant: str | None = None) -> int:
-    """`detect`: every tenant (or `tenant`), one line each. A tenant that cannot be scored
-    now (its poll is writing: 3; anything else: 1) is one `error:` line; the others are
-    still scored."""
+def command_detect(
+    settings: Settings, tenant: str | None = None, rescore: Sequence[str] | None = None
+) -> int:
+    """`detect`: every tenant (or `tenant`), one line each; `rescore` (FROM, TO) scores
+    those days again too (a bad date or range: exit 2). A tenant that cannot be scored now
+    (its poll is writing: 3; anything else: 1) is one `error:` line; the others are still
+    scored."""
+    try:
+        days = parse_rescore(list(rescore) if rescore else None)
+    except ValueError as exc:
+        raise UserError(str(exc), EXIT_CONFIG) from None
     config = load_detections(settings)
     tenants = selected_tenants(settings, tenant)
     engine = open_engine(settings)
@@ -85,7 +108,7 @@ def command_detect(settings: Settings, tenant: str | None = None) -> int:
             for chosen in tenants:
                 try:
                     with cycle_lock(engine, chosen.name):  # that tenant's poll is not writing
-                        result = detect_tenant(engine, settings, config, chosen)
+                        result = detect_tenant(engine, settings, config, chosen, days)
                     print(result.line(chosen.name))
                 except SQLAlchemyError:
                     raise  # the database's problem, not the tenant's: one line, as always

@@ -168,9 +168,18 @@ class General:
 
 
 @dataclass(frozen=True)
+class Feedback:
+    """What an analyst's triage may do to later detections: a dismissal as expected quiets
+    the same person and rule for at most `max_suppress_days` after the alert's day."""
+
+    max_suppress_days: int = 30
+
+
+@dataclass(frozen=True)
 class DetectionConfig:
     general: General = field(default_factory=General)
     rules: Rules = field(default_factory=Rules)
+    feedback: Feedback = field(default_factory=Feedback)
 
     def is_system(self, email: str) -> bool:
         return matches(email, self.general.system_senders)
@@ -284,10 +293,15 @@ def _without_retired(general: Any) -> Any:
 
 def parse_config(document: dict[str, Any]) -> DetectionConfig:
     """A DetectionConfig from a parsed TOML document, defaults for what it leaves out."""
-    unknown = sorted(set(document) - {"general", "rules"})
+    unknown = sorted(set(document) - {"general", "rules", "feedback"})
     if unknown:
-        raise DetectionConfigError(f"[{unknown[0]}] is not a known section (known: general, rules)")
+        raise DetectionConfigError(
+            f"[{unknown[0]}] is not a known section (known: general, rules, feedback)"
+        )
     general = _section("general", General, _without_retired(document.get("general", {})))
+    feedback = _section("feedback", Feedback, document.get("feedback", {}))
+    if not 0 <= feedback.max_suppress_days <= 365:
+        raise DetectionConfigError("feedback.max_suppress_days must be 0 to 365")
     rules_table = document.get("rules", {})
     if not isinstance(rules_table, dict):
         raise DetectionConfigError("rules must be a table of [rules.<name>] sections")
@@ -303,7 +317,7 @@ def parse_config(document: dict[str, Any]) -> DetectionConfig:
             for name, table in rules_table.items()
         }
     )
-    return _checked(DetectionConfig(general=general, rules=rules))
+    return _checked(DetectionConfig(general=general, rules=rules, feedback=feedback))
 
 
 def load_config(path: Path, *, required: bool) -> DetectionConfig:

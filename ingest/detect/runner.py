@@ -1,11 +1,12 @@
-"""`python -m ingest detect`: score every complete local day not yet scored, store alerts.
+"""`python -m ingest detect`: score every complete local day not yet scored, score again
+the scored days whose data changed (late searches) or that `--rescore` names, and store
+the alerts (`ingest.detect.plan` says which days).
 
-A day is complete once the ingest's cursor, less the overlap it re-reads for late events
-(LOOKBACK_SECONDS), has passed its end. The first run starts `warmup_days` after the first
-stored search, so every rule has some history; later runs start the day after the last
-scored one. Alerts and the "scored through" mark are written in one transaction per chunk
-of days, and alerts are keyed one per tenant, user, rule and day, so a second run, or a
-run cut short and repeated, changes nothing.
+Alerts, the days' versions and the "scored through" mark are written in one transaction per
+chunk of days. Alerts are keyed one per tenant, user, rule and day and upserted
+(`db.alert_upsert`): a re-score refreshes an alert still new, withdraws one that no longer
+fires, and leaves a triaged one as it is, so a second run, or a run cut short and repeated,
+changes nothing. A dismissal as expected quiets its person and rule (`db.alert_upsert`).
 
 Texts: a long run streams every search text once, in time order; a run of a few new days
 reads those days' texts, and the history of only the few users whose day could fire a text
@@ -19,19 +20,18 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 from sqlalchemy import Engine
 
-from db.alerts import NewAlert, evidence_url, insert_alerts
-from db.rollups import data_span
-from db.scope import TenantScope
-from db.state.detection import scored_through, set_scored_through
+from db.alert_upsert import AlertChanges, Suppression, suppressions, upsert_alerts
+from db.alerts import NewAlert, evidence_url
+from db.state.detection import set_scored_through, set_scored_versions
 from ingest.detect.config import DetectionConfig
 from ingest.detect.content import score_content
 from ingest.detect.counts import DayContext, score_counts, tenant_mood
-from ingest.detect.days import day_bounds, day_date, day_number, local_day_of
+from ingest.detect.days import day_bounds, day_date
 from ingest.detect.features import (
     CountGrid,
     TextDay,
@@ -41,9 +41,10 @@ from ingest.detect.features import (
     load_counts,
 )
 from ingest.detect.finding import Finding
+from ingest.detect.plan import Plan, plan_days
 from ingest.detect.risk import RiskLedger, accumulate
 from ingest.detect.timing import score_unusual_time
-from ingest.store import Store
+from ingest.detect.versions import day_versions
 
 log = logging.getLogger("ingest.detect")
 
@@ -56,10 +57,13 @@ FEW_DAYS = 7
 @dataclass
 class DetectResult:
     days_scored: int = 0
+    days_rescored: int = 0
     first_day: str | None = None
     last_day: str | None = None
     alerts_found: int = 0
     alerts_new: int = 0
+    alerts_updated: int = 0
+    alerts_withdrawn: int = 0
     seconds: float = 0.0
     reason: str = ""
 
@@ -72,41 +76,20 @@ class DetectResult:
             if self.first_day == self.last_day
             else f"{self.first_day} → {self.last_day}"
         )
+        again = f", {self.days_rescored} again" if self.days_rescored else ""
+        changed = "".join(
+            f", {count} {word}"
+            for count, word in (
+                (self.alerts_updated, "updated"),
+                (self.alerts_withdrawn, "withdrawn"),
+            )
+            if count
+        )
         return (
             f"detect {tenant}: scored {self.days_scored} day{'s' if self.days_scored != 1 else ''} "
-            f"({span}): {self.alerts_found} alerts, {self.alerts_new} new, "
+            f"({span}{again}): {self.alerts_found} alerts, {self.alerts_new} new{changed}, "
             f"in {self.seconds:.1f} s"
         )
-
-
-def scoring_range(
-    engine: Engine,
-    tenant: str,
-    tz: str,
-    config: DetectionConfig,
-    lookback_seconds: int,
-    through: date | None = None,
-) -> tuple[int, int] | str:
-    """(first, last) local day numbers to score now, or why there is nothing to score."""
-    with engine.connect() as conn:
-        done = scored_through(conn, tenant)
-        first_search, _ = data_span(conn, TenantScope.one(tenant))
-    if first_search is None:
-        return "no searches stored yet"
-    cursor = Store(engine, tenant).cursor()
-    if cursor is None:
-        return "the ingest has not completed a poll yet"
-    settled = cursor - timedelta(seconds=lookback_seconds)
-    last = local_day_of(settled, tz) - 1
-    if through is not None:
-        last = min(last, day_number(through))
-    if done is not None:
-        first = day_number(done) + 1
-    else:
-        first = local_day_of(first_search, tz) + config.general.warmup_days
-    if first > last:
-        return f"no complete day after {day_date(first - 1).isoformat()} yet"
-    return first, last
 
 
 def detect(
@@ -116,30 +99,68 @@ def detect(
     config: DetectionConfig,
     lookback_seconds: int = 0,
     through: date | None = None,
+    *,
+    recheck_days: int = 0,
+    rescore: tuple[date, date] | None = None,
 ) -> DetectResult:
-    """Score every complete day of `tenant` not yet scored (up to `through`, if given);
-    store and count the alerts."""
+    """Score every complete day of `tenant` not yet scored (up to `through`, if given), the
+    scored days of the last `recheck_days` whose data changed, and the days of `rescore`;
+    store the alerts and count them."""
     started = time.perf_counter()
-    span = scoring_range(engine, tenant, tz, config, lookback_seconds, through)
-    if isinstance(span, str):
-        return DetectResult(reason=span)
-    first, last = span
+    plan = plan_days(engine, tenant, tz, config, lookback_seconds, through, recheck_days, rescore)
+    if isinstance(plan, str):
+        return DetectResult(reason=plan)
     result = DetectResult(
-        first_day=day_date(first).isoformat(), last_day=day_date(last).isoformat()
+        first_day=day_date(plan.first).isoformat(),
+        last_day=day_date(plan.last).isoformat(),
+        days_rescored=plan.rescored,
     )
-    few = last - first + 1 <= FEW_DAYS
-    texts = _TextFeed(engine, tenant, tz, config, first, last, few)
-    for chunk_start in range(first, last + 1, CHUNK_DAYS):
-        chunk_end = min(last, chunk_start + CHUNK_DAYS - 1)
-        findings = score_days(engine, tenant, tz, config, chunk_start, chunk_end, texts)
-        alerts = [to_alert(tenant, finding, tz, config) for finding in findings]
-        with engine.begin() as conn:
-            result.alerts_new += insert_alerts(conn, alerts)
-            set_scored_through(conn, tenant, day_date(chunk_end))
-        result.alerts_found += len(alerts)
-        result.days_scored += chunk_end - chunk_start + 1
+    with engine.connect() as conn:
+        quiet = suppressions(conn, tenant, day_date(plan.first), config.feedback.max_suppress_days)
+    changes = AlertChanges()
+    for first, last in plan.spans:
+        _score_span(engine, tenant, tz, config, plan, (first, last), quiet, result, changes)
+    result.alerts_new, result.alerts_updated = changes.new, changes.refreshed
+    result.alerts_withdrawn = changes.withdrawn
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _score_span(
+    engine: Engine,
+    tenant: str,
+    tz: str,
+    config: DetectionConfig,
+    plan: Plan,
+    span: tuple[int, int],
+    quiet: list[Suppression],
+    result: DetectResult,
+    changes: AlertChanges,
+) -> None:
+    first, last = span
+    texts = _TextFeed(engine, tenant, tz, config, first, last, last - first + 1 <= FEW_DAYS)
+    for chunk_start in range(first, last + 1, CHUNK_DAYS):
+        chunk_end = min(last, chunk_start + CHUNK_DAYS - 1)
+        versions = day_versions(engine, tenant, tz, chunk_start, chunk_end)  # before reading
+        findings = score_days(engine, tenant, tz, config, chunk_start, chunk_end, texts)
+        alerts = [
+            to_alert(tenant, finding, tz, config)
+            for finding in findings
+            if not _quieted(quiet, finding)
+        ]
+        with engine.begin() as conn:
+            lower, upper = day_date(chunk_start), day_date(chunk_end)
+            changes.add(upsert_alerts(conn, tenant, lower, upper, alerts))
+            set_scored_versions(conn, tenant, {day_date(d): n for d, n in versions.items()})
+            if plan.done is None or chunk_end > plan.done:
+                set_scored_through(conn, tenant, upper)
+        result.alerts_found += len(alerts)
+        result.days_scored += chunk_end - chunk_start + 1
+
+
+def _quieted(quiet: list[Suppression], finding: Finding) -> bool:
+    day = day_date(finding.day)
+    return any(rule.covers(finding.email, finding.rule, day) for rule in quiet)
 
 
 def score_days(
@@ -193,6 +214,7 @@ def to_alert(tenant: str, finding: Finding, tz: str, config: DetectionConfig) ->
             sort_keys=True,
         ),
         evidence_url=evidence_url(finding.email, day, day),
+        evidence=json.dumps(finding.evidence, ensure_ascii=False, sort_keys=True, default=str),
     )
 
 

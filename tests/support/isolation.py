@@ -53,7 +53,11 @@ search_records = st.fixed_dictionaries(
     },
     optional={
         "source": st.sampled_from(SOURCES),
-        "searchText": st.one_of(st.sampled_from(HOSTILE_TEXT), st.text(max_size=12)),
+        "searchText": st.one_of(
+            st.sampled_from(HOSTILE_TEXT),
+            st.text(max_size=12),
+            st.sampled_from(ADDRESSES[:4]).map(lambda box: f"[User : {box}]"),  # a mailbox
+        ),
         "searchReason": st.one_of(st.sampled_from(HOSTILE_TEXT), st.none()),
         "description": st.sampled_from(TYPES),
     },
