@@ -98,8 +98,13 @@ def run_project(seed: int, config: DetectionConfig, workdir: Path, label: str) -
     first = date.fromisoformat(result.first_day or END.isoformat())
     key = labelled.key
     planted = [
-        Planted(
-            TENANT, i.email, i.day, i.day, i.family, i.magnitude / PROJECT_SIZE.get(i.family, 1.0)
+        Planted(  # a slow incident spans its days, from `start`
+            TENANT,
+            i.email,
+            i.start or i.day,
+            i.day,
+            i.family,
+            i.magnitude / PROJECT_SIZE.get(i.family, 1.0),
         )
         for i in key.incidents
     ]

@@ -31,6 +31,7 @@ RULES = (
     "sensitive_terms",
     "missing_reason",
     "system_volume",
+    "accumulated_risk",
 )
 """Every rule that can raise an alert, in the order the rules file documents them."""
 SEVERITIES = ("high", "medium", "low")

@@ -29,8 +29,9 @@ RULE_TEXT: dict[str, tuple[str, str]] = {
         "Searched many mailboxes in a day that this person had never searched before.",
     ),
     "sensitive_terms": (
-        "Sensitive terms",
-        "Searched for sensitive words (HR, M&A, credentials…) new to this person.",
+        "Sensitive words",
+        "HR, M&A, legal, credentials or finance words new to the person, or far above their "
+        "own routine.",
     ),
     "missing_reason": (
         "No search reason",
@@ -39,6 +40,10 @@ RULE_TEXT: dict[str, tuple[str, str]] = {
     "system_volume": (
         "System sender surge",
         "A system or API sender searched far more than its own usual daily volume.",
+    ),
+    "accumulated_risk": (
+        "Risk building up over days",
+        "Small signals and alerts on several days add up, halving each week, past the threshold.",
     ),
 }
 """Rule → (plain name, one-line description)."""

@@ -92,7 +92,8 @@ def test_unknown_rule_severity_or_status_in_a_link_is_dropped_with_one_line() ->
     assert choice == AlertChoice(rules=("breadth",), statuses=("new",))
     assert problems == [
         "Ignored rule='nope': expected one of volume_spike, peer_outlier, unusual_time, "
-        "dormant_searcher, breadth, sensitive_terms, missing_reason, system_volume."
+        "dormant_searcher, breadth, sensitive_terms, missing_reason, system_volume, "
+        "accumulated_risk."
     ]
 
 

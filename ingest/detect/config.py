@@ -18,28 +18,6 @@ log = logging.getLogger("ingest.detect")
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-DEFAULT_SENSITIVE_TERMS = (
-    "salary",
-    "salaries",
-    "payslip",
-    "bonus",
-    "termination",
-    "dismissal",
-    "layoff",
-    "layoffs",
-    "redundancy",
-    "severance",
-    "disciplinary",
-    "grievance",
-    "merger",
-    "acquisition",
-    "takeover",
-    "password",
-    "credentials",
-    "lawsuit",
-    "whistleblower",
-)
-
 
 class DetectionConfigError(Exception):
     """The rules file cannot be used; the message names the file and the key."""
@@ -109,13 +87,38 @@ class Breadth:
 
 @dataclass(frozen=True)
 class SensitiveTerms:
-    """Searches for sensitive terms new to a user who does not search such terms routinely
-    (on `routine_days` or more of the last `history_days`)."""
+    """Searches for sensitive words, by category (`ingest.detect.vocabulary`): a category new
+    to the user (not on `routine_days` of the last `history_days`, nor on `routine_share` of
+    their days with searches in them) fires at `min_searches`
+    searches with words new to them; a routine one only at `routine_ratio` × their usual
+    day in that category. `vocabulary` extends (or adds) categories; `terms` is the old
+    flat list, kept as the category `other`."""
 
     enabled: bool = True
-    terms: tuple[str, ...] = DEFAULT_SENSITIVE_TERMS
+    terms: tuple[str, ...] = ()
+    vocabulary: dict[str, tuple[str, ...]] = field(default_factory=dict)
     min_searches: int = 2
     routine_days: int = 10
+    routine_ratio: float = 4.0
+    routine_share: float = 0.2
+    allow: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AccumulatedRisk:
+    """Risk summed across days with a half-life: each day's findings and small signals (a
+    few new mailboxes, a sensitive search outside the user's routine); alerts once per
+    episode when the sum reaches `threshold` over at least `min_days` days."""
+
+    enabled: bool = True
+    threshold: float = 3.0
+    half_life_days: float = 7.0
+    window_days: int = 28
+    min_days: int = 3
+    finding_points: float = 1.0
+    new_target_points: float = 1.0
+    sensitive_points: float = 0.5
+    first_term_points: float = 1.0
     allow: tuple[str, ...] = ()
 
 
@@ -151,6 +154,7 @@ class Rules:
     sensitive_terms: SensitiveTerms = field(default_factory=SensitiveTerms)
     missing_reason: MissingReason = field(default_factory=MissingReason)
     system_volume: SystemVolume = field(default_factory=SystemVolume)
+    accumulated_risk: AccumulatedRisk = field(default_factory=AccumulatedRisk)
 
 
 @dataclass(frozen=True)
@@ -224,10 +228,22 @@ def _convert(where: str, kind: Any, value: Any) -> Any:
         if isinstance(value, str):
             return value
         raise DetectionConfigError(f"{where} must be a string, got {value!r}")
+    if kind == dict[str, tuple[str, ...]]:
+        if isinstance(value, dict) and all(
+            _is_word_list(words) and category for category, words in value.items()
+        ):
+            return {category.lower(): tuple(words) for category, words in value.items()}
+        raise DetectionConfigError(
+            f"{where} must be a table of category = [list of non-empty strings], got {value!r}"
+        )
     # tuple[str, ...]
-    if isinstance(value, list) and all(isinstance(item, str) and item for item in value):
+    if _is_word_list(value):
         return tuple(value)
     raise DetectionConfigError(f"{where} must be a list of non-empty strings, got {value!r}")
+
+
+def _is_word_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) and item for item in value)
 
 
 def _section(where: str, cls: type, table: Any) -> Any:
@@ -265,6 +281,11 @@ def _checked(config: DetectionConfig) -> DetectionConfig:
         raise DetectionConfigError("general.season_weeks and min_group_size must be at least 1")
     if general.warmup_days < 1:
         raise DetectionConfigError("general.warmup_days must be at least 1")
+    risk = config.rules.accumulated_risk
+    if risk.half_life_days <= 0 or risk.window_days < 1 or risk.threshold <= 0:
+        raise DetectionConfigError(
+            "rules.accumulated_risk.half_life_days, window_days and threshold must be above 0"
+        )
     if not 0 < config.rules.peer_outlier.peer_quantile < 1:
         raise DetectionConfigError("rules.peer_outlier.peer_quantile must be between 0 and 1")
     return replace(

@@ -22,6 +22,7 @@ from db.scope import TenantScope
 from db.sql import epoch_bucket
 from ingest.detect.config import DetectionConfig
 from ingest.detect.days import LocalClock, bucket_size, span_bounds, weekday
+from ingest.detect.vocabulary import CategoryFigures, CategoryHistory, Vocabulary, vocabulary_of
 
 SLOTS = 48
 """Hours of an office day (0–23) and of any other day (24–47)."""
@@ -159,6 +160,7 @@ class TextDay:
     sensitive: int = 0
     terms: set[str] = field(default_factory=set)
     term_searches: list[frozenset[str]] = field(default_factory=list)
+    categories: dict[str, list[frozenset[str]]] = field(default_factory=dict)
     weak_reason: int = 0
     first: float = float("inf")
     last: float = float("-inf")
@@ -171,12 +173,8 @@ class TextReader:
         rules = config.rules
         fields_pattern = "|".join(re.escape(name) for name in rules.breadth.target_fields)
         self._targets = re.compile(rf"\[\s*(?:{fields_pattern})\s*:\s*([^\]\s]+)\s*\]", re.I)
-        terms = sorted(rules.sensitive_terms.terms, key=len, reverse=True)
-        self._terms = (
-            re.compile(r"\b(" + "|".join(re.escape(t) for t in terms) + r")\b", re.I)
-            if terms
-            else None
-        )
+        sensitive = rules.sensitive_terms
+        self._terms = Vocabulary(vocabulary_of(sensitive.vocabulary, sensitive.terms))
         reason = rules.missing_reason
         self._reason_enabled = reason.enabled
         self._boilerplate = {text.strip().lower() for text in reason.boilerplate}
@@ -189,13 +187,14 @@ class TextReader:
         if text:
             if "[" in text:
                 day.targets.update(match.lower() for match in self._targets.findall(text))
-            if self._terms is not None:
-                found = self._terms.findall(text)
-                if found:
-                    terms = frozenset(term.lower() for term in found)
-                    day.sensitive += 1
-                    day.terms |= terms
-                    day.term_searches.append(terms)
+            found = self._terms.find(text)
+            if found:
+                terms = frozenset().union(*found.values())
+                day.sensitive += 1
+                day.terms |= terms
+                day.term_searches.append(terms)
+                for category, literals in found.items():
+                    day.categories.setdefault(category, []).append(frozenset(literals))
         if self._reason_enabled:
             given = (reason or "").strip().lower()
             if len(given) < self._min_length or given in self._boilerplate:
@@ -262,6 +261,10 @@ class TextFigures:
     prior_sensitive_days: int
     new_term_searches: int
     new_terms: tuple[str, ...]
+    categories: dict[str, CategoryFigures] = field(default_factory=dict)
+    new_target_names: tuple[str, ...] = ()
+    median_new_targets: float = 0.0  # read by the risk score, which a 90th percentile
+    # would forget after three days of a slow incident
 
 
 class TextHistory:
@@ -277,13 +280,15 @@ class TextHistory:
         self._new_per_day: dict[str, dict[int, int]] = {}
         self._sensitive_days: dict[str, list[int]] = {}
         self._term_seen: dict[str, dict[str, int]] = {}
+        self._categories = CategoryHistory(general.history_days)
 
     def feed(self, day: int, users: dict[str, TextDay]) -> dict[str, TextFigures]:
         figures: dict[str, TextFigures] = {}
         oldest = day - self._history
         for email, today in users.items():
             seen = self._target_seen.setdefault(email, {})
-            new = sum(1 for target in today.targets if seen.get(target, -(10**9)) < oldest)
+            fresh = sorted(t for t in today.targets if seen.get(t, -(10**9)) < oldest)
+            new = len(fresh)
             per_day = self._new_per_day.setdefault(email, {})
             recent = [n for d, n in per_day.items() if day - self._baseline <= d < day]
             for stale in [d for d in per_day if d < day - self._baseline]:
@@ -298,13 +303,16 @@ class TextHistory:
                 # only read when the breadth rule could fire: a percentile per user-day is slow
                 usual_new_targets=(
                     float(np.percentile(recent, 90))
-                    if recent and new >= self._min_new_targets
+                    if recent and new >= min(self._min_new_targets, 2)  # 2: risk signal
                     else 0.0
                 ),
                 history_text_days=len(recent),
                 prior_sensitive_days=len(sensitive),
                 new_term_searches=sum(1 for terms in today.term_searches if terms & new_terms),
                 new_terms=tuple(sorted(new_terms)),
+                categories=self._categories.feed(email, day, today.categories),
+                new_target_names=tuple(fresh),
+                median_new_targets=float(np.median(recent)) if recent and new >= 2 else 0.0,
             )
             for term in today.terms:
                 known[term] = day

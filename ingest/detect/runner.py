@@ -42,6 +42,7 @@ from ingest.detect.features import (
 from ingest.detect.finding import Finding
 from ingest.detect.peers import peer_groups
 from ingest.detect.plan import Plan, plan_days
+from ingest.detect.risk import RiskLedger, accumulate
 from ingest.detect.timing import score_unusual_time
 from ingest.detect.versions import day_versions
 
@@ -193,7 +194,8 @@ def score_days(
         for email, text_day in today.items():
             if not config.is_system(email):
                 findings += score_content(ctx, config, email, text_day, figures.get(email))
-    return findings
+    texts.complete({finding.email for finding in findings})
+    return findings + accumulate(engine, tenant, tz, config, texts.risk, first, last, findings)
 
 
 def to_alert(tenant: str, finding: Finding, tz: str, config: DetectionConfig) -> NewAlert:
@@ -232,13 +234,22 @@ class _TextFeed:
     ) -> None:
         general = config.general
         self._history = TextHistory(config)
-        history_start = first - general.history_days - general.baseline_days
+        self.risk = RiskLedger(config)
+        # the risk score of the first day looks back window_days, each with its own history
+        history_start = (
+            first
+            - general.history_days
+            - general.baseline_days
+            - config.rules.accumulated_risk.window_days
+        )
+        self._complete = (engine, tenant, tz, config, history_start, last)
+        self._chosen: set[str] | None = None
         self._scored: dict[int, dict[str, TextDay]] | None = None
         if few:
             self._scored = dict(iter_text_days(engine, tenant, tz, first, last, config))
             candidates = sorted(_candidates(self._scored, config))
             past = iter_text_days(engine, tenant, tz, history_start, first - 1, config, candidates)
-            chosen = set(candidates)
+            chosen = self._chosen = set(candidates)
             scored = (
                 (day, {u: t for u, t in users.items() if u in chosen})
                 for day, users in sorted(self._scored.items())
@@ -261,11 +272,26 @@ class _TextFeed:
                 break
             self._pending = None
             fed = self._history.feed(number, users)
+            self.risk.add_text(number, users, fed)
             if number == day:
                 figures, today = fed, users
         if self._scored is not None:
             today = self._scored.get(day, {})
         return today, figures
+
+    def complete(self, emails: set[str]) -> None:
+        """Give the risk ledger the text signals of users who fired a rule but whose texts
+        were not read (a run of a few days reads only the likely ones)."""
+        if self._chosen is None:
+            return
+        missing = sorted(email for email in emails if email not in self._chosen)
+        if not missing:
+            return
+        self._chosen.update(missing)
+        engine, tenant, tz, config, start, last = self._complete
+        history = TextHistory(config)
+        for number, users in iter_text_days(engine, tenant, tz, start, last, config, missing):
+            self.risk.add_text(number, users, history.feed(number, users))
 
 
 def _chain(*parts: Iterator[tuple[int, dict[str, TextDay]]]) -> Iterator:
@@ -281,8 +307,7 @@ def _candidates(days: dict[int, dict[str, TextDay]], config: DetectionConfig) ->
         for email, today in users.items():
             if config.is_system(email):
                 continue
-            if len(today.targets) >= rules.breadth.min_new_targets or (
-                today.sensitive >= rules.sensitive_terms.min_searches
-            ):
+            # 2 mailboxes or 1 sensitive search: a small signal the risk score sums
+            if len(today.targets) >= min(rules.breadth.min_new_targets, 2) or today.sensitive:
                 found.add(email)
     return found

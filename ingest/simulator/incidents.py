@@ -59,7 +59,7 @@ BENIGN_TEXT = (
 LEGAL_TEXT = (
     "termination notice",
     "lawsuit Acme",
-    "merger Project Falcon",
+    "pay review appeal",
     "disciplinary hearing",
     "severance agreement",
     "grievance 2291",
@@ -68,12 +68,12 @@ LEGAL_TEXT = (
 SENSITIVE_TEXT = (
     "salary review",
     "salaries 2026",
-    "layoff list",
-    "redundancy plan",
+    "laid off list",
+    "redundancies plan",
     "password",
-    "merger",
+    "M&A pipeline",
     "termination",
-    "bonus pool",
+    "compensation bands",
     "CEO credentials",
 )
 RARE_SENSITIVE = "password expiry notice"
@@ -110,6 +110,14 @@ class Incident:
     email: str
     day: date
     magnitude: float
+    start: date | None = None  # a slow incident's first day (`day` is its last)
+
+    def covers(self, email: str, day: date) -> bool:
+        return email == self.email and (self.start or self.day) <= day <= self.day
+
+    def detected_by(self, fired: set[tuple[str, str, date]]) -> bool:
+        """Whether its rule fired for its user on its day (any day of a slow incident)."""
+        return any(rule == self.family and self.covers(email, day) for rule, email, day in fired)
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,10 @@ class AnswerKey:
     negatives: dict[str, tuple[str, ...]]  # hard-negative class -> addresses
     first_day: date
     last_day: date
+
+    def abnormal(self, email: str, day: date) -> bool:
+        """Whether a user-day is part of a planted incident (an alert on it is not false)."""
+        return any(incident.covers(email, day) for incident in self.incidents)
 
 
 @dataclass
@@ -286,6 +298,10 @@ def labelled_tenant(
     for incident in sorted(planted.values(), key=lambda item: (item.day, item.email)):
         habit = habits.get(incident.email, newcomer)
         incidents.append(_plant(rng, writer, habit, incident, peers))
+    if repeats:
+        from ingest.simulator.slow_incidents import plant_slow  # it builds on this module
+
+        incidents += plant_slow(f"{seed}", writer, habits, planted, first_day, days)
     negatives = {
         kind: tuple(sorted(e for e, h in habits.items() if h.kind == kind))
         for kind in ("night", "compliance", "new_hire", "helpdesk", "system", "api")
