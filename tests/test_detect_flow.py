@@ -63,7 +63,7 @@ def test_simulator_over_http_then_ingest_then_detect_finds_the_planted_incidents
         alerts = found(engine)
     finally:
         engine.dispose()
-    missed = [i for i in tenant.key.incidents if (i.family, i.email, i.day) not in alerts]
+    missed = [i for i in tenant.key.incidents if not i.detected_by(alerts)]
     assert not missed
     system = set(tenant.key.negatives["system"]) | set(tenant.key.negatives["api"])
     assert not [alert for alert in alerts if alert[1] in system]
@@ -89,7 +89,7 @@ def test_detection_on_postgresql_finds_the_incidents_and_repeats_as_a_no_op():
         engine.dispose()
     assert first.alerts_new == len(alerts) > 0
     assert again.days_scored == 0 and found(engine) == alerts
-    missed = [i for i in tenant.key.incidents if (i.family, i.email, i.day) not in alerts]
+    missed = [i for i in tenant.key.incidents if not i.detected_by(alerts)]
     assert not missed
 
 
