@@ -8,6 +8,7 @@ than a `go.Heatmap`: Streamlit reports clicks on scatter points but not on heatm
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -137,9 +138,9 @@ def calendar_figure(
 
 def selected_day(selection: object, per_day: pd.DataFrame) -> date | None:
     """The day a calendar click selected, from Streamlit's plotly selection state."""
-    points = []
+    points: list[Any] = []
     if isinstance(selection, dict) or hasattr(selection, "get"):
-        inner = selection.get("selection") or {}  # type: ignore[union-attr]
+        inner = selection.get("selection") or {}
         points = inner.get("points") or []
     for point in points:
         custom = point.get("customdata")

@@ -35,6 +35,7 @@ st.subheader(literal(email) if email else "(an empty address, as the archive sto
 if ctx.filters.users and email not in ctx.filters.users:
     st.caption("The sidebar's user filter does not apply on this page.")
 activity = cached.activity(ctx.db_url, ctx.version, filters, ctx.tz)
+assert activity.hour_weekday is not None  # asked for (hours=True, the default)
 summary = activity.summary
 if summary.empty:
     st.info(
