@@ -14,11 +14,14 @@ RUN useradd --create-home --uid 10001 app \
     && mkdir /data && chown app /data && chmod 700 /data
 
 WORKDIR /app
-COPY requirements.txt .
-RUN pip install -r requirements.txt
+# The runtime lock: every version exact and every file's hash checked (scripts/lock makes it
+# from requirements.txt), the same set as the tests' runtime virtualenv.
+COPY requirements.lock .
+RUN pip install --require-hashes -r requirements.lock
 COPY --chown=app:app . .
 # The project's own packages (api, config, dashboard, db, ingest), editable from /app so that
-# `python -m ingest` and Streamlit import the same files; its dependencies are the pins above.
+# `python -m ingest`, `mimecast-searchlogs` and Streamlit import the same files; its
+# dependencies are the lock's.
 RUN pip install --no-deps -e .
 
 USER app

@@ -86,11 +86,14 @@ class ApiContext:
         """The bucket of refused calls, by token name (known tokens) or client address."""
         return self._refusals
 
+    def _record(self, entry: audit.AuditEntry) -> None:
+        audit.record(self.engine(), entry)
+
     def repeats(self) -> Repeats:
         """Identical refusals collapsed into one audit row a window (`api.repeats`)."""
         with self._lock:
             if self._repeats is None:
-                self._repeats = Repeats(lambda entry: audit.record(self.engine(), entry))
+                self._repeats = Repeats(self._record)
                 self._flusher = Flusher(self._repeats)
             return self._repeats
 

@@ -15,6 +15,7 @@ Streamlit's `/_stcore/metrics` answers anyone, outside METRICS_TOKEN; the projec
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlparse
 
 import streamlit as st
@@ -43,7 +44,7 @@ def _redirect_uri() -> object:
     """`[auth] redirect_uri` from the secrets, or None (no or unreadable secrets: the
     dashboard then shows its own problem page, see `dashboard.notices`)."""
     try:
-        auth = st.secrets.get("auth")
+        auth: Any = st.secrets.get("auth")
     except Exception:  # a broken secrets file adds no name
         return None
     return auth.get("redirect_uri") if hasattr(auth, "get") else None

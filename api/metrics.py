@@ -132,7 +132,7 @@ def forwarding_metrics(engine: Engine) -> Iterator[Metric]:
     """Per destination and tenant (names and source, never a URL): messages waiting, how long
     the oldest has waited, messages parked as malformed, and messages delivered."""
     labels = ["destination", "source", "tenant"]
-    families = {
+    families: dict[str, GaugeMetricFamily | CounterMetricFamily] = {
         "lag_messages": GaugeMetricFamily(
             "searchlogs_forward_lag_messages",
             "Messages stored but not yet delivered to the destination",

@@ -55,7 +55,7 @@ class Param:
     required: bool = False
 
     def schema(self) -> dict[str, Any]:
-        item: dict[str, Any] = {
+        kinds: dict[str, dict[str, Any]] = {
             "date": {
                 "type": "string",
                 "format": "date",
@@ -66,7 +66,8 @@ class Param:
             "timezone": {"type": "string", "description": "an IANA time zone"},
             "enum": {"type": "string", "enum": list(self.choices)},
             "boolean": {"type": "boolean"},
-        }[self.kind].copy()
+        }
+        item = kinds[self.kind].copy()
         if self.minimum is not None:
             item["minimum"] = self.minimum
         if self.maximum is not None:

@@ -7,7 +7,7 @@ in tables or as plain text, never as Markdown.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -120,9 +120,10 @@ def alerts_csv(engine: Engine, filters: AlertFilters) -> tuple[bytes, int]:
 
 def option_label(alerts: pd.DataFrame) -> dict[int, str]:
     """How each alert is named in the triage picker (plain text, never Markdown)."""
+    rows: Iterable[Any] = alerts.itertuples()  # named tuples of the frame's columns
     return {
         int(row.id): f"#{row.id} · {row.day} · {row.rule} · {row.email or '(empty address)'}"
-        for row in alerts.itertuples()
+        for row in rows
     }
 
 

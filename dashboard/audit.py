@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -165,7 +165,7 @@ def require_admin(url: str, action: str, *, target: str | None = None) -> Visito
 
 
 def trail_filter(
-    actors: list[str], actions: list[str], start: date, end: date, tz: str
+    actors: Sequence[str], actions: Sequence[str], start: date, end: date, tz: str
 ) -> trail.TrailFilter:
     """The audit page's choices as a query: whole days `start`..`end` in `tz`."""
     zone = ZoneInfo(tz)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, timedelta
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -138,9 +139,9 @@ def calendar_figure(
 
 def selected_day(selection: object, per_day: pd.DataFrame) -> date | None:
     """The day a calendar click selected, from Streamlit's plotly selection state."""
-    points = []
+    points: list[Any] = []
     if isinstance(selection, dict) or hasattr(selection, "get"):
-        inner = selection.get("selection") or {}  # type: ignore[union-attr]
+        inner = selection.get("selection") or {}
         points = inner.get("points") or []
     for point in points:
         custom = point.get("customdata")

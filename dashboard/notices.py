@@ -174,7 +174,7 @@ def auth_problems(auth: Any) -> tuple[list[str], tuple[str | None, ...]]:
     }
     providers: list[str | None] = []
     if "default" not in named and any(key in auth for key in REQUIRED_PROVIDER_KEYS):
-        named = {None: auth, **named}  # type: ignore[dict-item]
+        named = {None: auth, **named}
     for name, section in named.items():
         where = "[auth]" if name is None else f"[auth.{name}]"
         if name is not None and "_" in name:

@@ -9,6 +9,7 @@ every token and makes platform tokens (no tenant)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeGuard
 
 import pandas as pd
 from sqlalchemy import Engine
@@ -33,7 +34,7 @@ def tokens_scope(session: TenantScope, platform_admin: bool, tenants: int) -> Te
     return TenantScope.every_tenant() if platform_admin and tenants == 1 else session
 
 
-def _administers(admin: Visitor | None, scope: TenantScope) -> bool:
+def _administers(admin: Visitor | None, scope: TenantScope) -> TypeGuard[Visitor]:
     """Checked when the action runs: platform tokens are a platform administrator's."""
     if admin is None:
         return False

@@ -128,6 +128,8 @@ def suppressions(
     ).all()
     found = []
     for email, rule, day, until in rows:
+        if until is None:  # the query asks for a date; a NULL never compares
+            continue
         if max_days is not None:
             until = min(until, day + timedelta(days=max_days))
         if until >= first:

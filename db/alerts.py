@@ -122,7 +122,7 @@ class AlertFilters:
     users: tuple[str, ...] = ()
 
 
-def _where(statement: Select[Any], filters: AlertFilters) -> Select[Any]:
+def _where(statement: Select[*tuple[Any, ...]], filters: AlertFilters) -> Select[*tuple[Any, ...]]:
     statement = statement.where(filters.scope.where(Alert.tenant))
     if filters.start is not None:
         statement = statement.where(Alert.day >= filters.start)

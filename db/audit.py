@@ -126,7 +126,9 @@ def write(conn: Connection, entry: AuditEntry, at: datetime | None = None) -> in
             count=entry.count,
         )
     )
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None  # an INSERT of one row always has one
+    return int(key[0])
 
 
 def record(engine: Engine, entry: AuditEntry, at: datetime | None = None) -> int:
@@ -147,7 +149,9 @@ def failure_reason(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _where(statement: Select[Any], scope: TenantScope, wanted: TrailFilter) -> Select[Any]:
+def _where(
+    statement: Select[*tuple[Any, ...]], scope: TenantScope, wanted: TrailFilter
+) -> Select[*tuple[Any, ...]]:
     # one tenant's scope never sees the installation's own (NULL-tenant) events
     statement = statement.where(scope.where(AuditEvent.tenant))
     if wanted.actors:
@@ -163,7 +167,7 @@ def _where(statement: Select[Any], scope: TenantScope, wanted: TrailFilter) -> S
 
 def _trail_select(
     scope: TenantScope, wanted: TrailFilter, names: tuple[str, ...] = TRAIL_COLUMNS
-) -> Select[Any]:
+) -> Select[*tuple[Any, ...]]:
     columns = [getattr(AuditEvent, name) for name in names]
     return _where(select(*columns), scope, wanted).order_by(
         desc(AuditEvent.at), desc(AuditEvent.id)

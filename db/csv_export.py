@@ -17,12 +17,13 @@ from __future__ import annotations
 import csv
 import re
 from datetime import date, datetime
+from typing import IO, Final
 
 import pandas as pd
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 LINE_END = "\r\n"
-QUOTING = csv.QUOTE_ALL
+QUOTING: Final = csv.QUOTE_ALL
 """Every field in quotes, the header too (`csv.QUOTE_ALL`)."""
 
 _FORMULA_SEGMENT = re.compile(r'(^|[;\r\n])(?=[ "]*[=+\-@\t\r])')
@@ -61,7 +62,9 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv(frame: pd.DataFrame, buffer: object = None, *, header: bool = True) -> str | None:
+def write_csv(
+    frame: pd.DataFrame, buffer: IO[str] | None = None, *, header: bool = True
+) -> str | None:
     """`frame` (already `prepare`d) as this module's CSV dialect: every field quoted,
     `\r\n` line ends; into `buffer`, or returned as text without one."""
     return frame.to_csv(

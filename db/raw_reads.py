@@ -41,7 +41,7 @@ def _time_order(dialect: str, filters: SearchFilters) -> Any:
     return SearchLog.create_time
 
 
-def _newest_first(dialect: str, filters: SearchFilters, tz: str) -> Select[Any]:
+def _newest_first(dialect: str, filters: SearchFilters, tz: str) -> Select[*tuple[Any, ...]]:
     return (
         select(*_LIST_COLUMNS)
         .where(*conditions(filters, tz))
@@ -111,7 +111,7 @@ def searches_by_user(
         func.row_number()
         .over(
             partition_by=SearchLog.email_addr,
-            order_by=(desc(SearchLog.create_time), desc(SearchLog.id)),
+            order_by=(SearchLog.create_time.desc(), SearchLog.id.desc()),
         )
         .label("rank")
     )

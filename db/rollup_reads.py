@@ -128,7 +128,7 @@ def active_days(engine: Engine, filters: SearchFilters, tz: str, *, raw: bool = 
 
 def _active_days_from_rollups(
     filters: SearchFilters, tz: str, lower: datetime, upper: datetime
-) -> Select[Any]:
+) -> Select[*tuple[Any, ...]]:
     """UTC days from the (user, day) rollups when `tz` is UTC; else the local days of the
     hours a user searched (the hourly rollup, shifted by the zone's offset at each hour)."""
     if utc_throughout(tz, lower, upper):

@@ -197,7 +197,9 @@ def amend_days(engine: Engine, chain: str, since: date, now: datetime) -> list[d
     return amended
 
 
-def _late_rows(conn: Connection, chain: str, day: date, covered: int) -> list[tuple[int, int]]:
+def _late_rows(
+    conn: Connection, chain: str, day: date, covered: int
+) -> list[tuple[int, int | None]]:
     start, end = day_bounds(day)
     rows = conn.execute(
         select(SearchLog.id, SearchLog.run_id)
@@ -209,7 +211,7 @@ def _late_rows(conn: Connection, chain: str, day: date, covered: int) -> list[tu
 
 
 def _from_later_sweeps(
-    conn: Connection, chain: str, late: list[tuple[int, int]], sealed_run: int
+    conn: Connection, chain: str, late: list[tuple[int, int | None]], sealed_run: int
 ) -> bool:
     runs = {run_id for _, run_id in late}
     if None in runs:

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import BigInteger, ColumnElement, Engine, Select, case, literal_column
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -54,7 +55,7 @@ compiles(epoch_bucket, "postgresql")(_epoch_bucket_sql)
 
 
 def offset_shift(
-    column: ColumnElement[Any],
+    column: ColumnElement[Any] | InstrumentedAttribute[Any],
     tz: str,
     lower: datetime,
     upper: datetime,
@@ -78,7 +79,9 @@ def offset_shift(
     return case(*whens, else_=value(offset))
 
 
-def read_frame(engine: Engine, statement: Select[Any], columns: Sequence[str]) -> pd.DataFrame:
+def read_frame(
+    engine: Engine, statement: Select[*tuple[Any, ...]], columns: Sequence[str]
+) -> pd.DataFrame:
     """The rows of `statement` as a DataFrame with `columns`."""
     with engine.connect() as conn:
         rows = conn.execute(statement).all()

@@ -97,7 +97,7 @@ def top_mailboxes(
     return frame
 
 
-def _mailbox_statement(filters: SearchFilters, tz: str, mailbox: str) -> Select[Any]:
+def _mailbox_statement(filters: SearchFilters, tz: str, mailbox: str) -> Select[*tuple[Any, ...]]:
     return (
         select(
             SearchLog.tenant,

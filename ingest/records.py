@@ -158,14 +158,12 @@ def _optional_text(record: dict[str, Any], name: str) -> str | None:
 
 def _storable(event: SearchEvent) -> SearchEvent:
     """The event with every text column in its storable form (`storable_text`)."""
-    return event._replace(
-        email_addr=storable_text(event.email_addr),
-        **{
-            name: storable_text(value)
-            for name in _TEXT_COLUMNS
-            if (value := getattr(event, name)) is not None
-        },
-    )
+    texts: dict[str, Any] = {
+        name: storable_text(value)
+        for name in _TEXT_COLUMNS
+        if (value := getattr(event, name)) is not None
+    }
+    return event._replace(email_addr=storable_text(event.email_addr), **texts)
 
 
 def _hash(*parts: str) -> str:

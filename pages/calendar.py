@@ -100,7 +100,7 @@ cols = st.columns(3)
 cols[0].metric(f"Searches in {label}", f"{total:,}")
 cols[1].metric("Days with searches", f"{int((per_day['searches'] > 0).sum()):,}")
 if total:
-    busiest = per_day.loc[per_day["searches"].idxmax()]
+    busiest = per_day.iloc[per_day["searches"].argmax()]
     cols[2].metric(
         "Busiest day",
         busiest["date"].isoformat(),

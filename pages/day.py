@@ -46,7 +46,7 @@ cols = st.columns(3)
 cols[0].metric("Searches", f"{total:,}")
 cols[1].metric("Users", f"{len(counts):,}")
 if total:
-    hour = int(by_hour.idxmax())
+    hour = int(by_hour.index[int(by_hour.argmax())])
     cols[2].metric(
         "Busiest hour",
         f"{hour:02d}:00–{hour:02d}:59",

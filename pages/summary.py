@@ -18,7 +18,7 @@ summary, per_day = activity.summary, activity.per_day
 open_alerts = alerts_view.open_counts(ctx.engine, ctx.filters)
 
 total = int(summary["searches"].sum())
-busiest = per_day.loc[per_day["searches"].idxmax()] if total else None
+busiest = per_day.iloc[per_day["searches"].argmax()] if total else None
 cols = st.columns(5)
 cols[0].metric(
     "Searches",

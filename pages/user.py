@@ -45,6 +45,7 @@ narrowed.show_marker(ctx)
 if ctx.filters.users and email not in ctx.filters.users:
     st.caption("The sidebar's user filter does not apply on this page.")
 activity = cached.activity(ctx.db_url, ctx.version, filters, ctx.tz)
+assert activity.hour_weekday is not None  # asked for (hours=True, the default)
 summary = activity.summary
 if summary.empty:
     st.info(

@@ -135,3 +135,12 @@ def test_docker_context_leaves_out_every_secret_file_but_keeps_the_example():
         assert docker_ignores(secret, patterns), secret
     for kept in (".env.example", ".streamlit/config.toml", "streamlit_app.py", "ingest/cli.py"):
         assert not docker_ignores(kept, patterns), kept
+
+
+def test_the_image_installs_the_runtime_lock_with_hashes_checked():
+    installs = [line for line in DOCKERFILE.splitlines() if line.startswith("RUN pip install")]
+    assert installs == [
+        "RUN pip install --require-hashes -r requirements.lock",
+        "RUN pip install --no-deps -e .",
+    ]
+    assert re.search(r"^COPY requirements\.lock \.$", DOCKERFILE, re.M)

@@ -8,6 +8,7 @@ transaction at the first INSERT, so the transaction is begun here explicitly.
 """
 
 from alembic import context
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DatabaseError
 
 from db.models import Base
@@ -16,7 +17,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def _configure(connection) -> None:
+def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
@@ -24,9 +25,10 @@ def _configure(connection) -> None:
     )
 
 
-def run_sqlite(engine) -> None:
+def run_sqlite(engine: Engine) -> None:
     with engine.connect() as connection:
         driver = connection.connection.driver_connection
+        assert driver is not None  # pysqlite's connection, open while `connection` is
         saved = driver.isolation_level
         driver.isolation_level = None  # no implicit transactions: BEGIN is ours
         driver.execute("PRAGMA foreign_keys = OFF")  # only takes effect outside a transaction

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     Boolean,
@@ -11,6 +12,7 @@ from sqlalchemy import (
     Integer,
     PrimaryKeyConstraint,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -20,7 +22,9 @@ from db.models.types import UtcDateTime, text_key
 
 
 class Base(DeclarativeBase):
-    pass
+    # Every model here is mapped to a Table (none to a join or a select), which is what
+    # insert() and the upserts need: narrowed from DeclarativeBase's FromClause.
+    __table__: ClassVar[Table]
 
 
 class SearchLog(Base):

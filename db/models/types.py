@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import NullType, TypeDecorator
@@ -58,7 +59,7 @@ def _compile_text_key(element: text_key, compiler: SQLCompiler, **kw: Any) -> st
     return text_key_sql(compiler.process(operand, **kw), compiler.dialect.name)
 
 
-class text_in(FunctionElement[bool]):
+class text_in(FunctionElement[Any]):
     """`column IN (values)`, written on PostgreSQL so that an index over `text_key(column)`
     serves it: `text_key(column) IN (text_key(value), …) AND column IN (values)`."""
 
@@ -69,7 +70,11 @@ class text_in(FunctionElement[bool]):
     name = "text_in"
     inherit_cache = True
 
-    def __init__(self, column: ColumnElement[str], values: tuple[str, ...] | list[str]) -> None:
+    def __init__(
+        self,
+        column: ColumnElement[str] | InstrumentedAttribute[str],
+        values: tuple[str, ...] | list[str],
+    ) -> None:
         super().__init__(column, *(literal(value, Text()) for value in values))
 
 

@@ -164,7 +164,9 @@ def command_run(
     seal = sealer(engine, tenants)
     try:
         with database_errors(engine), single_writer(engine), stop_on_signals(stop):
-            after_poll = None if reconcile else detections_after_cycle(engine, settings, detections)
+            after_poll = (
+                None if detections is None else detections_after_cycle(engine, settings, detections)
+            )
             if not once:
                 log.info("writing to %s", database_shown(settings))
                 return run_forever(jobs, settings.poll_seconds, stop, after_cycle, after_poll, seal)

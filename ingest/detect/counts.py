@@ -46,7 +46,7 @@ class DayContext:
 
 
 def _weekend(days: np.ndarray) -> np.ndarray:
-    return weekday(days) >= 5
+    return np.asarray(weekday(days) >= 5)
 
 
 def _window(grid: CountGrid, ctx: DayContext, width: int) -> tuple[slice, np.ndarray]:
@@ -112,7 +112,7 @@ def score_counts(
     recent_window, _ = _window(grid, ctx, general.dormant_days)
     history = grid.counts[:, window]
     active_days = (history > 0).sum(axis=1)
-    recent = (grid.counts[:, recent_window] > 0).any(axis=1)
+    recent = np.asarray((grid.counts[:, recent_window] > 0).any(axis=1))
     same_kind = _weekend(window_days) == bool(_weekend(np.array([ctx.day]))[0])
     season = np.arange(ctx.column - 7, ctx.column - 7 * general.season_weeks - 1, -7)
     season = season[season >= 0]
@@ -123,7 +123,7 @@ def score_counts(
         rules.peer_outlier.min_searches,
         rules.dormant_searcher.min_searches,
     )
-    for user in np.flatnonzero(today >= min(floor, rules.system_volume.min_searches)):
+    for user in np.flatnonzero(today >= min(floor, rules.system_volume.min_searches)).tolist():
         email = grid.emails[user]
         count = int(today[user])
         if ctx.system[user]:

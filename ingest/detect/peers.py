@@ -101,11 +101,11 @@ def peer_groups(grid: CountGrid, column: int, system: np.ndarray, config: Detect
     mapped = dict(config.peer_map)
     labels = _learned_labels(grid.counts[:, window], grid.hour_masks[:, window], config)
     for user, email in enumerate(grid.emails):
-        group = mapped.get(email.lower()) if mapped else None
+        mapped_group = mapped.get(email.lower()) if mapped else None
         if system[user]:
             labels[user] = ""
-        elif group is not None:
-            labels[user] = f"file: {group}"
+        elif mapped_group is not None:
+            labels[user] = f"file: {mapped_group}"
     names = sorted({label for label in labels if label})
     index = {name: position for position, name in enumerate(names)}
     group = np.array([index.get(label, -1) for label in labels], dtype=np.int64)

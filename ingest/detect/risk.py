@@ -139,9 +139,9 @@ def accumulate(
                 continue
             if last_alert is not None and day - last_alert < risk.window_days:
                 continue
-            finding = _judge(config, tz, email, day, points)
-            if finding is not None:
-                found.append(finding)
+            judged = _judge(config, tz, email, day, points)
+            if judged is not None:
+                found.append(judged)
                 last_alert = day
     ledger.forget_before(last - risk.window_days)
     return found

@@ -125,9 +125,9 @@ def score_unusual_time(
             continue
         finding = None
         if odd_hours[user]:
-            finding = _odd_hours(grid, ctx, config, peers, user, window, share[user])
+            finding = _odd_hours(grid, ctx, config, peers, int(user), window, share[user])
         if finding is None and odd_day[user]:
-            finding = _odd_day(grid, ctx, config, peers, user)
+            finding = _odd_day(grid, ctx, config, peers, int(user))
         if finding is not None:
             findings.append(finding)
     return findings

@@ -304,16 +304,16 @@ def load_forward_config(
                 destination_from(table, env, index, settings.dashboard_url or "", tenants)
             )
     if settings.forward_url:
-        table: dict[str, Any] = {
+        default: dict[str, Any] = {
             "name": "default",
             "url": settings.forward_url,
             "format": settings.forward_format,
         }
         if settings.forward_token and settings.forward_url.lower().startswith("https:"):
-            table.update(protocol="hec", token=settings.forward_token)
+            default.update(protocol="hec", token=settings.forward_token)
         destinations.append(
             destination_from(
-                table, env, len(destinations) + 1, settings.dashboard_url or "", tenants
+                default, env, len(destinations) + 1, settings.dashboard_url or "", tenants
             )
         )
     names = [d.name for d in destinations]

@@ -140,6 +140,10 @@ class Sender:
     def _give_up(self, state: RetryCallState) -> bool:
         return self.stop.is_set() or time.monotonic() + state.upcoming_sleep > self.deadline
 
+    def _pause(self, seconds: float) -> None:
+        """tenacity's sleep: a stop (the ingest shutting down) ends the wait at once."""
+        self.stop.wait(seconds)
+
     def _log_retry(self, state: RetryCallState) -> None:
         self.retries += 1
         error = state.outcome.exception() if state.outcome else None
@@ -150,7 +154,7 @@ class Sender:
             retry=retry_if_exception_type(TransientError),
             wait=self._wait,
             stop=self._give_up,
-            sleep=self.stop.wait,
+            sleep=self._pause,
             before_sleep=self._log_retry,
             reraise=True,
         )

@@ -176,7 +176,13 @@ class SearchSource:
         stable = forward_id(row.tenant, row.event_key)
         item = Search(
             stable,
-            *row[2:9],
+            row.create_time,
+            row.email_addr,
+            row.source,
+            row.search_text,
+            row.search_reason,
+            row.description,
+            row.search_path,
             tenant=row.tenant,
             tenant_display=display_name(self.display_names, row.tenant),
         )

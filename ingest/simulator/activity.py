@@ -14,7 +14,7 @@ import random
 from bisect import bisect
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ingest.simulator import texts
 from ingest.simulator.config import SimConfig
@@ -121,7 +121,7 @@ ROLES = {
 }
 
 # Relative activity per UTC hour 00..23.
-_OFFICE = (0.2, 0.1, 0.1, 0.1, 0.1, 0.3, 1, 3, 7, 10, 10, 9)
+_OFFICE: tuple[float, ...] = (0.2, 0.1, 0.1, 0.1, 0.1, 0.3, 1, 3, 7, 10, 10, 9)
 _OFFICE += (6, 8, 10, 9, 8, 5, 2, 1, 0.6, 0.4, 0.3, 0.2)
 _NIGHT = (8, 8, 7, 6, 5, 4, 2, 0.5) + (0.2,) * 8 + (0.3, 0.5, 1, 3, 5, 7, 8, 8)
 HOURS = {
@@ -334,7 +334,7 @@ class DayGenerator:
             out.append(Entry(position, position + delay, record, False))
 
 
-def _break(rng: random.Random, kind: str, record: dict[str, object]) -> object:
+def _break(rng: random.Random, kind: str, record: dict[str, Any]) -> object:
     if kind == "missing_createTime":
         del record["createTime"]
     elif kind == "not_a_date":

@@ -236,7 +236,7 @@ class MimecastApi:
             query = parse_search(body, now)
         except RequestError as error:
             return self._counted(account, error.reply)
-        total, records = 0, []
+        total, records = 0, list[dict]()
         if query.cursor is not None:
             cursor = query.cursor
             if account.config.paging == "offset":  # each page as of now, not as of the first

@@ -188,7 +188,9 @@ def mangle(kind: str, doc: dict) -> object:
         return [doc]
     pagination = doc["meta"].get("pagination", {})
     if kind == "wrong_types":
-        wrong = {name: str(value) for name, value in pagination.items() if name != "next"}
+        wrong: dict[str, object] = {
+            name: str(value) for name, value in pagination.items() if name != "next"
+        }
         if "next" in pagination:
             wrong["next"] = len(str(pagination["next"]))  # a number where a token belongs
         return {**doc, "meta": {**doc["meta"], "status": "200", "pagination": wrong}}

@@ -79,8 +79,10 @@ SENSITIVE_TEXT = (
 RARE_SENSITIVE = "password expiry notice"
 """A one-off an ordinary user might search: one search alone never fires the rule."""
 
+FIRST: tuple[str, ...]
 FIRST = ("ada", "ben", "cleo", "dev", "eli", "fay", "gus", "hal", "ivy", "jo", "kai", "lea")
 FIRST += ("max", "nia", "oto", "pia", "rex", "sia", "tim", "uli", "val", "wes", "xia", "zed")
+LAST: tuple[str, ...]
 LAST = ("abe", "bock", "cruz", "dahl", "eze", "fox", "gray", "holt", "iqbal", "juhl", "kerr")
 LAST += ("lind", "moss", "nash", "ortiz", "park", "quon", "reyes", "stone", "tate", "ueda")
 

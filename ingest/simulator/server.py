@@ -135,6 +135,7 @@ class Simulator:
         if self._server is None:
             raise RuntimeError("the simulator is not running: call start() first")
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET or AF_INET6 server's address: str, not bytes
         shown = f"[{host}]" if ":" in str(host) else host
         return f"http://{shown}:{port}"
 

@@ -36,7 +36,8 @@ def _date(day: int) -> date:
 
 
 def _weekdays(first: int, count: int) -> list[int]:
-    days, day = [], first
+    days: list[int] = []
+    day = first
     while len(days) < count:
         if (day + 3) % 7 < 5:
             days.append(day)

@@ -13,6 +13,7 @@ import copy
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from typing import cast
 
 from ingest.simulator.activity import DayGenerator, Entry
 from ingest.simulator.config import SimConfig
@@ -97,7 +98,10 @@ class EventStore:
             view = self._view(key, asof)
             lo, hi = view.bounds(start, end)
             for record, ok in zip(view.records[lo:hi], view.valid[lo:hi], strict=True):
-                (valid if ok else malformed).append(copy.deepcopy(record))
+                if ok:  # a valid record is a dict
+                    valid.append(copy.deepcopy(cast(dict, record)))
+                else:
+                    malformed.append(copy.deepcopy(record))
         return valid, malformed
 
     def add(self, records: Iterable[object], now: int, delays: Iterable[int]) -> int:

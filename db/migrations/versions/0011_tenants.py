@@ -64,8 +64,12 @@ class Change:
 
 
 def _rollup(name: str, key: tuple[str, ...], per_user_index: bool) -> Change:
-    index = {f"ix_{name}_email_addr_bucket": ("tenant", "email_addr", "bucket")}
-    old_index = {f"ix_{name}_email_addr_bucket": ("email_addr", "bucket")}
+    index: dict[str, tuple[str, ...]] = {
+        f"ix_{name}_email_addr_bucket": ("tenant", "email_addr", "bucket")
+    }
+    old_index: dict[str, tuple[str, ...]] = {
+        f"ix_{name}_email_addr_bucket": ("email_addr", "bucket")
+    }
     return Change(
         name,
         text_key=("tenant", *key),
@@ -273,7 +277,8 @@ def _sqlite_columns(old: sa.Table, change: Change, up: bool) -> list[sa.Column]:
                 sa.Column(column_name, kind, nullable=False, server_default=None if up else "")
             )
         elif up or column.name != "tenant":
-            arg = default.arg if default is not None else None
+            arg = default.arg if isinstance(default, sa.DefaultClause) else None
+            assert arg is None or isinstance(arg, str | sa.TextClause)  # reflected: text()
             columns.append(
                 sa.Column(column.name, kind, nullable=column.nullable, server_default=arg)
             )
