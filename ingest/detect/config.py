@@ -91,8 +91,11 @@ class SensitiveTerms:
     to the user (not on `routine_days` of the last `history_days`, nor on `routine_share` of
     their days with searches in them) fires at `min_searches`
     searches with words new to them; a routine one only at `routine_ratio` × their usual
-    day in that category. `vocabulary` extends (or adds) categories; `terms` is the old
-    flat list, kept as the category `other`."""
+    day in that category. A category the user searched on a few of the last
+    `history_days` is not new: the new-words verdict also needs `min_surprise` (-log10 of the
+    smoothed chance of a day in that category, the bar `unusual_time` uses; 2.0 is met only
+    by a category absent from those days). `vocabulary` extends (or adds) categories; `terms`
+    is the old flat list, kept as the category `other`."""
 
     enabled: bool = True
     terms: tuple[str, ...] = ()
@@ -101,6 +104,7 @@ class SensitiveTerms:
     routine_days: int = 10
     routine_ratio: float = 4.0
     routine_share: float = 0.2
+    min_surprise: float = 2.0
     allow: tuple[str, ...] = ()
 
 

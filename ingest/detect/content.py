@@ -159,7 +159,12 @@ def _new_verdict(
     words new to them, whichever of those categories the words are in."""
     rule = config.rules.sensitive_terms
     history_days = config.general.history_days
-    parts = [(category, figures) for category, figures in parts if figures.new_term_searches]
+    parts = [
+        (category, figures)
+        for category, figures in parts
+        if figures.new_term_searches
+        and surprise(figures.prior_days, history_days) >= rule.min_surprise
+    ]
     # a search naming words of two categories counts once
     observed = min(sum(figures.new_term_searches for _, figures in parts), new_searches)
     if not parts or observed < rule.min_searches:

@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from db.alert_upsert import AlertChanges, Suppression, suppressions, upsert_alerts
 from db.alerts import NewAlert, evidence_url
 from db.state.detection import set_scored_through, set_scored_versions
+from ingest.detect.cohort import without_team_days
 from ingest.detect.config import DetectionConfig
 from ingest.detect.content import score_content
 from ingest.detect.counts import DayContext, group_moods, score_counts
@@ -191,9 +192,12 @@ def score_days(
         timed = score_unusual_time(grid, ctx, config, peers)
         findings += counted + [finding for finding in timed if finding.email not in dormant]
         today, figures = texts.day(day)
+        content: list[Finding] = []
         for email, text_day in today.items():
             if not config.is_system(email):
-                findings += score_content(ctx, config, email, text_day, figures.get(email))
+                content += score_content(ctx, config, email, text_day, figures.get(email))
+        searching = int(((grid.counts[:, column] > 0) & ~system).sum())
+        findings += without_team_days(content, searching)
     texts.complete({finding.email for finding in findings})
     return findings + accumulate(engine, tenant, tz, config, texts.risk, first, last, findings)
 
