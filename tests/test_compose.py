@@ -34,14 +34,18 @@ INGESTS = ("ingest", "ingest-postgres")
 SECRETS_DIR = "/run/secrets/"
 
 
-def test_compose_file_is_valid_against_the_compose_spec_schema():
+def schema_check(path: Path) -> subprocess.CompletedProcess:
     checker = Path(sys.executable).parent / "check-jsonschema"
-    done = subprocess.run(
-        [str(checker), "--builtin-schema", "vendor.compose-spec", str(COMPOSE_FILE)],
+    return subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.compose-spec", str(path)],
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_compose_file_is_valid_against_the_compose_spec_schema():
+    done = schema_check(COMPOSE_FILE)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -102,11 +106,26 @@ def test_every_mounted_secret_is_read_through_a_file_variable_and_every_file_is_
         assert secret["file"].startswith("./secrets/")
 
 
-def test_no_secret_value_is_written_in_the_compose_file():
-    for service in SERVICES.values():
-        for key, value in service.get("environment", {}).items():
+def test_the_secrets_reach_each_service_as_files_and_no_value_is_written_in_compose():
+    needs = {
+        "ingest": {"MIMECAST_CLIENT_SECRET_FILE"},
+        "ingest-postgres": {"MIMECAST_CLIENT_SECRET_FILE", "DATABASE_URL_FILE"},
+        "dashboard": {"METRICS_TOKEN_FILE"},
+        "dashboard-postgres": {"METRICS_TOKEN_FILE", "DATABASE_URL_FILE"},
+        "postgres": {"POSTGRES_PASSWORD_FILE"},
+    }
+    for name, service in SERVICES.items():
+        given = {key for key, value in service["environment"].items() if value}
+        assert given >= needs[name], name
+        for key in given:
             if any(word in key for word in ("SECRET", "TOKEN", "PASSWORD", "DATABASE_URL")):
-                assert key.endswith("_FILE") or value == "", key
+                assert key.endswith("_FILE"), (name, key)
+
+
+def test_a_compose_file_with_an_unknown_key_fails_the_schema_check(tmp_path):
+    broken = tmp_path / "docker-compose.yml"
+    broken.write_text(COMPOSE_FILE.read_text().replace("depends_on:", "depend_on:"))
+    assert schema_check(broken).returncode != 0
 
 
 def as_run(service: str, folder: Path) -> dict[str, str]:
