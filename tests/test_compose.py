@@ -137,6 +137,7 @@ def as_run(service: str, folder: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow  # about 20 s: a poll into PostgreSQL, then a dashboard started and probed
 @pytest.mark.postgres
 def test_the_postgres_profiles_services_run_with_their_secrets_from_files(sim_url, tmp_path):
     """The ingest's and the dashboard's environments as compose gives them: the ingest polls
