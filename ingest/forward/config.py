@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
+from config.secret_files import secret_value
 from config.settings import ConfigError, Settings
 from config.tenants import load_tenants
 from db.scope import DEFAULT_TENANT, is_tenant_name
@@ -123,7 +124,10 @@ class _Entry:
         direct, variable = self.text(key), self.text(f"{key}_env")
         if variable is None:
             return direct
-        value = self.env.get(variable, "").strip()
+        try:
+            value = secret_value(self.env, variable)  # `VARIABLE_FILE` works too
+        except ConfigError as exc:
+            raise self.fail(f"{key}_env: {exc}") from None
         if not value:
             raise self.fail(f"{key}_env names {variable}, which is not set")
         return value
