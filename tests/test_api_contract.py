@@ -26,6 +26,7 @@ from api.openapi import document_text, main
 from api.routes import NOT_MODIFIED
 from db.models import AuditEvent
 from tests.support.builders import record, store_records
+from tests.support.deployment import dashboard
 from tests.support.targets import SHARED_BOX, TWO_TENANTS
 from tests.support.tenant_api import (
     BACKENDS,
@@ -34,6 +35,7 @@ from tests.support.tenant_api import (
     SHARED,
     Served,
     texts,
+    three_tenants_database,
     three_tenants_served,
 )
 
@@ -182,6 +184,21 @@ def test_a_paged_answer_links_its_next_page_keeping_the_other_parameters(served:
                 ("tz", "UTC"),
                 ("limit", "1"),
             ]
+
+
+def test_the_next_link_keeps_the_base_path_the_call_was_made_under(tmp_path: Path) -> None:
+    """Under `server.baseUrlPath` the link names the path as the caller sent it."""
+    env, engine, tokens = three_tenants_database("sqlite", tmp_path, "t_contract_base")
+    first = f"/api/v1/users/{SHARED}/searches?from=2026-11-01&to=2026-11-05&tz=UTC&limit=2"
+    try:
+        with dashboard(env, tmp_path, base_path="searchlogs") as app:
+            moved = Served(app.url, engine, env, tmp_path, tokens)
+            for tenant in ("acme", "globex"):
+                seen, links = _walk(moved, tenant, first)
+                assert seen == texts(tenant, email=SHARED) and links
+                assert all(link.startswith(f"/searchlogs/api/v1/users/{SHARED}/") for link in links)
+    finally:
+        engine.dispose()
 
 
 def _audited(served: Served, actor: str) -> tuple[object, ...]:
