@@ -22,6 +22,7 @@ from db.scope import DEFAULT_TENANT, is_tenant_name
 from ingest.forward.formats import ENCODERS
 from ingest.forward.messages import SOURCES
 from ingest.forward.notify import CHAT_FORMATS
+from ingest.forward.signing import BadSecret, signing_key
 
 SCHEMES = ("file", "https", "syslog+tls", "syslog+tcp", "syslog+udp")
 HTTP_PROTOCOLS = ("ndjson", "hec")
@@ -235,6 +236,11 @@ def destination_from(
     secret = entry.secret("secret")
     if fmt == "webhook" and not secret:
         raise entry.fail("format webhook needs an HMAC key (secret_env or secret)")
+    if secret:
+        try:
+            signing_key(secret.encode())
+        except BadSecret as exc:
+            raise entry.fail(f"secret: {exc}") from None
     since_raw = entry.text("since")
     try:
         since = parse_since(since_raw) if since_raw else None
