@@ -10,17 +10,14 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from sqlalchemy import Engine, select
 from streamlit.testing.v1 import AppTest
 
-from config.settings import SETTINGS
 from dashboard.alert_panel import figure_value, figures_table, parse_alert_id
 from dashboard.alerts_view import for_display
 from db.alert_detail import alert_detail
 from db.alert_evidence import evidence_searches
 from db.alerts import RULES, AlertFilters, insert_alerts, list_alerts
-from db.engine import open_database
 from db.models import Alert
 from db.rule_text import RULE_TEXT
 from db.scope import TenantScope
@@ -28,10 +25,9 @@ from tests.support.apptest import plain, texts
 from tests.support.detections import new_alert
 from tests.support.roles import open_as
 from tests.support.tenant_dashboard import (
-    PLATFORM_ADMIN,
     SHARED_USER,
     fill_tenants,
-    write_tenants_file,
+    tenants_dashboard,
 )
 
 DAY = date(2026, 3, 29)
@@ -120,20 +116,7 @@ def test_the_evidence_link_opens_the_panel_and_keeps_the_analysts_filters(engine
 @pytest.fixture
 def tenants_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Three tenants (tests/support/tenant_dashboard.py) and the same alert in two."""
-    monkeypatch.chdir(tmp_path)
-    for spec in SETTINGS:
-        monkeypatch.delenv(spec.name, raising=False)
-    path = tmp_path / "dashboard.db"
-    monkeypatch.setenv("DB_PATH", str(path))
-    monkeypatch.setenv("DISPLAY_TZ", "Europe/Berlin")
-    monkeypatch.setenv("TENANTS_FILE", str(write_tenants_file(tmp_path)))
-    monkeypatch.setenv("ADMIN_EMAILS", PLATFORM_ADMIN)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    engine = open_database(f"sqlite:///{path}")
-    fill_tenants(engine)
-    yield engine
-    engine.dispose()
+    yield from tenants_dashboard(tmp_path, monkeypatch)
 
 
 def panel_tables(at: AppTest) -> dict[str, object]:

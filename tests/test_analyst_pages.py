@@ -10,17 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import streamlit as st
 from sqlalchemy import Engine
 
-from config.settings import SETTINGS
 from dashboard import figures
 from dashboard.context import today_in
 from dashboard.filters import default_filters
 from dashboard.formatting import TABLE_TIME, target_mailbox, with_targets
 from dashboard.narrowed import span_label
 from db.alerts import insert_alerts
-from db.engine import open_database
 from tests.support.apptest import (  # noqa: F401 (page_*: the page fixtures)
     MARCH,
     assert_clean,
@@ -35,10 +32,8 @@ from tests.support.detections import new_alert
 from tests.support.roles import open_as
 from tests.support.tenancy import SCOPE
 from tests.support.tenant_dashboard import (
-    PLATFORM_ADMIN,
     SHARED_USER,
-    fill_tenants,
-    write_tenants_file,
+    tenants_dashboard,
 )
 
 DAY = date(2026, 3, 29)
@@ -49,20 +44,7 @@ DAY = date(2026, 3, 29)
 
 @pytest.fixture
 def tenants_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.chdir(tmp_path)
-    for spec in SETTINGS:
-        monkeypatch.delenv(spec.name, raising=False)
-    path = tmp_path / "dashboard.db"
-    monkeypatch.setenv("DB_PATH", str(path))
-    monkeypatch.setenv("DISPLAY_TZ", "Europe/Berlin")
-    monkeypatch.setenv("TENANTS_FILE", str(write_tenants_file(tmp_path)))
-    monkeypatch.setenv("ADMIN_EMAILS", PLATFORM_ADMIN)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    engine = open_database(f"sqlite:///{path}")
-    fill_tenants(engine)
-    yield engine
-    engine.dispose()
+    yield from tenants_dashboard(tmp_path, monkeypatch)
 
 
 def test_the_day_page_lists_that_days_alerts_of_its_tenant_with_links_to_their_panels(

@@ -8,16 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from sqlalchemy import Engine, text
 from streamlit.testing.v1 import AppTest
 
-from config.settings import SETTINGS
 from config.tenant_access import TenantAccess
 from dashboard.tenancy import choose, picker_entries
 from db.api_tokens import create_token
 from db.audit import AuditEntry, record
-from db.engine import open_database
 from db.scope import TenantScope
 from db.state import read_cursor
 from tests.support.apptest import metrics, plain, texts
@@ -26,8 +23,7 @@ from tests.support.tenant_dashboard import (
     CURSORS,
     PLATFORM_ADMIN,
     SHARED_USER,
-    fill_tenants,
-    write_tenants_file,
+    tenants_dashboard,
 )
 
 TOTALS = {"acme": "3", "globex": "5", "initech": "1"}
@@ -39,20 +35,7 @@ VIEWER_PAGES += ("pages/alerts.py", "pages/status.py")
 def tenants_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """The app's settings name a tenants file of three tenants and a database holding each
     tenant's searches; ADMIN_EMAILS names the platform administrator."""
-    monkeypatch.chdir(tmp_path)
-    for spec in SETTINGS:
-        monkeypatch.delenv(spec.name, raising=False)
-    path = tmp_path / "dashboard.db"
-    monkeypatch.setenv("DB_PATH", str(path))
-    monkeypatch.setenv("DISPLAY_TZ", "Europe/Berlin")
-    monkeypatch.setenv("TENANTS_FILE", str(write_tenants_file(tmp_path)))
-    monkeypatch.setenv("ADMIN_EMAILS", PLATFORM_ADMIN)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    engine = open_database(f"sqlite:///{path}")
-    fill_tenants(engine)
-    yield engine
-    engine.dispose()
+    yield from tenants_dashboard(tmp_path, monkeypatch)
 
 
 def audit_rows(engine: Engine) -> list[tuple]:

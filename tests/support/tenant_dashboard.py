@@ -5,11 +5,16 @@ viewer of two tenants, so a test cannot pass by matching addresses instead of te
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+import streamlit as st
 from sqlalchemy import Engine
 
+from config.settings import SETTINGS
+from db.engine import open_database
 from ingest.store import Store
 from tests.support.builders import record, store_records
 
@@ -73,3 +78,23 @@ def fill_tenants(engine: Engine) -> None:
     for tenant, records in SEARCHES.items():
         store_records(engine, records, tenant)
         Store(engine, tenant).advance_cursor(CURSORS[tenant], backfill_done=True)
+
+
+def tenants_dashboard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """For a fixture to `yield from`: the app's settings name a tenants file of three tenants
+    and a database holding each tenant's searches (`fill_tenants`); ADMIN_EMAILS names the
+    platform administrator; Streamlit's caches start empty."""
+    monkeypatch.chdir(tmp_path)
+    for spec in SETTINGS:
+        monkeypatch.delenv(spec.name, raising=False)
+    path = tmp_path / "dashboard.db"
+    monkeypatch.setenv("DB_PATH", str(path))
+    monkeypatch.setenv("DISPLAY_TZ", "Europe/Berlin")
+    monkeypatch.setenv("TENANTS_FILE", str(write_tenants_file(tmp_path)))
+    monkeypatch.setenv("ADMIN_EMAILS", PLATFORM_ADMIN)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    engine = open_database(f"sqlite:///{path}")
+    fill_tenants(engine)
+    yield engine
+    engine.dispose()
