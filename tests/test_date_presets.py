@@ -201,7 +201,9 @@ def tenants_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     engine.dispose()
 
 
-@pytest.mark.parametrize(("tenant", "everyone", "shared"), [("acme", "3", "2"), ("globex", "5", "1")])
+@pytest.mark.parametrize(
+    ("tenant", "everyone", "shared"), [("acme", "3", "2"), ("globex", "5", "1")]
+)
 def test_a_preset_counts_only_the_tenants_own_searches(
     tenants_db: Engine,
     monkeypatch: pytest.MonkeyPatch,
