@@ -2,7 +2,8 @@
 `.streamlit/config.toml`'s `[theme.light]`/`[theme.dark]` for the app, and
 `dashboard/colours.py` for the calendar's shades, the day numbers on them and the alert
 marks, which are a shape as well as a colour. The ratios follow WCAG 2.2's definition
-(relative luminance of sRGB), written out here, not taken from the product."""
+(relative luminance of sRGB), written out in tests/support/contrast.py, not taken from the
+product."""
 
 from __future__ import annotations
 
@@ -20,27 +21,23 @@ from dashboard.colours import (
     shade_index,
     shade_range,
 )
+from tests.support.contrast import GRAPHIC, TEXT_AA, contrast, luminance, over
 from tests.support.runtime import PROJECT_ROOT
 
-TEXT_AA = 4.5  # WCAG 1.4.3, normal-size text
-GRAPHIC = 3.0  # WCAG 1.4.11, graphical objects and UI components
 THEMES = ("light", "dark")
-
-
-def luminance(colour: str) -> float:
-    channels = [int(colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
-    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
-def contrast(one: str, other: str) -> float:
-    high, low = sorted((luminance(one), luminance(other)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
+SELECTED_TINT = 0.1
+"""A selected pill (date preset) is its primary colour on a 10 % tint of that colour over the
+sidebar (Streamlit 1.67, measured in tests/test_theme_browser.py)."""
 
 
 def theme_table(kind: str) -> dict[str, str]:
     config = tomllib.loads((PROJECT_ROOT / ".streamlit" / "config.toml").read_text())
     return config["theme"][kind]
+
+
+def sidebar_primary(kind: str) -> str:
+    table = theme_table(kind)
+    return table.get("sidebar", {}).get("primaryColor", table["primaryColor"])
 
 
 def test_contrast_is_computed_as_wcag_defines_it() -> None:
@@ -69,6 +66,14 @@ def test_the_primary_colour_carries_white_labels_and_stands_out_from_the_page(
     table = theme_table(kind)
     assert contrast("#ffffff", table["primaryColor"]) >= TEXT_AA  # a primary button's label
     assert contrast(table["primaryColor"], table["backgroundColor"]) >= GRAPHIC
+
+
+@pytest.mark.parametrize("kind", THEMES)
+def test_a_selected_date_preset_meets_wcag_aa_in_the_sidebar(kind: str) -> None:
+    primary, sidebar = sidebar_primary(kind), theme_table(kind)["secondaryBackgroundColor"]
+    tint = over(primary, sidebar, SELECTED_TINT)
+    assert contrast(primary, tint) >= TEXT_AA
+    assert contrast(theme_table(kind)["textColor"], sidebar) >= TEXT_AA  # the others
 
 
 @pytest.mark.parametrize("kind", THEMES)
