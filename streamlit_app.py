@@ -25,6 +25,7 @@ else:  # imported by `streamlit run` to find the server: the pages plus the API'
     from starlette.middleware import Middleware
     from streamlit import config
 
+    from api.base_path import under_base_path
     from api.hosts import HostCheck
     from api.routes import api_lifespan, api_routes
     from dashboard.export import builtin_export_problem
@@ -37,9 +38,20 @@ else:  # imported by `streamlit run` to find the server: the pages plus the API'
         print(f"dashboard not started: {problem}", file=sys.stderr, flush=True)
         raise SystemExit(2)
 
+    from config import log_format
+    from config.settings import read_environment
+
+    # With LOG_FORMAT=json the dashboard's and the API's own lines are JSON objects too
+    # (Streamlit's own lines keep its format); text leaves them as they always were.
+    environment = read_environment()
+    if log_format.chosen_format(environment) == "json":
+        level = log_format.chosen_level(environment)
+        log_format.configure("json", level, loggers=("dashboard", "api", "db"))
+
     app = st.App(
         "streamlit_app.py",
-        routes=api_routes(),
+        # Under server.baseUrlPath with the pages (api/base_path.py).
+        routes=under_base_path(api_routes(), config.get_option("server.baseUrlPath")),
         lifespan=api_lifespan,
         middleware=[Middleware(HostCheck)],  # outside Streamlit's own: pages and API alike
     )

@@ -15,6 +15,7 @@ import binascii
 import json
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import quote_from_bytes, urlencode
 
 from api.problems import ApiProblem
 from api.spec import FIRST_DAY, LAST_DAY
@@ -91,3 +92,19 @@ def decode_alert_cursor(cursor: str, scope: TenantScope) -> AlertKeyset:
     if first is None or not _day_in_range(first):
         raise ApiProblem(400, BAD_CURSOR)
     return AlertKeyset(snapshot, first, rank, row_id)
+
+
+_PATH_SAFE = "/%@:+!$&'()*,;=-._~"
+"""What a path keeps unescaped in a `Link` target: its own escapes (`%`), never `<>"` or
+a space, which would end the target or the header."""
+
+
+def next_link(raw_path: bytes, query: list[tuple[str, str]], cursor: str) -> str:
+    """`Link: <…>; rel="next"` for the page after this one: the path as the caller sent it
+    (so a reverse proxy's prefix stays in it) and its parameters with `cursor` replaced,
+    relative to the server (RFC 8288 resolves it against the request's URL)."""
+    kept = [(name, value) for name, value in query if name != "cursor"]
+    target = (
+        quote_from_bytes(raw_path, safe=_PATH_SAFE) + "?" + urlencode([*kept, ("cursor", cursor)])
+    )
+    return f'<{target}>; rel="next"'

@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,6 +29,8 @@ from api import metrics
 from api.access import authorise, bearer, record, record_refusal
 from api.context import CONTEXT, ApiContext
 from api.endpoints import ENDPOINTS, Answer, Call
+from api.etags import entity_tag, none_match
+from api.paging import next_link
 from api.problems import ApiProblem, problem_response
 from api.spec import Endpoint, parse_params
 from api.tenancy import P_TENANT, call_scope
@@ -120,6 +123,7 @@ def serve(
     assert endpoint.action is not None
     if answer.recorded:  # an admin action: its row was written with its change
         return answer
+    answer = _validated(request, answer, "" if scope is None else scope.label())
     record(
         context,
         audit.AuditEntry(
@@ -134,6 +138,27 @@ def serve(
         ),
     )
     return answer
+
+
+NOT_MODIFIED = "not modified (304): the caller's copy, named by If-None-Match, is current"
+
+
+def _validated(request: Request, answer: Answer, tenant: str) -> Answer:
+    """The answer with its `ETag` and, when paged, its `Link` to the next page; a 304
+    without a body when `If-None-Match` names the tag. A 304 reveals no data, yet it is a
+    read by the token (it learns that nothing changed): it is audited as the endpoint's
+    action with 0 rows and `NOT_MODIFIED` as the detail."""
+    if answer.status != 200 or request.method not in ("GET", "HEAD"):
+        return answer
+    headers = dict(answer.headers)
+    headers["ETag"] = entity_tag(answer.body, tenant, answer.media)
+    following = headers.get("Next-Cursor")
+    if following:
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        headers["Link"] = next_link(raw_path, request.query_params.multi_items(), following)
+    if none_match(request.headers.get("if-none-match"), headers["ETag"]):
+        return replace(answer, body=b"", status=304, rows=0, detail=NOT_MODIFIED, headers=headers)
+    return replace(answer, headers=headers)
 
 
 def _authorise_and_serve(context: ApiContext, request: Request, endpoint: Endpoint) -> Answer:
@@ -204,7 +229,10 @@ async def _answer(context: ApiContext, request: Request, endpoint: Endpoint) -> 
             raise
         answer = await run_in_threadpool(serve, context, request, endpoint, caller, body)
     return Response(
-        answer.body, status_code=answer.status, media_type=answer.media, headers=answer.headers
+        answer.body,
+        status_code=answer.status,
+        media_type=None if answer.status == 304 else answer.media,
+        headers=answer.headers,
     )
 
 

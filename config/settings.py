@@ -17,6 +17,7 @@ from typing import Any
 from dotenv import dotenv_values
 from sqlalchemy.engine import URL
 
+from config.log_format import parse_log_format
 from config.parsers import (  # noqa: F401 (ConfigError and the ranges are imported from here too)
     API_RATE_LIMIT_RANGE,
     BACKFILL_DAYS_RANGE,
@@ -42,11 +43,13 @@ from config.parsers import (  # noqa: F401 (ConfigError and the ranges are impor
     parse_time_zone,
     whole_number_between,
 )
+from config.secret_files import with_secret_files
 
 
 @dataclass(frozen=True)
 class SettingSpec:
-    """One setting: its environment variable, default, meaning and parser."""
+    """One setting: its environment variable, default, meaning and parser; a `secret` is
+    kept out of `repr` and may be read from the file `NAME_FILE` names."""
 
     name: str
     default: str | None
@@ -105,12 +108,20 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "a SQLAlchemy URL for SQLite or PostgreSQL, e.g. "
         "`postgresql+psycopg://user:pw@host/db`; wins over `DB_PATH`",
         parse_text,
+        secret=True,
     ),
     SettingSpec(
         "LOG_LEVEL",
         "INFO",
         "what the ingest logs: `DEBUG`, `INFO`, `WARNING` or `ERROR` (`-v` means `DEBUG`)",
         parse_log_level,
+    ),
+    SettingSpec(
+        "LOG_FORMAT",
+        "text",
+        "how the ingest and the dashboard write their own log lines: `text`, or `json` (one "
+        "object per line with time, level, logger, message, tenant and run id)",
+        parse_log_format,
     ),
     SettingSpec(
         "DISPLAY_TZ",
@@ -216,6 +227,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
 )
 
 _SPECS = {spec.name: spec for spec in SETTINGS}
+SECRET_SETTINGS = tuple(spec.name for spec in SETTINGS if spec.secret)
+"""The settings that accept `NAME_FILE` (config/secret_files.py)."""
 
 
 @dataclass(frozen=True)
@@ -229,9 +242,10 @@ class Settings:
     poll_seconds: int
     lookback_seconds: int
     db_path: str
-    database_url: str | None
+    database_url: str | None = field(repr=False)
     display_tz: str
     log_level: str = "INFO"
+    log_format: str = "text"
     admin_emails: tuple[str, ...] = ()
     viewer_emails: tuple[str, ...] = ()
     reconcile_days: int = 3
@@ -284,8 +298,10 @@ def read_environment(env_file: str | os.PathLike[str] | None = ".env") -> dict[s
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Parse every setting; the first invalid one raises ConfigError."""
+    """Parse every setting; the first invalid one raises ConfigError. Each secret may come
+    from the file its `NAME_FILE` variable names (config/secret_files.py)."""
     env = read_environment() if environ is None else environ
+    env = with_secret_files(env, SECRET_SETTINGS)
     values: dict[str, Any] = {}
     for spec in SETTINGS:
         raw = env.get(spec.name)

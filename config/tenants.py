@@ -29,6 +29,7 @@ from config.parsers import (
     parse_base_url,
     whole_number_between,
 )
+from config.secret_files import secret_value
 from config.settings import ConfigError, Settings, read_environment
 from db.scope import DEFAULT_TENANT, is_tenant_name
 
@@ -243,8 +244,13 @@ class _File:
             # mistake, must not come back in "names …, which is not set".
             if not VARIABLE_NAME.fullmatch(where):
                 raise self.fail(source, "must name an environment variable: A-Z, 0-9 and '_'")
-            value = self.env.get(where, "").strip()
-            missing = f"{source} names {where}, which is not set"
+            # `where`_FILE works too; a file that cannot be read is a missing credential
+            # here, as client_secret_file's is: the dashboard does not need it.
+            try:
+                value = secret_value(self.env, where) or ""
+                missing = f"{source} names {where}, which is not set"
+            except ConfigError as exc:
+                value, missing = "", f"{source}: {exc}"
         else:
             # The path is not echoed, for the same reason; the operator has it in the file.
             try:

@@ -17,7 +17,8 @@ import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from config.settings import ConfigError, Settings, load_settings
+from config import log_format
+from config.settings import ConfigError, Settings, load_settings, read_environment
 from db.engine import DatabaseSetupError, redact_text
 from db.locks import AlreadyRunning
 from ingest.commands.common import (
@@ -124,12 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)-7s %(message)s",
-        datefmt="%Y-%m-%d %H:%M:%S",
-        stream=sys.stderr,
-    )
+    """Text or JSON lines (LOG_FORMAT) on stderr. LOG_FORMAT is read before the other
+    settings, so that a refusal of those is a JSON line too; an invalid value is refused
+    with them (in text)."""
+    chosen = log_format.chosen_format(read_environment())
+    log_format.configure(chosen, logging.DEBUG if verbose else logging.INFO)
     for noisy in ("urllib3", "alembic", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -189,5 +189,8 @@ def fail(message: str, status: int, verbose: bool) -> int:
     if verbose:
         log.debug("details", exc_info=True)
     for line in message.splitlines() or [""]:  # one line per failed tenant
-        print(f"error: {line}", file=sys.stderr)
+        if log_format.writes_json():
+            log.error("error: %s", line)
+        else:
+            print(f"error: {line}", file=sys.stderr)
     return status

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+from config.log_format import log_context
 from config.settings import Settings
 from db.state import BACKFILL, RECONCILE
 from ingest.client import MimecastClient, WindowShifted
@@ -185,7 +186,8 @@ class Poller:
     def _run(self, result: CycleResult, windows: list[tuple], *, move_cursor: bool) -> CycleResult:
         """Fetch the windows and record the run; raises CycleFailed (run recorded as failed)."""
         try:
-            self._fetch_windows(result, windows, move_cursor=move_cursor)
+            with log_context(run_id=result.run_id):  # its lines carry the run (LOG_FORMAT=json)
+                self._fetch_windows(result, windows, move_cursor=move_cursor)
         except Exception as exc:
             self._count_requests(result)
             message = one_line(exc)

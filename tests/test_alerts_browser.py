@@ -266,6 +266,7 @@ def test_an_alert_link_keeps_the_analysts_filters_and_a_narrowing_link_says_so(
     marker = page.get_by_text("Dates filtered to")
     marker.wait_for()
     page.get_by_role("button", name="reset dates").click()
+    marker.wait_for(state="detached")  # the rerun that resets the dates removes it
     settle(page)
     assert page.get_by_text("Dates filtered to").count() == 0
     assert sidebar_dates(page) == dates

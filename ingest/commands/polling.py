@@ -106,7 +106,8 @@ def run_one_cycle(job: TenantJob) -> CycleResult:
     poller = job.poller
     with cycle_lock(job.engine, job.name):
         result = poller.run_cycle()
-        log.info("%s%s", job.label, summarise(result, time.monotonic() - started))
+        summary = summarise(result, time.monotonic() - started)
+        log.info("%s%s", job.label, summary, extra={"run_id": result.run_id})
         truncate_wal(job.engine)  # the next poll is far off: leave no large WAL
     return result
 
@@ -116,7 +117,8 @@ def run_sweep(job: TenantJob) -> CycleResult:
     started = time.monotonic()
     with cycle_lock(job.engine, job.name):
         result = job.poller.run_reconcile()
-    log.info("%s%s", job.label, summarise(result, time.monotonic() - started))
+    summary = summarise(result, time.monotonic() - started)
+    log.info("%s%s", job.label, summary, extra={"run_id": result.run_id})
     findings = sweep_findings(result)
     if findings:
         log.warning("%s%s", job.label, findings)

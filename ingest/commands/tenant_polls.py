@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from config.log_format import log_context
 from config.settings import ConfigError
 from db.engine import DatabaseSetupError, environment_problem, redact_text
 from db.locks import AlreadyRunning
@@ -109,7 +110,8 @@ def run_each(jobs: list[TenantJob], action: Callable[[TenantJob], object]) -> li
 
     def work(job: TenantJob) -> None:
         try:
-            action(job)
+            with log_context(tenant=job.name):  # its lines carry its name (LOG_FORMAT=json)
+                action(job)
         except Exception as exc:  # a tenant's failure is its own: the others go on
             failures[job.name] = failure_of(job, exc)
 

@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
+from config.secret_files import secret_value
 from config.settings import ConfigError, Settings
 from config.tenants import load_tenants
 from db.scope import DEFAULT_TENANT, is_tenant_name
 from ingest.forward.formats import ENCODERS
 from ingest.forward.messages import SOURCES
 from ingest.forward.notify import CHAT_FORMATS
+from ingest.forward.signing import BadSecret, signing_key
 
 SCHEMES = ("file", "https", "syslog+tls", "syslog+tcp", "syslog+udp")
 HTTP_PROTOCOLS = ("ndjson", "hec")
@@ -122,7 +124,10 @@ class _Entry:
         direct, variable = self.text(key), self.text(f"{key}_env")
         if variable is None:
             return direct
-        value = self.env.get(variable, "").strip()
+        try:
+            value = secret_value(self.env, variable)  # `VARIABLE_FILE` works too
+        except ConfigError as exc:
+            raise self.fail(f"{key}_env: {exc}") from None
         if not value:
             raise self.fail(f"{key}_env names {variable}, which is not set")
         return value
@@ -231,6 +236,11 @@ def destination_from(
     secret = entry.secret("secret")
     if fmt == "webhook" and not secret:
         raise entry.fail("format webhook needs an HMAC key (secret_env or secret)")
+    if secret:
+        try:
+            signing_key(secret.encode())
+        except BadSecret as exc:
+            raise entry.fail(f"secret: {exc}") from None
     since_raw = entry.text("since")
     try:
         since = parse_since(since_raw) if since_raw else None

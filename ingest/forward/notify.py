@@ -9,7 +9,6 @@ channel that several tenants' alerts reach says whose searcher it is.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from typing import Any
 
@@ -17,10 +16,11 @@ import orjson
 
 from ingest.forward.formats import ecs_alert, iso_millis
 from ingest.forward.messages import Alert
+from ingest.forward.signing import legacy_signature, standard_headers
 
 SLACK_TEXT_LIMIT = 3000  # a section block's text; the header's is 150
 SLACK_URL_LIMIT = 3000  # a button's url
-SIGNATURE_HEADER = "X-Signature"
+SIGNATURE_HEADER = "X-Signature"  # the old headers: kept for one release
 TIMESTAMP_HEADER = "X-Signature-Timestamp"
 ID_HEADER = "X-Message-Id"
 
@@ -135,27 +135,31 @@ def webhook_body(alert: Alert) -> bytes:
 
 
 def sign(key: bytes, timestamp: int, body: bytes) -> str:
-    """`sha256=<hex>` of HMAC-SHA256 over `<timestamp>.<body>`: the timestamp is signed too,
-    so a captured request cannot be replayed later with a fresh timestamp."""
-    digest = hmac.new(key, str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
+    """The old `X-Signature` (kept for one release; see `ingest.forward.signing`)."""
+    return legacy_signature(key, timestamp, body)
 
 
-def signed_webhook(alert: Alert, key: bytes, timestamp: int) -> tuple[bytes, dict[str, str]]:
-    """Body and headers of one generic webhook request."""
+def signed_webhook(
+    alert: Alert, key: bytes, timestamp: int, msg_id: str | None = None
+) -> tuple[bytes, dict[str, str]]:
+    """Body and headers of one generic webhook request: signed as Standard Webhooks with
+    `msg_id` (the message's forward id; the alert's id by default), and the old way."""
     body = webhook_body(alert)
+    msg_id = alert.id if msg_id is None else msg_id
     return body, {
         "Content-Type": "application/json",
+        **standard_headers(key, msg_id, timestamp, body),
         TIMESTAMP_HEADER: str(timestamp),
         SIGNATURE_HEADER: sign(key, timestamp, body),
-        ID_HEADER: alert.id,
+        ID_HEADER: msg_id,
     }
 
 
 def verify(
     key: bytes, body: bytes, headers: dict[str, str], now: int, tolerance: int = 300
 ) -> bool:
-    """What a receiver checks: the signature matches and the timestamp is recent."""
+    """What a receiver of the old header checks: the signature matches and the timestamp is
+    recent."""
     try:
         timestamp = int(headers[TIMESTAMP_HEADER])
     except (KeyError, ValueError):

@@ -194,6 +194,7 @@ class WebhookTransport(HttpTransport):
                     item.message.item,  # type: ignore[arg-type]
                     self.destination.secret,
                     int(time.time()),
+                    item.message.id,  # the forward id: what receivers deduplicate on
                 )
             self.post(data, headers)
 

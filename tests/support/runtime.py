@@ -41,7 +41,7 @@ def runtime_python(*, required: bool = False) -> str:
 
 
 # Settings a developer's shell or .env may carry that would change what a child does.
-INHERITED_SETTINGS = ("MIMECAST_", "DB_", "DATABASE_", "FORWARD_", "LOG_LEVEL")
+INHERITED_SETTINGS = ("MIMECAST_", "DB_", "DATABASE_", "FORWARD_", "LOG_LEVEL", "LOG_FORMAT")
 
 
 def subprocess_env(settings_env: dict[str, str]) -> dict[str, str]:

@@ -97,6 +97,20 @@ def three_tenants_served(backend: str, folder: Path, database: str) -> Iterator[
     """The dashboard's server over a database holding RECORDS and ALERTS, with a token of
     each tenant and a platform token; `backend` is "sqlite" or "postgresql" (a fresh
     database named `database` on TEST_DATABASE_URL's server)."""
+    env, engine, tokens = three_tenants_database(backend, folder, database)
+    base, process = serve_dashboard(env, folder / "server.log")
+    try:
+        yield Served(base, engine, env, folder, tokens)
+    finally:
+        stop_dashboard(process)
+        engine.dispose()
+
+
+def three_tenants_database(
+    backend: str, folder: Path, database: str
+) -> tuple[dict[str, str], Engine, dict[str, str]]:
+    """The dashboard's settings, a database holding RECORDS and ALERTS, and the tokens of
+    `three_tenants_served`, for a server started some other way."""
     (folder / "tenants.toml").write_text(TENANTS_TOML)
     env = {
         "DB_PATH": str(folder / "data" / "searchlogs.db"),
@@ -132,12 +146,7 @@ def three_tenants_served(backend: str, folder: Path, database: str) -> Iterator[
         ),
         "platform": make_token(env, folder, "platform", "--role", "admin"),
     }
-    base, process = serve_dashboard(env, folder / "server.log")
-    try:
-        yield Served(base, engine, env, folder, tokens)
-    finally:
-        stop_dashboard(process)
-        engine.dispose()
+    return env, engine, tokens
 
 
 def texts(tenant: str, *, email: str | None = None, day: str | None = None) -> list[str]:
