@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from sqlalchemy import Engine
 
-from dashboard import audit, export
+from dashboard import audit, colours, export
 from dashboard.filters import P_RULE, P_SEVERITY, P_STATUS, filters_to_query, ignored
 from db import alerts as store
 from db.alerts import AlertFilters, TriageError
@@ -277,11 +277,19 @@ def open_days(
     return store.open_alert_days(engine, wanted)
 
 
-def mark_calendar(figure: go.Figure, per_day: pd.DataFrame, marks: Mapping[date, int]) -> None:
-    """A red triangle in the top-right corner of each calendar day with open alerts.
+def mark_calendar(
+    figure: go.Figure,
+    per_day: pd.DataFrame,
+    marks: Mapping[date, int],
+    theme: str | None = None,
+) -> None:
+    """A triangle in the top-right corner of each calendar day with open alerts: a shape,
+    so a marked day is not told apart by colour alone, coloured for the viewer's theme
+    (`dashboard.colours`: its fill or outline stands out from every shade).
 
     Drawn as a second trace over the day's square; it carries the same date in
     customdata[0], so a click on the mark opens the day like a click on the square."""
+    palette = colours.palette(theme)
     base = figure.data[0]
     days = list(per_day["date"])
     hit = [i for i, day in enumerate(days) if marks.get(day)]
@@ -295,10 +303,10 @@ def mark_calendar(figure: go.Figure, per_day: pd.DataFrame, marks: Mapping[date,
             y=[base.y[i] - offset for i in hit],
             mode="markers",
             marker={
-                "symbol": "triangle-down",
+                "symbol": colours.MARK_SYMBOL,
                 "size": max(8, size // 4),
-                "color": "#d62728",
-                "line": {"width": 1, "color": "white"},
+                "color": palette.mark,
+                "line": {"width": 1.5, "color": palette.mark_line},
             },
             customdata=[[days[i].isoformat(), int(marks[days[i]])] for i in hit],
             hovertemplate="%{customdata[0]}<br>%{customdata[1]} open alert(s)<extra></extra>",

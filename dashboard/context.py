@@ -31,7 +31,7 @@ from dashboard.auth import SCOPE_KEY, current_visitor
 from dashboard.filters import FILTER_KEYS, filters_to_query, shown
 from dashboard.formatting import escape_markdown
 from dashboard.routes import Route
-from dashboard.sidebar import sidebar_filters
+from dashboard.sidebar import chosen_preset, sidebar_filters
 from db.engine import DatabaseSetupError
 from db.queries import IngestHealth, SearchFilters
 from db.scope import TenantScope
@@ -62,6 +62,8 @@ class Context:
     """The installation's tenants (for names and the all-tenants status table)."""
     tenant_param: str | None = None
     """What the URL carries as `tenant=` (None with one tenant to see: URLs as before)."""
+    preset: str | None = None
+    """The date preset (`range=7d`) that chose the filters' days, kept in links."""
 
     @property
     def engine(self) -> Engine:
@@ -82,7 +84,7 @@ class Context:
     def query(self, **extra: str) -> dict[str, str | list[str]]:
         """The current filters as query parameters, plus a page's own (`email=…`)."""
         tenant = {tenancy.P_TENANT: self.tenant_param} if self.tenant_param else {}
-        return {**filters_to_query(self.filters), **tenant, **extra}
+        return {**filters_to_query(self.filters, self.preset), **tenant, **extra}
 
     def link(self, route: Route, **extra: str) -> str:
         """A relative link to `route` with the current filters: `user?email=…&from=…`."""
@@ -161,6 +163,7 @@ def build_context(
         problems=tuple(problems),
         tenants=tenants,
         tenant_param=choice.scope.label() if choice.entries else None,
+        preset=chosen_preset(),
     )
     st.session_state[CONTEXT_KEY] = context
     return context

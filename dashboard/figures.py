@@ -14,11 +14,16 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.colours import (
+    DAY_SYMBOL,
+    palette,
+    shade_index,
+    shade_range,
+    stepped_scale,
+)
 from db.queries import WEEKDAYS
 
 OFFICE_HOURS = (8, 18)  # 08:00–17:59, Monday to Friday: outlined on the heatmap
-EMPTY_COLOUR = "#ebedf0"
-COLOURS = ("#c6dbef", "#6baed6", "#2171b5", "#08306b")
 MONTH_NAMES = (
     "Jan",
     "Feb",
@@ -33,14 +38,6 @@ MONTH_NAMES = (
     "Nov",
     "Dec",
 )
-
-
-def _colourscale() -> list[list[float | str]]:
-    """Grey for exactly zero, then light to dark blue."""
-    steps: list[list[float | str]] = [[0.0, EMPTY_COLOUR], [1e-9, COLOURS[0]]]
-    for index, colour in enumerate(COLOURS[1:], start=1):
-        steps.append([index / (len(COLOURS) - 1), colour])
-    return steps
 
 
 def calendar_layout(days: list[date]) -> pd.DataFrame:
@@ -58,13 +55,21 @@ def calendar_layout(days: list[date]) -> pd.DataFrame:
 
 
 def calendar_figure(
-    per_day: pd.DataFrame, *, view: str = "month", today: date | None = None
+    per_day: pd.DataFrame,
+    *,
+    view: str = "month",
+    today: date | None = None,
+    theme: str | None = None,
 ) -> go.Figure:
-    """A clickable calendar of searches per day; `view` is "month" or "year".
+    """A clickable calendar of searches per day; `view` is "month" or "year"; colours
+    for `theme` ("light"/"dark", default the viewer's).
 
     Points keep the order of `per_day`, and each carries its ISO date as customdata[0].
-    Days after `today` are faded: no searches there yet is not news.
+    A day's shade is one of five flat steps (none, then quarters of the busiest day), so
+    the colour drawn is exactly a checked one. Days after `today` get a plain future
+    shade: no searches there yet is not news.
     """
+    colours = palette(theme)
     days = list(per_day["date"])
     counts = [int(n) for n in per_day["searches"]]
     grid = calendar_layout(days)
@@ -72,25 +77,29 @@ def calendar_figure(
     month = view == "month"
     cell = 52 if month else 15
     columns = int(grid["column"].max()) + 1 if len(grid) else 1
-    text_colours = ["white" if top and n > 0.55 * top else "#31333f" for n in counts]
+    shades = [shade_index(n, top) for n in counts]
+    future = [bool(today and day > today) for day in days]
     figure = go.Figure(
         go.Scatter(
             x=grid["column"],
             y=grid["row"],
             mode="markers+text" if month else "markers",
             text=[str(day.day) for day in days] if month else None,
-            textfont={"color": text_colours, "size": 13},
+            textfont={
+                "color": [
+                    colours.future_text if later else colours.day_text[shade]
+                    for shade, later in zip(shades, future, strict=True)
+                ],
+                "size": 13,
+            },
             marker={
-                "symbol": "square",
+                "symbol": DAY_SYMBOL,
                 "size": cell - 4,
-                "color": counts,
-                "cmin": 0,
-                "cmax": max(top, 1),
-                "colorscale": _colourscale(),
-                "showscale": top > 0,
-                "colorbar": {"title": {"text": "searches"}, "thickness": 12},
-                "line": {"width": 1, "color": "white"},
-                "opacity": [0.35 if today and day > today else 1.0 for day in days],
+                "color": [
+                    colours.future if later else colours.shades[shade]
+                    for shade, later in zip(shades, future, strict=True)
+                ],
+                "line": {"width": 1, "color": colours.cell_line},
             },
             customdata=[
                 [day.isoformat(), WEEKDAYS[day.weekday()], n]
@@ -100,6 +109,8 @@ def calendar_figure(
             "%{customdata[2]:,} searches<extra>click to open the day</extra>",
         )
     )
+    if top > 0:
+        figure.add_trace(_shade_key(colours.shades, top))
     tick_columns: list[int] = []
     tick_labels: list[str] = []
     if not month:
@@ -135,6 +146,31 @@ def calendar_figure(
         fixedrange=True,
     )
     return figure
+
+
+def _shade_key(shades: tuple[str, ...], top: int) -> go.Scatter:
+    """The colour bar: the five shades as flat steps, each labelled with its counts (a
+    trace without points, so it takes no clicks)."""
+    return go.Scatter(
+        x=[None],
+        y=[None],
+        mode="markers",
+        marker={
+            "color": [0],
+            "cmin": -0.5,
+            "cmax": len(shades) - 0.5,
+            "colorscale": stepped_scale(shades),
+            "showscale": True,
+            "colorbar": {
+                "title": {"text": "searches"},
+                "thickness": 12,
+                "tickvals": list(range(len(shades))),
+                "ticktext": [shade_range(index, top) for index in range(len(shades))],
+            },
+        },
+        hoverinfo="skip",
+        showlegend=False,
+    )
 
 
 def selected_day(selection: object, per_day: pd.DataFrame) -> date | None:
@@ -175,7 +211,7 @@ def per_day_bars(per_day: pd.DataFrame, hour_weekday: pd.DataFrame | None = None
         go.Bar(
             x=[day.isoformat() for day in days],
             y=per_day["searches"],
-            marker_color=COLOURS[2],
+            marker_color=palette().bar,
             hovertemplate="%{x|%Y-%m-%d}<br>%{y:,} searches<extra></extra>",
         )
     )
@@ -204,7 +240,7 @@ def _hourly_bars(days: list[date], grid: pd.DataFrame) -> go.Figure:
             y=counts,
             width=HOUR_MS * 0.85,
             offset=0,
-            marker_color=COLOURS[2],
+            marker_color=palette().bar,
             hovertemplate="%{x|%Y-%m-%d %H:00}–%{x|%H:59}<br>%{y:,} searches<extra></extra>",
         )
     )
@@ -234,6 +270,7 @@ def _bar_layout(figure: go.Figure) -> None:
 
 def hour_weekday_heatmap(grid: pd.DataFrame) -> go.Figure:
     """Searches by local hour (columns) and weekday (rows), office hours outlined."""
+    shades = palette().shades
     z = [
         [
             int(grid.loc[(grid["weekday"] == weekday) & (grid["hour"] == hour), "searches"].sum())
@@ -246,7 +283,7 @@ def hour_weekday_heatmap(grid: pd.DataFrame) -> go.Figure:
             z=z,
             x=list(range(24)),
             y=list(range(7)),
-            colorscale=[[0.0, EMPTY_COLOUR], [1e-9, COLOURS[0]], [1.0, COLOURS[3]]],
+            colorscale=[[0.0, shades[0]], [1e-9, shades[1]], [1.0, shades[4]]],
             zmin=0,
             xgap=2,
             ygap=2,

@@ -23,16 +23,27 @@ MAX_VALUE = 500
 MAX_VALUES = 100
 
 # Query-string names, one place: the sidebar, links and tests all use these.
-P_FROM, P_TO, P_USER, P_SOURCE, P_TYPE, P_TEXT, P_SYSTEM = (
+P_FROM, P_TO, P_RANGE, P_USER, P_SOURCE, P_TYPE, P_TEXT, P_SYSTEM = (
     "from",
     "to",
+    "range",
     "user",
     "source",
     "type",
     "q",
     "system",
 )
-FILTER_KEYS = (P_FROM, P_TO, P_USER, P_SOURCE, P_TYPE, P_TEXT, P_SYSTEM)
+FILTER_KEYS = (P_FROM, P_TO, P_RANGE, P_USER, P_SOURCE, P_TYPE, P_TEXT, P_SYSTEM)
+PRESETS = {
+    "24h": "Last 24 hours",
+    "7d": "7 days",
+    "30d": "30 days",
+    "month": "This month",
+    "last-month": "Last month",
+    "year": "This year",
+}
+"""Date presets by their `range=` value. A link carries the preset, not its dates, so it
+shows the same span counted back from the day it is opened."""
 P_EMAIL, P_MONTH, P_YEAR, P_DATE = "email", "month", "year", "date"
 P_RULE, P_SEVERITY, P_STATUS = "rule", "severity", "status"
 """The Alerts page's own parameters."""
@@ -74,6 +85,35 @@ def default_filters(scope: TenantScope, today: date) -> SearchFilters:
     """The last DEFAULT_DAYS days up to `today`, everyone in `scope`, system sender
     included."""
     return SearchFilters(scope=scope, start=today - timedelta(days=DEFAULT_DAYS - 1), end=today)
+
+
+def preset_days(key: str, today: date) -> tuple[date, date]:
+    """The whole days preset `key` covers on `today`, both ends included.
+
+    The filters count whole days, so "last 24 hours" is yesterday and today: the two
+    days those hours fall on."""
+    if key == "24h":
+        return today - timedelta(days=1), today
+    if key in ("7d", "30d"):
+        return today - timedelta(days=int(key[:-1]) - 1), today
+    if key == "month":
+        return month_of(today), today
+    if key == "last-month":
+        first = shift_month(month_of(today), -1)
+        return first, month_end(first)
+    if key == "year":
+        return date(today.year, 1, 1), today
+    raise ValueError(f"unknown date preset {key!r}")
+
+
+def preset_in(params: QueryValues) -> str | None:
+    """The valid `range=` preset a query string names, unless it also names `from` or `to`
+    (explicit dates win: a link built with a day's `from`/`to` beside the analyst's
+    preset shows that day)."""
+    raw = _last(params, P_RANGE)
+    if raw is None or raw not in PRESETS or _values(params, P_FROM) or _values(params, P_TO):
+        return None
+    return raw
 
 
 def parse_day(raw: str) -> date | None:
@@ -189,6 +229,14 @@ def parse_filters(
             )
     start = dates.get(P_FROM) or start
     end = dates.get(P_TO) or end
+    preset = preset_in(params)
+    raw_range = _last(params, P_RANGE)
+    if preset is not None:
+        start, end = preset_days(preset, today)
+    elif raw_range is not None and raw_range not in PRESETS:
+        problems.append(
+            f"Ignored {P_RANGE}={shown(raw_range)}: expected one of {', '.join(PRESETS)}."
+        )
     if end < start:
         problems.append(
             f"The date range ends ({end}) before it starts ({start}): "
@@ -226,12 +274,16 @@ def parse_filters(
     return filters, problems
 
 
-def filters_to_query(filters: SearchFilters) -> dict[str, str | list[str]]:
-    """The query-string form of `filters`; dates always, other filters when set."""
-    query: dict[str, str | list[str]] = {
-        P_FROM: filters.start.isoformat(),
-        P_TO: filters.end.isoformat(),
-    }
+def filters_to_query(
+    filters: SearchFilters, preset: str | None = None
+) -> dict[str, str | list[str]]:
+    """The query-string form of `filters`; the dates (or the `preset` that chose them, so
+    the link follows the day it is opened) always, other filters when set."""
+    query: dict[str, str | list[str]]
+    if preset is not None:
+        query = {P_RANGE: preset}
+    else:
+        query = {P_FROM: filters.start.isoformat(), P_TO: filters.end.isoformat()}
     if filters.users:
         query[P_USER] = list(filters.users)
     if filters.sources:

@@ -1,7 +1,8 @@
 """The sidebar: the page menu, the account box and the search filters.
 
-The filters live in the URL (`from`, `to`, `user`, …) so a copied link reproduces the
-view; the session remembers them across page switches that drop the query string.
+The filters live in the URL (`from`, `to` or `range`, `user`, …) so a copied link
+reproduces the view; the session remembers them across page switches that drop the query
+string. A date preset (`range=7d`) is kept as the preset: its days follow "today".
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ from dashboard.filters import (
     FILTER_KEYS,
     LATEST,
     MAX_TEXT,
+    PRESETS,
     default_filters,
     filter_part,
     filters_to_query,
     parse_filters,
+    preset_days,
+    preset_in,
 )
 from dashboard.formatting import literal
 from dashboard.routes import Route
@@ -30,8 +34,10 @@ from db.scope import TenantScope
 
 LAST_QUERY_KEY = "_filters_query"
 LAST_FILTERS_KEY = "_filters"
-K_DATES, K_USERS, K_SOURCES, K_TYPES, K_TEXT, K_SYSTEM = (
+LAST_PRESET_KEY = "_filters_preset"
+K_DATES, K_RANGE, K_USERS, K_SOURCES, K_TYPES, K_TEXT, K_SYSTEM = (
     "filter_dates",
+    "filter_range",
     "filter_users",
     "filter_sources",
     "filter_types",
@@ -40,10 +46,12 @@ K_DATES, K_USERS, K_SOURCES, K_TYPES, K_TEXT, K_SYSTEM = (
 )
 
 
-def _seed(filters: SearchFilters) -> None:
-    """Put `filters` into the sidebar widgets (before they are drawn, or in a callback)."""
+def _seed(filters: SearchFilters, preset: str | None = None) -> None:
+    """Put `filters` (and the date `preset` that chose their days) into the sidebar
+    widgets (before they are drawn, or in a callback)."""
     state = st.session_state
     state[K_DATES] = (filters.start, filters.end)
+    state[K_RANGE] = preset
     state[K_USERS] = list(filters.users)
     state[K_SOURCES] = list(filters.sources)
     state[K_TYPES] = list(filters.descriptions)
@@ -51,13 +59,38 @@ def _seed(filters: SearchFilters) -> None:
     state[K_SYSTEM] = filters.include_system
 
 
+def _apply_preset(today: date) -> None:
+    """A preset was picked: its days go into the date picker (un-picking keeps them)."""
+    preset = st.session_state.get(K_RANGE)
+    if preset in PRESETS:
+        st.session_state[K_DATES] = preset_days(preset, today)
+
+
+def _dates_picked() -> None:
+    """Days picked by hand are no preset any more: the link carries them as `from`/`to`."""
+    st.session_state[K_RANGE] = None
+
+
+def _follow_today(today: date) -> None:
+    """A preset's days move with the date (a session left open past midnight)."""
+    state = st.session_state
+    preset = state.get(K_RANGE)
+    if preset in PRESETS and state.get(K_DATES) != preset_days(preset, today):
+        state[K_DATES] = preset_days(preset, today)
+
+
+def chosen_preset() -> str | None:
+    """The date preset behind this run's filters (None: days picked or linked as dates)."""
+    return st.session_state.get(LAST_PRESET_KEY)
+
+
 def _current_query() -> dict[str, list[str]]:
     return {key: st.query_params.get_all(key) for key in st.query_params}
 
 
-def _write_query(filters: SearchFilters) -> None:
+def _write_query(filters: SearchFilters, preset: str | None) -> None:
     """Mirror `filters` into the URL, leaving a page's own parameters alone."""
-    wanted = filters_to_query(filters)
+    wanted = filters_to_query(filters, preset)
     for key in FILTER_KEYS:
         if key in wanted:
             value = wanted[key]
@@ -67,6 +100,7 @@ def _write_query(filters: SearchFilters) -> None:
             del st.query_params[key]
     st.session_state[LAST_QUERY_KEY] = filter_part(wanted)
     st.session_state[LAST_FILTERS_KEY] = filters
+    st.session_state[LAST_PRESET_KEY] = preset
 
 
 def _with_selected(options: tuple[str, ...], selected: list[str]) -> list[str]:
@@ -97,9 +131,13 @@ def sidebar_filters(
     problems: list[str] = []
     if incoming and incoming != state.get(LAST_QUERY_KEY):
         parsed, problems = parse_filters(incoming, scope, today, frozenset(options.users))
-        _seed(parsed)
+        _seed(parsed, preset_in(incoming))
     elif K_DATES not in state:
-        _seed(state.get(LAST_FILTERS_KEY) or default_filters(scope, today))
+        _seed(
+            state.get(LAST_FILTERS_KEY) or default_filters(scope, today),
+            state.get(LAST_PRESET_KEY),
+        )
+    _follow_today(today)
 
     bar = st.sidebar
     bar.header("Filters")
@@ -114,7 +152,20 @@ def sidebar_filters(
         max_value=LATEST,
         format="YYYY-MM-DD",
         disabled=note is not None,
-        help="Whole days in the display time zone, both ends included.",
+        on_change=_dates_picked,
+        help="Whole days in the display time zone, both ends included. A preset below is "
+        'counted back from today whenever the page or its link is opened ("Last 24 hours": '
+        "yesterday and today).",
+    )
+    bar.pills(
+        "Date presets",
+        list(PRESETS),
+        key=K_RANGE,
+        format_func=PRESETS.__getitem__,
+        on_change=_apply_preset,
+        args=(today,),
+        disabled=note is not None,
+        label_visibility="collapsed",
     )
     users = bar.multiselect(
         "Users",
@@ -176,7 +227,8 @@ def sidebar_filters(
         icon=":material/restart_alt:",
         disabled=unfiltered,
     )
-    _write_query(filters)
+    preset = state.get(K_RANGE)
+    _write_query(filters, preset if preset in PRESETS else None)
     return filters, problems
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from config.settings import POLL_SECONDS_RANGE, load_settings
 from dashboard import audit, export, figures
+from dashboard.colours import LIGHT
 from dashboard.context import Context
 from dashboard.filters import (
     default_filters,
@@ -317,8 +318,9 @@ def test_month_calendar_places_each_day_under_its_weekday() -> None:
     assert where["2026-03-01"] == (0, 6)  # a Sunday: first column, bottom row
     assert where["2026-03-02"] == (1, 0)  # Monday: next week, top row
     assert where["2026-03-31"] == (5, 1)  # Tuesday of the sixth week
-    colours = list(trace.marker.color)
-    assert (colours[0], colours[30]) == (5, 7)
+    assert (trace.customdata[0][2], trace.customdata[30][2]) == (5, 7)
+    colours = list(trace.marker.color)  # 5 of 7 is in the third quarter, 7 the fourth
+    assert (colours[0], colours[30]) == (LIGHT.shades[3], LIGHT.shades[4])
     assert list(trace.text)[:3] == ["1", "2", "3"]
     assert list(figure.layout.yaxis.ticktext) == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
@@ -338,10 +340,10 @@ def test_year_calendar_has_every_day_and_month_labels() -> None:
     )
 
 
-def test_future_days_are_faded() -> None:
+def test_future_days_get_the_plain_future_shade() -> None:
     figure = figures.calendar_figure(march(), view="month", today=date(2026, 3, 29))
-    opacity = list(figure.data[0].marker.opacity)
-    assert opacity[28] == 1.0 and opacity[29] == 0.35 and opacity[30] == 0.35
+    colours = list(figure.data[0].marker.color)
+    assert colours[28] == LIGHT.shades[0] and colours[29] == colours[30] == LIGHT.future
 
 
 def test_a_clicked_calendar_point_gives_its_day() -> None:
