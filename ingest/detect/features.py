@@ -72,7 +72,9 @@ def _user_buckets(
         # new day reads ~30 days of every user's hours, and row objects cost more than SQL.
         with engine.connect() as conn:
             mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-            cursor = conn.connection.dbapi_connection.cursor()  # plain tuples, no Row objects
+            dbapi = conn.connection.dbapi_connection
+            assert dbapi is not None, "an open connection has its driver's connection"
+            cursor = dbapi.cursor()  # plain tuples, no Row objects
             try:
                 cursor.execute(
                     f"SELECT email_addr, bucket, sum(searches) FROM {ROLLUP_USER_HOUR.name} "
