@@ -1,0 +1,110 @@
+"""The ClickHouse store's write path on chDB: idempotent without transactions (replays,
+retried inserts, duplicate blocks), rollups equal to the raw rows, tenants apart, and the
+cursor as state beside the data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from db.clickhouse.store import ClickHouseStore
+from db.clickhouse.writer import EVENT_COLUMNS, event_rows, insert_rows
+from tests.support.builders import KNOWN, WINDOW, record
+from tests.support.clickhouse import chdb_store, keyed
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[ClickHouseStore]:
+    with chdb_store(tmp_path) as opened:
+        yield opened
+
+
+def _raw_count(store: ClickHouseStore, final: bool = False) -> int:
+    table = "search_logs FINAL" if final else "search_logs"
+    return int(store.client.query(f"SELECT count() FROM {table}").result_rows[0][0])
+
+
+def _rows(tenant: str, events: list) -> list[list]:
+    """Rows as `write_events` builds them (run 1, ingested at NOW)."""
+    return event_rows(tenant, events, 1, NOW)
+
+
+def _rollup_per_user(store: ClickHouseStore) -> dict[tuple[str, str], int]:
+    rows = store.client.query(
+        "SELECT tenant, email_addr, uniqExactMerge(searches) FROM rollup_user_hour"
+        " GROUP BY tenant, email_addr"
+    ).result_rows
+    return {(tenant, email): int(n) for tenant, email, n in rows}
+
+
+def _raw_per_user(store: ClickHouseStore) -> dict[tuple[str, str], int]:
+    rows = store.client.query(
+        "SELECT tenant, email_addr, count() FROM search_logs FINAL GROUP BY tenant, email_addr"
+    ).result_rows
+    return {(tenant, email): int(n) for tenant, email, n in rows}
+
+
+def test_replayed_page_stores_nothing_new(store: ClickHouseStore) -> None:
+    events = keyed(KNOWN)
+    first = store.write_page("acme", events, [], 1, WINDOW)
+    again = store.write_page("acme", keyed(KNOWN), [], 2, WINDOW)
+    assert (first.inserted, first.duplicates) == (len(KNOWN), 0)
+    assert (again.inserted, again.duplicates) == (0, len(KNOWN))
+    assert _raw_count(store) == len(KNOWN)  # not even a duplicate row waiting for a merge
+
+
+def test_identical_twins_in_one_page_are_two_searches(store: ClickHouseStore) -> None:
+    twin = record("2026-05-01T09:00:00", "a@example.com", searchText="same")
+    written = store.write_page("acme", keyed([twin, twin]), [], 1, WINDOW)
+    replay = store.write_page("acme", keyed([twin, twin]), [], 2, WINDOW)
+    assert (written.inserted, replay.inserted, _raw_count(store)) == (2, 0, 2)
+
+
+def test_retried_insert_with_the_same_dedup_token_is_dropped(store: ClickHouseStore) -> None:
+    rows = _rows("acme", keyed(KNOWN))
+    insert_rows(store.client, "search_logs", EVENT_COLUMNS, rows)
+    insert_rows(store.client, "search_logs", EVENT_COLUMNS, rows)  # the retry: same token
+    assert _raw_count(store) == len(KNOWN)
+    assert sum(_rollup_per_user(store).values()) == len(KNOWN)
+
+
+def test_rollups_equal_raw_rows_after_duplicate_inserts(store: ClickHouseStore) -> None:
+    rows = _rows("acme", keyed(KNOWN))
+    # the same rows in two other blocks (other tokens): what a writer killed between its
+    # insert and its cursor and then racing a second writer could leave behind
+    settings = {"insert_deduplication_token": "other-1"}
+    store.client.insert("search_logs", rows, column_names=list(EVENT_COLUMNS), settings=settings)
+    settings = {"insert_deduplication_token": "other-2"}
+    store.client.insert(
+        "search_logs", rows[:4], column_names=list(EVENT_COLUMNS), settings=settings
+    )
+    assert _raw_count(store) == len(KNOWN) + 4  # the duplicates are there, unmerged
+    assert _rollup_per_user(store) == _raw_per_user(store)
+    assert sum(_rollup_per_user(store).values()) == len(KNOWN)
+
+
+def test_two_tenants_are_kept_apart(store: ClickHouseStore) -> None:
+    shared = record("2026-04-01T10:00:00", "a@example.com", searchText="same search")
+    store.write_page("acme", keyed([*KNOWN, shared]), [], 1, WINDOW)
+    written = store.write_page("globex", keyed([shared]), [], 1, WINDOW)
+    assert written.inserted == 1  # the same search in another tenant is another row
+    per_user = _rollup_per_user(store)
+    assert per_user[("acme", "a@example.com")] == 4
+    assert per_user[("globex", "a@example.com")] == 1
+    assert {tenant for tenant, _user in per_user} == {"acme", "globex"}
+
+
+def test_cursor_is_per_tenant_and_the_newest_write_wins(store: ClickHouseStore) -> None:
+    assert store.read_cursor("acme") is None
+    first, later = datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 5, 2, tzinfo=UTC)
+    store.advance_cursor("acme", first, backfill_done=False)
+    store.advance_cursor("acme", later, backfill_done=True)
+    store.advance_cursor("globex", first, backfill_done=None)
+    assert store.read_cursor("acme") == later
+    assert store.read_cursor("globex") == first
+    assert store.read_cursor("initech") is None
