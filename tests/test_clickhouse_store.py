@@ -12,6 +12,7 @@ import pytest
 
 from db.clickhouse.store import ClickHouseStore
 from db.clickhouse.writer import EVENT_COLUMNS, event_rows, insert_rows
+from ingest.records import EventKeyer, Rejection, parse_record
 from tests.support.builders import KNOWN, WINDOW, record
 from tests.support.clickhouse import chdb_store, keyed
 
@@ -108,3 +109,15 @@ def test_cursor_is_per_tenant_and_the_newest_write_wins(store: ClickHouseStore) 
     assert store.read_cursor("acme") == later
     assert store.read_cursor("globex") == first
     assert store.read_cursor("initech") is None
+
+
+def test_replayed_rejects_are_stored_once(store: ClickHouseStore) -> None:
+    keyer = EventKeyer()
+    bad = [parse_record({"emailAddr": "a@example.com"}), parse_record({"createTime": 5})]
+    rejections = [(keyer.reject_key(r, ""), r) for r in bad if isinstance(r, Rejection)]
+    first = store.write_page("acme", [], rejections, 1, WINDOW)
+    again = store.write_page("acme", [], rejections, 2, WINDOW)
+    other = store.write_page("globex", [], rejections, 1, WINDOW)
+    assert (first.rejected, again.rejected, other.rejected) == (2, 0, 2)
+    count = store.client.query("SELECT count() FROM rejected_records").result_rows[0][0]
+    assert count == 4

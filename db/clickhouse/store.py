@@ -20,13 +20,16 @@ if TYPE_CHECKING:
     from ingest.records import Rejection, SearchEvent
 
 
-def connect(url: str) -> Any:
-    """A clickhouse-connect client for `url` (`chdb:///path` or `clickhousedb://…`)."""
+def connect(url: str, database: str | None = None) -> Any:
+    """A clickhouse-connect client for `url` (`chdb:///path` or `clickhousedb://…`), in
+    `database` if given (else the URL's)."""
     import clickhouse_connect  # imported on use: the SQL backends never load it
 
     if url.startswith("clickhousedb"):  # SQLAlchemy's spelling; the driver reads any scheme
-        url = "clickhouse" + url[len("clickhousedb") :]
-    return clickhouse_connect.get_client(dsn=url)
+        url = "clickhouse" + url[url.index(":") :]
+    if database is None:
+        return clickhouse_connect.get_client(dsn=url)
+    return clickhouse_connect.get_client(dsn=url, database=database)
 
 
 class ClickHouseStore:
