@@ -5,13 +5,15 @@ cursor as state beside the data."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from db.clickhouse.store import ClickHouseStore
 from db.clickhouse.writer import EVENT_COLUMNS, event_rows, insert_rows
+from db.filters import SearchFilters
+from db.scope import TenantScope
 from ingest.records import EventKeyer, Rejection, parse_record
 from tests.support.builders import KNOWN, WINDOW, record
 from tests.support.clickhouse import chdb_store, keyed
@@ -36,11 +38,19 @@ def _rows(tenant: str, events: list) -> list[list]:
 
 
 def _rollup_per_user(store: ClickHouseStore) -> dict[tuple[str, str], int]:
-    rows = store.client.query(
-        "SELECT tenant, email_addr, uniqExactMerge(searches) FROM rollup_user_hour"
-        " GROUP BY tenant, email_addr"
-    ).result_rows
-    return {(tenant, email): int(n) for tenant, email, n in rows}
+    """Searches per (tenant, user) as the dashboard reads them: from the rollup."""
+    counts = {}
+    for tenant in ("acme", "globex"):
+        filters = SearchFilters(TenantScope.one(tenant), date(2026, 1, 1), date(2026, 12, 31))
+        summary = store.summary_by_user(filters, "UTC")
+        searches = summary.set_index("email")["searches"]
+        counts |= {(tenant, email): int(n) for email, n in searches.items()}
+    return counts
+
+
+def _rollup_rows(store: ClickHouseStore) -> int:
+    """Rows in the rollup table, merged or not: a block the view wrote twice shows here."""
+    return int(store.client.query("SELECT count() FROM rollup_user_hour").result_rows[0][0])
 
 
 def _raw_per_user(store: ClickHouseStore) -> dict[tuple[str, str], int]:
@@ -69,8 +79,10 @@ def test_identical_twins_in_one_page_are_two_searches(store: ClickHouseStore) ->
 def test_retried_insert_with_the_same_dedup_token_is_dropped(store: ClickHouseStore) -> None:
     rows = _rows("acme", keyed(KNOWN))
     insert_rows(store.client, "search_logs", EVENT_COLUMNS, rows)
+    rollup_rows = _rollup_rows(store)
     insert_rows(store.client, "search_logs", EVENT_COLUMNS, rows)  # the retry: same token
     assert _raw_count(store) == len(KNOWN)
+    assert _rollup_rows(store) == rollup_rows  # the view's block was dropped with it
     assert sum(_rollup_per_user(store).values()) == len(KNOWN)
 
 
@@ -85,6 +97,7 @@ def test_rollups_equal_raw_rows_after_duplicate_inserts(store: ClickHouseStore) 
         "search_logs", rows[:4], column_names=list(EVENT_COLUMNS), settings=settings
     )
     assert _raw_count(store) == len(KNOWN) + 4  # the duplicates are there, unmerged
+    assert _rollup_rows(store) > len(_raw_per_user(store))  # and their rollup rows
     assert _rollup_per_user(store) == _raw_per_user(store)
     assert sum(_rollup_per_user(store).values()) == len(KNOWN)
 
@@ -97,7 +110,8 @@ def test_two_tenants_are_kept_apart(store: ClickHouseStore) -> None:
     per_user = _rollup_per_user(store)
     assert per_user[("acme", "a@example.com")] == 4
     assert per_user[("globex", "a@example.com")] == 1
-    assert {tenant for tenant, _user in per_user} == {"acme", "globex"}
+    assert [key for key in per_user if key[0] == "globex"] == [("globex", "a@example.com")]
+    assert len(per_user) == 6  # acme's five users (the system sender too), globex's one
 
 
 def test_cursor_is_per_tenant_and_the_newest_write_wins(store: ClickHouseStore) -> None:
