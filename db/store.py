@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 import pandas as pd
 from sqlalchemy import Engine
 
-from db.aggregates import searches_per_day, summary_by_user
+from db.aggregates import hour_weekday_counts, searches_per_day, summary_by_user
 from db.filters import SearchFilters
 from db.state import read_cursor
 
@@ -64,6 +64,10 @@ class SearchStore(Protocol):
         """`db.aggregates.searches_per_day`: every day of the range, zeros included."""
         ...
 
+    def hour_weekday_counts(self, filters: SearchFilters, tz: str) -> pd.DataFrame:
+        """`db.aggregates.hour_weekday_counts`: the 7 x 24 grid, zeros included."""
+        ...
+
 
 class SqlStore:
     """SQLite and PostgreSQL through SQLAlchemy: the ingest's page writer (one transaction
@@ -100,3 +104,6 @@ class SqlStore:
 
     def searches_per_day(self, filters: SearchFilters, tz: str) -> pd.DataFrame:
         return searches_per_day(self.engine, filters, tz)
+
+    def hour_weekday_counts(self, filters: SearchFilters, tz: str) -> pd.DataFrame:
+        return hour_weekday_counts(self.engine, filters, tz)

@@ -86,6 +86,17 @@ def test_searches_per_day_equals_sqlite(
     pd.testing.assert_frame_equal(clickhouse.searches_per_day(filters, tz), expected)
 
 
+@pytest.mark.parametrize("tz", ZONES)
+@pytest.mark.parametrize("filters", CASES)
+def test_hour_weekday_counts_equal_sqlite(
+    stores: tuple[SearchStore, SearchStore], filters: SearchFilters, tz: str
+) -> None:
+    sqlite, clickhouse = stores
+    expected = sqlite.hour_weekday_counts(filters, tz)
+    assert expected["searches"].sum() > 0
+    pd.testing.assert_frame_equal(clickhouse.hour_weekday_counts(filters, tz), expected)
+
+
 def test_tenants_with_a_shared_user_get_their_own_figures(
     stores: tuple[SearchStore, SearchStore],
 ) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from db.aggregates import _summary, per_day_from_buckets
+from db.aggregates import _summary, hour_weekday_from_buckets, per_day_from_buckets
 from db.filters import SearchFilters
 from db.rollup_reads import BY_DESCRIPTION_COLUMNS, source
 from db.rollups import SYSTEM_SENDER
@@ -108,3 +108,8 @@ def searches_per_day(client: Any, filters: SearchFilters, tz: str) -> pd.DataFra
     """`db.aggregates.searches_per_day` on ClickHouse (a user's calendar with `for_user`)."""
     buckets = bucket_counts(client, filters, tz)
     return per_day_from_buckets(buckets, HOUR, tz, filters.start, filters.end)
+
+
+def hour_weekday_counts(client: Any, filters: SearchFilters, tz: str) -> pd.DataFrame:
+    """`db.aggregates.hour_weekday_counts` on ClickHouse: the 7 x 24 grid in local time."""
+    return hour_weekday_from_buckets(bucket_counts(client, filters, tz), HOUR, tz)

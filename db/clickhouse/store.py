@@ -87,5 +87,8 @@ class ClickHouseStore:
     def searches_per_day(self, filters: SearchFilters, tz: str) -> pd.DataFrame:
         return reads.searches_per_day(self.client, filters, tz)
 
+    def hour_weekday_counts(self, filters: SearchFilters, tz: str) -> pd.DataFrame:
+        return reads.hour_weekday_counts(self.client, filters, tz)
+
     def close(self) -> None:
         self.client.close()
