@@ -1,6 +1,7 @@
 """The dashboard's main frames on ClickHouse equal SQLite's: the same records stored through
 each backend's write path, the same `SearchFilters`, and the SQL data functions
-(`db.aggregates`) on SQLite as the oracle."""
+(`db.aggregates`) on SQLite as the oracle; from the rollup, and from raw rows (`FINAL`) for
+a search-text filter or a zone with a half-hour offset."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from db.clickhouse.reads import NotOnClickHouse
 from db.engine import open_database
 from db.filters import SearchFilters
 from db.scope import TenantScope
@@ -29,7 +29,7 @@ GLOBEX = [
 ]
 DATA = {"acme": KNOWN, "globex": GLOBEX}
 START, END = date(2026, 3, 1), date(2026, 10, 31)
-ZONES = ["UTC", "Europe/Berlin", "America/New_York"]
+ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"]  # Kolkata: raw rows
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +58,9 @@ def _filters_cases() -> list[SearchFilters]:
         acme.for_user(SHARED),
         SearchFilters(TenantScope.every_tenant(), START, END).for_user(SHARED),
         acme.for_days(date(2026, 3, 29), date(2026, 3, 30)),
+        replace(acme, text="INVOICE"),  # raw rows: a case-insensitive substring
+        replace(acme, text="100%"),  # "%" is a character, not a wildcard
+        SearchFilters(TenantScope.every_tenant(), START, END, text="a"),
     ]
 
 
@@ -110,27 +113,3 @@ def test_tenants_with_a_shared_user_get_their_own_figures(
     assert figures == {"acme": 3, "globex": 3}
     every = SearchFilters(TenantScope.every_tenant(), START, END)
     assert clickhouse.summary_by_user(every, "UTC").set_index("email")["searches"][SHARED] == 6
-
-
-@pytest.mark.parametrize(
-    ("filters", "tz", "message"),
-    [
-        (
-            SearchFilters(TenantScope.one("acme"), START, END, text="invoice"),
-            "UTC",
-            "the ClickHouse store does not answer a search-text filter yet",
-        ),
-        (
-            SearchFilters(TenantScope.one("acme"), START, END),
-            "Asia/Kolkata",
-            "the ClickHouse store does not answer the time zone Asia/Kolkata (not whole hours) yet",
-        ),
-    ],
-)
-def test_reads_not_answered_yet_are_refused_in_one_line(
-    stores: tuple[SearchStore, SearchStore], filters: SearchFilters, tz: str, message: str
-) -> None:
-    _sqlite, clickhouse = stores
-    with pytest.raises(NotOnClickHouse) as refused:
-        clickhouse.summary_by_user(filters, tz)
-    assert str(refused.value) == message

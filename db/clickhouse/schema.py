@@ -20,7 +20,7 @@ DEDUP_WINDOW = 10_000
 blocks; the ingest writes a block per page, and a retry follows within seconds)."""
 
 _TIME = "DateTime64(6, 'UTC')"
-_HAS_REASON = "toUInt8(notEmpty(trimBoth(ifNull(search_reason, ''))))"
+HAS_REASON = "toUInt8(notEmpty(trimBoth(ifNull(search_reason, ''))))"
 """A reason that is not NULL and not blank: `db.filters.has_reason` in ClickHouse SQL."""
 
 TABLES = (
@@ -86,7 +86,7 @@ TABLES = (
         source,
         description,
         uniqExactState(event_key) AS searches,
-        uniqExactIfState(event_key, {_HAS_REASON}) AS with_reason,
+        uniqExactIfState(event_key, {HAS_REASON}) AS with_reason,
         minState(create_time) AS first_time,
         maxState(create_time) AS last_time
     FROM search_logs
