@@ -4,6 +4,7 @@ cursor as state beside the data."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from db.scope import TenantScope
 from ingest.records import EventKeyer, Rejection, parse_record
 from tests.support.builders import KNOWN, WINDOW, record
 from tests.support.clickhouse import chdb_store, keyed
+from tests.support.runtime import runtime_python
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -137,3 +139,26 @@ def test_replayed_rejects_are_stored_once(store: ClickHouseStore) -> None:
     assert (first.rejected, again.rejected, other.rejected) == (2, 0, 2)
     count = store.client.query("SELECT count() FROM rejected_records").result_rows[0][0]
     assert count == 4
+
+
+def test_a_second_process_is_refused_the_chdb_folder_in_one_line(
+    store: ClickHouseStore, tmp_path: Path
+) -> None:
+    folder = tmp_path / "clickhouse"  # the folder `store` holds open in this process
+    opener = (
+        "import sys\n"
+        "from db.clickhouse.store import ClickHouseStore, StoreOpenError\n"
+        "try:\n"
+        f"    ClickHouseStore.open('chdb://{folder}')\n"
+        "except StoreOpenError as exc:\n"
+        "    sys.exit(str(exc))\n"
+        "print('opened')\n"
+    )
+    result = subprocess.run(
+        [runtime_python(), "-c", opener], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1 and "opened" not in result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"cannot open the chDB folder {folder} (chDB serves one process")
+    assert "Another server instance in same directory is already running" in lines[0]

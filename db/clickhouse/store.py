@@ -3,7 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +17,7 @@ import pandas as pd
 from db.clickhouse import reads
 from db.clickhouse.schema import create_schema
 from db.clickhouse.writer import write_events, write_rejections
+from db.engine import redact_text, redact_url
 from db.filters import SearchFilters
 from db.state.cursor import BACKFILL_DONE_KEY, CURSOR_KEY
 from db.store import Written
@@ -32,6 +38,45 @@ def connect(url: str, database: str | None = None) -> Any:
     return clickhouse_connect.get_client(dsn=url, database=database)
 
 
+class StoreOpenError(Exception):
+    """The ClickHouse store cannot be opened; the message says why, in one line."""
+
+
+def _open_failure(url: str, exc: Exception, said: str) -> StoreOpenError:
+    """One line, secrets hidden. For chDB, the engine's own line (it writes the reason, such
+    as a folder another process holds, to the process's stderr, not into the exception)."""
+    lines = [line for line in said.splitlines() if "DB::Exception" in line]
+    reason = lines[0] if lines else (str(exc).splitlines() or [type(exc).__name__])[0]
+    reason = redact_text(reason, url)
+    if url.startswith("chdb:"):
+        return StoreOpenError(
+            f"cannot open the chDB folder {url[len('chdb://') :]} (chDB serves one process "
+            f"at a time): {reason}"
+        )
+    return StoreOpenError(f"cannot connect to ClickHouse at {redact_url(url)}: {reason}")
+
+
+@contextmanager
+def _engine_stderr(capture: bool) -> Iterator[io.StringIO]:
+    """What the in-process engine writes to file descriptor 2 while it opens, captured: it
+    is the reason of a failure (the caller writes it on to stderr after a success)."""
+    said = io.StringIO()
+    if not capture:
+        yield said
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield said
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            said.write(sink.read().decode(errors="replace"))
+
+
 class ClickHouseStore:
     """The searches, rejects, cursor and rollup of every tenant in one ClickHouse database."""
 
@@ -41,7 +86,20 @@ class ClickHouseStore:
 
     @classmethod
     def open(cls, url: str) -> ClickHouseStore:
-        return cls(connect(url))
+        """The store at `url`, its schema created if missing; StoreOpenError if it cannot
+        be reached or opened."""
+        from clickhouse_connect.driver.exceptions import Error
+
+        failure: Error | None = None
+        with _engine_stderr(url.startswith("chdb:")) as said:
+            try:
+                store = cls(connect(url))
+            except Error as exc:
+                failure = exc
+        if failure is not None:
+            raise _open_failure(url, failure, said.getvalue()) from None
+        sys.stderr.write(said.getvalue())  # nothing hidden when it opened
+        return store
 
     def write_page(
         self,
