@@ -44,7 +44,7 @@ def _run(store: SearchStore, tenant: str) -> int:
 
 def _searches(store: SearchStore, tenant: str) -> dict[str, int]:
     summary = store.summary_by_user(SearchFilters(TenantScope.one(tenant), *YEAR), "UTC")
-    return {email: int(n) for email, n in summary.set_index("email")["searches"].items()}
+    return {str(email): int(n) for email, n in summary.set_index("email")["searches"].items()}
 
 
 def test_every_backend_stores_a_replayed_page_once(store: SearchStore) -> None:

@@ -42,12 +42,12 @@ def _rows(tenant: str, events: list) -> list[list]:
 def _rollup_per_user(store: ClickHouseStore, tz: str = "UTC") -> dict[tuple[str, str], int]:
     """Searches per (tenant, user) as the dashboard reads them: from the rollup (from raw
     rows in a zone with a half-hour offset)."""
-    counts = {}
+    counts: dict[tuple[str, str], int] = {}
     for tenant in ("acme", "globex"):
         filters = SearchFilters(TenantScope.one(tenant), date(2026, 1, 1), date(2026, 12, 31))
         summary = store.summary_by_user(filters, tz)
         searches = summary.set_index("email")["searches"]
-        counts |= {(tenant, email): int(n) for email, n in searches.items()}
+        counts |= {(tenant, str(email)): int(n) for email, n in searches.items()}
     return counts
 
 
@@ -162,3 +162,14 @@ def test_a_second_process_is_refused_the_chdb_folder_in_one_line(
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"cannot open the chDB folder {folder} (chDB serves one process")
     assert "Another server instance in same directory is already running" in lines[0]
+
+
+def test_reopening_a_store_keeps_its_rows_and_its_keys(tmp_path: Path) -> None:
+    with chdb_store(tmp_path) as first:
+        first.write_page("acme", keyed(KNOWN), [], 1, WINDOW)
+        first.advance_cursor("acme", NOW, backfill_done=True)
+    with chdb_store(tmp_path) as reopened:  # the schema is created only where missing
+        again = reopened.write_page("acme", keyed(KNOWN), [], 2, WINDOW)
+        assert (again.inserted, _raw_count(reopened)) == (0, len(KNOWN))
+        assert reopened.read_cursor("acme") == NOW
+        assert sum(_rollup_per_user(reopened).values()) == len(KNOWN)
