@@ -21,7 +21,7 @@ from dashboard import audit, export, routes, widgets
 from dashboard.auth import current_visitor
 from dashboard.context import Context
 from dashboard.filters import P_ADDR, P_EMAIL, P_VIEW
-from dashboard.formatting import literal, plural
+from dashboard.formatting import PAGE_TIME, TABLE_TIME, literal, plural
 from db import audit as trail
 from db import targets
 from db.audit import AuditAction
@@ -33,7 +33,6 @@ log = logging.getLogger("dashboard.mailboxes")
 SHOWN_ROWS = 1_000
 """Searches of one mailbox shown on the page (the CSV holds every one)."""
 NO_REASON = "no reason on record"
-LAST_FORMAT = "YYYY-MM-DD HH:mm Z"
 DAY_MS = 86_400_000
 SHORT_RANGE_DAYS = 14
 REPORT_HEADINGS = {
@@ -150,9 +149,7 @@ def show_top(ctx: Context, filters: SearchFilters) -> None:
             "searches": st.column_config.NumberColumn("Searches"),
             "searchers": st.column_config.NumberColumn("Distinct searchers"),
             "without_reason": st.column_config.NumberColumn("Without a reason"),
-            "last_search": st.column_config.DatetimeColumn(
-                "Last search", format="YYYY-MM-DD HH:mm Z"
-            ),
+            "last_search": st.column_config.DatetimeColumn("Last search", format=TABLE_TIME),
             "open": st.column_config.LinkColumn("Who searched it", display_text="open ↗"),
         },
     )
@@ -204,7 +201,7 @@ def show_mailbox(ctx: Context, filters: SearchFilters, mailbox: str) -> None:
         width="stretch",
         column_config={
             "tenant": st.column_config.TextColumn("Tenant"),
-            "time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss Z"),
+            "time": st.column_config.DatetimeColumn("Time", format=TABLE_TIME),
             "searcher": st.column_config.TextColumn("Searcher"),
             "reason": st.column_config.TextColumn("Reason", width="large"),
             "reason_on_record": st.column_config.TextColumn("Reason on record"),
@@ -237,7 +234,7 @@ def show_report(ctx: Context, filters: SearchFilters, mailbox: str) -> None:
     )
     if not searches.empty:
         table = shown_rows(searches)[["time", "searcher", "reason", "search_type"]]
-        table["time"] = table["time"].dt.strftime("%Y-%m-%d %H:%M:%S %z")
+        table["time"] = table["time"].dt.strftime(PAGE_TIME)
         st.table(table.rename(columns=REPORT_HEADINGS).set_index("Time"))
     if total > len(searches):
         st.caption(f"The newest {len(searches):,} are listed; the CSV holds all {total:,}.")
@@ -259,9 +256,7 @@ def show_searched_by(ctx: Context, filters: SearchFilters, email: str) -> None:
         column_config={
             "mailbox": st.column_config.TextColumn("Mailbox", width="large"),
             "searches": st.column_config.NumberColumn("Searches"),
-            "last_search": st.column_config.DatetimeColumn(
-                "Last search", format="YYYY-MM-DD HH:mm Z"
-            ),
+            "last_search": st.column_config.DatetimeColumn("Last search", format=TABLE_TIME),
             "open": st.column_config.LinkColumn("Who searched it", display_text="open ↗"),
         },
     )
