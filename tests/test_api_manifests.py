@@ -19,6 +19,8 @@ from tests.support.browser import serve_dashboard, stop_dashboard
 from tests.support.harness import run_cli
 from tests.support.tenant_api import RANGE, SHARED, Served, three_tenants_database
 
+pytestmark = pytest.mark.slow  # four tokens made and five verify-export runs, as children
+
 HEADER = "Export-Manifest"
 USERS = "/api/v1/users"  # one of the CSV answers; SHARED is a row in both tenants
 
