@@ -30,7 +30,7 @@ from db.scope import TenantScope
 class AuditAction(StrEnum):
     """Every action the dashboard and the machine API record, in the order the audit page
     offers them. The API's reads are `api_*`; its cursor reset is `reset_cursor` and its
-    refusals `denied`, like the page's. The README's audit table lists them (tested)."""
+    refusals `denied`, like the page's. docs/sign-in.md's audit table lists them (tested)."""
 
     VIEW_SUMMARY = "view_summary"
     VIEW_USER = "view_user"
