@@ -145,12 +145,16 @@ def show_top(ctx: Context, filters: SearchFilters) -> None:
         width="stretch",
         column_config={
             "tenant": st.column_config.TextColumn("Tenant"),
-            "mailbox": st.column_config.TextColumn("Mailbox", width="large"),
-            "searches": st.column_config.NumberColumn("Searches"),
-            "searchers": st.column_config.NumberColumn("Distinct searchers"),
-            "without_reason": st.column_config.NumberColumn("Without a reason"),
-            "last_search": st.column_config.DatetimeColumn("Last search", format=TABLE_TIME),
-            "open": st.column_config.LinkColumn("Who searched it", display_text="open ↗"),
+            "mailbox": st.column_config.TextColumn("Mailbox", width=300),
+            "searches": st.column_config.NumberColumn("Searches", width=80),
+            "searchers": st.column_config.NumberColumn("Distinct searchers", width=130),
+            "without_reason": st.column_config.NumberColumn("Without a reason", width=130),
+            "last_search": st.column_config.DatetimeColumn(
+                "Last search", format=TABLE_TIME, width=widgets.TIME_WIDTH
+            ),
+            "open": st.column_config.LinkColumn(
+                "Who searched it", display_text="open ↗", width=widgets.LINK_WIDTH
+            ),
         },
     )
 
@@ -190,8 +194,8 @@ def show_mailbox(ctx: Context, filters: SearchFilters, mailbox: str) -> None:
     st.plotly_chart(timeline(searches), config={"displayModeBar": False})
     links = [ctx.link(routes.USER, **{P_EMAIL: s}) for s in searches["searcher"]]
     table = shown_rows(searches).assign(history=links)
-    order = ["time", "searcher", "history", "reason", "reason_on_record", "search_type"]
-    table = table[(["tenant"] if ctx.scope.is_every_tenant else []) + order + ["source"]]
+    order = ["time", "searcher", "reason", "reason_on_record", "search_type", "source"]
+    table = table[(["tenant"] if ctx.scope.is_every_tenant else []) + order + ["history"]]
     st.markdown(f"**Searches** · {plural(total, 'search')}, newest first")
     if total > len(searches):
         st.caption(f"The newest {len(searches):,} are shown; the CSV holds all {total:,}.")
@@ -199,15 +203,20 @@ def show_mailbox(ctx: Context, filters: SearchFilters, mailbox: str) -> None:
         table,
         hide_index=True,
         width="stretch",
-        column_config={
-            "tenant": st.column_config.TextColumn("Tenant"),
-            "time": st.column_config.DatetimeColumn("Time", format=TABLE_TIME),
-            "searcher": st.column_config.TextColumn("Searcher"),
-            "reason": st.column_config.TextColumn("Reason", width="large"),
-            "reason_on_record": st.column_config.TextColumn("Reason on record"),
-            "search_type": st.column_config.TextColumn("Search type"),
-            "source": st.column_config.TextColumn("Source"),
-            "history": st.column_config.LinkColumn("Searcher's history", display_text="open ↗"),
+        row_height=widgets.SEARCH_ROW,
+        column_config={  # pixels: 940 at 1,400 px without the tenant column
+            "tenant": st.column_config.TextColumn("Tenant", width=90),
+            "time": st.column_config.DatetimeColumn(
+                "Time", format=TABLE_TIME, width=widgets.TIME_WIDTH
+            ),
+            "searcher": st.column_config.TextColumn("Searcher", width=170),
+            "reason": st.column_config.TextColumn("Reason", width=200),
+            "reason_on_record": st.column_config.TextColumn("Reason on record", width=130),
+            "search_type": st.column_config.TextColumn("Search type", width=110),
+            "source": st.column_config.TextColumn("Source", width=70),
+            "history": st.column_config.LinkColumn(
+                "Searcher's history", display_text="open ↗", width=widgets.LINK_WIDTH
+            ),
         },
     )
     _csv(ctx, filters, mailbox, f"Download all {plural(total, 'search')} (CSV)", "mailbox")
@@ -254,9 +263,13 @@ def show_searched_by(ctx: Context, filters: SearchFilters, email: str) -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            "mailbox": st.column_config.TextColumn("Mailbox", width="large"),
-            "searches": st.column_config.NumberColumn("Searches"),
-            "last_search": st.column_config.DatetimeColumn("Last search", format=TABLE_TIME),
-            "open": st.column_config.LinkColumn("Who searched it", display_text="open ↗"),
+            "mailbox": st.column_config.TextColumn("Mailbox", width=300),
+            "searches": st.column_config.NumberColumn("Searches", width=80),
+            "last_search": st.column_config.DatetimeColumn(
+                "Last search", format=TABLE_TIME, width=widgets.TIME_WIDTH
+            ),
+            "open": st.column_config.LinkColumn(
+                "Who searched it", display_text="open ↗", width=widgets.LINK_WIDTH
+            ),
         },
     )
