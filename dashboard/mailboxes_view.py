@@ -121,11 +121,17 @@ def _day_ticks(days: list) -> dict[str, int]:
     return {}
 
 
+MISSING_MARK = "✕"
+"""Marks a search without a reason in the table, as the timeline's ✕ marks its day: the
+row stands out by a sign and words, not by colour alone (which a theme may not show)."""
+
+
 def shown_rows(searches: pd.DataFrame) -> pd.DataFrame:
-    """The page's table: a reason missing is written out, not left as an empty cell."""
+    """The page's table: a reason missing is written out and marked, not left empty."""
     shown = searches.copy()
     blank = shown["reason_on_record"] == "no"
-    shown["reason"] = shown["reason"].where(~blank, f"— {NO_REASON} —")
+    shown["reason"] = shown["reason"].where(~blank, f"{MISSING_MARK} {NO_REASON}")
+    shown["reason_on_record"] = shown["reason_on_record"].where(~blank, f"{MISSING_MARK} no")
     return shown
 
 
@@ -145,7 +151,7 @@ def show_top(ctx: Context, filters: SearchFilters) -> None:
         width="stretch",
         column_config={
             "tenant": st.column_config.TextColumn("Tenant"),
-            "mailbox": st.column_config.TextColumn("Mailbox", width=300),
+            "mailbox": st.column_config.TextColumn("Mailbox", width=340),  # 940 px in all
             "searches": st.column_config.NumberColumn("Searches", width=80),
             "searchers": st.column_config.NumberColumn("Distinct searchers", width=130),
             "without_reason": st.column_config.NumberColumn("Without a reason", width=130),
@@ -209,10 +215,10 @@ def show_mailbox(ctx: Context, filters: SearchFilters, mailbox: str) -> None:
             "time": st.column_config.DatetimeColumn(
                 "Time", format=TABLE_TIME, width=widgets.TIME_WIDTH
             ),
-            "searcher": st.column_config.TextColumn("Searcher", width=170),
-            "reason": st.column_config.TextColumn("Reason", width=200),
-            "reason_on_record": st.column_config.TextColumn("Reason on record", width=130),
-            "search_type": st.column_config.TextColumn("Search type", width=110),
+            "searcher": st.column_config.TextColumn("Searcher", width=150),
+            "reason": st.column_config.TextColumn("Reason", width=190),
+            "reason_on_record": st.column_config.TextColumn("Reason on record", width=120),
+            "search_type": st.column_config.TextColumn("Search type", width=150),
             "source": st.column_config.TextColumn("Source", width=70),
             "history": st.column_config.LinkColumn(
                 "Searcher's history", display_text="open ↗", width=widgets.LINK_WIDTH
@@ -263,7 +269,7 @@ def show_searched_by(ctx: Context, filters: SearchFilters, email: str) -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            "mailbox": st.column_config.TextColumn("Mailbox", width=300),
+            "mailbox": st.column_config.TextColumn("Mailbox", width=600),  # 940 px in all
             "searches": st.column_config.NumberColumn("Searches", width=80),
             "last_search": st.column_config.DatetimeColumn(
                 "Last search", format=TABLE_TIME, width=widgets.TIME_WIDTH

@@ -18,13 +18,15 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
+from dashboard.widgets import LINK_WIDTH, SEARCH_ROW
 from db.engine import open_database
 from tests.support.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    GRID_HEADER,
+    GRID_ROW,
     MAIN,
     VIEWPORT,
-    click_grid_row,
     full_page_screenshot,
     grid_header,
     grid_rows,
@@ -49,30 +51,30 @@ SCREENSHOTS = (
 )
 DANA = "dana@corp.example"
 MARCH = "from=2026-03-01&to=2026-03-31"
-LINK_WIDTH = 120  # dashboard.mailboxes_view.LINK_WIDTH
+
 HOSTILE_REASON = '<b>HR</b> case 7 <img src=x onerror="window.__xss=1">'
 HOSTILE_TEXT = f"[User : {DANA}] <script>window.__xss=2</script> **bold**"
 
 
-def _searches() -> list[dict[str, object]]:
-    def search(when: str, who: str, text: str, reason: str, kind: str) -> dict[str, object]:
-        return record(
-            f"2026-03-{when}",
-            who,
-            source="archive",
-            searchText=text,
-            searchReason=reason,
-            description=kind,
-        )
+ANN, BOB, EVE = "ann@corp.example", "bob@corp.example", "eve@corp.example"
+FINN = "finn@corp.example"
+AUDIT = "Audit [Page 1] - Depth 100"  # the longest search type: it must not be cut
+SEARCHES = [  # (March day and UTC time, searcher, text, reason, search type)
+    ("09T09:00:00", ANN, f"[User : {DANA}]", "Legal hold 12", "Archive Search"),
+    ("10T10:30:00", BOB, f"[User : {DANA}]", HOSTILE_REASON, "Message Tracking Search"),
+    ("11T22:05:00", EVE, HOSTILE_TEXT, "", AUDIT),
+    ("12T22:10:00", EVE, f"[User : {DANA}] salary", "", "Archive Search"),
+    ("13T07:45:00", EVE, f"[User : {DANA}] offer", "", "Archive Search"),
+    ("10T11:00:00", ANN, f"[User : {FINN}]", "Ticket 88", "Archive Search"),
+    ("16T11:00:00", ANN, f"#4471 [User : {FINN}]", "Ticket 88", "Threat Remediation search"),
+]
 
+
+def _searches() -> list[dict[str, object]]:
     return [
-        search("09T09:00:00", "ann@corp.example", f"[User : {DANA}]", "Legal hold 12", "Archive Search"),
-        search("10T10:30:00", "bob@corp.example", f"[User : {DANA}]", HOSTILE_REASON, "Message Tracking Search"),
-        search("11T22:05:00", "eve@corp.example", HOSTILE_TEXT, "", "Audit [Page 1] - Depth 100"),
-        search("12T22:10:00", "eve@corp.example", f"[User : {DANA}] salary", "", "Archive Search"),
-        search("13T07:45:00", "eve@corp.example", f"[User : {DANA}] offer", "", "Archive Search"),
-        search("10T11:00:00", "ann@corp.example", "[User : finn@corp.example]", "Ticket 88", "Archive Search"),
-        search("16T11:00:00", "ann@corp.example", "#4471 [User : finn@corp.example]", "Ticket 88", "Threat Remediation search"),
+        record(f"2026-03-{when}", who, source="archive", searchText=text, searchReason=why,
+               description=kind)
+        for when, who, text, why, kind in SEARCHES
     ]  # fmt: skip
 
 
@@ -125,15 +127,21 @@ def table_rows(page: Page, index: int = 0) -> list[dict[str, str]]:
     return [dict(zip(header, row, strict=True)) for row in grid_rows(table)]
 
 
-def open_link_in_last_column(page: Page, index: int, row: int) -> Page:
+def open_link_in_last_column(page: Page, index: int, row: int, height: int = GRID_ROW) -> Page:
     """Click the "open ↗" link in the last column (LINK_WIDTH wide) of table `index`, row
-    `row`: the tab it opens."""
+    `row` (rows `height` px high, the text centred in them): the tab it opens."""
     table = page.locator(f"{MAIN} [data-testid='stDataFrame']").nth(index)
     table.scroll_into_view_if_needed()
-    box = table.bounding_box()
+    box = table.locator('[data-testid="data-grid-canvas"]').bounding_box()
     assert box is not None
+    target = (
+        box["x"] + box["width"] - LINK_WIDTH + 20,
+        box["y"] + GRID_HEADER + height * row + height / 2,
+    )
+    page.mouse.move(*target)  # the grid turns a link cell clickable on hover
+    page.wait_for_timeout(150)
     with page.context.expect_page() as opened:
-        click_grid_row(page, table, row, x=box["width"] - LINK_WIDTH + 20)
+        page.mouse.click(*target)
     return opened.value
 
 
@@ -180,10 +188,47 @@ def test_the_most_searched_list_opens_a_mailbox_whose_unreasoned_searcher_stands
         "3",
     )
     searches = table_rows(mailbox)
-    eve = [r for r in searches if r["Searcher"] == "eve@corp.example"]
-    assert len(eve) == 3 and all("no reason on record" in r["Reason"] for r in eve)
-    others = [r for r in searches if r["Searcher"] != "eve@corp.example"]
-    assert not any("no reason on record" in r["Reason"] for r in others)
-    assert HOSTILE_REASON in [r["Reason"] for r in others]  # as typed, not as markup
+    assert [r["Searcher"] for r in searches] == [EVE, EVE, EVE, BOB, ANN]  # newest first
+    for row in searches[:3]:  # eve's: marked in words and a sign, not by colour alone
+        assert (row["Reason"], row["Reason on record"]) == ("✕ no reason on record", "✕ no")
+    assert [r["Reason"] for r in searches[3:]] == [HOSTILE_REASON, "Legal hold 12"]  # as typed
+    assert not any("✕" in r["Reason on record"] for r in searches[3:])
+    assert mailbox.get_by_text("a search with no reason").is_visible()  # the timeline's ✕
     assert_nothing_ran(mailbox)
     shot(mailbox, "mailbox.png")
+
+    user = open_link_in_last_column(mailbox, 0, 0, SEARCH_ROW)  # eve's history
+    wait_for_content(user, "User history")
+    settle(user)
+    path, params = address(user)
+    assert (path, params["email"], params["from"]) == ("/user", [EVE], ["2026-03-01"])
+    searched = user.locator(f"{MAIN} [data-testid='stDataFrame']").first
+    assert grid_header(searched)[0] == "Mailbox"
+    assert [row[0] for row in grid_rows(searched)] == [DANA]
+    searched.scroll_into_view_if_needed()
+    user.locator(f"{MAIN} [data-testid='stDataFrame']").nth(1).wait_for()
+    texts = [r["Search text"] for r in table_rows(user, 1)]
+    assert HOSTILE_TEXT in texts  # shown as typed in the grid
+    assert_nothing_ran(user)
+    shot(user, "user-mailboxes.png")
+    back = open_link_in_last_column(user, 0, 0)  # and back to dana's mailbox
+    wait_for_content(back, "Whose mailbox was searched")
+    settle(back)
+    path, params = address(back)
+    assert (path, params["addr"]) == ("/mailboxes", [DANA])
+    assert metrics(back)["Searches"] == "5"
+
+
+def test_the_privacy_report_prints_reasons_and_search_types_as_typed(
+    base_url: str, page: Page
+) -> None:
+    page.goto(f"{base_url}/mailboxes?{MARCH}&addr={DANA}&view=report")
+    page.locator(f"{MAIN} h3", has_text="Privacy report").wait_for()
+    settle(page)
+    report = page.locator(f"{MAIN} [data-testid='stTable']")
+    cells = report.locator("td").all_inner_texts()
+    assert HOSTILE_REASON in cells and AUDIT in cells and "✕ no reason on record" in cells
+    heads = report.locator("tbody th").all_inner_texts()
+    assert heads[0] == "2026-03-13 07:45:00"  # the page's one time format
+    assert_nothing_ran(page)
+    shot(page, "privacy-report.png")
