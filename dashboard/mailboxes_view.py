@@ -250,6 +250,10 @@ def show_report(ctx: Context, filters: SearchFilters, mailbox: str) -> None:
     if not searches.empty:
         table = shown_rows(searches)[["time", "searcher", "reason", "search_type"]]
         table["time"] = table["time"].dt.strftime(PAGE_TIME)
+        # st.table renders its cells as Markdown and links bare URLs even when escaped:
+        # data goes in code spans, shown exactly (`literal`)
+        for name in ("searcher", "reason", "search_type"):
+            table[name] = table[name].fillna("").astype(str).map(literal)
         st.table(table.rename(columns=REPORT_HEADINGS).set_index("Time"))
     if total > len(searches):
         st.caption(f"The newest {len(searches):,} are listed; the CSV holds all {total:,}.")

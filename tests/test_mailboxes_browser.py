@@ -52,7 +52,9 @@ SCREENSHOTS = (
 DANA = "dana@corp.example"
 MARCH = "from=2026-03-01&to=2026-03-31"
 
-HOSTILE_REASON = '<b>HR</b> case 7 <img src=x onerror="window.__xss=1">'
+HOSTILE_REASON = (
+    '<b>HR</b> case 7 <img src=x onerror="window.__xss=1"> **bold** [go](http://evil.example/x)'
+)
 HOSTILE_TEXT = f"[User : {DANA}] <script>window.__xss=2</script> **bold**"
 
 
@@ -163,6 +165,8 @@ def assert_nothing_ran(page: Page) -> None:
     assert page.evaluate("window.__xss") is None
     assert page.locator(f"{MAIN} img[src='x'], {MAIN} script:not([src])").count() == 0
     assert page.locator(f"{MAIN} b", has_text="HR").count() == 0
+    assert page.locator(f"{MAIN} strong", has_text="bold").count() == 0  # nor as Markdown
+    assert page.locator(f"{MAIN} a[href*='evil.example']").count() == 0
 
 
 def test_the_most_searched_list_opens_a_mailbox_whose_unreasoned_searcher_stands_out(
