@@ -42,6 +42,8 @@ PAGES = [
     ("pages/mailboxes.py", {}),
     ("pages/mailboxes.py", {"addr": "a@example.com"}),
     ("pages/mailboxes.py", {"addr": "a@example.com", "view": "report"}),
+    ("pages/calendar.py", {"month": "2026-03"}),
+    ("pages/alerts.py", {}),
     ("pages/status.py", {}),
     ("pages/audit.py", {}),
     ("pages/tokens.py", {}),
