@@ -30,6 +30,13 @@ HEADERS = {
         "description": "the `cursor` of the next page; absent on the last page",
         "schema": {"type": "string"},
     },
+    "Export-Manifest": {
+        "description": "on a CSV answer when the installation has a signing key: the signed "
+        "export manifest of this call's audit row (SHA-256, rows, filters, who, when), base64 "
+        "of its JSON; `python -m ingest verify-export` checks the CSV against it offline "
+        "(docs/evidence.md)",
+        "schema": {"type": "string"},
+    },
     "Link": {
         "description": '`<URL>; rel="next"`: this call\'s path and parameters with the next '
         "page's `cursor`, relative to the server; absent on the last page",
@@ -97,6 +104,8 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
     if any(p.name == "cursor" for p in endpoint.params):
         headers["Next-Cursor"] = {"$ref": "#/components/headers/Next-Cursor"}
         headers["Link"] = {"$ref": "#/components/headers/Link"}
+    if CSV in endpoint.formats:
+        headers["Export-Manifest"] = {"$ref": "#/components/headers/Export-Manifest"}
     ok: dict[str, Any] = {"description": endpoint.responses.get(200, "the answer")}
     if headers:
         ok["headers"] = headers
