@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.support.forwarding",  # stored, ca
     "tests.support.roles",  # dashboard_db
     "tests.support.signin",  # browser, new_tab
+    "tests.support.file_order",  # the longest files first (scripts/test's workers)
 ]
