@@ -147,23 +147,11 @@ def make_engine(url: str, *, create_folder: bool = True) -> Engine:
     except (ArgumentError, ImportError) as exc:
         raise DatabaseSetupError(f"cannot use database URL: {redact_text(str(exc), url)}") from None
     if libsql.is_libsql(parsed):
-        event.listen(engine, "do_connect", _libsql_connect(parsed))
+        event.listen(engine, "do_connect", libsql.connect_hook(parsed))
+        event.listen(engine, "handle_error", libsql.translate_error)
     if engine.dialect.name == "sqlite" and not libsql.is_remote(parsed):
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
-
-
-def _libsql_connect(url: URL) -> Any:
-    """A `do_connect` hook giving the libSQL driver the token and sync URL as arguments
-    (see `db.libsql`), and a server's URL without the token in its query string."""
-    arguments = libsql.connect_arguments(url)
-
-    def connect(_dialect: Any, _record: Any, cargs: list, cparams: dict) -> None:
-        if libsql.is_remote(url):
-            cargs[0] = libsql.connect_target(url)
-        cparams.update(arguments)
-
-    return connect
 
 
 def _create_private_file(path: Path) -> None:

@@ -12,9 +12,11 @@ here: no libSQL server can be installed on this machine (`TEST_LIBSQL_URL` runs 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, ExceptionContext
+from sqlalchemy.exc import DatabaseError, DBAPIError, IntegrityError, OperationalError
 
 DRIVERS = ("libsql", "aiolibsql")
 # What a libSQL URL may carry: the server's token and scheme, an embedded replica's source.
@@ -94,3 +96,58 @@ def connect_arguments(url: URL) -> dict[str, Any]:
             message = "DATABASE_URL's sync_interval must be a number of seconds"
             raise LibsqlUrlError(message) from None
     return arguments
+
+
+# libsql-experimental 0.0.55 raises a bare ValueError for every SQLite error, outside the
+# DB-API's Error classes, so SQLAlchemy would not wrap it and `except OperationalError` (a
+# locked or read-only file), `except IntegrityError` and `except SQLAlchemyError` (an audit
+# row refused: nothing happens) would all miss it. Classified by SQLite's own message.
+_INTEGRITY = ("constraint failed",)
+_OPERATIONAL = (
+    "locked",
+    "busy",
+    "readonly",
+    "disk",
+    "unable to open",
+    "no such",
+    "not a database",
+    "malformed",
+    "full",
+    "interrupted",
+)
+
+
+def connect_hook(url: URL) -> Callable[..., Any]:
+    """A `do_connect` hook: the driver gets the token and sync URL as arguments, a server's
+    URL without the token in its query string, and a failure to open (a ValueError too) is
+    raised as the DBAPIError it stands for: SQLAlchemy wraps only the driver's own Error
+    class here, and then calls pysqlite's `is_disconnect`, which this driver breaks."""
+    arguments = connect_arguments(url)
+
+    def connect(dialect: Any, _record: Any, cargs: list, cparams: dict) -> Any:
+        if is_remote(url):
+            cargs[0] = connect_target(url)
+        cparams.update(arguments)
+        try:
+            return dialect.loaded_dbapi.connect(*cargs, **cparams)
+        except ValueError as exc:
+            raise _classified(str(exc))(None, None, exc) from None
+
+    return connect
+
+
+def translate_error(context: ExceptionContext) -> BaseException | None:
+    """A `handle_error` hook: libSQL's ValueError as the DBAPIError sqlite3's would become."""
+    error = context.original_exception
+    if context.sqlalchemy_exception is not None or type(error) is not ValueError:
+        return None
+    return _classified(str(error))(context.statement, context.parameters, error)
+
+
+def _classified(message: str) -> type[DBAPIError]:
+    lowered = message.lower()
+    if any(part in lowered for part in _INTEGRITY):
+        return IntegrityError
+    if any(part in lowered for part in _OPERATIONAL):
+        return OperationalError
+    return DatabaseError
