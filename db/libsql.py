@@ -93,7 +93,10 @@ def connect_arguments(url: URL) -> dict[str, Any]:
         try:
             arguments["sync_interval"] = float(interval)
         except ValueError:
-            message = "DATABASE_URL's sync_interval must be a number of seconds"
+            message = (
+                "DATABASE_URL's sync_interval must be a number of seconds: "
+                "sqlite+libsql:////path/replica.db?sync_url=libsql://host&sync_interval=60"
+            )
             raise LibsqlUrlError(message) from None
     return arguments
 
@@ -129,7 +132,9 @@ def connect_hook(url: URL) -> Callable[..., Any]:
             cargs[0] = connect_target(url)
         cparams.update(arguments)
         try:
-            return dialect.loaded_dbapi.connect(*cargs, **cparams)
+            connection = dialect.loaded_dbapi.connect(*cargs, **cparams)
+            connection.execute("SELECT 1")  # a server is reached only by a first statement
+            return connection
         except ValueError as exc:
             raise _classified(str(exc))(None, None, exc) from None
 
