@@ -12,6 +12,7 @@ here: no libSQL server can be installed on this machine (`TEST_LIBSQL_URL` runs 
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -64,7 +65,7 @@ def check_url(url: URL) -> None:
             "sqlite+libsql:////path/replica.db?sync_url=libsql://host"
         )
     try:
-        import libsql_experimental  # noqa: F401  (the driver the dialect loads)
+        importlib.import_module("libsql_experimental")  # the driver the dialect loads
     except ImportError:
         raise LibsqlUrlError(
             "DATABASE_URL is a libSQL URL, but libSQL's driver (libsql-experimental) is not "
