@@ -10,6 +10,7 @@ cannot fill the disk. A call that cannot be recorded is not answered (503).
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
@@ -39,13 +40,20 @@ def bearer(request: Request) -> str | None:
     return token.strip()
 
 
-def record(context: ApiContext, entry: audit.AuditEntry, *, collapse: bool = False) -> None:
-    """Write `entry` (or count it, for a refusal that may repeat); 503 if it cannot be."""
+def record(
+    context: ApiContext,
+    entry: audit.AuditEntry,
+    *,
+    collapse: bool = False,
+    at: datetime | None = None,
+) -> int | None:
+    """Write `entry` (or count it, for a refusal that may repeat); its row's id (None when
+    counted); 503 if it cannot be."""
     try:
         if collapse:
             context.repeats().note(entry)
-        else:
-            audit.record(context.engine(), entry)
+            return None
+        return audit.record(context.engine(), entry, at)
     except (SQLAlchemyError, DatabaseSetupError):
         log.warning("could not write the audit event %s", entry.action, exc_info=True)
         raise ApiProblem(503, UNRECORDED) from None

@@ -34,7 +34,7 @@ from api.calls import (
 )
 from api.health import healthz, prometheus_metrics, readyz
 from api.mailbox_listing import M_ADDR, M_BY, M_LIMIT, M_TOP, mailbox_searches, mailboxes
-from api.openapi import openapi_document
+from api.openapi_document import openapi_document
 from api.paging import MAX_PAGE, decode_cursor, encode_cursor
 from api.problems import ApiProblem
 from api.spec import CSV, JSON, NDJSON, PROMETHEUS, Endpoint, Param

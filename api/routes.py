@@ -30,13 +30,15 @@ from api.access import authorise, bearer, record, record_refusal
 from api.context import CONTEXT, ApiContext
 from api.endpoints import ENDPOINTS, Answer, Call
 from api.etags import entity_tag, none_match
+from api.export_manifest import signing_key, signs, with_manifest
 from api.paging import next_link
 from api.problems import ApiProblem, problem_response
-from api.spec import Endpoint, parse_params
+from api.spec import CSV, Endpoint, parse_params
 from api.tenancy import P_TENANT, call_scope
 from db import audit
 from db.api_tokens import Caller
 from db.audit import AuditAction
+from db.models import utc_now
 
 log = logging.getLogger("api")
 Handler = Callable[[Request], Awaitable[Response]]
@@ -107,10 +109,12 @@ def serve(
             endpoint.params, request.query_params.multi_items(), dict(request.path_params), body
         )
         media = negotiate(request.headers.get("accept"), endpoint.formats)
+        settings = context.settings()
+        key = signing_key(settings.signing_key_file) if media == CSV else None  # fail closed
         scope = None
         if P_TENANT in endpoint.params:
             scope = call_scope(caller, context.tenants(), values.get("tenant"))
-        call = Call(values, media, context.settings(), context.engine, caller, scope)
+        call = Call(values, media, settings, context.engine, caller, scope)
         answer = endpoint.handler(call)
     except ApiProblem as problem:
         if 400 <= problem.status < 500:
@@ -124,20 +128,22 @@ def serve(
     if answer.recorded:  # an admin action: its row was written with its change
         return answer
     answer = _validated(request, answer, "" if scope is None else scope.label())
-    record(
-        context,
-        audit.AuditEntry(
-            caller.name,
-            caller.role,
-            endpoint.action,
-            target=answer.target,
-            filters=answer.filters,
-            rows=answer.rows,
-            detail=answer.detail,
-            tenant=caller.tenant if scope is None else scope.name,
-        ),
+    entry = audit.AuditEntry(
+        caller.name,
+        caller.role,
+        endpoint.action,
+        target=answer.target,
+        filters=answer.filters,
+        rows=answer.rows,
+        detail=answer.detail,
+        tenant=caller.tenant if scope is None else scope.name,
     )
-    return answer
+    at = utc_now()
+    audit_id = record(context, entry, at=at)
+    if key is None or audit_id is None or not signs(answer):
+        return answer
+    asked = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return with_manifest(answer, key, entry, audit_id, at, asked)
 
 
 NOT_MODIFIED = "not modified (304): the caller's copy, named by If-None-Match, is current"

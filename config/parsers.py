@@ -182,7 +182,7 @@ def parse_access_list(name: str, raw: str) -> tuple[str, ...]:
         raw,
         canonical_entry,
         f"{name} must be e-mail addresses or @domain entries separated by commas, in ASCII "
-        f"(a domain as xn--… if internationalised; README: Sign-in and roles)",
+        f"(a domain as xn--… if internationalised; docs/sign-in.md)",
     )
 
 

@@ -1,8 +1,9 @@
 """Every setting of the ingest, the dashboard and the machine API, declared once.
 
-The README's configuration table is tested against `SETTINGS`, so a setting cannot exist
-in the code without being documented (and the other way round). Values come from the
-environment, and from a `.env` file for anything the environment does not set.
+The configuration reference's table (docs/configuration.md) is tested against `SETTINGS`, so
+a setting cannot exist in the code without being documented (and the other way round).
+Values come from the environment, and from a `.env` file for anything the environment does
+not set.
 """
 
 from __future__ import annotations

@@ -38,26 +38,34 @@ def literal(text: str) -> str:
     return f"{fence}{pad}{flat}{pad}{fence}"
 
 
-def format_time(moment: datetime | None, tz: str, *, seconds: bool = True) -> str:
-    """`2026-03-30 01:30:00 CEST` in the display zone, or an em dash."""
+TABLE_TIME = "YYYY-MM-DD HH:mm:ss"
+"""Every table's time column (moment.js, as Streamlit's column config takes it); the zone
+is stated once per page, by the frame's "Times and days in …" line, not in every cell."""
+TABLE_DAY = "YYYY-MM-DD"
+PAGE_TIME = "%Y-%m-%d %H:%M:%S"
+"""`TABLE_TIME` for text (strftime): a page shows every time one way, in its zone."""
+
+
+def format_time(moment: datetime | None, tz: str) -> str:
+    """`2026-03-30 01:30:00` in the display zone (which the page states once), or an em
+    dash."""
     if moment is None:
         return "—"
-    local = moment.astimezone(ZoneInfo(tz))
-    pattern = "%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z"
-    return local.strftime(pattern)
+    return moment.astimezone(ZoneInfo(tz)).strftime(PAGE_TIME)
 
 
 def time_metric(moment: datetime | None, tz: str, now: datetime) -> tuple[str, str | None]:
-    """A metric's value and delta for an instant: `18:36 CET`, `2026-11-26 · 12 min ago`.
+    """A metric's value and delta for an instant: `18:36:05`, `2026-11-26 · 12 min ago`.
 
-    The day goes in the delta so the value stays short enough not to be cut off.
+    `PAGE_TIME` split in two: the day goes in the delta so the value stays short enough not
+    to be cut off; the zone is the page's, stated once.
     """
     if moment is None:
         return "never", None
     local = moment.astimezone(ZoneInfo(tz))
     age = now - moment
     when = "from now" if age < timedelta(0) else "ago"
-    return local.strftime("%H:%M %Z"), f"{local:%Y-%m-%d} · {format_age(abs(age))} {when}"
+    return local.strftime("%H:%M:%S"), f"{local:%Y-%m-%d} · {format_age(abs(age))} {when}"
 
 
 def format_age(age: timedelta) -> str:
@@ -94,12 +102,6 @@ def plural(count: int, word: str) -> str:
         return f"{count:,} {word}"
     suffix = "es" if word.endswith(("s", "sh", "ch", "x")) else "s"
     return f"{count:,} {word}{suffix}"
-
-
-TABLE_TIME = "YYYY-MM-DD HH:mm:ss"
-"""Every table's time column (moment.js, as Streamlit's column config takes it); the zone
-is stated once per page, by the frame's "Times and days in …" line, not in every cell."""
-TABLE_DAY = "YYYY-MM-DD"
 
 
 def with_targets(searches: pd.DataFrame) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from dashboard.formatting import format_age
+from dashboard.formatting import TABLE_TIME, format_age
 from db.scope import TenantScope
 from db.state.forwarding import forwarding_status, recent_dead_letters
 
@@ -54,7 +54,7 @@ def show(
             "set FORWARD_URL or a forwarding TOML file; `python -m ingest forward` delivers."
         )
         return
-    stamp = "YYYY-MM-DD HH:mm:ss"
+    stamp = TABLE_TIME
     st.dataframe(
         destinations_table(rows, tz),
         hide_index=True,

@@ -21,7 +21,7 @@ from dashboard import audit, export, routes, widgets
 from dashboard.auth import current_visitor
 from dashboard.context import Context
 from dashboard.filters import P_ADDR, P_EMAIL, P_VIEW
-from dashboard.formatting import literal, plural
+from dashboard.formatting import PAGE_TIME, TABLE_TIME, literal, plural
 from db import audit as trail
 from db import targets
 from db.audit import AuditAction
@@ -33,7 +33,6 @@ log = logging.getLogger("dashboard.mailboxes")
 SHOWN_ROWS = 1_000
 """Searches of one mailbox shown on the page (the CSV holds every one)."""
 NO_REASON = "no reason on record"
-LAST_FORMAT = "YYYY-MM-DD HH:mm Z"
 DAY_MS = 86_400_000
 SHORT_RANGE_DAYS = 14
 REPORT_HEADINGS = {
@@ -122,11 +121,17 @@ def _day_ticks(days: list) -> dict[str, int]:
     return {}
 
 
+MISSING_MARK = "✕"
+"""Marks a search without a reason in the table, as the timeline's ✕ marks its day: the
+row stands out by a sign and words, not by colour alone (which a theme may not show)."""
+
+
 def shown_rows(searches: pd.DataFrame) -> pd.DataFrame:
-    """The page's table: a reason missing is written out, not left as an empty cell."""
+    """The page's table: a reason missing is written out and marked, not left empty."""
     shown = searches.copy()
     blank = shown["reason_on_record"] == "no"
-    shown["reason"] = shown["reason"].where(~blank, f"— {NO_REASON} —")
+    shown["reason"] = shown["reason"].where(~blank, f"{MISSING_MARK} {NO_REASON}")
+    shown["reason_on_record"] = shown["reason_on_record"].where(~blank, f"{MISSING_MARK} no")
     return shown
 
 
@@ -146,14 +151,16 @@ def show_top(ctx: Context, filters: SearchFilters) -> None:
         width="stretch",
         column_config={
             "tenant": st.column_config.TextColumn("Tenant"),
-            "mailbox": st.column_config.TextColumn("Mailbox", width="large"),
-            "searches": st.column_config.NumberColumn("Searches"),
-            "searchers": st.column_config.NumberColumn("Distinct searchers"),
-            "without_reason": st.column_config.NumberColumn("Without a reason"),
+            "mailbox": st.column_config.TextColumn("Mailbox", width=340),  # 940 px in all
+            "searches": st.column_config.NumberColumn("Searches", width=80),
+            "searchers": st.column_config.NumberColumn("Distinct searchers", width=130),
+            "without_reason": st.column_config.NumberColumn("Without a reason", width=130),
             "last_search": st.column_config.DatetimeColumn(
-                "Last search", format="YYYY-MM-DD HH:mm Z"
+                "Last search", format=TABLE_TIME, width=widgets.TIME_WIDTH
             ),
-            "open": st.column_config.LinkColumn("Who searched it", display_text="open ↗"),
+            "open": st.column_config.LinkColumn(
+                "Who searched it", display_text="open ↗", width=widgets.LINK_WIDTH
+            ),
         },
     )
 
@@ -193,8 +200,8 @@ def show_mailbox(ctx: Context, filters: SearchFilters, mailbox: str) -> None:
     st.plotly_chart(timeline(searches), config={"displayModeBar": False})
     links = [ctx.link(routes.USER, **{P_EMAIL: s}) for s in searches["searcher"]]
     table = shown_rows(searches).assign(history=links)
-    order = ["time", "searcher", "history", "reason", "reason_on_record", "search_type"]
-    table = table[(["tenant"] if ctx.scope.is_every_tenant else []) + order + ["source"]]
+    order = ["time", "searcher", "reason", "reason_on_record", "search_type", "source"]
+    table = table[(["tenant"] if ctx.scope.is_every_tenant else []) + order + ["history"]]
     st.markdown(f"**Searches** · {plural(total, 'search')}, newest first")
     if total > len(searches):
         st.caption(f"The newest {len(searches):,} are shown; the CSV holds all {total:,}.")
@@ -202,15 +209,20 @@ def show_mailbox(ctx: Context, filters: SearchFilters, mailbox: str) -> None:
         table,
         hide_index=True,
         width="stretch",
-        column_config={
-            "tenant": st.column_config.TextColumn("Tenant"),
-            "time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss Z"),
-            "searcher": st.column_config.TextColumn("Searcher"),
-            "reason": st.column_config.TextColumn("Reason", width="large"),
-            "reason_on_record": st.column_config.TextColumn("Reason on record"),
-            "search_type": st.column_config.TextColumn("Search type"),
-            "source": st.column_config.TextColumn("Source"),
-            "history": st.column_config.LinkColumn("Searcher's history", display_text="open ↗"),
+        row_height=widgets.SEARCH_ROW,
+        column_config={  # pixels: 940 at 1,400 px without the tenant column
+            "tenant": st.column_config.TextColumn("Tenant", width=90),
+            "time": st.column_config.DatetimeColumn(
+                "Time", format=TABLE_TIME, width=widgets.TIME_WIDTH
+            ),
+            "searcher": st.column_config.TextColumn("Searcher", width=150),
+            "reason": st.column_config.TextColumn("Reason", width=190),
+            "reason_on_record": st.column_config.TextColumn("Reason on record", width=120),
+            "search_type": st.column_config.TextColumn("Search type", width=150),
+            "source": st.column_config.TextColumn("Source", width=70),
+            "history": st.column_config.LinkColumn(
+                "Searcher's history", display_text="open ↗", width=widgets.LINK_WIDTH
+            ),
         },
     )
     _csv(ctx, filters, mailbox, f"Download all {plural(total, 'search')} (CSV)", "mailbox")
@@ -237,7 +249,11 @@ def show_report(ctx: Context, filters: SearchFilters, mailbox: str) -> None:
     )
     if not searches.empty:
         table = shown_rows(searches)[["time", "searcher", "reason", "search_type"]]
-        table["time"] = table["time"].dt.strftime("%Y-%m-%d %H:%M:%S %z")
+        table["time"] = table["time"].dt.strftime(PAGE_TIME)
+        # st.table renders its cells as Markdown and links bare URLs even when escaped:
+        # data goes in code spans, shown exactly (`literal`)
+        for name in ("searcher", "reason", "search_type"):
+            table[name] = table[name].fillna("").astype(str).map(literal)
         st.table(table.rename(columns=REPORT_HEADINGS).set_index("Time"))
     if total > len(searches):
         st.caption(f"The newest {len(searches):,} are listed; the CSV holds all {total:,}.")
@@ -257,11 +273,13 @@ def show_searched_by(ctx: Context, filters: SearchFilters, email: str) -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            "mailbox": st.column_config.TextColumn("Mailbox", width="large"),
-            "searches": st.column_config.NumberColumn("Searches"),
+            "mailbox": st.column_config.TextColumn("Mailbox", width=600),  # 940 px in all
+            "searches": st.column_config.NumberColumn("Searches", width=80),
             "last_search": st.column_config.DatetimeColumn(
-                "Last search", format="YYYY-MM-DD HH:mm Z"
+                "Last search", format=TABLE_TIME, width=widgets.TIME_WIDTH
             ),
-            "open": st.column_config.LinkColumn("Who searched it", display_text="open ↗"),
+            "open": st.column_config.LinkColumn(
+                "Who searched it", display_text="open ↗", width=widgets.LINK_WIDTH
+            ),
         },
     )

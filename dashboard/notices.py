@@ -88,7 +88,7 @@ OPEN_ACCESS_NOTICE = (
 )
 
 
-SIGN_IN_DOCS = 'the README\'s "Sign-in and roles"'
+SIGN_IN_DOCS = "docs/sign-in.md"
 REQUIRED_AUTH_KEYS = ("redirect_uri", "cookie_secret")
 """What Streamlit 1.67 requires directly under `[auth]` (`auth_util.validate_auth_credentials`)."""
 REQUIRED_PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-SIGN_IN_DOCS = 'the README\'s "Sign-in and roles"'
+SIGN_IN_DOCS = "docs/sign-in.md"
 
 
 def _toml_files(path: Path) -> list[Path]:

@@ -13,16 +13,16 @@ from sqlalchemy import Engine
 from config.signing import KeyProblem, key_id, load_private_key, public_pem
 from config.tenants import Tenant
 from dashboard import cached
-from dashboard.formatting import format_time
+from dashboard.formatting import TABLE_TIME, format_time
 from db.scope import TenantScope
 from db.seals import chain_status
 
 TENANT_COLUMNS: dict[str, Any] = {
     "tenant": st.column_config.TextColumn("Tenant"),
-    "last_ok": st.column_config.DatetimeColumn("Last successful poll", format="YYYY-MM-DD HH:mm"),
-    "last_failed": st.column_config.DatetimeColumn("Last failed poll", format="YYYY-MM-DD HH:mm"),
+    "last_ok": st.column_config.DatetimeColumn("Last successful poll", format=TABLE_TIME),
+    "last_failed": st.column_config.DatetimeColumn("Last failed poll", format=TABLE_TIME),
     "error": st.column_config.TextColumn("Error of the last failed poll", width="large"),
-    "cursor": st.column_config.DatetimeColumn("Cursor", format="YYYY-MM-DD HH:mm"),
+    "cursor": st.column_config.DatetimeColumn("Cursor", format=TABLE_TIME),
     "backfill_done": st.column_config.CheckboxColumn("Backfill done"),
     "searches": st.column_config.NumberColumn("Searches stored", format="%d"),
     "rejected": st.column_config.NumberColumn("Rejected records", format="%d"),

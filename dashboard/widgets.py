@@ -33,15 +33,27 @@ def record_view(
     audit.record_view(ctx.db_url, who, ctx.route.action, target=target, filters=filters)
 
 
+TIME_WIDTH = 140
+"""Pixels for a `YYYY-MM-DD HH:mm:ss` cell and its header, whole."""
+LINK_WIDTH = 120
+"""Pixels for an "open ↗" link column and a header such as "Who searched it"."""
+SEARCH_ROW = 68
+"""Row height (px) of search tables: above 4 rem Streamlit's grid wraps a cell's text onto
+a second line (a long search type or reason) instead of cutting it off."""
+
+
 def search_columns(time_format: str) -> dict[str, Any]:
-    """How a list of searches is shown (the text stays plain: tables never render markup)."""
+    """How a list of searches is shown (the text stays plain: tables never render markup).
+
+    Widths in pixels add up to the main column at 1,400 px (940), so no column is pushed
+    off-screen or left a few characters wide; long text wraps (`SEARCH_ROW`)."""
     return {
-        "time": st.column_config.DatetimeColumn("Time", format=time_format),
-        "source": st.column_config.TextColumn("Source"),
-        "search_text": st.column_config.TextColumn("Search text", width="large"),
-        "target": st.column_config.TextColumn("Target mailbox"),
-        "search_reason": st.column_config.TextColumn("Reason", width="medium"),
-        "description": st.column_config.TextColumn("Search type", width="medium"),
+        "time": st.column_config.DatetimeColumn("Time", format=time_format, width=TIME_WIDTH),
+        "source": st.column_config.TextColumn("Source", width=70),
+        "search_text": st.column_config.TextColumn("Search text", width=250),
+        "target": st.column_config.TextColumn("Target mailbox", width=170),
+        "search_reason": st.column_config.TextColumn("Reason", width=150),
+        "description": st.column_config.TextColumn("Search type", width=160),
     }
 
 

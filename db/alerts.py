@@ -11,16 +11,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-import pandas as pd
 from sqlalchemy import Connection, Engine, Select, bindparam, case, func, select, update
 
 from db import audit
 from db.models import Alert, text_key, utc_now
 from db.scope import TenantScope
 from db.state.upsert import dialect_insert
+
+if TYPE_CHECKING:  # pandas is imported where a frame is built: `detect` needs none
+    import pandas as pd
 
 RULES = (
     "volume_spike",
@@ -160,6 +162,8 @@ _LISTED = (
 
 
 def _frame(rows: Sequence[Any]) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame([tuple(row) for row in rows], columns=list(ALERT_COLUMNS))
 
 
@@ -245,6 +249,8 @@ def open_alert_counts(engine: Engine, filters: AlertFilters) -> pd.DataFrame:
     ).group_by(Alert.email_addr)
     with engine.connect() as conn:
         rows = conn.execute(statement).all()
+    import pandas as pd
+
     frame = pd.DataFrame([tuple(row) for row in rows], columns=["email", "open_alerts"])
     return frame.sort_values(["open_alerts", "email"], ascending=[False, True]).reset_index(
         drop=True

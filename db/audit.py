@@ -17,20 +17,22 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import Connection, Engine, Select, desc, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.models import AuditEvent, utc_now
 from db.scope import TenantScope
 
+if TYPE_CHECKING:  # pandas is imported where a frame is built: `detect` needs none
+    import pandas as pd
+
 
 class AuditAction(StrEnum):
     """Every action the dashboard and the machine API record, in the order the audit page
     offers them. The API's reads are `api_*`; its cursor reset is `reset_cursor` and its
-    refusals `denied`, like the page's. The README's audit table lists them (tested)."""
+    refusals `denied`, like the page's. docs/sign-in.md's audit table lists them (tested)."""
 
     VIEW_SUMMARY = "view_summary"
     VIEW_USER = "view_user"
@@ -225,6 +227,8 @@ def trail_actors(engine: Engine, scope: TenantScope) -> tuple[str, ...]:
 
 
 def _frame(rows: Any, names: tuple[str, ...] = TRAIL_COLUMNS) -> pd.DataFrame:
+    import pandas as pd
+
     frame = pd.DataFrame([tuple(row) for row in rows], columns=list(names))
     frame["at"] = pd.to_datetime(frame["at"], utc=True)
     frame["rows"] = frame["rows"].astype("Int64")

@@ -27,6 +27,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
 from db import libsql
+from db.clickhouse.url import NOT_YET as CLICKHOUSE_NOT_YET
+from db.clickhouse.url import is_clickhouse_url
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -107,6 +109,8 @@ def sqlite_path(url: str) -> Path | None:
 
 def make_engine(url: str, *, create_folder: bool = True) -> Engine:
     """An engine for `url`; for SQLite, the file's folder is created and pragmas set."""
+    if is_clickhouse_url(url):  # recognised, refused in one line until the product runs on it
+        raise DatabaseSetupError(CLICKHOUSE_NOT_YET)
     try:
         parsed = make_url(url)
     except ArgumentError:

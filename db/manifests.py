@@ -71,11 +71,21 @@ def build(key: Ed25519PrivateKey, export: Export) -> bytes:
     return (json.dumps(fields, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
 
 
+def _unwrapped(manifest: bytes) -> bytes:
+    """The manifest's JSON, also from the base64 an API answer's `Export-Manifest` header
+    carries (saved as it came, with or without the header's name and line end)."""
+    text = manifest.strip()
+    if text.startswith(b"{"):
+        return text
+    _, _, value = text.rpartition(b":")  # "Export-Manifest: <base64>" or the value alone
+    return base64.b64decode(value.strip(), validate=True)
+
+
 def check(content: bytes, manifest: bytes, public: Ed25519PublicKey) -> dict[str, Any]:
     """The manifest's fields if it is signed by `public` and describes `content`; else
     ManifestMismatch saying what differs."""
     try:
-        fields = json.loads(manifest)
+        fields = json.loads(_unwrapped(manifest))
         signature = base64.b64decode(fields.pop("signature"), validate=True)
     except (ValueError, KeyError, TypeError, AttributeError):
         raise ManifestMismatch("the manifest is not a signed export manifest") from None

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import BigInteger, ColumnElement, Engine, Select, case, literal_column
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute
@@ -16,6 +15,9 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from db.timezones import offset_changes
+
+if TYPE_CHECKING:  # pandas is imported where a frame is built: `detect` needs none
+    import pandas as pd
 
 EPOCH_SQL = {
     # SQLite stores 'YYYY-MM-DD HH:MM:SS.ffffff' and rounds a fraction to milliseconds, so
@@ -89,4 +91,6 @@ def read_frame(
 
 
 def rows_frame(rows: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame([tuple(row) for row in rows], columns=list(columns))

@@ -7,9 +7,11 @@ and hours with zoneinfo, which stays right across DST changes.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where a frame is built: `detect` needs none
+    import pandas as pd
 
 
 def utc_bounds(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
@@ -75,10 +77,14 @@ def day_range(lower: datetime, upper: datetime) -> tuple[int, int]:
 
 def local_times(buckets: pd.Series, seconds: int, tz: str) -> pd.Series:
     """Bucket numbers as the local start time of each bucket."""
+    import pandas as pd
+
     utc = pd.to_datetime(buckets.astype("int64") * seconds, unit="s", utc=True)
     return utc.dt.tz_convert(tz)
 
 
 def as_local(values: pd.Series, tz: str) -> pd.Series:
     """Aware datetimes (or an empty column) as datetime64 in `tz`."""
+    import pandas as pd
+
     return pd.to_datetime(values, utc=True).dt.tz_convert(tz)

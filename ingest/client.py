@@ -1,6 +1,6 @@
 """The Mimecast API 2.0 client: tokens, search-log pages, and what to do when calls fail.
 
-What the API contract (the README's "The API's quirks", under "The ingest") asks of a
+What the API contract ("The API's quirks" in docs/ingest.md) asks of a
 client lives here and in `ingest.responses`: `start`/`end` window keys, `fail` inside a 200,
 429 with a reset in milliseconds, one token reused until shortly before it expires, and
 stopping on a missing `next` *or* an empty page (never on `totalCount`, which is not

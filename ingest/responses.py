@@ -1,7 +1,7 @@
 """What Mimecast's answers mean: the errors a call ends in, and reading a response body
 (`fail` inside a 200, the logs of a page, `next`, `totalCount`) without trusting its shape.
 
-The contract is summarised in the README ("The API's quirks"); a body that breaks it is
+The contract is summarised in docs/ingest.md ("The API's quirks"); a body that breaks it is
 a `TransientError` (retried, then reported), never read as "no more data".
 """
 

@@ -15,7 +15,7 @@ from datetime import timedelta
 import streamlit as st
 
 from dashboard import audit, context, export, widgets
-from dashboard.formatting import plural
+from dashboard.formatting import TABLE_TIME, plural
 from db import audit as trail
 from db.audit import AuditAction
 
@@ -83,7 +83,7 @@ st.dataframe(
     column_order=(*names[:1], *SHOWN) if names[0] == "tenant" else SHOWN,
     column_config={
         "tenant": st.column_config.TextColumn("Tenant", width=100),
-        "at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm:ss Z"),
+        "at": st.column_config.DatetimeColumn("When", format=TABLE_TIME),
         "actor": st.column_config.TextColumn("Who"),
         "role": st.column_config.TextColumn("Role", width=80),
         "action": st.column_config.TextColumn("Action", width=120),

@@ -70,7 +70,13 @@ for email, searches in zip(shown_users["email"], shown_users["searches"], strict
     label = f"{literal(str(email))} — {plural(int(searches), 'search')}"
     with st.expander(label):
         mine = with_targets(rows[rows["email"] == email].drop(columns=["email"]))
-        st.dataframe(mine, hide_index=True, width="stretch", column_config=columns)
+        st.dataframe(
+            mine,
+            hide_index=True,
+            width="stretch",
+            row_height=widgets.SEARCH_ROW,
+            column_config=columns,
+        )
         if searches > len(mine):
             st.caption(f"The newest {len(mine):,} of {int(searches):,} are shown here.")
         routes.page_link(

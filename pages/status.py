@@ -14,7 +14,14 @@ import streamlit as st
 
 from dashboard import audit, cached, context, forwarding_view, status_view, widgets
 from dashboard.auth import current_visitor
-from dashboard.formatting import escape_markdown, format_age, format_bytes, format_time, time_metric
+from dashboard.formatting import (
+    TABLE_TIME,
+    escape_markdown,
+    format_age,
+    format_bytes,
+    format_time,
+    time_metric,
+)
 from dashboard.notices import INGEST_COMMAND
 from db.audit import AuditAction
 from db.engine import DatabaseSetupError
@@ -156,7 +163,7 @@ else:
     runs = _times(runs, ("started_at", "finished_at", "window_start", "window_end"))
 
     def stamp(label: str) -> Any:
-        return st.column_config.DatetimeColumn(label, format="YYYY-MM-DD HH:mm:ss")
+        return st.column_config.DatetimeColumn(label, format=TABLE_TIME)
 
     def count(label: str) -> Any:
         return st.column_config.NumberColumn(label, format="%d")
@@ -205,9 +212,7 @@ else:
         width="stretch",
         column_config={
             "id": st.column_config.NumberColumn("Id", format="%d"),
-            "rejected_at": st.column_config.DatetimeColumn(
-                "Rejected at", format="YYYY-MM-DD HH:mm:ss"
-            ),
+            "rejected_at": st.column_config.DatetimeColumn("Rejected at", format=TABLE_TIME),
             "reason": st.column_config.TextColumn("Reason"),
             "raw_json": st.column_config.TextColumn("Record as received", width="large"),
         },

@@ -11,7 +11,7 @@ import streamlit as st
 
 from dashboard import audit, context, tokens_view, widgets
 from dashboard.auth import current_visitor
-from dashboard.formatting import escape_markdown
+from dashboard.formatting import TABLE_TIME, escape_markdown
 from db.api_tokens import ROLES, TokenError
 from db.audit import AuditAction
 
@@ -55,8 +55,8 @@ else:
             "name": st.column_config.TextColumn("Name"),
             "tenant": st.column_config.TextColumn("Tenant"),
             "role": st.column_config.TextColumn("Role"),
-            "created_at": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
-            "expires_at": st.column_config.DatetimeColumn("Expires", format="YYYY-MM-DD HH:mm"),
+            "created_at": st.column_config.DatetimeColumn("Created", format=TABLE_TIME),
+            "expires_at": st.column_config.DatetimeColumn("Expires", format=TABLE_TIME),
             "state": st.column_config.TextColumn("State"),
         },
     )

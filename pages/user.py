@@ -104,6 +104,7 @@ st.dataframe(
     hide_index=True,
     height=560,
     width="stretch",
+    row_height=widgets.SEARCH_ROW,
     column_config=widgets.search_columns(TABLE_TIME),
 )
 

@@ -590,13 +590,13 @@ def test_a_failed_audit_write_is_one_warning_and_the_page_still_shows(
     ]
 
 
-def test_every_audit_action_is_in_the_readmes_audit_table() -> None:
-    """The README's table of audit actions names every action the code records, and no
+def test_every_audit_action_is_in_the_sign_in_guides_audit_table() -> None:
+    """The audit table of docs/sign-in.md names every action the code records, and no
     other: `AuditAction` is the one list."""
     from db.audit import AuditAction
 
-    readme = (PROJECT / "README.md").read_text("utf-8")
-    section = readme.split("### The audit trail", 1)[1].split("\n#", 1)[0]
+    guide = (PROJECT / "docs" / "sign-in.md").read_text("utf-8")
+    section = guide.split("\n## The audit trail", 1)[1].split("\n#", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| `")]
     documented = {name for row in rows for name in re.findall(r"`(\w+)`", row.split("|")[1])}
     assert documented == {action.value for action in AuditAction}
@@ -621,7 +621,7 @@ def test_a_secrets_file_that_cannot_be_read_is_named_in_one_line(tmp_path: Path)
     assert "\\xff" not in problem and "client_secret" not in problem
     assert unreadable_secrets([folder]) == (
         f"Cannot read the secrets file {folder}: Is a directory. Make it a UTF-8 TOML file "
-        "readable by the dashboard's user (see the README's \"Sign-in and roles\"), or "
+        "readable by the dashboard's user (see docs/sign-in.md), or "
         "remove it to run without sign-in, then start the dashboard again."
     )
     (tmp_path / "sub").mkdir()

@@ -331,7 +331,7 @@ def test_a_secrets_file_streamlit_cannot_read_stops_the_dashboard_before_it_serv
     assert ours == [
         f"dashboard not started: Cannot read the secrets file {secrets_path}: it is not UTF-8 "
         "text (invalid start byte at byte 20). Make it a UTF-8 TOML file readable by the "
-        "dashboard's user (see the README's \"Sign-in and roles\"), or remove it to run "
+        "dashboard's user (see docs/sign-in.md), or remove it to run "
         "without sign-in, then start the dashboard again."
     ], logged
     assert "Traceback" not in logged, logged

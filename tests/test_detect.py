@@ -18,7 +18,8 @@ from db.models import Alert
 from db.state.detection import forget_scored_days, set_scored_through
 from ingest.detect.config import DetectionConfig
 from ingest.detect.runner import detect
-from ingest.simulator.incidents import FAMILIES, LabelledTenant, labelled_tenant
+from ingest.simulator.incidents import labelled_tenant
+from ingest.simulator.tenant_people import FAMILIES, LabelledTenant
 from tests.support.detections import load_records
 from tests.support.tenancy import TENANT
 

@@ -2,7 +2,7 @@
 data in headless Chromium, every table and chart hovered, no other download control; a
 table's CSV from the dashboard is the API's CSV of the same data, byte for byte.
 
-Decisions this file pins (see README "Exports"):
+Decisions this file pins (see docs/dashboard.md "Exports"):
 - Streamlit's table toolbar "Download as CSV" and clipboard copy are exports: they are off
   (`client.disableDataExport`). The table's search and fullscreen view only show what the
   page shows: they stay.

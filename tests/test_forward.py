@@ -1,5 +1,5 @@
 """Forwarding: exactly the stored searches reach every receiver, through outages, with
-repeats only where the README says they can happen (a crash or a lost acknowledgement
+repeats only where docs/forwarding.md says they can happen (a crash or a lost acknowledgement
 between a receiver's ack and the cursor's commit, limited to that one batch)."""
 
 from __future__ import annotations

@@ -94,12 +94,45 @@ def imported_distributions() -> set[str]:
     return {canonicalize_name(owners[module][0]) for module in modules if module in owners}
 
 
-def test_every_directly_imported_package_is_pinned_in_requirements_txt() -> None:
+def optional_extras() -> dict[str, set[str]]:
+    """pyproject's pip extras: name -> the distributions it adds."""
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
+    extras = project.get("optional-dependencies", {})
+    return {
+        name: {canonicalize_name(Requirement(r).name) for r in rs} for name, rs in extras.items()
+    }
+
+
+def test_every_directly_imported_package_is_pinned_in_requirements_txt_or_an_extra() -> None:
     pinned = {canonicalize_name(r.name) for r in requirements("requirements.txt")}
+    optional = set().union(*optional_extras().values())
     imported = imported_distributions()
     assert {"starlette", "sqlalchemy", "streamlit"} <= imported  # the scan sees imports
-    assert imported - pinned == set()
+    assert imported - pinned - optional == set()
     assert {"starlette", "uvicorn", "tzdata", "cryptography"} <= pinned
+    dev = {canonicalize_name(r.name) for r in requirements("requirements-dev.txt")}
+    assert optional <= dev, "the extras' packages are pinned for the tests that use them"
+
+
+def test_an_extras_packages_are_imported_only_inside_the_package_that_needs_them() -> None:
+    """The ClickHouse drivers are not installed with the product: a module outside
+    db/clickhouse/ importing them would break a plain install."""
+    modules = {"clickhouse_connect", "chdb"}
+    assert optional_extras()["clickhouse"] == {"clickhouse-connect", "chdb"}
+    for package in PRODUCT_PACKAGES:
+        for path in (PROJECT_ROOT / package).rglob("*.py"):
+            if (PROJECT_ROOT / "db" / "clickhouse") in path.parents:
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else []
+                )
+                used = {name.split(".")[0] for name in names} & modules
+                assert not used, f"{path.relative_to(PROJECT_ROOT)} imports {used}"
 
 
 def test_pyproject_dependencies_are_the_runtime_requirements_as_ranges() -> None:

@@ -37,13 +37,13 @@ def test_status_shows_the_last_sealed_day_and_the_last_verification(known: Engin
     seal_days(known, TENANT, datetime(2026, 4, 1, tzinfo=UTC), SEALED_AT)
     record_check(known, verify_chain(known, TENANT), SEALED_AT)
     assert evidence(known) == (
-        "Last sealed day: 2026-03-31 · last verified 2026-04-01 08:00:00 CEST: the chain holds"
+        "Last sealed day: 2026-03-31 · last verified 2026-04-01 08:00:00: the chain holds"
     )
     with known.begin() as conn:
         conn.execute(update(SearchLog).where(SearchLog.id == 1).values(search_text="edited"))
     record_check(known, verify_chain(known, TENANT), SEALED_AT)
     assert evidence(known).startswith(
-        "Last sealed day: 2026-03-31 · last verified 2026-04-01 08:00:00 CEST: FAILED, seal #0"
+        "Last sealed day: 2026-03-31 · last verified 2026-04-01 08:00:00: FAILED, seal #0"
     )
 
 

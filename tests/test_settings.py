@@ -1,4 +1,5 @@
-"""Settings: defaults, validation messages, .env precedence, and the README's table."""
+"""Settings: defaults, validation messages, .env precedence, and the configuration reference's
+table (docs/configuration.md)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from db.engine import make_engine, redact_text, redact_url
 from tests.support.backends import fresh_postgres_database
 from tests.support.harness import run_cli
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+CONFIGURATION_DOC = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
 
 
 def test_defaults_match_the_documented_values():
@@ -153,22 +154,26 @@ def test_real_environment_wins_over_env_file(tmp_path, monkeypatch):
     assert merged["LOOKBACK_SECONDS"] == "10"
 
 
-def _readme_configuration_rows() -> dict[str, str]:
-    text = README.read_text(encoding="utf-8")
-    section = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
-    rows = {}
+def _documented_settings() -> list[tuple[str, str]]:
+    """Every (variable, default) row of the configuration reference's table, in order."""
+    text = CONFIGURATION_DOC.read_text(encoding="utf-8")
+    section = text.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    rows = []
     for line in section.splitlines():
         match = re.match(r"^\|\s*`([A-Z_]+)`\s*\|\s*([^|]*)\|", line)
         if match:
-            rows[match.group(1)] = match.group(2).strip().strip("`")
+            rows.append((match.group(1), match.group(2).strip().strip("`")))
     return rows
 
 
-def test_readme_configuration_table_matches_the_settings():
-    rows = _readme_configuration_rows()
-    assert set(rows) == {setting.name for setting in SETTINGS}
+def test_every_setting_is_documented_once_in_the_configuration_reference():
+    rows = _documented_settings()
+    names = [name for name, _ in rows]
+    assert sorted(names) == sorted(setting.name for setting in SETTINGS)
+    assert len(names) == len(set(names))
+    defaults = dict(rows)
     for setting in SETTINGS:
-        assert rows[setting.name] == (setting.default or "—"), setting.name
+        assert defaults[setting.name] == (setting.default or "—"), setting.name
 
 
 # --- through the real CLI: one line, exit 2, no traceback -------------------------------

@@ -1,7 +1,7 @@
-"""The search-target parser (`db.target_parse`) on the real record shapes of Elastic's
-Mimecast integration test data (tests/data/README.md), on the forms docs/targets.md lists,
-and on any text at all (hypothesis): it never raises, and what it keeps is bounded and
-storable."""
+"""The search-target parser (`db.target_parse`) on records in the shapes of Elastic's
+Mimecast integration test data (tests/data/archive-search-log-shapes.md), on the forms
+docs/targets.md lists, and on any text at all (hypothesis): it never raises, and what it
+keeps is bounded and storable."""
 
 from __future__ import annotations
 
@@ -25,28 +25,29 @@ from db.target_parse import (
 )
 from ingest.records import SearchEvent, parse_record
 
-ELASTIC = Path(__file__).parent / "data" / "elastic-archive-search-logs.ndjson"
+SHAPES = Path(__file__).parent / "data" / "archive-search-log-shapes.ndjson"
 
-EXPECTED_ELASTIC = [  # per line of the file, in order
+EXPECTED_SHAPES = [  # per line of the file, in order
     [],
-    [Target(FILTER, "route", "outbound")],
-    [Target(MESSAGE, "", "75117693bccaae9e-67627@hapi.b41.one")],
-    [Target(MAILBOX, "", "dhamilton@mc-hapi.hamilton321.net")],  # after a hash
-    [],  # "pete": free text, no address
+    [Target(FILTER, "route", "inbound")],
+    [Target(MESSAGE, "", "4f0c2a9de81b7c35-90412@mx1.northwind-demo.example")],
+    [Target(MAILBOX, "", "rvance@relay.northwind-demo.example")],  # after a hash
+    [],  # "quarterly": free text, no address
     [],
     [],
-    [Target(MESSAGE, "", "882aa89.75a1c58-362766@h321a.hamilton321.net")],
-    [Target(MESSAGE, "", "67311002-1617920404793@us-mta-167.us.mimecast.lan")],  # bare id
+    [Target(MESSAGE, "", "a31f7c2.6d09e84-518203@gw2.northwind-demo.example")],
+    [Target(MESSAGE, "", "48120557-1694513804211@eu-mta-42.eu.mimecast.lan")],  # bare id
     [],  # a host name is not an address
     [],
-    [Target(MAILBOX, "", "dhamilton@mimecast.local")],  # searched by the system (<>)
+    [Target(MAILBOX, "", "rvance@corp.northwind-demo.example")],  # searched by the system (<>)
+    [Target(FILTER, "status", "held"), Target(MENTIONED, "", "billing@contoso-demo.example")],
 ]
 
 
-def test_parser_reads_the_targets_of_elastics_real_records() -> None:
-    lines = ELASTIC.read_text().splitlines()
-    assert len(lines) == len(EXPECTED_ELASTIC)
-    for line, expected in zip(lines, EXPECTED_ELASTIC, strict=True):
+def test_parser_reads_the_targets_of_the_real_record_shapes() -> None:
+    lines = SHAPES.read_text().splitlines()
+    assert len(lines) == len(EXPECTED_SHAPES)
+    for line, expected in zip(lines, EXPECTED_SHAPES, strict=True):
         event = parse_record(json.loads(line))
         assert isinstance(event, SearchEvent)
         assert parse_targets(event.search_text) == expected, line

@@ -8,6 +8,7 @@ Split by concern; import from here (`from db.models import SearchLog`):
   days the detector scored, API tokens;
 - `targets` — what each search targeted (mailboxes, filters, message ids).
 - `evidence` — the sealed days' chained digests and their verifications.
+- `features` — each person's text features per local day, kept by the detector.
 """
 
 from db.models.core import (
@@ -20,6 +21,7 @@ from db.models.core import (
     SearchLog,
 )
 from db.models.evidence import INSTALLATION_CHAIN, Seal, SealCheck
+from db.models.features import FeatureDay, PersonDayFeatures
 from db.models.operations import (
     Alert,
     ApiToken,
@@ -57,11 +59,13 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Base",
+    "FeatureDay",
     "FilterValue",
     "ForwardCursor",
     "ForwardDeadLetter",
     "IngestRun",
     "KeyValue",
+    "PersonDayFeatures",
     "RejectedRecord",
     "ScoredDay",
     "Seal",

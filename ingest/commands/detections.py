@@ -5,7 +5,7 @@ scoring logged and left to the next poll."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -68,13 +68,17 @@ def detections_after_cycle(
     settings: Settings,
     config: DetectionConfig,
     tenants: Sequence[Tenant] | None = None,
-) -> Callable[[], None]:
-    """Detections of every tenant (or `tenants`) after a successful poll: one tenant's
-    failure is logged, never fails the ingest or skips the other tenants."""
+) -> Callable[[Collection[str]], None]:
+    """Detections after a cycle, of those of every tenant (or `tenants`) whose poll in it
+    succeeded (the names given): a tenant not polled has no new data to score, and scoring
+    it would hold the write gate for nothing. One tenant's failure is logged, never fails
+    the ingest or skips the other tenants."""
     chosen = load_tenants(settings) if tenants is None else tuple(tenants)
 
-    def run() -> None:
+    def run(polled: Collection[str]) -> None:
         for tenant in chosen:
+            if tenant.name not in polled:
+                continue
             try:
                 log.info(detect_tenant(engine, settings, config, tenant).line(tenant.name))
             except Exception as exc:  # the searches are stored; the next cycle scores again

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from sqlalchemy import Engine
 
@@ -167,14 +167,18 @@ def command_run(
     try:
         with database_errors(engine), single_writer(engine), stop_on_signals(stop):
             after_poll = (
-                None if detections is None else detections_after_cycle(engine, settings, detections)
+                None
+                if detections is None
+                else detections_after_cycle(engine, settings, detections, tenants)
             )
             if not once:
                 log.info("writing to %s", database_shown(settings))
                 return run_forever(jobs, settings.poll_seconds, stop, after_cycle, after_poll, seal)
             failures = run_each(jobs, first_sweep if reconcile else first_poll)
             if len(failures) < len(jobs):
-                after_tenants(engine, after_poll, after_cycle, seal)
+                failed = {failure.tenant for failure in failures}
+                polled = {job.name for job in jobs if job.name not in failed}
+                after_tenants(engine, after_poll, after_cycle, seal, polled)
                 written_to(settings)
             if failures:
                 raise UserError(failure_lines(failures), exit_status(failures))
@@ -189,20 +193,22 @@ def command_run(
 
 def after_tenants(
     engine: Engine,
-    after_poll: Callable[[], None] | None,
+    after_poll: Callable[[Collection[str]], None] | None,
     after_cycle: Callable[[], None],
     seal: Callable[[], None] = lambda: None,
+    polled: Collection[str] = (),
 ) -> None:
-    """The complete days sealed (`ingest.seal`), the detections (every tenant's, each scored
-    from where it left off), then a time-boxed forwarding pass (a stream per destination and
-    tenant), once the tenants' polls are done. The sealing and detections take the write
-    gate: on SQLite they must not meet a tenant's page writes."""
+    """The complete days sealed (`ingest.seal`), the detections (of the `polled` tenants,
+    whose polls succeeded, each scored from where it left off), then a time-boxed
+    forwarding pass (a stream per destination and tenant), once the tenants' polls are
+    done. The sealing and detections take the write gate: on SQLite they must not meet a
+    tenant's page writes."""
     with write_gate(engine):
         seal()
     truncate_wal(engine)  # as after each poll: leave no WAL behind the seals' writes
-    if after_poll is not None:
+    if after_poll is not None and polled:
         with write_gate(engine):
-            after_poll()
+            after_poll(polled)
     after_cycle()
 
 
@@ -221,7 +227,7 @@ def run_forever(
     poll_seconds: int,
     stop: threading.Event,
     after_cycle: Callable[[], None] = lambda: None,
-    after_poll: Callable[[], None] | None = None,
+    after_poll: Callable[[Collection[str]], None] | None = None,
     seal: Callable[[], None] = lambda: None,
 ) -> int:
     """Each tenant polls on its own thread every `poll_seconds` (an overrunning poll is not
@@ -234,7 +240,7 @@ def run_forever(
     for failure in failures:  # the others go on; this one retries at each of its polls
         log.error("%s", failure.message)
     log.info("polling every %d s; Ctrl-C or SIGTERM stops after the current page", poll_seconds)
-    ended, polled = threading.Event(), threading.Event()
+    ended, polled = threading.Event(), PolledTenants()
     threads = [
         threading.Thread(
             target=tenant_loop,
@@ -249,9 +255,8 @@ def run_forever(
         # after any tenant's poll, at once; polls that end meanwhile share the next run
         if ended.wait(JOIN_STEP_SECONDS) and not stop.is_set():
             ended.clear()
-            detect = polled.is_set()  # the detections only after a poll that succeeded
-            polled.clear()
-            after_tenants(engine, after_poll if detect else None, after_cycle, seal)
+            # the detections only of the tenants whose poll succeeded since the last run
+            after_tenants(engine, after_poll, after_cycle, seal, polled.take())
     for thread in threads:
         while thread.is_alive():
             thread.join(JOIN_STEP_SECONDS)
@@ -259,19 +264,37 @@ def run_forever(
     return EXIT_OK
 
 
+class PolledTenants:
+    """The tenants whose poll succeeded since the main thread last took them (each tenant
+    polls on its own thread)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._names: set[str] = set()
+
+    def add(self, name: str) -> None:
+        with self._lock:
+            self._names.add(name)
+
+    def take(self) -> frozenset[str]:
+        with self._lock:
+            names, self._names = frozenset(self._names), set()
+        return names
+
+
 def tenant_loop(
     job: TenantJob,
     poll_seconds: int,
     stop: threading.Event,
     ended: threading.Event,
-    polled: threading.Event,
+    polled: PolledTenants,
 ) -> None:
     """One tenant's schedule: a poll every `poll_seconds`, a sweep when one is due; `ended`
-    is set after each poll, `polled` after each that succeeded."""
+    is set after each poll, the tenant added to `polled` after each that succeeded."""
     while not stop.is_set():
         started = time.monotonic()
         if run_guarded(job, run_one_cycle):
-            polled.set()
+            polled.add(job.name)
             if not stop.is_set() and job.poller.reconcile_due():
                 run_guarded(job, run_sweep)
         ended.set()

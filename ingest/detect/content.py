@@ -90,12 +90,7 @@ def _breadth(
         return None
     names = list(history.new_target_names)
     days = history.history_text_days
-    before = (
-        f"usually at most {number(usual)} new a day (90th percentile of "
-        f"{plural(days, 'day')} with mailbox searches)"
-        if days
-        else "no earlier day with mailbox searches to compare with"
-    )
+    before = _usual_breadth(usual, days)
     start, end = _span(ctx, today)
     return Finding(
         "breadth",
@@ -118,6 +113,32 @@ def _breadth(
             "tenant_ratio": round(ctx.tenant, 3),
         },
         {"targets": names},
+    )
+
+
+def quiet_days(days: int) -> int:
+    """The fewest of `days` daily counts that are 0 when their 90th percentile (numpy's
+    linear one) is 0: every count up to and just past its rank 0.9 × (days - 1)."""
+    return min(days, math.ceil(round(0.9 * (days - 1), 9)) + 1)
+
+
+def _usual_breadth(usual: float, days: int) -> str:
+    """What the user's earlier days say about new mailboxes, true when the usual is 0 too
+    ("usually at most 0 new a day" told an analyst nothing)."""
+    if not days:
+        return "no earlier day with mailbox searches to compare with"
+    if usual > 0:
+        return (
+            f"usually at most {number(usual)} new a day (90th percentile of "
+            f"{plural(days, 'day')} with mailbox searches)"
+        )
+    quiet = quiet_days(days)
+    if days == 1:
+        return "no mailbox was new to them on their one earlier day with mailbox searches"
+    share = "any" if quiet == days else f"at least {quiet:,}"
+    return (
+        f"no mailbox was new to them on {share} of their {plural(days, 'earlier day')} "
+        "with mailbox searches"
     )
 
 

@@ -22,6 +22,7 @@ from db.scope import TenantScope
 from db.sql import epoch_bucket
 from ingest.detect.config import DetectionConfig
 from ingest.detect.days import LocalClock, bucket_size, span_bounds, weekday
+from ingest.detect.stats import median, percentile
 from ingest.detect.vocabulary import CategoryFigures, CategoryHistory, Vocabulary, vocabulary_of
 
 SLOTS = 48
@@ -71,12 +72,19 @@ def _user_buckets(
         # new day reads ~30 days of every user's hours, and row objects cost more than SQL.
         with engine.connect() as conn:
             mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-            rows = conn.exec_driver_sql(
-                f"SELECT email_addr, bucket, sum(searches) FROM {ROLLUP_USER_HOUR.name} "
-                f"WHERE tenant = {mark} AND bucket >= {mark} AND bucket < {mark} "
-                "GROUP BY email_addr, bucket",
-                (tenant, int(lower.timestamp()) // 3600, int(upper.timestamp()) // 3600),
-            ).fetchall()
+            dbapi = conn.connection.dbapi_connection
+            assert dbapi is not None, "an open connection has its driver's connection"
+            cursor = dbapi.cursor()  # plain tuples, no Row objects
+            try:
+                cursor.execute(
+                    f"SELECT email_addr, bucket, sum(searches) FROM {ROLLUP_USER_HOUR.name} "
+                    f"WHERE tenant = {mark} AND bucket >= {mark} AND bucket < {mark} "
+                    "GROUP BY email_addr, bucket",
+                    (tenant, int(lower.timestamp()) // 3600, int(upper.timestamp()) // 3600),
+                )
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
         return _columns(rows, seconds)
     bucket = epoch_bucket(SearchLog.create_time, literal_column(str(seconds))).label("b")
     statement = (
@@ -302,7 +310,7 @@ class TextHistory:
                 new_targets=new,
                 # only read when the breadth rule could fire: a percentile per user-day is slow
                 usual_new_targets=(
-                    float(np.percentile(recent, 90))
+                    percentile(recent, 0.9)
                     if recent and new >= min(self._min_new_targets, 2)  # 2: risk signal
                     else 0.0
                 ),
@@ -312,7 +320,7 @@ class TextHistory:
                 new_terms=tuple(sorted(new_terms)),
                 categories=self._categories.feed(email, day, today.categories),
                 new_target_names=tuple(fresh),
-                median_new_targets=float(np.median(recent)) if recent and new >= 2 else 0.0,
+                median_new_targets=median(recent) if recent and new >= 2 else 0.0,
             )
             for term in today.terms:
                 known[term] = day

@@ -33,13 +33,8 @@ from ingest.detect.config import DetectionConfig
 from ingest.detect.content import score_content
 from ingest.detect.counts import DayContext, group_moods, score_counts
 from ingest.detect.days import day_bounds, day_date
-from ingest.detect.features import (
-    TextDay,
-    TextFigures,
-    TextHistory,
-    iter_text_days,
-    load_counts,
-)
+from ingest.detect.feature_store import text_days
+from ingest.detect.features import TextDay, TextFigures, TextHistory, load_counts
 from ingest.detect.finding import Finding
 from ingest.detect.peers import peer_groups
 from ingest.detect.plan import Plan, plan_days
@@ -250,9 +245,9 @@ class _TextFeed:
         self._chosen: set[str] | None = None
         self._scored: dict[int, dict[str, TextDay]] | None = None
         if few:
-            self._scored = dict(iter_text_days(engine, tenant, tz, first, last, config))
+            self._scored = dict(text_days(engine, tenant, tz, first, last, config))
             candidates = sorted(_candidates(self._scored, config))
-            past = iter_text_days(engine, tenant, tz, history_start, first - 1, config, candidates)
+            past = text_days(engine, tenant, tz, history_start, first - 1, config, candidates)
             chosen = self._chosen = set(candidates)
             scored = (
                 (day, {u: t for u, t in users.items() if u in chosen})
@@ -260,7 +255,7 @@ class _TextFeed:
             )
             self._days: Iterator[tuple[int, dict[str, TextDay]]] = _chain(past, scored)
         else:
-            self._days = iter_text_days(engine, tenant, tz, history_start, last, config)
+            self._days = text_days(engine, tenant, tz, history_start, last, config)
         self._pending: tuple[int, dict[str, TextDay]] | None = None
 
     def day(self, day: int) -> tuple[dict[str, TextDay], dict[str, TextFigures]]:
@@ -294,7 +289,7 @@ class _TextFeed:
         self._chosen.update(missing)
         engine, tenant, tz, config, start, last = self._complete
         history = TextHistory(config)
-        for number, users in iter_text_days(engine, tenant, tz, start, last, config, missing):
+        for number, users in text_days(engine, tenant, tz, start, last, config, missing):
             self.risk.add_text(number, users, history.feed(number, users))
 
 

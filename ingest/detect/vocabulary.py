@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-import numpy as np
+from ingest.detect.stats import percentile
 
 DEFAULT_VOCABULARY: dict[str, tuple[str, ...]] = {
     "hr": (
@@ -188,7 +188,7 @@ class CategoryHistory:
                 searches=len(searches),
                 prior_days=len(days),
                 text_days=known,
-                usual=float(np.percentile(list(days.values()), 90)) if days else 0.0,
+                usual=percentile(list(days.values()), 0.9) if days else 0.0,
                 days_at_least=sum(1 for count in days.values() if count >= len(searches)),
                 new_term_searches=sum(1 for found in searches if found & new),
                 new_terms=tuple(sorted(new)),

@@ -1,2 +1,2 @@
 """Forwarding: every stored search (and, later, every alert) to SIEMs and chat, exactly once
-in normal operation, through outages. See the README's "Forwarding" section."""
+in normal operation, through outages. See docs/forwarding.md."""

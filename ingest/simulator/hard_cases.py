@@ -15,7 +15,15 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ingest.simulator.incidents import OFFICE, Habit, Incident, _date, _name, _poisson, _Writer
+from ingest.simulator.tenant_people import (
+    OFFICE,
+    Habit,
+    Incident,
+    Writer,
+    day_date,
+    fresh_name,
+    poisson,
+)
 
 NIGHT_HOURS = tuple(1.0 if 0 <= hour < 5 else 0.0 for hour in range(24))
 
@@ -27,16 +35,14 @@ class HardCases:
     habits: dict[str, Habit] = field(default_factory=dict)
 
 
-def plant_hard_cases(
-    seed: int, writer: _Writer, first_day: int, days: int, avoid: int
-) -> HardCases:
+def plant_hard_cases(seed: int, writer: Writer, first_day: int, days: int, avoid: int) -> HardCases:
     """Write the hard cases' searches over [first_day, first_day + days) with `writer`."""
     rng = random.Random(f"hard-cases:{seed}")
     taken = {str(record["emailAddr"]) for record in writer.records}
     out = HardCases()
 
     def person(kind: str, habit: Habit) -> str:
-        email = _name(rng, taken)
+        email = fresh_name(rng, taken)
         out.habits[email] = habit
         out.negatives.setdefault(kind, []).append(email)
         return email
@@ -58,11 +64,11 @@ def plant_hard_cases(
             weekday = (first_day + index + 3) % 7
             if rng.random() >= (habit.weekend if weekday >= 5 else habit.weekday):
                 continue
-            count = max(1, _poisson(rng, habit.rate * rng.gammavariate(6, 1 / 6)))
+            count = max(1, poisson(rng, habit.rate * rng.gammavariate(6, 1 / 6)))
             searches(email, index, count + (monday_extra if weekday == 0 else 0))
 
     def incident(family: str, email: str, index: int, count: int) -> None:
-        out.incidents.append(Incident(family, email, _date(first_day + index), float(count)))
+        out.incidents.append(Incident(family, email, day_date(first_day + index), float(count)))
 
     weekday_only = [
         person("weekday_only", Habit("weekday_only", rng.uniform(5, 15), 0.85, 0.0, OFFICE))
@@ -109,7 +115,7 @@ def plant_hard_cases(
     history(mover, out.habits[mover], until=moved)
     for index in range(moved, days):
         if rng.random() < 0.85:
-            searches(mover, index, max(1, _poisson(rng, out.habits[mover].rate)), NIGHT_HOURS)
+            searches(mover, index, max(1, poisson(rng, out.habits[mover].rate)), NIGHT_HOURS)
     for email in (weekday_only[0], weekday_only[1], weekday_only[2], rare[0]):
         out.negatives["weekday_only" if email in weekday_only else "rare"].remove(email)
     return out

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
-from ingest.simulator.incidents import OFFICE, Habit, Incident, _second, _Writer
+from ingest.simulator.tenant_people import OFFICE, Habit, Incident, Writer, second_in
 
 SLOW_WEEKDAYS = 21
 """A month of weekdays."""
@@ -31,7 +31,7 @@ SLOW_WORDS = (
 FIRST_MNA = ("due diligence Project Falcon", "M&A pipeline", "takeover bid Falcon")
 
 
-def _date(day: int) -> date:
+def day_date(day: int) -> date:
     return date(1970, 1, 1) + timedelta(days=day)
 
 
@@ -47,7 +47,7 @@ def _weekdays(first: int, count: int) -> list[int]:
 
 def plant_slow(
     seed: str,
-    writer: _Writer,
+    writer: Writer,
     habits: dict[str, Habit],
     planted: dict[tuple[str, date], Incident],
     first_day: int,
@@ -67,16 +67,18 @@ def plant_slow(
         fresh = rng.sample(writer.directory, NEW_A_DAY * SLOW_WEEKDAYS)
         for index, day in enumerate(spans[0]):
             for target in fresh[index * NEW_A_DAY : (index + 1) * NEW_A_DAY]:
-                writer.search(breadth_host, _second(rng, day, OFFICE), f"[User : {target}]", "")
+                writer.search(breadth_host, second_in(rng, day, OFFICE), f"[User : {target}]", "")
         for index, day in enumerate(spans[1]):
             text = SLOW_WORDS[index % len(SLOW_WORDS)]
-            writer.search(words_host, _second(rng, day, OFFICE), text, "office")
+            writer.search(words_host, second_in(rng, day, OFFICE), text, "office")
         for host, span, size in (
             (breadth_host, spans[0], NEW_A_DAY * SLOW_WEEKDAYS),
             (words_host, spans[1], SLOW_WEEKDAYS),
         ):
             incidents.append(
-                Incident("accumulated_risk", host, _date(span[-1]), float(size), _date(span[0]))
+                Incident(
+                    "accumulated_risk", host, day_date(span[-1]), float(size), day_date(span[0])
+                )
             )
     if compliance:
         officer = rng.choice(compliance)
@@ -84,6 +86,6 @@ def plant_slow(
         while (day + 3) % 7 >= 5:
             day -= 1
         for text in FIRST_MNA:
-            writer.search(officer, _second(rng, day, OFFICE), text, "office")
-        incidents.append(Incident("sensitive_terms", officer, _date(day), len(FIRST_MNA)))
+            writer.search(officer, second_in(rng, day, OFFICE), text, "office")
+        incidents.append(Incident("sensitive_terms", officer, day_date(day), len(FIRST_MNA)))
     return incidents

@@ -1,0 +1,108 @@
+"""The ClickHouse tables and views, as DDL (docs/clickhouse.md says why each is shaped so).
+
+ClickHouse has no transactions and no unique keys, so exactness comes from the shapes:
+- `search_logs` and `rejected_records` are ReplacingMergeTree tables ordered by the tenant,
+  the day and the record's content key: a row stored twice is one row to a `FINAL` read, and
+  the ingest (`db.clickhouse.writer`) inserts only keys it does not hold yet;
+- the rollup is fed by a materialized view into an AggregatingMergeTree whose counts are
+  `uniqExact` states of the key, so a duplicate insert cannot inflate them (a
+  SummingMergeTree would count it twice);
+- `non_replicated_deduplication_window` makes a retried insert with the same
+  `insert_deduplication_token` a no-op (a Replicated table has this window by default).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEDUP_WINDOW = 10_000
+"""How many recent insert tokens a table remembers (ClickHouse's replicated default is 1000
+blocks; the ingest writes a block per page, and a retry follows within seconds)."""
+
+_TIME = "DateTime64(6, 'UTC')"
+HAS_REASON = "toUInt8(notEmpty(trimBoth(ifNull(search_reason, ''))))"
+"""A reason that is not NULL and not blank: `db.filters.has_reason` in ClickHouse SQL."""
+
+TABLES = (
+    f"""CREATE TABLE IF NOT EXISTS search_logs (
+        tenant LowCardinality(String),
+        event_key String,
+        create_time {_TIME},
+        email_addr String,
+        source Nullable(String),
+        search_text Nullable(String),
+        search_reason Nullable(String),
+        description Nullable(String),
+        search_path Nullable(String),
+        muse_query Nullable(String),
+        is_admin Nullable(Bool),
+        raw_json String,
+        run_id Int64,
+        ingested_at {_TIME}
+    ) ENGINE = ReplacingMergeTree
+    PARTITION BY toYYYYMM(create_time)
+    ORDER BY (tenant, toDate(create_time), event_key)
+    SETTINGS non_replicated_deduplication_window = {DEDUP_WINDOW}""",
+    f"""CREATE TABLE IF NOT EXISTS rejected_records (
+        tenant LowCardinality(String),
+        reject_key String,
+        run_id Int64,
+        rejected_at {_TIME},
+        window_start {_TIME},
+        window_end {_TIME},
+        reason String,
+        raw_json String
+    ) ENGINE = ReplacingMergeTree
+    ORDER BY (tenant, reject_key)
+    SETTINGS non_replicated_deduplication_window = {DEDUP_WINDOW}""",
+    # state as text per key, the newest write winning (read with FINAL): `db.state.kv`
+    f"""CREATE TABLE IF NOT EXISTS kv (
+        tenant LowCardinality(String),
+        key String,
+        value String,
+        updated_at {_TIME}
+    ) ENGINE = ReplacingMergeTree(updated_at)
+    ORDER BY (tenant, key)""",
+    # a row per (tenant, UTC hour, user, source, search type): the dashboard's frames
+    f"""CREATE TABLE IF NOT EXISTS rollup_user_hour (
+        tenant LowCardinality(String),
+        bucket Int64,
+        email_addr String,
+        source Nullable(String),
+        description Nullable(String),
+        searches AggregateFunction(uniqExact, String),
+        with_reason AggregateFunction(uniqExactIf, String, UInt8),
+        first_time AggregateFunction(min, {_TIME}),
+        last_time AggregateFunction(max, {_TIME})
+    ) ENGINE = AggregatingMergeTree
+    PARTITION BY intDiv(bucket, 24 * 31)
+    ORDER BY (tenant, bucket, email_addr, source, description)
+    SETTINGS allow_nullable_key = 1, non_replicated_deduplication_window = {DEDUP_WINDOW}""",
+    f"""CREATE MATERIALIZED VIEW IF NOT EXISTS rollup_user_hour_mv TO rollup_user_hour AS
+    SELECT
+        tenant,
+        intDiv(toUnixTimestamp(create_time), 3600) AS bucket,
+        email_addr,
+        source,
+        description,
+        uniqExactState(event_key) AS searches,
+        uniqExactIfState(event_key, {HAS_REASON}) AS with_reason,
+        minState(create_time) AS first_time,
+        maxState(create_time) AS last_time
+    FROM search_logs
+    GROUP BY tenant, bucket, email_addr, source, description""",
+)
+
+INSERT_SETTINGS: dict[str, Any] = {
+    # a retried block with the same token is dropped, and so are the blocks it made in the
+    # rollup's view (they would be harmless anyway: uniqExact states)
+    "deduplicate_blocks_in_dependent_materialized_views": 1,
+    # the block is visible to the next read when the insert returns (no async insert buffer)
+    "async_insert": 0,
+}
+
+
+def create_schema(client: Any) -> None:
+    """Create every table and view that is missing (idempotent: run on each open)."""
+    for statement in TABLES:
+        client.command(statement)

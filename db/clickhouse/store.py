@@ -1,0 +1,152 @@
+"""`ClickHouseStore`: the `db.store.SearchStore` interface on ClickHouse, a server
+(`clickhousedb://…`) or the engine in-process (`chdb:///path`, one process at a time)."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from db.clickhouse import reads
+from db.clickhouse.schema import create_schema
+from db.clickhouse.writer import write_events, write_rejections
+from db.engine import redact_text, redact_url
+from db.filters import SearchFilters
+from db.state.cursor import BACKFILL_DONE_KEY, CURSOR_KEY
+from db.store import Written
+
+if TYPE_CHECKING:
+    from ingest.records import Rejection, SearchEvent
+
+
+def connect(url: str, database: str | None = None) -> Any:
+    """A clickhouse-connect client for `url` (`chdb:///path` or `clickhousedb://…`), in
+    `database` if given (else the URL's)."""
+    import clickhouse_connect  # imported on use: the SQL backends never load it
+
+    if url.startswith("clickhousedb"):  # SQLAlchemy's spelling; the driver reads any scheme
+        url = "clickhouse" + url[url.index(":") :]
+    if database is None:
+        return clickhouse_connect.get_client(dsn=url)
+    return clickhouse_connect.get_client(dsn=url, database=database)
+
+
+class StoreOpenError(Exception):
+    """The ClickHouse store cannot be opened; the message says why, in one line."""
+
+
+def _open_failure(url: str, exc: Exception, said: str) -> StoreOpenError:
+    """One line, secrets hidden. For chDB, the engine's own line (it writes the reason, such
+    as a folder another process holds, to the process's stderr, not into the exception)."""
+    lines = [line for line in said.splitlines() if "DB::Exception" in line]
+    reason = lines[0] if lines else (str(exc).splitlines() or [type(exc).__name__])[0]
+    reason = redact_text(reason, url)
+    if url.startswith("chdb:"):
+        return StoreOpenError(
+            f"cannot open the chDB folder {url[len('chdb://') :]} (chDB serves one process "
+            f"at a time): {reason}"
+        )
+    return StoreOpenError(f"cannot connect to ClickHouse at {redact_url(url)}: {reason}")
+
+
+@contextmanager
+def _engine_stderr(capture: bool) -> Iterator[io.StringIO]:
+    """What the in-process engine writes to file descriptor 2 while it opens, captured: it
+    is the reason of a failure (the caller writes it on to stderr after a success)."""
+    said = io.StringIO()
+    if not capture:
+        yield said
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield said
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            said.write(sink.read().decode(errors="replace"))
+
+
+class ClickHouseStore:
+    """The searches, rejects, cursor and rollup of every tenant in one ClickHouse database."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        create_schema(client)
+
+    @classmethod
+    def open(cls, url: str) -> ClickHouseStore:
+        """The store at `url`, its schema created if missing; StoreOpenError if it cannot
+        be reached or opened."""
+        from clickhouse_connect.driver.exceptions import Error
+
+        failure: Error | None = None
+        with _engine_stderr(url.startswith("chdb:")) as said:
+            try:
+                store = cls(connect(url))
+            except Error as exc:
+                failure = exc
+        if failure is not None:
+            raise _open_failure(url, failure, said.getvalue()) from None
+        sys.stderr.write(said.getvalue())  # nothing hidden when it opened
+        return store
+
+    def write_page(
+        self,
+        tenant: str,
+        events: Sequence[tuple[str, SearchEvent]],
+        rejections: Sequence[tuple[str, Rejection]],
+        run_id: int,
+        window: tuple[datetime, datetime],
+    ) -> Written:
+        now = datetime.now(UTC)
+        inserted = write_events(self.client, tenant, events, run_id, now)
+        rejected = write_rejections(self.client, tenant, rejections, run_id, now, window)
+        return Written(inserted, len(dict(events)) - inserted, rejected)
+
+    # --- state: the newest write of a key wins (ReplacingMergeTree(updated_at), FINAL) --
+    def _read_value(self, tenant: str, key: str) -> str | None:
+        rows = self.client.query(
+            "SELECT value FROM kv FINAL WHERE tenant = {tenant:String} AND key = {key:String}",
+            parameters={"tenant": tenant, "key": key},
+        ).result_rows
+        return rows[0][0] if rows else None
+
+    def _write_values(self, tenant: str, values: dict[str, str]) -> None:
+        now = datetime.now(UTC)
+        rows = [[tenant, key, value, now] for key, value in values.items()]
+        self.client.insert("kv", rows, column_names=["tenant", "key", "value", "updated_at"])
+
+    def read_cursor(self, tenant: str) -> datetime | None:
+        value = self._read_value(tenant, CURSOR_KEY)
+        return datetime.fromisoformat(value) if value else None
+
+    def advance_cursor(self, tenant: str, end: datetime, *, backfill_done: bool | None) -> None:
+        """After the rows: `write_page` returned, so they are durable (no transaction)."""
+        values = {CURSOR_KEY: end.isoformat()}
+        if backfill_done is not None:
+            values[BACKFILL_DONE_KEY] = "1" if backfill_done else "0"
+        self._write_values(tenant, values)
+
+    # --- the dashboard's main frames ---------------------------------------------------
+    def summary_by_user(self, filters: SearchFilters, tz: str) -> pd.DataFrame:
+        return reads.summary_by_user(self.client, filters, tz)
+
+    def searches_per_day(self, filters: SearchFilters, tz: str) -> pd.DataFrame:
+        return reads.searches_per_day(self.client, filters, tz)
+
+    def hour_weekday_counts(self, filters: SearchFilters, tz: str) -> pd.DataFrame:
+        return reads.hour_weekday_counts(self.client, filters, tz)
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,17 @@
+"""Recognising a ClickHouse DATABASE_URL: `chdb:///path` (the engine in-process, one process
+only) or `clickhousedb://user:password@host:8443/db` (a server, through clickhouse-connect)."""
+
+from __future__ import annotations
+
+CLICKHOUSE_SCHEMES = ("chdb", "clickhousedb", "clickhouse")
+
+NOT_YET = (
+    "DATABASE_URL names a ClickHouse store, which the ingest, dashboard and API do not run on "
+    "yet: use sqlite:/// or postgresql+psycopg:// (see docs/clickhouse.md for what runs)"
+)
+"""The one-line refusal `db.engine.make_engine` gives for a ClickHouse URL."""
+
+
+def is_clickhouse_url(url: str) -> bool:
+    scheme = url.split(":", 1)[0].split("+", 1)[0].strip().lower()
+    return scheme in CLICKHOUSE_SCHEMES
