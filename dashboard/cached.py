@@ -27,12 +27,18 @@ def engine(url: str) -> Engine:
 
 
 def data_version(url: str) -> str:
-    """Not cached: this is what tells the caches below that the data changed."""
+    """Not cached: this is what tells the caches below that the data changed (it moves
+    only when a poll stored rows, so a poll that stored nothing keeps every answer)."""
     return queries.data_version(engine(url))
 
 
+def ingest_version(url: str) -> str:
+    """Not cached: the key of the ingest's own state (runs, cursors), which every poll moves."""
+    return queries.ingest_version(engine(url))
+
+
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)
-def ingest_health(url: str, version: str, scope: TenantScope) -> IngestHealth:
+def ingest_health(url: str, ingest_version: str, scope: TenantScope) -> IngestHealth:
     return queries.ingest_health(engine(url), scope)
 
 
@@ -95,5 +101,5 @@ def searches_by_user(
 
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)
-def ingest_status(url: str, version: str, scope: TenantScope) -> IngestStatus:
+def ingest_status(url: str, ingest_version: str, scope: TenantScope) -> IngestStatus:
     return read_status(engine(url), scope, runs=20, rejects=50)

@@ -1,9 +1,9 @@
 """One rerun's view of settings, data and filters, shared by the frame and the page.
 
 `dashboard.frame` builds the `Context` once per rerun (settings, database, the data
-version that keys every cache, and the sidebar filters, kept in the URL so a copied link
-reproduces the view) before it runs the page; a page's first line, `page_context()`, reads
-it back.
+version that keys every cache of the searches, the ingest version that keys its state, and
+the sidebar filters, kept in the URL so a copied link reproduces the view) before it runs
+the page; a page's first line, `page_context()`, reads it back.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ class Context:
     db_url: str
     """The database's URL (`Settings.effective_database_url`), which keys the caches."""
     version: str
+    """`db.state.data_version`: moves only when rows were stored."""
     tz: str
     today: date
     filters: SearchFilters
@@ -64,6 +65,8 @@ class Context:
     """What the URL carries as `tenant=` (None with one tenant to see: URLs as before)."""
     preset: str | None = None
     """The date preset (`range=7d`) that chose the filters' days, kept in links."""
+    ingest_version: str = ""
+    """`db.state.ingest_version`: moves with every poll (runs, cursors); keys the status."""
 
     @property
     def engine(self) -> Engine:
@@ -144,6 +147,7 @@ def build_context(
     db_url = settings.effective_database_url
     engine_or_stop(db_url)
     version = cached.data_version(db_url)
+    ingest_version = cached.ingest_version(db_url)
     tz = settings.display_tz
     today = today_in(tz)
     options = cached.filter_options(db_url, version, scope)
@@ -157,13 +161,14 @@ def build_context(
         tz=tz,
         today=today,
         filters=filters,
-        health=cached.ingest_health(db_url, version, scope),
+        health=cached.ingest_health(db_url, ingest_version, scope),
         scope=scope,
         page=page,
         problems=tuple(problems),
         tenants=tenants,
         tenant_param=choice.scope.label() if choice.entries else None,
         preset=chosen_preset(),
+        ingest_version=ingest_version,
     )
     st.session_state[CONTEXT_KEY] = context
     return context

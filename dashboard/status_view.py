@@ -29,11 +29,13 @@ TENANT_COLUMNS: dict[str, Any] = {
 }
 
 
-def tenant_table(url: str, version: str, tenants: tuple[Tenant, ...], tz: str) -> pd.DataFrame:
+def tenant_table(
+    url: str, ingest_version: str, tenants: tuple[Tenant, ...], tz: str
+) -> pd.DataFrame:
     """Each tenant's ingest at a glance, in the tenants file's order, times in `tz`."""
     rows = []
     for tenant in tenants:
-        status = cached.ingest_status(url, version, TenantScope.one(tenant.name))
+        status = cached.ingest_status(url, ingest_version, TenantScope.one(tenant.name))
         ok, failed = status.last_ok_run, status.last_failed_run
         rows.append(
             {

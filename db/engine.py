@@ -1,8 +1,8 @@
 """Engines for the ingest and the dashboard, and automatic schema upgrades.
 
-SQLite gets WAL and a busy timeout so the dashboard reads while the ingest writes; the
-schema is brought to the newest Alembic revision on start, so an upgrade never asks a
-user to delete their database.
+SQLite gets WAL and a busy timeout so the dashboard reads while the ingest writes (a libSQL
+file too: it is SQLite's format and dialect, see `db.libsql`); the schema is brought to the
+newest Alembic revision on start, so an upgrade never asks a user to delete their database.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
+from db import libsql
 from db.clickhouse.url import NOT_YET as CLICKHOUSE_NOT_YET
 from db.clickhouse.url import is_clickhouse_url
 
@@ -101,6 +102,8 @@ def sqlite_path(url: str) -> Path | None:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
+    if libsql.is_remote(parsed):
+        return None
     return Path(parsed.database)
 
 
@@ -120,6 +123,12 @@ def make_engine(url: str, *, create_folder: bool = True) -> Engine:
             f"DATABASE_URL uses {parsed.get_backend_name()!r}, which is not supported: use "
             "sqlite:///path/to/file.db or postgresql+psycopg://user:password@host/db"
         )
+    if libsql.is_libsql(parsed):
+        try:
+            libsql.check_url(parsed)
+            libsql.connect_arguments(parsed)
+        except libsql.LibsqlUrlError as exc:
+            raise DatabaseSetupError(str(exc)) from None
     path = sqlite_path(url)
     if path is not None and create_folder:
         try:
@@ -131,7 +140,9 @@ def make_engine(url: str, *, create_folder: bool = True) -> Engine:
             ) from None
         _create_private_file(path)
     kwargs: dict[str, Any] = {}
-    if parsed.get_backend_name() == "sqlite":
+    if libsql.is_libsql(parsed):
+        pass  # the driver has no `timeout`: the PRAGMA below sets the same busy timeout
+    elif parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     else:
         kwargs["pool_pre_ping"] = True
@@ -139,7 +150,10 @@ def make_engine(url: str, *, create_folder: bool = True) -> Engine:
         engine = create_engine(url, **kwargs)
     except (ArgumentError, ImportError) as exc:
         raise DatabaseSetupError(f"cannot use database URL: {redact_text(str(exc), url)}") from None
-    if engine.dialect.name == "sqlite":
+    if libsql.is_libsql(parsed):
+        event.listen(engine, "do_connect", libsql.connect_hook(parsed))
+        event.listen(engine, "handle_error", libsql.translate_error)
+    if engine.dialect.name == "sqlite" and not libsql.is_remote(parsed):
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
@@ -161,7 +175,7 @@ def truncate_wal(engine: Engine) -> bool:
     progress makes it give up for this cycle; the WAL is still bounded after the next
     checkpoint by `journal_size_limit`). A no-op on PostgreSQL.
     """
-    if engine.dialect.name != "sqlite":
+    if engine.dialect.name != "sqlite" or libsql.is_remote(engine.url):
         return False
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA busy_timeout = 0")
@@ -260,7 +274,8 @@ def environment_problem(engine: Engine, exc: Exception) -> str | None:
     disk, a file that is not a database or is damaged — or None for any other error."""
     detail = redact_text(_first_line(exc), engine.url)
     where = redact_url(engine.url)
-    setting = "DB_PATH" if engine.dialect.name == "sqlite" else "DATABASE_URL"
+    plain_sqlite = engine.dialect.name == "sqlite" and not libsql.is_libsql(engine.url)
+    setting = "DB_PATH" if plain_sqlite else "DATABASE_URL"
     lowered = detail.lower()
     if "file is not a database" in lowered or "file is encrypted" in lowered:
         return f"{where} is not a SQLite database ({detail}); point DB_PATH at another file"

@@ -35,7 +35,7 @@ from db.raw_reads import (
 from db.rollup_reads import bucket_counts, count_searches, user_counts
 from db.rollups import SYSTEM_SENDER
 from db.sql import epoch_bucket
-from db.state import IngestHealth, data_version, ingest_health
+from db.state import IngestHealth, data_version, ingest_health, ingest_version
 from db.timezones import bucket_seconds, offset_changes, utc_bounds
 
 __all__ = [
@@ -61,6 +61,7 @@ __all__ = [
     "hour_weekday_counts",
     "hour_weekday_from_buckets",
     "ingest_health",
+    "ingest_version",
     "iter_searches",
     "newest_search_id",
     "offset_changes",

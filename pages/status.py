@@ -33,7 +33,7 @@ CONFIRM_KEY = "confirm_reset_cursor"
 
 ctx = context.page_context()
 widgets.record_view(ctx)
-status = cached.ingest_status(ctx.db_url, ctx.version, ctx.scope)
+status = cached.ingest_status(ctx.db_url, ctx.ingest_version, ctx.scope)
 now = datetime.now(UTC)
 
 
@@ -49,7 +49,7 @@ def _time_metric(column: Any, label: str, moment: datetime | None, help: str | N
 if ctx.scope.is_every_tenant:
     st.subheader("Tenants")
     st.dataframe(
-        status_view.tenant_table(ctx.db_url, ctx.version, ctx.tenants, ctx.tz),
+        status_view.tenant_table(ctx.db_url, ctx.ingest_version, ctx.tenants, ctx.tz),
         hide_index=True,
         width="stretch",
         column_config=status_view.TENANT_COLUMNS,

@@ -140,7 +140,7 @@ def test_an_admin_change_and_its_audit_row_commit_together_or_not_at_all(
 def served_reset(db_url: str, tmp_path: Path) -> Iterator[tuple[str, str, Engine]]:
     """A server over a database whose cursor is set, and an admin token for it."""
     env = {"DISPLAY_TZ": "Europe/Berlin"}
-    if db_url.startswith("sqlite"):
+    if db_url.startswith("sqlite:"):
         env["DB_PATH"] = db_url.removeprefix("sqlite:///")
     else:
         env["DATABASE_URL"] = db_url

@@ -34,7 +34,7 @@ from db.models import Alert, ApiToken, AuditEvent, IngestRun, SearchLog
 from db.queries import SEARCH_COLUMNS, SearchFilters
 from db.readiness import schema_head
 from ingest.simulator import SimConfig, Simulator
-from tests.support.backends import fresh_postgres_database
+from tests.support.backends import ALL_BACKENDS, file_database_url, fresh_postgres_database
 from tests.support.browser import serve_dashboard, stop_dashboard
 from tests.support.builders import record, store_records
 from tests.support.harness import fixed_clock, make_settings, run_cli, run_ingest_once
@@ -80,9 +80,7 @@ def create_token(env: dict[str, str], name: str, role: str, *extra: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=ALL_BACKENDS)
 def served(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:
@@ -98,6 +96,8 @@ def served(
             pytest.skip("no PostgreSQL server: set TEST_DATABASE_URL")
         env["DATABASE_URL"] = fresh_postgres_database(server, "t_api_http")
         env["METRICS_TOKEN"] = token = METRICS_TOKEN
+    elif request.param == "libsql":
+        env["DATABASE_URL"] = file_database_url("libsql", db_path)
     config = SimConfig(
         seed=11, days=10, events_per_day=150, late_fraction=0.0, clock=fixed_clock(ANCHOR)
     )

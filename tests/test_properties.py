@@ -25,7 +25,12 @@ from ingest.responses import records_of as _records_of
 from ingest.responses import total_count as _total_count
 from ingest.simulator import SimConfig, Simulator
 from ingest.store import Store
-from tests.support.backends import fresh_postgres_database
+from tests.support.backends import (
+    ALL_BACKENDS,
+    FILE_BACKENDS,
+    file_database_url,
+    fresh_postgres_database,
+)
 from tests.support.harness import SIM_ID, SIM_SECRET, make_settings
 from tests.support.targets import parsed_targets, stored_targets
 from tests.support.tenancy import TENANT
@@ -281,13 +286,11 @@ class HostileRun:
             client.close()
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=ALL_BACKENDS)
 def hostile_run(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[HostileRun]:
     folder = tmp_path_factory.mktemp("hostile")
-    if request.param == "sqlite":
-        url = f"sqlite:///{folder / 'data' / 'searchlogs.db'}"
+    if request.param in FILE_BACKENDS:
+        url = file_database_url(request.param, folder / "data" / "searchlogs.db")
     else:
         server = os.environ.get("TEST_DATABASE_URL")
         if not server:
@@ -359,4 +362,8 @@ def test_hostile_records_never_stop_the_ingest_and_each_is_stored_or_rejected_on
 def test_many_hostile_records_never_stop_the_ingest_and_each_is_stored_or_rejected_once(
     hostile_run, data
 ):
+    if hostile_run.url.startswith("sqlite+libsql:"):
+        # libSQL runs the same SQL as SQLite through another driver: its 100 examples above
+        # cover the driver; 500 more would add minutes to CI for no new statement.
+        pytest.skip("libSQL runs the 100-example version of this property only")
     check_hostile_records_are_accounted_for(hostile_run, data)

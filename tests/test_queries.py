@@ -366,27 +366,48 @@ def test_a_full_export_is_every_matching_search_neutralised(known: Engine) -> No
 # --- state ------------------------------------------------------------------------------
 
 
-def test_data_version_changes_when_the_ingest_writes(engine: Engine) -> None:
+def test_data_version_changes_only_when_rows_are_stored(engine: Engine) -> None:
     empty = queries.data_version(engine)
     assert queries.data_version(engine) == empty
     store = Store(engine, TENANT)
     run_id = store.start_run("delta", *WINDOW)
-    started = queries.data_version(engine)
+    assert queries.data_version(engine) == empty, "a run that stored nothing yet"
+    keyer = EventKeyer()
+    event = parse_record(record("2026-03-28T10:00:00", "a@example.com"))
+    assert isinstance(event, SearchEvent)
+    page = PageBatch(events=[(keyer.event_key(event), event)])
+    store.write_page(page, run_id, WINDOW)
+    written = queries.data_version(engine)
+    assert written != empty
+    store.write_page(page, run_id, WINDOW)  # the same page again: nothing new
+    assert queries.data_version(engine) == written
+    store.finish_run(run_id, "ok", PageCounts(), api_requests=1)
+    store.advance_cursor(WINDOW[1], backfill_done=True)
+    store.reset_cursor()
+    assert queries.data_version(engine) == written
+
+
+def test_ingest_version_changes_with_every_run_and_cursor_move(engine: Engine) -> None:
+    empty = queries.ingest_version(engine)
+    assert queries.ingest_version(engine) == empty
+    store = Store(engine, TENANT)
+    run_id = store.start_run("delta", *WINDOW)
+    started = queries.ingest_version(engine)
     assert started != empty
     keyer = EventKeyer()
     event = parse_record(record("2026-03-28T10:00:00", "a@example.com"))
     assert isinstance(event, SearchEvent)
     store.write_page(PageBatch(events=[(keyer.event_key(event), event)]), run_id, WINDOW)
-    written = queries.data_version(engine)
+    written = queries.ingest_version(engine)
     assert written != started
     store.finish_run(run_id, "ok", PageCounts(), api_requests=1)
-    finished = queries.data_version(engine)
+    finished = queries.ingest_version(engine)
     assert finished != written
     store.advance_cursor(WINDOW[1], backfill_done=True)
-    advanced = queries.data_version(engine)
+    advanced = queries.ingest_version(engine)
     assert advanced != finished
     store.reset_cursor()
-    assert queries.data_version(engine) != advanced
+    assert queries.ingest_version(engine) != advanced
 
 
 def test_ingest_health_reports_the_last_runs(known: Engine) -> None:

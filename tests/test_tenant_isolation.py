@@ -67,6 +67,7 @@ EXEMPT = {
     "conditions": "builds the WHERE clause every compared read runs",
     "has_reason": "builds a condition used inside the compared aggregates",
     "data_version": "the installation's cache key (row-id maxima), not a tenant's data",
+    "ingest_version": "the installation's key of the ingest's state, not a tenant's data",
     "newest_search_id": "a row id bounding a keyset listing; compared through its pages",
     "bucket_seconds": "pure: a time zone's bucket length, no database",
     "offset_changes": "pure: a time zone's offset changes, no database",
@@ -77,6 +78,7 @@ EXEMPT = {
 CACHED_EXEMPT = {
     "engine": "a connection pool per URL, no data",
     "data_version": "the installation's cache key, not a tenant's data",
+    "ingest_version": "the installation's key of the ingest's state, not a tenant's data",
 }
 
 

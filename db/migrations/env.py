@@ -4,8 +4,12 @@ On SQLite the whole upgrade is one transaction with foreign keys off, checked be
 commit: a revision that copies a table another one refers to (0011 copies `ingest_runs`)
 must not have SQLite delete the referring rows' parents on the way, and a failed revision
 must leave the file exactly as it was, not half upgraded. pysqlite would only begin a
-transaction at the first INSERT, so the transaction is begun here explicitly.
+transaction at the first INSERT, so the transaction is begun here explicitly. libSQL's
+driver fixes its isolation level when it connects (the attribute is read-only) and, like
+pysqlite, begins on its own only before a data change, after our BEGIN never: it is left as is.
 """
+
+from contextlib import suppress
 
 from alembic import context
 from sqlalchemy.engine import Connection, Engine
@@ -30,7 +34,8 @@ def run_sqlite(engine: Engine) -> None:
         driver = connection.connection.driver_connection
         assert driver is not None  # pysqlite's connection, open while `connection` is
         saved = driver.isolation_level
-        driver.isolation_level = None  # no implicit transactions: BEGIN is ours
+        with suppress(AttributeError):  # read-only on libSQL (see above)
+            driver.isolation_level = None  # no implicit transactions: BEGIN is ours
         driver.execute("PRAGMA foreign_keys = OFF")  # only takes effect outside a transaction
         try:
             with connection.begin():
@@ -44,7 +49,8 @@ def run_sqlite(engine: Engine) -> None:
                     raise DatabaseError(problem, None, RuntimeError(problem))
         finally:
             driver.execute("PRAGMA foreign_keys = ON")
-            driver.isolation_level = saved
+            with suppress(AttributeError):
+                driver.isolation_level = saved
 
 
 def run_migrations() -> None:

@@ -31,7 +31,13 @@ from db.state.cursor import (
     write_cursor,
 )
 from db.state.detection import forget_scored_days, scored_through, set_scored_through
-from db.state.health import IngestHealth, data_version, ingest_health, last_poll_ok
+from db.state.health import (
+    IngestHealth,
+    data_version,
+    ingest_health,
+    ingest_version,
+    last_poll_ok,
+)
 from db.state.report import (
     RUN_FIELDS,
     IngestStatus,
@@ -70,6 +76,7 @@ __all__ = [
     "forget_scored_days",
     "forward_lock",
     "ingest_health",
+    "ingest_version",
     "last_poll_ok",
     "read_backfill_done",
     "read_cursor",

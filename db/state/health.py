@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, desc, func, select
+from sqlalchemy import Engine, Select, desc, func, select
 
-from db.models import IngestRun, KeyValue, SearchLog
+from db.models import IngestRun, KeyValue, RejectedRecord, SearchLog
 from db.scope import TenantScope
 from db.state.cursor import POLL_KINDS
 
@@ -25,17 +25,33 @@ class IngestHealth:
 
 
 def data_version(engine: Engine) -> str:
-    """Changes whenever the ingest stores rows, finishes a run or moves the cursor.
+    """Changes only when the ingest stores rows: the key of every cached answer about the
+    searches. A poll that stores nothing (most polls of a quiet account) leaves it, so the
+    answers cached before the poll stay valid after it.
 
-    Cheap (primary-key maxima), so it is read on every rerun and keys every cache.
+    Cheap (primary-key maxima), so it is read on every rerun. Searches and rejects are only
+    ever added, never changed or deleted, so a new row is the one way their data changes.
     """
     statement = select(
         select(func.max(SearchLog.id)).scalar_subquery(),
+        select(func.max(RejectedRecord.id)).scalar_subquery(),
+    )
+    return _joined(engine, statement)
+
+
+def ingest_version(engine: Engine) -> str:
+    """Changes whenever the ingest stores rows, starts or finishes a run or moves a cursor:
+    the key of what shows the ingest's own state (freshness notices, the status page)."""
+    statement = select(
         select(func.max(IngestRun.id)).scalar_subquery(),
         select(func.max(IngestRun.finished_at)).scalar_subquery(),
         select(func.count()).select_from(KeyValue).scalar_subquery(),
         select(func.max(KeyValue.updated_at)).scalar_subquery(),
     )
+    return f"{data_version(engine)}|{_joined(engine, statement)}"
+
+
+def _joined(engine: Engine, statement: Select) -> str:
     with engine.connect() as conn:
         values = conn.execute(statement).one()
     return "|".join("" if value is None else str(value) for value in values)

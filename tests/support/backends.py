@@ -1,4 +1,5 @@
-"""The backend matrix: a fresh, empty database on SQLite or on the PostgreSQL server that
+"""The backend matrix: a fresh, empty database on SQLite, on libSQL (a local file through
+`sqlite+libsql://`, the SQLite fork's own driver) or on the PostgreSQL server that
 TEST_DATABASE_URL names (scripts/test starts one). The one way the tests and the bench get
 a PostgreSQL database."""
 
@@ -13,8 +14,15 @@ from sqlalchemy.engine import make_url
 
 SKIP_REASON = "no PostgreSQL server: set TEST_DATABASE_URL (scripts/test starts one)"
 
-# Parameters for a fixture that runs on every backend; PostgreSQL cases carry the marker.
-ALL_BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+# Parameters for a fixture that runs on every backend; libSQL and PostgreSQL cases carry
+# their marker (`-m "not libsql"` leaves libSQL out).
+ALL_BACKENDS = [
+    "sqlite",
+    pytest.param("libsql", marks=pytest.mark.libsql),
+    pytest.param("postgresql", marks=pytest.mark.postgres),
+]
+# The backends whose database is a file on this machine (SQLite's format).
+FILE_BACKENDS = ("sqlite", "libsql")
 
 
 def postgres_server() -> str:
@@ -27,9 +35,16 @@ def postgres_server() -> str:
 
 def fresh_database_url(backend: str, folder: Path, name: str) -> str:
     """A fresh, empty database: a SQLite file in `folder`, or database `name` on the server."""
-    if backend == "sqlite":
-        return f"sqlite:///{folder / 'data' / 'searchlogs.db'}"
+    if backend in FILE_BACKENDS:
+        return file_database_url(backend, folder / "data" / "searchlogs.db")
     return fresh_postgres_database(postgres_server(), name)
+
+
+def file_database_url(backend: str, path: Path) -> str:
+    """The URL of the SQLite-format file `path` through `backend`'s driver: libSQL's takes
+    an absolute path after three slashes (four in all), as SQLite's does."""
+    driver = "sqlite+libsql" if backend == "libsql" else "sqlite"
+    return f"{driver}:///{path.absolute()}"
 
 
 def database_name(nodeid: str) -> str:

@@ -14,7 +14,9 @@ from db.engine import open_database
 from ingest.simulator import SimConfig, Simulator
 from tests.support.backends import (
     ALL_BACKENDS,
+    FILE_BACKENDS,
     database_name,
+    file_database_url,
     fresh_database_url,
     fresh_postgres_database,
     postgres_server,
@@ -60,8 +62,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture(params=ALL_BACKENDS)
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A fresh database with the schema, on each backend (the data-layer tests' engine)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'queries.db'}"
+    if request.param in FILE_BACKENDS:
+        url = file_database_url(request.param, tmp_path / "queries.db")
     else:
         url = fresh_postgres_database(postgres_server(), database_name(request.node.nodeid))
     engine = open_database(url)

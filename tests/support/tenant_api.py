@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from db.alerts import insert_alerts
 from db.engine import open_database
-from tests.support.backends import fresh_postgres_database
+from tests.support.backends import ALL_BACKENDS, file_database_url, fresh_postgres_database
 from tests.support.browser import serve_dashboard, stop_dashboard
 from tests.support.builders import record, store_records
 from tests.support.detections import new_alert
@@ -89,14 +89,14 @@ def make_token(served_env: dict[str, str], folder: Path, name: str, *extra: str)
     return done.stdout.strip().splitlines()[-1]
 
 
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+BACKENDS = ALL_BACKENDS
 
 
 @contextmanager
 def three_tenants_served(backend: str, folder: Path, database: str) -> Iterator[Served]:
     """The dashboard's server over a database holding RECORDS and ALERTS, with a token of
-    each tenant and a platform token; `backend` is "sqlite" or "postgresql" (a fresh
-    database named `database` on TEST_DATABASE_URL's server)."""
+    each tenant and a platform token; `backend` is "sqlite", "libsql" (a file) or
+    "postgresql" (a fresh database named `database` on TEST_DATABASE_URL's server)."""
     env, engine, tokens = three_tenants_database(backend, folder, database)
     base, process = serve_dashboard(env, folder / "server.log")
     try:
@@ -125,6 +125,8 @@ def three_tenants_database(
         if not server:
             pytest.skip("no PostgreSQL server: set TEST_DATABASE_URL")
         env["DATABASE_URL"] = fresh_postgres_database(server, database)
+    elif backend == "libsql":
+        env["DATABASE_URL"] = file_database_url(backend, Path(env["DB_PATH"]))
     engine = open_database(env.get("DATABASE_URL") or f"sqlite:///{env['DB_PATH']}")
     for tenant, records in RECORDS.items():
         if records:

@@ -8,12 +8,12 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from db.engine import make_engine, sqlite_path
 from db.models import IngestRun, RejectedRecord, SearchLog
 from ingest.records import SearchEvent, parse_record
 from ingest.store import Store
@@ -32,7 +32,7 @@ def stored_records(
         statement = statement.where(SearchLog.create_time >= start)
     if end is not None:
         statement = statement.where(SearchLog.create_time <= end)
-    engine = create_engine(db_url)
+    engine = make_engine(db_url, create_folder=False)
     try:
         with engine.connect() as conn:
             rows = conn.execute(statement).scalars().all()
@@ -42,7 +42,7 @@ def stored_records(
 
 
 def stored_rejects(db_url: str) -> Counter[str]:
-    engine = create_engine(db_url)
+    engine = make_engine(db_url, create_folder=False)
     try:
         with engine.connect() as conn:
             rows = conn.execute(select(RejectedRecord.raw_json)).scalars().all()
@@ -71,13 +71,15 @@ def difference(expected: Counter[str], actual: Counter[str]) -> str:
 
 
 def _missing_file(db_url: str) -> bool:
-    return db_url.startswith("sqlite:///") and not Path(db_url.removeprefix("sqlite:///")).exists()
+    """A SQLite or libSQL file not made yet (the ingest has not started)."""
+    path = sqlite_path(db_url)
+    return path is not None and not path.exists()
 
 
 def row_count(db_url: str, table: str = "search_logs") -> int:
     if _missing_file(db_url):
         return 0
-    engine = create_engine(db_url)
+    engine = make_engine(db_url, create_folder=False)
     try:
         with engine.connect() as conn:
             try:
@@ -91,7 +93,7 @@ def row_count(db_url: str, table: str = "search_logs") -> int:
 def runs(db_url: str) -> list[IngestRun]:
     if _missing_file(db_url):
         return []
-    engine = create_engine(db_url)
+    engine = make_engine(db_url, create_folder=False)
     try:
         with Session(engine, expire_on_commit=False) as session:
             try:
