@@ -51,6 +51,14 @@ def targets_line(result: Tally) -> str:
     )
 
 
+WHY = (
+    "Why a target is missed, per class and per false-alert group, with examples: "
+    "[What stands in the way of the targets]"
+    "(detection-scoring.md#what-stands-in-the-way-of-the-targets)."
+)
+"""The line under each section's targets: a regenerated report keeps the link."""
+
+
 def false_tables(result: Tally) -> list[str]:
     days = result.active_total
     lines = ["| rule | false alerts | per 1,000 active user-days |", "|---|---:|---:|"]
@@ -75,6 +83,8 @@ def section(title: str, result: Tally) -> list[str]:
         f"{result.searches:,} searches, {result.active_total:,} active user-days scored.",
         "",
         targets_line(result),
+        "",
+        WHY,
         "",
         "Recall by incident size (detected/planted):",
         "",

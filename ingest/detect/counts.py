@@ -62,6 +62,8 @@ SURGE_RATIO = 2.0
 SURGE_SHARE = 0.1
 SURGE_PEOPLE = 8
 """Up together: at least this share of the people judged today, and this many, are up."""
+SURGE_SIGMAS = 3.0
+"""...and more than usual by this many standard deviations (`_usually_up`)."""
 
 
 def group_moods(
@@ -83,7 +85,7 @@ def group_moods(
     up = judged & (ratio >= SURGE_RATIO)
     together = np.zeros(len(grid.emails), dtype=bool)
     surge = 1.0
-    if up.sum() >= max(SURGE_PEOPLE, SURGE_SHARE * judged.sum()):
+    if up.sum() >= max(SURGE_PEOPLE, SURGE_SHARE * judged.sum(), _usually_up(history, judged)):
         surge = float(np.median(ratio[up]))
         together = up & (ratio <= 2 * surge) & ~peers.mapped  # a named group speaks for itself
     rest = judged & ~together  # everyone else is judged without the surge they are not in
@@ -101,6 +103,18 @@ def group_moods(
     moods[together] = np.maximum(moods[together], surge)
     whole = float(np.median(ratio[judged])) if judged.sum() >= 5 else 1.0
     return whole, moods  # the whole tenant's for the text rules (DayContext.tenant)
+
+
+def _usually_up(history: np.ndarray, judged: np.ndarray) -> float:
+    """How many of the `judged` people being up would be ordinary: the expected number
+    (each person's share of their active days at SURGE_RATIO × their mean or more,
+    smoothed) plus SURGE_SIGMAS standard deviations. Bursty searchers are up on many
+    ordinary days; only more of them than that is a surge (an incident response)."""
+    days = history[judged]
+    active = (days > 0).sum(axis=1)
+    mean = days.sum(axis=1) / active
+    chance = ((days >= SURGE_RATIO * mean[:, None]).sum(axis=1) + 0.5) / (active + 1)
+    return float(chance.sum() + SURGE_SIGMAS * np.sqrt((chance * (1 - chance)).sum()))
 
 
 def score_counts(
@@ -181,12 +195,14 @@ def _volume_spike(
     if len(values) < min_history:  # too few weekend (or weekday) days: every active day
         values, kind = history[history > 0], "active"
     same_days = weekdays[weekdays > 0]
+    # The spread comes from the many days: two or three same weekdays' spread is noise
+    # (two Fridays of 29 and 2 would make a day of 84 against a usual 15.5 unremarkable).
+    mad = float(np.median(np.abs(values - np.median(values))))
     # The same weekday only raises the usual (a weekly report): a few days' median is too
     # noisy to lower it.
     if len(same_days) >= MIN_SAME_WEEKDAYS and np.median(same_days) > np.median(values):
         values, kind = same_days, "same-weekday"
     usual = float(np.median(values))
-    mad = float(np.median(np.abs(values - usual)))
     scale = max(1.0, tenant)
     expected = usual * scale
     spread = max(mad * scale, 0.1 * expected, 1.0)
