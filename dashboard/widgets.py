@@ -42,6 +42,13 @@ SEARCH_ROW = 68
 a second line (a long search type or reason) instead of cutting it off."""
 
 
+def search_table_height(rows: int, most: int = 8) -> int:
+    """Pixels for a search table that draws `rows` rows, `most` at a time: Streamlit's
+    default height is made for 35-pixel rows, and showed five or six of these."""
+    header_and_border = 38
+    return header_and_border + SEARCH_ROW * max(1, min(rows, most))
+
+
 def search_columns(time_format: str) -> dict[str, Any]:
     """How a list of searches is shown (the text stays plain: tables never render markup).
 

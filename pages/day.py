@@ -74,6 +74,7 @@ for email, searches in zip(shown_users["email"], shown_users["searches"], strict
             mine,
             hide_index=True,
             width="stretch",
+            height=widgets.search_table_height(len(mine)),
             row_height=widgets.SEARCH_ROW,
             column_config=columns,
         )

@@ -5,6 +5,7 @@ cursor as state beside the data."""
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,7 +19,6 @@ from db.scope import TenantScope
 from ingest.records import EventKeyer, Rejection, parse_record
 from tests.support.builders import KNOWN, WINDOW, record
 from tests.support.clickhouse import chdb_store, keyed
-from tests.support.runtime import runtime_python
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -155,7 +155,12 @@ def test_a_second_process_is_refused_the_chdb_folder_in_one_line(
         "print('opened')\n"
     )
     result = subprocess.run(
-        [runtime_python(), "-c", opener], capture_output=True, text=True, timeout=120
+        # The test tools' Python: the ClickHouse drivers are not in the runtime install
+        # while the product refuses ClickHouse URLs (requirements-dev.txt, `.[clickhouse]`).
+        [sys.executable, "-c", opener],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 1 and "opened" not in result.stdout
     lines = result.stderr.strip().splitlines()
