@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from db.models import EVENT_COLUMNS
 from db.queries import SYSTEM_SENDER
 from db.scope import DEFAULT_TENANT, TenantScope
-from ingest.page_writer import EVENT_COLUMNS
 from ingest.simulator import texts
 
 DAY = 86_400

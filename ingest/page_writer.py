@@ -19,7 +19,15 @@ from sqlalchemy.engine import Dialect
 
 from db import rollups
 from db.locks import write_gate
-from db.models import FILTER_VALUE_COLUMNS, FilterValue, SearchLog, text_key, utc_now
+from db.models import (
+    EVENT_COLUMNS,
+    FILTER_VALUE_COLUMNS,
+    REJECT_COLUMNS,
+    FilterValue,
+    SearchLog,
+    text_key,
+    utc_now,
+)
 from db.state import dialect_insert, write_cursor
 from db.target_rows import insert_targets, target_rows
 from ingest.records import Rejection, SearchEvent, storable_text
@@ -52,32 +60,6 @@ class PageBatch:
     pages: int = 1  # 0 for the rejected records held back to a window's end
 
 
-EVENT_COLUMNS = (
-    "tenant",
-    "event_key",
-    "create_time",
-    "email_addr",
-    "source",
-    "search_text",
-    "search_reason",
-    "description",
-    "search_path",
-    "muse_query",
-    "is_admin",
-    "raw_json",
-    "run_id",
-    "ingested_at",
-)
-REJECT_COLUMNS = (
-    "tenant",
-    "reject_key",
-    "run_id",
-    "rejected_at",
-    "window_start",
-    "window_end",
-    "reason",
-    "raw_json",
-)
 # The ingest's own SQLite connection (the dashboard's keep SQLite's defaults). Every new row
 # lands on a random page of the event_key index: a page cache that holds most of it saves a
 # read per row, and checkpointing the WAL every ~100 MB instead of every 4 MB copies a page

@@ -15,37 +15,11 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from db.clickhouse.schema import INSERT_SETTINGS
+from db.models import EVENT_COLUMNS, REJECT_COLUMNS
 from db.storable import storable_text
 
 if TYPE_CHECKING:  # the records the ingest parses (`ingest.records`); db needs no ingest
     from ingest.records import Rejection, SearchEvent
-
-EVENT_COLUMNS = (
-    "tenant",
-    "event_key",
-    "create_time",
-    "email_addr",
-    "source",
-    "search_text",
-    "search_reason",
-    "description",
-    "search_path",
-    "muse_query",
-    "is_admin",
-    "raw_json",
-    "run_id",
-    "ingested_at",
-)
-REJECT_COLUMNS = (
-    "tenant",
-    "reject_key",
-    "run_id",
-    "rejected_at",
-    "window_start",
-    "window_end",
-    "reason",
-    "raw_json",
-)
 
 
 def dedup_token(tenant: str, table: str, keys: Sequence[str]) -> str:

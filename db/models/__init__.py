@@ -12,7 +12,9 @@ Split by concern; import from here (`from db.models import SearchLog`):
 """
 
 from db.models.core import (
+    EVENT_COLUMNS,
     FILTER_VALUE_COLUMNS,
+    REJECT_COLUMNS,
     Base,
     FilterValue,
     IngestRun,
@@ -44,8 +46,10 @@ from db.models.targets import SearchTarget
 from db.models.types import TEXT_KEY_CHARS, UtcDateTime, text_in, text_key, text_key_sql, utc_now
 
 __all__ = [
+    "EVENT_COLUMNS",
     "FILTER_VALUE_COLUMNS",
     "INSTALLATION_CHAIN",
+    "REJECT_COLUMNS",
     "ROLLUP_DAY",
     "ROLLUP_HOUR",
     "ROLLUP_USER_ALL",

@@ -141,3 +141,33 @@ class FilterValue(Base):
 
 FILTER_VALUE_COLUMNS = {"user": "email_addr", "source": "source", "description": "description"}
 """Which `search_logs` column each kind of filter value comes from."""
+
+EVENT_COLUMNS = (
+    "tenant",
+    "event_key",
+    "create_time",
+    "email_addr",
+    "source",
+    "search_text",
+    "search_reason",
+    "description",
+    "search_path",
+    "muse_query",
+    "is_admin",
+    "raw_json",
+    "run_id",
+    "ingested_at",
+)
+"""The `search_logs` columns the ingest writes, in the order of its rows (SQL and ClickHouse
+stores alike)."""
+REJECT_COLUMNS = (
+    "tenant",
+    "reject_key",
+    "run_id",
+    "rejected_at",
+    "window_start",
+    "window_end",
+    "reason",
+    "raw_json",
+)
+"""The `rejected_records` columns the ingest writes, in the order of its rows."""
