@@ -1,5 +1,6 @@
-"""A ClickHouse DATABASE_URL is recognised and refused in one line, without a traceback and
-without its password, until the ingest, dashboard and API run on ClickHouse."""
+"""A ClickHouse DATABASE_URL is recognised, and refused in one line, without a traceback and
+without its password, by what does not run on ClickHouse yet (the dashboard, the API, the
+commands other than `run` and `status`: see tests/test_clickhouse_ingest.py for those)."""
 
 from __future__ import annotations
 
@@ -27,13 +28,16 @@ def test_clickhouse_url_is_refused_with_the_one_line_reason(url: str) -> None:
     assert SECRET not in str(refused.value)
 
 
-def test_cli_refuses_a_clickhouse_url_in_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [["detect"], ["reset-cursor", "--yes"], ["status", "--check"]])
+def test_commands_not_on_clickhouse_yet_refuse_its_url_in_one_line(
+    tmp_path: Path, command: list[str]
+) -> None:
     env = {
         "MIMECAST_CLIENT_ID": "id",
         "MIMECAST_CLIENT_SECRET": "secret",
         "DATABASE_URL": URLS[1],
     }
-    result = run_cli(["status"], env, tmp_path)
+    result = run_cli(command, env, tmp_path)
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2, result.stderr
     assert lines == [f"error: {NOT_YET}"]

@@ -63,6 +63,36 @@ TABLES = (
         updated_at {_TIME}
     ) ENGINE = ReplacingMergeTree(updated_at)
     ORDER BY (tenant, key)""",
+    # the ingest's run log: a run's start row (revision 0) and its end row (revision 1)
+    # collapse to the end row; read with FINAL (`db.clickhouse.runs`)
+    f"""CREATE TABLE IF NOT EXISTS ingest_runs (
+        tenant LowCardinality(String),
+        id Int64,
+        revision UInt8,
+        kind LowCardinality(String),
+        status LowCardinality(String),
+        started_at {_TIME},
+        finished_at Nullable({_TIME}),
+        window_start Nullable({_TIME}),
+        window_end Nullable({_TIME}),
+        pages Int64,
+        fetched Int64,
+        inserted Int64,
+        duplicates Int64,
+        out_of_window Int64,
+        rejected Int64,
+        api_requests Int64,
+        error Nullable(String),
+        notes Nullable(String)
+    ) ENGINE = ReplacingMergeTree(revision)
+    ORDER BY (tenant, id)""",
+    # the dashboard's filter lists: a value stored twice is one row to FINAL or DISTINCT
+    """CREATE TABLE IF NOT EXISTS filter_values (
+        tenant LowCardinality(String),
+        kind LowCardinality(String),
+        value String
+    ) ENGINE = ReplacingMergeTree
+    ORDER BY (tenant, kind, value)""",
     # a row per (tenant, UTC hour, user, source, search type): the dashboard's frames
     f"""CREATE TABLE IF NOT EXISTS rollup_user_hour (
         tenant LowCardinality(String),
