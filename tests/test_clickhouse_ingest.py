@@ -11,6 +11,7 @@ only once the child has ended.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import threading
@@ -31,7 +32,7 @@ from ingest.poller import Poller
 from ingest.simulator import SimConfig, Simulator
 from ingest.windows import utc_now_seconds
 from tests.support.runtime import subprocess_env
-from tests.support.truth import canonical, difference, expected_records
+from tests.support.truth import canonical, difference, expected_records, wait_until
 from tests.test_simulator import record_at
 
 ACCOUNTS = {"acme": 1, "globex": 2}
@@ -249,3 +250,38 @@ def test_a_clickhouse_control_database_is_refused_in_one_line(sim, tmp_path):
         "postgresql+psycopg://), not ClickHouse: it keeps what needs transactions"
     ]
     assert not (tmp_path / "clickhouse").exists(), "nothing was written"
+
+
+def test_the_scheduled_loop_polls_each_tenant_again_and_stops_cleanly(sim, tmp_path):
+    url = chdb_url(tmp_path)
+    env = {**ingest_env(sim, tmp_path, url), "POLL_SECONDS": "1"}
+    log = tmp_path / "ingest.log"
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ingest", "run"],
+            env=subprocess_env(env),
+            cwd=tmp_path,
+            stdout=sink,
+            stderr=sink,
+            text=True,
+        )
+        try:
+            # each tenant's delta poll after its backfill: its summary line, per tenant
+            polled_twice = wait_until(
+                lambda: all(
+                    log.read_text().count(f"tenant {name!r}: delta done") >= 1 for name in ACCOUNTS
+                ),
+                timeout=240,
+            )
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=120)
+    said = log.read_text()
+    assert polled_twice, said
+    assert process.returncode == 0, said
+    assert "sealing, detections and forwarding do not run on it yet" in said
+    with ClickHouseStore.open(url) as store:
+        assert_stored_exactly(sim, store)
+        for tenant in ACCOUNTS:
+            kinds = [run["kind"] for run in ch_runs.recent_runs(store.client, tenant, limit=None)]
+            assert kinds[-2:] == ["delta", "bootstrap"], kinds
