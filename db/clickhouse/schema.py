@@ -23,7 +23,7 @@ _TIME = "DateTime64(6, 'UTC')"
 HAS_REASON = "toUInt8(notEmpty(trimBoth(ifNull(search_reason, ''))))"
 """A reason that is not NULL and not blank: `db.filters.has_reason` in ClickHouse SQL."""
 
-TABLES = (
+SEARCH_TABLES = (
     f"""CREATE TABLE IF NOT EXISTS search_logs (
         tenant LowCardinality(String),
         event_key String,
@@ -63,6 +63,38 @@ TABLES = (
         updated_at {_TIME}
     ) ENGINE = ReplacingMergeTree(updated_at)
     ORDER BY (tenant, key)""",
+    # a row per (tenant, UTC hour, user, source, search type): the dashboard's frames
+    f"""CREATE TABLE IF NOT EXISTS rollup_user_hour (
+        tenant LowCardinality(String),
+        bucket Int64,
+        email_addr String,
+        source Nullable(String),
+        description Nullable(String),
+        searches AggregateFunction(uniqExact, String),
+        with_reason AggregateFunction(uniqExactIf, String, UInt8),
+        first_time AggregateFunction(min, {_TIME}),
+        last_time AggregateFunction(max, {_TIME})
+    ) ENGINE = AggregatingMergeTree
+    PARTITION BY intDiv(bucket, 24 * 31)
+    ORDER BY (tenant, bucket, email_addr, source, description)
+    SETTINGS allow_nullable_key = 1, non_replicated_deduplication_window = {DEDUP_WINDOW}""",
+    f"""CREATE MATERIALIZED VIEW IF NOT EXISTS rollup_user_hour_mv TO rollup_user_hour AS
+    SELECT
+        tenant,
+        intDiv(toUnixTimestamp(create_time), 3600) AS bucket,
+        email_addr,
+        source,
+        description,
+        uniqExactState(event_key) AS searches,
+        uniqExactIfState(event_key, {HAS_REASON}) AS with_reason,
+        minState(create_time) AS first_time,
+        maxState(create_time) AS last_time
+    FROM search_logs
+    GROUP BY tenant, bucket, email_addr, source, description""",
+)
+"""Revision ch0001 (`db/clickhouse/migrations`): the searches, rejects, state and rollup."""
+
+INGEST_TABLES = (
     # the ingest's run log: a run's start row (revision 0) and its end row (revision 1)
     # collapse to the end row; read with FINAL (`db.clickhouse.runs`)
     f"""CREATE TABLE IF NOT EXISTS ingest_runs (
@@ -93,35 +125,24 @@ TABLES = (
         value String
     ) ENGINE = ReplacingMergeTree
     ORDER BY (tenant, kind, value)""",
-    # a row per (tenant, UTC hour, user, source, search type): the dashboard's frames
-    f"""CREATE TABLE IF NOT EXISTS rollup_user_hour (
-        tenant LowCardinality(String),
-        bucket Int64,
-        email_addr String,
-        source Nullable(String),
-        description Nullable(String),
-        searches AggregateFunction(uniqExact, String),
-        with_reason AggregateFunction(uniqExactIf, String, UInt8),
-        first_time AggregateFunction(min, {_TIME}),
-        last_time AggregateFunction(max, {_TIME})
-    ) ENGINE = AggregatingMergeTree
-    PARTITION BY intDiv(bucket, 24 * 31)
-    ORDER BY (tenant, bucket, email_addr, source, description)
-    SETTINGS allow_nullable_key = 1, non_replicated_deduplication_window = {DEDUP_WINDOW}""",
-    f"""CREATE MATERIALIZED VIEW IF NOT EXISTS rollup_user_hour_mv TO rollup_user_hour AS
-    SELECT
-        tenant,
-        intDiv(toUnixTimestamp(create_time), 3600) AS bucket,
-        email_addr,
-        source,
-        description,
-        uniqExactState(event_key) AS searches,
-        uniqExactIfState(event_key, {HAS_REASON}) AS with_reason,
-        minState(create_time) AS first_time,
-        maxState(create_time) AS last_time
-    FROM search_logs
-    GROUP BY tenant, bucket, email_addr, source, description""",
 )
+"""Revision ch0002: the ingest's run log and the filter values."""
+
+TABLES = SEARCH_TABLES + INGEST_TABLES
+"""Every table and view, newest revision. A released tuple is frozen: a change to the
+schema is a new revision in db/clickhouse/migrations, not an edit here."""
+
+
+def drops(statements: tuple[str, ...]) -> list[str]:
+    """`DROP … IF EXISTS` for each `CREATE … IF NOT EXISTS` of `statements`, newest first
+    (a view before the table it writes to)."""
+    dropped = []
+    for statement in reversed(statements):
+        words = statement.split("IF NOT EXISTS", 1)[1].split()
+        kind = "VIEW" if "MATERIALIZED VIEW" in statement.split("IF NOT EXISTS")[0] else "TABLE"
+        dropped.append(f"DROP {kind} IF EXISTS {words[0]}")
+    return dropped
+
 
 INSERT_SETTINGS: dict[str, Any] = {
     # a retried block with the same token is dropped, and so are the blocks it made in the
@@ -130,9 +151,3 @@ INSERT_SETTINGS: dict[str, Any] = {
     # the block is visible to the next read when the insert returns (no async insert buffer)
     "async_insert": 0,
 }
-
-
-def create_schema(client: Any) -> None:
-    """Create every table and view that is missing (idempotent: run on each open)."""
-    for statement in TABLES:
-        client.command(statement)

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from db.clickhouse import reads, runs
-from db.clickhouse.schema import create_schema
+from db.clickhouse import migrate, reads, runs
 from db.clickhouse.writer import write_events, write_rejections
 from db.engine import redact_text, redact_url
 from db.filters import SearchFilters
@@ -97,20 +96,23 @@ class ClickHouseStore:
     """The searches, rejects, cursor and rollup of every tenant in one ClickHouse database."""
 
     def __init__(self, client: Any) -> None:
+        """A store on `client`, whose schema `open` (or `db.clickhouse.migrate`) made."""
         self.client = client
-        create_schema(client)
 
     @classmethod
     def open(cls, url: str) -> ClickHouseStore:
-        """The store at `url`, its schema created if missing; StoreOpenError if it cannot
-        be reached or opened."""
+        """The store at `url`, its schema migrated to the newest revision
+        (`db.clickhouse.migrate`); StoreOpenError if it cannot be reached or opened."""
         from clickhouse_connect.driver.exceptions import Error
+        from sqlalchemy.exc import SQLAlchemyError
 
         failure: Exception | None = None
         with _quiet_drivers(), _engine_stderr(url.startswith("chdb:")) as said:
             try:
-                store = cls(connect(url))
-            except (Error, OSError, TypeError, ValueError) as exc:
+                client = connect(url)
+                migrate.upgrade(url)
+                store = cls(client)
+            except (Error, OSError, TypeError, ValueError, SQLAlchemyError) as exc:
                 # TypeError: clickhouse-connect 1.12 with `?password=` in the URL as well
                 failure = exc
         if failure is not None:
