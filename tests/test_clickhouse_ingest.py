@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from config.settings import load_settings
 from db.clickhouse import runs as ch_runs
@@ -31,6 +32,7 @@ from ingest.client import MimecastClient
 from ingest.poller import Poller
 from ingest.simulator import SimConfig, Simulator
 from ingest.windows import utc_now_seconds
+from tests.support.backends import database_name, fresh_postgres_database, postgres_server
 from tests.support.runtime import subprocess_env
 from tests.support.truth import canonical, difference, expected_records, wait_until
 from tests.test_simulator import record_at
@@ -285,3 +287,33 @@ def test_the_scheduled_loop_polls_each_tenant_again_and_stops_cleanly(sim, tmp_p
         for tenant in ACCOUNTS:
             kinds = [run["kind"] for run in ch_runs.recent_runs(store.client, tenant, limit=None)]
             assert kinds[-2:] == ["delta", "bootstrap"], kinds
+
+
+def _control_searches(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM search_logs")).scalar() or 0)
+    finally:
+        engine.dispose()
+
+
+def test_the_control_database_is_db_paths_sqlite_file_and_holds_no_searches(sim, tmp_path):
+    url = chdb_url(tmp_path)
+    result = run_ingest(["run", "--once"], ingest_env(sim, tmp_path, url), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert _control_searches(f"sqlite:///{tmp_path / 'control.db'}") == 0
+    with ClickHouseStore.open(url) as store:
+        assert set(stored_by_tenant(store)) == set(ACCOUNTS)
+
+
+@pytest.mark.postgres
+def test_control_database_url_names_the_control_database(sim, tmp_path, request):
+    control = fresh_postgres_database(postgres_server(), database_name(request.node.nodeid))
+    env = {**ingest_env(sim, tmp_path, chdb_url(tmp_path)), "CONTROL_DATABASE_URL": control}
+    result = run_ingest(["run", "--once"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert _control_searches(control) == 0, "the searches went to ClickHouse"
+    assert not (tmp_path / "control.db").exists(), "DB_PATH is not used"
+    with ClickHouseStore.open(chdb_url(tmp_path)) as store:
+        assert_stored_exactly(sim, store)
