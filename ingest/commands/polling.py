@@ -160,7 +160,7 @@ def command_run(
             client,
             Poller(
                 tenant_settings(settings, each),
-                views.for_tenant(each.name),  # type: ignore[arg-type]
+                views.for_tenant(each.name),
                 client,
                 stop=stop,
                 on_chunk=chunk_reporter(tenant_label(settings, each.name)),

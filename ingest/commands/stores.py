@@ -4,16 +4,12 @@ and the control database for the locks (`db.stores`), with each tenant's ingest 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
 
 from config.settings import Settings
 from db.engine import DatabaseSetupError
 from db.stores import Stores, open_stores
 from ingest.commands.common import EXIT_CONFIG, UserError
-from ingest.store import Store
-
-if TYPE_CHECKING:
-    from ingest.clickhouse_store import ClickHouseIngestStore
+from ingest.store import IngestStore, Store
 
 SKIPPED_ON_CLICKHOUSE = (
     "on ClickHouse the ingest stores the searches only: sealing, detections and forwarding "
@@ -36,7 +32,7 @@ class IngestStores:
         self.stores = stores
         self._lock = threading.RLock()  # the tenants' threads share one ClickHouse client
 
-    def for_tenant(self, tenant: str) -> Store | ClickHouseIngestStore:
+    def for_tenant(self, tenant: str) -> IngestStore:
         clickhouse = self.stores.clickhouse
         if clickhouse is None:
             return Store(self.stores.control, tenant)
