@@ -2,11 +2,11 @@
 poller runs unchanged, with pages written through `SearchStore.write_page` and the run log,
 filter values and totals kept in ClickHouse (`db.clickhouse.runs`).
 
-No transaction spans pages here: each page's rows are durable when `write_page` returns,
-and the cursor is written at `commit`, after them, so it is never ahead of its rows. A
-kill or an error between the two leaves rows whose keys the next read of the window finds:
-it stores nothing twice (`db.clickhouse.writer`). The locks stay in the control database
-(`engine`), as on SQL.
+No transaction spans the writes here: a commit's pages are stored in one write, durable
+when it returns, and the window's cursor is written after it, so the cursor is never
+ahead of its rows. A kill or an error between the two leaves rows whose keys the next
+read of the window finds: it stores nothing twice (`db.clickhouse.writer`). The locks
+stay in the control database (`engine`), as on SQL.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from db.clickhouse import runs
 from db.clickhouse.store import ClickHouseStore
 from ingest.page_writer import PageBatch, PageCounts
 from ingest.page_writer import _filter_values as filter_values_of  # the SQL path's own
-from ingest.records import storable_text
+from ingest.records import Rejection, SearchEvent, storable_text
 
 
 def _now() -> datetime:
@@ -29,29 +29,31 @@ def _now() -> datetime:
 
 
 class ClickHousePageWriter:
-    """`ingest.page_writer.PageWriter`'s methods on ClickHouse: each page stored as it comes,
-    the cursor of a finished window written at `commit`, after the rows."""
+    """`ingest.page_writer.PageWriter`'s methods on ClickHouse: the pages of one commit
+    (the poller commits at a window's end, every PAGES_PER_TRANSACTION pages, and before it
+    waits for the network) stored in one write at `commit`, then the window's cursor.
+
+    Why one write per commit and not per page: each write is a lookup of the known keys and
+    an insert (a new part), whose fixed cost is most of a page's time; a commit's pages
+    share both. A kill before `commit` loses only pages not yet written, read again by the
+    next run, as a rolled-back transaction is on SQL."""
 
     def __init__(self, owner: ClickHouseIngestStore, run_id: int) -> None:
         self.owner = owner
         self.run_id = run_id
         self.counts = PageCounts()
+        self._events: list[tuple[str, SearchEvent]] = []
+        self._rejections: list[tuple[str, Rejection]] = []
+        self._window: tuple[datetime, datetime] | None = None
         self._cursor: tuple[datetime, bool | None] | None = None
 
     def write_page(self, batch: PageBatch, window: tuple[datetime, datetime]) -> PageCounts:
-        owner = self.owner
-        with owner.lock:
-            written = owner.search.write_page(
-                owner.tenant, batch.events, batch.rejections, self.run_id, window
-            )
-            owner.remember_filter_values(filter_values_of(batch.events))
+        """Keep the page for `commit`; what it fetched (stored and known are counted then)."""
+        self._events += batch.events
+        self._rejections += batch.rejections
+        self._window = window  # the poller commits at each window's end: one per writer
         counts = PageCounts(
-            pages=batch.pages,
-            fetched=batch.fetched,
-            inserted=written.inserted,
-            duplicates=len(batch.events) - written.inserted,
-            out_of_window=batch.out_of_window,
-            rejected=written.rejected,
+            pages=batch.pages, fetched=batch.fetched, out_of_window=batch.out_of_window
         )
         self.counts.add(counts)
         return counts
@@ -61,12 +63,24 @@ class ClickHousePageWriter:
         self._cursor = (end, backfill_done)
 
     def commit(self) -> PageCounts:
+        """Store the pages' new rows and filter values, then move the cursor."""
+        owner = self.owner
+        if self._window is not None:
+            with owner.lock:
+                written = owner.search.write_page(
+                    owner.tenant, self._events, self._rejections, self.run_id, self._window
+                )
+                owner.remember_filter_values(filter_values_of(self._events))
+            self.counts.inserted = written.inserted
+            self.counts.duplicates = len(self._events) - written.inserted
+            self.counts.rejected = written.rejected
         if self._cursor is not None:
-            self.owner.advance_cursor(self._cursor[0], backfill_done=self._cursor[1])
+            owner.advance_cursor(self._cursor[0], backfill_done=self._cursor[1])
         return self.counts
 
     def rollback(self) -> None:
-        """Nothing to undo: the rows written stay, and are found by key when read again."""
+        """Forget the pages not written yet: the next read of the window brings them back."""
+        self._events, self._rejections = [], []
 
 
 class ClickHouseIngestStore:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -104,12 +103,20 @@ def test_the_data_version_moves_only_when_rows_are_stored(views) -> None:
     assert acme.search.data_version() != stored
 
 
-def test_the_cursor_moves_only_at_commit_after_the_rows(views) -> None:
+def test_a_commits_pages_are_stored_at_commit_then_the_cursor(views) -> None:
     acme = views["acme"]
-    writer = acme.page_writer(acme.start_run("bootstrap", *WINDOW))
-    writer.write_page(PageBatch(events=keyed(KNOWN), fetched=len(KNOWN)), WINDOW)
-    writer.advance_cursor(datetime(2026, 12, 1, tzinfo=UTC))
-    assert acme.cursor() is None, "not before commit"
-    assert acme.totals()["search_logs"] == len(KNOWN), "the rows are durable already"
-    writer.rollback()
-    assert acme.cursor() is None, "a writer rolled back moves no cursor"
+    run_id = acme.start_run("bootstrap", *WINDOW)
+    dropped = acme.page_writer(run_id)
+    dropped.write_page(PageBatch(events=keyed(KNOWN), fetched=len(KNOWN)), WINDOW)
+    dropped.advance_cursor(WINDOW[1])
+    dropped.rollback()
+    assert (acme.cursor(), acme.totals()["search_logs"]) == (None, 0), "nothing of it kept"
+
+    writer = acme.page_writer(run_id)
+    for half in (KNOWN[:3], KNOWN[3:]):
+        writer.write_page(PageBatch(events=keyed(half), fetched=len(half)), WINDOW)
+    writer.advance_cursor(WINDOW[1])
+    assert (acme.cursor(), acme.totals()["search_logs"]) == (None, 0), "not before commit"
+    counts = writer.commit()
+    assert (counts.pages, counts.fetched, counts.inserted) == (2, len(KNOWN), len(KNOWN))
+    assert (acme.cursor(), acme.totals()["search_logs"]) == (WINDOW[1], len(KNOWN))
