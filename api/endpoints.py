@@ -131,11 +131,7 @@ def users(call: Call) -> Answer:
 
 def _search_listing(call: Call, filters: SearchFilters, target: str) -> Answer:
     cursor = call.values.get("cursor")
-    keyset = (
-        decode_cursor(cursor, call.scope)
-        if cursor
-        else call.store.newest_keyset(call.scope)
-    )
+    keyset = decode_cursor(cursor, call.scope) if cursor else call.store.newest_keyset(call.scope)
     limit = call.values.get("limit") or P_LIMIT.default
     found, following = call.store.search_keyset_rows(filters, call.tz, keyset, limit=limit)
     rows = search_records(found, call.tz)
