@@ -22,11 +22,12 @@ from db.aggregates import (
     hour_weekday_from_buckets,
     per_day_from_buckets,
 )
+from db.clickhouse import day_rollup
 from db.clickhouse.schema import HAS_REASON
 from db.filters import SearchFilters
 from db.rollup_reads import BY_DESCRIPTION_COLUMNS, source
 from db.rollups import SYSTEM_SENDER
-from db.timezones import local_times, utc_bounds
+from db.timezones import local_times, utc_bounds, utc_throughout
 
 _TIME = "DateTime64(6, 'UTC')"
 
@@ -81,9 +82,28 @@ def raw_where(filters: SearchFilters, tz: str) -> tuple[str, dict[str, Any]]:
     return " AND ".join(where), params
 
 
-def _plan(filters: SearchFilters, tz: str) -> _Plan:
-    """The rollup or raw rows for `filters`, with every value a bound parameter."""
+def _plan(filters: SearchFilters, tz: str, *, days: bool = False) -> _Plan:
+    """The rollup or raw rows for `filters`, with every value a bound parameter; the
+    per-day rollup when `days` needs no hours and `tz` is UTC throughout the range (the
+    SQL path's choice, `db.rollup_reads`)."""
     read = source(filters, tz)
+    if read.rollups and days and utc_throughout(tz, read.lower, read.upper):
+        where, params = dimension_where(filters)
+        where += ["bucket >= {first:Int64}", "bucket < {end:Int64}"]
+        params |= {"tz": tz, "first": int(read.lower.timestamp()) // 86400}
+        params |= {"end": int(read.upper.timestamp()) // 86400}
+        return _Plan(
+            day_rollup.TABLE,
+            " AND ".join(where),
+            params,
+            86400,
+            bucket="bucket",
+            searches="uniqExactMerge(searches)",
+            first="minMerge(first_time)",
+            last="maxMerge(last_time)",
+            with_reason="uniqExactIfMerge(with_reason)",
+            day="bucket",
+        )
     if read.rollups:
         where, params = dimension_where(filters)
         where += ["bucket >= {first:Int64}", "bucket < {end:Int64}"]
@@ -141,10 +161,13 @@ def _per_tenant(
     return f"SELECT {', '.join(outer)} FROM ({inner}){by}{tail}"
 
 
-def bucket_counts(client: Any, filters: SearchFilters, tz: str) -> tuple[pd.DataFrame, int]:
+def bucket_counts(
+    client: Any, filters: SearchFilters, tz: str, *, days_only: bool = False
+) -> tuple[pd.DataFrame, int]:
     """Searches per UTC bucket: columns bucket, searches, and the bucket length in seconds
-    (`db.rollup_reads.bucket_counts`)."""
-    plan = _plan(filters, tz)
+    (`db.rollup_reads.bucket_counts`): whole days where `days_only` asks for no more and
+    `tz` is UTC throughout."""
+    plan = _plan(filters, tz, days=days_only)
     sql = _per_tenant(plan, [plan.bucket], [(plan.searches, "sum")], " ORDER BY k0")
     frame = _frame(client, sql, plan.params, ["bucket", "searches"])
     return frame.astype({"bucket": "int64", "searches": "int64"}), plan.seconds
@@ -152,7 +175,7 @@ def bucket_counts(client: Any, filters: SearchFilters, tz: str) -> tuple[pd.Data
 
 def by_description(client: Any, filters: SearchFilters, tz: str) -> pd.DataFrame:
     """Per (user, search type): searches, first, last, with a reason (times aware UTC)."""
-    plan = _plan(filters, tz)
+    plan = _plan(filters, tz, days=True)
     figures = [
         (plan.searches, "sum"),
         (plan.first, "min"),
@@ -168,7 +191,7 @@ def by_description(client: Any, filters: SearchFilters, tz: str) -> pd.DataFrame
 
 def active_days(client: Any, filters: SearchFilters, tz: str) -> pd.Series:
     """Local days with a search, per user (from the rollup: the days of their hours)."""
-    plan = _plan(filters, tz)
+    plan = _plan(filters, tz, days=True)
     frame = _frame(
         client,
         f"SELECT email_addr, uniqExact({plan.day}) FROM {plan.table} WHERE {plan.where}"
@@ -186,7 +209,7 @@ def summary_by_user(client: Any, filters: SearchFilters, tz: str) -> pd.DataFram
 
 def searches_per_day(client: Any, filters: SearchFilters, tz: str) -> pd.DataFrame:
     """`db.aggregates.searches_per_day` on ClickHouse (a user's calendar with `for_user`)."""
-    buckets, seconds = bucket_counts(client, filters, tz)
+    buckets, seconds = bucket_counts(client, filters, tz, days_only=True)
     return per_day_from_buckets(buckets, seconds, tz, filters.start, filters.end)
 
 
@@ -199,7 +222,7 @@ def hour_weekday_counts(client: Any, filters: SearchFilters, tz: str) -> pd.Data
 def user_counts(client: Any, filters: SearchFilters, tz: str) -> pd.DataFrame:
     """`db.rollup_reads.user_counts` on ClickHouse: searches per user, most first (ties by
     address, compared as bytes like SQLite)."""
-    plan = _plan(filters, tz)
+    plan = _plan(filters, tz, days=True)
     sql = _per_tenant(plan, ["email_addr"], [(plan.searches, "sum")], " ORDER BY sum(f0) DESC, k0")
     frame = _frame(client, sql, plan.params, ["email", "searches"])
     return frame.astype({"searches": "int64"})
@@ -207,7 +230,7 @@ def user_counts(client: Any, filters: SearchFilters, tz: str) -> pd.DataFrame:
 
 def count_searches(client: Any, filters: SearchFilters, tz: str) -> int:
     """`db.rollup_reads.count_searches` on ClickHouse."""
-    plan = _plan(filters, tz)
+    plan = _plan(filters, tz, days=True)
     rows = client.query(
         _per_tenant(plan, [], [(plan.searches, "sum")]), parameters=plan.params
     ).result_rows
@@ -217,7 +240,7 @@ def count_searches(client: Any, filters: SearchFilters, tz: str) -> int:
 def activity(client: Any, filters: SearchFilters, tz: str, *, hours: bool = True) -> Activity:
     """`db.aggregates.activity` on ClickHouse: the same frames from hourly (or raw) buckets,
     per (user, search type) and active days; a single user's days from their buckets."""
-    buckets, seconds = bucket_counts(client, filters, tz)
+    buckets, seconds = bucket_counts(client, filters, tz, days_only=not hours)
     per_description = by_description(client, filters, tz)
     if len(filters.users) == 1:
         days = local_times(buckets["bucket"], seconds, tz).dt.date.nunique()

@@ -16,6 +16,7 @@ import pandas as pd
 
 from db.aggregates import Activity
 from db.clickhouse import catalog_reads, listing_reads, reads
+from db.clickhouse.day_rollup import create_day_rollup
 from db.clickhouse.listing_reads import ClickHouseKeyset
 from db.clickhouse.schema import create_schema
 from db.clickhouse.writer import write_events, write_rejections
@@ -86,6 +87,7 @@ class ClickHouseStore:
     def __init__(self, client: Any) -> None:
         self.client = client
         create_schema(client)
+        create_day_rollup(client)  # the reads' per-day rollup (db.clickhouse.day_rollup)
 
     @classmethod
     def open(cls, url: str) -> ClickHouseStore:
