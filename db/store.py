@@ -3,8 +3,8 @@ tenant holds; the cursor after it) and what the dashboard's main frames read, so
 compiles for one dialect only stays behind its backend (`SqlStore` for SQLite and
 PostgreSQL, `db.clickhouse.store.ClickHouseStore` for ClickHouse).
 
-Today the product's own paths (ingest, pages, API) still call the SQL modules directly;
-this interface is what a ClickHouse deployment will run them through (docs/clickhouse.md).
+The pages (`dashboard.cached.store`) and the API (`api.calls.Call.store`) read through it;
+the ingest still calls the SQL modules directly (docs/clickhouse.md).
 """
 
 from __future__ import annotations
