@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 BUSY = "database is locked"
@@ -97,7 +97,7 @@ class BusyWaitingConnection:
         """The driver has none; sqlalchemy-libsql skips the call for the driver's own
         connection class (SQLAlchemy's `regexp` and `floor`), and so does this one."""
 
-    def waiting(self, sql: str, run: Any) -> None:
+    def waiting(self, sql: str, run: Callable[[], object]) -> None:
         """`run()`, tried again after a pause while the database is locked, for as long
         as SQLite's busy handler would have waited."""
         may_wait = not self._connection.in_transaction or _BEGIN.match(sql) is not None
