@@ -16,6 +16,7 @@ from tests.support.clickhouse import keyed
 
 SEARCH = {"search_logs", "rejected_records", "kv", "rollup_user_hour", "rollup_user_hour_mv"}
 INGEST = {"ingest_runs", "filter_values"}
+DAY = {"rollup_user_day", "rollup_user_day_mv"}
 
 
 def _tables(url: str) -> set[str]:
@@ -54,4 +55,4 @@ def test_a_store_made_before_migrations_is_adopted_with_its_rows(tmp_path: Path)
         )
         assert reopened.write_page("acme", keyed(KNOWN), [], 2, WINDOW).inserted == 0
     assert migrate.current(url) == migrate.head()
-    assert _tables(url) == SEARCH | INGEST
+    assert _tables(url) == SEARCH | INGEST | DAY  # the per-day rollup: made on open

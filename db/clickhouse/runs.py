@@ -1,5 +1,5 @@
-"""The ingest's own records on ClickHouse: its run log, the filter values, the totals and
-the data version, per tenant (the SQL path keeps them in `ingest_runs`, `filter_values`
+"""The ingest's own records on ClickHouse: its run log, the filter values and the totals,
+per tenant (the SQL path keeps them in `ingest_runs`, `filter_values`
 and `db.state`; docs/clickhouse.md says why they live beside the searches).
 
 ClickHouse has no autoincrement and no UPDATE that a reader sees at once, so a run is two
@@ -157,19 +157,6 @@ def newest_before(client: Any, tenant: str, moment: datetime) -> datetime | None
         parameters={"tenant": tenant, "moment": moment},
     ).result_rows[0]
     return aware(newest) if count else None
-
-
-def data_version(client: Any) -> str:
-    """Changes only when rows are stored: the row counts of the searches and the rejects.
-
-    Derived from the data, not a version row written beside it: a kill between the rows
-    and such a row would leave the version behind rows already stored. A count without
-    FINAL is read from the parts' metadata, and it moves only with new rows because the
-    writer inserts only keys the tenant does not hold (a duplicate from a racing writer
-    moves it too, harmlessly: a cache dropped once more)."""
-    searches = client.query("SELECT count() FROM search_logs").result_rows[0][0]
-    rejects = client.query("SELECT count() FROM rejected_records").result_rows[0][0]
-    return f"{searches}|{rejects}"
 
 
 def database_bytes(client: Any) -> int:

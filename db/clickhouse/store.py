@@ -15,12 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from db.clickhouse import migrate, reads, runs
+from db.aggregates import Activity
+from db.clickhouse import catalog_reads, listing_reads, migrate, reads
+from db.clickhouse.day_rollup import create_day_rollup
+from db.clickhouse.listing_reads import ClickHouseKeyset
 from db.clickhouse.writer import write_events, write_rejections
 from db.engine import redact_text, redact_url
-from db.filters import SearchFilters
+from db.filters import FilterOptions, SearchFilters
+from db.scope import TenantScope
 from db.state.cursor import BACKFILL_DONE_KEY, CURSOR_KEY
-from db.store import Written
+from db.store import ListingKeyset, Written
 
 if TYPE_CHECKING:
     from ingest.records import Rejection, SearchEvent
@@ -98,6 +102,7 @@ class ClickHouseStore:
     def __init__(self, client: Any) -> None:
         """A store on `client`, whose schema `open` (or `db.clickhouse.migrate`) made."""
         self.client = client
+        create_day_rollup(client)  # the reads' per-day rollup (db.clickhouse.day_rollup)
 
     @classmethod
     def open(cls, url: str) -> ClickHouseStore:
@@ -157,10 +162,6 @@ class ClickHouseStore:
         """The cursor and backfill flag unset (a newer empty value wins over the old one)."""
         self._write_values(tenant, {CURSOR_KEY: "", BACKFILL_DONE_KEY: ""})
 
-    def data_version(self) -> str:
-        """Changes only when rows are stored (`db.clickhouse.runs.data_version`)."""
-        return runs.data_version(self.client)
-
     def advance_cursor(self, tenant: str, end: datetime, *, backfill_done: bool | None) -> None:
         """After the rows: `write_page` returned, so they are durable (no transaction)."""
         values = {CURSOR_KEY: end.isoformat()}
@@ -186,3 +187,53 @@ class ClickHouseStore:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+    # --- every other read of the pages and the API (`FINAL` or exact uniqExact states) ---
+    def activity(self, filters: SearchFilters, tz: str, *, hours: bool = True) -> Activity:
+        return reads.activity(self.client, filters, tz, hours=hours)
+
+    def user_counts(self, filters: SearchFilters, tz: str) -> pd.DataFrame:
+        return reads.user_counts(self.client, filters, tz)
+
+    def count_searches(self, filters: SearchFilters, tz: str) -> int:
+        return reads.count_searches(self.client, filters, tz)
+
+    def search_page(
+        self,
+        filters: SearchFilters,
+        tz: str,
+        *,
+        limit: int,
+        offset: int = 0,
+        total: int | None = None,
+    ) -> pd.DataFrame:
+        return listing_reads.search_page(self.client, filters, tz, limit=limit, offset=offset)
+
+    def searches_by_user(
+        self, filters: SearchFilters, tz: str, *, per_user: int = 200
+    ) -> pd.DataFrame:
+        return listing_reads.searches_by_user(self.client, filters, tz, per_user=per_user)
+
+    def iter_searches(
+        self, filters: SearchFilters, tz: str, *, chunk_rows: int = 5_000
+    ) -> Iterator[pd.DataFrame]:
+        return listing_reads.iter_searches(self.client, filters, tz, chunk_rows=chunk_rows)
+
+    def filter_options(self, scope: TenantScope) -> FilterOptions:
+        return catalog_reads.filter_options(self.client, scope)
+
+    def data_version(self) -> str:
+        return catalog_reads.data_version(self.client)
+
+    def known_user(self, scope: TenantScope, email: str) -> bool:
+        return listing_reads.known_user(self.client, scope, email)
+
+    def newest_keyset(self, scope: TenantScope) -> ClickHouseKeyset:
+        return listing_reads.newest_keyset(self.client, scope)
+
+    def search_keyset_rows(
+        self, filters: SearchFilters, tz: str, keyset: ListingKeyset, *, limit: int
+    ) -> tuple[list[tuple[Any, ...]], ClickHouseKeyset | None]:
+        if not isinstance(keyset, ClickHouseKeyset):
+            raise TypeError(f"a ClickHouse listing pages with its own keyset, not {keyset!r}")
+        return listing_reads.search_keyset_rows(self.client, filters, tz, keyset, limit=limit)
