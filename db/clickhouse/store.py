@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import sys
 import tempfile
@@ -15,10 +16,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from db.aggregates import Activity
-from db.clickhouse import catalog_reads, listing_reads, reads
+from db.clickhouse import catalog_reads, listing_reads, migrate, reads
 from db.clickhouse.day_rollup import create_day_rollup
 from db.clickhouse.listing_reads import ClickHouseKeyset
-from db.clickhouse.schema import create_schema
 from db.clickhouse.writer import write_events, write_rejections
 from db.engine import redact_text, redact_url
 from db.filters import FilterOptions, SearchFilters
@@ -81,25 +81,44 @@ def _engine_stderr(capture: bool) -> Iterator[io.StringIO]:
             said.write(sink.read().decode(errors="replace"))
 
 
+@contextmanager
+def _quiet_drivers() -> Iterator[None]:
+    """The drivers' own warnings (each retry of a refused connection) held back while the
+    store opens: a failure is reported once, in one line, by the caller."""
+    loggers = [logging.getLogger(name) for name in ("urllib3", "clickhouse_connect")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
 class ClickHouseStore:
     """The searches, rejects, cursor and rollup of every tenant in one ClickHouse database."""
 
     def __init__(self, client: Any) -> None:
+        """A store on `client`, whose schema `open` (or `db.clickhouse.migrate`) made."""
         self.client = client
-        create_schema(client)
         create_day_rollup(client)  # the reads' per-day rollup (db.clickhouse.day_rollup)
 
     @classmethod
     def open(cls, url: str) -> ClickHouseStore:
-        """The store at `url`, its schema created if missing; StoreOpenError if it cannot
-        be reached or opened."""
+        """The store at `url`, its schema migrated to the newest revision
+        (`db.clickhouse.migrate`); StoreOpenError if it cannot be reached or opened."""
         from clickhouse_connect.driver.exceptions import Error
+        from sqlalchemy.exc import SQLAlchemyError
 
-        failure: Error | None = None
-        with _engine_stderr(url.startswith("chdb:")) as said:
+        failure: Exception | None = None
+        with _quiet_drivers(), _engine_stderr(url.startswith("chdb:")) as said:
             try:
-                store = cls(connect(url))
-            except Error as exc:
+                client = connect(url)
+                migrate.upgrade(url)
+                store = cls(client)
+            except (Error, OSError, TypeError, ValueError, SQLAlchemyError) as exc:
+                # TypeError: clickhouse-connect 1.12 with `?password=` in the URL as well
                 failure = exc
         if failure is not None:
             raise _open_failure(url, failure, said.getvalue()) from None
@@ -136,6 +155,13 @@ class ClickHouseStore:
         value = self._read_value(tenant, CURSOR_KEY)
         return datetime.fromisoformat(value) if value else None
 
+    def read_backfill_done(self, tenant: str) -> bool:
+        return self._read_value(tenant, BACKFILL_DONE_KEY) == "1"
+
+    def forget_cursor(self, tenant: str) -> None:
+        """The cursor and backfill flag unset (a newer empty value wins over the old one)."""
+        self._write_values(tenant, {CURSOR_KEY: "", BACKFILL_DONE_KEY: ""})
+
     def advance_cursor(self, tenant: str, end: datetime, *, backfill_done: bool | None) -> None:
         """After the rows: `write_page` returned, so they are durable (no transaction)."""
         values = {CURSOR_KEY: end.isoformat()}
@@ -155,6 +181,12 @@ class ClickHouseStore:
 
     def close(self) -> None:
         self.client.close()
+
+    def __enter__(self) -> ClickHouseStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     # --- every other read of the pages and the API (`FINAL` or exact uniqExact states) ---
     def activity(self, filters: SearchFilters, tz: str, *, hours: bool = True) -> Activity:
