@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,10 +21,12 @@ import requests
 
 from api.paging import BAD_CURSOR
 from db.engine import open_database
+from db.stores import NO_DRIVERS
 from tests.support.browser import serve_dashboard, stop_dashboard
 from tests.support.builders import WINDOW, store_records
 from tests.support.clickhouse import chdb_store, keyed
 from tests.support.harness import run_cli
+from tests.support.runtime import runtime_python
 from tests.test_clickhouse_listing import DATA, SHARED, TIE
 
 pytestmark = pytest.mark.slow
@@ -174,3 +177,19 @@ def test_mailbox_listing_is_refused_on_clickhouse_in_one_line(clickhouse_server:
     assert reply.status_code == 501
     detail = reply.json()["detail"]
     assert detail.startswith("not available on ClickHouse yet") and "\n" not in detail
+
+
+def test_the_runtime_install_without_the_extra_answers_503_naming_it(tmp_path: Path) -> None:
+    """RUNTIME_PYTHON has requirements.txt alone: the API says what to install, one line."""
+    probe = subprocess.run([runtime_python(), "-c", "import clickhouse_connect"], check=False)
+    if probe.returncode == 0:
+        pytest.skip("this runtime Python has the ClickHouse extra installed")
+    env = {"DATABASE_URL": f"chdb://{tmp_path / 'ch'}", "DB_PATH": str(tmp_path / "c.db")}
+    base, process = serve_dashboard(env, tmp_path / "server.log")
+    try:
+        bearer = {"Authorization": "Bearer not-a-token"}
+        reply = requests.get(f"{base}/api/v1/users", headers=bearer, timeout=60)
+    finally:
+        stop_dashboard(process)
+    assert reply.status_code == 503
+    assert reply.json()["detail"] == f"the database cannot be opened: {NO_DRIVERS}"
