@@ -30,8 +30,10 @@ from db.stores import Stores, shared_stores
 ENTRIES = 64
 
 
+@st.cache_resource(show_spinner=False)
 def clickhouse_stores(url: str) -> Stores | None:
-    """The process's ClickHouse and control stores for `url`, or None on SQL backends."""
+    """The process's ClickHouse and control stores for `url`, or None on SQL backends (a
+    failure is not cached: the next rerun tries again)."""
     if not is_clickhouse_url(url):
         return None
     settings = load_settings()

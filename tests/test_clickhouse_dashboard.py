@@ -11,6 +11,9 @@ the ClickHouse extra; the runtime requirements do not.
 
 from __future__ import annotations
 
+import csv
+import io
+import sqlite3
 import sys
 import tempfile
 from collections import Counter
@@ -62,6 +65,7 @@ class ChDashboard:
     today: date
     hostile_day: date
     truth: dict[str, Counter[tuple[date, str]]]  # per tenant: searches per (UTC day, user)
+    control_db: Path  # the control database (sign-in, audit trail): DB_PATH's SQLite
 
     def days(self) -> str:
         return f"from={self.today - timedelta(days=29)}&to={self.today}"
@@ -110,7 +114,7 @@ def chdash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChDashboard]:
         env.update(DISPLAY_TZ="UTC", POLL_SECONDS="3600", MIMECAST_BASE_URL=sim.base_url)
         base_url, process = serve_dashboard(env, folder / "streamlit.log", python=sys.executable)
         try:
-            yield ChDashboard(base_url, frozen.date(), hostile_day, truth)
+            yield ChDashboard(base_url, frozen.date(), hostile_day, truth, Path(env["DB_PATH"]))
         finally:
             stop_dashboard(process)
 
@@ -199,3 +203,29 @@ def test_pages_without_clickhouse_data_say_so_in_one_line(chdash: ChDashboard, p
         settle(page)
         assert exceptions(page) == []
         expect(page.locator(MAIN)).to_contain_text(message.split("(")[0].replace("`", ""))
+
+
+def _downloads(control_db: Path) -> list[tuple]:
+    with sqlite3.connect(control_db) as conn:
+        return conn.execute(
+            "SELECT action, target, rows FROM audit_events WHERE action LIKE 'export%' ORDER BY id"
+        ).fetchall()
+
+
+def test_csv_download_on_clickhouse_is_audited_in_the_control_database_and_neutralised(
+    chdash: ChDashboard, page: Page, tmp_path: Path
+) -> None:
+    before = _downloads(chdash.control_db)
+    url = f"{chdash.base_url}/user?email={MALLORY}&{chdash.days()}&tenant=acme"
+    open_page(page, url, "User history")
+    button = page.get_by_role("button", name=f"Download all {len(HOSTILE)} searches (CSV)")
+    with page.expect_download() as started:
+        button.click()
+    target = tmp_path / "searches.csv"
+    started.value.save_as(target)
+    content = target.read_bytes().decode("utf-8")
+    assert content.startswith('"time","email","source","search_text","search_reason"')
+    texts = [row["search_text"] for row in csv.DictReader(io.StringIO(content, newline=""))]
+    neutralised = ["'" + t if t[0] in "=+-@\t" else t for t in HOSTILE]
+    assert texts == list(reversed(neutralised))
+    assert _downloads(chdash.control_db)[len(before) :] == [("export_csv", MALLORY, len(HOSTILE))]
