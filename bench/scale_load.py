@@ -183,6 +183,16 @@ def disk_bytes(store: str, url: str) -> int:
     )
 
 
+def copy_file(url: str, target: str) -> None:
+    """A loaded SQLite store's file (its WAL checkpointed by the load) copied to `target`."""
+    path = sqlite_path(url)
+    if path is None:
+        fail(f"--copy-to is for a SQLite file, not {redact_url(url)}")
+    for suffix in ("", "-wal"):
+        if Path(f"{path}{suffix}").exists():
+            shutil.copyfile(f"{path}{suffix}", f"{target}{suffix}")
+
+
 def remove(store: str, url: str) -> None:
     """Delete a small run's store (the caller decides; large runs are kept)."""
     if store == "chdb":

@@ -28,7 +28,8 @@ from bench.generate_tenants import Shape
 from bench.scale_load import Anchor, close_store, open_store
 from bench.synthetic import build_tenant, draw_events, rows
 from config.settings import spec
-from db.store import SqlStore
+from ingest.page_writer import PageBatch
+from ingest.poller import PAGES_PER_TRANSACTION
 from ingest.records import EventKeyer, SearchEvent, parse_record
 from ingest.store import Store
 
@@ -58,35 +59,59 @@ def fresh_pages(shape: Shape, tenant: str, anchor: Anchor, pages: int) -> list[l
 def write_rate(
     store_name: str, url: str, shape: Shape, anchor: Anchor, pages: int
 ) -> dict[str, Any]:
-    """Rows per second of `pages` pages written one by one, then the cursor past the day."""
+    """Rows per second of `pages` pages written one by one through `write_page`; on SQL
+    also `pages` more through the ingest's `PageWriter`, PAGES_PER_TRANSACTION per commit (what
+    a backfill does); then the cursor past the day."""
     tenant = shape.names()[0]
-    batches = fresh_pages(shape, tenant, anchor, pages)
+    sql = store_name != "chdb"
+    batches = fresh_pages(shape, tenant, anchor, pages * (2 if sql else 1))
     start = datetime.combine(anchor.fresh_day, dtime(), UTC)
     window = (start, start + timedelta(days=1))
     store = open_store(store_name, url)
+    out: dict[str, Any] = {"pages": pages}
     try:
-        run_id = 1
-        if isinstance(store, SqlStore):
-            run_id = Store(store.engine, tenant).start_run("bench", *window)
-        inserted = 0
-        started = time.perf_counter()
-        for page in batches:
+        run_id = Store(store.engine, tenant).start_run("bench", *window) if sql else 1
+        inserted, started = 0, time.perf_counter()
+        for page in batches[:pages]:
             inserted += store.write_page(tenant, page, [], run_id, window).inserted
-        seconds = time.perf_counter() - started
+        out.update(_rate(inserted, time.perf_counter() - started, pages))
         replay = store.write_page(tenant, batches[0], [], run_id, window)
+        expect(replay.inserted == 0, "write rate", f"a replayed page stored {replay.inserted}")
+        if sql:
+            out["page_writer"] = _page_writer_rate(store.engine, tenant, run_id, batches[pages:])
         store.advance_cursor(tenant, window[1] + OVERLAP, backfill_done=True)
     finally:
         close_store(store)
-    expect(inserted == pages * PAGE, "write rate", f"{inserted} of {pages * PAGE} rows new")
-    expect(replay.inserted == 0, "write rate", f"a replayed page stored {replay.inserted}")
+    expect(out["rows"] == pages * PAGE, "write rate", f"{out['rows']} of {pages * PAGE} rows new")
+    return out
+
+
+def _rate(rows: int, seconds: float, pages: int) -> dict[str, Any]:
     return {
-        "pages": pages,
-        "rows": inserted,
+        "rows": rows,
         "seconds": round(seconds, 2),
-        "rows_per_s": round(inserted / seconds),
+        "rows_per_s": round(rows / seconds),
         "ms_per_page": round(seconds * 1000 / pages, 1),
-        "times_the_api": round(inserted / seconds / API_ROWS_PER_S, 1),
+        "times_the_api": round(rows / seconds / API_ROWS_PER_S, 1),
     }
+
+
+def _page_writer_rate(
+    engine: Any, tenant: str, run_id: int, batches: list[list[Any]]
+) -> dict[str, Any]:
+    """The ingest's own batching: PAGES_PER_TRANSACTION pages per transaction, rollups and
+    filter values added once per commit."""
+    store, inserted = Store(engine, tenant), 0
+    window = (batches[0][0][1].create_time, batches[-1][-1][1].create_time)
+    started = time.perf_counter()
+    for first in range(0, len(batches), PAGES_PER_TRANSACTION):
+        writer = store.page_writer(run_id)
+        for page in batches[first : first + PAGES_PER_TRANSACTION]:
+            writer.write_page(PageBatch(events=page, rejections=[], fetched=len(page)), window)
+        inserted += writer.commit().inserted
+    result = _rate(inserted, time.perf_counter() - started, len(batches))
+    expect(inserted == len(batches) * PAGE, "page writer", f"{inserted} rows new")
+    return result
 
 
 def move_cursor_to_fresh_day(store_name: str, url: str, tenant: str, anchor: Anchor) -> None:

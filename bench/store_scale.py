@@ -25,7 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from bench.checks import expect, fail
-from bench.scale_load import STORES, Anchor, default_anchor, disk_bytes, load, shape_for
+from bench.scale_load import (
+    STORES,
+    Anchor,
+    copy_file,
+    default_anchor,
+    disk_bytes,
+    load,
+    shape_for,
+)
 from db.engine import redact_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -110,6 +118,8 @@ def orchestrate(args: argparse.Namespace) -> dict[str, Any]:
     }
     if not args.reuse:
         result["load"] = _child(args, "load")
+    if args.copy_to:  # libSQL reads and writes SQLite's file format: the same file, copied
+        copy_file(args.url, args.copy_to)
     size = disk_bytes(args.store, args.url)
     result["disk_bytes"] = size
     result["bytes_per_search"] = round(size / max(shape.tenants * shape.events_per_tenant, 1))
@@ -135,6 +145,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--pages", type=int, default=200, help="pages of 100 in the write phase")
     p.add_argument("--detect", action="store_true", help="time `ingest detect` (SQL stores)")
     p.add_argument("--reuse", action="store_true", help="the store is loaded already")
+    p.add_argument("--copy-to", help="a SQLite store's file copied here once loaded")
     p.add_argument("--json", default="bench/results/scale.json")
     p.add_argument("--phase", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
