@@ -1,11 +1,10 @@
-"""The scale benchmark's stores, loaded in bulk from one generator (`bench/generate_tenants`).
+"""The scale benchmark's stores, loaded in bulk from one generator (`bench/scale_rows.py`).
 
-Every store gets the same rows for the same shape and seed (`bench/scale_rows.py`): SQLite,
-libSQL and PostgreSQL as `generate_tenants.load` writes them (executemany or COPY in
-day-sized transactions, then the rollups and filter values counted as the ingest keeps
-them); chDB through the ClickHouse
-store's own tables, a day of every tenant per insert, the rollup filled by its materialized
-view exactly as on the ingest's write path (`db.clickhouse.writer`, a block per page).
+Every store gets the same rows for the same shape, seed and anchor: SQLite, libSQL and
+PostgreSQL as `generate_tenants.load` writes them (executemany or COPY a day per
+transaction, then the runs, cursors, filter values and rollups as the ingest leaves them,
+and fresh statistics); chDB into the ClickHouse store's own tables in inserts of at least
+BLOCK_ROWS rows, the hourly rollup filled by its materialized view as on the ingest's path.
 """
 
 from __future__ import annotations
@@ -35,6 +34,7 @@ from db.store import SqlStore
 from ingest.page_writer import rebuild_filter_values
 
 BLOCK_ROWS = 200_000
+"""Rows per chDB insert: ClickHouse makes a part per insert and month and merges later."""
 STORES = ("sqlite", "libsql", "postgresql", "chdb")
 USERS = 2_000
 """Users per tenant: the shape of `bench/generate.py`'s tenant (one heavy admin, a tail)."""
@@ -191,13 +191,3 @@ def copy_file(url: str, target: str) -> None:
     for suffix in ("", "-wal"):
         if Path(f"{path}{suffix}").exists():
             shutil.copyfile(f"{path}{suffix}", f"{target}{suffix}")
-
-
-def remove(store: str, url: str) -> None:
-    """Delete a small run's store (the caller decides; large runs are kept)."""
-    if store == "chdb":
-        shutil.rmtree(url.removeprefix("chdb://"), ignore_errors=True)
-    elif store != "postgresql":
-        path = sqlite_path(url.replace("sqlite+libsql://", "sqlite://"))
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
