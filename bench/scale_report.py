@@ -37,7 +37,7 @@ def _keys(results: list[dict[str, Any]], part: str) -> list[str]:
 
 
 def _facts(result: dict[str, Any]) -> dict[str, str]:
-    load, write = result.get("load", {}), result["write"]
+    load, write = result.get("load", {}), result.get("write")
     facts = {
         "searches": f"{result['searches']:,}",
         "load (s, rows/s)": (
@@ -46,9 +46,9 @@ def _facts(result: dict[str, Any]) -> dict[str, str]:
             else "reused"
         ),
         "disk: bytes per search (= MB per million)": f"{result['bytes_per_search']:,}",
-        "write_page, a page per write: rows/s (× the API's 278/s)": _rate(write),
+        "write_page, a page per write: rows/s (× the API's 278/s)": _rate(write) if write else "–",
     }
-    if "page_writer" in write:
+    if write and "page_writer" in write:
         facts["ingest PageWriter, 50 pages per transaction: rows/s"] = _rate(write["page_writer"])
     for name, title in (
         ("detect_first", "detect: first run"),

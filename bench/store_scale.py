@@ -124,6 +124,8 @@ def orchestrate(args: argparse.Namespace) -> dict[str, Any]:
     result["disk_bytes"] = size
     result["bytes_per_search"] = round(size / max(shape.tenants * shape.events_per_tenant, 1))
     result["reads"] = _child(args, "reads")
+    if args.reads_only:  # a store measured before: its fresh day is written already
+        return result
     detecting = args.detect and args.store != "chdb"
     if detecting:
         result["detect_first"] = _child(args, "detect-first")
@@ -145,6 +147,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--pages", type=int, default=200, help="pages of 100 in the write phase")
     p.add_argument("--detect", action="store_true", help="time `ingest detect` (SQL stores)")
     p.add_argument("--reuse", action="store_true", help="the store is loaded already")
+    p.add_argument("--reads-only", action="store_true", help="re-measure the reads only")
     p.add_argument("--copy-to", help="a SQLite store's file copied here once loaded")
     p.add_argument("--json", default="bench/results/scale.json")
     p.add_argument("--phase", help=argparse.SUPPRESS)
