@@ -20,7 +20,10 @@ def _label(result: dict[str, Any]) -> str:
 def _ms(timing: dict[str, Any] | None) -> str:
     if timing is None:
         return "–"
-    return f"{timing['cold_ms']:,.0f} / {timing['warm_ms']:,.1f}"
+    shown = f"{timing['cold_ms']:,.0f} / {timing['warm_ms']:,.1f}"
+    if "cold_cpu_ms" in timing:  # this process's CPU in the cold call
+        shown += f" (cold CPU {timing['cold_cpu_ms']:,.0f})"
+    return shown
 
 
 def _rate(write: dict[str, Any]) -> str:
