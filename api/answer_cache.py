@@ -11,12 +11,11 @@ import pandas as pd
 
 from api.calls import Call
 from db.filters import SearchFilters
-from db.state import data_version
 
 
 class AnswerCache:
     """The last answers of the aggregate endpoints, keyed on the database's data version
-    (`db.state.data_version`, which changes whenever the ingest stores rows) and the
+    (`SearchStore.data_version`, which changes whenever the ingest stores rows) and the
     filters: what the pages' `st.cache_data` does, so a repeated question after a poll
     costs one cheap read instead of the whole aggregation."""
 
@@ -44,9 +43,10 @@ ANSWERS = AnswerCache()
 def cached_answer(
     call: Call, name: str, filters: SearchFilters, compute: Callable[..., pd.DataFrame]
 ) -> pd.DataFrame:
-    engine = call.engine
-    key = (name, str(engine.url), data_version(engine), filters, call.tz)
-    return ANSWERS.get(key, lambda: compute(engine, filters, call.tz))
+    """`compute(store, filters, tz)`, cached on the store's data version."""
+    store = call.store
+    key = (name, str(call.engine.url), store.data_version(), filters, call.tz)
+    return ANSWERS.get(key, lambda: compute(store, filters, call.tz))
 
 
 def cached_body(
@@ -58,6 +58,13 @@ def cached_body(
 ) -> tuple[bytes, int]:
     """The rendered body of an answer and its row count, cached like the answer itself
     (and per format): rendering 2,000 users as JSON cost more than reading them."""
-    engine = call.engine
-    key = ("body", name, str(engine.url), data_version(engine), filters, call.tz, call.media)
+    key = (
+        "body",
+        name,
+        str(call.engine.url),
+        call.store.data_version(),
+        filters,
+        call.tz,
+        call.media,
+    )
     return ANSWERS.get(key, lambda: render(cached_answer(call, name, filters, compute)))

@@ -20,6 +20,7 @@ from db.api_tokens import Caller
 from db.filters import SearchFilters
 from db.raw_reads import SEARCH_COLUMNS
 from db.scope import TenantScope
+from db.store import SqlStore
 
 MAX_RANGE_DAYS = 3660
 """The longest `from`..`to` a call may ask for: ten years."""
@@ -42,6 +43,13 @@ class Call:
     @property
     def engine(self) -> Engine:
         return self.engine_source()
+
+    @property
+    def store(self) -> SqlStore:
+        """The reads of the searches, through the interface every backend implements (the
+        handlers run no SQL of one dialect): `SqlStore` over `engine`. Typed as SqlStore
+        while the paging cursor (`api.paging`) encodes the SQL keyset only."""
+        return SqlStore(self.engine)
 
     @property
     def tz(self) -> str:

@@ -39,14 +39,14 @@ from api.paging import MAX_PAGE, decode_cursor, encode_cursor
 from api.problems import ApiProblem
 from api.spec import CSV, JSON, NDJSON, PROMETHEUS, Endpoint, Param
 from api.tenancy import P_TENANT
-from db import aggregates, audit, raw_reads, state
+from db import audit, state
 from db.aggregates import SUMMARY_COLUMNS
 from db.audit import AuditAction
 from db.csv_export import to_csv
 from db.engine import DatabaseSetupError
 from db.filters import SearchFilters
 from db.locks import AlreadyRunning
-from db.raw_reads import Keyset
+from db.store import SearchStore
 
 API_VERSION = "1"
 log = logging.getLogger("api")
@@ -78,6 +78,14 @@ FILTERS = (P_TENANT, P_FROM, P_TO, P_USER, P_SOURCE, P_TYPE, P_TEXT, P_SYSTEM, P
 # --- handlers ---------------------------------------------------------------------------
 
 
+def _per_day(store: SearchStore, filters: SearchFilters, tz: str) -> pd.DataFrame:
+    return store.searches_per_day(filters, tz)
+
+
+def _summary(store: SearchStore, filters: SearchFilters, tz: str) -> pd.DataFrame:
+    return store.summary_by_user(filters, tz)
+
+
 def searches_per_day(call: Call) -> Answer:
     filters = search_filters(call)
 
@@ -97,7 +105,7 @@ def searches_per_day(call: Call) -> Answer:
             }
         ), len(frame)
 
-    body, rows = cached_body(call, "per_day", filters, aggregates.searches_per_day, render)
+    body, rows = cached_body(call, "per_day", filters, _per_day, render)
     return Answer(body, call.media, rows=rows, filters=audit_filters(filters, call.tz))
 
 
@@ -117,21 +125,15 @@ def users(call: Call) -> Answer:
             }
         ), len(summary)
 
-    body, rows = cached_body(call, "summary", filters, aggregates.summary_by_user, render)
+    body, rows = cached_body(call, "summary", filters, _summary, render)
     return Answer(body, call.media, rows=rows, filters=audit_filters(filters, call.tz))
 
 
 def _search_listing(call: Call, filters: SearchFilters, target: str) -> Answer:
     cursor = call.values.get("cursor")
-    keyset = (
-        decode_cursor(cursor, call.scope)
-        if cursor
-        else Keyset(raw_reads.newest_search_id(call.engine, call.scope))
-    )
+    keyset = decode_cursor(cursor, call.scope) if cursor else call.store.newest_keyset(call.scope)
     limit = call.values.get("limit") or P_LIMIT.default
-    found, following = raw_reads.search_keyset_rows(
-        call.engine, filters, call.tz, keyset, limit=limit
-    )
+    found, following = call.store.search_keyset_rows(filters, call.tz, keyset, limit=limit)
     rows = search_records(found, call.tz)
     next_cursor = encode_cursor(following, call.scope) if following else None
     headers = {"Next-Cursor": next_cursor} if next_cursor else {}
@@ -154,7 +156,7 @@ def user_searches(call: Call) -> Answer:
     filters = search_filters(call).for_user(email)
     if call.values.get("cursor"):
         decode_cursor(call.values["cursor"], call.scope)  # a 400, whoever is asked for
-    if not raw_reads.known_user(call.engine, call.scope, email):
+    if not call.store.known_user(call.scope, email):
         raise ApiProblem(404, f"no such user: no search by {email[:200]!r} is stored")
     return _search_listing(call, filters, email)
 

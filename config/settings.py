@@ -112,6 +112,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
         secret=True,
     ),
     SettingSpec(
+        "CONTROL_DATABASE_URL",
+        None,
+        "with a ClickHouse `DATABASE_URL`: the SQL database of what needs transactions "
+        "(runs' locks, alerts, audit trail, tokens); unset, the SQLite file at `DB_PATH`",
+        parse_text,
+        secret=True,
+    ),
+    SettingSpec(
         "LOG_LEVEL",
         "INFO",
         "what the ingest logs: `DEBUG`, `INFO`, `WARNING` or `ERROR` (`-v` means `DEBUG`)",
@@ -262,6 +270,7 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     tenants_file: str = ""
     signing_key_file: str = ""
+    control_database_url: str | None = field(default=None, repr=False)
 
     @property
     def effective_database_url(self) -> str:

@@ -1,6 +1,7 @@
-"""`db.queries` behind Streamlit's caches, keyed on the database's data version.
+"""The store's reads (`db.store.SearchStore`) behind Streamlit's caches, keyed on the
+database's data version.
 
-Every cached answer takes the database URL and `version` (from `queries.data_version`,
+Every cached answer takes the database URL and `version` (from `store(url).data_version()`,
 read afresh on each rerun), so rows stored by a new poll show up at once, without a TTL;
 answers for older versions simply age out of the bounded cache.
 """
@@ -16,6 +17,7 @@ from db.engine import open_database
 from db.queries import FilterOptions, IngestHealth, SearchFilters
 from db.scope import TenantScope
 from db.state import IngestStatus, read_status
+from db.store import SearchStore, SqlStore
 
 ENTRIES = 64
 
@@ -26,10 +28,19 @@ def engine(url: str) -> Engine:
     return open_database(url)
 
 
+@st.cache_resource(show_spinner=False)
+def store(url: str) -> SearchStore:
+    """The reads of the pages' data, through the one interface every backend implements,
+    so no page runs SQL that compiles for one dialect only: `SqlStore` over `engine`
+    (SQLite, PostgreSQL, libSQL). The ingest's own state (runs, cursors) is read from the
+    engine below."""
+    return SqlStore(engine(url))
+
+
 def data_version(url: str) -> str:
     """Not cached: this is what tells the caches below that the data changed (it moves
     only when a poll stored rows, so a poll that stored nothing keeps every answer)."""
-    return queries.data_version(engine(url))
+    return store(url).data_version()
 
 
 def ingest_version(url: str) -> str:
@@ -44,7 +55,7 @@ def ingest_health(url: str, ingest_version: str, scope: TenantScope) -> IngestHe
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)
 def filter_options(url: str, version: str, scope: TenantScope) -> FilterOptions:
-    return queries.filter_options(engine(url), scope)
+    return store(url).filter_options(scope)
 
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)
@@ -52,32 +63,32 @@ def activity(
     url: str, version: str, filters: SearchFilters, tz: str, hours: bool = True
 ) -> queries.Activity:
     """The summary and user pages' figures: two or three statements, not four or six."""
-    return queries.activity(engine(url), filters, tz, hours=hours)
+    return store(url).activity(filters, tz, hours=hours)
 
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)
 def summary_by_user(url: str, version: str, filters: SearchFilters, tz: str) -> pd.DataFrame:
-    return queries.summary_by_user(engine(url), filters, tz)
+    return store(url).summary_by_user(filters, tz)
 
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)
 def searches_per_day(url: str, version: str, filters: SearchFilters, tz: str) -> pd.DataFrame:
-    return queries.searches_per_day(engine(url), filters, tz)
+    return store(url).searches_per_day(filters, tz)
 
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)
 def hour_weekday_counts(url: str, version: str, filters: SearchFilters, tz: str) -> pd.DataFrame:
-    return queries.hour_weekday_counts(engine(url), filters, tz)
+    return store(url).hour_weekday_counts(filters, tz)
 
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)
 def user_counts(url: str, version: str, filters: SearchFilters, tz: str) -> pd.DataFrame:
-    return queries.user_counts(engine(url), filters, tz)
+    return store(url).user_counts(filters, tz)
 
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)
 def count_searches(url: str, version: str, filters: SearchFilters, tz: str) -> int:
-    return queries.count_searches(engine(url), filters, tz)
+    return store(url).count_searches(filters, tz)
 
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)
@@ -90,14 +101,14 @@ def search_page(
     offset: int,
     total: int | None = None,
 ) -> pd.DataFrame:
-    return queries.search_page(engine(url), filters, tz, limit=limit, offset=offset, total=total)
+    return store(url).search_page(filters, tz, limit=limit, offset=offset, total=total)
 
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)
 def searches_by_user(
     url: str, version: str, filters: SearchFilters, tz: str, per_user: int
 ) -> pd.DataFrame:
-    return queries.searches_by_user(engine(url), filters, tz, per_user=per_user)
+    return store(url).searches_by_user(filters, tz, per_user=per_user)
 
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)

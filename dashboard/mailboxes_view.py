@@ -209,6 +209,7 @@ def show_mailbox(ctx: Context, filters: SearchFilters, mailbox: str) -> None:
         table,
         hide_index=True,
         width="stretch",
+        height=widgets.search_table_height(len(table)),
         row_height=widgets.SEARCH_ROW,
         column_config={  # pixels: 940 at 1,400 px without the tenant column
             "tenant": st.column_config.TextColumn("Tenant", width=90),

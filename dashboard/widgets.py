@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import audit, export
+from dashboard import audit, cached, export
 from dashboard.auth import current_visitor
 from dashboard.context import Context
 from db import manifests, queries
@@ -161,7 +161,7 @@ def download_searches(
 
     def csv_bytes() -> tuple[bytes, int]:
         return export.csv_with_rows(
-            queries.iter_searches(ctx.engine, filters, ctx.tz), queries.SEARCH_COLUMNS
+            cached.store(ctx.db_url).iter_searches(filters, ctx.tz), queries.SEARCH_COLUMNS
         )
 
     audited_download(

@@ -5,9 +5,11 @@ every SQLite path of the product serves it unchanged. What differs is the connec
 sqlalchemy-libsql 0.2.0 drops the query string of a file URL and pastes it, auth token
 included, into the server URL it hands the driver; the driver (libsql-experimental) takes
 the token and an embedded replica's sync URL as arguments instead, and has no `timeout`
-argument (the busy timeout is set by PRAGMA, as for SQLite). A server (`sqlite+libsql://host`)
-and an embedded replica (`?sync_url=`) are documented in docs/storage.md but not tested
-here: no libSQL server can be installed on this machine (`TEST_LIBSQL_URL` runs them).
+argument (the busy timeout is set by PRAGMA, as for SQLite, and waited out by
+`db.libsql_wait`: the driver holds the GIL while SQLite waits). A server
+(`sqlite+libsql://host`) and an embedded replica (`?sync_url=`) are documented in
+docs/storage.md but not tested here: no libSQL server can be installed on this machine
+(`TEST_LIBSQL_URL` runs them).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import Any
 
 from sqlalchemy.engine import URL, ExceptionContext
 from sqlalchemy.exc import DatabaseError, DBAPIError, IntegrityError, OperationalError
+
+from db.libsql_wait import BusyWaitingConnection
 
 DRIVERS = ("libsql", "aiolibsql")
 # What a libSQL URL may carry: the server's token and scheme, an embedded replica's source.
@@ -125,7 +129,8 @@ def connect_hook(url: URL) -> Callable[..., Any]:
     """A `do_connect` hook: the driver gets the token and sync URL as arguments, a server's
     URL without the token in its query string, and a failure to open (a ValueError too) is
     raised as the DBAPIError it stands for: SQLAlchemy wraps only the driver's own Error
-    class here, and then calls pysqlite's `is_disconnect`, which this driver breaks."""
+    class here, and then calls pysqlite's `is_disconnect`, which this driver breaks. A file's
+    connection waits out a locked database without holding the GIL (`db.libsql_wait`)."""
     arguments = connect_arguments(url)
 
     def connect(dialect: Any, _record: Any, cargs: list, cparams: dict) -> Any:
@@ -135,7 +140,7 @@ def connect_hook(url: URL) -> Callable[..., Any]:
         try:
             connection = dialect.loaded_dbapi.connect(*cargs, **cparams)
             connection.execute("SELECT 1")  # a server is reached only by a first statement
-            return connection
+            return connection if is_remote(url) else BusyWaitingConnection(connection)
         except ValueError as exc:
             raise _classified(str(exc))(None, None, exc) from None
 

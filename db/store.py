@@ -3,26 +3,41 @@ tenant holds; the cursor after it) and what the dashboard's main frames read, so
 compiles for one dialect only stays behind its backend (`SqlStore` for SQLite and
 PostgreSQL, `db.clickhouse.store.ClickHouseStore` for ClickHouse).
 
-Today the product's own paths (ingest, pages, API) still call the SQL modules directly;
-this interface is what a ClickHouse deployment will run them through (docs/clickhouse.md).
+The pages (`dashboard.cached.store`) and the API (`api.calls.Call.store`) read through it;
+the ingest still calls the SQL modules directly (docs/clickhouse.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 from sqlalchemy import Engine
 
-from db.aggregates import hour_weekday_counts, searches_per_day, summary_by_user
-from db.filters import SearchFilters
-from db.state import read_cursor
+from db import raw_reads
+from db.aggregates import (
+    Activity,
+    activity,
+    hour_weekday_counts,
+    searches_per_day,
+    summary_by_user,
+)
+from db.clickhouse.listing_reads import ClickHouseKeyset  # plain Python: no driver loaded
+from db.filters import FilterOptions, SearchFilters, filter_options
+from db.raw_reads import Keyset
+from db.rollup_reads import count_searches, user_counts
+from db.scope import TenantScope
+from db.state import data_version, read_cursor
 
 if TYPE_CHECKING:  # the records the ingest parses (`ingest.records`); db needs no ingest
     from ingest.records import Rejection, SearchEvent
+
+ListingKeyset = Keyset | ClickHouseKeyset
+"""Where a keyset page starts: each backend's own (`Keyset` on SQL, row ids; ClickHouse has
+none, `ClickHouseKeyset`)."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,66 @@ class SearchStore(Protocol):
         """`db.aggregates.hour_weekday_counts`: the 7 x 24 grid, zeros included."""
         ...
 
+    # --- every other read of the Summary, User, Calendar and Day pages and the API ----
+    def activity(self, filters: SearchFilters, tz: str, *, hours: bool = True) -> Activity:
+        """`db.aggregates.activity`: the summary and user pages' figures at once."""
+        ...
+
+    def user_counts(self, filters: SearchFilters, tz: str) -> pd.DataFrame:
+        """`db.rollup_reads.user_counts`: searches per user, most first (the Day page)."""
+        ...
+
+    def count_searches(self, filters: SearchFilters, tz: str) -> int:
+        """`db.rollup_reads.count_searches`."""
+        ...
+
+    def search_page(
+        self,
+        filters: SearchFilters,
+        tz: str,
+        *,
+        limit: int,
+        offset: int = 0,
+        total: int | None = None,
+    ) -> pd.DataFrame:
+        """`db.raw_reads.search_page`: a page of matching searches, newest first."""
+        ...
+
+    def searches_by_user(
+        self, filters: SearchFilters, tz: str, *, per_user: int = 200
+    ) -> pd.DataFrame:
+        """`db.raw_reads.searches_by_user`: the newest `per_user` of each user."""
+        ...
+
+    def iter_searches(
+        self, filters: SearchFilters, tz: str, *, chunk_rows: int = 5_000
+    ) -> Iterator[pd.DataFrame]:
+        """`db.raw_reads.iter_searches`: every matching search in chunks (CSV downloads)."""
+        ...
+
+    def filter_options(self, scope: TenantScope) -> FilterOptions:
+        """`db.filters.filter_options`: the sidebar's users, sources and search types."""
+        ...
+
+    def data_version(self) -> str:
+        """`db.state.data_version`: moves when, and only when, rows were stored."""
+        ...
+
+    def known_user(self, scope: TenantScope, email: str) -> bool:
+        """`db.raw_reads.known_user`: any search by `email` in `scope`, at any time."""
+        ...
+
+    def newest_keyset(self, scope: TenantScope) -> ListingKeyset:
+        """The keyset of a listing's first page: the rows of `scope` stored now."""
+        ...
+
+    def search_keyset_rows(
+        self, filters: SearchFilters, tz: str, keyset: ListingKeyset, *, limit: int
+    ) -> tuple[list[tuple[Any, ...]], ListingKeyset | None]:
+        """`db.raw_reads.search_keyset_rows`: a keyset page (SEARCH_COLUMNS tuples, times
+        aware UTC) and the next page's keyset, None after the last."""
+        ...
+
 
 class SqlStore:
     """SQLite and PostgreSQL through SQLAlchemy: the ingest's page writer (one transaction
@@ -107,3 +182,55 @@ class SqlStore:
 
     def hour_weekday_counts(self, filters: SearchFilters, tz: str) -> pd.DataFrame:
         return hour_weekday_counts(self.engine, filters, tz)
+
+    # --- every other read of the pages and the API: the db functions, unchanged --------
+    def activity(self, filters: SearchFilters, tz: str, *, hours: bool = True) -> Activity:
+        return activity(self.engine, filters, tz, hours=hours)
+
+    def user_counts(self, filters: SearchFilters, tz: str) -> pd.DataFrame:
+        return user_counts(self.engine, filters, tz)
+
+    def count_searches(self, filters: SearchFilters, tz: str) -> int:
+        return count_searches(self.engine, filters, tz)
+
+    def search_page(
+        self,
+        filters: SearchFilters,
+        tz: str,
+        *,
+        limit: int,
+        offset: int = 0,
+        total: int | None = None,
+    ) -> pd.DataFrame:
+        return raw_reads.search_page(
+            self.engine, filters, tz, limit=limit, offset=offset, total=total
+        )
+
+    def searches_by_user(
+        self, filters: SearchFilters, tz: str, *, per_user: int = 200
+    ) -> pd.DataFrame:
+        return raw_reads.searches_by_user(self.engine, filters, tz, per_user=per_user)
+
+    def iter_searches(
+        self, filters: SearchFilters, tz: str, *, chunk_rows: int = 5_000
+    ) -> Iterator[pd.DataFrame]:
+        return raw_reads.iter_searches(self.engine, filters, tz, chunk_rows=chunk_rows)
+
+    def filter_options(self, scope: TenantScope) -> FilterOptions:
+        return filter_options(self.engine, scope)
+
+    def data_version(self) -> str:
+        return data_version(self.engine)
+
+    def known_user(self, scope: TenantScope, email: str) -> bool:
+        return raw_reads.known_user(self.engine, scope, email)
+
+    def newest_keyset(self, scope: TenantScope) -> Keyset:
+        return Keyset(raw_reads.newest_search_id(self.engine, scope))
+
+    def search_keyset_rows(
+        self, filters: SearchFilters, tz: str, keyset: ListingKeyset, *, limit: int
+    ) -> tuple[list[tuple[Any, ...]], Keyset | None]:
+        if not isinstance(keyset, Keyset):
+            raise TypeError(f"a SQL listing pages with a Keyset, not {type(keyset).__name__}")
+        return raw_reads.search_keyset_rows(self.engine, filters, tz, keyset, limit=limit)

@@ -32,18 +32,18 @@ from ingest.commands.common import (
     log,
     open_existing_engine,
 )
-from ingest.commands.detections import command_detect
-from ingest.commands.evidence import add_evidence_parsers, command_keys, command_verify_export
-from ingest.commands.forwarding import FORWARD_MAX_SECONDS, command_forward
-from ingest.commands.polling import command_reconcile, command_run
-from ingest.commands.state import command_reset_cursor, command_status, command_status_check
-from ingest.commands.targets import command_targets
-from ingest.commands.tokens import add_token_parser, command_token
+from ingest.commands.evidence import add_evidence_parsers
+from ingest.commands.forwarding import FORWARD_MAX_SECONDS
+from ingest.commands.tokens import add_token_parser
 from ingest.poller import one_line
-from ingest.seal import command_verify
+
+# The commands' own modules are imported by `run_command`, when that command runs: every
+# `python -m ingest` would otherwise load what all of them need (numpy for `detect`, …).
 
 
 def run_verify(settings: Settings, tenant: str | None) -> int:
+    from ingest.seal import command_verify
+
     engine = open_existing_engine(settings)
     try:
         with database_errors(engine):
@@ -141,32 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         if not args.verbose:
             logging.getLogger().setLevel(settings.log_level)
-        if args.command == "run":
-            return command_run(settings, args.once, tenant=args.tenant)
-        if args.command == "status" and args.check:
-            return command_status_check(settings, args.tenant)
-        if args.command == "status":
-            return command_status(settings, args.json, args.tenant)
-        if args.command == "token":
-            problem = command_token(settings, args)
-            return EXIT_OK if problem is None else fail(problem, EXIT_CONFIG, args.verbose)
-        if args.command == "keys":
-            return command_keys(settings, args.action)
-        if args.command == "verify-export":
-            return command_verify_export(args.csv, args.manifest, args.public_key)
-        if args.command == "verify":
-            return run_verify(settings, args.tenant)
-        if args.command == "reconcile":
-            return command_reconcile(settings, args.tenant)
-        if args.command == "detect":
-            return command_detect(settings, args.tenant, args.rescore)
-        if args.command == "targets":
-            return command_targets(settings, args.backfill, args.tenant)
-        if args.command == "forward":
-            return command_forward(
-                settings, args.since, args.destination, args.max_seconds, args.tenant
-            )
-        return command_reset_cursor(settings, args.yes, args.tenant)
+        return run_command(args, settings)
     except ConfigError as exc:
         return fail(str(exc), EXIT_CONFIG, args.verbose)
     except UserError as exc:
@@ -183,6 +158,50 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def run_command(args: argparse.Namespace, settings: Settings) -> int:
+    """The chosen command, its module imported now (see the imports)."""
+    if args.command in ("run", "reconcile"):
+        from ingest.commands.polling import command_reconcile, command_run
+
+        if args.command == "run":
+            return command_run(settings, args.once, tenant=args.tenant)
+        return command_reconcile(settings, args.tenant)
+    if args.command == "token":
+        from ingest.commands.tokens import command_token
+
+        problem = command_token(settings, args)
+        return EXIT_OK if problem is None else fail(problem, EXIT_CONFIG, args.verbose)
+    if args.command in ("keys", "verify-export"):
+        from ingest.commands.evidence import command_keys, command_verify_export
+
+        if args.command == "keys":
+            return command_keys(settings, args.action)
+        return command_verify_export(args.csv, args.manifest, args.public_key)
+    if args.command == "verify":
+        return run_verify(settings, args.tenant)
+    if args.command == "detect":
+        from ingest.commands.detections import command_detect
+
+        return command_detect(settings, args.tenant, args.rescore)
+    if args.command == "targets":
+        from ingest.commands.targets import command_targets
+
+        return command_targets(settings, args.backfill, args.tenant)
+    if args.command == "forward":
+        from ingest.commands.forwarding import command_forward
+
+        return command_forward(
+            settings, args.since, args.destination, args.max_seconds, args.tenant
+        )
+    from ingest.commands.state import command_reset_cursor, command_status, command_status_check
+
+    if args.command == "status" and args.check:
+        return command_status_check(settings, args.tenant)
+    if args.command == "status":
+        return command_status(settings, args.json, args.tenant)
+    return command_reset_cursor(settings, args.yes, args.tenant)
 
 
 def fail(message: str, status: int, verbose: bool) -> int:

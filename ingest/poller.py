@@ -31,7 +31,7 @@ from db.state import BACKFILL, RECONCILE
 from ingest.client import MimecastClient, WindowShifted
 from ingest.prefetch import Prefetched
 from ingest.records import EventKeyer, Rejection
-from ingest.store import PageBatch, PageCounts, PageWriter, Store
+from ingest.store import IngestPageWriter, IngestStore, PageBatch, PageCounts
 from ingest.windows import (
     Held,
     choose_window,
@@ -120,7 +120,7 @@ class Poller:
     def __init__(
         self,
         settings: Settings,
-        store: Store,
+        store: IngestStore,
         client: MimecastClient,
         *,
         stop: threading.Event | None = None,
@@ -223,7 +223,7 @@ class Poller:
         if not windows and result.kind == BACKFILL:
             self.store.advance_cursor(result.window_end, backfill_done=True)
         chunk_counts = PageCounts()
-        writer: PageWriter | None = None
+        writer: IngestPageWriter | None = None
         with Prefetched(self._pages(windows, result.notes), depth=PREFETCH_PAGES) as pages:
             try:
                 for index, item in pages:
@@ -274,14 +274,14 @@ class Poller:
                 ChunkProgress(result.kind, index + 1, len(windows), start, end, counts, elapsed)
             )
 
-    def _commit_now(self, writer: PageWriter, pages: Prefetched) -> bool:
+    def _commit_now(self, writer: IngestPageWriter, pages: Prefetched) -> bool:
         """Commit a transaction when asked to stop, when it is full, or when the next page
         is not there yet: never hold the database while waiting for the network."""
         return (
             self.stop.is_set() or writer.counts.pages >= PAGES_PER_TRANSACTION or not pages.ready()
         )
 
-    def _commit(self, writer: PageWriter, result: CycleResult, chunk: PageCounts) -> None:
+    def _commit(self, writer: IngestPageWriter, result: CycleResult, chunk: PageCounts) -> None:
         """Commit, then count: a run's counts hold only what is in the database."""
         counts = self._timed(result, writer.commit)
         chunk.add(counts)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, func, select, update
 
@@ -25,7 +25,7 @@ from db.state import (
 from ingest.page_writer import PageBatch, PageCounts, PageWriter
 from ingest.records import storable_text
 
-__all__ = ["PageBatch", "PageCounts", "PageWriter", "Store"]
+__all__ = ["IngestPageWriter", "IngestStore", "PageBatch", "PageCounts", "PageWriter", "Store"]
 
 
 class Store:
@@ -171,3 +171,55 @@ class Store:
         """`db.state.read_totals` as a dict: search_logs, first_event, last_event,
         rejected_records."""
         return asdict(read_totals(self.engine, TenantScope.one(self.tenant)))
+
+
+class IngestPageWriter(Protocol):
+    """What the poller asks of a page writer (`PageWriter`; on ClickHouse
+    `ingest.clickhouse_store.ClickHousePageWriter`)."""
+
+    counts: PageCounts
+
+    def write_page(self, batch: PageBatch, window: tuple[datetime, datetime]) -> PageCounts: ...
+
+    def advance_cursor(self, end: datetime, *, backfill_done: bool | None = None) -> None: ...
+
+    def commit(self) -> PageCounts: ...
+
+    def rollback(self) -> None: ...
+
+
+class IngestStore(Protocol):
+    """What the poller asks of its store: `Store` on SQL, `ClickHouseIngestStore` on
+    ClickHouse. `engine` is the SQL database where the cycle locks are taken."""
+
+    engine: Engine
+    tenant: str
+
+    def cursor(self) -> datetime | None: ...
+
+    def backfill_done(self) -> bool: ...
+
+    def advance_cursor(self, end: datetime, *, backfill_done: bool | None = None) -> None: ...
+
+    def start_run(self, kind: str, window_start: datetime, window_end: datetime) -> int: ...
+
+    def finish_run(
+        self,
+        run_id: int,
+        status: str,
+        counts: PageCounts,
+        api_requests: int,
+        error: str | None = None,
+        *,
+        notes: str | None = None,
+    ) -> None: ...
+
+    def last_run_time(self, kind: str) -> datetime | None: ...
+
+    def close_abandoned_runs(self) -> int: ...
+
+    def page_writer(self, run_id: int) -> IngestPageWriter: ...
+
+    def newest_before(self, moment: datetime) -> str: ...
+
+    def totals(self) -> dict[str, Any]: ...

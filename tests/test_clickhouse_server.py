@@ -13,6 +13,7 @@ from uuid import uuid4
 
 import pandas as pd
 import pytest
+from sqlalchemy.engine import make_url
 
 from db.clickhouse.store import ClickHouseStore, connect
 from db.engine import open_database
@@ -33,7 +34,7 @@ def server_store() -> Iterator[ClickHouseStore]:
     name = f"searchlogs_test_{uuid4().hex[:12]}"
     admin = connect(url)
     admin.command(f"CREATE DATABASE {name}")
-    store = ClickHouseStore(connect(url, database=name))
+    store = ClickHouseStore.open(make_url(url).set(database=name).render_as_string(False))
     try:
         yield store
     finally:

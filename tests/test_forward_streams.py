@@ -112,18 +112,9 @@ def ca(tmp_path: Path) -> ReceiverCA:
     return make_ca(tmp_path / "ca")
 
 
-LIBSQL_LOCKED = (
-    "known libSQL fault, seen in one of three full runs and one of two runs of this test "
-    "alone: a `forward` run on a libSQL file failed with 'database is locked' (the driver's "
-    "ValueError) where sqlite3 waits out its busy timeout; not yet understood, not yet fixed"
-)
-
-
 def test_each_receiver_gets_exactly_the_tenants_it_receives_once_with_their_names(
-    two_tenants: str, tmp_path: Path, ca: ReceiverCA, request: pytest.FixtureRequest
+    two_tenants: str, tmp_path: Path, ca: ReceiverCA
 ):
-    if two_tenants.startswith("sqlite+libsql"):
-        request.applymarker(pytest.mark.xfail(reason=LIBSQL_LOCKED, strict=False))
     alerts_file = tmp_path / "alerts.cef"
     with HttpsReceiver(ca) as everyone, HttpsReceiver(ca) as acme_only:
         config = tmp_path / "forward.toml"

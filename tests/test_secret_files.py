@@ -27,6 +27,7 @@ from tests.test_ingest_tenants import (  # noqa: F401 (two_accounts is a fixture
 VALUES = {
     "MIMECAST_CLIENT_SECRET": "s3cr3t $x 'q' #h",
     "DATABASE_URL": "postgresql+psycopg://searchlogs:pa%24%24@db.example:5432/searchlogs",
+    "CONTROL_DATABASE_URL": "postgresql+psycopg://control:pa%24%24@db.example:5432/control",
     "FORWARD_URL": "https://hooks.example.com/services/T000/B000/SECRETPATH",
     "FORWARD_TOKEN": "11111111-2222-3333-4444-555555555555",
     "METRICS_TOKEN": "metrics-token-value",

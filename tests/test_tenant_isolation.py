@@ -77,6 +77,7 @@ EXEMPT = {
 }
 CACHED_EXEMPT = {
     "engine": "a connection pool per URL, no data",
+    "store": "the backend's reads over the engine, no data (its reads are compared above)",
     "data_version": "the installation's cache key, not a tenant's data",
     "ingest_version": "the installation's key of the ingest's state, not a tenant's data",
 }

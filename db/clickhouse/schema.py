@@ -23,7 +23,7 @@ _TIME = "DateTime64(6, 'UTC')"
 HAS_REASON = "toUInt8(notEmpty(trimBoth(ifNull(search_reason, ''))))"
 """A reason that is not NULL and not blank: `db.filters.has_reason` in ClickHouse SQL."""
 
-TABLES = (
+SEARCH_TABLES = (
     f"""CREATE TABLE IF NOT EXISTS search_logs (
         tenant LowCardinality(String),
         event_key String,
@@ -92,6 +92,57 @@ TABLES = (
     FROM search_logs
     GROUP BY tenant, bucket, email_addr, source, description""",
 )
+"""Revision ch0001 (`db/clickhouse/migrations`): the searches, rejects, state and rollup."""
+
+INGEST_TABLES = (
+    # the ingest's run log: a run's start row (revision 0) and its end row (revision 1)
+    # collapse to the end row; read with FINAL (`db.clickhouse.runs`)
+    f"""CREATE TABLE IF NOT EXISTS ingest_runs (
+        tenant LowCardinality(String),
+        id Int64,
+        revision UInt8,
+        kind LowCardinality(String),
+        status LowCardinality(String),
+        started_at {_TIME},
+        finished_at Nullable({_TIME}),
+        window_start Nullable({_TIME}),
+        window_end Nullable({_TIME}),
+        pages Int64,
+        fetched Int64,
+        inserted Int64,
+        duplicates Int64,
+        out_of_window Int64,
+        rejected Int64,
+        api_requests Int64,
+        error Nullable(String),
+        notes Nullable(String)
+    ) ENGINE = ReplacingMergeTree(revision)
+    ORDER BY (tenant, id)""",
+    # the dashboard's filter lists: a value stored twice is one row to FINAL or DISTINCT
+    """CREATE TABLE IF NOT EXISTS filter_values (
+        tenant LowCardinality(String),
+        kind LowCardinality(String),
+        value String
+    ) ENGINE = ReplacingMergeTree
+    ORDER BY (tenant, kind, value)""",
+)
+"""Revision ch0002: the ingest's run log and the filter values."""
+
+TABLES = SEARCH_TABLES + INGEST_TABLES
+"""Every table and view, newest revision. A released tuple is frozen: a change to the
+schema is a new revision in db/clickhouse/migrations, not an edit here."""
+
+
+def drops(statements: tuple[str, ...]) -> list[str]:
+    """`DROP … IF EXISTS` for each `CREATE … IF NOT EXISTS` of `statements`, newest first
+    (a view before the table it writes to)."""
+    dropped = []
+    for statement in reversed(statements):
+        words = statement.split("IF NOT EXISTS", 1)[1].split()
+        kind = "VIEW" if "MATERIALIZED VIEW" in statement.split("IF NOT EXISTS")[0] else "TABLE"
+        dropped.append(f"DROP {kind} IF EXISTS {words[0]}")
+    return dropped
+
 
 INSERT_SETTINGS: dict[str, Any] = {
     # a retried block with the same token is dropped, and so are the blocks it made in the
@@ -100,9 +151,3 @@ INSERT_SETTINGS: dict[str, Any] = {
     # the block is visible to the next read when the insert returns (no async insert buffer)
     "async_insert": 0,
 }
-
-
-def create_schema(client: Any) -> None:
-    """Create every table and view that is missing (idempotent: run on each open)."""
-    for statement in TABLES:
-        client.command(statement)

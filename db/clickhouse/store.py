@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import sys
 import tempfile
@@ -14,13 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from db.clickhouse import reads
-from db.clickhouse.schema import create_schema
+from db.aggregates import Activity
+from db.clickhouse import catalog_reads, listing_reads, migrate, reads
+from db.clickhouse.day_rollup import create_day_rollup
+from db.clickhouse.listing_reads import ClickHouseKeyset
 from db.clickhouse.writer import write_events, write_rejections
 from db.engine import redact_text, redact_url
-from db.filters import SearchFilters
+from db.filters import FilterOptions, SearchFilters
+from db.scope import TenantScope
 from db.state.cursor import BACKFILL_DONE_KEY, CURSOR_KEY
-from db.store import Written
+from db.store import ListingKeyset, Written
 
 if TYPE_CHECKING:
     from ingest.records import Rejection, SearchEvent
@@ -77,24 +81,44 @@ def _engine_stderr(capture: bool) -> Iterator[io.StringIO]:
             said.write(sink.read().decode(errors="replace"))
 
 
+@contextmanager
+def _quiet_drivers() -> Iterator[None]:
+    """The drivers' own warnings (each retry of a refused connection) held back while the
+    store opens: a failure is reported once, in one line, by the caller."""
+    loggers = [logging.getLogger(name) for name in ("urllib3", "clickhouse_connect")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
 class ClickHouseStore:
     """The searches, rejects, cursor and rollup of every tenant in one ClickHouse database."""
 
     def __init__(self, client: Any) -> None:
+        """A store on `client`, whose schema `open` (or `db.clickhouse.migrate`) made."""
         self.client = client
-        create_schema(client)
+        create_day_rollup(client)  # the reads' per-day rollup (db.clickhouse.day_rollup)
 
     @classmethod
     def open(cls, url: str) -> ClickHouseStore:
-        """The store at `url`, its schema created if missing; StoreOpenError if it cannot
-        be reached or opened."""
+        """The store at `url`, its schema migrated to the newest revision
+        (`db.clickhouse.migrate`); StoreOpenError if it cannot be reached or opened."""
         from clickhouse_connect.driver.exceptions import Error
+        from sqlalchemy.exc import SQLAlchemyError
 
-        failure: Error | None = None
-        with _engine_stderr(url.startswith("chdb:")) as said:
+        failure: Exception | None = None
+        with _quiet_drivers(), _engine_stderr(url.startswith("chdb:")) as said:
             try:
-                store = cls(connect(url))
-            except Error as exc:
+                client = connect(url)
+                migrate.upgrade(url)
+                store = cls(client)
+            except (Error, OSError, TypeError, ValueError, SQLAlchemyError) as exc:
+                # TypeError: clickhouse-connect 1.12 with `?password=` in the URL as well
                 failure = exc
         if failure is not None:
             raise _open_failure(url, failure, said.getvalue()) from None
@@ -131,6 +155,13 @@ class ClickHouseStore:
         value = self._read_value(tenant, CURSOR_KEY)
         return datetime.fromisoformat(value) if value else None
 
+    def read_backfill_done(self, tenant: str) -> bool:
+        return self._read_value(tenant, BACKFILL_DONE_KEY) == "1"
+
+    def forget_cursor(self, tenant: str) -> None:
+        """The cursor and backfill flag unset (a newer empty value wins over the old one)."""
+        self._write_values(tenant, {CURSOR_KEY: "", BACKFILL_DONE_KEY: ""})
+
     def advance_cursor(self, tenant: str, end: datetime, *, backfill_done: bool | None) -> None:
         """After the rows: `write_page` returned, so they are durable (no transaction)."""
         values = {CURSOR_KEY: end.isoformat()}
@@ -150,3 +181,59 @@ class ClickHouseStore:
 
     def close(self) -> None:
         self.client.close()
+
+    def __enter__(self) -> ClickHouseStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # --- every other read of the pages and the API (`FINAL` or exact uniqExact states) ---
+    def activity(self, filters: SearchFilters, tz: str, *, hours: bool = True) -> Activity:
+        return reads.activity(self.client, filters, tz, hours=hours)
+
+    def user_counts(self, filters: SearchFilters, tz: str) -> pd.DataFrame:
+        return reads.user_counts(self.client, filters, tz)
+
+    def count_searches(self, filters: SearchFilters, tz: str) -> int:
+        return reads.count_searches(self.client, filters, tz)
+
+    def search_page(
+        self,
+        filters: SearchFilters,
+        tz: str,
+        *,
+        limit: int,
+        offset: int = 0,
+        total: int | None = None,
+    ) -> pd.DataFrame:
+        return listing_reads.search_page(self.client, filters, tz, limit=limit, offset=offset)
+
+    def searches_by_user(
+        self, filters: SearchFilters, tz: str, *, per_user: int = 200
+    ) -> pd.DataFrame:
+        return listing_reads.searches_by_user(self.client, filters, tz, per_user=per_user)
+
+    def iter_searches(
+        self, filters: SearchFilters, tz: str, *, chunk_rows: int = 5_000
+    ) -> Iterator[pd.DataFrame]:
+        return listing_reads.iter_searches(self.client, filters, tz, chunk_rows=chunk_rows)
+
+    def filter_options(self, scope: TenantScope) -> FilterOptions:
+        return catalog_reads.filter_options(self.client, scope)
+
+    def data_version(self) -> str:
+        return catalog_reads.data_version(self.client)
+
+    def known_user(self, scope: TenantScope, email: str) -> bool:
+        return listing_reads.known_user(self.client, scope, email)
+
+    def newest_keyset(self, scope: TenantScope) -> ClickHouseKeyset:
+        return listing_reads.newest_keyset(self.client, scope)
+
+    def search_keyset_rows(
+        self, filters: SearchFilters, tz: str, keyset: ListingKeyset, *, limit: int
+    ) -> tuple[list[tuple[Any, ...]], ClickHouseKeyset | None]:
+        if not isinstance(keyset, ClickHouseKeyset):
+            raise TypeError(f"a ClickHouse listing pages with its own keyset, not {keyset!r}")
+        return listing_reads.search_keyset_rows(self.client, filters, tz, keyset, limit=limit)

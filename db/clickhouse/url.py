@@ -6,10 +6,12 @@ from __future__ import annotations
 CLICKHOUSE_SCHEMES = ("chdb", "clickhousedb", "clickhouse")
 
 NOT_YET = (
-    "DATABASE_URL names a ClickHouse store, which the ingest, dashboard and API do not run on "
-    "yet: use sqlite:/// or postgresql+psycopg:// (see docs/clickhouse.md for what runs)"
+    "DATABASE_URL names a ClickHouse store, on which only `python -m ingest run`, `run "
+    "--once` and `status` run yet: the dashboard, the API and the other commands need "
+    "sqlite:/// or postgresql+psycopg:// (see docs/clickhouse.md for what runs)"
 )
-"""The one-line refusal `db.engine.make_engine` gives for a ClickHouse URL."""
+"""The one-line refusal `db.engine.make_engine` gives for a ClickHouse URL: the ingest opens
+one through `db.stores.open_stores` instead."""
 
 
 def is_clickhouse_url(url: str) -> bool:

@@ -97,7 +97,7 @@ class IngestStatus:
     recent_rejects: list[Rejected]
 
 
-def _notes(raw: str | None) -> dict[str, Any] | None:
+def parse_notes(raw: str | None) -> dict[str, Any] | None:
     if not raw:
         return None
     try:
@@ -144,7 +144,7 @@ def describe_notes(notes: dict[str, Any] | None) -> str:
 def _run(row: Any) -> Run | None:
     if row is None:
         return None
-    notes = _notes(row["notes"])
+    notes = parse_notes(row["notes"])
     fields = {name: row[name] for name in RUN_FIELDS}
     return Run(**fields, notes=notes, notes_text=describe_notes(notes))
 

@@ -24,7 +24,6 @@ from ingest.commands.common import (
     fmt_time,
     log,
     make_client,
-    open_engine,
     plural,
     selected_tenants,
     stop_on_signals,
@@ -34,6 +33,7 @@ from ingest.commands.common import (
 )
 from ingest.commands.detections import detections_after_cycle, load_detections
 from ingest.commands.forwarding import forwarder
+from ingest.commands.stores import SKIPPED_ON_CLICKHOUSE, IngestStores, open_ingest_stores
 from ingest.commands.tenant_polls import (
     JOIN_STEP_SECONDS,
     TenantJob,
@@ -46,7 +46,6 @@ from ingest.commands.tenant_polls import (
 from ingest.forward.config import load_forward_config
 from ingest.poller import ChunkProgress, CycleResult, Poller
 from ingest.seal import sealer
-from ingest.store import Store
 
 
 def chunk_reporter(label: str) -> Callable[[ChunkProgress], None]:
@@ -145,7 +144,14 @@ def command_run(
     detections = None if reconcile else load_detections(settings)  # and a bad rules file
     tenants = selected_tenants(settings, tenant)
     clients = [make_client(settings, each) for each in tenants]  # a missing secret: exit 2
-    engine = open_engine(settings)
+    try:
+        stores = open_ingest_stores(settings)
+    except UserError:
+        for client in clients:
+            client.close()
+        raise
+    engine, views = stores.control, IngestStores(stores)
+    on_clickhouse = stores.clickhouse is not None
     stop = threading.Event()
     jobs = [
         TenantJob(
@@ -154,7 +160,7 @@ def command_run(
             client,
             Poller(
                 tenant_settings(settings, each),
-                Store(engine, each.name),
+                views.for_tenant(each.name),
                 client,
                 stop=stop,
                 on_chunk=chunk_reporter(tenant_label(settings, each.name)),
@@ -164,6 +170,8 @@ def command_run(
     ]
     after_cycle = forwarder(engine, forwarding, stop)
     seal = sealer(engine, tenants)
+    if on_clickhouse:  # they read the searches from SQL: not on ClickHouse yet
+        after_cycle, seal, detections = (lambda: None), (lambda: None), None
     try:
         with database_errors(engine), single_writer(engine), stop_on_signals(stop):
             after_poll = (
@@ -173,6 +181,8 @@ def command_run(
             )
             if not once:
                 log.info("writing to %s", database_shown(settings))
+                if on_clickhouse:
+                    log.warning("%s", SKIPPED_ON_CLICKHOUSE)
                 return run_forever(jobs, settings.poll_seconds, stop, after_cycle, after_poll, seal)
             failures = run_each(jobs, first_sweep if reconcile else first_poll)
             if len(failures) < len(jobs):
@@ -180,6 +190,8 @@ def command_run(
                 polled = {job.name for job in jobs if job.name not in failed}
                 after_tenants(engine, after_poll, after_cycle, seal, polled)
                 written_to(settings)
+                if on_clickhouse:
+                    log.warning("%s", SKIPPED_ON_CLICKHOUSE)
             if failures:
                 raise UserError(failure_lines(failures), exit_status(failures))
             return EXIT_OK
@@ -188,7 +200,7 @@ def command_run(
     finally:
         for client in clients:
             client.close()
-        engine.dispose()
+        stores.close()
 
 
 def after_tenants(

@@ -17,6 +17,7 @@ from db.locks import AlreadyRunning
 from db.readiness import check_readiness
 from db.scope import TenantScope
 from db.state import read_cursor, reset_cursor, run_kind_name
+from db.stores import on_clickhouse
 from ingest.commands.actor import cli_entry, nothing_changed
 from ingest.commands.common import (
     EXIT_CONFIG,
@@ -32,7 +33,8 @@ from ingest.commands.common import (
     selected_tenants,
     tenant_label,
 )
-from ingest.status import collect_status
+from ingest.commands.stores import open_ingest_stores
+from ingest.status import collect_status, status_json
 
 RUN_HEADER = (
     f"{'#':>5}  {'kind':<9} {'status':<11} {'started':<32} "
@@ -135,16 +137,38 @@ def tenant_status(engine: Engine, tenant: str) -> dict[str, Any]:
     return status
 
 
+def clickhouse_statuses(settings: Settings, tenants: list[str]) -> list[dict[str, Any]]:
+    """Each tenant's status read from ClickHouse (no forwarding there yet)."""
+    from db.clickhouse.status import read_status  # loads the ClickHouse modules on use
+
+    stores = open_ingest_stores(settings)
+    try:
+        store, shown = stores.clickhouse, stores.search_shown
+        assert store is not None
+        statuses = []
+        for name in tenants:
+            status = {"tenant": name, **status_json(read_status(store, name, shown))}
+            status["forwarding"] = []
+            status["state"], status["failure"] = tenant_verdict(status)
+            statuses.append(status)
+        return statuses
+    finally:
+        stores.close()
+
+
 def command_status(settings: Settings, as_json: bool, tenant: str | None = None) -> int:
     """One tenant's status as before tenants (without TENANTS_FILE, or with --tenant);
     with several, a line per tenant saying whether it polls and why not, then each one's."""
     tenants = selected_tenants(settings, tenant)
-    engine = open_engine(settings)
-    try:
-        with database_errors(engine):
-            statuses = [tenant_status(engine, each.name) for each in tenants]
-    finally:
-        engine.dispose()
+    if on_clickhouse(settings):
+        statuses = clickhouse_statuses(settings, [each.name for each in tenants])
+    else:
+        engine = open_engine(settings)
+        try:
+            with database_errors(engine):
+                statuses = [tenant_status(engine, each.name) for each in tenants]
+        finally:
+            engine.dispose()
     alone = not settings.tenants_file or tenant is not None
     if as_json:
         shown = statuses[0] if alone else {"tenants": statuses}

@@ -34,7 +34,9 @@ def times(value: float) -> str:
 
 
 def number(value: float) -> str:
-    return f"{value:g}" if value < 100 else f"{value:,.0f}"
+    """16.2, 2.5, 0.35, 1,234: three significant figures read as well as a threshold's
+    sixteen digits (a fitted threshold such as 16.2297 said more than it knows)."""
+    return f"{value:.3g}" if value < 100 else f"{value:,.0f}"
 
 
 def plural(count: int, noun: str) -> str:
