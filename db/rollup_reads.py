@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 
 from db import rollups
+from db.active_days import active_days_statement
 from db.filters import SearchFilters, conditions, dimensions, has_reason
 from db.models import (
     ROLLUP_DAY,
@@ -130,7 +131,11 @@ def _active_days_from_rollups(
     filters: SearchFilters, tz: str, lower: datetime, upper: datetime
 ) -> Select[*tuple[Any, ...]]:
     """UTC days from the (user, day) rollups when `tz` is UTC; else the local days of the
-    hours a user searched (the hourly rollup, shifted by the zone's offset at each hour)."""
+    hours a user searched: for everyone, whole UTC days from their hour masks
+    (`db.active_days`); for chosen users, their hourly rows (shifted by the zone's offset at
+    each hour), few enough through the user index."""
+    if not filters.users and not utc_throughout(tz, lower, upper):
+        return active_days_statement(filters, tz, lower, upper)
     if utc_throughout(tz, lower, upper):
         typed = filters.sources or filters.descriptions
         table = ROLLUP_USER_DAY if typed else ROLLUP_USER_DAY_TOTAL

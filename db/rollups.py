@@ -37,6 +37,7 @@ from db.models import (
     ROLLUP_HOUR,
     ROLLUP_USER_ALL,
     ROLLUP_USER_DAY,
+    ROLLUP_USER_DAY_HOURS,
     ROLLUP_USER_DAY_TOTAL,
     ROLLUP_USER_HOUR,
     ROLLUP_USER_HOUR_TOTAL,
@@ -59,6 +60,7 @@ ROLLUP_TABLES: tuple[Table, ...] = (
     ROLLUP_DAY,
     ROLLUP_USER_HOUR_TOTAL,
     ROLLUP_USER_DAY_TOTAL,
+    ROLLUP_USER_DAY_HOURS,
 )
 
 # --- maintenance ----------------------------------------------------------------------
@@ -97,7 +99,14 @@ def _bucket_sql(table: Table, dialect: str) -> str | None:
         "rollup_day": f"{epoch} / 86400",
         "rollup_user_hour_total": f"{epoch} / 3600",
         "rollup_user_day_total": f"{epoch} / 86400",
+        "rollup_user_day_hours": f"{epoch} / 86400",
     }.get(table.name)
+
+
+def _hours_sql(dialect: str) -> str:
+    """The mask of the UTC hours of a group's rows: bit h for hour h (a sum of distinct
+    powers of two is their OR; SQLite has no bit_or aggregate)."""
+    return f"sum(DISTINCT 1 << CAST(({epoch_sql('create_time', dialect)} / 3600) % 24 AS INTEGER))"
 
 
 def _conflict_target(columns: list[str], dialect: str, text_keys: bool) -> str:
@@ -135,7 +144,10 @@ def _upsert_sql(table: Table, dialect: str, text_keys: bool = True) -> str:
     measures = ["count(*)"]
     measure_columns = ["searches"]
     updates = [f"searches = {name}.searches + excluded.searches"]
-    if per_user:
+    if "hours" in table.c:  # OR: an hour already marked stays marked
+        measures, measure_columns = [_hours_sql(dialect)], ["hours"]
+        updates = [f"hours = {name}.hours | excluded.hours"]
+    elif per_user:
         measures += [f"sum({_WITH_REASON})", "min(create_time)", "max(create_time)"]
         measure_columns += ["with_reason", "first_time", "last_time"]
         updates += [

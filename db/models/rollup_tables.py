@@ -111,3 +111,23 @@ ROLLUP_USER_HOUR_TOTAL = _user_totals("rollup_user_hour_total")
 """Per user and UTC hour, all sources and types: one user's hours read in key order."""
 ROLLUP_USER_DAY_TOTAL = _user_totals("rollup_user_day_total")
 """Per user and UTC day: one user's days, and active days without scanning rows."""
+
+
+def _day_hours(name: str) -> Table:
+    keys = [_tenant(), Column("bucket", BigInteger, nullable=False)]
+    dimensions = _dimensions(per_user=True)
+    return Table(
+        name,
+        Base.metadata,
+        *keys,
+        *dimensions,
+        Column("hours", BigInteger, nullable=False),
+        *_free_text_key(name, keys + dimensions),
+        sqlite_with_rowid=False,
+    )
+
+
+ROLLUP_USER_DAY_HOURS = _day_hours("rollup_user_day_hours")
+"""Per user, UTC day, source and search type: which of the day's 24 UTC hours had a search
+(bit h for hour h). A row says on which local days of any whole-hour zone the user searched,
+so active days over a year read a row per user and day, not one per hour."""
