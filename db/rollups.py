@@ -123,15 +123,20 @@ def _upsert_sql(table: Table, dialect: str, text_keys: bool = True) -> str:
     bucket = _bucket_sql(table, dialect)
     tenant = ["tenant"]  # every rollup counts each tenant's searches apart
     if "nulls" not in table.c:  # per user and bucket, every source and type together
-        target = _conflict_target([*tenant, "email_addr", "bucket"], dialect, text_keys)
-        columns = ", ".join([*tenant, "email_addr", "bucket", "searches"])
-        selected = ", ".join([*tenant, "email_addr", str(bucket), "count(*)"])
+        key = ["email_addr", "bucket"]
+        measure, value, update = "searches", "count(*)", f"{name}.searches + excluded.searches"
+        if "hours" in table.c:  # OR: an hour already marked stays marked; keyed day first
+            key = ["bucket", "email_addr"]
+            measure, value, update = "hours", _hours_sql(dialect), f"{name}.hours | excluded.hours"
+        target = _conflict_target([*tenant, *key], dialect, text_keys)
+        columns = ", ".join([*tenant, "email_addr", "bucket", measure])
+        selected = ", ".join([*tenant, "email_addr", str(bucket), value])
         groups = ", ".join(str(position) for position in range(1, len(tenant) + 3))
         return (
             f"INSERT INTO {name} ({columns}) "
             f"SELECT {selected} FROM {_NEW_ROWS[dialect]} WHERE id > :after "
             f"GROUP BY {groups} ON CONFLICT ({target}) "
-            f"DO UPDATE SET searches = {name}.searches + excluded.searches"
+            f"DO UPDATE SET {measure} = {update}"
         )
     per_user = "email_addr" in table.c
     who = (
@@ -144,10 +149,7 @@ def _upsert_sql(table: Table, dialect: str, text_keys: bool = True) -> str:
     measures = ["count(*)"]
     measure_columns = ["searches"]
     updates = [f"searches = {name}.searches + excluded.searches"]
-    if "hours" in table.c:  # OR: an hour already marked stays marked
-        measures, measure_columns = [_hours_sql(dialect)], ["hours"]
-        updates = [f"hours = {name}.hours | excluded.hours"]
-    elif per_user:
+    if per_user:
         measures += [f"sum({_WITH_REASON})", "min(create_time)", "max(create_time)"]
         measure_columns += ["with_reason", "first_time", "last_time"]
         updates += [

@@ -15,7 +15,7 @@ from alembic import command
 from sqlalchemy import Engine, inspect, select, text
 
 from db import queries, rollups
-from db.active_days import DayRun, local_day_parts, plan
+from db.active_days import day_masks
 from db.engine import alembic_config
 from db.models import ROLLUP_USER_DAY_HOURS
 from db.queries import SearchFilters
@@ -34,6 +34,7 @@ ZONES = (
     "Asia/Tokyo",
     "Pacific/Kiritimati",  # UTC+14
     "Pacific/Pago_Pago",  # UTC-11
+    "Atlantic/Azores",  # -1 in winter, 0 in summer
     "Asia/Kolkata",  # half an hour: the raw rows answer
 )
 FIRST = datetime(2025, 10, 15, tzinfo=UTC)
@@ -103,8 +104,8 @@ def test_active_days_equal_the_raw_rows_in_every_zone_without_hourly_rows_for_wh
         for t in TENANTS
     ]
     assert shared[0] != shared[1], "the tenants' data must differ for the test to mean anything"
-    # The whole UTC days in the middle of a range need no hourly rows any more: without
-    # them, every zone's active days still equal the raw rows'.
+    # A tenant's whole UTC days in the middle of a range need no hourly rows any more:
+    # without them, every zone's active days still equal the raw rows'.
     with engine.begin() as conn:
         hours = [int(moment.timestamp()) // 3600 for moment in HOURLESS]
         deleted = conn.execute(
@@ -113,7 +114,7 @@ def test_active_days_equal_the_raw_rows_in_every_zone_without_hourly_rows_for_wh
         ).rowcount
     assert deleted > 50
     for number, tz in enumerate(ZONES[:-1]):  # Kolkata reads raw rows
-        scope = scopes[number % 3]
+        scope = scopes[number % 2]  # one tenant (every tenant's users read their hours)
         _same(engine, SearchFilters(scope, date(2026, 1, 5), date(2026, 1, 25)), tz)
         _same(engine, SearchFilters(scope, date(2025, 12, 1), date(2026, 2, 28)), tz)
 
@@ -153,28 +154,41 @@ def test_migration_0016_builds_the_day_hours_the_ingest_keeps_and_downgrades(
     assert _contents(engine) == kept
 
 
-def test_the_hours_of_one_utc_day_split_into_local_days_at_local_midnight() -> None:
-    assert local_day_parts(0) == [(0, (1 << 24) - 1)]
-    assert local_day_parts(1) == [(0, (1 << 23) - 1), (1, 1 << 23)]  # 23:00 UTC is tomorrow
-    assert local_day_parts(14) == [(0, (1 << 10) - 1), (1, ((1 << 24) - 1) ^ ((1 << 10) - 1))]
-    assert local_day_parts(-11) == [(-1, (1 << 11) - 1), (0, ((1 << 24) - 1) ^ ((1 << 11) - 1))]
-    for offset in range(-12, 15):  # every hour lands on exactly the local day it is on
-        for hour in range(24):
-            local = datetime(2026, 1, 10, hour, tzinfo=UTC) + timedelta(hours=offset)
-            (shift,) = [s for s, mask in local_day_parts(offset) if mask & (1 << hour)]
-            assert date(2026, 1, 10) + timedelta(days=shift) == local.date()
+def _day(moment: datetime) -> int:
+    return int(moment.timestamp()) // 86400
 
 
-def test_a_day_whose_offset_changes_is_read_by_the_hour() -> None:
-    zone = ZoneInfo("Europe/Berlin")  # 2026-03-29 01:00 UTC: +1 -> +2
-    lower = datetime(2026, 3, 27, tzinfo=zone).astimezone(UTC)
-    upper = datetime(2026, 4, 1, tzinfo=zone).astimezone(UTC)
-    runs, gaps = plan("Europe/Berlin", lower, upper)
-    day = 86400
-    march_27 = int(datetime(2026, 3, 27, tzinfo=UTC).timestamp()) // day
-    assert runs == [DayRun(march_27, march_27 + 2, 1), DayRun(march_27 + 3, march_27 + 4, 2)]
-    assert gaps == [  # the 26th from 23:00, the 29th whole, the 31st until 22:00 (UTC)
-        (march_27 * 24 - 1, march_27 * 24),
-        ((march_27 + 2) * 24, (march_27 + 3) * 24),
-        ((march_27 + 4) * 24, (march_27 + 4) * 24 + 22),
-    ]
+def test_the_hours_of_each_utc_day_fall_on_the_local_day_they_are_on() -> None:
+    for tz in ZONES[:-1]:
+        zone = ZoneInfo(tz)
+        lower = datetime(2025, 10, 20, tzinfo=zone).astimezone(UTC)
+        upper = datetime(2026, 4, 11, tzinfo=zone).astimezone(UTC)
+        found = day_masks(tz, lower, upper)
+        assert found is not None, tz
+        shift, spans = found
+        assert (
+            spans[0].first == _day(lower) and spans[-1].end == _day(upper - timedelta(hours=1)) + 1
+        )
+        hour = lower
+        while hour < upper:  # every hour of the range on exactly its local day
+            (span,) = [s for s in spans if s.first <= _day(hour) < s.end]
+            bit = 1 << hour.hour
+            assert bool(span.early & bit) != bool(span.late & bit), (tz, hour)
+            local = _day(hour) + shift + (1 if span.late & bit else 0)
+            assert datetime.fromtimestamp(local * 86400, UTC).date() == hour.astimezone(zone).date()
+            hour += timedelta(hours=1)
+        first_day = datetime.fromtimestamp(spans[0].first * 86400, UTC)
+        last_day = (upper - timedelta(hours=1)).replace(hour=0)
+        for span, day in ((spans[0], first_day), (spans[-1], last_day)):
+            for hour_of_day in range(24):  # an hour outside the range is in no mask
+                moment = day + timedelta(hours=hour_of_day)
+                inside = lower <= moment < upper
+                assert bool((span.early | span.late) & 1 << hour_of_day) == inside, (tz, moment)
+
+
+def test_a_range_whose_hours_fall_on_three_local_days_of_one_utc_day_is_left_to_the_hours():
+    zone = ZoneInfo("Pacific/Apia")  # 2011-12-30 did not happen: -10 to +14
+    lower = datetime(2011, 12, 25, tzinfo=zone).astimezone(UTC)
+    upper = datetime(2012, 1, 5, tzinfo=zone).astimezone(UTC)
+    assert day_masks("Pacific/Apia", lower, upper) is None
+    assert day_masks("Pacific/Apia", lower + timedelta(days=7), upper) is not None

@@ -91,7 +91,7 @@ ROLLUP_DAY = _rollup("rollup_day", bucket=True, per_user=False)
 """Everyone's searches per UTC day, source and search type (system sender apart)."""
 
 
-def _user_totals(name: str) -> Table:
+def _user_totals(name: str, measure: str = "searches", *, bucket_first: bool = False) -> Table:
     tenant = _tenant()
     email = Column("email_addr", Text, nullable=False)
     bucket = Column("bucket", BigInteger, nullable=False)
@@ -101,8 +101,8 @@ def _user_totals(name: str) -> Table:
         tenant,
         email,
         bucket,
-        Column("searches", BigInteger, nullable=False),
-        *_free_text_key(name, [tenant, email, bucket]),
+        Column(measure, BigInteger, nullable=False),
+        *_free_text_key(name, [tenant, bucket, email] if bucket_first else [tenant, email, bucket]),
         sqlite_with_rowid=False,
     )
 
@@ -113,21 +113,8 @@ ROLLUP_USER_DAY_TOTAL = _user_totals("rollup_user_day_total")
 """Per user and UTC day: one user's days, and active days without scanning rows."""
 
 
-def _day_hours(name: str) -> Table:
-    keys = [_tenant(), Column("bucket", BigInteger, nullable=False)]
-    dimensions = _dimensions(per_user=True)
-    return Table(
-        name,
-        Base.metadata,
-        *keys,
-        *dimensions,
-        Column("hours", BigInteger, nullable=False),
-        *_free_text_key(name, keys + dimensions),
-        sqlite_with_rowid=False,
-    )
-
-
-ROLLUP_USER_DAY_HOURS = _day_hours("rollup_user_day_hours")
-"""Per user, UTC day, source and search type: which of the day's 24 UTC hours had a search
-(bit h for hour h). A row says on which local days of any whole-hour zone the user searched,
-so active days over a year read a row per user and day, not one per hour."""
+ROLLUP_USER_DAY_HOURS = _user_totals("rollup_user_day_hours", "hours", bucket_first=True)
+"""Per user and UTC day: which of the day's 24 UTC hours had a search (bit h for hour h). A
+row says on which local days of any whole-hour zone the user searched, so a year's active
+days read a row per user and day (and count them without DISTINCT), not one per hour. Keyed
+day first: a range of days is read for every user at once."""

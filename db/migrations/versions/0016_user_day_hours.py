@@ -1,5 +1,4 @@
-"""user day hours: per tenant, user, UTC day, source and search type, the UTC hours with a
-search (issue 20)
+"""user day hours: per tenant, user and UTC day, the UTC hours with a search (issue 20)
 
 `rollup_user_day_hours` lets the per-user summary count active days in any whole-hour zone
 from a row per user and day instead of a row per user and hour. It is filled here from the
@@ -22,15 +21,12 @@ branch_labels = None
 depends_on = None
 
 TABLE = "rollup_user_day_hours"
-KEY = ("tenant", "bucket", "email_addr", "source", "description", "nulls")
-FREE_TEXT = ("email_addr", "source", "description")
+KEY = ("tenant", "bucket", "email_addr")
+FREE_TEXT = ("email_addr",)
 EPOCH = {
     "sqlite": "unixepoch(substr(create_time, 1, 19))",
     "postgresql": "CAST(floor(EXTRACT(EPOCH FROM create_time)) AS BIGINT)",
 }
-NULLS = (
-    "(CASE WHEN source IS NULL THEN 1 ELSE 0 END + CASE WHEN description IS NULL THEN 2 ELSE 0 END)"
-)
 
 
 def _backfill_sql(dialect: str) -> str:
@@ -38,10 +34,9 @@ def _backfill_sql(dialect: str) -> str:
     epoch = EPOCH[dialect]
     return (
         f"INSERT INTO {TABLE} ({', '.join(KEY)}, hours) "
-        f"SELECT tenant, {epoch} / 86400, email_addr, coalesce(source, ''), "
-        f"coalesce(description, ''), {NULLS}, "
+        f"SELECT tenant, {epoch} / 86400, email_addr, "
         f"sum(DISTINCT 1 << CAST(({epoch} / 3600) % 24 AS INTEGER)) "
-        "FROM search_logs GROUP BY 1, 2, 3, 4, 5, 6"
+        "FROM search_logs GROUP BY 1, 2, 3"
     )
 
 
@@ -51,11 +46,8 @@ def upgrade() -> None:
     op.create_table(
         TABLE,
         sa.Column("tenant", sa.String(64), nullable=False),
-        sa.Column("bucket", sa.BigInteger(), nullable=False),
         sa.Column("email_addr", sa.Text(), nullable=False),
-        sa.Column("source", sa.Text(), nullable=False),
-        sa.Column("description", sa.Text(), nullable=False),
-        sa.Column("nulls", sa.SmallInteger(), nullable=False),
+        sa.Column("bucket", sa.BigInteger(), nullable=False),
         sa.Column("hours", sa.BigInteger(), nullable=False),
         *([sa.PrimaryKeyConstraint(*KEY)] if sqlite else []),
         sqlite_with_rowid=False,
@@ -64,6 +56,8 @@ def upgrade() -> None:
         keyed = [text_key_sql(c, dialect) if c in FREE_TEXT else c for c in KEY]
         op.execute(f"CREATE UNIQUE INDEX ux_{TABLE}_key ON {TABLE} ({', '.join(keyed)})")
     op.execute(_backfill_sql(dialect))
+    if not sqlite:  # statistics for the planner now, not at autovacuum's next visit
+        op.execute(f"ANALYZE {TABLE}")
 
 
 def downgrade() -> None:
