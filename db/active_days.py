@@ -2,16 +2,15 @@
 
 A user's local days with a search were counted from their hourly rollup rows, shifted by
 the zone's offset, with a DISTINCT: over a year, a row per user and hour, sorted.
-`rollup_user_day_hours` keeps per user and UTC day the mask of the hours with a search. The
-range's hours of UTC day d fall on at most two local days, d + shift ("early" hours) and
-d + shift + 1 ("late"), with `shift` the same for every day of the range in every zone whose
-offset stays on one side of UTC; which hours are early or late is a mask per day (the
-same for every day of one offset; its own for the range's partial first and last day and
-for a day whose offset changes). So a user's active days are the rows with an early hour,
-plus the rows with a late hour, minus the days counted twice: a late hour on day d and an
-early hour on day d + 1 (the same local day), found by joining the few rows with a late
-hour to the next day's row. One tenant at a time: the same address in two tenants is one
-user of the answer, and its days would be counted once per tenant.
+`rollup_user_day_hours` keeps per user and UTC day the mask of the hours with a search
+that day and the day before. The range's hours of UTC day d fall on at most two local
+days, d + shift ("early" hours) and d + shift + 1 ("late"), with `shift` the same for
+every day of the range; which hours are early or late is a mask per day (the same for every
+day of one offset; its own for the range's partial first and last day and for a day whose
+offset changes). Local day d + shift is then the early hours of day d and the late hours of
+day d - 1: the row of day d alone says whether the user searched on it, and a user's active
+days are a count of rows. One tenant at a time: the same address in two tenants is one
+user of the answer, whose days would be counted once per tenant.
 """
 
 from __future__ import annotations
@@ -21,8 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
-from sqlalchemy.sql.elements import ColumnClause
+from sqlalchemy import ColumnElement, Select, case, func, literal, or_, select
 
 from db import rollups
 from db.filters import SearchFilters, dimensions
@@ -85,13 +83,11 @@ def day_masks(tz: str, lower: datetime, upper: datetime) -> tuple[int, list[DayM
     return shift, merged
 
 
-def _mask(bucket: ColumnClause[Any], spans: list[DayMasks], part: str) -> ColumnElement[Any]:
-    """`part` ("early" or "late") of the day in `bucket`: a literal, or a CASE on the day."""
-    values = [getattr(span, part) for span in spans]
-    if len(set(values)) == 1:
-        return literal(values[0])
-    whens = [(bucket < span.end, literal(value)) for span, value in zip(spans, values, strict=True)]
-    return case(*whens[:-1], else_=whens[-1][1])
+def _mask(bucket: Any, spans: list[DayMasks], part: str, lag: int) -> ColumnElement[Any]:
+    """`part` ("early" or "late") of UTC day `bucket` - `lag`; 0 outside the range."""
+    whens = [(bucket < spans[0].first + lag, literal(0))]
+    whens += [(bucket < span.end + lag, literal(getattr(span, part))) for span in spans]
+    return case(*whens, else_=literal(0))
 
 
 def active_days_statement(
@@ -104,50 +100,16 @@ def active_days_statement(
     if found is None or typed or filters.scope.is_every_tenant:
         return None
     _, spans = found
-    first, end = spans[0].first, spans[-1].end
-    dims = dimensions(filters)
     table = ROLLUP_USER_DAY_HOURS
-
-    def has(alias: Any, part: str) -> ColumnElement[bool]:
-        return alias.c.hours.op("&")(_mask(alias.c.bucket, spans, part)) != 0
-
-    def rows(alias: Any, last: int) -> list[ColumnElement[bool]]:
-        return [alias.c.bucket >= first, alias.c.bucket < last]
-
-    def one(condition: ColumnElement[bool]) -> ColumnElement[Any]:
-        return case((condition, 1), else_=0)
-
-    counted = (
-        select(table.c.email_addr, func.sum(one(has(table, "early")) + one(has(table, "late"))))
-        .where(*rows(table, end), *rollups.dimension_conditions(table, dims))
-        .group_by(table.c.email_addr)
-        .subquery("counted")
-    )
-    day, following = table.alias("day"), table.alias("following")
-    twice = (
-        select(day.c.email_addr, func.count())
-        .select_from(
-            day.join(
-                following,
-                and_(
-                    following.c.tenant == day.c.tenant,
-                    following.c.email_addr == day.c.email_addr,
-                    following.c.bucket == day.c.bucket + 1,
-                ),
-            )
-        )
-        .where(
-            *rows(day, end - 1),
-            has(day, "late"),
-            has(following, "early"),
-            filters.scope.where(day.c.tenant),  # a user of `counted` is one of its rows
-        )
-        .group_by(day.c.email_addr)
-        .subquery("twice")
-    )
-    days, overlap = counted.c[1], func.coalesce(twice.c[1], 0)
+    early = table.c.hours.op("&")(_mask(table.c.bucket, spans, "early", 0)) != 0
+    late_before = table.c.hours_before.op("&")(_mask(table.c.bucket, spans, "late", 1)) != 0
     return (
-        select(counted.c.email_addr, days - overlap)
-        .select_from(counted.outerjoin(twice, twice.c.email_addr == counted.c.email_addr))
-        .where(days > 0)
+        select(table.c.email_addr, func.count())
+        .where(
+            table.c.bucket >= spans[0].first,
+            table.c.bucket <= spans[-1].end,  # the last day's late hours are the next row's
+            or_(early, late_before),
+            *rollups.dimension_conditions(table, dimensions(filters)),
+        )
+        .group_by(table.c.email_addr)
     )
