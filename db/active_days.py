@@ -43,7 +43,8 @@ class DayMasks:
 
 def day_masks(tz: str, lower: datetime, upper: datetime) -> tuple[int, list[DayMasks]] | None:
     """The shift and the masks of every UTC day [lower, upper) touches, equal days merged;
-    None when no one shift fits every day (an offset that crosses UTC, as the Azores')."""
+    None when no one shift fits every day (a UTC day on three local days: Samoa's 2011 jump
+    across the date line)."""
     low, high = int(lower.timestamp()), int(upper.timestamp())
     changes = offset_changes(tz, lower, upper)
     starts = [int(moment.timestamp()) for moment, _ in changes]
@@ -67,7 +68,9 @@ def day_masks(tz: str, lower: datetime, upper: datetime) -> tuple[int, list[DayM
         start, last = day * DAY, day * DAY + DAY - 1
         one_offset = bisect_right(starts, start) == bisect_right(starts, last)
         if low <= start and last < high and one_offset:
-            days.append((day, whole.setdefault(offset(start), hours(day))))
+            if offset(start) not in whole:
+                whole[offset(start)] = hours(day)
+            days.append((day, whole[offset(start)]))
         else:
             days.append((day, hours(day)))
     shift = min(min(by_local) for _, by_local in days)
