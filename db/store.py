@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pandas as pd
 from sqlalchemy import Engine
 
-from db import raw_reads
+from db import detect_reads, raw_reads
 from db.aggregates import (
     Activity,
     activity,
@@ -26,6 +26,7 @@ from db.aggregates import (
     summary_by_user,
 )
 from db.clickhouse.listing_reads import ClickHouseKeyset  # plain Python: no driver loaded
+from db.detect_reads import DetectionRow
 from db.filters import FilterOptions, SearchFilters, filter_options
 from db.raw_reads import Keyset
 from db.rollup_reads import count_searches, user_counts
@@ -143,6 +144,21 @@ class SearchStore(Protocol):
         aware UTC) and the next page's keyset, None after the last."""
         ...
 
+    # --- what the detections read from the searches (their own tables are in control) --
+    def detection_searches(
+        self,
+        tenant: str,
+        lower: datetime,
+        upper: datetime,
+        *,
+        users: Sequence[str] | None = None,
+        blank_text: bool = True,
+        chunk_rows: int = 50_000,
+    ) -> Iterator[list[DetectionRow]]:
+        """`db.detect_reads.detection_searches`: `tenant`'s searches in [lower, upper),
+        oldest first, in chunks of (time aware UTC, user, text, reason)."""
+        ...
+
 
 class SqlStore:
     """SQLite and PostgreSQL through SQLAlchemy: the ingest's page writer (one transaction
@@ -234,3 +250,23 @@ class SqlStore:
         if not isinstance(keyset, Keyset):
             raise TypeError(f"a SQL listing pages with a Keyset, not {type(keyset).__name__}")
         return raw_reads.search_keyset_rows(self.engine, filters, tz, keyset, limit=limit)
+
+    def detection_searches(
+        self,
+        tenant: str,
+        lower: datetime,
+        upper: datetime,
+        *,
+        users: Sequence[str] | None = None,
+        blank_text: bool = True,
+        chunk_rows: int = 50_000,
+    ) -> Iterator[list[DetectionRow]]:
+        return detect_reads.detection_searches(
+            self.engine,
+            tenant,
+            lower,
+            upper,
+            users=users,
+            blank_text=blank_text,
+            chunk_rows=chunk_rows,
+        )
