@@ -26,7 +26,7 @@ from db.aggregates import (
     summary_by_user,
 )
 from db.clickhouse.listing_reads import ClickHouseKeyset  # plain Python: no driver loaded
-from db.detect_reads import DetectionRow
+from db.detect_reads import DetectionRow, SqlSearches
 from db.filters import FilterOptions, SearchFilters, filter_options
 from db.raw_reads import Keyset
 from db.rollup_reads import count_searches, user_counts
@@ -159,6 +159,20 @@ class SearchStore(Protocol):
         oldest first, in chunks of (time aware UTC, user, text, reason)."""
         ...
 
+    def detection_buckets(
+        self, tenant: str, lower: datetime, upper: datetime, seconds: int, *, per_user: bool
+    ) -> list[tuple[Any, ...]]:
+        """`db.detect_reads.SqlSearches.detection_buckets`: searches per bucket (per user)."""
+        ...
+
+    def detection_first_seen(self, tenant: str) -> dict[str, float]:
+        """Epoch seconds of each user's first search ever stored."""
+        ...
+
+    def detection_first_search(self, tenant: str) -> datetime | None:
+        """`tenant`'s first search stored; None for none."""
+        ...
+
 
 class SqlStore:
     """SQLite and PostgreSQL through SQLAlchemy: the ingest's page writer (one transaction
@@ -270,3 +284,16 @@ class SqlStore:
             blank_text=blank_text,
             chunk_rows=chunk_rows,
         )
+
+    def detection_buckets(
+        self, tenant: str, lower: datetime, upper: datetime, seconds: int, *, per_user: bool
+    ) -> list[tuple[Any, ...]]:
+        return SqlSearches(self.engine).detection_buckets(
+            tenant, lower, upper, seconds, per_user=per_user
+        )
+
+    def detection_first_seen(self, tenant: str) -> dict[str, float]:
+        return SqlSearches(self.engine).detection_first_seen(tenant)
+
+    def detection_first_search(self, tenant: str) -> datetime | None:
+        return SqlSearches(self.engine).detection_first_search(tenant)

@@ -121,3 +121,32 @@ def test_detection_searches_end_is_exclusive(stores: tuple[SearchStore, Any]) ->
         ]
         texts = [row[2] for row in rows]  # the ingest stores a NUL as U+FFFD
         assert texts == ["nul\ufffdinside [to: x@y.z]", "=cmd|' /C calc'!A0"]
+
+
+@pytest.mark.parametrize("tenant", ["acme", "globex"])
+@pytest.mark.parametrize("seconds", [3600, 900])  # the rollups on SQL; raw rows (Kolkata)
+@pytest.mark.parametrize("per_user", [True, False])
+def test_detection_buckets_equal_sqlite(
+    stores: tuple[SearchStore, Any], tenant: str, seconds: int, per_user: bool
+) -> None:
+    sqlite, clickhouse = stores
+    expected, actual = (
+        sorted(
+            tuple(int(v) if not isinstance(v, str) else v for v in row)
+            for row in store.detection_buckets(tenant, LOWER, UPPER, seconds, per_user=per_user)
+        )
+        for store in (sqlite, clickhouse)
+    )
+    assert actual == expected
+    assert sum(row[-1] for row in expected) == len(DATA[tenant])  # every search once
+
+
+@pytest.mark.parametrize("tenant", ["acme", "globex", "nobody"])
+def test_detection_first_seen_and_first_search_equal_sqlite(
+    stores: tuple[SearchStore, Any], tenant: str
+) -> None:
+    sqlite, clickhouse = stores
+    assert clickhouse.detection_first_seen(tenant) == sqlite.detection_first_seen(tenant)
+    first = sqlite.detection_first_search(tenant)
+    assert clickhouse.detection_first_search(tenant) == first
+    assert (first is None) == (tenant == "nobody")

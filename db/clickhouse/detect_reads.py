@@ -52,3 +52,39 @@ def detection_searches(
                 del pending[:chunk_rows]
     if pending:
         yield pending
+
+
+def detection_buckets(
+    client: Any, tenant: str, lower: datetime, upper: datetime, seconds: int, *, per_user: bool
+) -> list[tuple[Any, ...]]:
+    """`SqlSearches.detection_buckets` from the raw rows: each key counted once (a copy
+    before a merge is the same search), per bucket of `seconds` since the epoch."""
+    bucket = "intDiv(toUnixTimestamp(create_time), {seconds:UInt32})"
+    keys = f"email_addr, {bucket} AS b" if per_user else f"{bucket} AS b"
+    rows = client.query(
+        f"SELECT {keys}, uniqExact(event_key) FROM search_logs"
+        f" WHERE tenant = {{tenant:String}} AND create_time >= {{lower:{_TIME}}}"
+        f" AND create_time < {{upper:{_TIME}}} GROUP BY {'email_addr, b' if per_user else 'b'}",
+        parameters={"tenant": tenant, "lower": lower, "upper": upper, "seconds": seconds},
+    ).result_rows
+    return [tuple(row) for row in rows]
+
+
+def detection_first_seen(client: Any, tenant: str) -> dict[str, float]:
+    """Epoch seconds of each user's first search stored (a copy changes no minimum)."""
+    rows = client.query(
+        "SELECT email_addr, min(create_time) FROM search_logs WHERE tenant = {tenant:String}"
+        " GROUP BY email_addr",
+        parameters={"tenant": tenant},
+    ).result_rows
+    return {email: aware(first).timestamp() for email, first in rows}
+
+
+def detection_first_search(client: Any, tenant: str) -> datetime | None:
+    """The tenant's first search stored, None for none (`min` of no rows is not NULL)."""
+    rows = client.query(
+        "SELECT count(), min(create_time) FROM search_logs WHERE tenant = {tenant:String}",
+        parameters={"tenant": tenant},
+    ).result_rows
+    count, first = rows[0]
+    return aware(first) if count else None

@@ -258,3 +258,16 @@ class ClickHouseStore:
             blank_text=blank_text,
             chunk_rows=chunk_rows,
         )
+
+    def detection_buckets(
+        self, tenant: str, lower: datetime, upper: datetime, seconds: int, *, per_user: bool
+    ) -> list[tuple[Any, ...]]:
+        return detect_reads.detection_buckets(
+            self.client, tenant, lower, upper, seconds, per_user=per_user
+        )
+
+    def detection_first_seen(self, tenant: str) -> dict[str, float]:
+        return detect_reads.detection_first_seen(self.client, tenant)
+
+    def detection_first_search(self, tenant: str) -> datetime | None:
+        return detect_reads.detection_first_search(self.client, tenant)
