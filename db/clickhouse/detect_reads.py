@@ -57,8 +57,12 @@ def detection_searches(
 def detection_buckets(
     client: Any, tenant: str, lower: datetime, upper: datetime, seconds: int, *, per_user: bool
 ) -> list[tuple[Any, ...]]:
-    """`SqlSearches.detection_buckets` from the raw rows: each key counted once (a copy
-    before a merge is the same search), per bucket of `seconds` since the epoch."""
+    """`SqlSearches.detection_buckets`, each key counted once (a copy before a merge is the
+    same search), per bucket of `seconds` since the epoch: hours from the hourly rollup's
+    `uniqExact` states (a key is in one user's hour, so merging them stays exact), other
+    buckets from the raw rows."""
+    if seconds == 3600:
+        return _hours(client, tenant, lower, upper, per_user)
     bucket = "intDiv(toUnixTimestamp(create_time), {seconds:UInt32})"
     keys = f"email_addr, {bucket} AS b" if per_user else f"{bucket} AS b"
     rows = client.query(
@@ -70,11 +74,29 @@ def detection_buckets(
     return [tuple(row) for row in rows]
 
 
-def detection_first_seen(client: Any, tenant: str) -> dict[str, float]:
-    """Epoch seconds of each user's first search stored (a copy changes no minimum)."""
+def _hours(
+    client: Any, tenant: str, lower: datetime, upper: datetime, per_user: bool
+) -> list[tuple[Any, ...]]:
+    keys = "email_addr, bucket" if per_user else "bucket"
     rows = client.query(
-        "SELECT email_addr, min(create_time) FROM search_logs WHERE tenant = {tenant:String}"
-        " GROUP BY email_addr",
+        f"SELECT {keys}, uniqExactMerge(searches) FROM rollup_user_hour"
+        " WHERE tenant = {tenant:String} AND bucket >= {first:Int64} AND bucket < {end:Int64}"
+        f" GROUP BY {keys}",
+        parameters={
+            "tenant": tenant,
+            "first": int(lower.timestamp()) // 3600,
+            "end": int(upper.timestamp()) // 3600,
+        },
+    ).result_rows
+    return [tuple(row) for row in rows]
+
+
+def detection_first_seen(client: Any, tenant: str) -> dict[str, float]:
+    """Epoch seconds of each user's first search stored (a copy changes no minimum), from
+    the hourly rollup: a row per user and hour, not per search."""
+    rows = client.query(
+        "SELECT email_addr, minMerge(first_time) FROM rollup_user_hour"
+        " WHERE tenant = {tenant:String} GROUP BY email_addr",
         parameters={"tenant": tenant},
     ).result_rows
     return {email: aware(first).timestamp() for email, first in rows}
