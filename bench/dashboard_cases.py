@@ -159,6 +159,11 @@ def build_cases(probe: Probe) -> list[Case]:
         ),
         *per_filters("summary, last 30 days", last30, summary_calls),
         *per_filters("summary, all time", whole, summary_calls),
+        *per_filters(  # issue 20's figure: the per-user summary over a year, uncached
+            "summary, last 365 days",
+            SearchFilters(scope, today - timedelta(days=364), today),
+            ("summary_by_user",),
+        ),
         *per_filters(
             "summary, last 30 days, text contains 'invoice' (raw rows)",
             replace(last30, text="invoice"),

@@ -12,8 +12,9 @@ MAILBOXES = (
     "On ClickHouse this page is not available yet: the mailboxes a search names are read "
     "from the SQL tables only (see docs/clickhouse.md)."
 )
-ALERTS = (
-    "On ClickHouse the detections do not run yet, so no alerts are raised (see docs/clickhouse.md)."
+EVIDENCE = (
+    "On ClickHouse the searches that fired an alert are not listed here yet: they are read "
+    "from the SQL tables only (see docs/clickhouse.md)."
 )
 STATUS = (
     "On ClickHouse this page is not available yet: `python -m ingest status` shows the "

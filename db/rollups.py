@@ -37,6 +37,7 @@ from db.models import (
     ROLLUP_HOUR,
     ROLLUP_USER_ALL,
     ROLLUP_USER_DAY,
+    ROLLUP_USER_DAY_HOURS,
     ROLLUP_USER_DAY_TOTAL,
     ROLLUP_USER_HOUR,
     ROLLUP_USER_HOUR_TOTAL,
@@ -59,6 +60,7 @@ ROLLUP_TABLES: tuple[Table, ...] = (
     ROLLUP_DAY,
     ROLLUP_USER_HOUR_TOTAL,
     ROLLUP_USER_DAY_TOTAL,
+    ROLLUP_USER_DAY_HOURS,
 )
 
 # --- maintenance ----------------------------------------------------------------------
@@ -97,7 +99,33 @@ def _bucket_sql(table: Table, dialect: str) -> str | None:
         "rollup_day": f"{epoch} / 86400",
         "rollup_user_hour_total": f"{epoch} / 3600",
         "rollup_user_day_total": f"{epoch} / 86400",
+        "rollup_user_day_hours": f"{epoch} / 86400",
     }.get(table.name)
+
+
+def _day_hours_sql(name: str, dialect: str, text_keys: bool) -> str:
+    """The new rows' UTC hours per user and day into `hours` of their day and `hours_before`
+    of the next, OR-ed into what is stored (an hour already marked stays marked). The mask
+    is a sum of distinct powers of two (SQLite has no bit_or aggregate); each key gets at
+    most one mask per column from the two halves, so their sums are those masks."""
+    epoch = epoch_sql("create_time", dialect)
+    days = (
+        f"SELECT tenant, {epoch} / 86400 AS day, email_addr, "
+        f"sum(DISTINCT 1 << CAST(({epoch} / 3600) % 24 AS INTEGER)) AS mask "
+        f"FROM {_NEW_ROWS[dialect]} WHERE id > :after GROUP BY 1, 2, 3"
+    )
+    target = _conflict_target(["tenant", "bucket", "email_addr"], dialect, text_keys)
+    return (
+        f"WITH days AS ({days}) "
+        f"INSERT INTO {name} (tenant, bucket, email_addr, hours, hours_before) "
+        "SELECT tenant, bucket, email_addr, sum(hours), sum(hours_before) FROM ("
+        "SELECT tenant, day AS bucket, email_addr, mask AS hours, 0 AS hours_before FROM days "
+        "UNION ALL "
+        "SELECT tenant, day + 1, email_addr, 0, mask FROM days"
+        ") AS halves WHERE true GROUP BY 1, 2, 3 "
+        f"ON CONFLICT ({target}) DO UPDATE SET hours = {name}.hours | excluded.hours, "
+        f"hours_before = {name}.hours_before | excluded.hours_before"
+    )
 
 
 def _conflict_target(columns: list[str], dialect: str, text_keys: bool) -> str:
@@ -114,6 +142,8 @@ def _upsert_sql(table: Table, dialect: str, text_keys: bool = True) -> str:
     bucket = _bucket_sql(table, dialect)
     tenant = ["tenant"]  # every rollup counts each tenant's searches apart
     if "nulls" not in table.c:  # per user and bucket, every source and type together
+        if "hours" in table.c:
+            return _day_hours_sql(name, dialect, text_keys)
         target = _conflict_target([*tenant, "email_addr", "bucket"], dialect, text_keys)
         columns = ", ".join([*tenant, "email_addr", "bucket", "searches"])
         selected = ", ".join([*tenant, "email_addr", str(bucket), "count(*)"])

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pandas as pd
 from sqlalchemy import Engine
 
-from db import raw_reads
+from db import detect_reads, raw_reads
 from db.aggregates import (
     Activity,
     activity,
@@ -26,6 +26,7 @@ from db.aggregates import (
     summary_by_user,
 )
 from db.clickhouse.listing_reads import ClickHouseKeyset  # plain Python: no driver loaded
+from db.detect_reads import DetectionRow, SqlSearches
 from db.filters import FilterOptions, SearchFilters, filter_options
 from db.raw_reads import Keyset
 from db.rollup_reads import count_searches, user_counts
@@ -143,6 +144,35 @@ class SearchStore(Protocol):
         aware UTC) and the next page's keyset, None after the last."""
         ...
 
+    # --- what the detections read from the searches (their own tables are in control) --
+    def detection_searches(
+        self,
+        tenant: str,
+        lower: datetime,
+        upper: datetime,
+        *,
+        users: Sequence[str] | None = None,
+        blank_text: bool = True,
+        chunk_rows: int = 50_000,
+    ) -> Iterator[list[DetectionRow]]:
+        """`db.detect_reads.detection_searches`: `tenant`'s searches in [lower, upper),
+        oldest first, in chunks of (time aware UTC, user, text, reason)."""
+        ...
+
+    def detection_buckets(
+        self, tenant: str, lower: datetime, upper: datetime, seconds: int, *, per_user: bool
+    ) -> list[tuple[Any, ...]]:
+        """`db.detect_reads.SqlSearches.detection_buckets`: searches per bucket (per user)."""
+        ...
+
+    def detection_first_seen(self, tenant: str) -> dict[str, float]:
+        """Epoch seconds of each user's first search ever stored."""
+        ...
+
+    def detection_first_search(self, tenant: str) -> datetime | None:
+        """`tenant`'s first search stored; None for none."""
+        ...
+
 
 class SqlStore:
     """SQLite and PostgreSQL through SQLAlchemy: the ingest's page writer (one transaction
@@ -234,3 +264,36 @@ class SqlStore:
         if not isinstance(keyset, Keyset):
             raise TypeError(f"a SQL listing pages with a Keyset, not {type(keyset).__name__}")
         return raw_reads.search_keyset_rows(self.engine, filters, tz, keyset, limit=limit)
+
+    def detection_searches(
+        self,
+        tenant: str,
+        lower: datetime,
+        upper: datetime,
+        *,
+        users: Sequence[str] | None = None,
+        blank_text: bool = True,
+        chunk_rows: int = 50_000,
+    ) -> Iterator[list[DetectionRow]]:
+        return detect_reads.detection_searches(
+            self.engine,
+            tenant,
+            lower,
+            upper,
+            users=users,
+            blank_text=blank_text,
+            chunk_rows=chunk_rows,
+        )
+
+    def detection_buckets(
+        self, tenant: str, lower: datetime, upper: datetime, seconds: int, *, per_user: bool
+    ) -> list[tuple[Any, ...]]:
+        return SqlSearches(self.engine).detection_buckets(
+            tenant, lower, upper, seconds, per_user=per_user
+        )
+
+    def detection_first_seen(self, tenant: str) -> dict[str, float]:
+        return SqlSearches(self.engine).detection_first_seen(tenant)
+
+    def detection_first_search(self, tenant: str) -> datetime | None:
+        return SqlSearches(self.engine).detection_first_search(tenant)

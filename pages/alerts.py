@@ -14,16 +14,7 @@ import math
 
 import streamlit as st
 
-from dashboard import (
-    alert_panel,
-    alerts_view,
-    clickhouse_gaps,
-    context,
-    export,
-    narrowed,
-    routes,
-    widgets,
-)
+from dashboard import alert_panel, alerts_view, context, export, narrowed, routes, widgets
 from dashboard.alerts_view import CHOICES, P_RULE, P_SEVERITY, P_STATUS, TRIAGE_VERBS
 from dashboard.auth import current_visitor
 from dashboard.filters import P_ALERT
@@ -37,7 +28,6 @@ WIDGETS = {P_RULE: "alerts_rules", P_SEVERITY: "alerts_severities", P_STATUS: "a
 LABELS = {P_RULE: "Rule", P_SEVERITY: "Severity", P_STATUS: "Status"}
 
 ctx = context.page_context()
-clickhouse_gaps.stop_on_clickhouse(ctx, clickhouse_gaps.ALERTS)
 choice, problems = alerts_view.parse_choice({key: st.query_params.get_all(key) for key in WIDGETS})
 for problem in problems:
     context.page_problem(problem)

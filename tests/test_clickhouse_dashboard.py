@@ -196,7 +196,6 @@ def test_pages_without_clickhouse_data_say_so_in_one_line(chdash: ChDashboard, p
     for path, message in (
         ("/mailboxes", clickhouse_gaps.MAILBOXES),
         ("/status", clickhouse_gaps.STATUS),
-        ("/alerts", clickhouse_gaps.ALERTS),
     ):
         page.goto(f"{chdash.base_url}{path}?tenant=acme")
         page.locator(f"{MAIN} h1").first.wait_for()

@@ -31,7 +31,7 @@ def test_clickhouse_url_is_refused_with_the_one_line_reason(url: str) -> None:
     assert SECRET not in str(refused.value)
 
 
-@pytest.mark.parametrize("command", [["detect"], ["reset-cursor", "--yes"], ["status", "--check"]])
+@pytest.mark.parametrize("command", [["reset-cursor", "--yes"], ["status", "--check"]])
 def test_commands_not_on_clickhouse_yet_refuse_its_url_in_one_line(
     tmp_path: Path, command: list[str]
 ) -> None:

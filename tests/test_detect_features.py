@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
+from db.detect_reads import SqlSearches
 from db.engine import open_database
 from db.models import Alert, FeatureDay, PersonDayFeatures
 from ingest.detect import runner
@@ -68,8 +69,9 @@ def score(engine: Engine, tenant: str) -> None:
 def from_searches(monkeypatch: pytest.MonkeyPatch):
     """The detector with every text read parsed from the raw searches (no table)."""
 
-    def raw(*args: Any, **kwargs: Any):
-        return iter_text_days(*args, **kwargs)
+    def raw(engine: Engine, *args: Any, **kwargs: Any):
+        searches = args[6] if len(args) > 6 else None
+        return iter_text_days(searches or SqlSearches(engine), *args[:6])
 
     return lambda: monkeypatch.setattr(runner, "text_days", raw)
 

@@ -38,10 +38,12 @@ LATER_TABLES = (
     "seal_checks",
     "person_day_features",
     "feature_days",
+    "rollup_user_day_hours",
 )
 """Tables of revisions after 0011 (0012: the days scored; 0013: the search targets, checked in
 tests/test_targets_store.py; 0014: the sealed days, tests/test_seals.py; 0015: the detector's
-features, tests/test_migration_features.py): main's database has none of them."""
+features, tests/test_migration_features.py; 0016: the users' hours per day,
+tests/test_user_day_hours.py): main's database has none of them."""
 LATER_COLUMNS = {"alerts": ("evidence", "suppressed_until", "updated_at")}
 """Columns of revisions after 0011 (0012: the alert lifecycle), left out of the comparison."""
 ROW_TABLES = tuple(name for name in TABLES if name not in LATER_TABLES)

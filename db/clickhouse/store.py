@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from db.aggregates import Activity
-from db.clickhouse import catalog_reads, listing_reads, migrate, reads
+from db.clickhouse import catalog_reads, detect_reads, listing_reads, migrate, reads
 from db.clickhouse.day_rollup import create_day_rollup
 from db.clickhouse.listing_reads import ClickHouseKeyset
 from db.clickhouse.writer import write_events, write_rejections
+from db.detect_reads import DetectionRow
 from db.engine import redact_text, redact_url
 from db.filters import FilterOptions, SearchFilters
 from db.scope import TenantScope
@@ -237,3 +238,36 @@ class ClickHouseStore:
         if not isinstance(keyset, ClickHouseKeyset):
             raise TypeError(f"a ClickHouse listing pages with its own keyset, not {keyset!r}")
         return listing_reads.search_keyset_rows(self.client, filters, tz, keyset, limit=limit)
+
+    def detection_searches(
+        self,
+        tenant: str,
+        lower: datetime,
+        upper: datetime,
+        *,
+        users: Sequence[str] | None = None,
+        blank_text: bool = True,
+        chunk_rows: int = 50_000,
+    ) -> Iterator[list[DetectionRow]]:
+        return detect_reads.detection_searches(
+            self.client,
+            tenant,
+            lower,
+            upper,
+            users=users,
+            blank_text=blank_text,
+            chunk_rows=chunk_rows,
+        )
+
+    def detection_buckets(
+        self, tenant: str, lower: datetime, upper: datetime, seconds: int, *, per_user: bool
+    ) -> list[tuple[Any, ...]]:
+        return detect_reads.detection_buckets(
+            self.client, tenant, lower, upper, seconds, per_user=per_user
+        )
+
+    def detection_first_seen(self, tenant: str) -> dict[str, float]:
+        return detect_reads.detection_first_seen(self.client, tenant)
+
+    def detection_first_search(self, tenant: str) -> datetime | None:
+        return detect_reads.detection_first_search(self.client, tenant)

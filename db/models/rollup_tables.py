@@ -91,7 +91,9 @@ ROLLUP_DAY = _rollup("rollup_day", bucket=True, per_user=False)
 """Everyone's searches per UTC day, source and search type (system sender apart)."""
 
 
-def _user_totals(name: str) -> Table:
+def _user_totals(
+    name: str, measures: tuple[str, ...] = ("searches",), *, bucket_first: bool = False
+) -> Table:
     tenant = _tenant()
     email = Column("email_addr", Text, nullable=False)
     bucket = Column("bucket", BigInteger, nullable=False)
@@ -101,8 +103,8 @@ def _user_totals(name: str) -> Table:
         tenant,
         email,
         bucket,
-        Column("searches", BigInteger, nullable=False),
-        *_free_text_key(name, [tenant, email, bucket]),
+        *(Column(measure, BigInteger, nullable=False) for measure in measures),
+        *_free_text_key(name, [tenant, bucket, email] if bucket_first else [tenant, email, bucket]),
         sqlite_with_rowid=False,
     )
 
@@ -111,3 +113,14 @@ ROLLUP_USER_HOUR_TOTAL = _user_totals("rollup_user_hour_total")
 """Per user and UTC hour, all sources and types: one user's hours read in key order."""
 ROLLUP_USER_DAY_TOTAL = _user_totals("rollup_user_day_total")
 """Per user and UTC day: one user's days, and active days without scanning rows."""
+
+
+ROLLUP_USER_DAY_HOURS = _user_totals(
+    "rollup_user_day_hours", ("hours", "hours_before"), bucket_first=True
+)
+"""Per user and UTC day: which of the day's 24 UTC hours had a search (`hours`, bit h for hour
+h), and which of the previous UTC day's (`hours_before`; a row exists for the day after each
+day with a search). A local day of a whole-hour zone is made of the late hours of one UTC
+day and the early hours of the next, so one row says whether the user searched on it: a
+year's active days are a count of rows, per user and day, not a DISTINCT over their hours.
+Keyed day first: a range of days is read for every user at once (`db.active_days`)."""

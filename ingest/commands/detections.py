@@ -1,6 +1,7 @@
 """`detect`, and the detections after each successful poll: the rules file checked before
 the ingest starts, every tenant scored on its own (`--tenant NAME`: that one), a failed
-scoring logged and left to the next poll."""
+scoring logged and left to the next poll. On ClickHouse the searches are read from it and
+the features, alerts and progress written to the control database (`db.stores`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from config.settings import Settings, spec
 from config.tenants import Tenant, load_tenants
+from db.clickhouse.url import is_clickhouse_url
+from db.detect_reads import DetectionSearches
 from db.locks import AlreadyRunning, cycle_lock
 from ingest.commands.common import (
     EXIT_CONFIG,
@@ -48,10 +51,12 @@ def detect_tenant(
     config: DetectionConfig,
     tenant: Tenant,
     rescore: tuple[date, date] | None = None,
+    searches: DetectionSearches | None = None,
 ) -> DetectResult:
     """Score `tenant`'s new complete days against its own people, with its own overlap, and
     again the days its reconciliation sweep can still change (RECONCILE_DAYS + 1) whose
-    searches changed since they were scored."""
+    searches changed since they were scored. The searches come from `searches` (the
+    ClickHouse store) when given; everything detect writes goes to `engine`."""
     return detect(
         engine,
         tenant.name,
@@ -60,6 +65,7 @@ def detect_tenant(
         tenant.lookback_seconds,
         recheck_days=tenant.reconcile_days + 1,
         rescore=rescore,
+        searches=searches,
     )
 
 
@@ -68,6 +74,7 @@ def detections_after_cycle(
     settings: Settings,
     config: DetectionConfig,
     tenants: Sequence[Tenant] | None = None,
+    searches: DetectionSearches | None = None,
 ) -> Callable[[Collection[str]], None]:
     """Detections after a cycle, of those of every tenant (or `tenants`) whose poll in it
     succeeded (the names given): a tenant not polled has no new data to score, and scoring
@@ -80,7 +87,8 @@ def detections_after_cycle(
             if tenant.name not in polled:
                 continue
             try:
-                log.info(detect_tenant(engine, settings, config, tenant).line(tenant.name))
+                result = detect_tenant(engine, settings, config, tenant, searches=searches)
+                log.info(result.line(tenant.name))
             except Exception as exc:  # the searches are stored; the next cycle scores again
                 log.error(
                     "detect %s failed, will retry after the next poll: %s",
@@ -105,14 +113,14 @@ def command_detect(
         raise UserError(str(exc), EXIT_CONFIG) from None
     config = load_detections(settings)
     tenants = selected_tenants(settings, tenant)
-    engine = open_engine(settings)
+    engine, searches, close = _open(settings)
     status = EXIT_OK
     try:
         with database_errors(engine):
             for chosen in tenants:
                 try:
                     with cycle_lock(engine, chosen.name):  # that tenant's poll is not writing
-                        result = detect_tenant(engine, settings, config, chosen, days)
+                        result = detect_tenant(engine, settings, config, chosen, days, searches)
                     print(result.line(chosen.name))
                 except SQLAlchemyError:
                     raise  # the database's problem, not the tenant's: one line, as always
@@ -126,4 +134,17 @@ def command_detect(
         written_to(settings)
         return status
     finally:
-        engine.dispose()
+        close()
+
+
+def _open(settings: Settings) -> tuple[Engine, DetectionSearches | None, Callable[[], None]]:
+    """(the database detect writes, the searches when not in it, how to close both): on
+    ClickHouse its searches and the control database; else one SQL database, opened without
+    the store interface, whose pandas would cost a new day's run about a second."""
+    if not is_clickhouse_url(settings.effective_database_url):
+        engine = open_engine(settings)
+        return engine, None, engine.dispose
+    from ingest.commands.stores import open_ingest_stores
+
+    stores = open_ingest_stores(settings)
+    return stores.control, stores.search, stores.close

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from config.settings import Settings
 from config.tenants import load_tenants
+from db.clickhouse.url import is_clickhouse_url
 from ingest.commands.common import (
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -38,6 +39,19 @@ def forwarder(
     if forwarding is None:
         return lambda: None
     return lambda: forward_after_cycle(engine, forwarding, stop)
+
+
+def alerts_only(forwarding: ForwardConfig | None) -> None:
+    """On ClickHouse only alerts are forwarded (they are in the control database): a
+    destination of searches is refused in one line (exit 2) rather than left silent."""
+    for destination in forwarding.destinations if forwarding else ():
+        if destination.source != "alerts":
+            raise UserError(
+                f"forwarding destination {destination.name!r} sends searches, which are not "
+                'forwarded from ClickHouse yet: set its source = "alerts" or forward from '
+                "a SQL store (docs/clickhouse.md)",
+                EXIT_CONFIG,
+            )
 
 
 def command_forward(
@@ -70,7 +84,7 @@ def command_forward(
     if max_seconds <= 0:
         raise UserError("--max-seconds must be above 0", EXIT_CONFIG)
     start = parse_since(since) if since else None
-    engine = open_engine(settings)
+    engine = _open_control(settings, forwarding)
     stop = threading.Event()
     try:
         with database_errors(engine), stop_on_signals(stop):
@@ -88,3 +102,18 @@ def command_forward(
     written_to(settings)  # the destinations' cursors and dead letters
     failed = [r for r in results if r.error]
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _open_control(settings: Settings, forwarding: ForwardConfig) -> Engine:
+    """The database holding what is forwarded and the streams' cursors: with a ClickHouse
+    DATABASE_URL the control database (alerts only), else the one SQL database."""
+    if not is_clickhouse_url(settings.effective_database_url):
+        return open_engine(settings)
+    alerts_only(forwarding)
+    from db.engine import DatabaseSetupError
+    from db.stores import open_control  # loads the store interface: on ClickHouse only
+
+    try:
+        return open_control(settings)
+    except DatabaseSetupError as exc:
+        raise UserError(str(exc), EXIT_CONFIG) from None

@@ -11,6 +11,7 @@ from collections.abc import Callable, Collection
 from sqlalchemy import Engine
 
 from config.settings import Settings
+from db.clickhouse.url import is_clickhouse_url
 from db.engine import truncate_wal
 from db.locks import AlreadyRunning, cycle_lock, single_writer, write_gate
 from db.state import RECONCILE, run_kind_name
@@ -32,7 +33,7 @@ from ingest.commands.common import (
     written_to,
 )
 from ingest.commands.detections import detections_after_cycle, load_detections
-from ingest.commands.forwarding import forwarder
+from ingest.commands.forwarding import alerts_only, forwarder
 from ingest.commands.stores import SKIPPED_ON_CLICKHOUSE, IngestStores, open_ingest_stores
 from ingest.commands.tenant_polls import (
     JOIN_STEP_SECONDS,
@@ -141,6 +142,8 @@ def command_run(
     """`run`, `run --once` or `reconcile` for every tenant (or `tenant`) at once: credentials
     of each present, the writer lock held. Exit status and one line per failed tenant."""
     forwarding = load_forward_config(settings)  # a bad destination stops us before we start
+    if is_clickhouse_url(settings.effective_database_url):
+        alerts_only(forwarding)  # searches are not forwarded from ClickHouse yet
     detections = None if reconcile else load_detections(settings)  # and a bad rules file
     tenants = selected_tenants(settings, tenant)
     clients = [make_client(settings, each) for each in tenants]  # a missing secret: exit 2
@@ -169,15 +172,16 @@ def command_run(
         for each, client in zip(tenants, clients, strict=True)
     ]
     after_cycle = forwarder(engine, forwarding, stop)
-    seal = sealer(engine, tenants)
-    if on_clickhouse:  # they read the searches from SQL: not on ClickHouse yet
-        after_cycle, seal, detections = (lambda: None), (lambda: None), None
+    # the sealing digests the searches' SQL rows: not on ClickHouse yet
+    seal = (lambda: None) if on_clickhouse else sealer(engine, tenants)
     try:
         with database_errors(engine), single_writer(engine), stop_on_signals(stop):
             after_poll = (
                 None
                 if detections is None
-                else detections_after_cycle(engine, settings, detections, tenants)
+                else detections_after_cycle(
+                    engine, settings, detections, tenants, views.detection_searches()
+                )
             )
             if not once:
                 log.info("writing to %s", database_shown(settings))

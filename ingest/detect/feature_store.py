@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select
 
+from db.detect_reads import DetectionSearches, SqlSearches
 from db.models import FeatureDay, PersonDayFeatures
 from db.scope import TenantScope
 from ingest.detect.config import DetectionConfig
@@ -54,12 +55,14 @@ def text_days(
     last_day: int,
     config: DetectionConfig,
     users: Sequence[str] | None = None,
+    searches: DetectionSearches | None = None,
 ) -> Iterator[tuple[int, dict[str, TextDay]]]:
     """What `features.iter_text_days` gives, from the table: the days whose stored features
-    are missing or out of date are read from the searches and stored first."""
+    are missing or out of date are read from the searches (`searches`, else the SQL
+    searches of `engine`) and stored first; the features are kept in `engine`."""
     if first_day > last_day or (users is not None and not users):
         return
-    refresh(engine, tenant, tz, first_day, last_day, config)
+    refresh(engine, tenant, tz, first_day, last_day, config, searches)
     for lo in range(first_day, last_day + 1, REFRESH_DAYS):  # a long run: a month at a time
         yield from _read(engine, tenant, (lo, min(last_day, lo + REFRESH_DAYS - 1)), users)
 
@@ -83,11 +86,18 @@ def _read(
 
 
 def refresh(
-    engine: Engine, tenant: str, tz: str, first_day: int, last_day: int, config: DetectionConfig
+    engine: Engine,
+    tenant: str,
+    tz: str,
+    first_day: int,
+    last_day: int,
+    config: DetectionConfig,
+    searches: DetectionSearches | None = None,
 ) -> int:
     """Read from the searches, and store, the features of every day from `first_day` to
     `last_day` whose stored ones are missing or out of date; how many days that was."""
-    versions = day_versions(engine, tenant, tz, first_day, last_day)
+    source = SqlSearches(engine) if searches is None else searches
+    versions = day_versions(source, tenant, tz, first_day, last_day)
     mark = fingerprint(tz, config)
     with engine.connect() as conn:
         rows = conn.execute(
@@ -100,7 +110,7 @@ def refresh(
     for start, end in _runs(stale):
         for lo in range(start, end + 1, REFRESH_DAYS):
             hi = min(end, lo + REFRESH_DAYS - 1)
-            read = dict(iter_text_days(engine, tenant, tz, lo, hi, config))
+            read = dict(iter_text_days(source, tenant, tz, lo, hi, config))
             with engine.begin() as conn:  # the rows and their versions together
                 _store(conn, tenant, (lo, hi), read)
                 _mark(conn, tenant, (lo, hi), {d: versions[d] for d in range(lo, hi + 1)}, mark)

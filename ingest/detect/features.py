@@ -11,15 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, func, literal_column, select
 
-from db.models import ROLLUP_USER_ALL, ROLLUP_USER_HOUR, SearchLog
-from db.scope import TenantScope
-from db.sql import epoch_bucket
+from db.detect_reads import DetectionSearches
 from ingest.detect.config import DetectionConfig
 from ingest.detect.days import LocalClock, bucket_size, span_bounds, weekday
 from ingest.detect.stats import median, percentile
@@ -62,45 +58,6 @@ def office_day_flags(days: np.ndarray, config: DetectionConfig) -> np.ndarray:
     return office[weekday(days)].astype(np.int64)
 
 
-def _user_buckets(
-    engine: Engine, tenant: str, lower: datetime, upper: datetime, seconds: int
-) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(emails, bucket start epoch seconds, searches) per user of `tenant` and UTC bucket in
-    [lower, upper)."""
-    if seconds == 3600:
-        # Its key starts with the hour: a range read, not a scan. Straight to the driver: a
-        # new day reads ~30 days of every user's hours, and row objects cost more than SQL.
-        with engine.connect() as conn:
-            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-            dbapi = conn.connection.dbapi_connection
-            assert dbapi is not None, "an open connection has its driver's connection"
-            cursor = dbapi.cursor()  # plain tuples, no Row objects
-            try:
-                cursor.execute(
-                    f"SELECT email_addr, bucket, sum(searches) FROM {ROLLUP_USER_HOUR.name} "
-                    f"WHERE tenant = {mark} AND bucket >= {mark} AND bucket < {mark} "
-                    "GROUP BY email_addr, bucket",
-                    (tenant, int(lower.timestamp()) // 3600, int(upper.timestamp()) // 3600),
-                )
-                rows = cursor.fetchall()
-            finally:
-                cursor.close()
-        return _columns(rows, seconds)
-    bucket = epoch_bucket(SearchLog.create_time, literal_column(str(seconds))).label("b")
-    statement = (
-        select(SearchLog.email_addr, bucket, func.count())
-        .where(
-            TenantScope.one(tenant).where(SearchLog.tenant),
-            SearchLog.create_time >= lower,
-            SearchLog.create_time < upper,
-        )
-        .group_by(SearchLog.email_addr, bucket)
-    )
-    with engine.connect() as conn:
-        rows = conn.execute(statement).all()
-    return _columns(rows, seconds)
-
-
 def _columns(rows: Sequence[Any], seconds: int) -> tuple[list[str], np.ndarray, np.ndarray]:
     if not rows:
         return [], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
@@ -112,25 +69,21 @@ def _columns(rows: Sequence[Any], seconds: int) -> tuple[list[str], np.ndarray, 
     )
 
 
-def _first_seen(engine: Engine, tenant: str) -> dict[str, float]:
-    everything = ROLLUP_USER_ALL
-    statement = select(everything.c.email_addr, func.min(everything.c.first_time)).where(
-        TenantScope.one(tenant).where(everything.c.tenant)
-    )
-    with engine.connect() as conn:
-        rows = conn.execute(statement.group_by(ROLLUP_USER_ALL.c.email_addr)).all()
-    return {email: first.timestamp() for email, first in rows}
-
-
 def load_counts(
-    engine: Engine, tenant: str, tz: str, first_day: int, last_day: int, config: DetectionConfig
+    searches: DetectionSearches,
+    tenant: str,
+    tz: str,
+    first_day: int,
+    last_day: int,
+    config: DetectionConfig,
 ) -> CountGrid:
     """Every user of `tenant`'s searches per local day (and slot) from `first_day` to
     `last_day`: a tenant's people are compared with each other only."""
     lower, upper = span_bounds(first_day, last_day, tz)
     seconds = bucket_size(tz, lower, upper)
-    emails, buckets, counts = _user_buckets(engine, tenant, lower, upper, seconds)
-    first_seen = _first_seen(engine, tenant)
+    rows = searches.detection_buckets(tenant, lower, upper, seconds, per_user=True)
+    emails, buckets, counts = _columns(rows, seconds)
+    first_seen = searches.detection_first_seen(tenant)
     names = sorted(set(emails) | set(first_seen))
     index = {email: position for position, email in enumerate(names)}
     users = np.fromiter((index[email] for email in emails), dtype=np.int64, count=len(emails))
@@ -210,7 +163,7 @@ class TextReader:
 
 
 def iter_text_days(
-    engine: Engine,
+    searches: DetectionSearches,
     tenant: str,
     tz: str,
     first_day: int,
@@ -220,41 +173,35 @@ def iter_text_days(
     chunk_rows: int = 50_000,
 ) -> Iterator[tuple[int, dict[str, TextDay]]]:
     """(local day, {user: TextDay}) for every day from `first_day` to `last_day` that has
-    searches, oldest first; only `users`' rows when given (read by their index)."""
+    searches, oldest first; only `users`' rows when given (read by their index). The rows
+    come from the search store (SQL or ClickHouse: `detection_searches`)."""
     if users is not None and not users:
         return
     lower, upper = span_bounds(first_day, last_day, tz)
     clock = LocalClock(tz, lower, upper)
     reader = TextReader(config)
-    statement = select(
-        SearchLog.create_time, SearchLog.email_addr, SearchLog.search_text, SearchLog.search_reason
-    ).where(
-        TenantScope.one(tenant).where(SearchLog.tenant),
-        SearchLog.create_time >= lower,
-        SearchLog.create_time < upper,
-    )
-    if not config.rules.missing_reason.enabled:
-        statement = statement.where(SearchLog.search_text != "")
-    if users is not None:
-        statement = statement.where(SearchLog.email_addr.in_(sorted(users)))
     current: int | None = None
     days: dict[str, TextDay] = {}
-    with engine.connect() as conn:
-        result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(
-            statement.order_by(SearchLog.create_time)
-        )
-        for chunk in result.partitions():
-            moments = np.fromiter((row[0].timestamp() for row in chunk), dtype=np.float64)
-            local_days = clock.local_seconds(moments.astype(np.int64)) // 86400
-            for row, moment, local_day in zip(chunk, moments, local_days.tolist(), strict=True):
-                if local_day != current:
-                    if current is not None and days:
-                        yield current, days
-                    current, days = local_day, {}
-                day = days.get(row[1])
-                if day is None:
-                    day = days[row[1]] = TextDay()
-                reader.add(day, row[2], row[3], float(moment))
+    chunks = searches.detection_searches(
+        tenant,
+        lower,
+        upper,
+        users=users,
+        blank_text=config.rules.missing_reason.enabled,
+        chunk_rows=chunk_rows,
+    )
+    for chunk in chunks:
+        moments = np.fromiter((row[0].timestamp() for row in chunk), dtype=np.float64)
+        local_days = clock.local_seconds(moments.astype(np.int64)) // 86400
+        for row, moment, local_day in zip(chunk, moments, local_days.tolist(), strict=True):
+            if local_day != current:
+                if current is not None and days:
+                    yield current, days
+                current, days = local_day, {}
+            day = days.get(row[1])
+            if day is None:
+                day = days[row[1]] = TextDay()
+            reader.add(day, row[2], row[3], float(moment))
     if current is not None and days:
         yield current, days
 

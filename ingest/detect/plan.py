@@ -16,13 +16,11 @@ from datetime import date, timedelta
 
 from sqlalchemy import Engine
 
-from db.rollups import data_span
-from db.scope import TenantScope
+from db.detect_reads import DetectionSearches
 from db.state.detection import scored_through, scored_versions
 from ingest.detect.config import DetectionConfig
 from ingest.detect.days import day_date, day_number, local_day_of
 from ingest.detect.versions import day_versions
-from ingest.store import Store
 
 
 @dataclass(frozen=True)
@@ -63,14 +61,17 @@ def plan_days(
     through: date | None = None,
     recheck_days: int = 0,
     rescore: tuple[date, date] | None = None,
+    *,
+    searches: DetectionSearches,
 ) -> Plan | str:
-    """What to score now, or why there is nothing to score."""
+    """What to score now, or why there is nothing to score: the scored days from `engine`
+    (the control database), the searches and the cursor from `searches`."""
     with engine.connect() as conn:
         done_date = scored_through(conn, tenant)
-        first_search, _ = data_span(conn, TenantScope.one(tenant))
+    first_search = searches.detection_first_search(tenant)
     if first_search is None:
         return "no searches stored yet"
-    cursor = Store(engine, tenant).cursor()
+    cursor = searches.read_cursor(tenant)
     if cursor is None:
         return "the ingest has not completed a poll yet"
     last = local_day_of(cursor - timedelta(seconds=lookback_seconds), tz) - 1
@@ -83,7 +84,7 @@ def plan_days(
         return Plan(((start, last),), None)
     done = day_number(done_date)
     changed = _changed_days(
-        engine, tenant, tz, max(start, last - recheck_days + 1), min(done, last)
+        engine, searches, tenant, tz, max(start, last - recheck_days + 1), min(done, last)
     )
     spans = [(done + 1, last)]
     if changed:  # the baselines of the days after a changed one change too
@@ -106,12 +107,14 @@ def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _changed_days(engine: Engine, tenant: str, tz: str, first: int, last: int) -> tuple[int, ...]:
+def _changed_days(
+    engine: Engine, searches: DetectionSearches, tenant: str, tz: str, first: int, last: int
+) -> tuple[int, ...]:
     """Scored days among `first`..`last` whose searches' count is not the one scored (a day
     scored before versions were kept counts as changed: scoring it again is harmless)."""
     if first > last:
         return ()
-    now = day_versions(engine, tenant, tz, first, last)
+    now = day_versions(searches, tenant, tz, first, last)
     with engine.connect() as conn:
         then = scored_versions(conn, tenant, day_date(first), day_date(last))
     return tuple(day for day, count in now.items() if then.get(day_date(day)) != count)

@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 
 from db.alert_upsert import AlertChanges, Suppression, suppressions, upsert_alerts
 from db.alerts import NewAlert, evidence_url
+from db.detect_reads import DetectionSearches, SqlSearches
 from db.state.detection import set_scored_through, set_scored_versions
 from ingest.detect.cohort import without_team_days
 from ingest.detect.config import DetectionConfig
@@ -98,12 +99,25 @@ def detect(
     *,
     recheck_days: int = 0,
     rescore: tuple[date, date] | None = None,
+    searches: DetectionSearches | None = None,
 ) -> DetectResult:
     """Score every complete day of `tenant` not yet scored (up to `through`, if given), the
     scored days of the last `recheck_days` whose data changed, and the days of `rescore`;
-    store the alerts and count them."""
+    store the alerts and count them. The searches are read from `searches` (a ClickHouse
+    store), else from `engine`; the features, alerts and progress are kept in `engine`."""
     started = time.perf_counter()
-    plan = plan_days(engine, tenant, tz, config, lookback_seconds, through, recheck_days, rescore)
+    source = SqlSearches(engine) if searches is None else searches
+    plan = plan_days(
+        engine,
+        tenant,
+        tz,
+        config,
+        lookback_seconds,
+        through,
+        recheck_days,
+        rescore,
+        searches=source,
+    )
     if isinstance(plan, str):
         return DetectResult(reason=plan)
     result = DetectResult(
@@ -115,7 +129,8 @@ def detect(
         quiet = suppressions(conn, tenant, day_date(plan.first), config.feedback.max_suppress_days)
     changes = AlertChanges()
     for first, last in plan.spans:
-        _score_span(engine, tenant, tz, config, plan, (first, last), quiet, result, changes)
+        span = (first, last)
+        _score_span(engine, source, tenant, tz, config, plan, span, quiet, result, changes)
     result.alerts_new, result.alerts_updated = changes.new, changes.refreshed
     result.alerts_withdrawn = changes.withdrawn
     result.seconds = time.perf_counter() - started
@@ -124,6 +139,7 @@ def detect(
 
 def _score_span(
     engine: Engine,
+    searches: DetectionSearches,
     tenant: str,
     tz: str,
     config: DetectionConfig,
@@ -134,11 +150,12 @@ def _score_span(
     changes: AlertChanges,
 ) -> None:
     first, last = span
-    texts = _TextFeed(engine, tenant, tz, config, first, last, last - first + 1 <= FEW_DAYS)
+    few = last - first + 1 <= FEW_DAYS
+    texts = _TextFeed(engine, searches, tenant, tz, config, first, last, few)
     for chunk_start in range(first, last + 1, CHUNK_DAYS):
         chunk_end = min(last, chunk_start + CHUNK_DAYS - 1)
-        versions = day_versions(engine, tenant, tz, chunk_start, chunk_end)  # before reading
-        findings = score_days(engine, tenant, tz, config, chunk_start, chunk_end, texts)
+        versions = day_versions(searches, tenant, tz, chunk_start, chunk_end)  # before reading
+        findings = score_days(engine, searches, tenant, tz, config, chunk_start, chunk_end, texts)
         alerts = [
             to_alert(tenant, finding, tz, config)
             for finding in findings
@@ -161,6 +178,7 @@ def _quieted(quiet: list[Suppression], finding: Finding) -> bool:
 
 def score_days(
     engine: Engine,
+    searches: DetectionSearches,
     tenant: str,
     tz: str,
     config: DetectionConfig,
@@ -170,7 +188,7 @@ def score_days(
 ) -> list[Finding]:
     general = config.general
     history = max(general.baseline_days, general.dormant_days, 7 * general.season_weeks)
-    grid = load_counts(engine, tenant, tz, first - history, last, config)
+    grid = load_counts(searches, tenant, tz, first - history, last, config)
     system = np.array([config.is_system(email) for email in grid.emails], dtype=bool)
     findings: list[Finding] = []
     for day in range(first, last + 1):
@@ -224,6 +242,7 @@ class _TextFeed:
     def __init__(
         self,
         engine: Engine,
+        searches: DetectionSearches,
         tenant: str,
         tz: str,
         config: DetectionConfig,
@@ -241,13 +260,15 @@ class _TextFeed:
             - general.baseline_days
             - config.rules.accumulated_risk.window_days
         )
-        self._complete = (engine, tenant, tz, config, history_start, last)
+        self._complete = (engine, searches, tenant, tz, config, history_start, last)
         self._chosen: set[str] | None = None
         self._scored: dict[int, dict[str, TextDay]] | None = None
         if few:
-            self._scored = dict(text_days(engine, tenant, tz, first, last, config))
+            self._scored = dict(text_days(engine, tenant, tz, first, last, config, None, searches))
             candidates = sorted(_candidates(self._scored, config))
-            past = text_days(engine, tenant, tz, history_start, first - 1, config, candidates)
+            past = text_days(
+                engine, tenant, tz, history_start, first - 1, config, candidates, searches
+            )
             chosen = self._chosen = set(candidates)
             scored = (
                 (day, {u: t for u, t in users.items() if u in chosen})
@@ -255,7 +276,7 @@ class _TextFeed:
             )
             self._days: Iterator[tuple[int, dict[str, TextDay]]] = _chain(past, scored)
         else:
-            self._days = text_days(engine, tenant, tz, history_start, last, config)
+            self._days = text_days(engine, tenant, tz, history_start, last, config, None, searches)
         self._pending: tuple[int, dict[str, TextDay]] | None = None
 
     def day(self, day: int) -> tuple[dict[str, TextDay], dict[str, TextFigures]]:
@@ -287,9 +308,10 @@ class _TextFeed:
         if not missing:
             return
         self._chosen.update(missing)
-        engine, tenant, tz, config, start, last = self._complete
+        engine, searches, tenant, tz, config, start, last = self._complete
         history = TextHistory(config)
-        for number, users in text_days(engine, tenant, tz, start, last, config, missing):
+        days = text_days(engine, tenant, tz, start, last, config, missing, searches)
+        for number, users in days:
             self.risk.add_text(number, users, history.feed(number, users))
 
 
