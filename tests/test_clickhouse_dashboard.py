@@ -204,6 +204,16 @@ def test_pages_without_clickhouse_data_say_so_in_one_line(chdash: ChDashboard, p
         expect(page.locator(MAIN)).to_contain_text(message.split("(")[0].replace("`", ""))
 
 
+def test_alerts_page_opens_on_clickhouse_from_the_control_database(
+    chdash: ChDashboard, page: Page
+) -> None:
+    page.goto(f"{chdash.base_url}/alerts?tenant=acme")
+    page.locator(f"{MAIN} h1", has_text="Alerts").wait_for()
+    settle(page)
+    assert exceptions(page) == []
+    expect(page.locator(MAIN)).not_to_contain_text("Database error")
+
+
 def _downloads(control_db: Path) -> list[tuple]:
     with sqlite3.connect(control_db) as conn:
         return conn.execute(
