@@ -17,10 +17,11 @@ from sqlalchemy import Engine
 from api.problems import ApiProblem
 from config.settings import Settings
 from db.api_tokens import Caller
+from db.clickhouse.url import is_clickhouse_url
 from db.filters import SearchFilters
 from db.raw_reads import SEARCH_COLUMNS
 from db.scope import TenantScope
-from db.store import SqlStore
+from db.store import SearchStore, SqlStore
 
 MAX_RANGE_DAYS = 3660
 """The longest `from`..`to` a call may ask for: ten years."""
@@ -39,17 +40,26 @@ class Call:
     tenant's data (the OpenAPI document, health)."""
     tenants: tuple[str, ...] = ()
     """The configured tenants' names (for health and metrics, which speak of each)."""
+    store_source: Any = None
+    """The process's searches store (`ApiContext.store`); None: `SqlStore` over `engine`."""
 
     @property
     def engine(self) -> Engine:
         return self.engine_source()
 
     @property
-    def store(self) -> SqlStore:
+    def store(self) -> SearchStore:
         """The reads of the searches, through the interface every backend implements (the
-        handlers run no SQL of one dialect): `SqlStore` over `engine`. Typed as SqlStore
-        while the paging cursor (`api.paging`) encodes the SQL keyset only."""
+        handlers run no SQL of one dialect): the `ClickHouseStore` with a ClickHouse
+        DATABASE_URL, else `SqlStore` over `engine` (then the control database)."""
+        if self.store_source is not None:
+            return self.store_source()
         return SqlStore(self.engine)
+
+    @property
+    def on_clickhouse(self) -> bool:
+        """The searches are on ClickHouse: listings page with its cursor (`api.paging`)."""
+        return is_clickhouse_url(self.settings.effective_database_url)
 
     @property
     def tz(self) -> str:

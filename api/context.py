@@ -25,6 +25,8 @@ from config.settings import (
 from config.tenants import load_tenants
 from db import audit
 from db.engine import DatabaseSetupError, open_database
+from db.store import SearchStore, SqlStore
+from db.stores import Stores, on_clickhouse, shared_stores
 
 log = logging.getLogger("api")
 
@@ -66,7 +68,10 @@ class ApiContext:
             return self._tenants
 
     def engine(self) -> Engine:
+        """The SQL database: on ClickHouse the control database (tokens, audit, alerts)."""
         settings = self.settings()
+        if on_clickhouse(settings):
+            return self._stores(settings).control
         with self._lock:
             if self._engine is None:
                 try:
@@ -74,6 +79,19 @@ class ApiContext:
                 except DatabaseSetupError as exc:
                     raise ApiProblem(503, f"the database cannot be opened: {exc}") from None
             return self._engine
+
+    def store(self) -> SearchStore:
+        """The searches' reads: the `ClickHouseStore` the dashboard shares, else SQL."""
+        settings = self.settings()
+        if on_clickhouse(settings):
+            return self._stores(settings).search
+        return SqlStore(self.engine())
+
+    def _stores(self, settings: Settings) -> Stores:
+        try:
+            return shared_stores(settings)
+        except DatabaseSetupError as exc:
+            raise ApiProblem(503, f"the database cannot be opened: {exc}") from None
 
     def limiter(self) -> RateLimiter:
         settings = self.settings()

@@ -35,7 +35,7 @@ from api.calls import (
 from api.health import healthz, prometheus_metrics, readyz
 from api.mailbox_listing import M_ADDR, M_BY, M_LIMIT, M_TOP, mailbox_searches, mailboxes
 from api.openapi_document import openapi_document
-from api.paging import MAX_PAGE, decode_cursor, encode_cursor
+from api.paging import MAX_PAGE, decode_listing_cursor, encode_cursor
 from api.problems import ApiProblem
 from api.spec import CSV, JSON, NDJSON, PROMETHEUS, Endpoint, Param
 from api.tenancy import P_TENANT
@@ -131,7 +131,11 @@ def users(call: Call) -> Answer:
 
 def _search_listing(call: Call, filters: SearchFilters, target: str) -> Answer:
     cursor = call.values.get("cursor")
-    keyset = decode_cursor(cursor, call.scope) if cursor else call.store.newest_keyset(call.scope)
+    keyset = (
+        decode_listing_cursor(cursor, call.scope, clickhouse=call.on_clickhouse)
+        if cursor
+        else call.store.newest_keyset(call.scope)
+    )
     limit = call.values.get("limit") or P_LIMIT.default
     found, following = call.store.search_keyset_rows(filters, call.tz, keyset, limit=limit)
     rows = search_records(found, call.tz)
@@ -155,7 +159,8 @@ def user_searches(call: Call) -> Answer:
     email = call.values["email"]
     filters = search_filters(call).for_user(email)
     if call.values.get("cursor"):
-        decode_cursor(call.values["cursor"], call.scope)  # a 400, whoever is asked for
+        # a 400, whoever is asked for
+        decode_listing_cursor(call.values["cursor"], call.scope, clickhouse=call.on_clickhouse)
     if not call.store.known_user(call.scope, email):
         raise ApiProblem(404, f"no such user: no search by {email[:200]!r} is stored")
     return _search_listing(call, filters, email)

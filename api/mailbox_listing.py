@@ -50,8 +50,16 @@ def mailboxes(call: Call) -> Answer:
     )
 
 
+MAILBOXES_NOT_ON_CLICKHOUSE = (
+    "not available on ClickHouse yet: the mailboxes a search names are read from the SQL "
+    "tables only (see docs/clickhouse.md)"
+)
+
+
 def mailbox_searches(call: Call) -> Answer:
     """Every search that targeted one mailbox, newest first, keyset-paged."""
+    if call.on_clickhouse:  # the targets are read from the SQL tables only
+        raise ApiProblem(501, MAILBOXES_NOT_ON_CLICKHOUSE)
     mailbox = targets.normalise_mailbox(call.values["addr"])
     filters = search_filters(call)
     cursor = call.values.get("cursor")

@@ -6,6 +6,10 @@ A cursor names the tenant it was made in, the last row of a page and the snapsho
 rows while the ingest writes. It holds no secret and grants nothing: a forged cursor only
 moves where a page starts, inside the caller's scope, and a cursor made in another tenant
 is refused like any bad cursor (a listing never walks from one tenant into another).
+
+On ClickHouse (no row ids) a searches cursor names the listing's snapshot time
+(`ingested_at`) and the last row's (time, tenant, content key): `db.clickhouse.listing_reads.
+ClickHouseKeyset`, tagged "ch" so that a cursor of one backend is refused by the other.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from urllib.parse import quote_from_bytes, urlencode
 from api.problems import ApiProblem
 from api.spec import FIRST_DAY, LAST_DAY
 from db.alerts import AlertKeyset
+from db.clickhouse.listing_reads import ClickHouseKeyset
 from db.raw_reads import Keyset
-from db.scope import TenantScope
+from db.scope import TenantScope, is_tenant_name
 
 BAD_CURSOR = "bad cursor: pass the next_cursor of the previous page unchanged, or no cursor"
 
@@ -47,16 +52,65 @@ def _pack(payload: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def encode_cursor(keyset: Keyset, scope: TenantScope) -> str:
+def encode_cursor(keyset: Keyset | ClickHouseKeyset, scope: TenantScope) -> str:
     moment = keyset.time.isoformat() if keyset.time else None
+    if isinstance(keyset, ClickHouseKeyset):
+        snapshot = keyset.snapshot.isoformat()
+        return _pack(["ch", scope.label(), snapshot, moment, keyset.tenant, keyset.key])
     return _pack([scope.label(), keyset.snapshot_id, moment, keyset.row_id])
+
+
+def _unpack(cursor: str) -> Any:
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    return json.loads(raw)
+
+
+def _aware_in_range(moment: Any) -> datetime:
+    """An ISO time with a zone inside the API's days; ValueError for anything else."""
+    if not isinstance(moment, str):
+        raise ValueError("not a time")
+    time = datetime.fromisoformat(moment)
+    if time.tzinfo is None or not _day_in_range(time.date()):
+        raise ValueError("not an aware time in range")
+    return time
+
+
+def _content_key(value: Any) -> bool:
+    return (
+        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    )
+
+
+def decode_clickhouse_cursor(cursor: str, scope: TenantScope) -> ClickHouseKeyset:
+    """The ClickHouse keyset a cursor made in `scope` names; a 400 problem for anything else
+    (a SQL cursor, another scope, a row of a tenant outside the scope, a changed field)."""
+    try:
+        kind, made_in, snapshot, moment, tenant, key = _unpack(cursor)
+        taken = _aware_in_range(snapshot)
+        time = _aware_in_range(moment) if moment is not None else None
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
+        raise ApiProblem(400, BAD_CURSOR) from None
+    if kind != "ch" or made_in != scope.label():
+        raise ApiProblem(400, BAD_CURSOR)
+    if time is None:
+        if tenant is not None or key is not None:
+            raise ApiProblem(400, BAD_CURSOR)
+    elif not (is_tenant_name(tenant) and scope.name in (None, tenant) and _content_key(key)):
+        raise ApiProblem(400, BAD_CURSOR)
+    return ClickHouseKeyset(taken, time, tenant, key)
+
+
+def decode_listing_cursor(
+    cursor: str, scope: TenantScope, *, clickhouse: bool
+) -> Keyset | ClickHouseKeyset:
+    """A searches cursor of the backend the call reads (`clickhouse`); a 400 otherwise."""
+    return decode_clickhouse_cursor(cursor, scope) if clickhouse else decode_cursor(cursor, scope)
 
 
 def decode_cursor(cursor: str, scope: TenantScope) -> Keyset:
     """The keyset a cursor made in `scope` names; a 400 problem for anything else."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        made_in, snapshot, moment, row_id = json.loads(raw)
+        made_in, snapshot, moment, row_id = _unpack(cursor)
         time = datetime.fromisoformat(moment) if moment is not None else None
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
         raise ApiProblem(400, BAD_CURSOR) from None

@@ -114,7 +114,9 @@ def serve(
         scope = None
         if P_TENANT in endpoint.params:
             scope = call_scope(caller, context.tenants(), values.get("tenant"))
-        call = Call(values, media, settings, context.engine, caller, scope)
+        call = Call(
+            values, media, settings, context.engine, caller, scope, store_source=context.store
+        )
         answer = endpoint.handler(call)
     except ApiProblem as problem:
         if 400 <= problem.status < 500:

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import routes, widgets
+from dashboard import clickhouse_gaps, routes, widgets
 from dashboard.context import Context
 from dashboard.filters import P_EMAIL
 from dashboard.formatting import (
@@ -115,6 +115,9 @@ def show_panel(ctx: Context, alert_id: int) -> AlertDetail | None:
 
 
 def _show_evidence(ctx: Context, alert_id: int) -> None:
+    if clickhouse_gaps.on_clickhouse(ctx):  # the evidence query reads the SQL searches
+        st.info(clickhouse_gaps.EVIDENCE, icon=":material/database:")
+        return
     searches = evidence_searches(ctx.engine, ctx.scope, alert_id)
     shown = "" if len(searches) <= MAX_SHOWN else f" (the newest {MAX_SHOWN:,} shown)"
     st.markdown(f"**The searches that fired it** · {len(searches):,}{shown}")

@@ -4,6 +4,10 @@ database's data version.
 Every cached answer takes the database URL and `version` (from `store(url).data_version()`,
 read afresh on each rerun), so rows stored by a new poll show up at once, without a TTL;
 answers for older versions simply age out of the bounded cache.
+
+With a ClickHouse DATABASE_URL (docs/clickhouse.md) the searches are read from the
+ClickHouse store and everything else (sign-in, audit rows, alerts, tokens, the status
+page's actions) goes to the control database: `engine(url)` is then that database.
 """
 
 from __future__ import annotations
@@ -12,20 +16,38 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
+from config.settings import load_settings
 from db import queries
-from db.engine import open_database
+from db.clickhouse import health as ch_health
+from db.clickhouse.url import is_clickhouse_url
+from db.engine import DatabaseSetupError, open_database
 from db.queries import FilterOptions, IngestHealth, SearchFilters
 from db.scope import TenantScope
 from db.state import IngestStatus, read_status
 from db.store import SearchStore, SqlStore
+from db.stores import Stores, shared_stores
 
 ENTRIES = 64
 
 
 @st.cache_resource(show_spinner=False)
+def clickhouse_stores(url: str) -> Stores | None:
+    """The process's ClickHouse and control stores for `url`, or None on SQL backends (a
+    failure is not cached: the next rerun tries again)."""
+    if not is_clickhouse_url(url):
+        return None
+    settings = load_settings()
+    if settings.effective_database_url != url:  # the caches are keyed by the settings' URL
+        raise DatabaseSetupError("DATABASE_URL changed while the dashboard runs: restart it")
+    return shared_stores(settings)
+
+
+@st.cache_resource(show_spinner=False)
 def engine(url: str) -> Engine:
-    """One engine (and one schema upgrade) per database per server process."""
-    return open_database(url)
+    """One engine (and one schema upgrade) per database per server process: on ClickHouse
+    the control database's."""
+    stores = clickhouse_stores(url)
+    return stores.control if stores is not None else open_database(url)
 
 
 @st.cache_resource(show_spinner=False)
@@ -33,8 +55,9 @@ def store(url: str) -> SearchStore:
     """The reads of the pages' data, through the one interface every backend implements,
     so no page runs SQL that compiles for one dialect only: `SqlStore` over `engine`
     (SQLite, PostgreSQL, libSQL). The ingest's own state (runs, cursors) is read from the
-    engine below."""
-    return SqlStore(engine(url))
+    engine below. On ClickHouse, the `ClickHouseStore` the API shares."""
+    stores = clickhouse_stores(url)
+    return stores.search if stores is not None else SqlStore(engine(url))
 
 
 def data_version(url: str) -> str:
@@ -45,11 +68,17 @@ def data_version(url: str) -> str:
 
 def ingest_version(url: str) -> str:
     """Not cached: the key of the ingest's own state (runs, cursors), which every poll moves."""
+    stores = clickhouse_stores(url)
+    if stores is not None and stores.clickhouse is not None:
+        return ch_health.ingest_version(stores.clickhouse.client, data_version(url))
     return queries.ingest_version(engine(url))
 
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)
 def ingest_health(url: str, ingest_version: str, scope: TenantScope) -> IngestHealth:
+    stores = clickhouse_stores(url)
+    if stores is not None and stores.clickhouse is not None:
+        return ch_health.ingest_health(stores.clickhouse.client, scope)
     return queries.ingest_health(engine(url), scope)
 
 

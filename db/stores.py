@@ -12,8 +12,11 @@ can use it the same way (`stores.search` for the frames, `stores.control` for th
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
@@ -118,3 +121,55 @@ def open_stores(settings: Settings) -> Stores:
         control.dispose()
         raise
     return Stores(search, control, redact_url(url))
+
+
+class SerialClient:
+    """A ClickHouse client that serves one query at a time: the dashboard's sessions and the
+    API's calls are threads of one process sharing one store, and neither clickhouse-connect's
+    HTTP session nor chDB's connection takes concurrent queries."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._lock = threading.RLock()
+
+    def query(self, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return self._client.query(*args, **kwargs)
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return self._client.command(*args, **kwargs)
+
+    def insert(self, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return self._client.insert(*args, **kwargs)
+
+    @contextmanager
+    def query_row_block_stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        """The lock is held until the stream is closed (a CSV download reads it whole)."""
+        with self._lock, self._client.query_row_block_stream(*args, **kwargs) as blocks:
+            yield blocks
+
+    def close(self) -> None:
+        with self._lock:
+            self._client.close()
+
+
+_SHARED: dict[tuple[str, str], Stores] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_stores(settings: Settings) -> Stores:
+    """The process's one `Stores` for these settings' URLs, opened on first use: the
+    dashboard's sessions and the API share it (a chDB folder opens once, in one process).
+    A failure is not kept: the next call tries again."""
+    key = (settings.effective_database_url, control_url(settings))
+    with _SHARED_LOCK:
+        stores = _SHARED.get(key)
+        if stores is None:
+            stores = open_stores(settings)
+            clickhouse = stores.clickhouse
+            if clickhouse is not None:
+                clickhouse.client = SerialClient(clickhouse.client)
+            _SHARED[key] = stores
+        return stores

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import context, mailboxes_view, widgets
+from dashboard import clickhouse_gaps, context, mailboxes_view, widgets
 from dashboard.filters import P_ADDR, P_VIEW
 from db.targets import normalise_mailbox
 
 ctx = context.page_context()
+clickhouse_gaps.stop_on_clickhouse(ctx, clickhouse_gaps.MAILBOXES)
 filters = ctx.filters
 mailbox = context.page_param(
     P_ADDR, lambda raw: normalise_mailbox(raw) or None, "expected a mailbox address."

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import audit, cached, context, forwarding_view, status_view, widgets
+from dashboard import audit, cached, clickhouse_gaps, context, forwarding_view, status_view, widgets
 from dashboard.auth import current_visitor
 from dashboard.formatting import (
     TABLE_TIME,
@@ -32,6 +32,7 @@ from db.state import RUN_FIELDS, Run, reset_cursor, run_kind_name
 CONFIRM_KEY = "confirm_reset_cursor"
 
 ctx = context.page_context()
+clickhouse_gaps.stop_on_clickhouse(ctx, clickhouse_gaps.STATUS)
 widgets.record_view(ctx)
 status = cached.ingest_status(ctx.db_url, ctx.ingest_version, ctx.scope)
 now = datetime.now(UTC)

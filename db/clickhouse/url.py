@@ -7,8 +7,8 @@ CLICKHOUSE_SCHEMES = ("chdb", "clickhousedb", "clickhouse")
 
 NOT_YET = (
     "DATABASE_URL names a ClickHouse store, on which only `python -m ingest run`, `run "
-    "--once`, `status`, `detect` and `forward` run yet: the dashboard, the API and the "
-    "other commands need "
+    "--once`, `status`, `detect`, `forward`, the dashboard and the API run yet: the other "
+    "commands need "
     "sqlite:/// or postgresql+psycopg:// (see docs/clickhouse.md for what runs)"
 )
 """The one-line refusal `db.engine.make_engine` gives for a ClickHouse URL: the ingest opens

@@ -61,11 +61,17 @@ def free_port() -> int:
 
 
 def start_dashboard(
-    settings_env: dict[str, str], port: int, log: Path, *, runtime_required: bool = False
+    settings_env: dict[str, str],
+    port: int,
+    log: Path,
+    *,
+    runtime_required: bool = False,
+    python: str | None = None,
 ) -> subprocess.Popen:
     """`streamlit run streamlit_app.py` on loopback, its output in `log`, run by the
-    runtime virtualenv's Python (`runtime_required`: never fall back to this one)."""
-    python = runtime_python(required=runtime_required)
+    runtime virtualenv's Python (`runtime_required`: never fall back to this one), or by
+    `python` (the test tools' own, which has the ClickHouse extra)."""
+    python = python or runtime_python(required=runtime_required)
     with log.open("ab") as out:
         return subprocess.Popen(
             [
@@ -106,11 +112,13 @@ def wait_healthy(base_url: str, process: subprocess.Popen, log: Path, timeout: f
     raise RuntimeError(f"the dashboard did not become healthy:\n{log.read_text()[-3000:]}")
 
 
-def serve_dashboard(settings_env: dict[str, str], log: Path) -> tuple[str, subprocess.Popen]:
+def serve_dashboard(
+    settings_env: dict[str, str], log: Path, *, python: str | None = None
+) -> tuple[str, subprocess.Popen]:
     """A dashboard on a free port, healthy; its base URL and process."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    process = start_dashboard(settings_env, port, log)
+    process = start_dashboard(settings_env, port, log, python=python)
     try:
         wait_healthy(base_url, process, log)
     except BaseException:
