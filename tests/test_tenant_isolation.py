@@ -78,6 +78,7 @@ EXEMPT = {
 CACHED_EXEMPT = {
     "engine": "a connection pool per URL, no data",
     "store": "the backend's reads over the engine, no data (its reads are compared above)",
+    "clickhouse_stores": "the process's ClickHouse and control connections, no data",
     "data_version": "the installation's cache key, not a tenant's data",
     "ingest_version": "the installation's key of the ingest's state, not a tenant's data",
 }
