@@ -15,9 +15,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
-from sqlalchemy import Engine
 
-from db import detect_reads, raw_reads
+from db import raw_reads
 from db.aggregates import (
     Activity,
     activity,
@@ -31,7 +30,7 @@ from db.filters import FilterOptions, SearchFilters, filter_options
 from db.raw_reads import Keyset
 from db.rollup_reads import count_searches, user_counts
 from db.scope import TenantScope
-from db.state import data_version, read_cursor
+from db.state import data_version
 
 if TYPE_CHECKING:  # the records the ingest parses (`ingest.records`); db needs no ingest
     from ingest.records import Rejection, SearchEvent
@@ -174,12 +173,10 @@ class SearchStore(Protocol):
         ...
 
 
-class SqlStore:
+class SqlStore(SqlSearches):
     """SQLite and PostgreSQL through SQLAlchemy: the ingest's page writer (one transaction
-    for rows and rollups) and the dashboard's data functions, unchanged."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    for rows and rollups) and the dashboard's data functions, unchanged. The detector's reads
+    and the cursor are `SqlSearches`' (the detector uses those without this module's imports)."""
 
     def write_page(
         self,
@@ -195,9 +192,6 @@ class SqlStore:
         batch = PageBatch(events=list(events), rejections=list(rejections), fetched=len(events))
         counts = Store(self.engine, tenant).write_page(batch, run_id, window)
         return Written(counts.inserted, counts.duplicates, counts.rejected)
-
-    def read_cursor(self, tenant: str) -> datetime | None:
-        return read_cursor(self.engine, tenant)
 
     def advance_cursor(self, tenant: str, end: datetime, *, backfill_done: bool | None) -> None:
         from ingest.store import Store
@@ -264,36 +258,3 @@ class SqlStore:
         if not isinstance(keyset, Keyset):
             raise TypeError(f"a SQL listing pages with a Keyset, not {type(keyset).__name__}")
         return raw_reads.search_keyset_rows(self.engine, filters, tz, keyset, limit=limit)
-
-    def detection_searches(
-        self,
-        tenant: str,
-        lower: datetime,
-        upper: datetime,
-        *,
-        users: Sequence[str] | None = None,
-        blank_text: bool = True,
-        chunk_rows: int = 50_000,
-    ) -> Iterator[list[DetectionRow]]:
-        return detect_reads.detection_searches(
-            self.engine,
-            tenant,
-            lower,
-            upper,
-            users=users,
-            blank_text=blank_text,
-            chunk_rows=chunk_rows,
-        )
-
-    def detection_buckets(
-        self, tenant: str, lower: datetime, upper: datetime, seconds: int, *, per_user: bool
-    ) -> list[tuple[Any, ...]]:
-        return SqlSearches(self.engine).detection_buckets(
-            tenant, lower, upper, seconds, per_user=per_user
-        )
-
-    def detection_first_seen(self, tenant: str) -> dict[str, float]:
-        return SqlSearches(self.engine).detection_first_seen(tenant)
-
-    def detection_first_search(self, tenant: str) -> datetime | None:
-        return SqlSearches(self.engine).detection_first_search(tenant)
