@@ -45,7 +45,12 @@ PASSWORD = "ch-pa55word"
 @pytest.fixture
 def sim() -> Iterator[Simulator]:
     """Two accounts whose data differ, one address searching in both; the simulator's clock
-    stands still, so a second run finds nothing new however long the first one took."""
+    stands still, so a second run finds nothing new however long the first one took.
+
+    Each account also has a search a minute before that clock: the delta run re-reads
+    LOOKBACK_SECONDS before the real time of the first run, so that search lies in its
+    window however slow the first run was (random searches alone left it empty on a
+    loaded CI machine, and the run then rightly read nothing twice)."""
     frozen = utc_now_seconds() - timedelta(hours=1)
     config = SimConfig(
         seed=7, days=4, events_per_day=120, late_fraction=0.0, accounts=2, clock=lambda: frozen
@@ -53,7 +58,11 @@ def sim() -> Iterator[Simulator]:
     with Simulator(config) as simulator:
         for name, account in ACCOUNTS.items():
             moment = frozen - timedelta(hours=3)
-            simulator.add_events([record_at(moment, who=SHARED, text=name)], account=account)
+            edge = frozen - timedelta(minutes=1)
+            simulator.add_events(
+                [record_at(moment, who=SHARED, text=name), record_at(edge, text=f"{name} edge")],
+                account=account,
+            )
         yield simulator
 
 
