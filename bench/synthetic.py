@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -98,6 +99,18 @@ class Tenant:
     emails: tuple[str, ...]
     roles: tuple[str, ...]
     weights: np.ndarray
+
+    @cached_property
+    def directory(self) -> list[str]:
+        """The addresses a "[User : …]" search names (the system sender has no @)."""
+        return [email for email in self.emails if "@" in email]
+
+    @cached_property
+    def quoted(self) -> dict[str, str]:
+        """Each address as a JSON string. Made once per tenant: `rows` is called for every
+        hour of every tenant, and quoting 2,000 addresses on each call was most of a
+        scale load's time (81 ms a day for 91 rows)."""
+        return {email: _dumps(email) for email in self.emails}
 
 
 def build_tenant(users: int, rng: np.random.Generator, name: str = TENANT) -> Tenant:
@@ -244,8 +257,7 @@ def rows(
     created = _iso(events.seconds[start:stop])
     ingested = _iso(events.seconds[start:stop] + events.delay[start:stop])
     emails = tenant.emails
-    directory = [email for email in emails if "@" in email]
-    quoted = {email: _dumps(email) for email in emails}
+    directory, quoted = tenant.directory, tenant.quoted
     suffix = "+00" if postgres else ".000000"
     for i in range(start, stop):
         j = i - start
