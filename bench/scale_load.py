@@ -9,6 +9,7 @@ BLOCK_ROWS rows, the hourly rollup filled by its materialized view as on the ing
 
 from __future__ import annotations
 
+import ctypes
 import shutil
 import time
 from collections.abc import Iterator
@@ -134,11 +135,27 @@ def _load_chdb(url: str, shape: Shape, distinct_keys: bool) -> int:
             frame = _chdb_frame(block)
             search_store.client.insert_df("search_logs", frame, settings=INSERT_SETTINGS)
             written += len(frame)
+            del frame, block
+            _return_freed_memory()
         for one in drawn:
             search_store.advance_cursor(one.tenant.name, shape.now, backfill_done=True)
         return written
     finally:
         close_store(search_store)
+
+
+def _return_freed_memory() -> None:
+    """Hand the freed heap back to the system after each block (glibc only).
+
+    Each block's hundreds of thousands of short strings leave glibc's heap fragmented:
+    loading 50 × 1M into chDB grew the process by ~0.17 GB per million rows, past 18 GB
+    at 25M, where ClickHouse itself tracked under 150 MB; with this it stays at ~4 GB.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to trim
+        return
+    libc.malloc_trim(0)
 
 
 def _blocks(days: Iterator[list[Any]]) -> Iterator[list[Any]]:
