@@ -71,7 +71,10 @@ def markdown(results: list[dict[str, Any]]) -> str:
     head = "| | " + " | ".join(_label(r) for r in results) + " |"
     lines = [head, "|---" * (len(results) + 1) + "|"]
     facts = [_facts(r) for r in results]
-    for title in facts[0]:
+    titles: list[str] = []  # every run's facts: chDB has no PageWriter or detection rows
+    for one in facts:
+        titles += [title for title in one if title not in titles]
+    for title in titles:
         lines.append(f"| {title} | " + " | ".join(f.get(title, "–") for f in facts) + " |")
     for part, prefix in (("store_cases", ""), ("dashboard_cases", "SQL only: ")):
         for key in _keys(results, part):
