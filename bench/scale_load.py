@@ -80,25 +80,40 @@ def close_store(search_store: Any) -> None:
         search_store.close()
 
 
-def load(store: str, url: str, shape: Shape, distinct_keys: bool = True) -> dict[str, Any]:
-    """Write every tenant of `shape` into the empty store; rows and seconds."""
+def load(
+    store: str, url: str, shape: Shape, distinct_keys: bool = True, first_tenant: int = 1
+) -> dict[str, Any]:
+    """Write every tenant of `shape` into the empty store, or (SQL stores) tenants from
+    number `first_tenant` on into a store holding exactly the ones before; rows, seconds."""
     started = time.perf_counter()
-    loader = _load_chdb if store == "chdb" else _load_sql
-    rows = loader(url, shape, distinct_keys)
+    if store == "chdb":
+        if first_tenant != 1:
+            fail("adding tenants to a loaded store is for the SQL stores")
+        rows = _load_chdb(url, shape, distinct_keys)
+    else:
+        rows = _load_sql(url, shape, distinct_keys, first_tenant)
     return {"rows": rows, "load_seconds": round(time.perf_counter() - started, 1)}
 
 
-def _load_sql(url: str, shape: Shape, distinct_keys: bool) -> int:
+def _load_sql(url: str, shape: Shape, distinct_keys: bool, first_tenant: int = 1) -> int:
     """`generate_tenants.load`'s way (executemany or COPY a day at a time, then the run,
-    cursor, filter values and rollups as the ingest leaves them, and fresh statistics)."""
+    cursor, filter values and rollups as the ingest leaves them, and fresh statistics).
+
+    With `first_tenant` > 1 the store must hold tenants 1 to `first_tenant` - 1 and no
+    other: the new tenants' rows are counted into the rollups after the ones there (a
+    store grown from 20 to 50 tenants without loading the first 20 again)."""
     engine = open_database(url)
     try:
         with engine.connect() as conn:
-            held = conn.execute(select(func.count()).select_from(SearchLog)).scalar()
-        if held:
+            held = conn.execute(select(func.count()).select_from(SearchLog)).scalar() or 0
+            tenants = set(conn.execute(select(SearchLog.tenant).distinct()).scalars())
+            last_id = conn.execute(select(func.max(SearchLog.id))).scalar() or 0
+        if first_tenant == 1 and held:
             fail(f"{redact_url(url)} already holds {held:,} searches: use a new database")
+        if first_tenant > 1 and tenants != set(shape.names()[: first_tenant - 1]):
+            fail(f"{redact_url(url)} does not hold exactly tenants 1 to {first_tenant - 1}")
         postgres = engine.dialect.name == "postgresql"
-        drawn, chunks = day_chunks(shape, postgres, distinct_keys)
+        drawn, chunks = day_chunks(shape, postgres, distinct_keys, first_tenant)
         insert_rows(engine, chunks)
         for one in drawn:
             first = datetime.fromtimestamp(int(one.events.seconds[0]), UTC)
@@ -106,7 +121,10 @@ def _load_sql(url: str, shape: Shape, distinct_keys: bool) -> int:
             record_run(engine, one.tenant.name, count, first - timedelta(seconds=1), shape.now)
         rebuild_filter_values(engine)
         with engine.begin() as conn:
-            rollups.rebuild(conn)
+            if first_tenant == 1:
+                rollups.rebuild(conn)
+            else:
+                rollups.add_rows_after(conn, last_id)
         generate_tenants._analyse(engine)
         return sum(len(one.events.seconds) for one in drawn)
     finally:

@@ -45,13 +45,14 @@ def _day_rows(day: int, postgres: bool) -> list[tuple[Any, ...]]:
 
 
 def day_chunks(
-    shape: Shape, postgres: bool, distinct_keys: bool = True
+    shape: Shape, postgres: bool, distinct_keys: bool = True, first_tenant: int = 1
 ) -> tuple[list[Drawn], Iterator[list[tuple[Any, ...]]]]:
-    """Every tenant drawn, and a generator of each day's rows, built in a forked process
-    while the caller writes the previous day."""
+    """Every tenant from number `first_tenant` on drawn, and a generator of each day's
+    rows, built in a forked process while the caller writes the previous day."""
     global _drawn, _key_bases
-    _drawn = [draw(shape, name) for name in shape.names()]
-    _key_bases = [key_base(name, distinct_keys) for name in shape.names()]
+    names = shape.names()[first_tenant - 1 :]
+    _drawn = [draw(shape, name) for name in names]
+    _key_bases = [key_base(name, distinct_keys) for name in names]
     seconds = np.concatenate([d.events.seconds for d in _drawn])
     days = range(int(seconds.min()) // DAY, int(seconds.max()) // DAY + 1)
     return list(_drawn), _chunks(days, postgres)

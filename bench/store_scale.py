@@ -52,7 +52,7 @@ def run_phase(args: argparse.Namespace) -> dict[str, Any]:
     shape, anchor = _shape(args), _anchor(args)
     tenant = shape.names()[0]
     if args.phase == "load":
-        return load(args.store, args.url, shape)
+        return load(args.store, args.url, shape, first_tenant=args.first_tenant)
     if args.phase == "reads":
         from bench.scale_load import close_store, open_store
         from bench.scale_reads import measure_dashboard_cases, measure_store_cases, store_cases
@@ -89,7 +89,8 @@ def _child(args: argparse.Namespace, phase: str) -> dict[str, Any]:
     """`phase` in a fresh process, with the load average before it and its seconds."""
     out = Path(args.json).with_suffix(f".{phase}.tmp")
     command = [sys.executable, "-m", "bench.store_scale", "--phase", phase, "--out", str(out)]
-    for name in ("store", "url", "tenants", "per_tenant", "days", "seed", "fresh_day", "pages"):
+    names = ("store", "url", "tenants", "per_tenant", "days", "seed", "fresh_day", "pages")
+    for name in (*names, "first_tenant"):
         command += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
     load_before, started = os.getloadavg()[0], time.perf_counter()
     done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True)
@@ -118,6 +119,8 @@ def orchestrate(args: argparse.Namespace) -> dict[str, Any]:
     }
     if not args.reuse:
         result["load"] = _child(args, "load")
+        if args.first_tenant > 1:
+            result["load"]["first_tenant"] = args.first_tenant
     if args.copy_to:  # libSQL reads and writes SQLite's file format: the same file, copied
         copy_file(args.url, args.copy_to)
     size = disk_bytes(args.store, args.url)
@@ -147,6 +150,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--pages", type=int, default=200, help="pages of 100 in the write phase")
     p.add_argument("--detect", action="store_true", help="time `ingest detect` (SQL stores)")
     p.add_argument("--reuse", action="store_true", help="the store is loaded already")
+    p.add_argument(
+        "--first-tenant",
+        type=int,
+        default=1,
+        help="SQL stores: load tenants from this number on into a store holding those before",
+    )
     p.add_argument("--reads-only", action="store_true", help="re-measure the reads only")
     p.add_argument("--copy-to", help="a SQLite store's file copied here once loaded")
     p.add_argument("--json", default="bench/results/scale.json")

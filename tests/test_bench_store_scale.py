@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from bench.checks import BenchmarkFailed
 from bench.generate_tenants import Shape
 from bench.scale_load import Anchor, close_store, load, open_store, shape_for
 from bench.scale_reads import EVERY, HEAVY, answers, store_cases
@@ -106,3 +107,35 @@ def test_every_tenant_summary_counts_a_key_held_by_two_tenants_twice_on_chdb(
     every = f"{EVERY}: summary, all time · summary_by_user"
     got = loaded_answers("chdb", tmp_path, SHAPE, distinct_keys=False)["tenant-01"][every]
     pd.testing.assert_frame_equal(got, sqlite_answers["tenant-01"][every], check_dtype=False)
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_tenants_added_to_a_loaded_store_answer_as_one_load_does(
+    backend: str, tmp_path: Path, sqlite_answers: dict[str, dict[str, pd.DataFrame]]
+) -> None:
+    """`--first-tenant`: a store grown from 1 to 2 tenants (the new rows counted into the
+    rollups after the old) answers every case as the store loaded with both at once."""
+    url = store_url(backend, tmp_path)
+    first = shape_for(1, SHAPE.events_per_tenant, SHAPE.days, ANCHOR, seed=SHAPE.seed)
+    assert load(backend, url, first)["rows"] == SHAPE.events_per_tenant
+    assert load(backend, url, SHAPE, first_tenant=2)["rows"] == SHAPE.events_per_tenant
+    store = open_store(backend, url)
+    try:
+        for tenant, frames in sqlite_answers.items():
+            got = answers(store, store_cases(tenant, FIRST, LAST))
+            for key, expected in frames.items():
+                pd.testing.assert_frame_equal(
+                    got[key], expected, check_dtype=False, obj=f"{backend} {tenant} {key}"
+                )
+    finally:
+        close_store(store)
+
+
+def test_adding_tenants_refuses_a_store_that_does_not_hold_exactly_the_ones_before(
+    tmp_path: Path,
+) -> None:
+    url = store_url("sqlite", tmp_path)
+    with pytest.raises(BenchmarkFailed, match="does not hold exactly tenants 1 to 1"):
+        load("sqlite", url, SHAPE, first_tenant=2)  # empty: tenant-01 is missing
