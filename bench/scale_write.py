@@ -57,12 +57,18 @@ def fresh_pages(shape: Shape, tenant: str, anchor: Anchor, pages: int) -> list[l
 
 
 def write_rate(
-    store_name: str, url: str, shape: Shape, anchor: Anchor, pages: int
+    store_name: str,
+    url: str,
+    shape: Shape,
+    anchor: Anchor,
+    pages: int,
+    tenant: str | None = None,
 ) -> dict[str, Any]:
     """Rows per second of `pages` pages written one by one through `write_page`; on SQL
     also `pages` more through the ingest's `PageWriter`, PAGES_PER_TRANSACTION per commit (what
-    a backfill does); then the cursor past the day."""
-    tenant = shape.names()[0]
+    a backfill does); then the cursor past the day. `tenant` (the first by default) must
+    not have been written on the fresh day yet."""
+    tenant = tenant or shape.names()[0]
     sql = store_name != "chdb"
     batches = fresh_pages(shape, tenant, anchor, pages * (2 if sql else 1))
     start = datetime.combine(anchor.fresh_day, dtime(), UTC)

@@ -70,7 +70,7 @@ def run_phase(args: argparse.Namespace) -> dict[str, Any]:
     if args.phase == "write":
         from bench.scale_write import write_rate
 
-        return write_rate(args.store, args.url, shape, anchor, args.pages)
+        return write_rate(args.store, args.url, shape, anchor, args.pages, args.write_tenant)
     if args.phase in ("detect-first", "detect-new-day"):
         from bench.scale_write import detect, move_cursor_to_fresh_day
         from tests.support.runtime import runtime_python
@@ -90,8 +90,9 @@ def _child(args: argparse.Namespace, phase: str) -> dict[str, Any]:
     out = Path(args.json).with_suffix(f".{phase}.tmp")
     command = [sys.executable, "-m", "bench.store_scale", "--phase", phase, "--out", str(out)]
     names = ("store", "url", "tenants", "per_tenant", "days", "seed", "fresh_day", "pages")
-    for name in (*names, "first_tenant"):
-        command += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
+    for name in (*names, "first_tenant", "write_tenant"):
+        if getattr(args, name) is not None:
+            command += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
     load_before, started = os.getloadavg()[0], time.perf_counter()
     done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True)
     if done.returncode != 0:
@@ -148,6 +149,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--fresh-day", default=default_anchor().fresh_day.isoformat())
     p.add_argument("--pages", type=int, default=200, help="pages of 100 in the write phase")
+    p.add_argument(
+        "--write-tenant", help="the write phase's tenant (default the first; one per store)"
+    )
     p.add_argument("--detect", action="store_true", help="time `ingest detect` (SQL stores)")
     p.add_argument("--reuse", action="store_true", help="the store is loaded already")
     p.add_argument(

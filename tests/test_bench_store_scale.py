@@ -139,3 +139,19 @@ def test_adding_tenants_refuses_a_store_that_does_not_hold_exactly_the_ones_befo
     url = store_url("sqlite", tmp_path)
     with pytest.raises(BenchmarkFailed, match="does not hold exactly tenants 1 to 1"):
         load("sqlite", url, SHAPE, first_tenant=2)  # empty: tenant-01 is missing
+
+
+def test_write_phase_writes_the_tenant_it_is_given_and_no_other(tmp_path: Path) -> None:
+    """`--write-tenant`: a store grown by `--first-tenant` has its first tenant's fresh day
+    written already; the write phase then writes another tenant's."""
+    shape = shape_for(2, 300, 10, ANCHOR, seed=7)
+    url = store_url("sqlite", tmp_path)
+    load("sqlite", url, shape)
+    assert write_rate("sqlite", url, shape, ANCHOR, pages=3, tenant="tenant-02")["rows"] == 300
+    store = open_store("sqlite", url)
+    try:
+        for tenant, searches in (("tenant-01", 300), ("tenant-02", 300 + 600)):
+            whole = store_cases(tenant, FIRST, ANCHOR.fresh_day + timedelta(days=1))[1]
+            assert int(whole.call(store)["searches"].sum()) == searches, tenant
+    finally:
+        close_store(store)
