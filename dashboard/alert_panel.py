@@ -29,8 +29,6 @@ from db.timezones import as_local
 
 MAX_SHOWN = 500
 """Searches listed in the panel at most (newest first): a panel, not an export."""
-FIGURES_HEADER, FIGURES_ROW = 38, 35
-"""Pixels of the figures table's header and of each row (Streamlit's default rows)."""
 FIRST_FIGURES = ("observed", "baseline", "threshold", "surprise")
 """Every rule's common figures, shown first and in this order (contract of issue 17)."""
 LABELS = {
@@ -110,7 +108,7 @@ def show_panel(ctx: Context, alert_id: int) -> AlertDetail | None:
             key="alert_figures",
             # Every figure at once: the default height showed about ten of an alert's up to
             # fifteen, and the threshold or the baseline could be below the fold.
-            height=FIGURES_HEADER + FIGURES_ROW * max(1, len(figures)),
+            height=widgets.table_height(len(figures)),
             column_config={
                 "figure": st.column_config.TextColumn("Figure", width="medium"),
                 "value": st.column_config.TextColumn("Value", width="large"),

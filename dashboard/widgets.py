@@ -42,11 +42,23 @@ SEARCH_ROW = 68
 a second line (a long search type or reason) instead of cutting it off."""
 
 
+TABLE_HEADER = 38
+"""Pixels of a Streamlit table's header row and border."""
+DEFAULT_ROW = 35
+"""Pixels of a row of Streamlit's table at its default row height."""
+
+
+def table_height(rows: int, row_height: int = DEFAULT_ROW, most: int | None = None) -> int:
+    """Pixels for a table that draws `rows` rows (at least one, at most `most`) without
+    scrolling: Streamlit's default height draws about ten default rows, whatever the data."""
+    shown = rows if most is None else min(rows, most)
+    return TABLE_HEADER + row_height * max(1, shown)
+
+
 def search_table_height(rows: int, most: int = 8) -> int:
     """Pixels for a search table that draws `rows` rows, `most` at a time: Streamlit's
     default height is made for 35-pixel rows, and showed five or six of these."""
-    header_and_border = 38
-    return header_and_border + SEARCH_ROW * max(1, min(rows, most))
+    return table_height(rows, SEARCH_ROW, most)
 
 
 def search_columns(time_format: str) -> dict[str, Any]:

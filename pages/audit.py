@@ -79,7 +79,7 @@ st.dataframe(
     events,
     hide_index=True,
     width="stretch",
-    height=min(38 + 35 * max(len(events), 1), 720),
+    height=min(widgets.table_height(len(events)), 720),
     column_order=(*names[:1], *SHOWN) if names[0] == "tenant" else SHOWN,
     column_config={
         "tenant": st.column_config.TextColumn("Tenant", width=100),
